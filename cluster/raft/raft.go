@@ -1,0 +1,484 @@
+// Package raft is the single write path for organisation data: every change
+// is a storage.Command proposed to a hashicorp/raft cluster, and the state
+// machine applies it to the local storage.OrgStore on every node, in log
+// order. A standalone node is a cluster of one voter; federated nodes join
+// it over the TCP transport.
+//
+// The store is durable and records the index of the last command applied,
+// skipping entries at or below it, so the log is replayed harmlessly at
+// start and snapshots are not restored then (NoSnapshotRestoreOnStart).
+package raft
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	hraft "github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
+
+	"siteline/storage"
+)
+
+// logCacheSize is how many recent log entries are kept in memory in front
+// of the bolt store.
+const logCacheSize = 512
+
+// Forwarder carries a command proposed on a node that is not the leader to
+// the leader, which proposes it there; Forward returns the leader's answer.
+// It is the seam for federated writes; with none configured a follower
+// answers storage.ErrFederationUnreachable.
+type Forwarder interface {
+	Forward(ctx context.Context, leaderID, leaderAddr string, cmd storage.Command) error
+}
+
+// Node is one member of the Raft cluster that replicates organisation data.
+// New builds it; Start opens its transport and stores and joins or forms
+// the cluster; Shutdown stops it. Its methods are safe for concurrent use.
+type Node struct {
+	cfg   Config
+	log   *slog.Logger
+	hclog *hclogAdapter
+	fsm   *fsm
+
+	mu       sync.Mutex // guards the fields below
+	raft     *hraft.Raft
+	trans    *hraft.NetworkTransport
+	bolt     *raftboltdb.BoltStore
+	started  bool
+	shutdown chan struct{} // closed when Shutdown has finished; nil before
+	stopErr  error
+}
+
+// New checks cfg and builds a node over store. onApply, if not nil, is
+// called on the state-machine goroutine after each command the store
+// applied successfully, once per command; it must be quick and must not
+// propose.
+func New(cfg Config, store storage.OrgStore, onApply func(storage.Command)) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if store == nil {
+		return nil, errors.New("raft: store is required")
+	}
+	cfg = cfg.WithDefaults()
+	log := cfg.Logger.With("component", "raft", "node_id", cfg.NodeID)
+	n := &Node{
+		cfg:   cfg,
+		log:   log,
+		hclog: newHCLogAdapter(log, "raft"),
+	}
+	n.fsm = &fsm{store: store, onApply: onApply, onRestore: cfg.OnRestore, onHalt: n.halt, log: log}
+	return n, nil
+}
+
+// halt stops Raft after the store failed to apply an entry (see fsm.halted).
+// Raft's Shutdown waits for the state-machine goroutine that calls this, so
+// it runs apart; Shutdown still closes the stores.
+func (n *Node) halt(error) {
+	n.mu.Lock()
+	r := n.raft
+	n.mu.Unlock()
+	if r != nil {
+		go r.Shutdown()
+	}
+}
+
+// Start opens the Raft transport on BindAddr, the log and stable store
+// (Dir/raft.db) and the snapshot store (Dir/snapshots), and starts Raft.
+// When Bootstrap is set and Dir holds no Raft state, it forms a cluster
+// with this node as its only voter. Start does not wait for a leader (see
+// WaitLeader).
+func (n *Node) Start(ctx context.Context) (err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.started {
+		return errors.New("raft: start: already started")
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("raft: start: %w", err)
+	}
+
+	var closers []func() error
+	defer func() {
+		if err != nil {
+			for i := len(closers) - 1; i >= 0; i-- {
+				_ = closers[i]()
+			}
+		}
+	}()
+
+	if err := os.MkdirAll(n.cfg.Dir, 0o700); err != nil {
+		return fmt.Errorf("raft: create %s: %w", n.cfg.Dir, err)
+	}
+	if err := n.fsm.loadApplied(); err != nil {
+		return fmt.Errorf("raft: start: %w", err)
+	}
+
+	dbPath := filepath.Join(n.cfg.Dir, "raft.db")
+	bolt, err := raftboltdb.New(raftboltdb.Options{
+		Path:        dbPath,
+		BoltOptions: &bbolt.Options{Timeout: time.Second}, // fail, not hang, when another process holds it
+	})
+	if err != nil {
+		return fmt.Errorf("raft: open %s: %w", dbPath, err)
+	}
+	closers = append(closers, bolt.Close)
+	logs, err := hraft.NewLogCache(logCacheSize, bolt)
+	if err != nil {
+		return fmt.Errorf("raft: log cache: %w", err)
+	}
+
+	snaps, err := hraft.NewFileSnapshotStoreWithLogger(n.cfg.Dir, n.cfg.SnapshotRetain, n.hclog.Named("snapshots"))
+	if err != nil {
+		return fmt.Errorf("raft: open snapshot store in %s: %w", n.cfg.Dir, err)
+	}
+
+	var advertise net.Addr
+	if n.cfg.AdvertiseAddr != "" {
+		if advertise, err = net.ResolveTCPAddr("tcp", n.cfg.AdvertiseAddr); err != nil {
+			return fmt.Errorf("raft: resolve advertise address %s: %w", n.cfg.AdvertiseAddr, err)
+		}
+	}
+	trans, err := hraft.NewTCPTransportWithConfig(n.cfg.BindAddr, advertise, &hraft.NetworkTransportConfig{
+		Logger:  n.hclog.Named("transport"),
+		MaxPool: n.cfg.MaxPool,
+		Timeout: n.cfg.TransportTimeout,
+	})
+	if err != nil {
+		return fmt.Errorf("raft: listen on %s: %w", n.cfg.BindAddr, err)
+	}
+	closers = append(closers, trans.Close)
+
+	rc := n.raftConfig()
+	if err := hraft.ValidateConfig(rc); err != nil {
+		return fmt.Errorf("raft: config: %w", err)
+	}
+	existing, err := hraft.HasExistingState(logs, bolt, snaps)
+	if err != nil {
+		return fmt.Errorf("raft: read state in %s: %w", n.cfg.Dir, err)
+	}
+	r, err := hraft.NewRaft(rc, n.fsm, logs, bolt, snaps, trans)
+	if err != nil {
+		return fmt.Errorf("raft: start: %w", err)
+	}
+	closers = append(closers, func() error { return r.Shutdown().Error() })
+
+	if n.cfg.Bootstrap && !existing {
+		conf := hraft.Configuration{Servers: []hraft.Server{{
+			Suffrage: hraft.Voter,
+			ID:       hraft.ServerID(n.cfg.NodeID),
+			Address:  trans.LocalAddr(),
+		}}}
+		if err := r.BootstrapCluster(conf).Error(); err != nil {
+			return fmt.Errorf("raft: bootstrap cluster at %s: %w", trans.LocalAddr(), err)
+		}
+		n.log.Info("raft: bootstrapped a new cluster", "addr", trans.LocalAddr())
+	}
+
+	n.raft, n.trans, n.bolt, n.started = r, trans, bolt, true
+	if n.fsm.halted.Load() != nil { // halted before n.raft was set
+		go r.Shutdown()
+	}
+	n.log.Info("raft: started", "addr", trans.LocalAddr(), "existing_state", existing)
+	return nil
+}
+
+func (n *Node) raftConfig() *hraft.Config {
+	rc := hraft.DefaultConfig()
+	rc.LocalID = hraft.ServerID(n.cfg.NodeID)
+	rc.Logger = n.hclog
+	rc.HeartbeatTimeout = n.cfg.HeartbeatTimeout
+	rc.ElectionTimeout = n.cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = n.cfg.LeaderLeaseTimeout
+	rc.CommitTimeout = n.cfg.CommitTimeout
+	rc.SnapshotInterval = n.cfg.SnapshotInterval
+	rc.SnapshotThreshold = n.cfg.SnapshotThreshold
+	rc.TrailingLogs = n.cfg.TrailingLogs
+	// The store is durable and skips entries it has applied; restoring a
+	// snapshot at start would only throw its newer state away.
+	rc.NoSnapshotRestoreOnStart = true
+	return rc
+}
+
+// Shutdown stops Raft, then closes the transport and the log store. It waits
+// for Raft to stop or ctx to end; in the latter case the stores are closed
+// when Raft has stopped. It may be called more than once.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.mu.Lock()
+	if !n.started {
+		n.mu.Unlock()
+		return nil
+	}
+	if n.shutdown == nil {
+		n.shutdown = make(chan struct{})
+		r, trans, bolt := n.raft, n.trans, n.bolt
+		go func() {
+			var errs []error
+			if err := r.Shutdown().Error(); err != nil {
+				errs = append(errs, fmt.Errorf("raft: shutdown: %w", err))
+			}
+			if err := trans.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("raft: close transport: %w", err))
+			}
+			if err := bolt.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("raft: close log store: %w", err))
+			}
+			n.mu.Lock()
+			n.stopErr = errors.Join(errs...)
+			n.mu.Unlock()
+			n.log.Info("raft: stopped")
+			close(n.shutdown)
+		}()
+	}
+	done := n.shutdown
+	n.mu.Unlock()
+
+	select {
+	case <-done:
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return n.stopErr
+	case <-ctx.Done():
+		return fmt.Errorf("raft: shutdown: %w", ctx.Err())
+	}
+}
+
+// running returns Raft, or an error wrapping ErrFederationUnreachable when
+// the node is not started or has been shut down.
+func (n *Node) running(op string) (*hraft.Raft, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch {
+	case !n.started:
+		return nil, fmt.Errorf("%s: %w: raft not started", op, storage.ErrFederationUnreachable)
+	case n.shutdown != nil:
+		return nil, fmt.Errorf("%s: %w: %w", op, storage.ErrFederationUnreachable, hraft.ErrRaftShutdown)
+	}
+	return n.raft, nil
+}
+
+// Propose validates cmd, replicates it and waits until this node's store
+// has applied it. The store's error (a refusal such as storage.ErrConflict)
+// is returned as is. When there is no leader, this node is not the leader
+// and no Forwarder is set, the proposal times out, or the node is shut
+// down, the error wraps storage.ErrFederationUnreachable. If ctx ends first,
+// the error wraps both it and ErrFederationUnreachable, and the command may
+// still be applied.
+func (n *Node) Propose(ctx context.Context, cmd storage.Command) error {
+	if err := cmd.Validate(); err != nil {
+		return err
+	}
+	r, err := n.running("propose command")
+	if err != nil {
+		return err
+	}
+	if r.State() != hraft.Leader {
+		return n.forward(ctx, r, cmd)
+	}
+	data, err := json.Marshal(cmd)
+	if err != nil {
+		return fmt.Errorf("propose command: encode: %w", err)
+	}
+	f := r.Apply(data, n.timeout(ctx))
+	if err := n.wait(ctx, "propose command", f); err != nil {
+		if errors.Is(err, hraft.ErrNotLeader) {
+			return n.forward(ctx, r, cmd) // lost leadership before enqueueing
+		}
+		return err
+	}
+	if err, ok := f.Response().(error); ok {
+		return err
+	}
+	return nil
+}
+
+// forward hands cmd to the Forwarder, if any, for the current leader.
+func (n *Node) forward(ctx context.Context, r *hraft.Raft, cmd storage.Command) error {
+	addr, id := r.LeaderWithID()
+	if id == "" {
+		return fmt.Errorf("propose command: %w: no raft leader", storage.ErrFederationUnreachable)
+	}
+	if n.cfg.Forwarder == nil {
+		return fmt.Errorf("propose command: %w: this node is not the leader (leader %s at %s)",
+			storage.ErrFederationUnreachable, id, addr)
+	}
+	return n.cfg.Forwarder.Forward(ctx, string(id), string(addr), cmd)
+}
+
+// timeout is ApplyTimeout, or less when ctx ends sooner.
+func (n *Node) timeout(ctx context.Context) time.Duration {
+	t := n.cfg.ApplyTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl); left < t {
+			t = max(left, time.Millisecond)
+		}
+	}
+	return t
+}
+
+// wait waits for f or ctx and maps Raft's errors: those that mean this node
+// cannot get the change committed wrap storage.ErrFederationUnreachable.
+func (n *Node) wait(ctx context.Context, op string, f hraft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return raftError(op, err)
+	case <-ctx.Done():
+		return fmt.Errorf("%s: %w: %w", op, storage.ErrFederationUnreachable, ctx.Err())
+	}
+}
+
+func raftError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, target := range []error{
+		hraft.ErrNotLeader, hraft.ErrNotVoter, hraft.ErrLeadershipLost,
+		hraft.ErrAbortedByRestore, hraft.ErrRaftShutdown, hraft.ErrEnqueueTimeout,
+		hraft.ErrLeadershipTransferInProgress,
+	} {
+		if errors.Is(err, target) {
+			return fmt.Errorf("%s: %w: %w", op, storage.ErrFederationUnreachable, err)
+		}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// WaitLeader waits until the cluster has a leader (this node or another)
+// or ctx ends.
+func (n *Node) WaitLeader(ctx context.Context) error {
+	r, err := n.running("wait for raft leader")
+	if err != nil {
+		return err
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, id := r.LeaderWithID(); id != "" {
+			return nil
+		}
+		if r.State() == hraft.Shutdown {
+			return fmt.Errorf("wait for raft leader: %w: %w", storage.ErrFederationUnreachable, hraft.ErrRaftShutdown)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for raft leader: %w: %w", storage.ErrFederationUnreachable, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// IsLeader reports whether this node is the leader now.
+func (n *Node) IsLeader() bool {
+	r, err := n.running("")
+	return err == nil && r.State() == hraft.Leader
+}
+
+// Barrier waits until every entry committed before it has been applied to
+// this node's store; with IsLeader, it gives consistent reads.
+func (n *Node) Barrier(ctx context.Context) error {
+	r, err := n.running("raft barrier")
+	if err != nil {
+		return err
+	}
+	return n.wait(ctx, "raft barrier", r.Barrier(n.timeout(ctx)))
+}
+
+// Snapshot takes a snapshot now and compacts the log behind it.
+func (n *Node) Snapshot() error {
+	r, err := n.running("raft snapshot")
+	if err != nil {
+		return err
+	}
+	return raftError("raft snapshot", r.Snapshot().Error())
+}
+
+// AddVoter adds (or promotes) server id at addr as a voter. Only the leader
+// can change the membership.
+func (n *Node) AddVoter(ctx context.Context, id, addr string) error {
+	r, err := n.running("add voter " + id)
+	if err != nil {
+		return err
+	}
+	return n.wait(ctx, "add voter "+id, r.AddVoter(hraft.ServerID(id), hraft.ServerAddress(addr), 0, n.timeout(ctx)))
+}
+
+// AddNonvoter adds server id at addr as a non-voter: it receives the log
+// and serves local reads but takes no part in elections or commits.
+func (n *Node) AddNonvoter(ctx context.Context, id, addr string) error {
+	r, err := n.running("add non-voter " + id)
+	if err != nil {
+		return err
+	}
+	return n.wait(ctx, "add non-voter "+id, r.AddNonvoter(hraft.ServerID(id), hraft.ServerAddress(addr), 0, n.timeout(ctx)))
+}
+
+// RemoveServer removes server id from the cluster.
+func (n *Node) RemoveServer(ctx context.Context, id string) error {
+	r, err := n.running("remove server " + id)
+	if err != nil {
+		return err
+	}
+	return n.wait(ctx, "remove server "+id, r.RemoveServer(hraft.ServerID(id), 0, n.timeout(ctx)))
+}
+
+// ID is this node's server id.
+func (n *Node) ID() string { return n.cfg.NodeID }
+
+// Addr is the address other nodes reach this node's transport at; "" before
+// Start.
+func (n *Node) Addr() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.trans == nil {
+		return ""
+	}
+	return string(n.trans.LocalAddr())
+}
+
+// Stats describes the node's view of the cluster.
+type Stats struct {
+	State        string    `json:"state"` // Leader, Follower, Candidate, Shutdown; "" before Start
+	Term         uint64    `json:"term"`
+	LeaderID     string    `json:"leader_id"`
+	LeaderAddr   string    `json:"leader_addr"`
+	LastIndex    uint64    `json:"last_index"`    // last entry in the log
+	AppliedIndex uint64    `json:"applied_index"` // last entry handed to the state machine
+	StoreIndex   uint64    `json:"store_index"`   // last command the store applied
+	LastContact  time.Time `json:"last_contact"`  // last contact with the leader (followers)
+	// Halted is the store failure that stopped the node, if any: it needs
+	// a restart once the store is fixed.
+	Halted string `json:"halted,omitempty"`
+}
+
+// Stats returns the node's view of the cluster now.
+func (n *Node) Stats() Stats {
+	st := Stats{StoreIndex: n.fsm.applied.Load()}
+	if h := n.fsm.halted.Load(); h != nil {
+		st.Halted = (*h).Error()
+	}
+	n.mu.Lock()
+	r := n.raft
+	n.mu.Unlock()
+	if r == nil {
+		return st
+	}
+	addr, id := r.LeaderWithID()
+	st.State = r.State().String()
+	st.LeaderID, st.LeaderAddr = string(id), string(addr)
+	st.LastIndex = r.LastIndex()
+	st.AppliedIndex = r.AppliedIndex()
+	st.LastContact = r.LastContact()
+	st.Term = r.CurrentTerm()
+	return st
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"siteline/node"
+)
+
+// common holds the flags every command shares.
+type common struct {
+	config, data string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.config, "config", "", "config file (default: $SITELINE_CONFIG, else DATA/siteline.yaml if present)")
+	fs.StringVar(&c.data, "data", "", "data directory (default ./siteline-data, or $SITELINE_DATA_DIR)")
+}
+
+func (c *common) load(more func(*node.Config)) (node.Config, error) {
+	return node.LoadConfig(c.config, os.Environ(), func(cfg *node.Config) {
+		if c.data != "" {
+			cfg.DataDir = c.data
+		}
+		if more != nil {
+			more(cfg)
+		}
+	})
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	var c common
+	c.register(fs)
+	httpAddr := fs.String("http", "", "HTTP listen address (default :8443)")
+	tlsMode := fs.String("tls", "", "auto (self-signed), files or off")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	fs.Parse(args)
+	cfg, err := c.load(func(cfg *node.Config) {
+		set(&cfg.HTTP.Listen, *httpAddr)
+		set(&cfg.HTTP.TLS, *tlsMode)
+		set(&cfg.Log.Level, *logLevel)
+	})
+	if err != nil {
+		return err
+	}
+	n, err := node.New(cfg, node.Options{Stdout: os.Stdout})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := n.Start(ctx); err != nil {
+		return err
+	}
+	dir, _ := filepath.Abs(cfg.DataDir)
+	fmt.Printf("\nSiteline %s is running at %s\n", node.Version, n.URL())
+	fmt.Printf("Data directory: %s\n", dir)
+	fmt.Printf("Log in as %s (first password in %s).\n", cfg.Organisation.AdminEmail, filepath.Join(dir, node.InitialPasswordFile))
+	fmt.Printf("Stop with Ctrl-C.\n\n")
+	<-ctx.Done()
+	shutdown, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	return n.Shutdown(shutdown)
+}
+
+func initNode(args []string) error {
+	fs := flag.NewFlagSet("init", flag.ExitOnError)
+	var c common
+	c.register(fs)
+	org := fs.String("org", "", "organisation name")
+	site := fs.String("site", "", "site (plant) name")
+	email := fs.String("admin-email", "", "first administrator's e-mail")
+	fs.Parse(args)
+	cfg, err := c.load(func(cfg *node.Config) {
+		set(&cfg.Organisation.Name, *org)
+		set(&cfg.Node.Site, *site)
+		set(&cfg.Organisation.AdminEmail, *email)
+	})
+	if err != nil {
+		return err
+	}
+	if err := node.WriteConfigFile(cfg); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return node.Operate(ctx, cfg, os.Stdout, func(cl *node.Client) error {
+		var v struct{ Version string }
+		if err := cl.Do(ctx, "GET", "/version", nil, &v); err != nil {
+			return err
+		}
+		fmt.Printf("Node data directory %s is ready; start it with: siteline serve -data %s\n", cfg.DataDir, cfg.DataDir)
+		return nil
+	})
+}
+
+func set(dst *string, v string) {
+	if v != "" {
+		*dst = v
+	}
+}
+
+func version() string { return "siteline " + node.Version }

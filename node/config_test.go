@@ -1,0 +1,87 @@
+package node
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExampleConfigsLoad(t *testing.T) {
+	files, err := filepath.Glob("../configs/*.yaml")
+	if err != nil || len(files) < 3 {
+		t.Fatalf("example configs: %v %v", files, err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			cfg, err := LoadConfig(f, nil, nil)
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			if cfg.Organisation.Name == "" || cfg.Node.Site == "" {
+				t.Errorf("loaded %+v", cfg)
+			}
+		})
+	}
+	// The single-node example is the defaults written out.
+	cfg, err := LoadConfig("../configs/single-node.yaml", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := Default()
+	def.DataDir = "./siteline-data"
+	if cfg != def {
+		t.Errorf("single-node.yaml differs from Default():\n got %+v\nwant %+v", cfg, def)
+	}
+}
+
+func TestConfigLayers(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.yaml")
+	os.WriteFile(file, []byte("http:\n  listen: 127.0.0.1:9000\nlog:\n  level: debug\n"), 0o600)
+	env := []string{"SITELINE_HTTP_LISTEN=127.0.0.1:9100", "SITELINE_AUTH_IDLE_TTL=30m", "HOME=/x"}
+	cfg, err := LoadConfig(file, env, func(c *Config) { c.Log.Level = "warn" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Listen != "127.0.0.1:9100" {
+		t.Errorf("env did not override file: %s", cfg.HTTP.Listen)
+	}
+	if cfg.Auth.IdleTTL != 30*time.Minute {
+		t.Errorf("duration from env: %s", cfg.Auth.IdleTTL)
+	}
+	if cfg.Log.Level != "warn" {
+		t.Errorf("flag did not override file: %s", cfg.Log.Level)
+	}
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		env        []string
+		want       string
+	}{
+		{"unknown key", "htttp:\n  listen: :1\n", nil, "htttp"},
+		{"wrong type", "http:\n  body_limit: lots\n", nil, "body_limit"},
+		{"bad listen", "http:\n  listen: nowhere\n", nil, "http.listen"},
+		{"bad tls", "http:\n  tls: maybe\n", nil, "http.tls"},
+		{"tls files", "http:\n  tls: files\n", nil, "http.tls"},
+		{"bad level", "log:\n  level: loud\n", nil, "log.level"},
+		{"bad email", "organisation:\n  admin_email: nobody\n", nil, "organisation.admin_email"},
+		{"idle above ttl", "auth:\n  session_ttl: 1h\n  idle_ttl: 2h\n", nil, "auth.idle_ttl"},
+		{"bad node id", "node:\n  id: a/b\n", nil, "node.id"},
+		{"unknown env", "", []string{"SITELINE_HTTP_LISTN=:1"}, "SITELINE_HTTP_LISTN"},
+		{"bad env duration", "", []string{"SITELINE_AUTH_LOGIN_WINDOW=soon"}, "SITELINE_AUTH_LOGIN_WINDOW"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "c.yaml")
+			os.WriteFile(file, []byte(c.yaml), 0o600)
+			_, err := LoadConfig(file, c.env, nil)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error = %v, want one naming %q", err, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,179 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"siteline/web"
+)
+
+// testNode is a real node on loopback: SQLite file, Raft, NATS, HTTP.
+type testNode struct {
+	t        *testing.T
+	n        *Node
+	cfg      Config
+	url      string
+	password string // the first administrator's
+}
+
+func testConfig(t *testing.T, dir string) Config {
+	t.Helper()
+	cfg := Default()
+	cfg.DataDir = dir
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.HTTP.TLS = "off"
+	cfg.Log.Level = "warn"
+	return cfg
+}
+
+// startNode starts a node in dir (a new temporary one when empty) and stops
+// it when the test ends.
+func startNode(t *testing.T, cfg Config) *testNode {
+	t.Helper()
+	if cfg.DataDir == "" {
+		cfg = testConfig(t, shortTempDir(t))
+	}
+	n, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatalf("new node: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := n.Start(ctx); err != nil {
+		t.Fatalf("start node: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := n.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	pw, err := os.ReadFile(filepath.Join(cfg.DataDir, InitialPasswordFile))
+	if err != nil {
+		t.Fatalf("initial password: %v", err)
+	}
+	return &testNode{t: t, n: n, cfg: cfg, url: n.URL(), password: strings.TrimSpace(string(pw))}
+}
+
+// shortTempDir keeps the admin socket's path under the 108-byte limit of
+// unix socket names, whatever the test's name.
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "stl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// browser is an HTTP client that keeps the session cookie and its CSRF
+// token the way a browser page does. It sends the Secure cookie over plain
+// HTTP to loopback, as browsers do for localhost.
+type browser struct {
+	t      *testing.T
+	base   string
+	cookie string
+	csrf   string
+	token  string // API token instead of the cookie, when set
+}
+
+func (tn *testNode) anon() *browser { return &browser{t: tn.t, base: tn.url} }
+
+// login logs in through the API and fails the test if that fails.
+func (tn *testNode) login(email, password string) *browser {
+	tn.t.Helper()
+	b := tn.anon()
+	var me struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	if st := b.do("POST", "/api/v1/session", map[string]string{"email": email, "password": password}, &me); st != 200 {
+		tn.t.Fatalf("login %s: status %d", email, st)
+	}
+	b.csrf = me.CSRFToken
+	return b
+}
+
+func (tn *testNode) admin() *browser { return tn.login(tn.cfg.Organisation.AdminEmail, tn.password) }
+
+// do sends a JSON request and decodes a JSON answer into out; it returns
+// the status.
+func (b *browser) do(method, path string, in, out any) int {
+	b.t.Helper()
+	var body io.Reader
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		body = bytes.NewReader(data)
+	}
+	status, data := b.raw(method, path, "application/json", body)
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			b.t.Fatalf("%s %s: decode %q: %v", method, path, data, err)
+		}
+	}
+	return status
+}
+
+// raw sends a request with any body and returns the status and body.
+func (b *browser) raw(method, path, contentType string, body io.Reader) (int, []byte) {
+	b.t.Helper()
+	req, err := http.NewRequest(method, b.base+path, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if contentType != "" && body != nil {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Accept", "application/json")
+	if b.token != "" {
+		req.Header.Set("Authorization", "Bearer "+b.token)
+	}
+	if b.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: b.cookie})
+	}
+	if b.csrf != "" {
+		req.Header.Set(web.CSRFHeader, b.csrf)
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == web.SessionCookie {
+			b.cookie = c.Value
+		}
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return resp.StatusCode, data
+}
+
+var noRedirect = &http.Client{
+	Timeout:       30 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// apiError decodes an error body.
+func apiError(t *testing.T, data []byte) web.ErrorBody {
+	t.Helper()
+	var e web.ErrorBody
+	if err := json.Unmarshal(data, &e); err != nil {
+		t.Fatalf("error body %q: %v", data, err)
+	}
+	return e
+}

@@ -1,0 +1,409 @@
+// Package node is the composition root of a Siteline node and holds its
+// application services. New builds every part from a validated Config and
+// fails fast; Start opens storage, Raft, the bus and the HTTP listeners in
+// that order; Shutdown closes them in reverse.
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"siteline/cluster/bus"
+	"siteline/cluster/raft"
+	"siteline/policy"
+	"siteline/storage"
+	"siteline/storage/sqlite"
+	"siteline/web"
+)
+
+// Version is the node's version, set at build time with
+// -ldflags "-X siteline/node.Version=...".
+var Version = "dev"
+
+// Options change how a node runs without being configuration.
+type Options struct {
+	// Offline starts storage, Raft and the admin socket only: no public
+	// HTTP listener and no bus. The CLI uses it to change a stopped node's
+	// data directory through the same API.
+	Offline bool
+	// Stdout receives what the node tells its operator on first start (the
+	// URL, the administrator's password); io.Discard when nil.
+	Stdout io.Writer
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Node is one running Siteline node.
+type Node struct {
+	cfg  Config
+	opts Options
+	log  *slog.Logger
+	now  func() time.Time
+	reg  *prometheus.Registry
+
+	store *sqlite.Store
+	authz *policy.Enforcer
+	raft  *raft.Node
+	bus   *bus.Bus
+	web   *web.Server
+
+	// dummyHash is verified against when a login names no user, so an
+	// unknown e-mail takes as long to refuse as a wrong password.
+	dummyHash string
+
+	// Facts learnt at start.
+	nodeID string
+	orgID  string
+	siteID string
+
+	httpLn  net.Listener
+	localLn net.Listener
+	serving sync.WaitGroup
+
+	mu      sync.Mutex
+	started bool
+	stopped bool
+}
+
+// New validates cfg and builds the node. Nothing is opened yet.
+func New(cfg Config, opts Options) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = io.Discard
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log, err := newLogger(cfg.Log, os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	dummy, err := hashPassword(newID())
+	if err != nil {
+		return nil, err
+	}
+	return &Node{cfg: cfg, opts: opts, log: log, now: opts.Now, reg: prometheus.NewRegistry(), dummyHash: dummy}, nil
+}
+
+// Start opens every part in order. On failure it closes what it opened.
+func (n *Node) Start(ctx context.Context) (err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.started {
+		return errors.New("node already started")
+	}
+	n.started = true
+	defer func() {
+		if err != nil {
+			n.stop(context.Background())
+		}
+	}()
+
+	if err := os.MkdirAll(n.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	if n.store, err = sqlite.Open(ctx, n.cfg.path("siteline.db"), n.log.With("component", "storage")); err != nil {
+		return fmt.Errorf("open storage: %w", err)
+	}
+	if n.nodeID, err = n.loadNodeID(ctx); err != nil {
+		return err
+	}
+	if err := n.startRaft(ctx); err != nil {
+		return err
+	}
+	if err := n.bootstrap(ctx); err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
+	if !n.opts.Offline {
+		if err := n.startBus(ctx); err != nil {
+			return err
+		}
+	}
+	n.registerMetrics()
+	if err := n.startWeb(); err != nil {
+		return err
+	}
+	n.log.Info("node started", "node_id", n.nodeID, "site", n.cfg.Node.Site, "data_dir", n.cfg.DataDir, "url", n.URL())
+	return nil
+}
+
+func (n *Node) loadNodeID(ctx context.Context) (string, error) {
+	stored, err := n.store.Meta(ctx, "node_id")
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return "", fmt.Errorf("read node id: %w", err)
+	}
+	switch {
+	case stored != "" && n.cfg.Node.ID != "" && stored != n.cfg.Node.ID:
+		return "", fmt.Errorf("config node.id %q differs from the id %q this data directory was created with", n.cfg.Node.ID, stored)
+	case stored != "":
+		return stored, nil
+	}
+	id := n.cfg.Node.ID
+	if id == "" {
+		id = "node-" + newID()[:10]
+	}
+	if err := n.store.SetMeta(ctx, "node_id", id); err != nil {
+		return "", fmt.Errorf("store node id: %w", err)
+	}
+	return id, nil
+}
+
+func (n *Node) startRaft(ctx context.Context) error {
+	rules, err := n.store.Policy(ctx, "")
+	if err != nil {
+		return fmt.Errorf("load policy: %w", err)
+	}
+	if n.authz, err = policy.NewEnforcer(rules); err != nil {
+		return fmt.Errorf("load policy: %w", err)
+	}
+	n.raft, err = raft.New(raft.Config{
+		Dir:           n.cfg.path("raft"),
+		NodeID:        n.nodeID,
+		BindAddr:      n.cfg.Raft.Listen,
+		AdvertiseAddr: n.cfg.Raft.Advertise,
+		Bootstrap:     true,
+		Logger:        n.log,
+		OnRestore:     n.reloadPolicy,
+	}, n.store, n.applied)
+	if err != nil {
+		return err
+	}
+	if err := n.raft.Start(ctx); err != nil {
+		return fmt.Errorf("start raft: %w", err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := n.raft.WaitLeader(wait); err != nil {
+		return fmt.Errorf("raft: no leader elected: %w", err)
+	}
+	return nil
+}
+
+// applied keeps the enforcer in step with policy changes as the replicated
+// log applies them, on every node, with no reload.
+func (n *Node) applied(cmd storage.Command) {
+	for _, ch := range cmd.Changes {
+		var err error
+		switch ch.Op {
+		case storage.OpAddPolicy:
+			err = n.authz.Add(ch.Rules)
+		case storage.OpRemovePolicy:
+			err = n.authz.Remove(ch.Rules)
+		case storage.OpReplacePolicy:
+			err = n.authz.Replace(ch.OrgID, ch.Rules)
+		}
+		if err != nil {
+			// The store holds the truth: rebuild from it.
+			n.log.Error("update enforcer; reloading policy from the store", "op", ch.Op, "err", err)
+			n.reloadPolicy()
+			return
+		}
+	}
+}
+
+// reloadPolicy rebuilds the enforcer's rules from the store, after a
+// snapshot restore replaced the store underneath it.
+func (n *Node) reloadPolicy() {
+	ctx := context.Background()
+	orgs, err := n.store.Orgs(ctx)
+	if err != nil {
+		n.log.Error("reload policy", "err", err)
+		return
+	}
+	for _, o := range orgs {
+		rules, err := n.store.Policy(ctx, o.ID)
+		if err == nil {
+			err = n.authz.Replace(o.ID, rules)
+		}
+		if err != nil {
+			n.log.Error("reload policy", "org", o.ID, "err", err)
+		}
+	}
+}
+
+func (n *Node) startBus(ctx context.Context) error {
+	b, err := bus.New(bus.Config{
+		Dir:        n.cfg.path("nats"),
+		ServerName: n.nodeID,
+		Listen:     n.cfg.NATS.Listen,
+		Logger:     n.log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := b.Start(ctx); err != nil {
+		return fmt.Errorf("start bus: %w", err)
+	}
+	n.bus = b
+	return nil
+}
+
+func (n *Node) startWeb() error {
+	srv, err := web.New(web.Config{
+		BodyLimit:               n.cfg.HTTP.BodyLimit,
+		SessionTTL:              n.cfg.Auth.SessionTTL,
+		IdleTTL:                 n.cfg.Auth.IdleTTL,
+		LoginFailuresPerAccount: n.cfg.Auth.LoginFailuresPerAccount,
+		LoginFailuresPerAddress: n.cfg.Auth.LoginFailuresPerAddress,
+		LoginWindow:             n.cfg.Auth.LoginWindow,
+	}, web.Deps{
+		Logger:       n.log.With("component", "web"),
+		Org:          n.store,
+		Sessions:     n.store,
+		Authz:        n.authz,
+		Admin:        &admin{n: n},
+		Health:       n,
+		Metrics:      metricsHandler(n.reg),
+		Now:          n.now,
+		DefaultOrgID: n.orgID,
+		Version:      Version,
+	})
+	if err != nil {
+		return err
+	}
+	n.web = srv
+
+	sock := n.AdminSocket()
+	_ = os.Remove(sock) // a stale socket of a node that did not stop cleanly
+	if n.localLn, err = net.Listen("unix", sock); err != nil {
+		return fmt.Errorf("admin socket: %w", err)
+	}
+	if err := os.Chmod(sock, 0o600); err != nil {
+		return fmt.Errorf("admin socket: %w", err)
+	}
+	n.serve(func() error { return srv.ServeLocal(n.localLn) })
+
+	if n.opts.Offline {
+		return nil
+	}
+	ln, err := net.Listen("tcp", n.cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http listen %s: %w", n.cfg.HTTP.Listen, err)
+	}
+	if n.cfg.HTTP.TLS != "off" {
+		tc, err := n.tlsConfig()
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		ln = tls.NewListener(ln, tc)
+	}
+	n.httpLn = ln
+	n.serve(func() error { return srv.Serve(ln) })
+	return nil
+}
+
+func (n *Node) serve(f func() error) {
+	n.serving.Add(1)
+	go func() {
+		defer n.serving.Done()
+		if err := f(); err != nil {
+			n.log.Error("http server stopped", "err", err)
+		}
+	}()
+}
+
+// Shutdown stops accepting requests, lets in-flight ones finish, then
+// closes the bus, Raft and storage, in that order.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.started || n.stopped {
+		return nil
+	}
+	return n.stop(ctx)
+}
+
+func (n *Node) stop(ctx context.Context) error {
+	n.stopped = true
+	var errs []error
+	if n.web != nil {
+		if err := n.web.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop http: %w", err))
+		}
+		n.serving.Wait()
+		_ = os.Remove(n.AdminSocket())
+	} else {
+		for _, ln := range []net.Listener{n.httpLn, n.localLn} {
+			if ln != nil {
+				ln.Close()
+			}
+		}
+	}
+	if n.bus != nil {
+		if err := n.bus.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop bus: %w", err))
+		}
+	}
+	if n.raft != nil {
+		if err := n.raft.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop raft: %w", err))
+		}
+	}
+	if n.store != nil {
+		if err := n.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close storage: %w", err))
+		}
+	}
+	if len(errs) == 0 {
+		n.log.Info("node stopped")
+	}
+	return errors.Join(errs...)
+}
+
+// Ready reports whether the node can serve: storage answers and the bus is
+// connected. A missing Raft leader does not make a node unready: a plant
+// cut off from the federation still serves calls, logins and reads.
+func (n *Node) Ready(ctx context.Context) error {
+	if err := n.store.Ping(ctx); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	if n.bus != nil && !n.bus.Ready() {
+		return errors.New("bus: not connected")
+	}
+	return nil
+}
+
+// URL is the address users open.
+func (n *Node) URL() string {
+	if n.cfg.HTTP.PublicURL != "" {
+		return n.cfg.HTTP.PublicURL
+	}
+	scheme := "https"
+	if n.cfg.HTTP.TLS == "off" {
+		scheme = "http"
+	}
+	addr := n.cfg.HTTP.Listen
+	if n.httpLn != nil {
+		addr = n.httpLn.Addr().String()
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// AdminSocket is the path of the local operator's socket.
+func (n *Node) AdminSocket() string { return adminSocket(n.cfg.DataDir) }
+
+func adminSocket(dataDir string) string { return filepath.Join(dataDir, "admin.sock") }
+
+// OrgID is the organisation this node serves.
+func (n *Node) OrgID() string { return n.orgID }
+
+// Store exposes the node's store to tests in other packages.
+func (n *Node) Store() storage.Store { return n.store }

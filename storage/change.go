@@ -1,0 +1,148 @@
+package storage
+
+import (
+	"fmt"
+	"time"
+)
+
+// Op names one kind of change to organisation data.
+type Op string
+
+// The changes the replicated state machine applies. Every field a change
+// needs (ids, timestamps, password hashes) is decided by the node that
+// proposes it, so that applying it is deterministic on every node.
+const (
+	OpPutOrg        Op = "org.put"         // Org
+	OpPutSite       Op = "site.put"        // Site
+	OpPutUser       Op = "user.put"        // User (insert or replace)
+	OpDeleteUser    Op = "user.delete"     // ID
+	OpPutRole       Op = "role.put"        // Role
+	OpDeleteRole    Op = "role.delete"     // OrgID, ID (role name)
+	OpPutTeam       Op = "team.put"        // Team
+	OpDeleteTeam    Op = "team.delete"     // ID
+	OpSetTeamMember Op = "team.member.set" // Membership (insert or replace)
+	OpDelTeamMember Op = "team.member.del" // Membership (TeamID, UserID)
+	OpPutLabelGroup Op = "labelgroup.put"  // LabelGroup
+	OpDelLabelGroup Op = "labelgroup.del"  // ID (its labels go with it)
+	OpPutLabel      Op = "label.put"       // Label
+	OpDelLabel      Op = "label.del"       // ID
+	OpPutContact    Op = "contact.put"     // Contact
+	OpDelContact    Op = "contact.del"     // ID
+	OpAddPolicy     Op = "policy.add"      // Rules (already present ones are ignored)
+	OpRemovePolicy  Op = "policy.remove"   // Rules (absent ones are ignored)
+	OpReplacePolicy Op = "policy.replace"  // OrgID, Rules: the org's whole policy
+	OpPutToken      Op = "token.put"       // Token
+	OpDelToken      Op = "token.del"       // ID
+)
+
+// Change is one mutation of organisation data. Exactly the fields its Op
+// names are set.
+type Change struct {
+	Op         Op              `json:"op"`
+	ID         string          `json:"id,omitempty"`
+	OrgID      string          `json:"org_id,omitempty"`
+	Org        *Org            `json:"org,omitempty"`
+	Site       *Site           `json:"site,omitempty"`
+	User       *User           `json:"user,omitempty"`
+	Role       *Role           `json:"role,omitempty"`
+	Team       *Team           `json:"team,omitempty"`
+	Membership *TeamMembership `json:"membership,omitempty"`
+	LabelGroup *LabelGroup     `json:"label_group,omitempty"`
+	Label      *Label          `json:"label,omitempty"`
+	Contact    *Contact        `json:"contact,omitempty"`
+	Rules      []PolicyRule    `json:"rules,omitempty"`
+	Token      *APIToken       `json:"token,omitempty"`
+
+	// PasswordHash travels with OpPutUser: User.PasswordHash is not
+	// serialised to JSON (it must never reach an API response).
+	PasswordHash string `json:"password_hash,omitempty"`
+	// TokenHash travels with OpPutToken for the same reason.
+	TokenHash []byte `json:"token_hash,omitempty"`
+}
+
+// Command is what is proposed to Raft: a batch of changes applied in one
+// transaction, all or nothing.
+type Command struct {
+	Changes []Change  `json:"changes"`
+	At      time.Time `json:"at"`
+	ActorID string    `json:"actor_id"`
+}
+
+// Validate checks that every change carries the fields its Op needs. The
+// state machine refuses a command that fails it, on every node alike.
+func (c Command) Validate() error {
+	if len(c.Changes) == 0 {
+		return fmt.Errorf("command has no changes: %w", ErrInvalid)
+	}
+	for i, ch := range c.Changes {
+		if err := ch.validate(); err != nil {
+			return fmt.Errorf("change %d (%s): %w", i, ch.Op, err)
+		}
+	}
+	return nil
+}
+
+func (ch Change) validate() error {
+	missing := func(what string) error { return &ValidationError{Field: what, Problem: "is required"} }
+	switch ch.Op {
+	case OpPutOrg:
+		if ch.Org == nil {
+			return missing("org")
+		}
+	case OpPutSite:
+		if ch.Site == nil {
+			return missing("site")
+		}
+	case OpPutUser:
+		if ch.User == nil {
+			return missing("user")
+		}
+	case OpPutRole:
+		if ch.Role == nil {
+			return missing("role")
+		}
+	case OpPutTeam:
+		if ch.Team == nil {
+			return missing("team")
+		}
+	case OpSetTeamMember, OpDelTeamMember:
+		if ch.Membership == nil {
+			return missing("membership")
+		}
+	case OpPutLabelGroup:
+		if ch.LabelGroup == nil {
+			return missing("label_group")
+		}
+	case OpPutLabel:
+		if ch.Label == nil {
+			return missing("label")
+		}
+	case OpPutContact:
+		if ch.Contact == nil {
+			return missing("contact")
+		}
+	case OpPutToken:
+		if ch.Token == nil {
+			return missing("token")
+		}
+	case OpAddPolicy, OpRemovePolicy:
+		if len(ch.Rules) == 0 {
+			return missing("rules")
+		}
+	case OpReplacePolicy:
+		if ch.OrgID == "" {
+			return missing("org_id")
+		}
+	case OpDeleteUser, OpDeleteTeam, OpDelLabelGroup, OpDelLabel, OpDelContact, OpDelToken:
+		if ch.ID == "" {
+			return missing("id")
+		}
+	case OpDeleteRole:
+		if ch.ID == "" || ch.OrgID == "" {
+			return missing("id and org_id")
+		}
+	default:
+		return &ValidationError{Field: "op", Problem: fmt.Sprintf("unknown operation %q", ch.Op)}
+	}
+	return nil
+}

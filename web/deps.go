@@ -1,0 +1,131 @@
+// Package web is the node's HTTP face: the JSON API under /api/v1, the
+// server-rendered backoffice, login and sessions, health and metrics. It
+// decides nothing about organisation data itself: the services it calls are
+// the interfaces below, which the node implements.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"siteline/storage"
+)
+
+// Actor is who a request acts for. Local is the operator on the node's own
+// admin socket (the owner of the data directory), who holds every
+// permission.
+type Actor struct {
+	UserID string
+	OrgID  string
+	Name   string
+	Email  string
+	Local  bool
+}
+
+// Authorizer answers permission questions from the node's local policy.
+type Authorizer interface {
+	// Check returns *storage.ForbiddenError naming the permission when the
+	// user lacks it.
+	Check(orgID, userID, permission string) error
+	// Permissions lists the user's effective permission ids.
+	Permissions(orgID, userID string) []string
+	// Roles lists the roles the user holds in the organisation.
+	Roles(orgID, userID string) []string
+}
+
+// Sessions stores browser sessions and reads the audit log; the node passes
+// its site store.
+type Sessions interface {
+	CreateWebSession(ctx context.Context, s storage.WebSession) error
+	WebSession(ctx context.Context, id string) (storage.WebSession, error)
+	TouchWebSession(ctx context.Context, id string, seen, expires time.Time) error
+	DeleteWebSession(ctx context.Context, id string) error
+	Audit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error)
+}
+
+// UserInput creates a user.
+type UserInput struct {
+	Email    string   `json:"email"`
+	Name     string   `json:"name"`
+	Password string   `json:"password"`
+	Roles    []string `json:"roles"`
+}
+
+// UserPatch changes a user; nil fields are left as they are.
+type UserPatch struct {
+	Email    *string   `json:"email"`
+	Name     *string   `json:"name"`
+	Active   *bool     `json:"active"`
+	Roles    *[]string `json:"roles"`
+	Password *string   `json:"password"`
+}
+
+// Admin changes organisation data. Every method validates its input
+// (returning *storage.ValidationError naming the field), proposes the change
+// through the replicated log, writes the audit log, and returns
+// storage.ErrFederationUnreachable when the change cannot be committed.
+type Admin interface {
+	// Authenticate checks an e-mail and password and returns the active
+	// user, or storage.ErrUnauthenticated.
+	Authenticate(ctx context.Context, email, password string) (storage.User, error)
+
+	CreateUser(ctx context.Context, a Actor, in UserInput) (storage.User, error)
+	UpdateUser(ctx context.Context, a Actor, id string, p UserPatch) (storage.User, error)
+	// ChangePassword changes the actor's own password after checking the
+	// current one.
+	ChangePassword(ctx context.Context, a Actor, current, next string) error
+
+	CreateTeam(ctx context.Context, a Actor, name string) (storage.Team, error)
+	RenameTeam(ctx context.Context, a Actor, id, name string) (storage.Team, error)
+	DeleteTeam(ctx context.Context, a Actor, id string) error
+	SetTeamMember(ctx context.Context, a Actor, teamID, userID string, role storage.TeamRole) error
+	RemoveTeamMember(ctx context.Context, a Actor, teamID, userID string) error
+
+	// PutLabelGroup creates the group when g.ID is empty, else updates it.
+	PutLabelGroup(ctx context.Context, a Actor, g storage.LabelGroup) (storage.LabelGroup, error)
+	DeleteLabelGroup(ctx context.Context, a Actor, id string) error
+	PutLabel(ctx context.Context, a Actor, l storage.Label) (storage.Label, error)
+	DeleteLabel(ctx context.Context, a Actor, id string) error
+
+	PutContact(ctx context.Context, a Actor, c storage.Contact) (storage.Contact, error)
+	DeleteContact(ctx context.Context, a Actor, id string) error
+
+	// CreateToken returns the token record and its secret, shown once.
+	CreateToken(ctx context.Context, a Actor, name string, ttl time.Duration) (storage.APIToken, string, error)
+	DeleteToken(ctx context.Context, a Actor, id string) error
+}
+
+// Health reports whether the node can serve (readiness).
+type Health interface {
+	Ready(ctx context.Context) error
+}
+
+// Deps is everything the web layer is given by the node.
+type Deps struct {
+	Logger   *slog.Logger
+	Org      storage.OrgReader
+	Sessions Sessions
+	Authz    Authorizer
+	Admin    Admin
+	Health   Health
+	// Metrics serves /metrics (the node's own Prometheus registry).
+	Metrics http.Handler
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// DefaultOrgID is the organisation of the node's local operator.
+	DefaultOrgID string
+	// Version is shown in the UI footer and /api/v1/version.
+	Version string
+}
+
+// Config is the web layer's own settings.
+type Config struct {
+	BodyLimit               int
+	SessionTTL              time.Duration
+	IdleTTL                 time.Duration
+	LoginFailuresPerAccount int
+	LoginFailuresPerAddress int
+	LoginWindow             time.Duration
+}

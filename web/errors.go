@@ -1,0 +1,96 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"siteline/storage"
+)
+
+// Error is an HTTP error with a machine-readable code.
+type Error struct {
+	Status     int
+	Code       string
+	Message    string
+	Permission string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// ErrorBody is the JSON every API error answers with.
+type ErrorBody struct {
+	Error      string `json:"error"`
+	Code       string `json:"code"`
+	Permission string `json:"permission,omitempty"`
+}
+
+var fiberCodes = map[int]string{
+	fiber.StatusBadRequest:            "invalid",
+	fiber.StatusNotFound:              "not_found",
+	fiber.StatusMethodNotAllowed:      "method_not_allowed",
+	fiber.StatusRequestEntityTooLarge: "too_large",
+	fiber.StatusInternalServerError:   "internal",
+}
+
+// toHTTP maps domain errors to statuses. It is the only place that does.
+func toHTTP(err error) *Error {
+	var (
+		he  *Error
+		fe  *fiber.Error
+		fb  *storage.ForbiddenError
+		tm  *TooManyError
+		msg = err.Error()
+	)
+	switch {
+	case errors.As(err, &he):
+		return he
+	case errors.As(err, &fb):
+		return &Error{Status: fiber.StatusForbidden, Code: "forbidden", Message: msg, Permission: fb.Permission}
+	case errors.As(err, &tm):
+		return &Error{Status: fiber.StatusTooManyRequests, Code: "rate_limited", Message: msg}
+	case errors.Is(err, storage.ErrUnauthenticated):
+		return &Error{Status: fiber.StatusUnauthorized, Code: "unauthenticated", Message: msg}
+	case errors.Is(err, storage.ErrInvalid):
+		return &Error{Status: fiber.StatusBadRequest, Code: "invalid", Message: msg}
+	case errors.Is(err, storage.ErrNotFound):
+		return &Error{Status: fiber.StatusNotFound, Code: "not_found", Message: msg}
+	case errors.Is(err, storage.ErrConflict):
+		return &Error{Status: fiber.StatusConflict, Code: "conflict", Message: msg}
+	case errors.Is(err, storage.ErrFederationUnreachable):
+		return &Error{Status: fiber.StatusServiceUnavailable, Code: "federation_unreachable", Message: msg}
+	case errors.As(err, &fe):
+		code, ok := fiberCodes[fe.Code]
+		if !ok {
+			code = fmt.Sprintf("http_%d", fe.Code)
+		}
+		if fe.Code == fiber.StatusRequestEntityTooLarge {
+			msg = "request body is larger than this server accepts"
+		}
+		return &Error{Status: fe.Code, Code: code, Message: msg}
+	}
+	return &Error{Status: fiber.StatusInternalServerError, Code: "internal", Message: "internal error"}
+}
+
+// handleError answers every error of every route: JSON for the API, a page
+// for the backoffice.
+func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	he := toHTTP(err)
+	if he.Status >= 500 && he.Code == "internal" {
+		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+	}
+	if wantsPage(c) {
+		return s.ui.renderError(c, s, he)
+	}
+	return c.Status(he.Status).JSON(ErrorBody{Error: he.Message, Code: he.Code, Permission: he.Permission})
+}
+
+// wantsPage tells browser navigation from API calls.
+func wantsPage(c *fiber.Ctx) bool {
+	if strings.HasPrefix(c.Path(), "/api/") {
+		return false
+	}
+	return strings.Contains(c.Get(fiber.HeaderAccept), "text/html") || c.Get(fiber.HeaderContentType) == fiber.MIMEApplicationForm
+}

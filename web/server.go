@@ -1,0 +1,150 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+)
+
+// Server serves the API and the backoffice. It runs two fiber apps over the
+// same routes: the public one (browsers, apps, API tokens) and the local one
+// on the node's admin socket, whose callers act as the local operator.
+type Server struct {
+	cfg    Config
+	deps   Deps
+	log    *slog.Logger
+	now    func() time.Time
+	routes []route
+	limits *loginLimiter
+	ui     *pages
+
+	public *fiber.App
+	local  *fiber.App
+}
+
+// New builds the server and its routes; nothing listens until Serve.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if deps.Org == nil || deps.Sessions == nil || deps.Authz == nil || deps.Admin == nil || deps.Health == nil {
+		return nil, errors.New("web: Org, Sessions, Authz, Admin and Health are required")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	now := deps.Now
+	if now == nil {
+		now = time.Now
+	}
+	ui, err := newPages()
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	s := &Server{
+		cfg:    cfg,
+		deps:   deps,
+		log:    deps.Logger,
+		now:    now,
+		limits: newLoginLimiter(cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress, cfg.LoginWindow, now),
+		ui:     ui,
+	}
+	s.routes = append(s.apiRoutes(), s.uiRoutes()...)
+	s.public = s.newApp(false)
+	s.local = s.newApp(true)
+	return s, nil
+}
+
+// newApp builds one fiber app with every route; local marks its callers as
+// the node's operator.
+func (s *Server) newApp(local bool) *fiber.App {
+	app := fiber.New(fiber.Config{
+		BodyLimit:             s.cfg.BodyLimit,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		DisableStartupMessage: true,
+		ErrorHandler:          s.handleError,
+		ReadBufferSize:        16 << 10,
+	})
+	app.Use(s.recoverPanics, s.securityHeaders)
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	app.Get("/readyz", s.readyz)
+	if s.deps.Metrics != nil {
+		app.Get("/metrics", adaptor.HTTPHandler(s.deps.Metrics))
+	}
+	mountStatic(app)
+	authn := s.authenticate(local)
+	for _, r := range s.routes {
+		handlers := []fiber.Handler{authn}
+		if !r.public {
+			handlers = append(handlers, s.requireLogin(r), s.checkCSRF, s.need(r.perm))
+		}
+		handlers = append(handlers, r.handler)
+		app.Add(r.method, r.path, handlers...)
+	}
+	app.Use(func(c *fiber.Ctx) error {
+		return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("no route for %s %s", c.Method(), c.Path()))
+	})
+	return app
+}
+
+// Serve accepts public connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.serve(s.public, ln) }
+
+// ServeLocal accepts the admin socket's connections until Shutdown.
+func (s *Server) ServeLocal(ln net.Listener) error { return s.serve(s.local, ln) }
+
+func (s *Server) serve(app *fiber.App, ln net.Listener) error {
+	err := app.Listener(ln)
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections and waits for in-flight requests to
+// finish, until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var errs []error
+	for _, app := range []*fiber.App{s.public, s.local} {
+		if err := app.ShutdownWithContext(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Handler exposes the public app for tests that drive it without a socket.
+func (s *Server) Handler() *fiber.App { return s.public }
+
+func (s *Server) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	if err := s.deps.Health.Ready(ctx); err != nil {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "not ready", "error": err.Error()})
+	}
+	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+func (s *Server) recoverPanics(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic in handler", "path", c.Path(), "panic", r)
+			err = fiber.NewError(fiber.StatusInternalServerError, "internal error")
+		}
+	}()
+	return c.Next()
+}
+
+func (s *Server) securityHeaders(c *fiber.Ctx) error {
+	h := &c.Response().Header
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	return c.Next()
+}
