@@ -113,7 +113,7 @@ func Operate(ctx context.Context, cfg Config, stdout io.Writer, fn func(*Client)
 	} else if !isNoNode(err) {
 		return err
 	}
-	cfg.Log.Level = "warn"
+	cfg.Log.Level = "error"
 	n, err := New(cfg, Options{Offline: true, Stdout: stdout})
 	if err != nil {
 		return err

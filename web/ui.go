@@ -494,8 +494,12 @@ func invalid(field, problem string) error {
 	return &storage.ValidationError{Field: field, Problem: problem}
 }
 
-// sentence capitalises a message for display.
+// sentence capitalises a message for display and drops the name of the
+// error kind that wrapping leaves at its end ("...: conflict").
 func sentence(s string) string {
+	for _, kind := range []error{storage.ErrConflict, storage.ErrInvalid, storage.ErrNotFound} {
+		s = strings.TrimSuffix(s, ": "+kind.Error())
+	}
 	if s == "" {
 		return s
 	}

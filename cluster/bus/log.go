@@ -31,8 +31,10 @@ func (l *natsLogger) logf(level slog.Level, format string, v []any) {
 	l.log.Log(context.Background(), level, fmt.Sprintf(format, v...))
 }
 
-// Noticef implements server.Logger.
-func (l *natsLogger) Noticef(format string, v ...any) { l.logf(slog.LevelInfo, format, v) }
+// Noticef implements server.Logger. The server's notices are its start-up
+// banner and routine lifecycle lines; the bus logs its own start at Info, so
+// they go to Debug.
+func (l *natsLogger) Noticef(format string, v ...any) { l.logf(slog.LevelDebug, format, v) }
 
 // Warnf implements server.Logger.
 func (l *natsLogger) Warnf(format string, v ...any) { l.logf(slog.LevelWarn, format, v) }

@@ -33,7 +33,7 @@ func user(args []string) error {
 	name := fs.String("name", "", "add: display name")
 	roles := fs.String("roles", "regular", "add: comma-separated roles")
 	password := fs.String("password", "", "add, passwd: the password (default: generated and printed)")
-	fs.Parse(args)
+	positional := parseInterspersed(fs, args)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -51,7 +51,13 @@ func user(args []string) error {
 		}
 		return node.Operate(ctx, cfg, os.Stdout, fn)
 	}
-	email := fs.Arg(0)
+	var email string
+	if len(positional) > 0 {
+		email = positional[0]
+	}
+	if len(positional) > 1 {
+		return fmt.Errorf("user %s: unexpected arguments %q", sub, positional[1:])
+	}
 	if sub != "list" && email == "" {
 		return fmt.Errorf("user %s: want an e-mail address", sub)
 	}
@@ -155,4 +161,18 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// parseInterspersed parses flags that may come before or after the
+// positional arguments ("user add EMAIL -roles x") and returns the latter.
+func parseInterspersed(fs *flag.FlagSet, args []string) []string {
+	var positional []string
+	for {
+		fs.Parse(args)
+		if fs.NArg() == 0 {
+			return positional
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
