@@ -25,6 +25,11 @@ type admin struct{ n *Node }
 var _ web.Admin = (*admin)(nil)
 
 func (s *admin) Authenticate(ctx context.Context, email, password string) (storage.User, error) {
+	release, err := s.n.hashing(ctx)
+	if err != nil {
+		return storage.User{}, err
+	}
+	defer release()
 	u, err := s.n.store.UserByLogin(ctx, strings.ToLower(strings.TrimSpace(email)))
 	if errors.Is(err, storage.ErrNotFound) {
 		_, _ = verifyPassword(s.n.dummyHash, password)
@@ -112,6 +117,9 @@ func (s *admin) UpdateUser(ctx context.Context, a web.Actor, id string, p web.Us
 		}
 	}
 	if p.Active != nil {
+		if !*p.Active && a.UserID == u.ID {
+			return old, validation("active", "cannot be switched off for yourself: ask another administrator")
+		}
 		u.Active = *p.Active
 	}
 	if p.Password != nil {

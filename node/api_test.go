@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -468,12 +469,19 @@ func TestLastPolicyAdministratorCannotBeRemoved(t *testing.T) {
 	b.do("GET", "/api/v1/me", nil, &me)
 	off := false
 	var e web.ErrorBody
-	if st := b.do("PATCH", "/api/v1/users/"+me.User.ID, web.UserPatch{Active: &off}, &e); st != 409 || !strings.Contains(e.Error, policy.AdminPolicies) {
-		t.Errorf("deactivate last admin = %d %+v, want 409 naming %s", st, e, policy.AdminPolicies)
+	if st := b.do("PATCH", "/api/v1/users/"+me.User.ID, web.UserPatch{Active: &off}, &e); st != 400 || !strings.Contains(e.Error, "yourself") {
+		t.Errorf("deactivate oneself = %d %+v, want 400", st, e)
 	}
 	roles := []string{"regular"}
-	if st := b.do("PATCH", "/api/v1/users/"+me.User.ID, web.UserPatch{Roles: &roles}, &e); st != 409 {
-		t.Errorf("demote last admin = %d %+v, want 409", st, e)
+	if st := b.do("PATCH", "/api/v1/users/"+me.User.ID, web.UserPatch{Roles: &roles}, &e); st != 409 || !strings.Contains(e.Error, policy.AdminPolicies) {
+		t.Errorf("demote last admin = %d %+v, want 409 naming %s", st, e, policy.AdminPolicies)
+	}
+	// The local operator, who holds every permission, is refused too.
+	op := SocketClient(tn.n.AdminSocket())
+	err := op.Do(t.Context(), "PATCH", "/users/"+me.User.ID, web.UserPatch{Active: &off}, nil)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 409 {
+		t.Errorf("operator deactivating the last admin: %v, want 409", err)
 	}
 	if st := b.do("GET", "/api/v1/me", nil, &me); st != 200 || !slices.Contains(me.Roles, policy.RoleAdministrator) {
 		t.Errorf("refused change applied: %d %+v", st, me)

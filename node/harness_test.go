@@ -30,7 +30,7 @@ func testConfig(t *testing.T, dir string) Config {
 	cfg.DataDir = dir
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.HTTP.TLS = "off"
-	cfg.Log.Level = "warn"
+	cfg.Log.Level = "error"
 	return cfg
 }
 

@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -61,6 +62,9 @@ type Node struct {
 	// dummyHash is verified against when a login names no user, so an
 	// unknown e-mail takes as long to refuse as a wrong password.
 	dummyHash string
+	// argonSlots bounds concurrent password hashing: each takes 64 MiB, so
+	// a burst of logins must queue rather than exhaust memory.
+	argonSlots chan struct{}
 
 	// Facts learnt at start.
 	nodeID string
@@ -95,7 +99,8 @@ func New(cfg Config, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Node{cfg: cfg, opts: opts, log: log, now: opts.Now, reg: prometheus.NewRegistry(), dummyHash: dummy}, nil
+	return &Node{cfg: cfg, opts: opts, log: log, now: opts.Now, reg: prometheus.NewRegistry(), dummyHash: dummy,
+		argonSlots: make(chan struct{}, runtime.NumCPU())}, nil
 }
 
 // Start opens every part in order. On failure it closes what it opened.

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -83,4 +84,15 @@ func GeneratePassword() string {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashing waits for one of the node's password-hashing slots; call the
+// returned function when done.
+func (n *Node) hashing(ctx context.Context) (func(), error) {
+	select {
+	case n.argonSlots <- struct{}{}:
+		return func() { <-n.argonSlots }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait to hash a password: %w", ctx.Err())
+	}
 }

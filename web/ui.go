@@ -482,11 +482,41 @@ func failed(c *fiber.Ctx, f *formState, err error, show func(*fiber.Ctx, int, *f
 	if !ok {
 		return err
 	}
-	f.Err = sentence(err.Error())
+	var ve *storage.ValidationError
+	if errors.As(err, &ve) {
+		f.Err = fieldLabel(ve.Field) + " " + ve.Problem
+	} else {
+		f.Err = sentence(err.Error())
+	}
 	if f.Field == "" {
 		f.Field = field
 	}
 	return show(c, status, f)
+}
+
+// fieldLabel names a form field the way its label on the page does.
+func fieldLabel(field string) string {
+	switch field {
+	case "email":
+		return "E-mail"
+	case "current":
+		return "The password you typed"
+	case "new", "password":
+		return "The new password"
+	case "confirm":
+		return "The repeated password"
+	case "ttl":
+		return "The expiry"
+	case "user_id":
+		return "The user"
+	case "group_id":
+		return "The group"
+	case "color":
+		return "The colour"
+	case "roles", "role":
+		return "The role"
+	}
+	return sentence(strings.ReplaceAll(field, "_", " "))
 }
 
 // invalid is a form error found by the page itself.

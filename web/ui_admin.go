@@ -25,8 +25,9 @@ type auditData struct {
 
 type auditRow struct {
 	storage.AuditEvent
-	ActorName string
-	Pretty    string // Detail indented when it is JSON
+	ActorName  string
+	TargetName string // name of the user, team, label or contact acted on
+	Pretty     string // Detail indented when it is JSON
 }
 
 func (s *Server) uiAudit(c *fiber.Ctx) error {
@@ -37,13 +38,13 @@ func (s *Server) uiAudit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	names, err := s.userNames(c, a.OrgID)
+	names, err := s.orgNames(c, a.OrgID)
 	if err != nil {
 		return err
 	}
 	d := auditData{Action: action, Limit: auditPageSize, Events: make([]auditRow, 0, len(events))}
 	for _, e := range events {
-		row := auditRow{AuditEvent: e, ActorName: names[e.ActorID]}
+		row := auditRow{AuditEvent: e, ActorName: names[e.ActorID], TargetName: names[e.Target]}
 		if row.ActorName == "" {
 			row.ActorName = e.ActorID
 		}
@@ -73,6 +74,66 @@ func (s *Server) uiAudit(c *fiber.Ctx) error {
 	v := s.view(c, "Audit log", "audit")
 	v.Data = d
 	return s.ui.render(c, fiber.StatusOK, "audit", v)
+}
+
+// orgNames maps the ids of the organisation's users, teams, label groups,
+// labels and contacts to their names, for the audit log.
+func (s *Server) orgNames(c *fiber.Ctx, orgID string) (map[string]string, error) {
+	ctx := c.UserContext()
+	names, err := s.userNames(c, orgID)
+	if err != nil {
+		return nil, err
+	}
+	teams, err := s.deps.Org.Teams(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range teams {
+		names[t.ID] = t.Name
+	}
+	groups, err := s.deps.Org.LabelGroups(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		names[g.ID] = g.Name
+	}
+	labels, err := s.deps.Org.Labels(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range labels {
+		names[l.ID] = l.Name
+	}
+	contacts, err := s.deps.Org.Contacts(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	for _, ct := range contacts {
+		names[ct.ID] = ct.Name
+	}
+	return names, nil
+}
+
+// sortRoles puts the built-in roles first, in the order the policy package
+// ships them, then the organisation's own roles by name.
+func sortRoles(roles []storage.Role) []storage.Role {
+	rank := map[string]int{}
+	for i, n := range policy.BuiltinRoleNames() {
+		rank[n] = i + 1
+	}
+	out := append([]storage.Role(nil), roles...)
+	sort.SliceStable(out, func(i, j int) bool {
+		ri, rj := rank[out[i].Name], rank[out[j].Name]
+		switch {
+		case ri != 0 && rj != 0:
+			return ri < rj
+		case ri != 0 || rj != 0:
+			return ri != 0
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
 }
 
 // ---- policy matrix -----------------------------------------------------
@@ -119,7 +180,7 @@ func (s *Server) uiPolicy(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	m := buildMatrix(roles, rules, policy.All())
+	m := buildMatrix(sortRoles(roles), rules, policy.All())
 	v := s.view(c, "Policies", "policy")
 	v.Data = m
 	return s.ui.render(c, fiber.StatusOK, "policy", v)

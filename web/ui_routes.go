@@ -258,7 +258,7 @@ func (s *Server) showUsers(c *fiber.Ctx, status int, f *formState) error {
 			teamsOf[m.UserID] = append(teamsOf[m.UserID], t.Name)
 		}
 	}
-	d := usersData{Roles: roles, Users: make([]userRow, 0, len(users))}
+	d := usersData{Roles: sortRoles(roles), Users: make([]userRow, 0, len(users))}
 	for _, u := range users {
 		if u.Active {
 			d.Active++
@@ -310,9 +310,11 @@ func (s *Server) showUser(c *fiber.Ctx, status int, f *formState) error {
 	}
 	a, _ := actorOf(c)
 	d := userData{User: u, Roles: s.deps.Authz.Roles(u.OrgID, u.ID), Self: a.UserID == u.ID}
-	if d.AllRoles, err = s.deps.Org.Roles(c.UserContext(), u.OrgID); err != nil {
+	roles, err := s.deps.Org.Roles(c.UserContext(), u.OrgID)
+	if err != nil {
 		return err
 	}
+	d.AllRoles = sortRoles(roles)
 	if d.Teams, err = s.teamRefs(c, u.ID); err != nil {
 		return err
 	}
@@ -345,6 +347,9 @@ func (s *Server) uiUserStatus(c *fiber.Ctx) error {
 	f := readForm(c, "status", "active")
 	active := f.V("active") == "true"
 	a, _ := actorOf(c)
+	if !active && a.UserID == id {
+		return failed(c, f, fmt.Errorf("you cannot deactivate your own account: %w", storage.ErrConflict), s.showUser)
+	}
 	u, err := s.deps.Admin.UpdateUser(c.UserContext(), a, id, UserPatch{Active: &active})
 	if err != nil {
 		return failed(c, f, err, s.showUser)
@@ -927,8 +932,7 @@ func (s *Server) uiChangePassword(c *fiber.Ctx) error {
 	}
 	if err := s.deps.Admin.ChangePassword(c.UserContext(), a, secret(c, "current"), next); err != nil {
 		if errors.Is(err, storage.ErrUnauthenticated) {
-			f.Field = "current"
-			err = invalid("current password", "is wrong")
+			err = invalid("current", "is not your current password")
 		}
 		return failed(c, f, err, s.showAccount)
 	}
