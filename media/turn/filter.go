@@ -1,0 +1,192 @@
+package turn
+
+import (
+	"net"
+	"net/netip"
+)
+
+// Reasons a peer is refused, used in logs and as metric label values.
+const (
+	reasonInvalid     = "invalid"
+	reasonUnspecified = "unspecified"
+	reasonLoopback    = "loopback"
+	reasonLinkLocal   = "link_local"
+	reasonMulticast   = "multicast"
+	reasonReserved    = "reserved"
+	reasonCGNAT       = "cgnat"
+	reasonOwnAddress  = "own_address"
+	reasonPrivate     = "private"
+	reasonPort        = "port"
+)
+
+// Address blocks the relay never reaches by range. AllowedPeers may not
+// overlap them; AllowedPeerAddrs can still name an exact host:port inside.
+var neverAllowed = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("127.0.0.0/8"),
+	netip.MustParsePrefix("169.254.0.0/16"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("224.0.0.0/4"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("::/128"),
+	netip.MustParsePrefix("::1/128"),
+	netip.MustParsePrefix("::ffff:0:0/96"),
+	netip.MustParsePrefix("fe80::/10"),
+	netip.MustParsePrefix("ff00::/8"),
+}
+
+var (
+	prefixThisNet  = netip.MustParsePrefix("0.0.0.0/8")
+	prefixCGNAT    = netip.MustParsePrefix("100.64.0.0/10")
+	prefixReserved = netip.MustParsePrefix("240.0.0.0/4") // includes 255.255.255.255
+	prefixV4Compat = netip.MustParsePrefix("::/96")       // deprecated IPv4-compatible
+	prefixNAT64    = netip.MustParsePrefix("64:ff9b::/96")
+	prefixNAT64Loc = netip.MustParsePrefix("64:ff9b:1::/48")
+	prefix6to4     = netip.MustParsePrefix("2002::/16")
+	prefixSiteLoc  = netip.MustParsePrefix("fec0::/10") // deprecated site-local
+	prefixDiscard  = netip.MustParsePrefix("100::/64")
+)
+
+// peerFilter decides which peers the relay may reach. It is immutable once
+// built, so it is safe for concurrent use without locks.
+type peerFilter struct {
+	allowedPrefixes []netip.Prefix
+	allowedAddrs    map[netip.AddrPort]struct{}
+	allowedAddrIPs  map[netip.Addr]struct{}
+	own             map[netip.Addr]struct{}
+}
+
+func newPeerFilter(prefixes []netip.Prefix, addrs []netip.AddrPort, own []netip.Addr) *peerFilter {
+	f := &peerFilter{
+		allowedAddrs:   make(map[netip.AddrPort]struct{}, len(addrs)),
+		allowedAddrIPs: make(map[netip.Addr]struct{}, len(addrs)),
+		own:            make(map[netip.Addr]struct{}, len(own)),
+	}
+	for _, p := range prefixes {
+		f.allowedPrefixes = append(f.allowedPrefixes, p.Masked())
+	}
+	for _, ap := range addrs {
+		a := ap.Addr().Unmap().WithZone("")
+		f.allowedAddrs[netip.AddrPortFrom(a, ap.Port())] = struct{}{}
+		f.allowedAddrIPs[a] = struct{}{}
+	}
+	for _, a := range own {
+		f.own[a.Unmap().WithZone("")] = struct{}{}
+	}
+	return f
+}
+
+// checkIP is the IP-level decision, for permissions: it returns "" when
+// some port of ip may be reached, else the reason for refusal.
+func (f *peerFilter) checkIP(ip netip.Addr) string {
+	ip = ip.Unmap().WithZone("")
+	reason := f.classify(ip)
+	if reason == "" {
+		return ""
+	}
+	if _, ok := f.allowedAddrIPs[ip]; ok {
+		return "" // some exact ports are allowed; the relay socket checks them
+	}
+	return reason
+}
+
+// checkAddr is the decision for one datagram or connection: "" when ap may
+// be reached, else the reason for refusal.
+func (f *peerFilter) checkAddr(ap netip.AddrPort) string {
+	ip := ap.Addr().Unmap().WithZone("")
+	if _, ok := f.allowedAddrs[netip.AddrPortFrom(ip, ap.Port())]; ok {
+		return ""
+	}
+	if ap.Port() == 0 {
+		return reasonPort
+	}
+	reason := f.classify(ip)
+	if reason == "" {
+		return ""
+	}
+	if _, ok := f.allowedAddrIPs[ip]; ok {
+		return reasonPort
+	}
+	return reason
+}
+
+// classify judges an address by its range alone (ip is already unmapped).
+func (f *peerFilter) classify(ip netip.Addr) string {
+	switch {
+	case !ip.IsValid():
+		return reasonInvalid
+	case ip.IsUnspecified() || prefixThisNet.Contains(ip):
+		return reasonUnspecified
+	case ip.IsLoopback():
+		return reasonLoopback
+	case ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast():
+		return reasonLinkLocal
+	case ip.IsMulticast():
+		return reasonMulticast
+	case prefixReserved.Contains(ip) || prefixSiteLoc.Contains(ip) || prefixDiscard.Contains(ip):
+		return reasonReserved
+	case prefixCGNAT.Contains(ip):
+		return reasonCGNAT
+	}
+	if ip.Is6() {
+		if v4, ok := embeddedIPv4(ip); ok {
+			if prefixV4Compat.Contains(ip) {
+				return reasonReserved // deprecated; no legitimate peer uses it
+			}
+			// Judge a translated address by the IPv4 address it reaches.
+			return f.classify(v4)
+		}
+	}
+	if _, ok := f.own[ip]; ok {
+		return reasonOwnAddress
+	}
+	if ip.IsPrivate() {
+		for _, p := range f.allowedPrefixes {
+			if p.Contains(ip) {
+				return ""
+			}
+		}
+		return reasonPrivate
+	}
+	return ""
+}
+
+// embeddedIPv4 returns the IPv4 address carried by an IPv4-compatible,
+// NAT64 or 6to4 IPv6 address.
+func embeddedIPv4(ip netip.Addr) (netip.Addr, bool) {
+	b := ip.As16()
+	switch {
+	case prefixV4Compat.Contains(ip), prefixNAT64.Contains(ip):
+		return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}), true
+	case prefixNAT64Loc.Contains(ip):
+		// RFC 6052 /48: the IPv4 address spans bits 48-63 and 72-87.
+		return netip.AddrFrom4([4]byte{b[6], b[7], b[9], b[10]}), true
+	case prefix6to4.Contains(ip):
+		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}), true
+	}
+	return netip.Addr{}, false
+}
+
+// addrPortOf converts a net.Addr of the UDP or TCP kind.
+func addrPortOf(a net.Addr) (netip.AddrPort, bool) {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		if a != nil {
+			return a.AddrPort(), true
+		}
+	case *net.TCPAddr:
+		if a != nil {
+			return a.AddrPort(), true
+		}
+	}
+	return netip.AddrPort{}, false
+}
+
+// ipOf converts a net.IP, 4 or 16 bytes.
+func ipOf(ip net.IP) netip.Addr {
+	a, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return netip.Addr{}
+	}
+	return a
+}

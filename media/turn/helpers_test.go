@@ -1,0 +1,362 @@
+package turn
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/turn/v5"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+const testSecret = "test-secret-0123456789abcdef"
+
+// testTLS returns a server config with a fresh self-signed certificate for
+// 127.0.0.1 and a client config that trusts it.
+func testTLS(t testing.TB) (server, client *tls.Config) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "siteline turn test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	server = &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}},
+		MinVersion:   tls.VersionTLS12,
+	}
+	client = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	return server, client
+}
+
+// logRecorder is a slog.Handler that keeps records for assertions.
+type logRecorder struct {
+	mu      sync.Mutex
+	records []string
+}
+
+func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *logRecorder) WithGroup(string) slog.Handler            { return r }
+func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", rec.Level, rec.Message)
+	rec.Attrs(func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	})
+	r.mu.Lock()
+	r.records = append(r.records, b.String())
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *logRecorder) find(substrs ...string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+next:
+	for _, rec := range r.records {
+		for _, s := range substrs {
+			if !strings.Contains(rec, s) {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// testServer is a started Server on 127.0.0.1 with its registry and logs.
+type testServer struct {
+	*Server
+	reg     *prometheus.Registry
+	logs    *logRecorder
+	tlsConf *tls.Config // for clients
+}
+
+func startServer(t testing.TB, mutate func(*Config)) *testServer {
+	t.Helper()
+	serverTLS, clientTLS := testTLS(t)
+	ts := &testServer{reg: prometheus.NewRegistry(), logs: &logRecorder{}, tlsConf: clientTLS}
+	cfg := Config{
+		ListenUDP:   "127.0.0.1:0",
+		ListenTCP:   "127.0.0.1:0",
+		ListenTLS:   "127.0.0.1:0",
+		TLSConfig:   serverTLS,
+		RelayIP:     net.IPv4(127, 0, 0, 1),
+		RelayBindIP: "127.0.0.1",
+		Secret:      []byte(testSecret),
+		Logger:      slog.New(ts.logs),
+		Registerer:  ts.reg,
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	ts.Server = s
+	return ts
+}
+
+// metric returns the sum of the counter or gauge series that carry the
+// given labels (name without the siteline_turn_ prefix), 0 when absent.
+func (ts *testServer) metric(t testing.TB, name string, labels ...string) float64 {
+	t.Helper()
+	families, err := ts.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for i := 0; i+1 < len(labels); i += 2 {
+		want[labels[i]] = labels[i+1]
+	}
+	var sum float64
+	for _, f := range families {
+		if f.GetName() != "siteline_turn_"+name {
+			continue
+		}
+	metrics:
+		for _, m := range f.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if v, ok := want[lp.GetName()]; ok && v != lp.GetValue() {
+					continue metrics
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				sum += m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				sum += m.GetGauge().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+// turnClient is a pion TURN client connected to a testServer.
+type turnClient struct {
+	*turn.Client
+	conn net.PacketConn // UDP socket or STUN framing over TCP/TLS
+}
+
+// dial connects a pion client over transport ("udp", "tcp" or "tls").
+func (ts *testServer) dial(t testing.TB, transport, username, password string) *turnClient {
+	t.Helper()
+	addrs := ts.Addrs()
+	var (
+		conn   net.PacketConn
+		server string
+	)
+	switch transport {
+	case "udp":
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, server = pc, addrs.UDP.String()
+	case "tcp":
+		c, err := net.Dial("tcp", addrs.TCP.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, server = turn.NewSTUNConn(c), addrs.TCP.String()
+	case "tls":
+		c, err := tls.Dial("tcp", addrs.TLS.String(), ts.tlsConf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, server = turn.NewSTUNConn(c), addrs.TLS.String()
+	default:
+		t.Fatalf("unknown transport %q", transport)
+	}
+	return newTurnClient(t, conn, server, ts.Realm(), username, password)
+}
+
+// dialAddr connects a pion client over UDP to any TURN server.
+func dialAddr(t testing.TB, server, realm, username, password string) *turnClient {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newTurnClient(t, pc, server, realm, username, password)
+}
+
+func newTurnClient(t testing.TB, conn net.PacketConn, server, realm, username, password string) *turnClient {
+	t.Helper()
+	c, err := turn.NewClient(&turn.ClientConfig{
+		STUNServerAddr: server,
+		TURNServerAddr: server,
+		Conn:           conn,
+		Username:       username,
+		Password:       password,
+		Realm:          realm,
+		RTO:            200 * time.Millisecond,
+		LoggerFactory:  pionLoggerFactory{log: slog.New(slog.DiscardHandler)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	tc := &turnClient{Client: c, conn: conn}
+	t.Cleanup(tc.close)
+	return tc
+}
+
+func (c *turnClient) close() {
+	c.Client.Close()
+	_ = c.conn.Close()
+}
+
+// dialUser dials with fresh credentials for user.
+func (ts *testServer) dialUser(t testing.TB, transport, user string) *turnClient {
+	t.Helper()
+	username, password, _ := ts.Credentials(user, time.Now())
+	return ts.dial(t, transport, username, password)
+}
+
+// allocate allocates a UDP relay and closes it at cleanup.
+func (c *turnClient) allocate(t testing.TB) net.PacketConn {
+	t.Helper()
+	relay, err := c.Allocate()
+	if err != nil {
+		t.Fatalf("Allocate: %v", err)
+	}
+	t.Cleanup(func() { _ = relay.Close() })
+	return relay
+}
+
+// echoPeer is a UDP socket on 127.0.0.1 that sends back what it receives.
+type echoPeer struct {
+	conn *net.UDPConn
+	addr netip.AddrPort
+}
+
+func newEchoPeer(t testing.TB) *echoPeer {
+	t.Helper()
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &echoPeer{conn: conn, addr: conn.LocalAddr().(*net.UDPAddr).AddrPort()}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			if _, err := conn.WriteToUDPAddrPort(buf[:n], from); err != nil && errors.Is(err, net.ErrClosed) {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = conn.Close()
+		<-done
+	})
+	return p
+}
+
+// udpAddr converts for the pion client, which wants *net.UDPAddr.
+func udpAddr(ap netip.AddrPort) *net.UDPAddr { return net.UDPAddrFromAddrPort(ap) }
+
+// roundTrip sends payload through relay to peer and returns the reply,
+// resending until one arrives or the deadline passes (UDP may drop). A
+// reply of another length is a late echo of an earlier call's payload
+// and is skipped, so callers use payloads of distinct lengths.
+func roundTrip(t testing.TB, relay net.PacketConn, peer net.Addr, payload []byte) []byte {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	buf := make([]byte, 2048)
+	for time.Now().Before(deadline) {
+		if _, err := relay.WriteTo(payload, peer); err != nil {
+			t.Fatalf("relay WriteTo %s: %v", peer, err)
+		}
+		if err := relay.SetReadDeadline(time.Now().Add(500 * time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		n, from, err := relay.ReadFrom(buf)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("relay ReadFrom: %v", err)
+		}
+		if from.String() != peer.String() {
+			t.Fatalf("reply from %s, want %s", from, peer)
+		}
+		if n != len(payload) {
+			continue
+		}
+		return append([]byte(nil), buf[:n]...)
+	}
+	t.Fatalf("no reply from %s through the relay", peer)
+	return nil
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("timed out waiting for %s", what)
+		case <-tick.C:
+		}
+	}
+}

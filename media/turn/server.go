@@ -1,0 +1,409 @@
+package turn
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha1" //nolint:gosec // TURN REST credentials are HMAC-SHA1 by definition.
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/turn/v5"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Addrs are the addresses a started Server listens on; nil when that
+// listener is off.
+type Addrs struct {
+	UDP *net.UDPAddr
+	TCP *net.TCPAddr
+	TLS *net.TCPAddr
+}
+
+// Server is the node's TURN relay. Build it with New, open its ports with
+// Start and close them with Shutdown. It is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	quotas  *quotas
+	secret  []byte
+
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	turn    *turn.Server
+	udp     net.PacketConn
+	tcp     *connTracker
+	tls     *connTracker
+	addrs   Addrs
+}
+
+// New validates cfg, applies its defaults and registers the metrics. It
+// opens no port: Start does.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.NewRegistry()
+	}
+	// Copy what the caller could change under us.
+	cfg.Secret = append([]byte(nil), cfg.Secret...)
+	cfg.RelayIP = append(net.IP(nil), cfg.RelayIP...)
+	cfg.AllowedPeers = append([]netip.Prefix(nil), cfg.AllowedPeers...)
+	cfg.AllowedPeerAddrs = append([]netip.AddrPort(nil), cfg.AllowedPeerAddrs...)
+
+	s := &Server{
+		cfg:    cfg,
+		log:    cfg.Logger.With("component", "turn"),
+		quotas: newQuotas(cfg.MaxAllocationsPerUser, cfg.MaxAllocations),
+		secret: cfg.Secret,
+	}
+	m, err := newMetrics(cfg.Registerer, func() float64 { return float64(s.quotas.count()) })
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	return s, nil
+}
+
+// Start opens the listeners and starts relaying. A Server starts once.
+func (s *Server) Start(ctx context.Context) (err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.stopped:
+		return fmt.Errorf("start turn: %w", ErrClosed)
+	case s.started:
+		return errors.New("start turn: already started")
+	}
+
+	var lc net.ListenConfig
+	defer func() {
+		if err != nil {
+			s.closeListeners()
+		}
+	}()
+	if s.cfg.ListenUDP != "" {
+		pc, err := lc.ListenPacket(ctx, "udp", s.cfg.ListenUDP)
+		if err != nil {
+			return fmt.Errorf("start turn: listen udp %s: %w", s.cfg.ListenUDP, err)
+		}
+		s.udp = pc
+		s.addrs.UDP, _ = pc.LocalAddr().(*net.UDPAddr)
+	}
+	if s.cfg.ListenTCP != "" {
+		ln, err := lc.Listen(ctx, "tcp", s.cfg.ListenTCP)
+		if err != nil {
+			return fmt.Errorf("start turn: listen tcp %s: %w", s.cfg.ListenTCP, err)
+		}
+		s.tcp = newConnTracker(ln)
+		s.addrs.TCP, _ = ln.Addr().(*net.TCPAddr)
+	}
+	if s.cfg.ListenTLS != "" {
+		ln, err := lc.Listen(ctx, "tcp", s.cfg.ListenTLS)
+		if err != nil {
+			return fmt.Errorf("start turn: listen tls %s: %w", s.cfg.ListenTLS, err)
+		}
+		s.tls = newConnTracker(ln)
+		s.addrs.TLS, _ = ln.Addr().(*net.TCPAddr)
+	}
+
+	own, err := s.ownAddrs()
+	if err != nil {
+		return fmt.Errorf("start turn: %w", err)
+	}
+	if err := s.checkAllowedAddrs(); err != nil {
+		return fmt.Errorf("start turn: %w", err)
+	}
+	deps := &relayDeps{
+		filter:  newPeerFilter(s.cfg.AllowedPeers, s.cfg.AllowedPeerAddrs, own),
+		quotas:  s.quotas,
+		metrics: s.metrics,
+		log:     s.log,
+	}
+	gen := &relayGenerator{inner: s.innerGenerator(), deps: deps}
+	permit := func(client net.Addr, peer net.IP) bool {
+		reason := deps.filter.checkIP(ipOf(peer))
+		if reason != "" {
+			deps.refusePeer(stagePermission, reason, &net.IPAddr{IP: peer})
+			return false
+		}
+		return true
+	}
+
+	sc := turn.ServerConfig{
+		Realm:         s.cfg.Realm,
+		LoggerFactory: pionLoggerFactory{log: s.log},
+		AuthHandler:   s.authenticate,
+		QuotaHandler:  s.checkQuota,
+		EventHandler: turn.EventHandler{
+			OnAuth:              s.onAuth,
+			OnAllocationCreated: s.onAllocationCreated,
+			OnAllocationDeleted: s.onAllocationDeleted,
+		},
+	}
+	if s.udp != nil {
+		sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
+			PacketConn: s.udp, RelayAddressGenerator: gen, PermissionHandler: permit,
+		})
+	}
+	if s.tcp != nil {
+		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{
+			Listener: s.tcp, RelayAddressGenerator: gen, PermissionHandler: permit,
+		})
+	}
+	if s.tls != nil {
+		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{
+			Listener: tls.NewListener(s.tls, s.cfg.TLSConfig), RelayAddressGenerator: gen, PermissionHandler: permit,
+		})
+	}
+	ts, err := turn.NewServer(sc)
+	if err != nil {
+		return fmt.Errorf("start turn: %w", err)
+	}
+	s.turn = ts
+	s.started = true
+	s.log.Info("turn relay started", "udp", s.addrs.UDP, "tcp", s.addrs.TCP, "tls", s.addrs.TLS,
+		"relay_ip", s.cfg.RelayIP, "realm", s.cfg.Realm)
+	return nil
+}
+
+// innerGenerator is pion's generator for the configured relay ports.
+func (s *Server) innerGenerator() turn.RelayAddressGenerator {
+	if s.cfg.PortMin == 0 {
+		return &turn.RelayAddressGeneratorStatic{RelayAddress: s.cfg.RelayIP, Address: s.cfg.RelayBindIP}
+	}
+	return &turn.RelayAddressGeneratorPortRange{
+		RelayAddress: s.cfg.RelayIP,
+		Address:      s.cfg.RelayBindIP,
+		MinPort:      uint16(s.cfg.PortMin), //nolint:gosec // Validate bounds it to 1-65535.
+		MaxPort:      uint16(s.cfg.PortMax), //nolint:gosec // Validate bounds it to 1-65535.
+		MaxRetries:   64,
+	}
+}
+
+// ownAddrs lists the node's own addresses: configured, bound and those of
+// its interfaces.
+func (s *Server) ownAddrs() ([]netip.Addr, error) {
+	var own []netip.Addr
+	add := func(ip net.IP) {
+		if a := ipOf(ip); a.IsValid() && !a.Unmap().IsUnspecified() {
+			own = append(own, a)
+		}
+	}
+	add(s.cfg.RelayIP)
+	add(net.ParseIP(s.cfg.RelayBindIP))
+	for _, a := range s.listenAddrs() {
+		add(net.IP(a.Addr().AsSlice()))
+	}
+	ifaddrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, fmt.Errorf("list interface addresses: %w", err)
+	}
+	for _, a := range ifaddrs {
+		if ipn, ok := a.(*net.IPNet); ok {
+			add(ipn.IP)
+		}
+	}
+	return own, nil
+}
+
+func (s *Server) listenAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	if s.addrs.UDP != nil {
+		out = append(out, s.addrs.UDP.AddrPort())
+	}
+	if s.addrs.TCP != nil {
+		out = append(out, s.addrs.TCP.AddrPort())
+	}
+	if s.addrs.TLS != nil {
+		out = append(out, s.addrs.TLS.AddrPort())
+	}
+	return out
+}
+
+// checkAllowedAddrs refuses an AllowedPeerAddrs entry that is one of the
+// relay's own listeners: a client could loop the relay into itself.
+func (s *Server) checkAllowedAddrs() error {
+	for i, ap := range s.cfg.AllowedPeerAddrs {
+		for _, l := range s.listenAddrs() {
+			same := ap.Port() == l.Port() &&
+				(ap.Addr().Unmap() == l.Addr().Unmap() || l.Addr().Unmap().IsUnspecified())
+			if same {
+				return fmt.Errorf("AllowedPeerAddrs[%d]: %s is a TURN listener", i, ap)
+			}
+		}
+	}
+	return nil
+}
+
+// closeListeners closes what Start opened, when Start fails.
+func (s *Server) closeListeners() {
+	if s.udp != nil {
+		_ = s.udp.Close()
+	}
+	if s.tcp != nil {
+		_ = s.tcp.Close()
+	}
+	if s.tls != nil {
+		_ = s.tls.Close()
+	}
+	s.udp, s.tcp, s.tls, s.addrs = nil, nil, nil, Addrs{}
+}
+
+// Shutdown stops the relay: new allocations are refused, the listeners and
+// the clients' TCP and TLS connections are closed, and it waits until every
+// relay socket is closed or ctx ends. It may be called more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopped = true
+	ts, tcp, tlsl := s.turn, s.tcp, s.tls
+	s.turn = nil
+	s.mu.Unlock()
+
+	s.quotas.close()
+	var errs []error
+	if ts != nil {
+		// Closes the UDP socket and the listeners; pion then closes the
+		// allocations of each listener.
+		if err := ts.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, t := range []*connTracker{tcp, tlsl} {
+		if t != nil {
+			t.closeConns()
+		}
+	}
+	select {
+	case <-s.quotas.drained:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("wait for %d allocations: %w", s.quotas.count(), ctx.Err()))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("shutdown turn: %w", err)
+	}
+	s.log.Info("turn relay stopped")
+	return nil
+}
+
+// Addrs returns the addresses the Server listens on, once started.
+func (s *Server) Addrs() Addrs {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addrs
+}
+
+// Allocations returns the number of live allocations.
+func (s *Server) Allocations() int {
+	return s.quotas.count()
+}
+
+// UserAllocations returns the number of live allocations of user.
+func (s *Server) UserAllocations(user string) int {
+	return s.quotas.userCount(user)
+}
+
+// Realm returns the TURN realm.
+func (s *Server) Realm() string { return s.cfg.Realm }
+
+// Credentials mints TURN REST credentials for user, valid from now for the
+// configured CredentialTTL: username "<unix-expiry>:<user>" and password
+// base64(HMAC-SHA1(secret, username)), as an RTCIceServer expects them.
+// user must not be empty (the relay refuses such a username); it may hold
+// colons. It works before Start and after Shutdown.
+func (s *Server) Credentials(user string, now time.Time) (username, password string, expires time.Time) {
+	expires = time.Unix(now.Add(s.cfg.CredentialTTL).Unix(), 0)
+	username = strconv.FormatInt(expires.Unix(), 10) + ":" + user
+	return username, s.password(username), expires
+}
+
+func (s *Server) password(username string) string {
+	mac := hmac.New(sha1.New, s.secret)
+	mac.Write([]byte(username)) //nolint:errcheck // hash writes do not fail
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// authenticate is pion's AuthHandler. TURN's long-term mechanism never
+// sends the password: the handler returns the key derived from the password
+// the username must have, and pion checks the request's MESSAGE-INTEGRITY
+// with it (stun's Check compares with hmac.Equal, in constant time). A
+// forged password therefore fails there and is reported through onAuth.
+func (s *Server) authenticate(ra *turn.RequestAttributes) (userID string, key []byte, ok bool) {
+	user, reason := s.parseUsername(ra.Username, ra.Realm, time.Now())
+	if reason != "" {
+		s.metrics.authFailed.WithLabelValues(reason).Inc()
+		s.log.Debug("turn auth refused", "reason", reason, "username", ra.Username,
+			"realm", ra.Realm, "src", ra.SrcAddr, "method", ra.Method.String())
+		return "", nil, false
+	}
+	return user, turn.GenerateAuthKey(ra.Username, ra.Realm, s.password(ra.Username)), true
+}
+
+// parseUsername checks a TURN REST username and returns its user, or the
+// reason for refusing it.
+func (s *Server) parseUsername(username, realm string, now time.Time) (user, reason string) {
+	if realm != s.cfg.Realm {
+		return "", authRealm
+	}
+	ts, user, found := strings.Cut(username, ":")
+	if !found || user == "" || ts == "" || len(ts) > 19 {
+		return "", authMalformed
+	}
+	for _, c := range ts {
+		if c < '0' || c > '9' {
+			return "", authMalformed
+		}
+	}
+	expiry, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return "", authMalformed
+	}
+	if expiry < now.Unix() {
+		return "", authExpired
+	}
+	return user, ""
+}
+
+// onAuth counts the requests whose MESSAGE-INTEGRITY did not match.
+func (s *Server) onAuth(src, dst net.Addr, protocol, username, realm, method string, verdict bool) {
+	if verdict {
+		return
+	}
+	s.metrics.authFailed.WithLabelValues(authBadIntegrity).Inc()
+	s.log.Debug("turn auth refused", "reason", authBadIntegrity, "username", username,
+		"realm", realm, "src", src, "method", method)
+}
+
+// checkQuota is pion's QuotaHandler: refusing here answers 486.
+func (s *Server) checkQuota(user, realm string, src net.Addr) bool {
+	if reason := s.quotas.check(user); reason != "" {
+		s.metrics.refused.WithLabelValues(reason).Inc()
+		s.log.Debug("turn allocation refused", "reason", reason, "user", user, "src", src)
+		return false
+	}
+	return true
+}
+
+func (s *Server) onAllocationCreated(src, dst net.Addr, protocol, user, realm string, relay net.Addr, requestedPort int) {
+	s.metrics.created.Inc()
+	s.log.Debug("turn allocation created", "user", user, "src", src, "relay", relay, "protocol", protocol)
+}
+
+func (s *Server) onAllocationDeleted(src, dst net.Addr, protocol, user, realm string) {
+	s.log.Debug("turn allocation deleted", "user", user, "src", src, "protocol", protocol)
+}
