@@ -32,14 +32,14 @@ func (s *admin) Authenticate(ctx context.Context, email, password string) (stora
 	defer release()
 	u, err := s.n.store.UserByLogin(ctx, strings.ToLower(strings.TrimSpace(email)))
 	if errors.Is(err, storage.ErrNotFound) {
-		_, _ = verifyPassword(s.n.dummyHash, password)
+		_, _ = verifyPassword(s.n.dummy(), password)
 		return u, storage.ErrUnauthenticated
 	}
 	if err != nil {
 		return u, err
 	}
 	if u.PasswordHash == "" {
-		_, _ = verifyPassword(s.n.dummyHash, password)
+		_, _ = verifyPassword(s.n.dummy(), password)
 		return u, storage.ErrUnauthenticated
 	}
 	ok, err := verifyPassword(u.PasswordHash, password)

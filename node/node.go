@@ -60,7 +60,9 @@ type Node struct {
 	web   *web.Server
 
 	// dummyHash is verified against when a login names no user, so an
-	// unknown e-mail takes as long to refuse as a wrong password.
+	// unknown e-mail takes as long to refuse as a wrong password. It is
+	// made on first use (64 MiB of argon2 work is not free at start).
+	dummyOnce sync.Once
 	dummyHash string
 	// argonSlots bounds concurrent password hashing: each takes 64 MiB, so
 	// a burst of logins must queue rather than exhaust memory.
@@ -95,11 +97,7 @@ func New(cfg Config, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	dummy, err := hashPassword(newID())
-	if err != nil {
-		return nil, err
-	}
-	return &Node{cfg: cfg, opts: opts, log: log, now: opts.Now, reg: prometheus.NewRegistry(), dummyHash: dummy,
+	return &Node{cfg: cfg, opts: opts, log: log, now: opts.Now, reg: prometheus.NewRegistry(),
 		argonSlots: make(chan struct{}, runtime.NumCPU())}, nil
 }
 

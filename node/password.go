@@ -96,3 +96,15 @@ func (n *Node) hashing(ctx context.Context) (func(), error) {
 		return nil, fmt.Errorf("wait to hash a password: %w", ctx.Err())
 	}
 }
+
+// dummy returns a hash to verify against when there is no user to check.
+func (n *Node) dummy() string {
+	n.dummyOnce.Do(func() {
+		h, err := hashPassword(newID())
+		if err != nil {
+			panic(err) // only crypto/rand can fail, and it does not
+		}
+		n.dummyHash = h
+	})
+	return n.dummyHash
+}
