@@ -1,0 +1,179 @@
+package client
+
+import (
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Received is a track the client receives, with its statistics.
+type Received struct {
+	ID          string // the SFU's track id
+	Participant string // the publisher's participant id (the stream id)
+	Kind        string
+
+	mu    sync.Mutex
+	stats TrackStats
+	seen  map[uint64]bool // extended sequence numbers received
+	ext   uint64          // highest extended sequence number
+	start bool
+	first time.Time
+	// jitter (RFC 3550) state
+	lastTransit float64
+	clockRate   float64
+	latencySum  time.Duration
+}
+
+// TrackStats are the counts of one received track.
+type TrackStats struct {
+	Packets    uint64        // packets received, duplicates included
+	Unique     uint64        // distinct sequence numbers received
+	Duplicates uint64        // packets received twice (retransmissions that crossed)
+	Missing    uint64        // sequence numbers between the first and the last never received
+	FirstAt    time.Time     // arrival of the first packet
+	LastAt     time.Time     // arrival of the last packet
+	Jitter     time.Duration // interarrival jitter, RFC 3550
+	LatencyAvg time.Duration // mean delay from the publisher's send to arrival
+	LatencyMax time.Duration
+	Bytes      uint64
+}
+
+// Rate returns the unique packets per second between the first and the
+// last arrival.
+func (s TrackStats) Rate() float64 {
+	d := s.LastAt.Sub(s.FirstAt).Seconds()
+	if d <= 0 {
+		return 0
+	}
+	return float64(s.Unique-1) / d
+}
+
+// Stats returns a snapshot of the track's counts.
+func (r *Received) Stats() TrackStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.stats
+	if r.start {
+		span := r.ext - r.firstExt() + 1
+		s.Missing = span - s.Unique
+	}
+	if s.Unique > 0 {
+		s.LatencyAvg = r.latencySum / time.Duration(s.Packets)
+	}
+	return s
+}
+
+func (r *Received) firstExt() uint64 {
+	lowest := r.ext
+	for e := range r.seen {
+		if e < lowest {
+			lowest = e
+		}
+	}
+	return lowest
+}
+
+// Tracks returns the tracks received so far.
+func (c *Client) Tracks() []*Received {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*Received, 0, len(c.tracks))
+	for _, t := range c.tracks {
+		out = append(out, t)
+	}
+	return out
+}
+
+// Track returns the received track with the SFU's id, or nil.
+func (c *Client) Track(id string) *Received {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tracks[id]
+}
+
+func (c *Client) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	r := &Received{
+		ID: remote.ID(), Participant: remote.StreamID(), Kind: remote.Kind().String(),
+		seen: make(map[uint64]bool), clockRate: float64(remote.Codec().ClockRate),
+	}
+	c.log.Debug("receiving track", "id", r.ID, "participant", r.Participant, "kind", r.Kind)
+	c.mu.Lock()
+	c.tracks[r.ID] = r
+	c.mu.Unlock()
+	c.wg.Add(2)
+	go func() { // drain RTCP so that the interceptors see it
+		defer c.wg.Done()
+		for {
+			if _, _, err := recv.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		defer c.wg.Done()
+		if remote.Kind() == webrtc.RTPCodecTypeVideo {
+			_ = c.down.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(remote.SSRC())}})
+		}
+		for {
+			pkt, _, err := remote.ReadRTP()
+			if err != nil {
+				return
+			}
+			r.add(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, time.Now())
+		}
+	}()
+}
+
+// add counts one packet.
+func (r *Received) add(seq uint16, ts uint32, payload []byte, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := &r.stats
+	s.Packets++
+	s.Bytes += uint64(len(payload))
+	var ext uint64
+	if !r.start {
+		r.start = true
+		ext = 1<<32 + uint64(seq) // room below for packets that arrive late
+		r.ext = ext
+		s.FirstAt = now
+	} else {
+		diff := int16(seq - uint16(r.ext))
+		ext = uint64(int64(r.ext) + int64(diff))
+		if ext > r.ext {
+			r.ext = ext
+		}
+	}
+	if r.seen[ext] {
+		s.Duplicates++
+	} else {
+		r.seen[ext] = true
+		s.Unique++
+	}
+	s.LastAt = now
+	if sent, ok := stamp(payload); ok {
+		d := now.Sub(sent)
+		r.latencySum += d
+		if d > s.LatencyMax {
+			s.LatencyMax = d
+		}
+	}
+	if r.clockRate > 0 {
+		transit := now.Sub(r.first).Seconds()*r.clockRate - float64(ts)
+		if r.first.IsZero() {
+			r.first = now
+			transit = -float64(ts)
+		} else if s.Packets > 1 {
+			d := transit - r.lastTransit
+			if d < 0 {
+				d = -d
+			}
+			j := float64(s.Jitter) / float64(time.Second) * r.clockRate
+			j += (d - j) / 16
+			s.Jitter = time.Duration(j / r.clockRate * float64(time.Second))
+		}
+		r.lastTransit = transit
+	}
+}

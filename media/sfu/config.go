@@ -1,0 +1,86 @@
+package sfu
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Authorizer answers whether a user may perform an in-call action. Check
+// returns nil if userID holds permission, a *storage.ForbiddenError naming
+// the permission if not, and any other error if it could not tell.
+type Authorizer interface {
+	Check(userID, permission string) error
+}
+
+// Config configures an SFU. UDPConn and Authorizer are required.
+type Config struct {
+	// Logger receives the SFU's logs and pion's; nil discards them.
+	Logger *slog.Logger
+	// UDPConn is the one UDP socket every call shares (ICE UDP mux). The
+	// SFU owns it from Start on and closes it on Shutdown.
+	UDPConn net.PacketConn
+	// TCPListener, if set, accepts ICE-TCP for clients whose UDP is
+	// blocked. The SFU closes it on Shutdown.
+	TCPListener net.Listener
+	// NAT1To1IPs are public addresses announced as host candidates in
+	// place of the local ones, for a node behind a static NAT.
+	NAT1To1IPs []string
+	// Authorizer checks every participant action.
+	Authorizer Authorizer
+	// Registerer receives the SFU's metrics; nil keeps them private.
+	Registerer prometheus.Registerer
+	// QueueSize is the number of packets each subscriber's writer may
+	// hold before it drops; 0 means 512.
+	QueueSize int
+	// MessageQueueSize is the number of signaling messages a participant
+	// may have pending before it is disconnected as too slow; 0 means 256.
+	MessageQueueSize int
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = 512
+	}
+	if c.MessageQueueSize == 0 {
+		c.MessageQueueSize = 256
+	}
+}
+
+// Validate names the first field at fault.
+func (c *Config) Validate() error {
+	switch {
+	case c.UDPConn == nil:
+		return errors.New("sfu config: UDPConn is required")
+	case c.Authorizer == nil:
+		return errors.New("sfu config: Authorizer is required")
+	case c.QueueSize < 0:
+		return errors.New("sfu config: QueueSize must not be negative")
+	case c.MessageQueueSize < 0:
+		return errors.New("sfu config: MessageQueueSize must not be negative")
+	}
+	return nil
+}
+
+// ParticipantInfo describes who joins. The web layer fills it from the
+// authenticated session and the join message.
+type ParticipantInfo struct {
+	// ID identifies this connection in the room; empty means generate one.
+	ID string
+	// UserID is whom the Authorizer is asked about.
+	UserID string
+	// Name is shown to the others.
+	Name string
+	// Hidden joins as a supervisor sitting in: receives every track and the
+	// chat, is never announced, and may not publish or chat.
+	Hidden bool
+	// Monitor is the user id of the member a hidden participant supervises;
+	// that member's connections get monitoring-on and monitoring-off. Empty
+	// means every visible participant is told.
+	Monitor string
+}

@@ -1,0 +1,166 @@
+package sfu
+
+import (
+	"sync"
+	"time"
+
+	"sync/atomic"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// downTrack sends one upTrack to one subscriber. push, called by the
+// track's readers, never blocks: packets beyond the queue are dropped and
+// counted. The writer goroutine rewrites sequence numbers and timestamps
+// so that the subscriber sees one continuous stream across layer switches.
+type downTrack struct {
+	sub    *Participant
+	up     *upTrack
+	local  *webrtc.TrackLocalStaticRTP
+	sender *webrtc.RTPSender
+
+	queue chan queued
+	done  chan struct{}
+	once  sync.Once
+
+	current atomic.Int32 // layer being sent, -1 before the first
+	target  atomic.Int32 // layer wanted
+
+	// writer state, owned by the writer goroutine
+	started   bool
+	seqOffset uint16
+	tsOffset  uint32
+	lastSeq   uint16
+	lastTS    uint32
+	lastAt    time.Time
+	switchSeq uint16 // first input sequence number of the current layer
+}
+
+type queued struct {
+	layer *layer
+	pkt   *rtp.Packet
+}
+
+func newDownTrack(sub *Participant, up *upTrack, local *webrtc.TrackLocalStaticRTP, sender *webrtc.RTPSender) *downTrack {
+	d := &downTrack{
+		sub:    sub,
+		up:     up,
+		local:  local,
+		sender: sender,
+		queue:  make(chan queued, sub.sfu.cfg.QueueSize),
+		done:   make(chan struct{}),
+	}
+	d.current.Store(-1)
+	d.target.Store(0)
+	return d
+}
+
+func (d *downTrack) start() {
+	d.sub.sfu.goroutine(d.writeLoop)
+	d.sub.sfu.goroutine(d.rtcpLoop)
+}
+
+// stop ends the writer; the RTCP reader ends with the sender.
+func (d *downTrack) stop() {
+	d.once.Do(func() { close(d.done) })
+	d.up.removeSubscriber(d)
+}
+
+func (d *downTrack) push(l *layer, pkt *rtp.Packet) {
+	i := int32(l.index)
+	if i != d.current.Load() && i != d.target.Load() {
+		return
+	}
+	select {
+	case d.queue <- queued{l, pkt}:
+	default:
+		d.sub.sfu.metrics.dropped.Inc()
+	}
+}
+
+func (d *downTrack) writeLoop() {
+	out := d.sub.sfu.metrics.bytes.WithLabelValues("out")
+	pkts := d.sub.sfu.metrics.packets.WithLabelValues("out")
+	for {
+		select {
+		case <-d.done:
+			return
+		case q := <-d.queue:
+			if d.write(q) {
+				out.Add(float64(q.pkt.MarshalSize()))
+				pkts.Inc()
+			}
+		}
+	}
+}
+
+// write sends q if it belongs to the current layer, switching to the
+// target layer on its first keyframe. It reports whether it sent.
+func (d *downTrack) write(q queued) bool {
+	i := int32(q.layer.index)
+	cur, target := d.current.Load(), d.target.Load()
+	if i != cur {
+		if i != target {
+			return false
+		}
+		if cur >= 0 && !isKeyframe(d.up.codec.MimeType, q.pkt) {
+			d.up.requestKeyframe(target)
+			return false
+		}
+		d.switchTo(q)
+	} else if int16(q.pkt.SequenceNumber-d.switchSeq) < 0 {
+		return false // a late packet from before the switch
+	}
+	h := q.pkt.Header // a copy: the packet is shared with other subscribers
+	h.SequenceNumber += d.seqOffset
+	h.Timestamp += d.tsOffset
+	h.Extension, h.Extensions, h.ExtensionProfile = false, nil, 0
+	if !d.started || int16(h.SequenceNumber-d.lastSeq) > 0 {
+		d.lastSeq, d.lastTS, d.lastAt = h.SequenceNumber, h.Timestamp, time.Now()
+		d.started = true
+	}
+	err := d.local.WriteRTP(&rtp.Packet{Header: h, Payload: q.pkt.Payload})
+	return err == nil
+}
+
+// switchTo makes q's layer current, so that q's sequence number follows
+// the last one sent and its timestamp follows by the time elapsed.
+func (d *downTrack) switchTo(q queued) {
+	if d.started {
+		d.seqOffset = d.lastSeq + 1 - q.pkt.SequenceNumber
+		elapsed := uint32(time.Since(d.lastAt).Seconds()*float64(d.up.codec.ClockRate)) + 1
+		d.tsOffset = d.lastTS + elapsed - q.pkt.Timestamp
+		d.sub.sfu.metrics.layerMoves.Inc()
+	}
+	d.switchSeq = q.pkt.SequenceNumber
+	d.current.Store(int32(q.layer.index))
+}
+
+// rtcpLoop reads the subscriber's RTCP for this track (which also feeds
+// the NACK responder and the bandwidth estimator), forwards keyframe
+// requests to the publisher and notes REMB.
+func (d *downTrack) rtcpLoop() {
+	for {
+		pkts, _, err := d.sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			switch p := p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				d.up.requestKeyframe(d.current.Load())
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				d.sub.remb.Store(int64(p.Bitrate))
+			}
+		}
+	}
+}
+
+// setTarget asks for layer i, to be switched to on its next keyframe.
+func (d *downTrack) setTarget(i int) {
+	if d.target.Swap(int32(i)) != int32(i) && int32(i) != d.current.Load() {
+		d.up.requestKeyframe(int32(i))
+	}
+}

@@ -1,0 +1,276 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"siteline/media/signal"
+	"siteline/storage"
+)
+
+var errRoomEnded = errors.New("room ended")
+
+// Room is one call: its participants and the tracks they publish. It is
+// created by the first Join and dropped when the last participant leaves
+// or someone ends the call for all.
+type Room struct {
+	sfu *SFU
+	id  string
+
+	mu           sync.Mutex
+	participants map[string]*Participant
+	tracks       map[string]*upTrack // by upTrack.id
+	ended        bool
+}
+
+func newRoom(s *SFU, id string) *Room {
+	return &Room{
+		sfu:          s,
+		id:           id,
+		participants: make(map[string]*Participant),
+		tracks:       make(map[string]*upTrack),
+	}
+}
+
+// ID returns the room's id (the session id).
+func (r *Room) ID() string { return r.id }
+
+// Participants returns the ids of the participants, hidden ones included,
+// sorted.
+func (r *Room) Participants() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := make([]string, 0, len(r.participants))
+	for id := range r.participants {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func (r *Room) counts() (participants, tracks int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.participants), len(r.tracks)
+}
+
+// add puts p into the room, tells p who and what is there, announces p to
+// the others (unless hidden), and subscribes p to every track.
+func (r *Room) add(p *Participant) error {
+	r.mu.Lock()
+	if r.ended {
+		r.mu.Unlock()
+		return errRoomEnded
+	}
+	if _, dup := r.participants[p.id]; dup {
+		r.mu.Unlock()
+		return fmt.Errorf("participant %s is already in the room: %w", p.id, storage.ErrConflict)
+	}
+	p.room = r
+	r.participants[p.id] = p
+
+	joined := signal.New(signal.TypeJoined)
+	joined.Room = r.id
+	joined.Participant = p.id
+	for _, o := range r.participants {
+		if o != p && !o.info.Hidden {
+			joined.Participants = append(joined.Participants, o.peer())
+		}
+	}
+	tracks := make([]*upTrack, 0, len(r.tracks))
+	for _, t := range r.tracks {
+		tracks = append(tracks, t)
+		joined.Tracks = append(joined.Tracks, t.describe())
+	}
+	p.send(joined)
+
+	if p.info.Hidden {
+		for _, o := range r.participants {
+			if o != p && !o.info.Hidden && monitors(p, o) {
+				o.send(signal.New(signal.TypeMonitoringOn))
+			}
+		}
+	} else {
+		ev := signal.New(signal.TypeParticipantJoined)
+		peer := p.peer()
+		ev.Peer = &peer
+		monitored := false
+		for _, o := range r.participants {
+			if o == p {
+				continue
+			}
+			o.send(ev)
+			if o.info.Hidden && monitors(o, p) {
+				monitored = true
+			}
+		}
+		if monitored {
+			p.send(signal.New(signal.TypeMonitoringOn))
+		}
+	}
+	r.mu.Unlock()
+
+	for _, t := range tracks {
+		p.subscribe(t)
+	}
+	p.negotiate(false)
+	return nil
+}
+
+// monitors reports whether hidden participant h supervises participant o.
+func monitors(h, o *Participant) bool {
+	return h.info.Monitor == "" || h.info.Monitor == o.info.UserID
+}
+
+// remove takes p out of the room and tells the others; the room is
+// dropped when it is empty.
+func (r *Room) remove(p *Participant) {
+	r.mu.Lock()
+	if r.participants[p.id] != p {
+		r.mu.Unlock()
+		return
+	}
+	delete(r.participants, p.id)
+	var gone []*upTrack
+	for id, t := range r.tracks {
+		if t.owner == p {
+			delete(r.tracks, id)
+			gone = append(gone, t)
+		}
+	}
+	for _, t := range gone {
+		ev := signal.New(signal.TypeTrackUnpublished)
+		d := t.describe()
+		ev.Track = &d
+		r.broadcastLocked(ev, p)
+	}
+	if p.info.Hidden {
+		for _, o := range r.participants {
+			if !o.info.Hidden && monitors(p, o) && !r.monitoredLocked(o) {
+				o.send(signal.New(signal.TypeMonitoringOff))
+			}
+		}
+	} else {
+		ev := signal.New(signal.TypeParticipantLeft)
+		ev.Participant = p.id
+		r.broadcastLocked(ev, p)
+	}
+	empty := len(r.participants) == 0
+	if empty {
+		r.ended = true
+	}
+	r.mu.Unlock()
+
+	for _, t := range gone {
+		t.close()
+	}
+	if empty {
+		r.sfu.dropRoom(r)
+	}
+}
+
+// monitoredLocked reports whether a hidden participant still supervises o.
+func (r *Room) monitoredLocked(o *Participant) bool {
+	for _, h := range r.participants {
+		if h.info.Hidden && monitors(h, o) {
+			return true
+		}
+	}
+	return false
+}
+
+// broadcastLocked sends m to every participant but except.
+func (r *Room) broadcastLocked(m signal.Message, except *Participant) {
+	for _, o := range r.participants {
+		if o != except {
+			o.send(m)
+		}
+	}
+}
+
+// broadcast sends m to every participant, the sender included.
+func (r *Room) broadcast(m signal.Message) {
+	r.mu.Lock()
+	list := make([]*Participant, 0, len(r.participants))
+	for _, o := range r.participants {
+		list = append(list, o)
+	}
+	r.mu.Unlock()
+	for _, o := range list {
+		o.deliverChat(m)
+	}
+}
+
+// publish makes t available to every other participant; false if the room
+// or its owner is gone.
+func (r *Room) publish(t *upTrack) bool {
+	r.mu.Lock()
+	if r.ended || r.participants[t.owner.id] != t.owner {
+		r.mu.Unlock()
+		return false
+	}
+	r.tracks[t.id] = t
+	ev := signal.New(signal.TypeTrackPublished)
+	d := t.describe()
+	ev.Track = &d
+	subs := make([]*Participant, 0, len(r.participants))
+	for _, o := range r.participants {
+		if o != t.owner {
+			subs = append(subs, o)
+			o.send(ev)
+		}
+	}
+	r.mu.Unlock()
+	for _, o := range subs {
+		o.subscribe(t)
+		o.negotiate(false)
+	}
+	return true
+}
+
+// unpublish withdraws t from the subscribers.
+func (r *Room) unpublish(t *upTrack) {
+	r.mu.Lock()
+	if r.tracks[t.id] != t {
+		r.mu.Unlock()
+		return
+	}
+	delete(r.tracks, t.id)
+	ev := signal.New(signal.TypeTrackUnpublished)
+	d := t.describe()
+	ev.Track = &d
+	r.broadcastLocked(ev, t.owner)
+	r.mu.Unlock()
+	t.close()
+}
+
+// end ends the call for everyone: each participant is sent end with the
+// reason and disconnected.
+func (r *Room) end(reason string) {
+	r.mu.Lock()
+	r.ended = true
+	list := make([]*Participant, 0, len(r.participants))
+	for _, o := range r.participants {
+		list = append(list, o)
+	}
+	clear(r.participants)
+	tracks := make([]*upTrack, 0, len(r.tracks))
+	for _, t := range r.tracks {
+		tracks = append(tracks, t)
+	}
+	clear(r.tracks)
+	r.mu.Unlock()
+
+	ev := signal.New(signal.TypeEnd)
+	ev.Error = reason
+	for _, o := range list {
+		o.send(ev)
+		o.close()
+	}
+	for _, t := range tracks {
+		t.close()
+	}
+	r.sfu.dropRoom(r)
+}

@@ -1,0 +1,247 @@
+package sfu
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+
+	"siteline/media/signal"
+)
+
+// SFU holds the rooms of one node. New builds it; Start opens the shared
+// ICE ports; Shutdown ends every call and closes them.
+type SFU struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+
+	mu       sync.Mutex
+	rooms    map[string]*Room
+	started  bool
+	closed   bool
+	settings webrtc.SettingEngine
+	udpMux   ice.UDPMux
+	tcpMux   ice.TCPMux
+
+	wg sync.WaitGroup // every goroutine the SFU starts
+}
+
+// New checks cfg and builds an SFU. It opens nothing.
+func New(cfg Config) (*SFU, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	s := &SFU{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		rooms: make(map[string]*Room),
+	}
+	m, err := newMetrics(cfg.Registerer, s)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	return s, nil
+}
+
+// Start begins serving ICE on the configured UDP socket and TCP listener.
+func (s *SFU) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.started {
+		return nil
+	}
+	logs := pionLogger{s.log}
+	se := webrtc.SettingEngine{LoggerFactory: logs}
+	s.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), s.cfg.UDPConn)
+	se.SetICEUDPMux(s.udpMux)
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	if s.cfg.TCPListener != nil {
+		s.tcpMux = webrtc.NewICETCPMux(logs.NewLogger("tcpmux"), s.cfg.TCPListener, 8)
+		se.SetICETCPMux(s.tcpMux)
+		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+	}
+	se.SetNetworkTypes(networks)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if isLoopback(s.cfg.UDPConn.LocalAddr()) {
+		se.SetIncludeLoopbackCandidate(true)
+	}
+	if len(s.cfg.NAT1To1IPs) > 0 {
+		se.SetNAT1To1IPs(s.cfg.NAT1To1IPs, webrtc.ICECandidateTypeHost)
+	}
+	s.settings = se
+	s.started = true
+	return nil
+}
+
+// Shutdown ends every call (participants are sent end), closes the ICE
+// ports and waits for the SFU's goroutines, or for ctx.
+func (s *SFU) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	udp, tcp := s.udpMux, s.tcpMux
+	s.mu.Unlock()
+
+	for _, r := range rooms {
+		r.end("the server is shutting down")
+	}
+	if udp != nil {
+		_ = udp.Close()
+	} else {
+		_ = s.cfg.UDPConn.Close()
+	}
+	if tcp != nil {
+		_ = tcp.Close()
+	} else if s.cfg.TCPListener != nil {
+		_ = s.cfg.TCPListener.Close()
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("sfu shutdown: %w", ctx.Err())
+	}
+}
+
+// Join puts a participant into room roomID, creating the room if needed,
+// after checking the participant may join (and sit in, if hidden). send
+// delivers messages to the participant, in order, from one goroutine; it
+// should not block for long. The participant is sent joined, then an offer
+// for its subscribe connection.
+func (s *SFU) Join(ctx context.Context, roomID string, info ParticipantInfo, send func(signal.Message) error) (*Participant, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("join room %s: %w", roomID, err)
+	}
+	if err := s.cfg.Authorizer.Check(info.UserID, signal.PermJoin); err != nil {
+		return nil, fmt.Errorf("join room %s: %w", roomID, err)
+	}
+	if info.Hidden {
+		if err := s.cfg.Authorizer.Check(info.UserID, signal.PermSitIn); err != nil {
+			return nil, fmt.Errorf("sit in on room %s: %w", roomID, err)
+		}
+	}
+	if info.ID == "" {
+		info.ID = randomID()
+	}
+	s.mu.Lock()
+	if !s.started || s.closed {
+		s.mu.Unlock()
+		if s.closed {
+			return nil, fmt.Errorf("join room %s: %w", roomID, ErrClosed)
+		}
+		return nil, fmt.Errorf("join room %s: %w", roomID, ErrNotStarted)
+	}
+	s.mu.Unlock()
+
+	p, err := newParticipant(s, info, send)
+	if err != nil {
+		return nil, fmt.Errorf("join room %s: %w", roomID, err)
+	}
+	for {
+		r := s.room(roomID)
+		if r == nil {
+			p.close()
+			return nil, fmt.Errorf("join room %s: %w", roomID, ErrClosed)
+		}
+		if err := r.add(p); err == errRoomEnded {
+			continue // raced with the room's end: make a new one
+		} else if err != nil {
+			p.close()
+			return nil, fmt.Errorf("join room %s: %w", roomID, err)
+		}
+		return p, nil
+	}
+}
+
+// room returns the room called id, creating it; nil if the SFU is closed.
+func (s *SFU) room(id string) *Room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	r := s.rooms[id]
+	if r == nil {
+		r = newRoom(s, id)
+		s.rooms[id] = r
+	}
+	return r
+}
+
+// dropRoom forgets r if it is still the room under its id.
+func (s *SFU) dropRoom(r *Room) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rooms[r.id] == r {
+		delete(s.rooms, r.id)
+	}
+}
+
+// Room returns the room called id, or nil.
+func (s *SFU) Room(id string) *Room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rooms[id]
+}
+
+// counts returns the numbers of rooms, participants and tracks.
+func (s *SFU) counts() (rooms, participants, tracks int) {
+	s.mu.Lock()
+	list := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		list = append(list, r)
+	}
+	s.mu.Unlock()
+	for _, r := range list {
+		p, t := r.counts()
+		participants += p
+		tracks += t
+	}
+	return len(list), participants, tracks
+}
+
+// goroutine runs f on a goroutine the SFU waits for at Shutdown.
+func (s *SFU) goroutine(f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+}
+
+func isLoopback(a net.Addr) bool {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return a.IP.IsLoopback()
+	case *net.TCPAddr:
+		return a.IP.IsLoopback()
+	}
+	return false
+}
+
+func randomID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

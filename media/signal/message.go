@@ -1,0 +1,121 @@
+package signal
+
+// Version is the protocol version this package speaks. A message with any
+// other "v" is refused.
+const Version = 1
+
+// Type names a kind of message.
+type Type string
+
+// Message types. The comment says who sends it: C for the participant's
+// client, S for the SFU.
+const (
+	TypeJoin              Type = "join"               // C: enter a room
+	TypeJoined            Type = "joined"             // S: you are in; who and what is there
+	TypeOffer             Type = "offer"              // C (publish) or S (subscribe)
+	TypeAnswer            Type = "answer"             // S (publish) or C (subscribe)
+	TypeCandidate         Type = "candidate"          // C, S: a trickled ICE candidate
+	TypeLeave             Type = "leave"              // C: leave the room
+	TypeMute              Type = "mute"               // C: my mic/camera is (un)muted; S: someone's is
+	TypeChat              Type = "chat"               // C: say something; S: someone said something
+	TypeParticipantJoined Type = "participant-joined" // S
+	TypeParticipantLeft   Type = "participant-left"   // S
+	TypeTrackPublished    Type = "track-published"    // S
+	TypeTrackUnpublished  Type = "track-unpublished"  // S
+	TypeMonitoringOn      Type = "monitoring-on"      // S: a supervisor is watching you
+	TypeMonitoringOff     Type = "monitoring-off"     // S: the supervisor has gone
+	TypeError             Type = "error"              // S: a request failed
+	TypeICERestart        Type = "ice-restart"        // C, S: restart ICE on a connection
+	TypeEnd               Type = "end"                // C: end the call for all; S: the call has ended
+)
+
+// Target names one of a participant's two peer connections.
+type Target string
+
+// The two peer connections of a participant.
+const (
+	// TargetPublish is the connection the participant sends media on; the
+	// participant offers, the SFU answers.
+	TargetPublish Target = "publish"
+	// TargetSubscribe is the connection the participant receives media
+	// on; the SFU offers, the participant answers.
+	TargetSubscribe Target = "subscribe"
+)
+
+// Error codes carried by TypeError messages.
+const (
+	CodeBadMessage = "bad-message" // the message was refused by Decode
+	CodeForbidden  = "forbidden"   // a permission is missing; see Permission
+	CodeNotFound   = "not-found"   // the room or participant does not exist
+	CodeConflict   = "conflict"    // the request clashes with the call's state
+	CodeInternal   = "internal"    // the SFU failed; the message says how
+)
+
+// Message is one signaling message. The fields after the envelope (V, Type,
+// ID) are used according to Type; unused fields are left empty and omitted
+// from the JSON.
+type Message struct {
+	V    int    `json:"v"`
+	Type Type   `json:"type"`
+	ID   string `json:"id,omitempty"` // request id, echoed by a reply or error
+
+	Room        string `json:"room,omitempty"`        // join, joined
+	Participant string `json:"participant,omitempty"` // who: joined (you), participant-left, chat, mute
+	Name        string `json:"name,omitempty"`        // join: display name; chat: sender's name
+	Hidden      bool   `json:"hidden,omitempty"`      // join: sit in without being announced
+	Monitor     string `json:"monitor,omitempty"`     // join (hidden): user id of the member being supervised
+
+	Participants []Peer  `json:"participants,omitempty"` // joined
+	Tracks       []Track `json:"tracks,omitempty"`       // joined
+	Peer         *Peer   `json:"peer,omitempty"`         // participant-joined
+	Track        *Track  `json:"track,omitempty"`        // track-published, track-unpublished
+
+	Target    Target     `json:"target,omitempty"`    // offer, answer, candidate, ice-restart
+	SDP       string     `json:"sdp,omitempty"`       // offer, answer
+	Candidate *Candidate `json:"candidate,omitempty"` // candidate
+
+	Kind  string `json:"kind,omitempty"`  // mute: "audio" or "video"
+	Muted bool   `json:"muted,omitempty"` // mute
+	Text  string `json:"text,omitempty"`  // chat
+	Time  int64  `json:"time,omitempty"`  // chat (S): Unix milliseconds
+
+	Code       string `json:"code,omitempty"`       // error
+	Error      string `json:"error,omitempty"`      // error: what went wrong; end: why
+	Permission string `json:"permission,omitempty"` // error (forbidden): the missing permission
+}
+
+// Peer is a participant as the others see it.
+type Peer struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// Track is a published track as subscribers see it.
+type Track struct {
+	ID          string   `json:"id"`
+	Participant string   `json:"participant"`
+	Kind        string   `json:"kind"`             // "audio" or "video"
+	StreamID    string   `json:"stream,omitempty"` // the media stream id in the SDP
+	Layers      []string `json:"layers,omitempty"` // simulcast rids, if any
+}
+
+// Candidate is a trickled ICE candidate, as RTCIceCandidateInit in the
+// browser. An empty Candidate string marks the end of candidates.
+type Candidate struct {
+	Candidate        string  `json:"candidate"`
+	SDPMid           *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex    *uint16 `json:"sdpMLineIndex,omitempty"`
+	UsernameFragment *string `json:"usernameFragment,omitempty"`
+}
+
+// New returns a message of type t with the current version.
+func New(t Type) Message { return Message{V: Version, Type: t} }
+
+// Errorf returns an error message replying to request id.
+func Errorf(id, code, format string, args ...any) Message {
+	m := New(TypeError)
+	m.ID = id
+	m.Code = code
+	m.Error = sprintf(format, args...)
+	return m
+}
