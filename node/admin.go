@@ -246,7 +246,15 @@ func (s *admin) DeleteTeam(ctx context.Context, a web.Actor, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpDeleteTeam, ID: t.ID}); err != nil {
+	changes := []storage.Change{{Op: storage.OpDeleteTeam, ID: t.ID}}
+	if lines := s.teamLines(a.OrgID, t.ID); len(lines) > 0 {
+		// The team's role assignments and membership links go with it.
+		changes = append(changes, storage.Change{Op: storage.OpRemovePolicy, Rules: lines})
+		if err := s.checkLockout(ctx, a.OrgID, changes, storage.User{}); err != nil {
+			return err
+		}
+	}
+	if err := s.propose(ctx, a, changes...); err != nil {
 		return err
 	}
 	return s.n.audit(ctx, actorID(a), "team.delete", t.ID, map[string]string{"name": t.Name})
@@ -265,7 +273,7 @@ func (s *admin) SetTeamMember(ctx context.Context, a web.Actor, teamID, userID s
 		return err
 	}
 	m := storage.TeamMembership{TeamID: teamID, UserID: userID, Role: role}
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpSetTeamMember, Membership: &m}); err != nil {
+	if err := s.propose(ctx, a, storage.Change{Op: storage.OpSetTeamMember, Membership: &m}, teamLinkChange(a.OrgID, userID, teamID, true)); err != nil {
 		return err
 	}
 	return s.n.audit(ctx, actorID(a), "team.member.set", teamID, m)
@@ -276,7 +284,11 @@ func (s *admin) RemoveTeamMember(ctx context.Context, a web.Actor, teamID, userI
 		return err
 	}
 	m := storage.TeamMembership{TeamID: teamID, UserID: userID}
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpDelTeamMember, Membership: &m}); err != nil {
+	link := teamLinkChange(a.OrgID, userID, teamID, false)
+	if err := s.checkLockout(ctx, a.OrgID, []storage.Change{link}, storage.User{}); err != nil {
+		return err
+	}
+	if err := s.propose(ctx, a, storage.Change{Op: storage.OpDelTeamMember, Membership: &m}, link); err != nil {
 		return err
 	}
 	return s.n.audit(ctx, actorID(a), "team.member.remove", teamID, m)

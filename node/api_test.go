@@ -3,6 +3,8 @@ package node
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -499,4 +501,39 @@ func TestHealthReadyMetrics(t *testing.T) {
 	if st != 200 || !bytes.Contains(body, []byte("siteline_raft_leader 1")) || !bytes.Contains(body, []byte("go_goroutines")) {
 		t.Errorf("/metrics = %d\n%s", st, body)
 	}
+}
+
+func TestExpiredSessionsAreSwept(t *testing.T) {
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	cfg := testConfig(t, shortTempDir(t))
+	n, err := New(cfg, Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Shutdown(context.Background()) })
+	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, InitialPasswordFile))
+	tn := &testNode{t: t, n: n, cfg: cfg, url: n.URL(), password: strings.TrimSpace(string(pw))}
+	b := tn.admin()
+	id := hashCookie(b.cookie)
+	if _, err := n.store.WebSession(context.Background(), id); err != nil {
+		t.Fatalf("session not stored: %v", err)
+	}
+	now = now.Add(cfg.Auth.SessionTTL + time.Minute)
+	n.sweepSessions()
+	if _, err := n.store.WebSession(context.Background(), id); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("expired session still stored: %v", err)
+	}
+	if st := b.do("GET", "/api/v1/me", nil, nil); st != 401 {
+		t.Errorf("expired session: GET /me = %d", st)
+	}
+}
+
+// hashCookie is how sessions are keyed in the store: never the cookie
+// itself.
+func hashCookie(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:])
 }

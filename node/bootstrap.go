@@ -30,6 +30,9 @@ func (n *Node) bootstrap(ctx context.Context) error {
 			return err
 		}
 		if len(orgs) == 0 {
+			if n.fed != nil && n.fed.joined {
+				return errors.New("this node joined a federation but holds no organisation yet")
+			}
 			return n.firstStart(ctx)
 		}
 		orgID = orgs[0].ID // the command committed but the node stopped before noting it

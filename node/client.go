@@ -56,7 +56,8 @@ func RemoteClient(url, token string, insecure bool) *Client {
 }
 
 // Do sends in as JSON (when not nil) and decodes the answer into out (when
-// not nil). An error answer comes back as *APIError.
+// not nil; a *[]byte receives the body as it is). An error answer comes
+// back as *APIError.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -92,6 +93,10 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 			e.ErrorBody.Error = strings.TrimSpace(string(data))
 		}
 		return e
+	}
+	if raw, ok := out.(*[]byte); ok {
+		*raw = data
+		return nil
 	}
 	if out != nil && len(data) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -138,4 +143,19 @@ type (
 	User      = storage.User
 	UserInput = web.UserInput
 	UserPatch = web.UserPatch
+
+	PolicyRule    = storage.PolicyRule
+	PolicyVersion = storage.PolicyVersion
+	GrantInput    = web.GrantInput
+	AssignInput   = web.AssignInput
+	RoleInput     = web.RoleInput
+	ImportInput   = web.ImportInput
+	PolicyResult  = web.PolicyResult
+	CheckResult   = web.CheckResult
+	RoleInfo      = web.RoleInfo
 )
+
+// ParseCheckQuery reads "USER PERMISSION" (or "can USER do PERMISSION?").
+func ParseCheckQuery(q string) (user, permission string, err error) {
+	return web.CheckArgs("", "", q)
+}

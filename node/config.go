@@ -29,7 +29,10 @@ type Config struct {
 	Organisation OrganisationConfig `yaml:"organisation"`
 	HTTP         HTTPConfig         `yaml:"http"`
 	Raft         RaftConfig         `yaml:"raft"`
+	Cluster      ClusterConfig      `yaml:"cluster"`
 	NATS         NATSConfig         `yaml:"nats"`
+	Media        MediaConfig        `yaml:"media"`
+	TURN         TURNConfig         `yaml:"turn"`
 	Log          LogConfig          `yaml:"log"`
 	Auth         AuthConfig         `yaml:"auth"`
 }
@@ -71,6 +74,15 @@ type HTTPConfig struct {
 type RaftConfig struct {
 	Listen    string `yaml:"listen"`
 	Advertise string `yaml:"advertise"`
+}
+
+// ClusterConfig is the federation's mutual TLS. Empty files mean the
+// federation's own CA in DATA/pki (created at first start, or received when
+// joining); set all three to bring your own PKI.
+type ClusterConfig struct {
+	CAFile   string `yaml:"ca_file"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 }
 
 // NATSConfig is the embedded message bus.
@@ -117,7 +129,10 @@ func Default() Config {
 			ShutdownTimeout: 15 * time.Second,
 		},
 		Raft: RaftConfig{Listen: "127.0.0.1:0"},
-		Log:  LogConfig{Level: "info", Format: "text"},
+		// ICE on UDP 8443 does not clash with HTTPS, which is TCP 8443.
+		Media: MediaConfig{ICEUDP: ":8443", ICETCP: ":8444"},
+		TURN:  TURNConfig{UDP: ":3478", TCP: ":3478"},
+		Log:   LogConfig{Level: "info", Format: "text"},
 		Auth: AuthConfig{
 			SessionTTL:              7 * 24 * time.Hour,
 			IdleTTL:                 12 * time.Hour,
@@ -229,6 +244,14 @@ func setField(f reflect.Value, s string) error {
 			return fmt.Errorf("%q is not true or false", s)
 		}
 		f.SetBool(b)
+	case []string: // a comma-separated list
+		var list []string
+		for _, item := range strings.Split(s, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				list = append(list, item)
+			}
+		}
+		f.Set(reflect.ValueOf(list))
 	default:
 		return fmt.Errorf("unsupported setting type %s", f.Type())
 	}
@@ -285,10 +308,20 @@ func (c *Config) Validate() error {
 			return bad("raft.advertise", "%q must be a reachable host:port", c.Raft.Advertise)
 		}
 	}
+	if cl := c.Cluster; cl.CAFile != "" || cl.CertFile != "" || cl.KeyFile != "" {
+		for _, f := range [][2]string{{"cluster.ca_file", cl.CAFile}, {"cluster.cert_file", cl.CertFile}, {"cluster.key_file", cl.KeyFile}} {
+			if f[1] == "" {
+				return bad(f[0], "must be set with the other cluster files (bring-your-own PKI needs all three)")
+			}
+		}
+	}
 	if c.NATS.Listen != "" {
 		if err := validAddr(c.NATS.Listen); err != nil {
 			return bad("nats.listen", "%v", err)
 		}
+	}
+	if err := c.validateMedia(); err != nil {
+		return err
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -3,6 +3,7 @@ package node
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func TestExampleConfigsLoad(t *testing.T) {
 	}
 	def := Default()
 	def.DataDir = "./siteline-data"
-	if cfg != def {
+	if !reflect.DeepEqual(cfg, def) {
 		t.Errorf("single-node.yaml differs from Default():\n got %+v\nwant %+v", cfg, def)
 	}
 }
@@ -71,6 +72,14 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad email", "organisation:\n  admin_email: nobody\n", nil, "organisation.admin_email"},
 		{"idle above ttl", "auth:\n  session_ttl: 1h\n  idle_ttl: 2h\n", nil, "auth.idle_ttl"},
 		{"bad node id", "node:\n  id: a/b\n", nil, "node.id"},
+		{"no ice udp", "media:\n  ice_udp: \"\"\n", nil, "media.ice_udp"},
+		{"bad ice tcp", "media:\n  ice_tcp: nowhere\n", nil, "media.ice_tcp"},
+		{"bad public ip", "media:\n  public_ips: [not-an-ip]\n", nil, "media.public_ips"},
+		{"bad turn udp", "turn:\n  udp: nowhere\n", nil, "turn.udp"},
+		{"turn tls without cert", "http:\n  tls: \"off\"\nturn:\n  tls: :5349\n", nil, "turn.tls"},
+		{"short turn secret", "turn:\n  secret: short\n", nil, "turn.secret"},
+		{"loopback peers", "turn:\n  allowed_peers: [127.0.0.0/8]\n", nil, "turn.allowed_peers"},
+		{"bad peers env", "", []string{"SITELINE_TURN_ALLOWED_PEERS=10.0.0.0/8,nope"}, "turn.allowed_peers"},
 		{"unknown env", "", []string{"SITELINE_HTTP_LISTN=:1"}, "SITELINE_HTTP_LISTN"},
 		{"bad env duration", "", []string{"SITELINE_AUTH_LOGIN_WINDOW=soon"}, "SITELINE_AUTH_LOGIN_WINDOW"},
 	}

@@ -17,19 +17,23 @@ import (
 
 // testNode is a real node on loopback: SQLite file, Raft, NATS, HTTP.
 type testNode struct {
-	t        *testing.T
+	t        testing.TB
 	n        *Node
 	cfg      Config
 	url      string
 	password string // the first administrator's
 }
 
-func testConfig(t *testing.T, dir string) Config {
+func testConfig(t testing.TB, dir string) Config {
 	t.Helper()
 	cfg := Default()
 	cfg.DataDir = dir
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.HTTP.TLS = "off"
+	cfg.Media.ICEUDP = "127.0.0.1:0"
+	cfg.Media.ICETCP = "127.0.0.1:0"
+	cfg.TURN.UDP = "127.0.0.1:0"
+	cfg.TURN.TCP = "127.0.0.1:0"
 	cfg.Log.Level = "error"
 	return cfg
 }
@@ -66,7 +70,7 @@ func startNode(t *testing.T, cfg Config) *testNode {
 
 // shortTempDir keeps the admin socket's path under the 108-byte limit of
 // unix socket names, whatever the test's name.
-func shortTempDir(t *testing.T) string {
+func shortTempDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "stl")
 	if err != nil {
@@ -80,7 +84,7 @@ func shortTempDir(t *testing.T) string {
 // token the way a browser page does. It sends the Secure cookie over plain
 // HTTP to loopback, as browsers do for localhost.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	base   string
 	cookie string
 	csrf   string
@@ -169,7 +173,7 @@ var noRedirect = &http.Client{
 }
 
 // apiError decodes an error body.
-func apiError(t *testing.T, data []byte) web.ErrorBody {
+func apiError(t testing.TB, data []byte) web.ErrorBody {
 	t.Helper()
 	var e web.ErrorBody
 	if err := json.Unmarshal(data, &e); err != nil {

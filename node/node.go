@@ -43,6 +43,11 @@ type Options struct {
 	Stdout io.Writer
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Join makes a new node join a federation at Start (see JoinOptions).
+	Join *JoinOptions
+	// RaftDial, when set, opens the node's TCP connections to other nodes'
+	// Raft listeners (tests route them through a proxy they can cut).
+	RaftDial func(ctx context.Context, addr string) (net.Conn, error)
 }
 
 // Node is one running Siteline node.
@@ -56,7 +61,10 @@ type Node struct {
 	store *sqlite.Store
 	authz *policy.Enforcer
 	raft  *raft.Node
+	fed   *federation
 	bus   *bus.Bus
+	media *media // SFU and TURN relay; nil when offline
+	calls *callService
 	web   *web.Server
 
 	// dummyHash is verified against when a login names no user, so an
@@ -76,6 +84,10 @@ type Node struct {
 	httpLn  net.Listener
 	localLn net.Listener
 	serving sync.WaitGroup
+
+	// housekeeping runs periodic chores until stopChores is closed.
+	stopChores chan struct{}
+	chores     sync.WaitGroup
 
 	mu      sync.Mutex
 	started bool
@@ -136,9 +148,16 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 	}
 	n.registerMetrics()
+	n.calls = newCallService(n)
+	if !n.opts.Offline {
+		if err := n.startMedia(ctx); err != nil {
+			return err
+		}
+	}
 	if err := n.startWeb(); err != nil {
 		return err
 	}
+	n.startChores()
 	n.log.Info("node started", "node_id", n.nodeID, "site", n.cfg.Node.Site, "data_dir", n.cfg.DataDir, "url", n.URL())
 	return nil
 }
@@ -172,27 +191,34 @@ func (n *Node) startRaft(ctx context.Context) error {
 	if n.authz, err = policy.NewEnforcer(rules); err != nil {
 		return fmt.Errorf("load policy: %w", err)
 	}
+	rs, err := n.prepareFederation(ctx)
+	if err != nil {
+		return err
+	}
 	n.raft, err = raft.New(raft.Config{
 		Dir:           n.cfg.path("raft"),
 		NodeID:        n.nodeID,
+		Site:          n.cfg.Node.Site,
 		BindAddr:      n.cfg.Raft.Listen,
 		AdvertiseAddr: n.cfg.Raft.Advertise,
-		Bootstrap:     true,
+		Bootstrap:     rs.bootstrap,
 		Logger:        n.log,
 		OnRestore:     n.reloadPolicy,
+		TLS:           rs.tls,
+		Listener:      rs.ln,
+		Dial:          n.opts.RaftDial,
+		ForwardRPC:    true,
 	}, n.store, n.applied)
 	if err != nil {
+		if rs.ln != nil {
+			rs.ln.Close()
+		}
 		return err
 	}
 	if err := n.raft.Start(ctx); err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
-	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := n.raft.WaitLeader(wait); err != nil {
-		return fmt.Errorf("raft: no leader elected: %w", err)
-	}
-	return nil
+	return n.afterRaftStart(ctx, rs)
 }
 
 // applied keeps the enforcer in step with policy changes as the replicated
@@ -269,6 +295,8 @@ func (n *Node) startWeb() error {
 		Authz:        n.authz,
 		Admin:        &admin{n: n},
 		Health:       n,
+		Cluster:      n.fed,
+		Calls:        n.calls,
 		Metrics:      metricsHandler(n.reg),
 		Now:          n.now,
 		DefaultOrgID: n.orgID,
@@ -333,6 +361,10 @@ func (n *Node) Shutdown(ctx context.Context) error {
 func (n *Node) stop(ctx context.Context) error {
 	n.stopped = true
 	var errs []error
+	if n.stopChores != nil {
+		close(n.stopChores)
+		n.chores.Wait()
+	}
 	if n.web != nil {
 		if err := n.web.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop http: %w", err))
@@ -345,6 +377,9 @@ func (n *Node) stop(ctx context.Context) error {
 				ln.Close()
 			}
 		}
+	}
+	if err := n.stopMedia(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if n.bus != nil {
 		if err := n.bus.Shutdown(ctx); err != nil {
@@ -365,6 +400,40 @@ func (n *Node) stop(ctx context.Context) error {
 		n.log.Info("node stopped")
 	}
 	return errors.Join(errs...)
+}
+
+// sessionSweepInterval is how often expired browser sessions are deleted.
+const sessionSweepInterval = time.Hour
+
+// startChores runs the node's periodic housekeeping.
+func (n *Node) startChores() {
+	n.stopChores = make(chan struct{})
+	n.chores.Add(1)
+	go func() {
+		defer n.chores.Done()
+		t := time.NewTicker(sessionSweepInterval)
+		defer t.Stop()
+		for {
+			n.sweepSessions()
+			select {
+			case <-t.C:
+			case <-n.stopChores:
+				return
+			}
+		}
+	}()
+}
+
+// sweepSessions deletes browser sessions past their expiry. Expired
+// sessions are refused anyway; this keeps the table small.
+func (n *Node) sweepSessions() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if count, err := n.store.DeleteExpiredWebSessions(ctx, n.now()); err != nil {
+		n.log.Warn("delete expired sessions", "err", err)
+	} else if count > 0 {
+		n.log.Info("deleted expired sessions", "count", count)
+	}
 }
 
 // Ready reports whether the node can serve: storage answers and the bus is

@@ -28,10 +28,17 @@
 // # Supervision scope
 //
 // SPEC.md scopes supervision rights (sit-in, take-over, transfer, monitor
-// screen, team dashboard) to the supervisor's teams. This package decides
-// the org-wide right only; the team check is done by the caller from team
-// memberships until a later change adds a team field to the request (see
-// ModelText). The request shape of Enforcer is kept small for that reason.
+// screen, team dashboard) to the supervisor's teams. The enforcer decides
+// the org-wide right; CanSupervise adds the team scope from memberships
+// (Supervisees): leads reach the members of their teams, managers the
+// members and leads. The request shape of Enforcer stays small for that
+// reason.
+//
+// # Teams
+//
+// A role given to a team is "g, team:<id>, role:<name>, <org>"; a user is
+// placed in a team by "g, user:<id>, team:<id>, <org>" (TeamLink), which the
+// node keeps in step with team memberships.
 //
 // # Aliases
 //

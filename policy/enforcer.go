@@ -116,6 +116,14 @@ func (e *Enforcer) Roles(orgID, userID string) []string {
 	return stripAll(e.implicitRoles(UserSubject(userID), orgID), rolePrefix)
 }
 
+// RoleAncestors returns the names of the roles role holds in orgID
+// through inheritance, sorted.
+func (e *Enforcer) RoleAncestors(orgID, role string) []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return stripAll(e.implicitRoles(RoleSubject(role), orgID), rolePrefix)
+}
+
 // Users returns the ids of the users holding role in orgID, directly or
 // through role inheritance, sorted.
 func (e *Enforcer) Users(orgID, role string) []string {

@@ -40,6 +40,7 @@ const (
 const (
 	userPrefix = "user:"
 	rolePrefix = "role:"
+	teamPrefix = "team:"
 )
 
 // UserSubject returns the casbin subject of a user id.
@@ -47,6 +48,27 @@ func UserSubject(userID string) string { return userPrefix + userID }
 
 // RoleSubject returns the casbin subject of a role name.
 func RoleSubject(role string) string { return rolePrefix + role }
+
+// TeamSubject returns the casbin subject of a team id.
+func TeamSubject(teamID string) string { return teamPrefix + teamID }
+
+// AssignTeam returns the grouping line giving every member of a team a
+// role in an org.
+func AssignTeam(orgID, teamID, role string) storage.PolicyRule {
+	return storage.PolicyRule{OrgID: orgID, PType: PTypeAssign, V: []string{TeamSubject(teamID), RoleSubject(role), orgID}}
+}
+
+// TeamLink returns the grouping line that places a user in a team, so the
+// user holds the roles given to the team. The node keeps these lines in
+// step with team memberships; they are not edited as policy.
+func TeamLink(orgID, userID, teamID string) storage.PolicyRule {
+	return storage.PolicyRule{OrgID: orgID, PType: PTypeAssign, V: []string{UserSubject(userID), TeamSubject(teamID), orgID}}
+}
+
+// IsTeamLink reports whether r is a line TeamLink makes.
+func IsTeamLink(r storage.PolicyRule) bool {
+	return r.PType == PTypeAssign && len(r.V) == 3 && isSubject(r.V[0], userPrefix) && isSubject(r.V[1], teamPrefix)
+}
 
 // Grant returns the policy line giving subject a permission in an org.
 func Grant(orgID, subject, permission string) storage.PolicyRule {

@@ -110,15 +110,17 @@ func normalizeRule(rule storage.PolicyRule, line int) (storage.PolicyRule, strin
 		sub, dom = v[0], v[1]
 	case PTypeAssign:
 		sub, dom = v[0], v[2]
-		if !isSubject(v[1], rolePrefix) {
+		// A user may also be linked to a team (team membership, kept by
+		// the node); anything else is given a role.
+		if !isSubject(v[1], rolePrefix) && !(isSubject(v[0], userPrefix) && isSubject(v[1], teamPrefix)) {
 			return rule, "", bad("role %q must be %q followed by a role name", v[1], rolePrefix)
 		}
 		if v[0] == v[1] {
 			return rule, "", bad("role %q is assigned to itself", v[1])
 		}
 	}
-	if !isSubject(sub, userPrefix) && !isSubject(sub, rolePrefix) {
-		return rule, "", bad("subject %q must start with %q or %q", sub, userPrefix, rolePrefix)
+	if !isSubject(sub, userPrefix) && !isSubject(sub, rolePrefix) && !isSubject(sub, teamPrefix) {
+		return rule, "", bad("subject %q must start with %q, %q or %q", sub, userPrefix, rolePrefix, teamPrefix)
 	}
 	if dom != rule.OrgID {
 		return rule, "", bad("domain %q is not organisation %q", dom, rule.OrgID)

@@ -59,12 +59,12 @@ func TestNormalize(t *testing.T) {
 		{
 			name:    "subject prefix",
 			in:      []storage.PolicyRule{p("regular", "o1", CallJoin)},
-			wantErr: `subject "regular" must start with "user:" or "role:" on line 1`,
+			wantErr: `subject "regular" must start with "user:", "role:" or "team:" on line 1`,
 		},
 		{
 			name:    "empty subject name",
 			in:      []storage.PolicyRule{p("user:", "o1", CallJoin)},
-			wantErr: `subject "user:" must start with "user:" or "role:" on line 1`,
+			wantErr: `subject "user:" must start with "user:", "role:" or "team:" on line 1`,
 		},
 		{
 			name:    "g needs a role",

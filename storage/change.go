@@ -33,6 +33,8 @@ const (
 	OpReplacePolicy Op = "policy.replace"  // OrgID, Rules: the org's whole policy
 	OpPutToken      Op = "token.put"       // Token
 	OpDelToken      Op = "token.del"       // ID
+
+	OpPutPolicyVersion Op = "policy.version.put" // PolicyVersion: a recorded version of an org's policy
 )
 
 // Change is one mutation of organisation data. Exactly the fields its Op
@@ -52,6 +54,8 @@ type Change struct {
 	Contact    *Contact        `json:"contact,omitempty"`
 	Rules      []PolicyRule    `json:"rules,omitempty"`
 	Token      *APIToken       `json:"token,omitempty"`
+	// PolicyVersion travels with OpPutPolicyVersion.
+	PolicyVersion *PolicyVersion `json:"policy_version,omitempty"`
 
 	// PasswordHash travels with OpPutUser: User.PasswordHash is not
 	// serialised to JSON (it must never reach an API response).
@@ -124,6 +128,10 @@ func (ch Change) validate() error {
 	case OpPutToken:
 		if ch.Token == nil {
 			return missing("token")
+		}
+	case OpPutPolicyVersion:
+		if ch.PolicyVersion == nil {
+			return missing("policy_version")
 		}
 	case OpAddPolicy, OpRemovePolicy:
 		if len(ch.Rules) == 0 {

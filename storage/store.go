@@ -37,6 +37,12 @@ type OrgReader interface {
 	// Policy returns every policy rule; orgID "" means all organisations.
 	Policy(ctx context.Context, orgID string) ([]PolicyRule, error)
 
+	// PolicyVersions lists the recorded versions of an organisation's
+	// policy, newest first, without their rules.
+	PolicyVersions(ctx context.Context, orgID string) ([]PolicyVersion, error)
+	// PolicyVersion returns one version with its rules.
+	PolicyVersion(ctx context.Context, orgID, id string) (PolicyVersion, error)
+
 	TokenByHash(ctx context.Context, hash []byte) (APIToken, error)
 	Tokens(ctx context.Context, userID string) ([]APIToken, error)
 }
@@ -72,6 +78,8 @@ type AuditFilter struct {
 // SiteStore holds data born at this node. Every write is on disk before it
 // returns.
 type SiteStore interface {
+	SessionStore
+
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	Audit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 

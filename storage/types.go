@@ -123,6 +123,20 @@ type PolicyRule struct {
 	V     []string `json:"v"`
 }
 
+// PolicyVersion is the whole policy of an organisation as it stood after
+// one change: who made the change, when, and why. Versions are
+// organisation data (replicated through Raft), so every node can show and
+// restore the history. Lists leave Rules empty and give Lines only.
+type PolicyVersion struct {
+	ID      string       `json:"id"`
+	OrgID   string       `json:"org_id"`
+	At      time.Time    `json:"at"`
+	ActorID string       `json:"actor_id"`
+	Note    string       `json:"note"`
+	Lines   int          `json:"lines"`
+	Rules   []PolicyRule `json:"rules,omitempty"`
+}
+
 // APIToken authenticates the CLI and automation. Only the SHA-256 of the
 // secret is kept.
 type APIToken struct {

@@ -32,7 +32,7 @@ const APIPrefix = "/api/v1"
 
 func (s *Server) apiRoutes() []route {
 	p := APIPrefix
-	return []route{
+	return append([]route{
 		{method: "GET", path: p + "/version", public: true, summary: "Version of this node", out: versionOut{}, handler: s.apiVersion},
 		{method: "GET", path: p + "/openapi.json", public: true, summary: "This API as an OpenAPI 3.1 document", handler: s.apiOpenAPI},
 		{method: "POST", path: p + "/session", public: true, summary: "Log in with e-mail and password; sets the session cookie", in: loginIn{}, out: meOut{}, handler: s.apiLogin},
@@ -74,7 +74,7 @@ func (s *Server) apiRoutes() []route {
 		{method: "GET", path: p + "/policy", perm: policy.AdminPolicies, summary: "The organisation's permission policy lines", out: []storage.PolicyRule{}, handler: s.apiPolicy},
 		{method: "GET", path: p + "/permissions", perm: policy.AdminPolicies, summary: "The permission catalogue", out: []policy.Permission{}, handler: s.apiCatalogue},
 		{method: "GET", path: p + "/audit", perm: policy.AdminAuditLog, summary: "The audit log, newest first (?action=prefix&limit=n)", out: []storage.AuditEvent{}, handler: s.apiAudit},
-	}
+	}, s.policyRoutes()...)
 }
 
 type versionOut struct {

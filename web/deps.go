@@ -95,6 +95,8 @@ type Admin interface {
 	// CreateToken returns the token record and its secret, shown once.
 	CreateToken(ctx context.Context, a Actor, name string, ttl time.Duration) (storage.APIToken, string, error)
 	DeleteToken(ctx context.Context, a Actor, id string) error
+
+	PolicyAdmin
 }
 
 // Health reports whether the node can serve (readiness).
@@ -110,6 +112,10 @@ type Deps struct {
 	Authz    Authorizer
 	Admin    Admin
 	Health   Health
+	// Cluster is the federation; nil answers its routes with 404.
+	Cluster Cluster
+	// Calls is the call service; nil answers its routes with 404.
+	Calls Calls
 	// Metrics serves /metrics (the node's own Prometheus registry).
 	Metrics http.Handler
 	// Now is the clock; time.Now when nil.

@@ -23,6 +23,8 @@ type Server struct {
 	routes []route
 	limits *loginLimiter
 	ui     *pages
+	// sockets are the live signaling WebSockets, closed by Shutdown.
+	sockets sockets
 
 	public *fiber.App
 	local  *fiber.App
@@ -52,7 +54,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		limits: newLoginLimiter(cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress, cfg.LoginWindow, now),
 		ui:     ui,
 	}
-	s.routes = append(s.apiRoutes(), s.uiRoutes()...)
+	s.routes = append(append(append(s.apiRoutes(), s.callRoutes()...), s.clusterRoutes()...), s.uiRoutes()...)
 	s.public = s.newApp(false)
 	s.local = s.newApp(true)
 	return s, nil
@@ -110,6 +112,9 @@ func (s *Server) serve(app *fiber.App, ln net.Listener) error {
 // finish, until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
+	if err := s.sockets.closeAll(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	for _, app := range []*fiber.App{s.public, s.local} {
 		if err := app.ShutdownWithContext(ctx); err != nil {
 			errs = append(errs, err)

@@ -169,22 +169,7 @@ type policyCell struct {
 	Inherited string // the role it comes from, when not granted directly
 }
 
-func (s *Server) uiPolicy(c *fiber.Ctx) error {
-	a, _ := actorOf(c)
-	ctx := c.UserContext()
-	roles, err := s.deps.Org.Roles(ctx, a.OrgID)
-	if err != nil {
-		return err
-	}
-	rules, err := s.deps.Org.Policy(ctx, a.OrgID)
-	if err != nil {
-		return err
-	}
-	m := buildMatrix(sortRoles(roles), rules, policy.All())
-	v := s.view(c, "Policies", "policy")
-	v.Data = m
-	return s.ui.render(c, fiber.StatusOK, "policy", v)
-}
+func (s *Server) uiPolicy(c *fiber.Ctx) error { return s.showPolicy(c, fiber.StatusOK, nil) }
 
 // buildMatrix lays the policy out as roles × permissions: a grant to a
 // role, directly or through a role it inherits ("g, role:a, role:b").

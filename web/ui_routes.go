@@ -15,7 +15,7 @@ import (
 // here, as the API routes do; the server checks login, CSRF and the
 // permission before any handler runs.
 func (s *Server) uiRoutes() []route {
-	return []route{
+	return append([]route{
 		{method: "GET", path: "/login", public: true, page: true, summary: "Login page", handler: s.uiLogin},
 		{method: "POST", path: "/login", public: true, page: true, summary: "Log in", handler: s.uiLoginPost},
 		{method: "POST", path: "/logout", page: true, summary: "Log out", handler: s.uiLogout},
@@ -58,7 +58,7 @@ func (s *Server) uiRoutes() []route {
 
 		{method: "GET", path: "/audit", perm: policy.AdminAuditLog, page: true, summary: "Audit log", handler: s.uiAudit},
 		{method: "GET", path: "/policy", perm: policy.AdminPolicies, page: true, summary: "Permission matrix", handler: s.uiPolicy},
-	}
+	}, s.policyUIRoutes()...)
 }
 
 // param returns a path parameter copied out of fiber's buffer.

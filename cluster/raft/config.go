@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -25,6 +26,7 @@ const (
 	DefaultSnapshotRetain     = 2
 	DefaultMaxPool            = 3
 	DefaultTransportTimeout   = 10 * time.Second
+	DefaultForwardRetry       = 2 * time.Second
 )
 
 // Config configures a Raft node. The zero value of every field but Dir and
@@ -44,6 +46,8 @@ type Config struct {
 	// Bootstrap makes a new node (no Raft state on disk) the single voter of
 	// a new cluster. It is ignored when state exists.
 	Bootstrap bool
+	// Site labels this node in Stats (the site it serves).
+	Site string
 	// Logger receives Raft's logs; nil means slog.Default().
 	Logger *slog.Logger
 
@@ -72,6 +76,26 @@ type Config struct {
 	// Forwarder, when set, carries a proposal made on a follower to the
 	// leader. Nil means a follower answers ErrFederationUnreachable.
 	Forwarder Forwarder
+	// ForwardRPC, when Forwarder is nil, sends proposals made on a follower
+	// to the leader over the built-in forwarding RPC, which shares the Raft
+	// listener (and its TLS). Membership and leadership changes asked of a
+	// follower go the same way.
+	ForwardRPC bool
+	// ForwardRetry is how long a forwarded proposal keeps trying while there
+	// is no leader or the leader cannot be dialled (nothing was sent), to
+	// ride out an election.
+	ForwardRetry time.Duration
+
+	// TLS, when set, makes the transport mutual TLS: it is used both to
+	// accept (it must require and verify client certificates) and to dial.
+	TLS *tls.Config
+	// Listener, when set, is an open TCP listener to serve on instead of
+	// listening on BindAddr (a joining node opens it first to learn its
+	// address).
+	Listener net.Listener
+	// Dial, when set, opens the TCP connections to other nodes.
+	Dial DialFunc
+
 	// OnRestore, when set, is called after the store was replaced by a
 	// snapshot from the leader (state the onApply callbacks did not see).
 	OnRestore func()
@@ -97,6 +121,7 @@ func (c Config) WithDefaults() Config {
 	def(&c.CommitTimeout, DefaultCommitTimeout)
 	def(&c.SnapshotInterval, DefaultSnapshotInterval)
 	def(&c.TransportTimeout, DefaultTransportTimeout)
+	def(&c.ForwardRetry, DefaultForwardRetry)
 	if c.SnapshotThreshold == 0 {
 		c.SnapshotThreshold = DefaultSnapshotThreshold
 	}

@@ -52,6 +52,7 @@ type Node struct {
 	mu       sync.Mutex // guards the fields below
 	raft     *hraft.Raft
 	trans    *hraft.NetworkTransport
+	stream   *streamLayer
 	bolt     *raftboltdb.BoltStore
 	started  bool
 	shutdown chan struct{} // closed when Shutdown has finished; nil before
@@ -142,20 +143,28 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("raft: open snapshot store in %s: %w", n.cfg.Dir, err)
 	}
 
-	var advertise net.Addr
+	ln := n.cfg.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", n.cfg.BindAddr); err != nil {
+			return fmt.Errorf("raft: listen on %s: %w", n.cfg.BindAddr, err)
+		}
+	}
+	closers = append(closers, ln.Close)
+	advertise := ln.Addr()
 	if n.cfg.AdvertiseAddr != "" {
 		if advertise, err = net.ResolveTCPAddr("tcp", n.cfg.AdvertiseAddr); err != nil {
 			return fmt.Errorf("raft: resolve advertise address %s: %w", n.cfg.AdvertiseAddr, err)
 		}
+	} else if ta, ok := advertise.(*net.TCPAddr); ok && ta.IP.IsUnspecified() {
+		return fmt.Errorf("raft: listener %s has no specific address: set AdvertiseAddr", advertise)
 	}
-	trans, err := hraft.NewTCPTransportWithConfig(n.cfg.BindAddr, advertise, &hraft.NetworkTransportConfig{
+	stream := newStreamLayer(ln, advertise, n.cfg.TLS, n.cfg.Dial, n.serveRPC)
+	trans := hraft.NewNetworkTransportWithConfig(&hraft.NetworkTransportConfig{
+		Stream:  stream,
 		Logger:  n.hclog.Named("transport"),
 		MaxPool: n.cfg.MaxPool,
 		Timeout: n.cfg.TransportTimeout,
 	})
-	if err != nil {
-		return fmt.Errorf("raft: listen on %s: %w", n.cfg.BindAddr, err)
-	}
 	closers = append(closers, trans.Close)
 
 	rc := n.raftConfig()
@@ -184,7 +193,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		n.log.Info("raft: bootstrapped a new cluster", "addr", trans.LocalAddr())
 	}
 
-	n.raft, n.trans, n.bolt, n.started = r, trans, bolt, true
+	n.raft, n.trans, n.stream, n.bolt, n.started = r, trans, stream, bolt, true
 	if n.fsm.halted.Load() != nil { // halted before n.raft was set
 		go r.Shutdown()
 	}
@@ -284,15 +293,36 @@ func (n *Node) Propose(ctx context.Context, cmd storage.Command) error {
 	if r.State() != hraft.Leader {
 		return n.forward(ctx, r, cmd)
 	}
+	if err := n.apply(ctx, r, cmd); !errors.Is(err, hraft.ErrNotLeader) {
+		return err
+	}
+	return n.forward(ctx, r, cmd) // lost leadership before enqueueing
+}
+
+// proposeHere commits cmd if this node leads, and never forwards: it serves
+// commands forwarded by other nodes.
+func (n *Node) proposeHere(ctx context.Context, cmd storage.Command) error {
+	if err := cmd.Validate(); err != nil {
+		return err
+	}
+	r, err := n.running("propose command")
+	if err != nil {
+		return err
+	}
+	if r.State() != hraft.Leader {
+		return errNotLeaderHere
+	}
+	return n.apply(ctx, r, cmd)
+}
+
+// apply appends cmd to the log as leader and waits for this node's store.
+func (n *Node) apply(ctx context.Context, r *hraft.Raft, cmd storage.Command) error {
 	data, err := json.Marshal(cmd)
 	if err != nil {
 		return fmt.Errorf("propose command: encode: %w", err)
 	}
 	f := r.Apply(data, n.timeout(ctx))
 	if err := n.wait(ctx, "propose command", f); err != nil {
-		if errors.Is(err, hraft.ErrNotLeader) {
-			return n.forward(ctx, r, cmd) // lost leadership before enqueueing
-		}
 		return err
 	}
 	if err, ok := f.Response().(error); ok {
@@ -301,17 +331,42 @@ func (n *Node) Propose(ctx context.Context, cmd storage.Command) error {
 	return nil
 }
 
-// forward hands cmd to the Forwarder, if any, for the current leader.
+// forward hands cmd to the Forwarder, if any, for the current leader. While
+// there is no leader, or the leader could not be sent the command or
+// answered that it no longer leads (nothing was done either way), it tries
+// again for up to ForwardRetry: long enough to ride out an election.
 func (n *Node) forward(ctx context.Context, r *hraft.Raft, cmd storage.Command) error {
-	addr, id := r.LeaderWithID()
-	if id == "" {
-		return fmt.Errorf("propose command: %w: no raft leader", storage.ErrFederationUnreachable)
+	fwd := n.cfg.Forwarder
+	if fwd == nil && n.cfg.ForwardRPC {
+		fwd = rpcForwarder{n}
 	}
-	if n.cfg.Forwarder == nil {
-		return fmt.Errorf("propose command: %w: this node is not the leader (leader %s at %s)",
-			storage.ErrFederationUnreachable, id, addr)
+	giveUp := time.Now().Add(n.cfg.ForwardRetry)
+	for {
+		addr, id := r.LeaderWithID()
+		var err error
+		switch {
+		case id == "":
+			err = fmt.Errorf("propose command: %w: no raft leader", storage.ErrFederationUnreachable)
+		case id == hraft.ServerID(n.cfg.NodeID) && r.State() == hraft.Leader:
+			err = n.apply(ctx, r, cmd)
+		case fwd == nil:
+			return fmt.Errorf("propose command: %w: this node is not the leader (leader %s at %s)",
+				storage.ErrFederationUnreachable, id, addr)
+		default:
+			err = fwd.Forward(ctx, string(id), string(addr), cmd)
+		}
+		if err == nil || !(id == "" || errors.Is(err, errNotSent) || errors.Is(err, hraft.ErrNotLeader)) {
+			return err
+		}
+		if r.State() == hraft.Shutdown || time.Now().After(giveUp) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(25 * time.Millisecond):
+		}
 	}
-	return n.cfg.Forwarder.Forward(ctx, string(id), string(addr), cmd)
 }
 
 // timeout is ApplyTimeout, or less when ctx ends sooner.
@@ -404,32 +459,26 @@ func (n *Node) Snapshot() error {
 }
 
 // AddVoter adds (or promotes) server id at addr as a voter. Only the leader
-// can change the membership.
+// can change the membership: on another node the request is sent to it.
 func (n *Node) AddVoter(ctx context.Context, id, addr string) error {
-	r, err := n.running("add voter " + id)
-	if err != nil {
-		return err
-	}
-	return n.wait(ctx, "add voter "+id, r.AddVoter(hraft.ServerID(id), hraft.ServerAddress(addr), 0, n.timeout(ctx)))
+	return n.onLeader(ctx, "add voter "+id, rpcRequest{Kind: rpcAddVoter, ID: id, Addr: addr}, func(r *hraft.Raft) hraft.Future {
+		return r.AddVoter(hraft.ServerID(id), hraft.ServerAddress(addr), 0, n.timeout(ctx))
+	})
 }
 
 // AddNonvoter adds server id at addr as a non-voter: it receives the log
 // and serves local reads but takes no part in elections or commits.
 func (n *Node) AddNonvoter(ctx context.Context, id, addr string) error {
-	r, err := n.running("add non-voter " + id)
-	if err != nil {
-		return err
-	}
-	return n.wait(ctx, "add non-voter "+id, r.AddNonvoter(hraft.ServerID(id), hraft.ServerAddress(addr), 0, n.timeout(ctx)))
+	return n.onLeader(ctx, "add non-voter "+id, rpcRequest{Kind: rpcAddNonvoter, ID: id, Addr: addr}, func(r *hraft.Raft) hraft.Future {
+		return r.AddNonvoter(hraft.ServerID(id), hraft.ServerAddress(addr), 0, n.timeout(ctx))
+	})
 }
 
 // RemoveServer removes server id from the cluster.
 func (n *Node) RemoveServer(ctx context.Context, id string) error {
-	r, err := n.running("remove server " + id)
-	if err != nil {
-		return err
-	}
-	return n.wait(ctx, "remove server "+id, r.RemoveServer(hraft.ServerID(id), 0, n.timeout(ctx)))
+	return n.onLeader(ctx, "remove server "+id, rpcRequest{Kind: rpcRemove, ID: id}, func(r *hraft.Raft) hraft.Future {
+		return r.RemoveServer(hraft.ServerID(id), 0, n.timeout(ctx))
+	})
 }
 
 // ID is this node's server id.
@@ -446,8 +495,32 @@ func (n *Node) Addr() string {
 	return string(n.trans.LocalAddr())
 }
 
+// Suffrage of this node in the configuration it knows: "voter",
+// "nonvoter", or "" when it is not (yet) in it.
+func (n *Node) Suffrage() string {
+	r, err := n.running("")
+	if err != nil {
+		return ""
+	}
+	f := r.GetConfiguration()
+	if f.Error() != nil {
+		return ""
+	}
+	for _, s := range f.Configuration().Servers {
+		if s.ID == hraft.ServerID(n.cfg.NodeID) {
+			if s.Suffrage == hraft.Voter {
+				return "voter"
+			}
+			return "nonvoter"
+		}
+	}
+	return ""
+}
+
 // Stats describes the node's view of the cluster.
 type Stats struct {
+	NodeID       string    `json:"node_id"`
+	Site         string    `json:"site"`
 	State        string    `json:"state"` // Leader, Follower, Candidate, Shutdown; "" before Start
 	Term         uint64    `json:"term"`
 	LeaderID     string    `json:"leader_id"`
@@ -463,7 +536,7 @@ type Stats struct {
 
 // Stats returns the node's view of the cluster now.
 func (n *Node) Stats() Stats {
-	st := Stats{StoreIndex: n.fsm.applied.Load()}
+	st := Stats{NodeID: n.cfg.NodeID, Site: n.cfg.Site, StoreIndex: n.fsm.applied.Load()}
 	if h := n.fsm.halted.Load(); h != nil {
 		st.Halted = (*h).Error()
 	}

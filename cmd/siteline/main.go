@@ -3,6 +3,8 @@
 //	siteline [serve]            run a node (the default)
 //	siteline init               create the data directory and its first administrator
 //	siteline user add|list|passwd|disable
+//	siteline cluster init|token|join|leave|status|transfer
+//	siteline policy list|grant|revoke|roles|assign|import|export|check|versions|restore
 //	siteline version
 package main
 
@@ -25,6 +27,10 @@ func main() {
 		err = initNode(args)
 	case "user":
 		err = user(args)
+	case "cluster":
+		err = cluster(args)
+	case "policy":
+		err = policyCmd(args)
 	case "version":
 		fmt.Println(version())
 	case "help":
@@ -46,6 +52,8 @@ Commands:
   serve     run a complete node (the default)
   init      create the data directory, its config file and first administrator
   user      add | list | passwd | disable users
+  cluster   init | token | join | leave | status | transfer: the federation
+  policy    list | grant | revoke | roles | assign | import | export | check | versions | restore
   version   print the version
 
 Run "siteline COMMAND -h" for a command's flags.

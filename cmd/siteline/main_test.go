@@ -59,7 +59,10 @@ func TestBinary(t *testing.T) {
 	}
 
 	srv := exec.Command(bin, "serve", "-data", data, "-http", "127.0.0.1:0", "-tls", "off")
-	srv.Env = append(os.Environ(), "SITELINE_LOG_LEVEL=warn")
+	srv.Env = append(os.Environ(), "SITELINE_LOG_LEVEL=warn",
+		// Media and TURN on free loopback ports, not the defaults.
+		"SITELINE_MEDIA_ICE_UDP=127.0.0.1:0", "SITELINE_MEDIA_ICE_TCP=127.0.0.1:0",
+		"SITELINE_TURN_UDP=127.0.0.1:0", "SITELINE_TURN_TCP=127.0.0.1:0")
 	stdout, err := srv.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

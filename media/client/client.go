@@ -30,6 +30,12 @@ type Config struct {
 	// EventBuffer is how many room events (chat, participants, tracks,
 	// errors) are kept for Next; 0 means 1024. Older events are dropped.
 	EventBuffer int
+	// ICEServers are STUN and TURN servers for both connections, as a
+	// browser's RTCIceServer list (TURN REST credentials from the node).
+	ICEServers []webrtc.ICEServer
+	// RelayOnly uses relay candidates only (ICE transport policy relay),
+	// so every packet goes through a TURN server of ICEServers.
+	RelayOnly bool
 }
 
 // JoinOptions are the optional fields of join.
@@ -56,6 +62,8 @@ type Client struct {
 	// upGate and downGate hold a connection's candidates back until its
 	// offer or answer is sent.
 	upGate, downGate gate
+	// gathered counts the local candidates of each connection.
+	upGathered, downGathered atomic.Int64
 
 	mu       sync.Mutex
 	id       string
@@ -151,7 +159,11 @@ func (c *Client) newPeerConnection() (*webrtc.PeerConnection, error) {
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	pcfg := webrtc.Configuration{ICEServers: c.cfg.ICEServers}
+	if c.cfg.RelayOnly {
+		pcfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	pc, err := api.NewPeerConnection(pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection: %w", err)
 	}
@@ -308,10 +320,11 @@ func (c *Client) sendCandidate(target signal.Target, cand *webrtc.ICECandidate) 
 	if cand == nil {
 		return
 	}
-	gate := &c.upGate
+	gate, gathered := &c.upGate, &c.upGathered
 	if target == signal.TargetSubscribe {
-		gate = &c.downGate
+		gate, gathered = &c.downGate, &c.downGathered
 	}
+	gathered.Add(1)
 	init := cand.ToJSON()
 	m := signal.New(signal.TypeCandidate)
 	m.Target = target
@@ -353,6 +366,42 @@ func (c *Client) negotiatePublish(ctx context.Context, restart bool) error {
 	case <-ctx.Done():
 		return fmt.Errorf("publish answer: %w", ctx.Err())
 	}
+}
+
+// ConnInfo describes the ICE side of one of the client's connections.
+type ConnInfo struct {
+	ICE       webrtc.ICEConnectionState
+	Gathering webrtc.ICEGatheringState
+	// Gathered is the number of local candidates gathered so far.
+	Gathered int
+	// Local and Remote are the types of the selected pair's candidates
+	// ("host", "srflx", "prflx", "relay"), empty before a pair is selected.
+	Local, Remote string
+}
+
+// Conn describes the publish or the subscribe connection.
+func (c *Client) Conn(target signal.Target) ConnInfo {
+	pc, gathered := c.up, &c.upGathered
+	if target == signal.TargetSubscribe {
+		pc, gathered = c.down, &c.downGathered
+	}
+	info := ConnInfo{ICE: pc.ICEConnectionState(), Gathering: pc.ICEGatheringState(), Gathered: int(gathered.Load())}
+	// From the stats: ICETransport.GetSelectedCandidatePair races with
+	// the transport's start.
+	report := pc.GetStats()
+	for _, st := range report {
+		pair, ok := st.(webrtc.ICECandidatePairStats)
+		if !ok || !pair.Nominated || pair.State != webrtc.StatsICECandidatePairStateSucceeded {
+			continue
+		}
+		if l, ok := report[pair.LocalCandidateID].(webrtc.ICECandidateStats); ok {
+			info.Local = l.CandidateType.String()
+		}
+		if r, ok := report[pair.RemoteCandidateID].(webrtc.ICECandidateStats); ok {
+			info.Remote = r.CandidateType.String()
+		}
+	}
+	return info
 }
 
 // RestartICE restarts ICE on both connections, as after a network change:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -40,6 +41,7 @@ type Publication struct {
 	spec   TrackSpec
 	tracks []*webrtc.TrackLocalStaticRTP
 	sender *webrtc.RTPSender
+	tr     *webrtc.RTPTransceiver
 	sent   []atomic.Uint64 // packets per layer
 	plis   atomic.Uint64
 	key    atomic.Bool // a keyframe was requested
@@ -76,8 +78,14 @@ func (c *Client) Publish(ctx context.Context, specs ...TrackSpec) ([]*Publicatio
 	c.sentPubs = append(c.sentPubs, pubs...)
 	c.mu.Unlock()
 	for _, pub := range pubs {
-		c.wg.Add(2)
-		go func() { defer c.wg.Done(); pub.rtcpLoop() }()
+		// Each simulcast encoding has its own RTCP stream, read apart:
+		// its keyframe requests and NACKs (which the responder only
+		// sees when read) never come through ReadRTCP.
+		for _, t := range pub.tracks {
+			c.wg.Add(1)
+			go func() { defer c.wg.Done(); pub.rtcpLoop(t.RID()) }()
+		}
+		c.wg.Add(1)
 		go func() { defer c.wg.Done(); pub.sendLoop() }()
 	}
 	return pubs, nil
@@ -144,7 +152,7 @@ func (c *Client) addTrack(spec TrackSpec) (*Publication, error) {
 	if err != nil {
 		return nil, fmt.Errorf("publish %s: %w", spec.ID, err)
 	}
-	pub.sender = tr.Sender()
+	pub.sender, pub.tr = tr.Sender(), tr
 	for _, t := range pub.tracks[1:] {
 		if err := pub.sender.AddEncoding(t); err != nil {
 			return nil, fmt.Errorf("publish %s layer %s: %w", spec.ID, t.RID(), err)
@@ -167,9 +175,17 @@ func (p *Publication) KeyframeRequests() uint64 { return p.plis.Load() }
 
 func (p *Publication) stop() { p.once.Do(func() { close(p.done) }) }
 
-func (p *Publication) rtcpLoop() {
+// rtcpLoop reads the RTCP of the encoding rid ("" for a track without
+// simulcast).
+func (p *Publication) rtcpLoop(rid string) {
 	for {
-		pkts, _, err := p.sender.ReadRTCP()
+		var pkts []rtcp.Packet
+		var err error
+		if rid == "" {
+			pkts, _, err = p.sender.ReadRTCP()
+		} else {
+			pkts, _, err = p.sender.ReadSimulcastRTCP(rid)
+		}
 		if err != nil {
 			return
 		}
@@ -192,6 +208,21 @@ func (p *Publication) sendLoop() {
 	if audio {
 		interval, step = 20*time.Millisecond, 960
 	}
+	// pion does not mark simulcast packets with the MID and RID header
+	// extensions, as browsers do; without them the SFU cannot tell the
+	// layers' SSRCs apart (they are not in the offer) and ignores them.
+	var midID, ridID uint8
+	if p.tracks[0].RID() != "" {
+		for _, e := range p.sender.GetParameters().HeaderExtensions {
+			switch e.URI {
+			case sdp.SDESMidURI:
+				midID = uint8(e.ID) //nolint:gosec // negotiated ids are 1-14
+			case sdp.SDESRTPStreamIDURI:
+				ridID = uint8(e.ID) //nolint:gosec // negotiated ids are 1-14
+			}
+		}
+	}
+	mid := p.tr.Mid()
 	seq := make([]uint16, len(p.tracks))
 	ts := make([]uint32, len(p.tracks))
 	for i := range p.tracks {
@@ -217,12 +248,16 @@ func (p *Publication) sendLoop() {
 				if audio {
 					payload = opusPayload(p.spec.PacketSize, now)
 				} else {
-					payload = vp8Payload(k == 0, key, p.spec.PacketSize, now)
+					payload = vp8LayerPayload(k == 0, key, p.spec.PacketSize, now, i)
 				}
 				pkt := &rtp.Packet{Header: rtp.Header{
 					Version: 2, Marker: k == n-1, SequenceNumber: seq[i], Timestamp: ts[i],
 				}, Payload: payload}
 				seq[i]++
+				if midID != 0 && ridID != 0 {
+					_ = pkt.Header.SetExtension(midID, []byte(mid))
+					_ = pkt.Header.SetExtension(ridID, []byte(t.RID()))
+				}
 				if err := t.WriteRTP(pkt); err == nil {
 					p.sent[i].Add(1)
 				}

@@ -38,6 +38,15 @@ type TrackStats struct {
 	LatencyAvg time.Duration // mean delay from the publisher's send to arrival
 	LatencyMax time.Duration
 	Bytes      uint64
+	// Layers counts the distinct packets by the simulcast layer that sent
+	// them, as the synthetic payload names it (0 without simulcast).
+	Layers [MaxLayers]uint64
+	// LastLayer is the layer of the last new packet, -1 before one.
+	LastLayer int
+	// LayerSwitches counts the changes of layer between one newest
+	// packet and the next; BadSwitches those of them whose first packet
+	// does not start a keyframe (a VP8 one, as the synthetic tracks send).
+	LayerSwitches, BadSwitches uint64
 }
 
 // Rate returns the unique packets per second between the first and the
@@ -98,6 +107,7 @@ func (c *Client) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		ID: remote.ID(), Participant: remote.StreamID(), Kind: remote.Kind().String(),
 		seen: make(map[uint64]bool), clockRate: float64(remote.Codec().ClockRate),
 	}
+	r.stats.LastLayer = -1
 	c.log.Debug("receiving track", "id", r.ID, "participant", r.Participant, "kind", r.Kind)
 	c.mu.Lock()
 	c.tracks[r.ID] = r
@@ -146,14 +156,28 @@ func (r *Received) add(seq uint16, ts uint32, payload []byte, now time.Time) {
 			r.ext = ext
 		}
 	}
-	if r.seen[ext] {
+	dup := r.seen[ext]
+	if dup {
 		s.Duplicates++
 	} else {
 		r.seen[ext] = true
 		s.Unique++
 	}
 	s.LastAt = now
-	if sent, ok := stamp(payload); ok {
+	sent, layer, ok := readStamp(payload)
+	if ok && !dup && layer < MaxLayers {
+		s.Layers[layer]++
+		if ext == r.ext { // the newest packet, not a late one
+			if s.LastLayer >= 0 && layer != s.LastLayer {
+				s.LayerSwitches++
+				if !vp8KeyframeStart(payload) {
+					s.BadSwitches++
+				}
+			}
+			s.LastLayer = layer
+		}
+	}
+	if ok {
 		d := now.Sub(sent)
 		r.latencySum += d
 		if d > s.LatencyMax {
@@ -176,4 +200,10 @@ func (r *Received) add(seq uint16, ts uint32, payload []byte, now time.Time) {
 		}
 		r.lastTransit = transit
 	}
+}
+
+// vp8KeyframeStart reports whether a VP8 payload with a one-byte
+// descriptor (as the synthetic tracks send) starts a keyframe.
+func vp8KeyframeStart(b []byte) bool {
+	return len(b) >= 2 && b[0]&0x10 != 0 && b[0]&0x0f == 0 && b[1]&0x01 == 0
 }

@@ -41,3 +41,21 @@ func TestReceivedCountsGapsAndDuplicates(t *testing.T) {
 		t.Errorf("missing = %d, want 2", s.Missing)
 	}
 }
+
+func TestLayerSwitchOnKeyframe(t *testing.T) {
+	r := &Received{seen: make(map[uint64]bool), clockRate: 90000}
+	r.stats.LastLayer = -1
+	now := time.Now()
+	r.add(1, 0, vp8LayerPayload(true, true, 100, now, 0), now)
+	r.add(2, 0, vp8LayerPayload(false, true, 100, now, 0), now)
+	r.add(3, 3000, vp8LayerPayload(true, true, 100, now, 2), now)   // switch on a keyframe
+	r.add(4, 6000, vp8LayerPayload(true, false, 100, now, 1), now)  // switch on an inter frame
+	r.add(5, 6000, vp8LayerPayload(false, false, 100, now, 0), now) // switch mid-frame
+	s := r.Stats()
+	if s.LayerSwitches != 3 || s.BadSwitches != 2 || s.LastLayer != 0 {
+		t.Errorf("switches %d, bad %d, last layer %d; want 3, 2, 0", s.LayerSwitches, s.BadSwitches, s.LastLayer)
+	}
+	if s.Layers != [MaxLayers]uint64{3, 1, 1, 0} {
+		t.Errorf("layers = %v", s.Layers)
+	}
+}

@@ -48,6 +48,11 @@ type Participant struct {
 	pending        bool                  // renegotiate when the answer comes
 	pendingRestart bool
 
+	// direct marks a WHIP or WHEP participant (see whip.go): one
+	// non-trickle exchange on the publish connection, no subscribe
+	// connection, no renegotiation.
+	direct bool
+
 	remb  atomic.Int64 // last REMB from the participant, bits/s
 	limit atomic.Int64 // cap on the estimate set by LimitBitrate, bits/s
 }
@@ -373,6 +378,9 @@ func (p *Participant) deliverChat(m signal.Message) {
 // negotiate sends a new offer on the subscribe connection, or marks one
 // pending if an answer is awaited.
 func (p *Participant) negotiate(restart bool) {
+	if p.direct {
+		return
+	}
 	p.mu.Lock()
 	if p.closed() {
 		p.mu.Unlock()
@@ -413,6 +421,9 @@ func (p *Participant) negotiate(restart bool) {
 // subscribe adds a writer for t to p's subscribe connection. The caller
 // renegotiates.
 func (p *Participant) subscribe(t *upTrack) {
+	if p.direct {
+		return
+	}
 	local, err := webrtc.NewTrackLocalStaticRTP(t.codec, t.id, t.owner.id)
 	if err != nil {
 		p.sfu.log.Warn("subscribe", "participant", p.id, "track", t.id, "err", err)

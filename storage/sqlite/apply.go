@@ -173,6 +173,8 @@ func applyChange(ctx context.Context, q querier, ch storage.Change) error {
 		return putToken(ctx, q, t)
 	case storage.OpDelToken:
 		return deleteToken(ctx, q, ch.ID)
+	case storage.OpPutPolicyVersion:
+		return putPolicyVersion(ctx, q, *ch.PolicyVersion)
 	}
 	return &storage.ValidationError{Field: "op", Problem: fmt.Sprintf("unknown operation %q", ch.Op)}
 }

@@ -40,6 +40,9 @@ type snapshotV1 struct {
 	Contacts    []storage.Contact        `json:"contacts"`
 	Policy      []storage.PolicyRule     `json:"policy"`
 	Tokens      []snapshotToken          `json:"api_tokens"`
+	// PolicyVersions came after version 1 was released; a snapshot
+	// without it restores with no history.
+	PolicyVersions []storage.PolicyVersion `json:"policy_versions,omitempty"`
 }
 
 // snapshotUser carries the password hash that storage.User keeps out of
@@ -132,6 +135,9 @@ func (s *Store) readSnapshot(ctx context.Context) (*snapshotV1, error) {
 	for _, t := range tokens {
 		snap.Tokens = append(snap.Tokens, snapshotToken{APIToken: t, Hash: t.Hash})
 	}
+	if snap.PolicyVersions, err = queryPolicyVersions(ctx, tx, true, ""); err != nil {
+		return nil, err
+	}
 	return snap, tx.Commit()
 }
 
@@ -174,7 +180,7 @@ func (s *Store) restore(ctx context.Context, snap *snapshotV1) error {
 
 	// Every organisation table, children first.
 	for _, table := range []string{
-		"user_labels", "team_memberships", "api_tokens", "contacts", "labels", "label_groups",
+		"policy_versions", "user_labels", "team_memberships", "api_tokens", "contacts", "labels", "label_groups",
 		"teams", "roles", "policy_rules", "users", "sites", "orgs",
 	} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
@@ -254,6 +260,11 @@ func restoreRecords(ctx context.Context, q querier, snap *snapshotV1) error {
 		t.Hash = st.Hash
 		if err := putToken(ctx, q, t); err != nil {
 			return fmt.Errorf("api token %s: %w", t.ID, err)
+		}
+	}
+	for _, v := range snap.PolicyVersions {
+		if err := putPolicyVersion(ctx, q, v); err != nil {
+			return fmt.Errorf("policy version %s: %w", v.ID, err)
 		}
 	}
 	return nil

@@ -84,3 +84,37 @@ document.addEventListener("keydown", (ev) => {
   if (ev.key !== "Escape") return;
   for (const d of document.querySelectorAll("details.chip-edit[open]")) d.open = false;
 });
+
+// Policy matrix: a click on a cell posts its small form in the background
+// and swaps in the matrix the server renders back, so the page keeps its
+// scroll position. Without script the form posts and the page reloads.
+document.addEventListener("submit", async (ev) => {
+  const form = ev.target;
+  if (!form.matches || !form.matches("form[data-cell]") || ev.defaultPrevented) return;
+  ev.preventDefault();
+  const button = form.querySelector("button");
+  if (button) button.setAttribute("aria-busy", "true");
+  const wrap = document.querySelector(".matrix");
+  const scroll = wrap ? [wrap.scrollTop, wrap.scrollLeft] : [0, 0];
+  try {
+    const resp = await fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      headers: { Accept: "text/html" },
+      credentials: "same-origin",
+    });
+    const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+    const next = doc.querySelector("#content");
+    const here = document.querySelector("#content");
+    if (!next || !here) throw new Error("unexpected answer");
+    here.replaceWith(next);
+    const flash = doc.querySelector(".flash");
+    const old = document.querySelector(".flash");
+    if (old) old.remove();
+    if (flash) next.before(flash);
+    const again = document.querySelector(".matrix");
+    if (again) [again.scrollTop, again.scrollLeft] = scroll;
+  } catch {
+    form.submit();
+  }
+});

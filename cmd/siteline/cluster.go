@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"siteline/node"
+)
+
+// cluster runs the federation subcommands: init, token, join, leave,
+// status, transfer.
+func cluster(args []string) error {
+	if len(args) == 0 {
+		return errors.New("cluster: want init, token, join, leave, status or transfer")
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("cluster "+sub, flag.ExitOnError)
+	var c common
+	c.register(fs)
+	server := fs.String("server", "", "join: URL of a voter; token, status, transfer: a remote node (uses $SITELINE_TOKEN)")
+	token := fs.String("token", "", "join: the join token")
+	voter := fs.Bool("voter", false, "join: join as a voter (headquarters) instead of a non-voter (plant)")
+	insecure := fs.Bool("insecure", false, "accept the server's self-signed HTTPS certificate (the token still pins the federation CA)")
+	ttl := fs.String("ttl", "1h", "token: how long the join token is valid")
+	to := fs.String("to", "", "transfer: the node to hand leadership to (default: any voter)")
+	positional := parseInterspersed(fs, args)
+	if len(positional) > 0 {
+		return fmt.Errorf("cluster %s: unexpected arguments %q", sub, positional)
+	}
+	if sub == "join" {
+		return clusterJoin(c, *server, *token, *voter, *insecure)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run := func(fn func(*node.Client) error) error {
+		if *server != "" {
+			tok := os.Getenv("SITELINE_TOKEN")
+			if tok == "" {
+				return errors.New("-server needs an API token in $SITELINE_TOKEN")
+			}
+			return fn(node.RemoteClient(*server, tok, *insecure))
+		}
+		cfg, err := c.load(nil)
+		if err != nil {
+			return err
+		}
+		return node.Operate(ctx, cfg, os.Stdout, fn)
+	}
+	status := func(cl *node.Client) (node.ClusterStatus, error) {
+		var st node.ClusterStatus
+		return st, cl.Do(ctx, "GET", "/cluster", nil, &st)
+	}
+	switch sub {
+	case "init":
+		return run(func(cl *node.Client) error {
+			st, err := status(cl)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("Federation CA ready on node %s (fingerprint %s).\n", st.NodeID, st.CAFingerprint)
+			fmt.Println("Give raft.listen (and raft.advertise) a fixed address other nodes can reach, then mint join tokens with: siteline cluster token")
+			return nil
+		})
+	case "token":
+		return run(func(cl *node.Client) error {
+			var t node.JoinToken
+			if err := cl.Do(ctx, "POST", "/cluster/tokens", map[string]string{"ttl": *ttl}, &t); err != nil {
+				return err
+			}
+			fmt.Printf("Join token (one use, expires %s):\n%s\n\n", t.ExpiresAt.Format(time.RFC3339), t.Token)
+			fmt.Printf("On the new node: siteline cluster join -server %s -token %s [-voter]\n", t.Server, t.Token)
+			return nil
+		})
+	case "status":
+		return run(func(cl *node.Client) error {
+			st, err := status(cl)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NODE\tSITE\tROLE\tADDRESS\tAPPLIED\tLAG\tLAST CONTACT\tLINK")
+			for _, n := range st.Nodes {
+				lc := "-"
+				if n.LastContact != nil {
+					lc = time.Since(*n.LastContact).Round(time.Millisecond).String() + " ago"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", n.ID, n.Site, n.Role, n.Address, n.AppliedIndex, n.Lag, lc, n.Link)
+			}
+			return tw.Flush()
+		})
+	case "leave":
+		return run(func(cl *node.Client) error {
+			st, err := status(cl)
+			if err != nil {
+				return err
+			}
+			if err := cl.Do(ctx, "DELETE", "/cluster/nodes/"+st.NodeID, nil, nil); err != nil {
+				return err
+			}
+			fmt.Printf("Node %s left the federation.\n", st.NodeID)
+			return nil
+		})
+	case "transfer":
+		return run(func(cl *node.Client) error {
+			return cl.Do(ctx, "POST", "/cluster/leader/transfer", map[string]string{"to": *to}, nil)
+		})
+	}
+	return fmt.Errorf("cluster: unknown command %q", sub)
+}
+
+// clusterJoin starts a new node that joins the federation at server, then
+// serves like `siteline serve` until stopped. Later starts are plain
+// `siteline serve`: the node remembers its federation.
+func clusterJoin(c common, server, token string, voter, insecure bool) error {
+	if server == "" || token == "" {
+		return errors.New("cluster join needs -server and -token")
+	}
+	cfg, err := c.load(nil)
+	if err != nil {
+		return err
+	}
+	n, err := node.New(cfg, node.Options{Stdout: os.Stdout, Join: &node.JoinOptions{Server: server, Token: token, Voter: voter, Insecure: insecure}})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := n.Start(ctx); err != nil {
+		return err
+	}
+	fmt.Printf("\nJoined the federation through %s; serving at %s. Stop with Ctrl-C.\n", server, n.URL())
+	<-ctx.Done()
+	shutdown, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	return n.Shutdown(shutdown)
+}

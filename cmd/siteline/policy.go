@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"siteline/node"
+)
+
+const policyUsage = `policy: want one of
+  list [-role NAME]                       the policy lines
+  grant SUBJECT PERMISSION [-note N]      SUBJECT: role:NAME (or NAME), user:EMAIL-OR-ID, team:NAME-OR-ID
+  revoke SUBJECT PERMISSION [-note N]
+  roles                                   roles with inheritance, users and teams
+  roles create NAME [-inherits a,b] [-description D]
+  roles delete NAME
+  assign SUBJECT ROLE [-remove]           give (or take) a role to a user, team or role
+  import FILE|- [-note N]                 replace the policy with a casbin CSV file, all or nothing
+  export [-o FILE]                        write the policy as casbin CSV
+  check USER PERMISSION [-explain]        can USER do PERMISSION?
+  versions                                recorded versions of the policy
+  restore VERSION-ID [-note N]            make a recorded version the policy again`
+
+// policyCmd runs `siteline policy ...` through the node's API, as the user
+// commands do: the admin socket of the local node (or its data directory),
+// or -server with $SITELINE_TOKEN.
+func policyCmd(args []string) error {
+	if len(args) == 0 {
+		return errors.New(policyUsage)
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("policy "+sub, flag.ExitOnError)
+	var c common
+	c.register(fs)
+	server := fs.String("server", "", "URL of a remote node (uses $SITELINE_TOKEN); default: the local data directory")
+	insecure := fs.Bool("insecure", false, "with -server: accept a self-signed certificate")
+	note := fs.String("note", "", "grant, revoke, import, restore: why (kept with the policy version)")
+	role := fs.String("role", "", "list: only the lines of this role")
+	inherits := fs.String("inherits", "", "roles create: comma-separated roles it inherits")
+	description := fs.String("description", "", "roles create: what the role is for")
+	remove := fs.Bool("remove", false, "assign: take the role instead")
+	out := fs.String("o", "", "export: write to this file instead of standard output")
+	explain := fs.Bool("explain", false, "check: say which rule decided")
+	pos := parseInterspersed(fs, args)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	run := func(fn func(*node.Client) error) error {
+		if *server != "" {
+			tok := os.Getenv("SITELINE_TOKEN")
+			if tok == "" {
+				return errors.New("-server needs an API token in $SITELINE_TOKEN")
+			}
+			return fn(node.RemoteClient(*server, tok, *insecure))
+		}
+		cfg, err := c.load(nil)
+		if err != nil {
+			return err
+		}
+		return node.Operate(ctx, cfg, os.Stdout, fn)
+	}
+	want := func(n int, what string) error {
+		if len(pos) != n {
+			return fmt.Errorf("policy %s: want %s, got %d arguments", sub, what, len(pos))
+		}
+		return nil
+	}
+	printResult := func(res node.PolicyResult) {
+		for _, w := range res.Warnings {
+			fmt.Fprintln(os.Stderr, "warning:", w)
+		}
+		if !res.Changed {
+			fmt.Println("No change: the policy already says so.")
+			return
+		}
+		fmt.Printf("Policy changed: %d lines added, %d removed; version %s.\n", res.Added, res.Removed, res.Version.ID)
+	}
+
+	switch sub {
+	case "list":
+		if err := want(0, "no arguments"); err != nil {
+			return err
+		}
+		return run(func(cl *node.Client) error {
+			var rules []node.PolicyRule
+			if err := cl.Do(ctx, "GET", "/policy", nil, &rules); err != nil {
+				return err
+			}
+			for _, r := range rules {
+				if *role != "" && !strings.Contains(","+strings.Join(r.V, ",")+",", ",role:"+*role+",") {
+					continue
+				}
+				fmt.Println(r.PType + ", " + strings.Join(r.V, ", "))
+			}
+			return nil
+		})
+	case "grant", "revoke":
+		if err := want(2, "SUBJECT PERMISSION"); err != nil {
+			return err
+		}
+		return run(func(cl *node.Client) error {
+			var res node.PolicyResult
+			if err := cl.Do(ctx, "POST", "/policy/"+sub, node.GrantInput{Subject: pos[0], Permission: pos[1], Note: *note}, &res); err != nil {
+				return err
+			}
+			printResult(res)
+			return nil
+		})
+	case "roles":
+		return policyRoles(ctx, run, pos, *inherits, *description, printResult)
+	case "assign":
+		if err := want(2, "SUBJECT ROLE"); err != nil {
+			return err
+		}
+		path := "/policy/assign"
+		if *remove {
+			path = "/policy/unassign"
+		}
+		return run(func(cl *node.Client) error {
+			var res node.PolicyResult
+			if err := cl.Do(ctx, "POST", path, node.AssignInput{Subject: pos[0], Role: pos[1]}, &res); err != nil {
+				return err
+			}
+			printResult(res)
+			return nil
+		})
+	case "import":
+		if err := want(1, "a file name (or - for standard input)"); err != nil {
+			return err
+		}
+		var data []byte
+		var err error
+		if pos[0] == "-" {
+			data, err = io.ReadAll(os.Stdin)
+		} else {
+			data, err = os.ReadFile(pos[0])
+		}
+		if err != nil {
+			return fmt.Errorf("policy import: %w", err)
+		}
+		return run(func(cl *node.Client) error {
+			var res node.PolicyResult
+			if err := cl.Do(ctx, "POST", "/policy/import", node.ImportInput{CSV: string(data), Note: *note}, &res); err != nil {
+				return err
+			}
+			printResult(res)
+			return nil
+		})
+	case "export":
+		if err := want(0, "no arguments"); err != nil {
+			return err
+		}
+		return run(func(cl *node.Client) error {
+			var data []byte
+			if err := cl.Do(ctx, "GET", "/policy/export", nil, &data); err != nil {
+				return err
+			}
+			if *out == "" {
+				_, err := os.Stdout.Write(data)
+				return err
+			}
+			return os.WriteFile(*out, data, 0o644)
+		})
+	case "check":
+		if len(pos) == 1 {
+			u, p, err := node.ParseCheckQuery(pos[0])
+			if err != nil {
+				return err
+			}
+			pos = []string{u, p}
+		}
+		if err := want(2, "USER PERMISSION"); err != nil {
+			return err
+		}
+		var res node.CheckResult
+		err := run(func(cl *node.Client) error {
+			q := url.Values{"user": {pos[0]}, "permission": {pos[1]}}
+			return cl.Do(ctx, "GET", "/policy/check?"+q.Encode(), nil, &res)
+		})
+		if err != nil {
+			return err
+		}
+		for _, w := range res.Warnings {
+			fmt.Fprintln(os.Stderr, "warning:", w)
+		}
+		if *explain {
+			fmt.Println(res.Explanation)
+			if len(res.Rule) > 0 {
+				fmt.Println("rule: p, " + strings.Join(res.Rule, ", "))
+			}
+			fmt.Println("roles:", strings.Join(res.Roles, ", "))
+		} else if res.Allowed {
+			fmt.Println("yes")
+		} else {
+			fmt.Println("no")
+		}
+		if !res.Allowed {
+			os.Exit(3) // "no" is an answer, not a failure, but scripts want to tell them apart
+		}
+		return nil
+	case "versions":
+		return run(func(cl *node.Client) error {
+			var vs []node.PolicyVersion
+			if err := cl.Do(ctx, "GET", "/policy/versions", nil, &vs); err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tWHEN\tBY\tLINES\tNOTE")
+			for _, v := range vs {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", v.ID, v.At.Local().Format(time.DateTime), v.ActorID, v.Lines, v.Note)
+			}
+			return w.Flush()
+		})
+	case "restore":
+		if err := want(1, "a version id"); err != nil {
+			return err
+		}
+		return run(func(cl *node.Client) error {
+			var res node.PolicyResult
+			in := map[string]string{"note": *note}
+			if err := cl.Do(ctx, "POST", "/policy/versions/"+url.PathEscape(pos[0])+"/restore", in, &res); err != nil {
+				return err
+			}
+			printResult(res)
+			return nil
+		})
+	}
+	return fmt.Errorf("policy: unknown subcommand %q\n%s", sub, policyUsage)
+}
+
+func policyRoles(ctx context.Context, run func(func(*node.Client) error) error, pos []string, inherits, description string, printResult func(node.PolicyResult)) error {
+	if len(pos) == 0 {
+		return run(func(cl *node.Client) error {
+			var roles []node.RoleInfo
+			if err := cl.Do(ctx, "GET", "/policy/roles", nil, &roles); err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ROLE\tINHERITS\tUSERS\tTEAMS\tGRANTS\tDESCRIPTION")
+			for _, r := range roles {
+				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\n", r.Name, strings.Join(r.Inherits, ","), len(r.Users), len(r.Teams), len(r.Grants), r.Description)
+			}
+			return w.Flush()
+		})
+	}
+	if len(pos) != 2 || (pos[0] != "create" && pos[0] != "delete") {
+		return fmt.Errorf("policy roles: want no arguments, create NAME or delete NAME")
+	}
+	return run(func(cl *node.Client) error {
+		var res node.PolicyResult
+		var err error
+		if pos[0] == "create" {
+			err = cl.Do(ctx, "POST", "/policy/roles", node.RoleInput{Name: pos[1], Description: description, Inherits: splitList(inherits)}, &res)
+		} else {
+			err = cl.Do(ctx, "DELETE", "/policy/roles/"+url.PathEscape(pos[1]), nil, &res)
+		}
+		if err != nil {
+			return err
+		}
+		printResult(res)
+		return nil
+	})
+}

@@ -1,0 +1,125 @@
+package sfu_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"siteline/media/client"
+	"siteline/media/sfu"
+)
+
+// joinAs joins user to room and returns the client with the SFU's side of
+// it, for LimitBitrate.
+func (h *harness) joinAs(user, room string) (*client.Client, *sfu.Participant) {
+	h.t.Helper()
+	lb := newLoopback(h.sfu, user)
+	c, err := client.New(client.Config{Name: user, LoopbackOnly: true, Logger: testLogger()}, lb)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Join(ctx, room, client.JoinOptions{}); err != nil {
+		h.t.Fatalf("%s joins %s: %v", user, room, err)
+	}
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	return c, lb.p
+}
+
+// Simulcast layers of the test publisher: 30 frames/s of 2, 4 and 6
+// packets of simulcastPacket bytes, about 160, 320 and 480 kbit/s as the
+// SFU measures them (headers and extensions included).
+const (
+	simulcastPacket = 300
+	// lowBudget fits the low layer with the up-switch margin (1.25) but
+	// not the middle one.
+	lowBudget = 250_000
+)
+
+// onLayer waits until the newest packets r receives come from layer only,
+// for at least n packets in a row, and returns the stats then.
+func onLayer(t *testing.T, who string, r *client.Received, layer int, n uint64) client.TrackStats {
+	t.Helper()
+	var from client.TrackStats
+	started := false
+	eventually(t, 15*time.Second, fmt.Sprintf("%s to receive %d packets of layer %d only", who, n, layer), func() bool {
+		s := r.Stats()
+		if s.LastLayer != layer {
+			started = false
+			return false
+		}
+		if !started {
+			from, started = s, true
+			return false
+		}
+		others := uint64(0)
+		for i := range s.Layers {
+			if i != layer {
+				others += s.Layers[i] - from.Layers[i]
+			}
+		}
+		if others > 0 {
+			started = false
+			return false
+		}
+		return s.Layers[layer]-from.Layers[layer] >= n
+	})
+	return r.Stats()
+}
+
+// TestSimulcastLayerPerSubscriber publishes three simulcast layers (the
+// client's TrackSpec.Layers, one encoding per rid) to two subscribers. The
+// one limited below the middle layer's rate gets the low layer, the other
+// the high one; swapping the limits swaps the layers, on a keyframe and
+// with no gap in the sequence each subscriber sees. The synthetic payload
+// names the layer that sent it, so the assertions are on what arrives.
+func TestSimulcastLayerPerSubscriber(t *testing.T) {
+	h := startSFU(t)
+	pub := h.join("tech", "sim", client.JoinOptions{})
+	lowC, lowP := h.joinAs("expert", "sim")
+	highC, highP := h.joinAs("lead", "sim")
+	lowP.LimitBitrate(lowBudget)
+
+	pubs := h.publish(pub, client.TrackSpec{Kind: "video", Layers: []string{"q", "h", "f"}, PacketSize: simulcastPacket})
+	eventually(t, 10*time.Second, "every layer sent", func() bool {
+		s := pubs[0].Sent()
+		return len(s) == 3 && s[0] > 0 && s[1] > 0 && s[2] > 0
+	})
+
+	low := trackOf(t, lowC, pub.ID(), "video")
+	high := trackOf(t, highC, pub.ID(), "video")
+	onLayer(t, "limited subscriber", low, 0, 60)
+	onLayer(t, "unlimited subscriber", high, 2, 60)
+	complete(t, "limited subscriber", low, 120)
+	complete(t, "unlimited subscriber", high, 120)
+	t.Logf("before the swap: packets by layer: limited %v, unlimited %v", low.Stats().Layers, high.Stats().Layers)
+
+	// Swap the limits: each subscriber moves to the other's layer, at a
+	// keyframe the SFU asks the publisher for, and the writer renumbers
+	// so that neither sees a gap.
+	switches, plis := h.metric("siteline_sfu_simulcast_switches_total"), pubs[0].KeyframeRequests()
+	lowP.LimitBitrate(0)
+	highP.LimitBitrate(lowBudget)
+	onLayer(t, "formerly limited subscriber", low, 2, 60)
+	onLayer(t, "newly limited subscriber", high, 0, 60)
+	lowN, highN := low.Stats().Unique, high.Stats().Unique
+	complete(t, "formerly limited subscriber", low, lowN)
+	complete(t, "newly limited subscriber", high, highN)
+	t.Logf("after the swap: packets by layer: formerly limited %v, newly limited %v", low.Stats().Layers, high.Stats().Layers)
+	if got := h.metric("siteline_sfu_simulcast_switches_total"); got < switches+2 {
+		t.Errorf("siteline_sfu_simulcast_switches_total = %v, want at least %v", got, switches+2)
+	}
+	if got := pubs[0].KeyframeRequests(); got <= plis {
+		t.Errorf("the publisher got %d keyframe requests, no more than before the swap", got)
+	}
+	for who, r := range map[string]*client.Received{"formerly limited": low, "newly limited": high} {
+		if s := r.Stats(); s.LayerSwitches == 0 || s.BadSwitches != 0 {
+			t.Errorf("%s subscriber: %d layer switches, %d of them not on a keyframe; want some, none",
+				who, s.LayerSwitches, s.BadSwitches)
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package node
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"siteline/policy"
+	"siteline/web"
+)
+
+// chromiumPath is Debian's Chromium; CI installs it (.ci/run). The test
+// installs nothing itself.
+const chromiumPath = "/usr/bin/chromium"
+
+// newChromium starts a headless Chromium with a fresh profile and returns
+// a context for its first tab; more tabs with their own cookies come from
+// chromedp.NewContext(ctx, chromedp.WithNewBrowserContext()).
+func newChromium(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("end-to-end browser test needs Chromium at %s (apt-get install -y chromium): %v", chromiumPath, err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	timeout, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(timeout); err != nil { // starts the browser
+		t.Fatalf("start chromium: %v", err)
+	}
+	return timeout
+}
+
+// browserLogin logs in through the login form.
+func browserLogin(base, email, password string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`#email`)),
+		chromedp.SendKeys(chromedp.CSS(`#email`), email),
+		chromedp.SendKeys(chromedp.CSS(`#password`), password),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.sidebar`)),
+	)
+}
+
+// TestBrowserRevokeInMatrix: an administrator revokes a permission with a
+// click in the policy matrix; the affected user's next page load no
+// longer shows the feature and the API answers 403.
+func TestBrowserRevokeInMatrix(t *testing.T) {
+	tn := startNode(t, Config{})
+	// Browsers keep the __Host- Secure cookie on http://localhost.
+	base := strings.Replace(tn.url, "127.0.0.1", "localhost", 1)
+	if st := tn.admin().do("POST", "/api/v1/users", web.UserInput{Email: "tech@plant.example", Password: "correct horse battery", Roles: []string{"regular"}}, nil); st != 201 {
+		t.Fatalf("create user = %d", st)
+	}
+	adminTab := newChromium(t)
+	techTab, cancel := chromedp.NewContext(adminTab, chromedp.WithNewBrowserContext())
+	defer cancel()
+
+	contactsLink := chromedp.Evaluate[bool](`document.querySelector('nav a[href="/contacts"]') !== null`)
+	apiStatus := chromedp.Evaluate[int](`fetch("/api/v1/contacts", {headers: {Accept: "application/json"}}).then(r => r.status)`, chromedp.EvalAwaitPromise)
+	if err := chromedp.Do(techTab, browserLogin(base, "tech@plant.example", "correct horse battery")); err != nil {
+		t.Fatalf("tech logs in: %v", err)
+	}
+	if shown, err := chromedp.Run(techTab, contactsLink); err != nil || !shown {
+		t.Fatalf("tech sees Contacts before the revoke = %v, %v", shown, err)
+	}
+
+	cell := `button[data-role="regular"][data-perm="` + policy.ContactList + `"]`
+	if err := chromedp.Do(adminTab,
+		browserLogin(base, tn.cfg.Organisation.AdminEmail, tn.password),
+		chromedp.Navigate(base+"/policy"),
+		chromedp.WaitVisible(chromedp.CSS(cell+`[data-granted="true"]`)),
+		chromedp.ScrollIntoView(chromedp.CSS(cell)),
+		chromedp.Click(chromedp.CSS(cell)),
+		chromedp.WaitVisible(chromedp.CSS(cell+`[data-granted="false"]`)),
+	); err != nil {
+		t.Fatalf("administrator revokes in the matrix: %v", err)
+	}
+
+	if err := chromedp.Do(techTab, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`.sidebar`))); err != nil {
+		t.Fatalf("tech reloads: %v", err)
+	}
+	if shown, err := chromedp.Run(techTab, contactsLink); err != nil || shown {
+		t.Errorf("tech sees Contacts after the revoke = %v, %v", shown, err)
+	}
+	if status, err := chromedp.Run(techTab, apiStatus); err != nil || status != 403 {
+		t.Errorf("GET /api/v1/contacts from the tech's page = %d, %v; want 403", status, err)
+	}
+}

@@ -1,0 +1,402 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"siteline/media/sfu"
+	"siteline/media/signal"
+	"siteline/storage"
+	"siteline/web"
+)
+
+// callService is the calls use case behind web.Calls: a call is a session
+// row in the site store and a room of the SFU under the same id; joins and
+// leaves are written to the session's history before they are
+// acknowledged.
+type callService struct {
+	n  *Node
+	wg sync.WaitGroup // departure watchers
+
+	mu      sync.Mutex
+	directs map[string]*directSession // WHIP and WHEP sessions by id
+}
+
+type directSession struct {
+	callID string
+	userID string
+	left   *departure
+	leave  func()
+}
+
+func newCallService(n *Node) *callService {
+	return &callService{n: n, directs: make(map[string]*directSession)}
+}
+
+var _ web.Calls = (*callService)(nil)
+
+// wait waits for the departure watchers, once the SFU has shut down.
+func (cs *callService) wait() { cs.wg.Wait() }
+
+func (cs *callService) sfu() (*sfu.SFU, error) {
+	if cs.n.media == nil {
+		return nil, fmt.Errorf("media is not running on this node: %w", storage.ErrNotFound)
+	}
+	return cs.n.media.sfu, nil
+}
+
+// CreateCall starts a session at this site.
+func (cs *callService) CreateCall(ctx context.Context, a web.Actor, in web.CallInput) (storage.Session, error) {
+	in.Name, in.Goal = strings.TrimSpace(in.Name), strings.TrimSpace(in.Goal)
+	switch {
+	case len(in.Name) > 200:
+		return storage.Session{}, validation("name", "must be at most 200 characters")
+	case strings.ContainsAny(in.Name, "\r\n"):
+		return storage.Session{}, validation("name", "must be a single line")
+	case len(in.Goal) > 2000:
+		return storage.Session{}, validation("goal", "must be at most 2000 characters")
+	}
+	s := storage.Session{
+		ID: newID(), OrgID: a.OrgID, SiteID: cs.n.siteID, Kind: storage.SessionConference,
+		Name: in.Name, Goal: in.Goal, Status: storage.SessionActive, CreatedBy: actorID(a),
+		StartedAt: cs.n.now().UTC(),
+	}
+	if s.OrgID == "" {
+		s.OrgID = cs.n.orgID
+	}
+	if err := cs.n.store.CreateSession(ctx, s); err != nil {
+		return storage.Session{}, fmt.Errorf("create call: %w", err)
+	}
+	return s, nil
+}
+
+// Call returns a session of the actor's organisation.
+func (cs *callService) Call(ctx context.Context, a web.Actor, id string) (storage.Session, error) {
+	s, err := cs.n.store.Session(ctx, id)
+	if err == nil && !a.Local && s.OrgID != a.OrgID {
+		err = fmt.Errorf("session %s: %w", id, storage.ErrNotFound)
+	}
+	if err != nil {
+		return storage.Session{}, fmt.Errorf("call: %w", err)
+	}
+	return s, nil
+}
+
+// openCall returns a session that can still be joined.
+func (cs *callService) openCall(ctx context.Context, a web.Actor, id string) (storage.Session, error) {
+	s, err := cs.Call(ctx, a, id)
+	if err != nil {
+		return s, err
+	}
+	if s.Status == storage.SessionEnded {
+		return s, fmt.Errorf("call %s has ended: %w", id, storage.ErrConflict)
+	}
+	return s, nil
+}
+
+// ICEServers lists STUN and TURN URLs on host with credentials minted for
+// this call and user.
+func (cs *callService) ICEServers(ctx context.Context, a web.Actor, callID, host string) (web.ICEConfig, error) {
+	if _, err := cs.openCall(ctx, a, callID); err != nil {
+		return web.ICEConfig{}, err
+	}
+	if cs.n.media == nil || cs.n.media.turn == nil {
+		return web.ICEConfig{ICEServers: []web.ICEServer{}}, nil
+	}
+	relay := cs.n.media.turn
+	if ip := listenIP(cs.n.cfg.TURN.UDP, cs.n.cfg.TURN.TCP); ip != "" {
+		host = ip
+	} else if len(cs.n.cfg.Media.PublicIPs) > 0 {
+		host = cs.n.cfg.Media.PublicIPs[0]
+	}
+	addrs := relay.Addrs()
+	var stun, turnURLs []string
+	if addrs.UDP != nil {
+		hp := net.JoinHostPort(host, strconv.Itoa(addrs.UDP.Port))
+		stun = append(stun, "stun:"+hp)
+		turnURLs = append(turnURLs, "turn:"+hp+"?transport=udp")
+	}
+	if addrs.TCP != nil {
+		turnURLs = append(turnURLs, "turn:"+net.JoinHostPort(host, strconv.Itoa(addrs.TCP.Port))+"?transport=tcp")
+	}
+	if addrs.TLS != nil {
+		turnURLs = append(turnURLs, "turns:"+net.JoinHostPort(host, strconv.Itoa(addrs.TLS.Port))+"?transport=tcp")
+	}
+	user, pass, expires := relay.Credentials(callID+":"+actorID(a), cs.n.now())
+	out := web.ICEConfig{ExpiresAt: expires.UTC()}
+	if len(stun) > 0 {
+		out.ICEServers = append(out.ICEServers, web.ICEServer{URLs: stun})
+	}
+	out.ICEServers = append(out.ICEServers, web.ICEServer{URLs: turnURLs, Username: user, Credential: pass})
+	return out, nil
+}
+
+// listenIP returns the first specific IP among listen addresses.
+func listenIP(addrs ...string) string {
+	for _, l := range addrs {
+		host, _, err := net.SplitHostPort(l)
+		if ip := net.ParseIP(host); err == nil && ip != nil && !ip.IsUnspecified() {
+			return ip.String()
+		}
+	}
+	return ""
+}
+
+// departure writes a participant's left event once, whichever comes first:
+// the socket's close, the participant's own leave, the call's end.
+type departure struct {
+	cs     *callService
+	callID string
+	pid    string
+	userID string
+	once   sync.Once
+}
+
+func (d *departure) record() {
+	d.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		now := d.cs.n.now().UTC()
+		ev := storage.SessionEvent{ID: newID(), SessionID: d.callID, At: now, Kind: storage.EventLeft,
+			ActorID: d.userID, Payload: payload(map[string]string{"participant": d.pid})}
+		if err := d.cs.n.store.RecordLeave(ctx, d.pid, now, ev); err != nil {
+			d.cs.n.log.Error("record leave", "call", d.callID, "participant", d.pid, "err", err)
+		}
+	})
+}
+
+// watch records the departure when p is gone.
+func (cs *callService) watch(p *sfu.Participant, d *departure) {
+	cs.wg.Add(1)
+	go func() {
+		defer cs.wg.Done()
+		<-p.Done()
+		d.record()
+	}()
+}
+
+func payload(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// recordJoin writes the participant row and its joined event.
+func (cs *callService) recordJoin(ctx context.Context, a web.Actor, callID, pid, name, device string, hidden bool) (*departure, error) {
+	now := cs.n.now().UTC()
+	uid := actorID(a)
+	p := storage.SessionParticipant{ID: pid, SessionID: callID, UserID: uid, DisplayName: name,
+		UserKind: storage.UserRegular, DeviceKind: device, Hidden: hidden, JoinedAt: now}
+	ev := storage.SessionEvent{ID: newID(), SessionID: callID, At: now, Kind: storage.EventJoined, ActorID: uid,
+		Payload: payload(map[string]any{"participant": pid, "name": name, "hidden": hidden, "device": device})}
+	if err := cs.n.store.RecordJoin(ctx, p, ev); err != nil {
+		return nil, err
+	}
+	return &departure{cs: cs, callID: callID, pid: pid, userID: uid}, nil
+}
+
+// Join opens a signaling connection; the client's join message enters the
+// room.
+func (cs *callService) Join(ctx context.Context, a web.Actor, callID string, send func([]byte) error) (web.CallConn, error) {
+	if _, err := cs.openCall(ctx, a, callID); err != nil {
+		return nil, err
+	}
+	if _, err := cs.sfu(); err != nil {
+		return nil, err
+	}
+	return &callConn{cs: cs, actor: a, callID: callID, sendRaw: send,
+		stream: signal.NewStream(signal.FromClient, signal.DefaultMaxSize)}, nil
+}
+
+// callConn is one signaling connection: it decodes and orders messages
+// (signal.Stream), enters the room on join and hands the rest to the SFU.
+type callConn struct {
+	cs      *callService
+	actor   web.Actor
+	callID  string
+	sendRaw func([]byte) error
+
+	mu     sync.Mutex
+	stream *signal.Stream
+	p      *sfu.Participant
+	left   *departure
+	closed bool
+}
+
+func (c *callConn) reply(m signal.Message) {
+	data, err := signal.Encode(m)
+	if err == nil {
+		err = c.sendRaw(data)
+	}
+	if err != nil {
+		c.cs.n.log.Debug("signaling reply", "call", c.callID, "type", m.Type, "err", err)
+	}
+}
+
+// Handle carries out one message. A refused message is answered with an
+// error message and changes nothing.
+func (c *callConn) Handle(data []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return fmt.Errorf("signaling message on call %s: connection closed", c.callID)
+	}
+	m, err := c.stream.Decode(data)
+	if err != nil {
+		c.reply(sfu.ErrorMessage(requestID(data), err))
+		return err
+	}
+	if m.Type == signal.TypeJoin {
+		if err := c.join(m); err != nil {
+			// The stream saw join; a refused join must leave it unjoined.
+			c.stream = signal.NewStream(signal.FromClient, signal.DefaultMaxSize)
+			c.reply(sfu.ErrorMessage(m.ID, err))
+			return err
+		}
+		return nil
+	}
+	return c.p.Handle(m)
+}
+
+// requestID recovers the id of a refused message, so that the error can
+// name the request it answers.
+func requestID(data []byte) string {
+	var env struct {
+		ID string `json:"id"`
+	}
+	if len(data) > signal.DefaultMaxSize || json.Unmarshal(data, &env) != nil || len(env.ID) > signal.MaxIDLength {
+		return ""
+	}
+	return env.ID
+}
+
+func (c *callConn) join(m signal.Message) error {
+	if m.Room != "" && m.Room != c.callID {
+		return fmt.Errorf("join room %q on the signaling connection of call %s: %w", m.Room, c.callID, storage.ErrInvalid)
+	}
+	s, err := c.cs.sfu()
+	if err != nil {
+		return err
+	}
+	name := c.actor.Name
+	if m.Name != "" {
+		name = m.Name
+	}
+	// Messages to the client wait until the join is on disk: joined is
+	// its acknowledgement.
+	ready := make(chan struct{})
+	var ok bool
+	send := func(msg signal.Message) error {
+		<-ready
+		if !ok {
+			return sfu.ErrLeft
+		}
+		data, err := signal.Encode(msg)
+		if err != nil {
+			return err
+		}
+		return c.sendRaw(data)
+	}
+	pid := newID()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := s.Join(ctx, c.callID, sfu.ParticipantInfo{ID: pid, UserID: actorID(c.actor), Name: name,
+		Hidden: m.Hidden, Monitor: m.Monitor}, send)
+	if err != nil {
+		close(ready)
+		return err
+	}
+	left, err := c.cs.recordJoin(ctx, c.actor, c.callID, pid, name, "", m.Hidden)
+	if err != nil {
+		close(ready)
+		p.Leave()
+		return fmt.Errorf("record join: %w", err)
+	}
+	ok = true
+	close(ready)
+	c.p, c.left = p, left
+	c.cs.watch(p, left)
+	return nil
+}
+
+// Close leaves the call and records the departure before returning.
+func (c *callConn) Close() {
+	c.mu.Lock()
+	c.closed = true
+	p, left := c.p, c.left
+	c.mu.Unlock()
+	if p != nil {
+		p.Leave()
+		left.record()
+	}
+}
+
+// Publish answers a WHIP offer.
+func (cs *callService) Publish(ctx context.Context, a web.Actor, callID, offer string) (web.DirectSession, error) {
+	return cs.direct(ctx, a, callID, offer, "whip")
+}
+
+// Play answers a WHEP offer.
+func (cs *callService) Play(ctx context.Context, a web.Actor, callID, offer string) (web.DirectSession, error) {
+	return cs.direct(ctx, a, callID, offer, "whep")
+}
+
+func (cs *callService) direct(ctx context.Context, a web.Actor, callID, offer, kind string) (web.DirectSession, error) {
+	if _, err := cs.openCall(ctx, a, callID); err != nil {
+		return web.DirectSession{}, err
+	}
+	s, err := cs.sfu()
+	if err != nil {
+		return web.DirectSession{}, err
+	}
+	pid := newID()
+	info := sfu.ParticipantInfo{ID: pid, UserID: actorID(a), Name: a.Name}
+	var p *sfu.Participant
+	var answer string
+	if kind == "whip" {
+		p, answer, err = s.Publish(ctx, callID, info, offer)
+	} else {
+		p, answer, err = s.Play(ctx, callID, info, offer)
+	}
+	if err != nil {
+		return web.DirectSession{}, err
+	}
+	left, err := cs.recordJoin(ctx, a, callID, pid, a.Name, kind, false)
+	if err != nil {
+		p.Leave()
+		return web.DirectSession{}, fmt.Errorf("record %s join: %w", kind, err)
+	}
+	cs.mu.Lock()
+	cs.directs[pid] = &directSession{callID: callID, userID: actorID(a), left: left, leave: p.Leave}
+	cs.mu.Unlock()
+	cs.wg.Add(1)
+	go func() {
+		defer cs.wg.Done()
+		<-p.Done()
+		left.record()
+		cs.mu.Lock()
+		delete(cs.directs, pid)
+		cs.mu.Unlock()
+	}()
+	return web.DirectSession{ID: pid, Answer: answer}, nil
+}
+
+// EndDirect ends a WHIP or WHEP session of the actor's.
+func (cs *callService) EndDirect(ctx context.Context, a web.Actor, callID, id string) error {
+	cs.mu.Lock()
+	d := cs.directs[id]
+	cs.mu.Unlock()
+	if d == nil || d.callID != callID || !a.Local && d.userID != actorID(a) {
+		return fmt.Errorf("whip/whep session %s of call %s: %w", id, callID, storage.ErrNotFound)
+	}
+	if d.leave != nil {
+		d.leave()
+	}
+	d.left.record()
+	return nil
+}

@@ -1,0 +1,107 @@
+package node
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	"siteline/media/turn"
+)
+
+// MediaConfig is the SFU's ICE transport: one UDP port and one TCP port
+// shared by every call.
+type MediaConfig struct {
+	// ICEUDP is the UDP address of every call's media (ICE UDP mux).
+	ICEUDP string `yaml:"ice_udp"`
+	// ICETCP accepts ICE over TCP for clients whose UDP is blocked; ""
+	// turns it off.
+	ICETCP string `yaml:"ice_tcp"`
+	// PublicIPs are the node's public addresses behind a static (1:1) NAT,
+	// announced to clients in place of the local ones.
+	PublicIPs []string `yaml:"public_ips"`
+}
+
+// TURNConfig is the embedded TURN relay. Credentials are minted per call
+// from Secret; each listener is optional and all three empty turns the
+// relay off.
+type TURNConfig struct {
+	UDP string `yaml:"udp"`
+	TCP string `yaml:"tcp"`
+	// TLS is the TURN-over-TLS address; it uses the HTTP certificate, so
+	// http.tls must not be off. "" turns it off.
+	TLS string `yaml:"tls"`
+	// Secret is the HMAC secret of the credentials; when empty one is
+	// generated into the data directory on first start.
+	Secret string `yaml:"secret"`
+	// AllowedPeers are private ranges (CIDRs) the relay may reach, such as a
+	// camera VLAN. Loopback and the other never-relayed ranges cannot be
+	// unlocked.
+	AllowedPeers []string `yaml:"allowed_peers"`
+}
+
+// enabled reports whether any TURN listener is configured.
+func (t TURNConfig) enabled() bool { return t.UDP != "" || t.TCP != "" || t.TLS != "" }
+
+// allowedPeers parses AllowedPeers.
+func (t TURNConfig) allowedPeers() ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(t.AllowedPeers))
+	for _, s := range t.AllowedPeers {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR such as 10.20.0.0/16", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// validateMedia checks the media and turn sections, naming the key at
+// fault.
+func (c *Config) validateMedia() error {
+	bad := func(key, format string, args ...any) error {
+		return fmt.Errorf("config %s: %s", key, fmt.Sprintf(format, args...))
+	}
+	if c.Media.ICEUDP == "" {
+		return bad("media.ice_udp", "must not be empty: calls need a UDP port")
+	}
+	if err := validAddr(c.Media.ICEUDP); err != nil {
+		return bad("media.ice_udp", "%v", err)
+	}
+	if c.Media.ICETCP != "" {
+		if err := validAddr(c.Media.ICETCP); err != nil {
+			return bad("media.ice_tcp", "%v", err)
+		}
+	}
+	for _, s := range c.Media.PublicIPs {
+		ip := net.ParseIP(strings.TrimSpace(s))
+		if ip == nil || ip.IsUnspecified() || ip.IsMulticast() {
+			return bad("media.public_ips", "%q is not a unicast IP address", s)
+		}
+	}
+	for key, addr := range map[string]string{"turn.udp": c.TURN.UDP, "turn.tcp": c.TURN.TCP, "turn.tls": c.TURN.TLS} {
+		if addr == "" {
+			continue
+		}
+		if err := validAddr(addr); err != nil {
+			return bad(key, "%v", err)
+		}
+	}
+	if c.TURN.TLS != "" && c.HTTP.TLS == "off" {
+		return bad("turn.tls", "needs the HTTP certificate, but http.tls is off")
+	}
+	if c.TURN.Secret != "" && len(c.TURN.Secret) < turn.MinSecretLen {
+		return bad("turn.secret", "is %d bytes, at least %d are needed", len(c.TURN.Secret), turn.MinSecretLen)
+	}
+	prefixes, err := c.TURN.allowedPeers()
+	if err != nil {
+		return bad("turn.allowed_peers", "%v", err)
+	}
+	// The relay's own rules say which ranges may be unlocked.
+	probe := turn.Config{ListenUDP: "127.0.0.1:0", RelayIP: net.IPv4(192, 0, 2, 1),
+		Secret: make([]byte, turn.MinSecretLen), AllowedPeers: prefixes}
+	if err := probe.Validate(); err != nil {
+		return bad("turn.allowed_peers", "%v", strings.TrimPrefix(err.Error(), "turn config: "))
+	}
+	return nil
+}

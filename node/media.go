@@ -1,0 +1,260 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+
+	"siteline/media/sfu"
+	"siteline/media/turn"
+	"siteline/storage"
+)
+
+// turnSecretFile holds the generated TURN secret when turn.secret is empty.
+const turnSecretFile = "turn-secret"
+
+// media is the node's SFU and TURN relay.
+type media struct {
+	sfu  *sfu.SFU
+	turn *turn.Server // nil when every TURN listener is off
+	udp  net.Addr
+	tcp  net.Addr
+}
+
+// startMedia opens the SFU's ICE ports, starts the TURN relay allowed to
+// reach exactly those ports, then the SFU.
+func (n *Node) startMedia(ctx context.Context) (err error) {
+	var lc net.ListenConfig
+	udp, err := lc.ListenPacket(ctx, "udp", n.cfg.Media.ICEUDP)
+	if err != nil {
+		return fmt.Errorf("media.ice_udp %s: %w", n.cfg.Media.ICEUDP, err)
+	}
+	var tcp net.Listener
+	if n.cfg.Media.ICETCP != "" {
+		if tcp, err = lc.Listen(ctx, "tcp", n.cfg.Media.ICETCP); err != nil {
+			udp.Close()
+			return fmt.Errorf("media.ice_tcp %s: %w", n.cfg.Media.ICETCP, err)
+		}
+	}
+	m := &media{udp: udp.LocalAddr()}
+	if tcp != nil {
+		m.tcp = tcp.Addr()
+	}
+	m.sfu, err = sfu.New(sfu.Config{
+		Logger:      n.log.With("component", "sfu"),
+		UDPConn:     udp,
+		TCPListener: tcp,
+		NAT1To1IPs:  n.cfg.Media.PublicIPs,
+		Authorizer:  callAuthorizer{n},
+		Registerer:  n.reg,
+	})
+	if err != nil {
+		udp.Close()
+		if tcp != nil {
+			tcp.Close()
+		}
+		return fmt.Errorf("media: %w", err)
+	}
+	n.media = m
+	defer func() {
+		if err != nil {
+			// Shutdown of a never-started SFU closes its sockets.
+			_ = m.sfu.Shutdown(context.Background())
+		}
+	}()
+	if n.cfg.TURN.enabled() {
+		if m.turn, err = n.newTURN(m); err != nil {
+			return err
+		}
+		if err := m.turn.Start(ctx); err != nil {
+			return err
+		}
+	}
+	if err := m.sfu.Start(); err != nil {
+		return fmt.Errorf("start sfu: %w", err)
+	}
+	n.log.Info("media started", "ice_udp", m.udp, "ice_tcp", m.tcp, "turn", m.turnAddrs())
+	return nil
+}
+
+func (m *media) turnAddrs() any {
+	if m.turn == nil {
+		return "off"
+	}
+	return m.turn.Addrs()
+}
+
+// stopMedia stops the SFU (ending every call), then the relay.
+func (n *Node) stopMedia(ctx context.Context) error {
+	if n.media == nil {
+		return nil
+	}
+	var errs []error
+	if err := n.media.sfu.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("stop sfu: %w", err))
+	}
+	n.calls.wait()
+	if n.media.turn != nil {
+		if err := n.media.turn.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop turn: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// newTURN builds the relay: its peers are the SFU's bound ICE addresses
+// (and the configured private ranges), nothing else.
+func (n *Node) newTURN(m *media) (*turn.Server, error) {
+	secret, err := n.turnSecret()
+	if err != nil {
+		return nil, err
+	}
+	peers, err := n.cfg.TURN.allowedPeers()
+	if err != nil {
+		return nil, fmt.Errorf("config turn.allowed_peers: %w", err)
+	}
+	bind, relay := n.relayIPs()
+	cfg := turn.Config{
+		ListenUDP:        n.cfg.TURN.UDP,
+		ListenTCP:        n.cfg.TURN.TCP,
+		ListenTLS:        n.cfg.TURN.TLS,
+		RelayBindIP:      bind,
+		RelayIP:          relay,
+		Secret:           secret,
+		AllowedPeers:     peers,
+		AllowedPeerAddrs: sfuPeerAddrs(m, n.cfg.Media.PublicIPs),
+		Logger:           n.log,
+		Registerer:       n.reg,
+	}
+	if n.cfg.TURN.TLS != "" {
+		if cfg.TLSConfig, err = n.tlsConfig(); err != nil {
+			return nil, fmt.Errorf("turn.tls: %w", err)
+		}
+		cfg.TLSConfig.NextProtos = nil
+	}
+	srv, err := turn.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("turn: %w", err)
+	}
+	return srv, nil
+}
+
+// relayIPs chooses the address relay sockets bind to and the one
+// advertised: the TURN listener's own address when it names one, else
+// every interface, advertised as the first public IP or this host's first
+// non-loopback address.
+func (n *Node) relayIPs() (bind string, relay net.IP) {
+	for _, l := range []string{n.cfg.TURN.UDP, n.cfg.TURN.TCP, n.cfg.TURN.TLS} {
+		host, _, err := net.SplitHostPort(l)
+		if ip := net.ParseIP(host); err == nil && ip != nil && !ip.IsUnspecified() {
+			bind, relay = ip.String(), ip
+			break
+		}
+	}
+	if len(n.cfg.Media.PublicIPs) > 0 {
+		relay = net.ParseIP(strings.TrimSpace(n.cfg.Media.PublicIPs[0]))
+	}
+	if relay == nil {
+		relay = net.IPv4(127, 0, 0, 1)
+		if addrs, err := net.InterfaceAddrs(); err == nil {
+			for _, a := range addrs {
+				if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && ipn.IP.IsGlobalUnicast() {
+					relay = ipn.IP
+					break
+				}
+			}
+		}
+	}
+	return bind, relay
+}
+
+// sfuPeerAddrs are the addresses relayed media may reach: the SFU's bound
+// ICE UDP and TCP ports, on their own address when bound to one, else on
+// every non-loopback interface address and public IP.
+func sfuPeerAddrs(m *media, publicIPs []string) []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, a := range []net.Addr{m.udp, m.tcp} {
+		var ap netip.AddrPort
+		switch a := a.(type) {
+		case *net.UDPAddr:
+			ap = a.AddrPort()
+		case *net.TCPAddr:
+			ap = a.AddrPort()
+		default:
+			continue
+		}
+		ip := ap.Addr().Unmap()
+		if !ip.IsUnspecified() {
+			out = append(out, netip.AddrPortFrom(ip, ap.Port()))
+			continue
+		}
+		var ips []netip.Addr
+		if addrs, err := net.InterfaceAddrs(); err == nil {
+			for _, ia := range addrs {
+				if ipn, ok := ia.(*net.IPNet); ok {
+					if x, ok := netip.AddrFromSlice(ipn.IP); ok && !x.Unmap().IsLoopback() && !x.Unmap().IsLinkLocalUnicast() {
+						ips = append(ips, x.Unmap())
+					}
+				}
+			}
+		}
+		for _, s := range publicIPs {
+			if x, err := netip.ParseAddr(strings.TrimSpace(s)); err == nil {
+				ips = append(ips, x.Unmap())
+			}
+		}
+		for _, x := range ips {
+			out = append(out, netip.AddrPortFrom(x, ap.Port()))
+		}
+	}
+	return out
+}
+
+// turnSecret returns turn.secret, or the secret generated into the data
+// directory on first start (owner-only).
+func (n *Node) turnSecret() ([]byte, error) {
+	if n.cfg.TURN.Secret != "" {
+		return []byte(n.cfg.TURN.Secret), nil
+	}
+	path := n.cfg.path(turnSecretFile)
+	data, err := os.ReadFile(path)
+	if err == nil {
+		if s := strings.TrimSpace(string(data)); len(s) >= turn.MinSecretLen {
+			return []byte(s), nil
+		}
+		return nil, fmt.Errorf("turn secret %s: shorter than %d bytes", path, turn.MinSecretLen)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read turn secret: %w", err)
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("generate turn secret: %w", err)
+	}
+	s := base64.RawURLEncoding.EncodeToString(b)
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write turn secret: %w", err)
+	}
+	return []byte(s), nil
+}
+
+// callAuthorizer is the SFU's Authorizer: the node's policy enforcer,
+// asked about the participant's user in that user's organisation.
+type callAuthorizer struct{ n *Node }
+
+func (c callAuthorizer) Check(userID, permission string) error {
+	orgID := c.n.orgID
+	if u, err := c.n.store.User(context.Background(), userID); err == nil {
+		orgID = u.OrgID
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("check %s of user %s: %w", permission, userID, err)
+	}
+	return c.n.authz.Check(orgID, userID, permission)
+}

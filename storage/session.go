@@ -1,0 +1,79 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Session kinds and statuses, as the sessions table allows them.
+const (
+	SessionConference     = "conference"
+	SessionServiceRequest = "service_request"
+
+	SessionRinging = "ringing"
+	SessionActive  = "active"
+	SessionEnded   = "ended"
+)
+
+// Session event kinds written by the call service.
+const (
+	EventJoined = "joined"
+	EventLeft   = "left"
+)
+
+// Session is one call at this site: site data, born and kept here.
+type Session struct {
+	ID        string     `json:"id"`
+	OrgID     string     `json:"org_id"`
+	SiteID    string     `json:"site_id"`
+	Kind      string     `json:"kind"`
+	Name      string     `json:"name"`
+	Goal      string     `json:"goal"`
+	Status    string     `json:"status"`
+	CreatedBy string     `json:"created_by"`
+	StartedAt time.Time  `json:"started_at"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+}
+
+// SessionParticipant is one connection of a user to a session, from join
+// to leave.
+type SessionParticipant struct {
+	ID          string     `json:"id"`
+	SessionID   string     `json:"session_id"`
+	UserID      string     `json:"user_id"`
+	DisplayName string     `json:"display_name"`
+	UserKind    UserKind   `json:"user_kind"`
+	DeviceKind  string     `json:"device_kind"`
+	Hidden      bool       `json:"hidden"`
+	JoinedAt    time.Time  `json:"joined_at"`
+	LeftAt      *time.Time `json:"left_at,omitempty"`
+}
+
+// SessionEvent is one thing that happened in a session. Seq orders the
+// events of a session; it is assigned by the store.
+type SessionEvent struct {
+	ID        string          `json:"id"`
+	SessionID string          `json:"session_id"`
+	Seq       int64           `json:"seq"`
+	At        time.Time       `json:"at"`
+	Kind      string          `json:"kind"`
+	ActorID   string          `json:"actor_id"`
+	Payload   json.RawMessage `json:"payload"`
+}
+
+// SessionStore holds sessions, their participants and their events. Every
+// write is on disk before it returns.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s Session) error
+	Session(ctx context.Context, id string) (Session, error)
+	// RecordJoin adds a participant row and its joined event in one
+	// transaction.
+	RecordJoin(ctx context.Context, p SessionParticipant, ev SessionEvent) error
+	// RecordLeave sets the participant's left time and appends its left
+	// event in one transaction.
+	RecordLeave(ctx context.Context, participantID string, at time.Time, ev SessionEvent) error
+	SessionParticipants(ctx context.Context, sessionID string) ([]SessionParticipant, error)
+	// SessionEvents lists a session's events in order.
+	SessionEvents(ctx context.Context, sessionID string) ([]SessionEvent, error)
+}

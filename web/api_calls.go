@@ -1,0 +1,192 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"siteline/policy"
+	"siteline/storage"
+)
+
+// Calls is the call service: sessions, their ICE servers, WebSocket
+// signaling and WHIP/WHEP. The node implements it over its SFU and TURN
+// relay; web only carries bytes.
+type Calls interface {
+	// CreateCall starts a session at this site.
+	CreateCall(ctx context.Context, a Actor, in CallInput) (storage.Session, error)
+	// Call returns a session of the actor's organisation, or
+	// storage.ErrNotFound.
+	Call(ctx context.Context, a Actor, id string) (storage.Session, error)
+	// ICEServers mints per-call, per-user TURN credentials and lists the
+	// STUN and TURN URLs on host, the name the client reached the node by.
+	ICEServers(ctx context.Context, a Actor, callID, host string) (ICEConfig, error)
+	// Join opens a signaling connection to a call. send delivers messages
+	// to the client in order; it does not block. The first message the
+	// client sends must be join.
+	Join(ctx context.Context, a Actor, callID string, send func([]byte) error) (CallConn, error)
+	// Publish (WHIP) and Play (WHEP) answer an SDP offer without trickle.
+	Publish(ctx context.Context, a Actor, callID, offer string) (DirectSession, error)
+	Play(ctx context.Context, a Actor, callID, offer string) (DirectSession, error)
+	// EndDirect ends a WHIP or WHEP session the actor started.
+	EndDirect(ctx context.Context, a Actor, callID, id string) error
+}
+
+// CallConn is one client's signaling connection. Handle is called from one
+// goroutine with each message; refused messages are answered with an error
+// message and change nothing. Close leaves the call.
+type CallConn interface {
+	Handle(data []byte) error
+	Close()
+}
+
+// CallInput creates a call.
+type CallInput struct {
+	Name string `json:"name"`
+	Goal string `json:"goal"`
+}
+
+// ICEServer is an RTCIceServer, as browsers take it.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// ICEConfig is what a client needs to reach the node's media.
+type ICEConfig struct {
+	ICEServers []ICEServer `json:"ice_servers"`
+	// ExpiresAt is when the TURN credentials stop working; fetch new ones
+	// before an ICE restart after it.
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// DirectSession is a WHIP or WHEP session: its id (the last segment of its
+// Location) and the SDP answer.
+type DirectSession struct {
+	ID     string
+	Answer string
+}
+
+func (s *Server) callRoutes() []route {
+	p := APIPrefix
+	return []route{
+		{method: "POST", path: p + "/calls", perm: policy.CreateConference, summary: "Start a call: creates its session at this site", in: CallInput{}, out: storage.Session{}, handler: s.apiCreateCall},
+		{method: "GET", path: p + "/calls/:id", perm: policy.CallJoin, summary: "One call's session", out: storage.Session{}, handler: s.apiCall},
+		{method: "GET", path: p + "/calls/:id/ice-servers", perm: policy.CallJoin, summary: "STUN and TURN servers with credentials minted for this call and caller", out: ICEConfig{}, handler: s.apiICEServers},
+		{method: "GET", path: p + "/calls/:id/signal", perm: policy.CallJoin, summary: "Signaling WebSocket (versioned JSON messages; the first must be join)", handler: s.apiSignal},
+		{method: "POST", path: p + "/calls/:id/whip", perm: policy.CallPublishCamera, summary: "WHIP: publish with an SDP offer (application/sdp); answers 201 with the SDP answer and Location", handler: s.apiWHIP},
+		{method: "DELETE", path: p + "/calls/:id/whip/:session", perm: policy.CallJoin, summary: "WHIP: end a publication", handler: s.apiEndDirect},
+		{method: "POST", path: p + "/calls/:id/whep", perm: policy.CallJoin, summary: "WHEP: play the call's tracks with an SDP offer (application/sdp); answers 201 with the SDP answer and Location", handler: s.apiWHEP},
+		{method: "DELETE", path: p + "/calls/:id/whep/:session", perm: policy.CallJoin, summary: "WHEP: stop playing", handler: s.apiEndDirect},
+	}
+}
+
+// calls returns the call service, or a 404 when the node runs without one.
+func (s *Server) calls() (Calls, error) {
+	if s.deps.Calls == nil {
+		return nil, fmt.Errorf("calls are not served by this node: %w", storage.ErrNotFound)
+	}
+	return s.deps.Calls, nil
+}
+
+func (s *Server) apiCreateCall(c *fiber.Ctx) error {
+	calls, err := s.calls()
+	if err != nil {
+		return err
+	}
+	var in CallInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	a, _ := actorOf(c)
+	sess, err := calls.CreateCall(c.UserContext(), a, in)
+	if err != nil {
+		return err
+	}
+	c.Location(APIPrefix + "/calls/" + sess.ID)
+	return c.Status(fiber.StatusCreated).JSON(sess)
+}
+
+func (s *Server) apiCall(c *fiber.Ctx) error {
+	calls, err := s.calls()
+	if err != nil {
+		return err
+	}
+	a, _ := actorOf(c)
+	sess, err := calls.Call(c.UserContext(), a, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(sess)
+}
+
+func (s *Server) apiICEServers(c *fiber.Ctx) error {
+	calls, err := s.calls()
+	if err != nil {
+		return err
+	}
+	a, _ := actorOf(c)
+	cfg, err := calls.ICEServers(c.UserContext(), a, c.Params("id"), c.Hostname())
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(cfg)
+}
+
+// maxSDP bounds a WHIP or WHEP offer.
+const maxSDP = 64 << 10
+
+func (s *Server) apiWHIP(c *fiber.Ctx) error { return s.direct(c, "whip") }
+func (s *Server) apiWHEP(c *fiber.Ctx) error { return s.direct(c, "whep") }
+
+// direct answers a WHIP or WHEP offer: application/sdp in, 201 with the
+// answer and the session's Location out.
+func (s *Server) direct(c *fiber.Ctx, kind string) error {
+	calls, err := s.calls()
+	if err != nil {
+		return err
+	}
+	ct := strings.ToLower(strings.TrimSpace(strings.Split(c.Get(fiber.HeaderContentType), ";")[0]))
+	if ct != "application/sdp" {
+		return &storage.ValidationError{Field: "Content-Type", Problem: fmt.Sprintf("must be application/sdp, not %q", ct)}
+	}
+	offer := string(c.Body())
+	switch {
+	case strings.TrimSpace(offer) == "":
+		return &storage.ValidationError{Field: "body", Problem: "is empty: an SDP offer is expected"}
+	case len(offer) > maxSDP:
+		return &Error{Status: fiber.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("SDP offer of %d bytes is over the limit of %d", len(offer), maxSDP)}
+	}
+	a, _ := actorOf(c)
+	ctx, cancel := context.WithTimeout(c.UserContext(), 20*time.Second)
+	defer cancel()
+	var ds DirectSession
+	if kind == "whip" {
+		ds, err = calls.Publish(ctx, a, c.Params("id"), offer)
+	} else {
+		ds, err = calls.Play(ctx, a, c.Params("id"), offer)
+	}
+	if err != nil {
+		return err
+	}
+	c.Location(fmt.Sprintf("%s/calls/%s/%s/%s", APIPrefix, c.Params("id"), kind, ds.ID))
+	c.Set(fiber.HeaderContentType, "application/sdp")
+	return c.Status(fiber.StatusCreated).SendString(ds.Answer)
+}
+
+func (s *Server) apiEndDirect(c *fiber.Ctx) error {
+	calls, err := s.calls()
+	if err != nil {
+		return err
+	}
+	a, _ := actorOf(c)
+	if err := calls.EndDirect(c.UserContext(), a, c.Params("id"), c.Params("session")); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusOK)
+}

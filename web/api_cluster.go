@@ -1,0 +1,206 @@
+package web
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"siteline/policy"
+	"siteline/storage"
+)
+
+// Cluster is the federation of nodes: its status, join tokens, joining,
+// leadership and membership. The node implements it.
+type Cluster interface {
+	// Status lists every node of the federation with its replication state,
+	// as far as this node can reach them.
+	Status(ctx context.Context) (ClusterStatus, error)
+	// CreateJoinToken mints a one-time token a new node joins with; only a
+	// voter holding the federation CA can.
+	CreateJoinToken(ctx context.Context, a Actor, ttl time.Duration) (JoinToken, error)
+	// Join redeems a join token: it signs the node's certificate and adds
+	// it to the Raft cluster. It is public: the token is the credential.
+	Join(ctx context.Context, req JoinRequest) (JoinResponse, error)
+	// TransferLeadership hands leadership to node id (any voter if "").
+	TransferLeadership(ctx context.Context, a Actor, id string) error
+	// RemoveNode removes node id from the federation.
+	RemoveNode(ctx context.Context, a Actor, id string) error
+}
+
+// ClusterStatus is the federation as one node sees it.
+type ClusterStatus struct {
+	NodeID   string `json:"node_id"`
+	LeaderID string `json:"leader_id"`
+	// CAFingerprint is the SHA-256 of the federation CA certificate (hex).
+	CAFingerprint string          `json:"ca_fingerprint"`
+	Nodes         []ClusterNode   `json:"nodes"`
+	Self          ClusterNodeSelf `json:"self"`
+}
+
+// ClusterNodeSelf is what this node knows about itself only.
+type ClusterNodeSelf struct {
+	CanMintTokens bool `json:"can_mint_tokens"`
+}
+
+// ClusterNode is one member of the federation.
+type ClusterNode struct {
+	ID      string `json:"id"`
+	Address string `json:"address"`
+	Site    string `json:"site"`
+	// Role is leader, voter or nonvoter.
+	Role         string `json:"role"`
+	Leader       bool   `json:"leader"`
+	Voter        bool   `json:"voter"`
+	State        string `json:"state"`
+	AppliedIndex uint64 `json:"applied_index"`
+	// Lag is how many log entries this node has yet to apply, against the
+	// leader's last index.
+	Lag         uint64     `json:"lag"`
+	LastContact *time.Time `json:"last_contact,omitempty"`
+	// Link is "self", "up" (it answered) or "down".
+	Link  string `json:"link"`
+	Error string `json:"error,omitempty"`
+}
+
+// JoinToken is a freshly minted join token; Token is shown once.
+type JoinToken struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Server    string    `json:"server"`
+}
+
+// JoinRequest is what a joining node sends.
+type JoinRequest struct {
+	Token    string `json:"token"`
+	NodeID   string `json:"node_id"`
+	RaftAddr string `json:"raft_addr"`
+	Site     string `json:"site"`
+	Voter    bool   `json:"voter"`
+	// CSR is the node's PEM certificate request; empty when the node
+	// brings its own certificate.
+	CSR string `json:"csr"`
+}
+
+// JoinResponse is what it gets back.
+type JoinResponse struct {
+	OrgID  string `json:"org_id"`
+	CACert string `json:"ca_cert"`
+	Cert   string `json:"cert,omitempty"`
+	// CAKey is given to voters only: any voter can then sign the
+	// certificates of nodes that join through it.
+	CAKey string `json:"ca_key,omitempty"`
+}
+
+type joinTokenIn struct {
+	// TTL is how long the token is valid, such as "1h"; default 1h, at
+	// most 7 days.
+	TTL string `json:"ttl"`
+}
+
+type transferIn struct {
+	// To is the node to hand leadership to; empty for any voter.
+	To string `json:"to"`
+}
+
+func (s *Server) clusterRoutes() []route {
+	p := APIPrefix
+	return []route{
+		{method: "GET", path: p + "/cluster", perm: policy.AdminFederation, summary: "Every node of the federation: role, applied index, lag, last contact, link", out: ClusterStatus{}, handler: s.apiCluster},
+		{method: "POST", path: p + "/cluster/tokens", perm: policy.AdminFederation, summary: "Mint a one-time join token (on a voter); shown once", in: joinTokenIn{}, out: JoinToken{}, handler: s.apiCreateJoinToken},
+		{method: "POST", path: p + "/cluster/join", public: true, summary: "Join the federation with a join token and a certificate request", in: JoinRequest{}, out: JoinResponse{}, handler: s.apiJoin},
+		{method: "POST", path: p + "/cluster/leader/transfer", perm: policy.AdminFederation, summary: "Hand Raft leadership to another voter", in: transferIn{}, handler: s.apiTransferLeader},
+		{method: "DELETE", path: p + "/cluster/nodes/:id", perm: policy.AdminFederation, summary: "Remove a node from the federation", handler: s.apiRemoveNode},
+		{method: "GET", path: "/cluster", perm: policy.AdminFederation, page: true, summary: "Federation nodes", handler: s.uiCluster},
+	}
+}
+
+func (s *Server) cluster() (Cluster, error) {
+	if s.deps.Cluster == nil {
+		return nil, fiber.NewError(fiber.StatusNotFound, "this node has no federation")
+	}
+	return s.deps.Cluster, nil
+}
+
+func (s *Server) apiCluster(c *fiber.Ctx) error {
+	cl, err := s.cluster()
+	if err != nil {
+		return err
+	}
+	st, err := cl.Status(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(st)
+}
+
+func (s *Server) apiCreateJoinToken(c *fiber.Ctx) error {
+	cl, err := s.cluster()
+	if err != nil {
+		return err
+	}
+	var in joinTokenIn
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	ttl := time.Hour
+	if in.TTL != "" {
+		if ttl, err = time.ParseDuration(in.TTL); err != nil || ttl <= 0 || ttl > 7*24*time.Hour {
+			return &storage.ValidationError{Field: "ttl", Problem: "must be a duration between 1s and 168h, such as 1h"}
+		}
+	}
+	a, _ := actorOf(c)
+	t, err := cl.CreateJoinToken(c.UserContext(), a, ttl)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(fiber.StatusCreated).JSON(t)
+}
+
+func (s *Server) apiJoin(c *fiber.Ctx) error {
+	cl, err := s.cluster()
+	if err != nil {
+		return err
+	}
+	var in JoinRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	resp, err := cl.Join(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(resp)
+}
+
+func (s *Server) apiTransferLeader(c *fiber.Ctx) error {
+	cl, err := s.cluster()
+	if err != nil {
+		return err
+	}
+	var in transferIn
+	if len(c.Body()) > 0 {
+		if err := decodeJSON(c, &in); err != nil {
+			return err
+		}
+	}
+	a, _ := actorOf(c)
+	if err := cl.TransferLeadership(c.UserContext(), a, in.To); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) apiRemoveNode(c *fiber.Ctx) error {
+	cl, err := s.cluster()
+	if err != nil {
+		return err
+	}
+	a, _ := actorOf(c)
+	if err := cl.RemoveNode(c.UserContext(), a, c.Params("id")); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}

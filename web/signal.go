@@ -1,0 +1,212 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Signaling WebSocket limits. A frame larger than maxSignalFrame closes the
+// socket (1009); below it, the call service refuses an oversized message
+// with an error message and the socket stays up.
+const (
+	maxSignalFrame = 256 << 10
+	signalQueue    = 512 // messages waiting for the writer
+	pongWait       = 60 * time.Second
+	pingEvery      = 20 * time.Second
+	writeWait      = 10 * time.Second
+)
+
+var (
+	errSocketClosed = errors.New("signaling socket closed")
+	errSlowReader   = errors.New("signaling client too slow to read; disconnected")
+)
+
+// sockets tracks the live signaling sockets so that Shutdown can close
+// them: fasthttp does not wait for hijacked connections.
+type sockets struct {
+	mu     sync.Mutex
+	live   map[*websocket.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func (ss *sockets) add(c *websocket.Conn) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return false
+	}
+	if ss.live == nil {
+		ss.live = make(map[*websocket.Conn]struct{})
+	}
+	ss.live[c] = struct{}{}
+	ss.wg.Add(1)
+	return true
+}
+
+func (ss *sockets) remove(c *websocket.Conn) {
+	ss.mu.Lock()
+	delete(ss.live, c)
+	ss.mu.Unlock()
+	ss.wg.Done()
+}
+
+// closeAll closes every socket and waits for their handlers, or ctx.
+func (ss *sockets) closeAll(ctx context.Context) error {
+	ss.mu.Lock()
+	ss.closed = true
+	for c := range ss.live {
+		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
+		_ = c.Close()
+	}
+	ss.mu.Unlock()
+	done := make(chan struct{})
+	go func() { ss.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("close signaling sockets: %w", ctx.Err())
+	}
+}
+
+// apiSignal upgrades to the signaling WebSocket. Login and the
+// xa_icall_join permission were checked by the route; a cookie session
+// must also come from this very origin, since browsers send cookies on
+// cross-site WebSocket upgrades and no CSRF token comes with them.
+func (s *Server) apiSignal(c *fiber.Ctx) error {
+	calls, err := s.calls()
+	if err != nil {
+		return err
+	}
+	if !websocket.IsWebSocketUpgrade(c) {
+		return &Error{Status: fiber.StatusUpgradeRequired, Code: "upgrade_required", Message: "this endpoint speaks WebSocket only"}
+	}
+	if _, cookie := sessionOf(c); cookie {
+		origin := c.Get(fiber.HeaderOrigin)
+		u, err := url.Parse(origin)
+		if origin == "" || err != nil || u.Host != c.Hostname() && u.Host != string(c.Request().Host()) {
+			return &Error{Status: fiber.StatusForbidden, Code: "csrf", Message: fmt.Sprintf("WebSocket upgrade from origin %q refused: it must be this site", origin)}
+		}
+	}
+	a, _ := actorOf(c)
+	callID := c.Params("id")
+	if _, err := calls.Call(c.UserContext(), a, callID); err != nil {
+		return err
+	}
+	return websocket.New(func(conn *websocket.Conn) {
+		s.serveSignal(conn, calls, a, callID)
+	}, websocket.Config{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 16 << 10, WriteBufferSize: 16 << 10})(c)
+}
+
+// serveSignal runs one signaling socket: this goroutine reads, one writer
+// goroutine writes (messages, pings, the close frame).
+func (s *Server) serveSignal(conn *websocket.Conn, calls Calls, a Actor, callID string) {
+	if !s.sockets.add(conn) {
+		_ = conn.Close()
+		return
+	}
+	defer s.sockets.remove(conn)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	out := make(chan []byte, signalQueue)
+	done := make(chan struct{})
+	var stopOnce sync.Once
+	stop := func(reason error) {
+		stopOnce.Do(func() {
+			if reason != nil {
+				s.log.Debug("signaling socket closing", "call", callID, "user", a.UserID, "reason", reason)
+			}
+			close(done)
+		})
+	}
+	send := func(b []byte) error {
+		select {
+		case <-done:
+			return errSocketClosed
+		default:
+		}
+		select {
+		case out <- b:
+			return nil
+		default:
+			stop(errSlowReader)
+			return errSlowReader
+		}
+	}
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		s.writeSignal(conn, out, done, stop)
+	}()
+
+	cc, err := calls.Join(ctx, a, callID, send)
+	if err != nil {
+		s.log.Warn("open signaling connection", "call", callID, "err", err)
+		stop(err)
+		<-writerDone
+		return
+	}
+	conn.SetReadLimit(maxSignalFrame)
+	_ = conn.SetReadDeadline(time.Now().Add(pongWait))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
+	for {
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			stop(err)
+			break
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(pongWait))
+		if err := cc.Handle(data); err != nil {
+			s.log.Debug("signaling message refused", "call", callID, "user", a.UserID, "err", err)
+		}
+	}
+	cc.Close()
+	<-writerDone
+}
+
+// writeSignal is the socket's only writer.
+func (s *Server) writeSignal(conn *websocket.Conn, out <-chan []byte, done <-chan struct{}, stop func(error)) {
+	ping := time.NewTicker(pingEvery)
+	defer ping.Stop()
+	defer conn.Close() // unblocks the reader
+	for {
+		select {
+		case b := <-out:
+			_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
+				stop(err)
+				return
+			}
+		case <-ping.C:
+			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				stop(err)
+				return
+			}
+		case <-done:
+			// Flush what was queued (an error, end), then say goodbye.
+			for {
+				select {
+				case b := <-out:
+					_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
+					if conn.WriteMessage(websocket.TextMessage, b) != nil {
+						return
+					}
+					continue
+				default:
+				}
+				break
+			}
+			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+			return
+		}
+	}
+}
