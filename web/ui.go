@@ -297,11 +297,13 @@ type view struct {
 
 // nav says which navigation entries the actor may see.
 type nav struct {
-	Home, Contacts, Users, Teams, Labels, Policy, Audit bool
+	Home, Contacts, Users, Teams, Labels, Policy, Audit, Cluster bool
 }
 
 // Admin reports whether any administration entry is visible.
-func (n nav) Admin() bool { return n.Users || n.Teams || n.Labels || n.Policy || n.Audit }
+func (n nav) Admin() bool {
+	return n.Users || n.Teams || n.Labels || n.Policy || n.Audit || n.Cluster
+}
 
 // view builds the layout data for the request's actor.
 func (s *Server) view(c *fiber.Ctx, title, section string) *view {
@@ -326,6 +328,7 @@ func (s *Server) view(c *fiber.Ctx, title, section string) *view {
 		Labels:   s.can(a, policy.AdminLabels),
 		Policy:   s.can(a, policy.AdminPolicies),
 		Audit:    s.can(a, policy.AdminAuditLog),
+		Cluster:  s.can(a, policy.AdminFederation),
 	}
 	if c.Method() == fiber.MethodGet {
 		v.Flash = takeFlash(c)

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ type Received struct {
 	ID          string // the SFU's track id
 	Participant string // the publisher's participant id (the stream id)
 	Kind        string
+	ssrc        uint32
 
 	mu    sync.Mutex
 	stats TrackStats
@@ -95,6 +97,22 @@ func (c *Client) Tracks() []*Received {
 	return out
 }
 
+// SendREMB tells the SFU, with a REMB naming every track received, that
+// the client can take bps bits per second, as a browser's receive-side
+// estimate would.
+func (c *Client) SendREMB(bps float32) error {
+	c.mu.Lock()
+	ssrcs := make([]uint32, 0, len(c.tracks))
+	for _, t := range c.tracks {
+		ssrcs = append(ssrcs, t.ssrc)
+	}
+	c.mu.Unlock()
+	if err := c.down.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: bps, SSRCs: ssrcs}}); err != nil {
+		return fmt.Errorf("send remb: %w", err)
+	}
+	return nil
+}
+
 // Track returns the received track with the SFU's id, or nil.
 func (c *Client) Track(id string) *Received {
 	c.mu.Lock()
@@ -104,7 +122,7 @@ func (c *Client) Track(id string) *Received {
 
 func (c *Client) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	r := &Received{
-		ID: remote.ID(), Participant: remote.StreamID(), Kind: remote.Kind().String(),
+		ID: remote.ID(), Participant: remote.StreamID(), Kind: remote.Kind().String(), ssrc: uint32(remote.SSRC()),
 		seen: make(map[uint64]bool), clockRate: float64(remote.Codec().ClockRate),
 	}
 	r.stats.LastLayer = -1

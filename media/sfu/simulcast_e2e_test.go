@@ -77,6 +77,8 @@ func onLayer(t *testing.T, who string, r *client.Received, layer int, n uint64) 
 // the high one; swapping the limits swaps the layers, on a keyframe and
 // with no gap in the sequence each subscriber sees. The synthetic payload
 // names the layer that sent it, so the assertions are on what arrives.
+// The unlimited subscriber's budget is the SFU's send-side estimate from
+// its TWCC feedback; a REMB from a subscriber lowers it too.
 func TestSimulcastLayerPerSubscriber(t *testing.T) {
 	h := startSFU(t)
 	pub := h.join("tech", "sim", client.JoinOptions{})
@@ -116,6 +118,15 @@ func TestSimulcastLayerPerSubscriber(t *testing.T) {
 	if got := pubs[0].KeyframeRequests(); got <= plis {
 		t.Errorf("the publisher got %d keyframe requests, no more than before the swap", got)
 	}
+	// A receiver's own estimate (REMB) lowers the choice as well: the
+	// formerly limited subscriber, now unlimited, says it can take only
+	// the low layer's rate.
+	if err := lowC.SendREMB(lowBudget); err != nil {
+		t.Fatal(err)
+	}
+	onLayer(t, "subscriber sending REMB", low, 0, 60)
+	complete(t, "subscriber sending REMB", low, low.Stats().Unique)
+
 	for who, r := range map[string]*client.Received{"formerly limited": low, "newly limited": high} {
 		if s := r.Stats(); s.LayerSwitches == 0 || s.BadSwitches != 0 {
 			t.Errorf("%s subscriber: %d layer switches, %d of them not on a keyframe; want some, none",
