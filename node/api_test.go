@@ -346,7 +346,7 @@ func TestAPITokens(t *testing.T) {
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	cfg := testConfig(t, shortTempDir(t))
-	n, err := New(cfg, Options{Now: func() time.Time { return clock() }})
+	n, err := New(cfg, Options{Now: func() time.Time { return clock() }, LogOutput: testLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,7 +506,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 func TestExpiredSessionsAreSwept(t *testing.T) {
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	cfg := testConfig(t, shortTempDir(t))
-	n, err := New(cfg, Options{Now: func() time.Time { return now }})
+	n, err := New(cfg, Options{Now: func() time.Time { return now }, LogOutput: testLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

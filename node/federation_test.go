@@ -30,7 +30,7 @@ func fedNode(t testing.TB, ip int, site string, join *JoinOptions, mod func(*Con
 	cfg.Raft.Listen = host + ":0"
 	cfg.Node.Site = site
 	cfg.Node.ID = strings.ToLower(strings.ReplaceAll(site, " ", "-"))
-	opts := Options{Join: join}
+	opts := Options{Join: join, LogOutput: testLog(t)}
 	if mod != nil {
 		mod(&cfg, &opts)
 	}
@@ -101,7 +101,13 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 	return time.Since(start)
 }
 
+// tryLogin logs in once the user has reached this node's copy of the
+// organisation data. It does not try before: failed logins count against
+// the account's login limit, and a poll would soon be refused with 429.
 func (tn *testNode) tryLogin(email, password string) bool {
+	if _, err := tn.n.store.UserByLogin(context.Background(), email); err != nil {
+		return false
+	}
 	b := tn.anon()
 	return b.do("POST", "/api/v1/session", map[string]string{"email": email, "password": password}, nil) == 200
 }

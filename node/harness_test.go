@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,7 +46,7 @@ func startNode(t *testing.T, cfg Config) *testNode {
 	if cfg.DataDir == "" {
 		cfg = testConfig(t, shortTempDir(t))
 	}
-	n, err := New(cfg, Options{})
+	n, err := New(cfg, Options{LogOutput: testLog(t)})
 	if err != nil {
 		t.Fatalf("new node: %v", err)
 	}
@@ -180,4 +181,33 @@ func apiError(t testing.TB, data []byte) web.ErrorBody {
 		t.Fatalf("error body %q: %v", data, err)
 	}
 	return e
+}
+
+// testLog collects a node's log and prints it only if the test fails, so a
+// passing run stays quiet and a failing one shows what the node said.
+func testLog(t testing.TB) io.Writer {
+	w := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("node log:\n%s", w.String())
+		}
+	})
+	return w
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

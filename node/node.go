@@ -43,6 +43,9 @@ type Options struct {
 	Stdout io.Writer
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// LogOutput receives the node's structured log; standard error when
+	// nil.
+	LogOutput io.Writer
 	// Join makes a new node join a federation at Start (see JoinOptions).
 	Join *JoinOptions
 	// RaftDial, when set, opens the node's TCP connections to other nodes'
@@ -105,7 +108,10 @@ func New(cfg Config, opts Options) (*Node, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	log, err := newLogger(cfg.Log, os.Stderr)
+	if opts.LogOutput == nil {
+		opts.LogOutput = os.Stderr
+	}
+	log, err := newLogger(cfg.Log, opts.LogOutput)
 	if err != nil {
 		return nil, err
 	}

@@ -25,12 +25,7 @@ func benchNode(b *testing.B, lines int) (*Node, []string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { os.RemoveAll(dir) })
-	cfg := Default()
-	cfg.DataDir = dir
-	cfg.HTTP.Listen = "127.0.0.1:0"
-	cfg.HTTP.TLS = "off"
-	cfg.Log.Level = "error"
-	n, err := New(cfg, Options{})
+	n, err := New(testConfig(b, dir), Options{LogOutput: testLog(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
