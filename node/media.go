@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 
 	"siteline/media/sfu"
@@ -32,31 +33,45 @@ type media struct {
 // reach exactly those ports, then the SFU.
 func (n *Node) startMedia(ctx context.Context) (err error) {
 	var lc net.ListenConfig
-	udp, err := lc.ListenPacket(ctx, "udp", n.cfg.Media.ICEUDP)
-	if err != nil {
-		return fmt.Errorf("media.ice_udp %s: %w", n.cfg.Media.ICEUDP, err)
+	// An unspecified address gets one socket per interface (the SFU opens
+	// them); a specific one, a single socket opened here.
+	m := &media{}
+	var udp net.PacketConn
+	udpPort := 0
+	if ip, port, ok := unspecifiedHostPort(n.cfg.Media.ICEUDP); ok {
+		udpPort = port
+		m.udp = &net.UDPAddr{IP: ip, Port: port}
+	} else {
+		if udp, err = lc.ListenPacket(ctx, "udp", n.cfg.Media.ICEUDP); err != nil {
+			return fmt.Errorf("media.ice_udp %s: %w", n.cfg.Media.ICEUDP, err)
+		}
+		m.udp = udp.LocalAddr()
+	}
+	closeUDP := func() {
+		if udp != nil {
+			udp.Close()
+		}
 	}
 	var tcp net.Listener
 	if n.cfg.Media.ICETCP != "" {
 		if tcp, err = lc.Listen(ctx, "tcp", n.cfg.Media.ICETCP); err != nil {
-			udp.Close()
+			closeUDP()
 			return fmt.Errorf("media.ice_tcp %s: %w", n.cfg.Media.ICETCP, err)
 		}
-	}
-	m := &media{udp: udp.LocalAddr()}
-	if tcp != nil {
 		m.tcp = tcp.Addr()
 	}
 	m.sfu, err = sfu.New(sfu.Config{
 		Logger:      n.log.With("component", "sfu"),
 		UDPConn:     udp,
+		UDPPort:     udpPort,
 		TCPListener: tcp,
 		NAT1To1IPs:  n.cfg.Media.PublicIPs,
 		Authorizer:  callAuthorizer{n},
+		Recorder:    callRecorder{n},
 		Registerer:  n.reg,
 	})
 	if err != nil {
-		udp.Close()
+		closeUDP()
 		if tcp != nil {
 			tcp.Close()
 		}
@@ -257,4 +272,24 @@ func (c callAuthorizer) Check(userID, permission string) error {
 		return fmt.Errorf("check %s of user %s: %w", permission, userID, err)
 	}
 	return c.n.authz.Check(orgID, userID, permission)
+}
+
+// unspecifiedHostPort reports whether addr names every interface (":8443",
+// "0.0.0.0:8443", "[::]:8443") with a fixed port.
+func unspecifiedHostPort(addr string) (net.IP, int, bool) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, 0, false
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port == 0 {
+		return nil, 0, false
+	}
+	ip := net.IPv4zero
+	if host != "" {
+		if ip = net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+			return nil, 0, false
+		}
+	}
+	return ip, port, true
 }

@@ -6,6 +6,8 @@ import (
 	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"siteline/media/signal"
 )
 
 // Authorizer answers whether a user may perform an in-call action. Check
@@ -15,13 +17,29 @@ type Authorizer interface {
 	Check(userID, permission string) error
 }
 
-// Config configures an SFU. UDPConn and Authorizer are required.
+// Recorder writes a call's chat messages and its end to the session's
+// history. The SFU calls it after the permission check and before anyone
+// is told: an error refuses the action and the participant gets an error
+// message.
+type Recorder interface {
+	Chat(room string, from ParticipantInfo, m signal.Message) error
+	End(room string, by ParticipantInfo) error
+}
+
+// Config configures an SFU. Authorizer and one of UDPConn or UDPPort are
+// required.
 type Config struct {
 	// Logger receives the SFU's logs and pion's; nil discards them.
 	Logger *slog.Logger
 	// UDPConn is the one UDP socket every call shares (ICE UDP mux). The
 	// SFU owns it from Start on and closes it on Shutdown.
 	UDPConn net.PacketConn
+	// UDPPort, used when UDPConn is nil, makes the SFU open this UDP port
+	// on every interface address, one socket each (ICE multi UDP mux):
+	// what a node configured with an unspecified address needs, since a
+	// single socket on 0.0.0.0 cannot tell which local address a packet
+	// came to.
+	UDPPort int
 	// TCPListener, if set, accepts ICE-TCP for clients whose UDP is
 	// blocked. The SFU closes it on Shutdown.
 	TCPListener net.Listener
@@ -30,6 +48,8 @@ type Config struct {
 	NAT1To1IPs []string
 	// Authorizer checks every participant action.
 	Authorizer Authorizer
+	// Recorder, if set, writes chat and end before they are delivered.
+	Recorder Recorder
 	// Registerer receives the SFU's metrics; nil keeps them private.
 	Registerer prometheus.Registerer
 	// QueueSize is the number of packets each subscriber's writer may
@@ -55,8 +75,12 @@ func (c *Config) setDefaults() {
 // Validate names the first field at fault.
 func (c *Config) Validate() error {
 	switch {
-	case c.UDPConn == nil:
-		return errors.New("sfu config: UDPConn is required")
+	case c.UDPConn == nil && c.UDPPort == 0:
+		return errors.New("sfu config: UDPConn or UDPPort is required")
+	case c.UDPConn != nil && c.UDPPort != 0:
+		return errors.New("sfu config: UDPConn and UDPPort are exclusive")
+	case c.UDPPort < 0 || c.UDPPort > 65535:
+		return errors.New("sfu config: UDPPort is out of range")
 	case c.Authorizer == nil:
 		return errors.New("sfu config: Authorizer is required")
 	case c.QueueSize < 0:

@@ -18,9 +18,11 @@ func TestConfigValidate(t *testing.T) {
 	}
 	defer conn.Close()
 	for name, cfg := range map[string]Config{
-		"no udp":         {Authorizer: allowAll{}},
-		"no authorizer":  {UDPConn: conn},
-		"negative queue": {UDPConn: conn, Authorizer: allowAll{}, QueueSize: -1},
+		"no udp":          {Authorizer: allowAll{}},
+		"no authorizer":   {UDPConn: conn},
+		"negative queue":  {UDPConn: conn, Authorizer: allowAll{}, QueueSize: -1},
+		"socket and port": {UDPConn: conn, UDPPort: 8443, Authorizer: allowAll{}},
+		"port too large":  {UDPPort: 70000, Authorizer: allowAll{}},
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%s: New accepted the config", name)

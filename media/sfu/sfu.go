@@ -64,7 +64,16 @@ func (s *SFU) Start() error {
 	}
 	logs := pionLogger{s.log}
 	se := webrtc.SettingEngine{LoggerFactory: logs}
-	s.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), s.cfg.UDPConn)
+	if s.cfg.UDPConn != nil {
+		s.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), s.cfg.UDPConn)
+	} else {
+		mux, err := ice.NewMultiUDPMuxFromPort(s.cfg.UDPPort,
+			ice.UDPMuxFromPortWithLogger(logs.NewLogger("udpmux")))
+		if err != nil {
+			return fmt.Errorf("open ICE UDP port %d: %w", s.cfg.UDPPort, err)
+		}
+		s.udpMux = mux
+	}
 	se.SetICEUDPMux(s.udpMux)
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 	if s.cfg.TCPListener != nil {
@@ -74,7 +83,7 @@ func (s *SFU) Start() error {
 	}
 	se.SetNetworkTypes(networks)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	if isLoopback(s.cfg.UDPConn.LocalAddr()) {
+	if s.cfg.UDPConn != nil && isLoopback(s.cfg.UDPConn.LocalAddr()) {
 		se.SetIncludeLoopbackCandidate(true)
 	}
 	if len(s.cfg.NAT1To1IPs) > 0 {
@@ -106,7 +115,7 @@ func (s *SFU) Shutdown(ctx context.Context) error {
 	}
 	if udp != nil {
 		_ = udp.Close()
-	} else {
+	} else if s.cfg.UDPConn != nil {
 		_ = s.cfg.UDPConn.Close()
 	}
 	if tcp != nil {
