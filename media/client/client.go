@@ -14,6 +14,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
+	"siteline/media/internal/gate"
 	"siteline/media/signal"
 )
 
@@ -61,7 +62,7 @@ type Client struct {
 	pubSeq   atomic.Int64
 	// upGate and downGate hold a connection's candidates back until its
 	// offer or answer is sent.
-	upGate, downGate gate
+	upGate, downGate gate.Gate
 	// gathered counts the local candidates of each connection.
 	upGathered, downGathered atomic.Int64
 
@@ -301,15 +302,15 @@ func (c *Client) answer(m signal.Message) error {
 	if err != nil {
 		return fmt.Errorf("create subscribe answer: %w", err)
 	}
-	c.downGate.hold()
+	c.downGate.Hold()
 	if err := c.down.SetLocalDescription(ans); err != nil {
-		c.downGate.release(func() {})
+		c.downGate.Release(func() {})
 		return fmt.Errorf("set subscribe answer: %w", err)
 	}
 	reply := signal.New(signal.TypeAnswer)
 	reply.Target = signal.TargetSubscribe
 	reply.SDP = ans.SDP
-	c.downGate.release(func() { err = c.sig.Send(c.ctx, reply) })
+	c.downGate.Release(func() { err = c.sig.Send(c.ctx, reply) })
 	if err != nil {
 		return fmt.Errorf("send subscribe answer: %w", err)
 	}
@@ -320,9 +321,9 @@ func (c *Client) sendCandidate(target signal.Target, cand *webrtc.ICECandidate) 
 	if cand == nil {
 		return
 	}
-	gate, gathered := &c.upGate, &c.upGathered
+	g, gathered := &c.upGate, &c.upGathered
 	if target == signal.TargetSubscribe {
-		gate, gathered = &c.downGate, &c.downGathered
+		g, gathered = &c.downGate, &c.downGathered
 	}
 	gathered.Add(1)
 	init := cand.ToJSON()
@@ -330,7 +331,7 @@ func (c *Client) sendCandidate(target signal.Target, cand *webrtc.ICECandidate) 
 	m.Target = target
 	m.Candidate = &signal.Candidate{Candidate: init.Candidate, SDPMid: init.SDPMid,
 		SDPMLineIndex: init.SDPMLineIndex, UsernameFragment: init.UsernameFragment}
-	gate.pass(func() {
+	g.Pass(func() {
 		if err := c.sig.Send(c.ctx, m); err != nil {
 			c.log.Debug("send candidate", "err", err)
 		}
@@ -347,12 +348,12 @@ func (c *Client) negotiatePublish(ctx context.Context, restart bool) error {
 	m.ID = fmt.Sprintf("pub-%d", c.pubSeq.Add(1))
 	m.Target = signal.TargetPublish
 	m.SDP = offer.SDP
-	c.upGate.hold()
+	c.upGate.Hold()
 	if err := c.up.SetLocalDescription(offer); err != nil {
-		c.upGate.release(func() {})
+		c.upGate.Release(func() {})
 		return fmt.Errorf("set publish offer: %w", err)
 	}
-	c.upGate.release(func() { err = c.sig.Send(ctx, m) })
+	c.upGate.Release(func() { err = c.sig.Send(ctx, m) })
 	if err != nil {
 		return fmt.Errorf("send publish offer: %w", err)
 	}

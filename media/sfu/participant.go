@@ -10,6 +10,7 @@ import (
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 
+	"siteline/media/internal/gate"
 	"siteline/media/signal"
 	"siteline/storage"
 )
@@ -34,7 +35,7 @@ type Participant struct {
 	// upGate and downGate make a connection's candidates wait until its
 	// description is queued: they are held across SetLocalDescription and
 	// the queueing of the offer or answer.
-	upGate, downGate gate
+	upGate, downGate gate.Gate
 	up, down         *webrtc.PeerConnection
 	bwe              cc.BandwidthEstimator
 	chat             *webrtc.DataChannel
@@ -147,9 +148,9 @@ func (p *Participant) sendLoop() {
 }
 
 func (p *Participant) sendCandidate(target signal.Target, c *webrtc.ICECandidate) {
-	gate := &p.upGate
+	g := &p.upGate
 	if target == signal.TargetSubscribe {
-		gate = &p.downGate
+		g = &p.downGate
 	}
 	m := signal.New(signal.TypeCandidate)
 	m.Target = target
@@ -160,7 +161,7 @@ func (p *Participant) sendCandidate(target signal.Target, c *webrtc.ICECandidate
 		m.Candidate = &signal.Candidate{Candidate: init.Candidate, SDPMid: init.SDPMid,
 			SDPMLineIndex: init.SDPMLineIndex, UsernameFragment: init.UsernameFragment}
 	}
-	gate.pass(func() { p.send(m) })
+	g.Pass(func() { p.send(m) })
 }
 
 // Handle carries out one message from the participant. On failure the
@@ -207,6 +208,11 @@ func (p *Participant) handle(m signal.Message) error {
 		if err := p.sfu.cfg.Authorizer.Check(p.info.UserID, signal.PermEndForAll); err != nil {
 			return err
 		}
+		if r := p.sfu.cfg.Recorder; r != nil {
+			if err := r.End(p.room.id, p.info); err != nil {
+				return err
+			}
+		}
 		p.room.end("ended by " + p.info.Name)
 		return nil
 	case signal.TypeLeave:
@@ -247,16 +253,16 @@ func (p *Participant) handleOffer(m signal.Message) error {
 	if err != nil {
 		return fmt.Errorf("create publish answer: %w", err)
 	}
-	p.upGate.hold()
+	p.upGate.Hold()
 	if err := p.up.SetLocalDescription(answer); err != nil {
-		p.upGate.release(func() {})
+		p.upGate.Release(func() {})
 		return fmt.Errorf("set publish answer: %w", err)
 	}
 	reply := signal.New(signal.TypeAnswer)
 	reply.ID = m.ID
 	reply.Target = signal.TargetPublish
 	reply.SDP = answer.SDP
-	p.upGate.release(func() { p.send(reply) })
+	p.upGate.Release(func() { p.send(reply) })
 	return nil
 }
 
@@ -332,6 +338,11 @@ func (p *Participant) handleChat(m signal.Message) error {
 	ev.Name = p.info.Name
 	ev.Text = m.Text
 	ev.Time = time.Now().UnixMilli()
+	if r := p.sfu.cfg.Recorder; r != nil {
+		if err := r.Chat(p.room.id, p.info, ev); err != nil {
+			return err
+		}
+	}
 	p.room.broadcast(ev)
 	return nil
 }
@@ -397,7 +408,7 @@ func (p *Participant) negotiate(restart bool) {
 	p.offering = true
 	p.mu.Unlock()
 
-	p.downGate.hold()
+	p.downGate.Hold()
 	offer, err := p.down.CreateOffer(&webrtc.OfferOptions{ICERestart: restart})
 	if err == nil {
 		err = p.down.SetLocalDescription(offer)
@@ -405,7 +416,7 @@ func (p *Participant) negotiate(restart bool) {
 	m := signal.New(signal.TypeOffer)
 	m.Target = signal.TargetSubscribe
 	m.SDP = offer.SDP
-	p.downGate.release(func() {
+	p.downGate.Release(func() {
 		if err == nil {
 			p.send(m)
 		}

@@ -1,27 +1,29 @@
-package sfu
+// Package gate orders a peer connection's signaling: candidates wait for
+// the description they belong to.
+package gate
 
 import "sync"
 
-// gate holds a connection's local candidates back while its offer or
+// Gate holds a connection's local candidates back while its offer or
 // answer is being set and queued, so that the peer never receives a
 // candidate before the description it belongs to. pion may report
 // candidates from inside SetLocalDescription, so the gate is not a lock
 // held across it.
-type gate struct {
+type Gate struct {
 	mu      sync.Mutex
 	closed  bool
 	pending []func()
 }
 
-// hold makes later calls of pass wait until release.
-func (g *gate) hold() {
+// Hold makes later calls of Pass wait until Release.
+func (g *Gate) Hold() {
 	g.mu.Lock()
 	g.closed = true
 	g.mu.Unlock()
 }
 
-// pass runs f now, or at release if the gate is held.
-func (g *gate) pass(f func()) {
+// Pass runs f now, or at Release if the gate is held.
+func (g *Gate) Pass(f func()) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
@@ -31,8 +33,8 @@ func (g *gate) pass(f func()) {
 	f()
 }
 
-// release runs first, then what waited, in order.
-func (g *gate) release(first func()) {
+// Release runs first, then what waited, in order.
+func (g *Gate) Release(first func()) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	first()
