@@ -40,20 +40,7 @@ func cluster(args []string) error {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	run := func(fn func(*node.Client) error) error {
-		if *server != "" {
-			tok := os.Getenv("SITELINE_TOKEN")
-			if tok == "" {
-				return errors.New("-server needs an API token in $SITELINE_TOKEN")
-			}
-			return fn(node.RemoteClient(*server, tok, *insecure))
-		}
-		cfg, err := c.load(nil)
-		if err != nil {
-			return err
-		}
-		return node.Operate(ctx, cfg, os.Stdout, fn)
-	}
+	run := func(fn func(*node.Client) error) error { return c.operate(ctx, *server, *insecure, fn) }
 	status := func(cl *node.Client) (node.ClusterStatus, error) {
 		var st node.ClusterStatus
 		return st, cl.Do(ctx, "GET", "/cluster", nil, &st)

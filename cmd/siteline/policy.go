@@ -53,20 +53,7 @@ func policyCmd(args []string) error {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	run := func(fn func(*node.Client) error) error {
-		if *server != "" {
-			tok := os.Getenv("SITELINE_TOKEN")
-			if tok == "" {
-				return errors.New("-server needs an API token in $SITELINE_TOKEN")
-			}
-			return fn(node.RemoteClient(*server, tok, *insecure))
-		}
-		cfg, err := c.load(nil)
-		if err != nil {
-			return err
-		}
-		return node.Operate(ctx, cfg, os.Stdout, fn)
-	}
+	run := func(fn func(*node.Client) error) error { return c.operate(ctx, *server, *insecure, fn) }
 	want := func(n int, what string) error {
 		if len(pos) != n {
 			return fmt.Errorf("policy %s: want %s, got %d arguments", sub, what, len(pos))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -32,6 +33,24 @@ func (c *common) load(more func(*node.Config)) (node.Config, error) {
 			more(cfg)
 		}
 	})
+}
+
+// operate runs fn against a node: the remote one at server with the API
+// token in $SITELINE_TOKEN, else the one owning the data directory (through
+// its admin socket, or opened offline when it is not running).
+func (c *common) operate(ctx context.Context, server string, insecure bool, fn func(*node.Client) error) error {
+	if server != "" {
+		tok := os.Getenv("SITELINE_TOKEN")
+		if tok == "" {
+			return errors.New("-server needs an API token in $SITELINE_TOKEN")
+		}
+		return fn(node.RemoteClient(server, tok, insecure))
+	}
+	cfg, err := c.load(nil)
+	if err != nil {
+		return err
+	}
+	return node.Operate(ctx, cfg, os.Stdout, fn)
 }
 
 func serve(args []string) error {

@@ -37,20 +37,7 @@ func user(args []string) error {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	run := func(fn func(*node.Client) error) error {
-		if *server != "" {
-			tok := os.Getenv("SITELINE_TOKEN")
-			if tok == "" {
-				return errors.New("-server needs an API token in $SITELINE_TOKEN")
-			}
-			return fn(node.RemoteClient(*server, tok, *insecure))
-		}
-		cfg, err := c.load(nil)
-		if err != nil {
-			return err
-		}
-		return node.Operate(ctx, cfg, os.Stdout, fn)
-	}
+	run := func(fn func(*node.Client) error) error { return c.operate(ctx, *server, *insecure, fn) }
 	var email string
 	if len(positional) > 0 {
 		email = positional[0]
