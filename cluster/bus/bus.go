@@ -10,10 +10,12 @@ package bus
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -52,6 +54,27 @@ type Config struct {
 	// DuplicateWindow is the duplicate window of streams EnsureStream
 	// creates; 0 means DefaultDuplicateWindow.
 	DuplicateWindow time.Duration
+
+	// Domain is this server's JetStream domain. Federated nodes each have
+	// their own, so headquarters can source a plant's stream by naming the
+	// plant's domain across the leaf node link.
+	Domain string
+	// LeafListen is the host:port where other nodes' leaf node links are
+	// accepted (headquarters); "" accepts none.
+	LeafListen string
+	// LeafTLS secures accepted leaf links; it should require and verify
+	// client certificates (the federation's mutual TLS).
+	LeafTLS *tls.Config
+	// LeafRemotes are the hubs this node links to as a leaf (a plant links
+	// to headquarters). Links are retried for ever: a plant cut off keeps
+	// its history in its own stream until the link is back.
+	LeafRemotes []LeafRemote
+}
+
+// LeafRemote is one hub to link to.
+type LeafRemote struct {
+	URL string // nats-leaf://host:port, or tls://host:port
+	TLS *tls.Config
 }
 
 // WithDefaults returns c with every unset field given its default.
@@ -77,6 +100,19 @@ func (c Config) Validate() error {
 		if _, _, err := splitListen(c.Listen); err != nil {
 			return fmt.Errorf("bus config: Listen %q: %w", c.Listen, err)
 		}
+	}
+	if c.LeafListen != "" {
+		if _, _, err := splitListen(c.LeafListen); err != nil {
+			return fmt.Errorf("bus config: LeafListen %q: %w", c.LeafListen, err)
+		}
+	}
+	for i, r := range c.LeafRemotes {
+		if _, err := url.Parse(r.URL); err != nil || r.URL == "" {
+			return fmt.Errorf("bus config: LeafRemotes[%d].URL %q is not a URL", i, r.URL)
+		}
+	}
+	if strings.ContainsAny(c.Domain, " \t\r\n.*>") {
+		return fmt.Errorf("bus config: Domain %q must be a single token", c.Domain)
 	}
 	if c.DuplicateWindow < 0 {
 		return fmt.Errorf("bus config: DuplicateWindow must not be negative, got %s", c.DuplicateWindow)
@@ -148,6 +184,9 @@ func (b *Bus) Start(ctx context.Context) (err error) {
 		if opts.Host, opts.Port, err = splitListen(b.cfg.Listen); err != nil {
 			return fmt.Errorf("bus: listen address %q: %w", b.cfg.Listen, err)
 		}
+	}
+	if err := b.leafOptions(opts); err != nil {
+		return err
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {

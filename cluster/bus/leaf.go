@@ -1,0 +1,110 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// leafReconnect is how often a leaf link to an unreachable hub is retried.
+const leafReconnect = 2 * time.Second
+
+// leafOptions sets the JetStream domain and the leaf node links.
+func (b *Bus) leafOptions(opts *server.Options) error {
+	opts.JetStreamDomain = b.cfg.Domain
+	if b.cfg.LeafListen != "" {
+		host, port, err := splitListen(b.cfg.LeafListen)
+		if err != nil {
+			return fmt.Errorf("bus: leaf listen address %q: %w", b.cfg.LeafListen, err)
+		}
+		opts.LeafNode.Host, opts.LeafNode.Port = host, port
+		if t := b.cfg.LeafTLS; t != nil {
+			opts.LeafNode.TLSConfig = t
+			opts.LeafNode.TLSMap = false
+			opts.LeafNode.TLSTimeout = 5
+		}
+	}
+	for _, r := range b.cfg.LeafRemotes {
+		u, err := url.Parse(r.URL)
+		if err != nil {
+			return fmt.Errorf("bus: leaf remote %q: %w", r.URL, err)
+		}
+		ro := &server.RemoteLeafOpts{URLs: []*url.URL{u}}
+		if r.TLS != nil {
+			ro.TLS = true
+			ro.TLSConfig = r.TLS
+			ro.TLSTimeout = 5
+		}
+		opts.LeafNode.Remotes = append(opts.LeafNode.Remotes, ro)
+	}
+	if len(opts.LeafNode.Remotes) > 0 {
+		opts.LeafNode.ReconnectInterval = leafReconnect
+	}
+	return nil
+}
+
+// LeafLinks is the number of leaf node links up now.
+func (b *Bus) LeafLinks() int {
+	b.mu.Lock()
+	srv := b.srv
+	b.mu.Unlock()
+	if srv == nil {
+		return 0
+	}
+	return srv.NumLeafNodes()
+}
+
+// Source is a stream of another node's JetStream domain.
+type Source struct {
+	Stream string
+	Domain string
+}
+
+// SourceStream creates, or updates to the given sources, a stream on this
+// node that copies every message of each source stream, across the leaf
+// links. JetStream keeps each source's position in the copy, so after an
+// outage the backlog arrives once, in order; messages keep their
+// Nats-Msg-Id, so consumers can still apply them idempotently.
+func (b *Bus) SourceStream(ctx context.Context, name string, sources []Source) error {
+	js, err := b.client("source stream " + name)
+	if err != nil {
+		return err
+	}
+	if len(sources) == 0 {
+		return errors.New("bus: source stream " + name + ": no sources")
+	}
+	cfg := jetstream.StreamConfig{
+		Name:       name,
+		Storage:    jetstream.FileStorage,
+		Duplicates: b.cfg.DuplicateWindow,
+	}
+	for _, s := range sources {
+		cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: s.Stream, Domain: s.Domain})
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("bus: source stream %s: %w", name, err)
+	}
+	return nil
+}
+
+// StreamLen is the number of messages a stream of this node holds.
+func (b *Bus) StreamLen(ctx context.Context, name string) (uint64, error) {
+	js, err := b.client("stream " + name)
+	if err != nil {
+		return 0, err
+	}
+	st, err := js.Stream(ctx, name)
+	if err != nil {
+		return 0, fmt.Errorf("bus: stream %s: %w", name, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("bus: stream %s: %w", name, err)
+	}
+	return info.State.Msgs, nil
+}

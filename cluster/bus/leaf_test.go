@@ -1,0 +1,186 @@
+package bus
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"siteline/cluster/pki"
+)
+
+// nodeTLS issues a node certificate from ca and returns its mutual TLS
+// configuration, as a federation join does.
+func nodeTLS(t *testing.T, ca *pki.CA, dir, id string) *tls.Config {
+	t.Helper()
+	key, csr, err := pki.NewKey(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.Sign(csr, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := pkiCAPEM(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := pki.InDir(filepath.Join(dir, id))
+	if err := files.WriteNode(caPEM, cert, key); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := files.TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func pkiCAPEM(ca *pki.CA) ([]byte, error) {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}), nil
+}
+
+// freePort reserves a loopback port for a listener configured by number.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestHistoryReachesHeadquartersOnceAfterOutages: a plant writes history
+// into its own stream whatever the link does; headquarters sources it over
+// a mutual-TLS leaf link; every event arrives exactly once, across a
+// headquarters that starts late and one that restarts.
+func TestHistoryReachesHeadquartersOnceAfterOutages(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := pki.NewCA("Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hqTLS, plantTLS := nodeTLS(t, ca, dir, "hq"), nodeTLS(t, ca, dir, "plant-1")
+	leafAddr := freePort(t)
+	ctx := context.Background()
+
+	plant := startBus(t, context.Background(), Config{
+		Dir: filepath.Join(dir, "plant"), ServerName: "plant-1", Domain: "plant-1",
+		LeafRemotes: []LeafRemote{{URL: "tls://" + leafAddr, TLS: plantTLS}},
+	})
+	if err := plant.EnsureStream(ctx, "HISTORY", []string{"history.>"}); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(from, to int) {
+		for i := from; i < to; i++ {
+			id := fmt.Sprintf("event-%04d", i)
+			if err := plant.Publish(ctx, "history.session", id, []byte(id)); err != nil {
+				t.Fatalf("publish %s: %v", id, err)
+			}
+		}
+	}
+	// Headquarters is not up yet: the plant keeps its history.
+	publish(0, 100)
+
+	hqCfg := Config{
+		Dir: filepath.Join(dir, "hq"), ServerName: "hq", Domain: "hq",
+		LeafListen: leafAddr, LeafTLS: hqTLS,
+	}
+	hq := startBus(t, context.Background(), hqCfg)
+	waitFor(t, "leaf link up", 20*time.Second, func() bool { return hq.LeafLinks() == 1 })
+	if err := hq.SourceStream(ctx, "HISTORY_ALL", []Source{{Stream: "HISTORY", Domain: "plant-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(b *Bus) uint64 {
+		n, err := b.StreamLen(ctx, "HISTORY_ALL")
+		if err != nil {
+			return 0
+		}
+		return n
+	}
+	waitFor(t, "backlog at headquarters", 30*time.Second, func() bool { return count(hq) == 100 })
+
+	// Headquarters goes away; the plant goes on writing; it comes back.
+	if err := hq.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	publish(100, 150)
+	publish(140, 150) // a retry of the last ten, as after a lost ack: deduplicated
+	hq = startBus(t, context.Background(), hqCfg)
+	waitFor(t, "leaf link back", 20*time.Second, func() bool { return hq.LeafLinks() == 1 })
+	// The restarted server retried sourcing before the link was back, and
+	// JetStream backs off between retries (at most two minutes): the
+	// backlog is delayed, never lost.
+	start := time.Now()
+	waitFor(t, "history after restart", 150*time.Second, func() bool { return count(hq) >= 150 })
+	t.Logf("backlog of 50 arrived %s after headquarters restarted", time.Since(start).Round(time.Second))
+
+	// Exactly once, in order.
+	js := hq.JetStream()
+	st, err := js.Stream(ctx, "HISTORY_ALL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(hq); n != 150 {
+		t.Fatalf("headquarters holds %d events, want 150", n)
+	}
+	for seq := uint64(1); seq <= 150; seq++ {
+		msg, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatalf("message %d: %v", seq, err)
+		}
+		want := fmt.Sprintf("event-%04d", seq-1)
+		if string(msg.Data) != want || msg.Header.Get(jetstream.MsgIDHeader) != want {
+			t.Fatalf("message %d = %q (id %q), want %s", seq, msg.Data, msg.Header.Get(jetstream.MsgIDHeader), want)
+		}
+	}
+}
+
+// TestLeafLinkRefusesForeignCertificates: a node with a certificate from
+// another CA never links.
+func TestLeafLinkRefusesForeignCertificates(t *testing.T) {
+	dir := t.TempDir()
+	ca, _ := pki.NewCA("Acme")
+	other, _ := pki.NewCA("Intruder")
+	leafAddr := freePort(t)
+	hq := startBus(t, context.Background(), Config{
+		Dir: filepath.Join(dir, "hq"), ServerName: "hq", Domain: "hq",
+		LeafListen: leafAddr, LeafTLS: nodeTLS(t, ca, dir, "hq"),
+	})
+	good := startBus(t, context.Background(), Config{
+		Dir: filepath.Join(dir, "good"), ServerName: "good", Domain: "good",
+		LeafRemotes: []LeafRemote{{URL: "tls://" + leafAddr, TLS: nodeTLS(t, ca, dir, "good")}},
+	})
+	_ = good
+	waitFor(t, "the good link", 20*time.Second, func() bool { return hq.LeafLinks() == 1 })
+	intruder := startBus(t, context.Background(), Config{
+		Dir: filepath.Join(dir, "bad"), ServerName: "bad", Domain: "bad",
+		LeafRemotes: []LeafRemote{{URL: "tls://" + leafAddr, TLS: nodeTLS(t, other, dir, "bad")}},
+	})
+	// The intruder retries every leafReconnect; give it several tries.
+	deadline := time.Now().Add(3 * leafReconnect)
+	for time.Now().Before(deadline) {
+		if n := hq.LeafLinks(); n != 1 || intruder.LeafLinks() != 0 {
+			t.Fatalf("links: hq %d, intruder %d; want the intruder refused", n, intruder.LeafLinks())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
