@@ -191,7 +191,7 @@ func (cs *callService) recordJoin(ctx context.Context, a web.Actor, callID, pid,
 	now := cs.n.now().UTC()
 	uid := actorID(a)
 	p := storage.SessionParticipant{ID: pid, SessionID: callID, UserID: uid, DisplayName: name,
-		UserKind: storage.UserRegular, DeviceKind: device, Hidden: hidden, JoinedAt: now}
+		UserKind: actorKind(a), DeviceKind: device, Hidden: hidden, JoinedAt: now}
 	ev := storage.SessionEvent{ID: newID(), SessionID: callID, At: now, Kind: storage.EventJoined, ActorID: uid,
 		Payload: payload(map[string]any{"participant": pid, "name": name, "hidden": hidden, "device": device})}
 	if err := cs.n.store.RecordJoin(ctx, p, ev); err != nil {

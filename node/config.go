@@ -35,6 +35,8 @@ type Config struct {
 	TURN         TURNConfig         `yaml:"turn"`
 	Log          LogConfig          `yaml:"log"`
 	Auth         AuthConfig         `yaml:"auth"`
+	Mail         MailConfig         `yaml:"mail"`
+	SMS          SMSConfig          `yaml:"sms"`
 }
 
 // NodeConfig names this node and its site.
@@ -140,6 +142,8 @@ func Default() Config {
 			LoginFailuresPerAddress: 20,
 			LoginWindow:             15 * time.Minute,
 		},
+		Mail: MailConfig{SMTPPort: 587, TLS: "starttls"},
+		SMS:  SMSConfig{Provider: "log"},
 	}
 }
 
@@ -347,6 +351,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Auth.LoginWindow < time.Second {
 		return bad("auth.login_window", "must be at least 1s")
+	}
+	if err := c.validateInvite(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -38,6 +38,11 @@ type TURNConfig struct {
 	// camera VLAN. Loopback and the other never-relayed ranges cannot be
 	// unlocked.
 	AllowedPeers []string `yaml:"allowed_peers"`
+	// AllowedPeerAddrs are exact host:port pairs the relay may reach
+	// whatever their range, loopback included: a TURN load test's echo
+	// peer on 127.0.0.1, say. Each opens exactly one address; prefer
+	// AllowedPeers for a network.
+	AllowedPeerAddrs []string `yaml:"allowed_peer_addrs"`
 }
 
 // enabled reports whether any TURN listener is configured.
@@ -52,6 +57,19 @@ func (t TURNConfig) allowedPeers() ([]netip.Prefix, error) {
 			return nil, fmt.Errorf("%q is not a CIDR such as 10.20.0.0/16", s)
 		}
 		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// allowedPeerAddrs parses AllowedPeerAddrs.
+func (t TURNConfig) allowedPeerAddrs() ([]netip.AddrPort, error) {
+	out := make([]netip.AddrPort, 0, len(t.AllowedPeerAddrs))
+	for _, s := range t.AllowedPeerAddrs {
+		ap, err := netip.ParseAddrPort(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an address such as 127.0.0.1:3480", s)
+		}
+		out = append(out, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
 	}
 	return out, nil
 }
@@ -102,6 +120,15 @@ func (c *Config) validateMedia() error {
 		Secret: make([]byte, turn.MinSecretLen), AllowedPeers: prefixes}
 	if err := probe.Validate(); err != nil {
 		return bad("turn.allowed_peers", "%v", strings.TrimPrefix(err.Error(), "turn config: "))
+	}
+	addrs, err := c.TURN.allowedPeerAddrs()
+	if err != nil {
+		return bad("turn.allowed_peer_addrs", "%v", err)
+	}
+	probe = turn.Config{ListenUDP: "127.0.0.1:0", RelayIP: net.IPv4(192, 0, 2, 1),
+		Secret: make([]byte, turn.MinSecretLen), AllowedPeerAddrs: addrs}
+	if err := probe.Validate(); err != nil {
+		return bad("turn.allowed_peer_addrs", "%v", strings.TrimPrefix(err.Error(), "turn config: "))
 	}
 	return nil
 }

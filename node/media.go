@@ -135,6 +135,10 @@ func (n *Node) newTURN(m *media) (*turn.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config turn.allowed_peers: %w", err)
 	}
+	exact, err := n.cfg.TURN.allowedPeerAddrs()
+	if err != nil {
+		return nil, fmt.Errorf("config turn.allowed_peer_addrs: %w", err)
+	}
 	bind, relay := n.relayIPs()
 	cfg := turn.Config{
 		ListenUDP:        n.cfg.TURN.UDP,
@@ -144,7 +148,7 @@ func (n *Node) newTURN(m *media) (*turn.Server, error) {
 		RelayIP:          relay,
 		Secret:           secret,
 		AllowedPeers:     peers,
-		AllowedPeerAddrs: sfuPeerAddrs(m, n.cfg.Media.PublicIPs),
+		AllowedPeerAddrs: append(sfuPeerAddrs(m, n.cfg.Media.PublicIPs), exact...),
 		Logger:           n.log,
 		Registerer:       n.reg,
 	}

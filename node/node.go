@@ -68,7 +68,9 @@ type Node struct {
 	bus   *bus.Bus
 	media *media // SFU and TURN relay; nil when offline
 	calls *callService
-	web   *web.Server
+	// invites is the invitation service and its delivery outbox.
+	invites *inviteService
+	web     *web.Server
 
 	// dummyHash is verified against when a login names no user, so an
 	// unknown e-mail takes as long to refuse as a wrong password. It is
@@ -155,6 +157,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	n.registerMetrics()
 	n.calls = newCallService(n)
+	if err := n.startInvites(); err != nil {
+		return err
+	}
 	if !n.opts.Offline {
 		if err := n.startMedia(ctx); err != nil {
 			return err
@@ -164,6 +169,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return err
 	}
 	n.startChores()
+	n.startDeliveries()
 	n.log.Info("node started", "node_id", n.nodeID, "site", n.cfg.Node.Site, "data_dir", n.cfg.DataDir, "url", n.URL())
 	return nil
 }
@@ -303,6 +309,7 @@ func (n *Node) startWeb() error {
 		Health:       n,
 		Cluster:      n.fed,
 		Calls:        n.calls,
+		Invites:      n.invites,
 		Metrics:      metricsHandler(n.reg),
 		Now:          n.now,
 		DefaultOrgID: n.orgID,

@@ -20,6 +20,8 @@ const (
 const (
 	EventJoined = "joined"
 	EventLeft   = "left"
+	EventChat   = "chat"
+	EventEnded  = "ended"
 )
 
 // Session is one call at this site: site data, born and kept here.
@@ -73,6 +75,11 @@ type SessionStore interface {
 	// RecordLeave sets the participant's left time and appends its left
 	// event in one transaction.
 	RecordLeave(ctx context.Context, participantID string, at time.Time, ev SessionEvent) error
+	// AppendSessionEvent appends one event (chat, ...) to a session.
+	AppendSessionEvent(ctx context.Context, ev SessionEvent) error
+	// EndSession marks a session ended at at and appends its ended event
+	// in one transaction; a session already ended is a conflict.
+	EndSession(ctx context.Context, sessionID string, at time.Time, ev SessionEvent) error
 	SessionParticipants(ctx context.Context, sessionID string) ([]SessionParticipant, error)
 	// SessionEvents lists a session's events in order.
 	SessionEvents(ctx context.Context, sessionID string) ([]SessionEvent, error)

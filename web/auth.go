@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,9 +106,17 @@ func (s *Server) sessionActor(c *fiber.Ctx, cookie string) (Actor, storage.WebSe
 		_ = s.deps.Sessions.DeleteWebSession(c.UserContext(), id)
 		return Actor{}, sess, false
 	}
-	u, err := s.activeUser(c, sess.UserID)
-	if err != nil {
-		return Actor{}, sess, false
+	var a Actor
+	if strings.HasPrefix(sess.UserID, GuestIDPrefix) && s.deps.Invites != nil {
+		if a, err = s.deps.Invites.GuestActor(c.UserContext(), sess.UserID); err != nil {
+			return Actor{}, sess, false
+		}
+	} else {
+		u, err := s.activeUser(c, sess.UserID)
+		if err != nil {
+			return Actor{}, sess, false
+		}
+		a = Actor{UserID: u.ID, OrgID: u.OrgID, Name: u.Name, Email: u.Email}
 	}
 	// Record activity at most once a minute: every request is not a write.
 	if now.Sub(sess.SeenAt) > time.Minute {
@@ -115,7 +124,7 @@ func (s *Server) sessionActor(c *fiber.Ctx, cookie string) (Actor, storage.WebSe
 			s.log.Warn("touch web session", "err", err)
 		}
 	}
-	return Actor{UserID: u.ID, OrgID: u.OrgID, Name: u.Name, Email: u.Email}, sess, true
+	return a, sess, true
 }
 
 func (s *Server) activeUser(c *fiber.Ctx, id string) (storage.User, error) {
@@ -187,11 +196,17 @@ func (s *Server) sameOrigin(c *fiber.Ctx) error {
 // need checks the route's permission; the local operator holds them all.
 func (s *Server) need(perm string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if perm == "" {
+		a, _ := actorOf(c)
+		if perm == "" && !a.isGuest() {
 			return c.Next()
 		}
-		a, _ := actorOf(c)
 		if a.Local {
+			return c.Next()
+		}
+		if a.isGuest() {
+			if err := guestAllowed(c, a, perm); err != nil {
+				return err
+			}
 			return c.Next()
 		}
 		if err := s.deps.Authz.Check(a.OrgID, a.UserID, perm); err != nil {
@@ -204,6 +219,9 @@ func (s *Server) need(perm string) fiber.Handler {
 // can reports whether the actor holds a permission (for showing or hiding
 // parts of a page; routes still check with need).
 func (s *Server) can(a Actor, perm string) bool {
+	if a.isGuest() {
+		return slices.Contains(a.Grants, perm)
+	}
 	return a.Local || s.deps.Authz.Check(a.OrgID, a.UserID, perm) == nil
 }
 

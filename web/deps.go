@@ -22,6 +22,11 @@ type Actor struct {
 	Name   string
 	Email  string
 	Local  bool
+	// Guests (UserID starts with GuestIDPrefix) act in CallID only, with
+	// Grants, the in-call permissions of their guest role.
+	Kind   storage.UserKind
+	CallID string
+	Grants []string
 }
 
 // Authorizer answers permission questions from the node's local policy.
@@ -116,6 +121,8 @@ type Deps struct {
 	Cluster Cluster
 	// Calls is the call service; nil answers its routes with 404.
 	Calls Calls
+	// Invites is the invitation service; nil answers its routes with 404.
+	Invites Invites
 	// Metrics serves /metrics (the node's own Prometheus registry).
 	Metrics http.Handler
 	// Now is the clock; time.Now when nil.

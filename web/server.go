@@ -55,6 +55,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		ui:     ui,
 	}
 	s.routes = append(append(append(s.apiRoutes(), s.callRoutes()...), s.clusterRoutes()...), s.uiRoutes()...)
+	s.routes = append(s.routes, s.inviteRoutes()...)
 	s.public = s.newApp(false)
 	s.local = s.newApp(true)
 	return s, nil

@@ -58,7 +58,7 @@ func (s *Server) uiRoutes() []route {
 
 		{method: "GET", path: "/audit", perm: policy.AdminAuditLog, page: true, summary: "Audit log", handler: s.uiAudit},
 		{method: "GET", path: "/policy", perm: policy.AdminPolicies, page: true, summary: "Permission matrix", handler: s.uiPolicy},
-	}, s.policyUIRoutes()...)
+	}, append(s.policyUIRoutes(), s.callUIRoutes()...)...)
 }
 
 // param returns a path parameter copied out of fiber's buffer.
@@ -139,6 +139,7 @@ type homeData struct {
 	Roles                                    []string
 	MyTeams                                  []teamRef
 	CanContacts, CanTokens, CanEditPhonebook bool
+	CanCall                                  bool // start a call (xa_ocall_create_conference)
 }
 
 type teamRef struct {
@@ -192,6 +193,7 @@ func (s *Server) uiHome(c *fiber.Ctx) error {
 	d.CanContacts = s.can(a, policy.ContactList)
 	d.CanEditPhonebook = s.can(a, policy.PhonebookEditor)
 	d.CanTokens = s.can(a, policy.AdminAPITokens) && !a.Local
+	d.CanCall = s.can(a, policy.CreateConference)
 	v := s.view(c, "Home", "home")
 	v.Data = d
 	return s.ui.render(c, fiber.StatusOK, "home", v)
@@ -725,6 +727,7 @@ type contactsData struct {
 	Total    int
 	Query    string
 	CanEdit  bool
+	CanCall  bool // start a call (xa_ocall_create_conference)
 	Users    []storage.User
 }
 
@@ -752,7 +755,7 @@ func (s *Server) showContacts(c *fiber.Ctx, status int, f *formState) error {
 	for _, u := range users {
 		names[u.ID] = u.Name
 	}
-	d := contactsData{Total: len(cs), Query: strings.TrimSpace(c.Query("q")), CanEdit: s.can(a, policy.PhonebookEditor)}
+	d := contactsData{Total: len(cs), Query: strings.TrimSpace(c.Query("q")), CanEdit: s.can(a, policy.PhonebookEditor), CanCall: s.can(a, policy.CreateConference)}
 	q := strings.ToLower(d.Query)
 	for _, ct := range cs {
 		if q != "" && !strings.Contains(strings.ToLower(strings.Join([]string{ct.Name, ct.Company, ct.Email, ct.Phone, ct.Notes}, " ")), q) {

@@ -1,0 +1,382 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+	"rsc.io/qr"
+
+	"siteline/storage"
+	"siteline/web"
+)
+
+// The delivery outbox: every e-mail or SMS of an invitation is a row of
+// invitation_deliveries, attempted when created and then retried with
+// backoff by a chore until it is sent or maxDeliveryAttempts have failed.
+// The link is needed to retry, and the token must not be stored in clear:
+// a pending row keeps it sealed with AES-GCM under a key in the data
+// directory, and the sealed copy is erased once the row is sent or failed.
+const (
+	maxDeliveryAttempts = 8
+	firstRetry          = 30 * time.Second
+	maxRetry            = time.Hour
+	deliveryPoll        = 5 * time.Second
+	deliveryTimeout     = 15 * time.Second
+	outboxKeyFile       = "invite-outbox.key"
+)
+
+// mailSender sends one e-mail with a plain-text and an HTML body.
+type mailSender interface {
+	SendMail(ctx context.Context, to, subject, text, html string) error
+}
+
+// smsSender sends one SMS.
+type smsSender interface {
+	SendSMS(ctx context.Context, to, text string) error
+}
+
+type deliverer struct {
+	n    *Node
+	aead cipher.AEAD
+	mail mailSender // nil: e-mail is not configured
+	sms  smsSender
+	kick chan struct{}
+}
+
+func newDeliverer(n *Node) (*deliverer, error) {
+	key, err := loadOrCreateKey(n.cfg.path(outboxKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("invitation outbox key: %w", err)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	d := &deliverer{n: n, aead: aead, kick: make(chan struct{}, 1)}
+	if n.cfg.Mail.SMTPHost != "" {
+		d.mail = &smtpSender{cfg: n.cfg.Mail}
+	}
+	switch n.cfg.SMS.Provider {
+	case "webhook":
+		d.sms = &webhookSMS{url: n.cfg.SMS.WebhookURL, client: &http.Client{Timeout: deliveryTimeout}}
+	default:
+		d.sms = &logSMS{log: n.log.With("component", "sms")}
+	}
+	return d, nil
+}
+
+func loadOrCreateKey(path string) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		if len(b) != 32 {
+			return nil, fmt.Errorf("%s: want 32 bytes, found %d", path, len(b))
+		}
+		return b, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, key, 0o600); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+func (d *deliverer) configured(channel string) error {
+	if channel == "email" && d.mail == nil {
+		return validation("channel", "e-mail is not configured on this node (set mail.smtp_host)")
+	}
+	return nil
+}
+
+func (d *deliverer) seal(token string) ([]byte, error) {
+	nonce := make([]byte, d.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return d.aead.Seal(nonce, nonce, []byte(token), nil), nil
+}
+
+func (d *deliverer) open(sealed []byte) (string, error) {
+	ns := d.aead.NonceSize()
+	if len(sealed) < ns {
+		return "", errors.New("sealed link is truncated")
+	}
+	b, err := d.aead.Open(nil, sealed[:ns], sealed[ns:], nil)
+	return string(b), err
+}
+
+// message is what an invitation says.
+type message struct {
+	subject, text, html string
+}
+
+var mailHTML = template.Must(template.New("mail").Parse(`<!doctype html><html><body style="font-family:sans-serif">
+<p>Hello{{with .Name}} {{.}}{{end}},</p>
+<p>{{.Inviter}} invites you to {{if .Call}}the call “{{.Call}}”{{else}}a video call{{end}} with Siteline.</p>
+<p><a href="{{.Link}}">Join the call</a></p>
+<p style="color:#555">{{.Validity}} Do not forward this link: it lets one person in.</p>
+</body></html>`))
+
+func (iv *inviteService) message(a web.Actor, inv storage.Invitation, call, token string) message {
+	link := iv.link(token)
+	inviter := a.Name
+	if inviter == "" {
+		inviter = "Siteline"
+	}
+	validity := "The link works while the call goes on."
+	if inv.ExpiresAt != nil {
+		validity = "The link works for 24 hours; opening it calls " + inviter + "."
+	}
+	var text strings.Builder
+	fmt.Fprintf(&text, "Hello%s,\n\n%s invites you to ", prefixed(" ", inv.InviteeName), inviter)
+	if call != "" {
+		fmt.Fprintf(&text, "the call %q", call)
+	} else {
+		text.WriteString("a video call")
+	}
+	fmt.Fprintf(&text, " with Siteline.\n\nJoin: %s\n\n%s Do not forward this link: it lets one person in.\n", link, validity)
+	var html bytes.Buffer
+	_ = mailHTML.Execute(&html, map[string]string{"Name": inv.InviteeName, "Inviter": inviter, "Call": call, "Link": link, "Validity": validity})
+	subject := inviter + " invites you to a Siteline call"
+	return message{subject: subject, text: text.String(), html: html.String()}
+}
+
+func prefixed(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
+}
+
+// attempt sends a delivery once and records the outcome: sent, pending
+// with the next attempt after a backoff, or failed for good.
+func (d *deliverer) attempt(ctx context.Context, del storage.Delivery, msg message) storage.Delivery {
+	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
+	defer cancel()
+	var err error
+	switch del.Channel {
+	case "email":
+		if d.mail == nil {
+			err = errors.New("e-mail is not configured on this node (mail.smtp_host)")
+		} else {
+			err = d.mail.SendMail(ctx, del.Recipient, msg.subject, msg.text, msg.html)
+		}
+	case "sms":
+		err = d.sms.SendSMS(ctx, del.Recipient, msg.text)
+	default:
+		err = fmt.Errorf("unknown channel %q", del.Channel)
+	}
+	now := d.n.now().UTC()
+	del.Attempts++
+	if err == nil {
+		del.Status, del.LastError, del.Sealed, del.SentAt = storage.DeliverySent, "", nil, &now
+	} else {
+		del.LastError = truncateString(err.Error(), 500)
+		if del.Attempts >= maxDeliveryAttempts {
+			del.Status, del.Sealed = storage.DeliveryFailed, nil
+		} else {
+			del.NextAttemptAt = now.Add(backoff(del.Attempts))
+		}
+		d.n.log.Warn("invitation delivery failed", "delivery", del.ID, "channel", del.Channel,
+			"attempt", del.Attempts, "status", del.Status, "err", err)
+	}
+	// Recorded with a fresh context: the outcome must be kept even when
+	// the request that made the first attempt went away.
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	if uerr := d.n.store.UpdateDelivery(wctx, del); uerr != nil {
+		d.n.log.Error("record invitation delivery", "delivery", del.ID, "err", uerr)
+	}
+	return del
+}
+
+func backoff(attempts int) time.Duration {
+	b := firstRetry << (attempts - 1)
+	if b > maxRetry || b <= 0 {
+		b = maxRetry
+	}
+	return b
+}
+
+func truncateString(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// retryDue attempts every delivery whose next attempt is due.
+func (iv *inviteService) retryDue(ctx context.Context) {
+	due, err := iv.n.store.DueDeliveries(ctx, iv.n.now(), 50)
+	if err != nil {
+		iv.n.log.Warn("invitation outbox", "err", err)
+		return
+	}
+	for _, del := range due {
+		inv, err := iv.n.store.Invitation(ctx, del.InvitationID)
+		if err != nil {
+			iv.n.log.Warn("invitation outbox", "delivery", del.ID, "err", err)
+			continue
+		}
+		token, err := iv.d.open(del.Sealed)
+		if err != nil {
+			del.Attempts, del.Status, del.Sealed = maxDeliveryAttempts, storage.DeliveryFailed, nil
+			del.LastError = "the link cannot be recovered (outbox key changed): create a new invitation"
+			_ = iv.n.store.UpdateDelivery(ctx, del)
+			continue
+		}
+		a := web.Actor{UserID: inv.CreatedBy, OrgID: inv.OrgID}
+		if u, err := iv.n.store.User(ctx, inv.CreatedBy); err == nil {
+			a.Name = u.Name
+		}
+		call := inv.Subject
+		if inv.SessionID != "" {
+			if s, err := iv.n.store.Session(ctx, inv.SessionID); err == nil {
+				call = s.Name
+			}
+		}
+		iv.d.attempt(ctx, del, iv.message(a, inv, call, token))
+	}
+}
+
+// startDeliveries runs the outbox chore until the node's chores stop.
+func (n *Node) startDeliveries() {
+	if n.invites == nil {
+		return
+	}
+	n.chores.Add(1)
+	go func() {
+		defer n.chores.Done()
+		t := time.NewTicker(deliveryPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+			case <-n.invites.d.kick:
+			case <-n.stopChores:
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			n.invites.retryDue(ctx)
+			cancel()
+		}
+	}()
+}
+
+// kickDeliveries makes the outbox chore look for due deliveries now.
+func (iv *inviteService) kickDeliveries() {
+	select {
+	case iv.d.kick <- struct{}{}:
+	default:
+	}
+}
+
+// smtpSender sends through the configured SMTP server with go-mail.
+type smtpSender struct{ cfg MailConfig }
+
+func (s *smtpSender) SendMail(ctx context.Context, to, subject, text, html string) error {
+	opts := []gomail.Option{gomail.WithPort(s.cfg.SMTPPort), gomail.WithTimeout(deliveryTimeout)}
+	switch s.cfg.TLS {
+	case "off":
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	case "opportunistic":
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	case "tls":
+		opts = append(opts, gomail.WithSSL())
+	default:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	}
+	if s.cfg.Username != "" {
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
+			gomail.WithUsername(s.cfg.Username), gomail.WithPassword(s.cfg.Password))
+	}
+	c, err := gomail.NewClient(s.cfg.SMTPHost, opts...)
+	if err != nil {
+		return fmt.Errorf("smtp client for %s: %w", s.cfg.SMTPHost, err)
+	}
+	m := gomail.NewMsg()
+	if err := m.From(s.cfg.From); err != nil {
+		return fmt.Errorf("mail from %q: %w", s.cfg.From, err)
+	}
+	if err := m.To(to); err != nil {
+		return fmt.Errorf("mail to %q: %w", to, err)
+	}
+	m.Subject(subject)
+	m.SetBodyString(gomail.TypeTextPlain, text)
+	m.AddAlternativeString(gomail.TypeTextHTML, html)
+	if err := c.DialAndSendWithContext(ctx, m); err != nil {
+		return fmt.Errorf("send mail to %s via %s:%d: %w", to, s.cfg.SMTPHost, s.cfg.SMTPPort, err)
+	}
+	return nil
+}
+
+// webhookSMS POSTs each SMS to a gateway of the operator's.
+type webhookSMS struct {
+	url    string
+	client *http.Client
+}
+
+func (w *webhookSMS) SendSMS(ctx context.Context, to, text string) error {
+	body, _ := json.Marshal(map[string]string{"to": to, "text": text})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("sms webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("sms webhook answered %s", resp.Status)
+	}
+	return nil
+}
+
+// logSMS is the default provider: it records that an SMS would be sent,
+// withholding the link (tokens stay out of logs).
+type logSMS struct{ log *slog.Logger }
+
+func (l *logSMS) SendSMS(_ context.Context, to, text string) error {
+	if i := strings.Index(text, "/join/"); i >= 0 {
+		end := i + len("/join/") + tokenLen
+		if end > len(text) {
+			end = len(text)
+		}
+		text = text[:i] + "/join/[withheld]" + text[end:]
+	}
+	l.log.Info("sms (log provider: not sent)", "to", to, "text", text)
+	return nil
+}
+
+// qrPNG draws a link as a QR code.
+func qrPNG(link string) ([]byte, error) {
+	code, err := qr.Encode(link, qr.M)
+	if err != nil {
+		return nil, err
+	}
+	return code.PNG(), nil
+}

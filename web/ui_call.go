@@ -1,0 +1,97 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"siteline/policy"
+	"siteline/storage"
+)
+
+// callUIRoutes are the call pages: starting a call from the backoffice and
+// the in-call page, whose script (call.js) speaks the signaling protocol
+// over GET /api/v1/calls/:id/signal.
+func (s *Server) callUIRoutes() []route {
+	return []route{
+		{method: "POST", path: "/calls", perm: policy.CreateConference, page: true, summary: "Start a call and open it", handler: s.uiStartCall},
+		{method: "GET", path: "/calls/:id", perm: policy.CallJoin, page: true, summary: "The call page: preview, then the call", handler: s.uiCall},
+	}
+}
+
+// uiStartCall creates a call (named after the contact called, if any) and
+// takes the caller to its page.
+func (s *Server) uiStartCall(c *fiber.Ctx) error {
+	calls, err := s.calls()
+	if err != nil {
+		return err
+	}
+	a, _ := actorOf(c)
+	name := strings.TrimSpace(strings.Clone(c.FormValue("name")))
+	if id := strings.TrimSpace(c.FormValue("contact")); id != "" {
+		ct, err := s.orgContact(c, strings.Clone(id))
+		if err != nil {
+			return err
+		}
+		name = "Call with " + ct.Name
+	}
+	if name == "" && a.Name != "" {
+		name = "Call by " + a.Name
+	}
+	sess, err := calls.CreateCall(c.UserContext(), a, CallInput{Name: name})
+	if err != nil {
+		return err
+	}
+	return c.Redirect("/calls/"+sess.ID, fiber.StatusSeeOther)
+}
+
+// callData is what call.html shows and hands to call.js (as data-
+// attributes: the page runs no inline script).
+type callData struct {
+	Call                      storage.Session
+	Title                     string
+	CanEnd, CanChat, CanShare bool
+	CanCamera, CanMic         bool
+	Ended                     bool
+}
+
+func (s *Server) uiCall(c *fiber.Ctx) error {
+	calls, err := s.calls()
+	if err != nil {
+		return err
+	}
+	a, _ := actorOf(c)
+	sess, err := calls.Call(c.UserContext(), a, param(c, "id"))
+	if err != nil {
+		return err
+	}
+	d := callData{Call: sess, Title: sess.Name, Ended: sess.Status == storage.SessionEnded,
+		CanEnd: s.can(a, policy.CallEndForAll), CanChat: s.can(a, policy.CallChat),
+		CanShare: s.can(a, policy.CallScreenShare), CanCamera: s.can(a, policy.CallPublishCamera),
+		CanMic: s.can(a, policy.CallPublishMicrophone)}
+	if d.Title == "" {
+		d.Title = "Call " + shortID(sess.ID)
+	}
+	v := s.view(c, d.Title, "")
+	v.Data = d
+	set, ok := s.ui.sets["call"]
+	if !ok {
+		return fmt.Errorf("render: no page template %q", "call")
+	}
+	var buf bytes.Buffer
+	if err := set.ExecuteTemplate(&buf, "callpage", v); err != nil {
+		return fmt.Errorf("render call page: %w", err)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Status(fiber.StatusOK).Send(buf.Bytes())
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
