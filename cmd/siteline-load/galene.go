@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -133,9 +132,6 @@ func (g *galene) Recv(_ context.Context) (signal.Message, error) {
 		}
 		if err := json.Unmarshal(data, &in); err != nil {
 			continue
-		}
-		if os.Getenv("GALENE_DEBUG") != "" {
-			fmt.Fprintf(os.Stderr, "%s <- %s %s %.200s\n", g.username, in.Type, in.Kind, data)
 		}
 		switch in.Type {
 		case "ping":
