@@ -346,17 +346,7 @@ func TestAPITokens(t *testing.T) {
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	cfg := testConfig(t, shortTempDir(t))
-	n, err := New(cfg, Options{Now: func() time.Time { return clock() }, LogOutput: testLog(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := n.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Shutdown(context.Background()) })
-	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, InitialPasswordFile))
-	tn := &testNode{t: t, n: n, cfg: cfg, url: n.URL(), password: strings.TrimSpace(string(pw))}
+	tn := startNodeWith(t, cfg, Options{Now: func() time.Time { return clock() }})
 	b := tn.admin()
 
 	var created struct {
@@ -506,16 +496,8 @@ func TestHealthReadyMetrics(t *testing.T) {
 func TestExpiredSessionsAreSwept(t *testing.T) {
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	cfg := testConfig(t, shortTempDir(t))
-	n, err := New(cfg, Options{Now: func() time.Time { return now }, LogOutput: testLog(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Shutdown(context.Background()) })
-	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, InitialPasswordFile))
-	tn := &testNode{t: t, n: n, cfg: cfg, url: n.URL(), password: strings.TrimSpace(string(pw))}
+	tn := startNodeWith(t, cfg, Options{Now: func() time.Time { return now }})
+	n := tn.n
 	b := tn.admin()
 	id := hashCookie(b.cookie)
 	if _, err := n.store.WebSession(context.Background(), id); err != nil {

@@ -46,7 +46,15 @@ func startNode(t *testing.T, cfg Config) *testNode {
 	if cfg.DataDir == "" {
 		cfg = testConfig(t, shortTempDir(t))
 	}
-	n, err := New(cfg, Options{LogOutput: testLog(t)})
+	return startNodeWith(t, cfg, Options{})
+}
+
+// startNodeWith starts a node with options (a clock, say); its log goes to
+// the test's log.
+func startNodeWith(t *testing.T, cfg Config, opts Options) *testNode {
+	t.Helper()
+	opts.LogOutput = testLog(t)
+	n, err := New(cfg, opts)
 	if err != nil {
 		t.Fatalf("new node: %v", err)
 	}

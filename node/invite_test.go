@@ -10,8 +10,6 @@ import (
 	"net"
 	"net/http"
 	netmail "net/mail"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -98,27 +96,7 @@ func startInviteNode(t *testing.T, mutate func(*Config)) *inviteNode {
 		mutate(&cfg)
 	}
 	clk := newClock()
-	n, err := New(cfg, Options{LogOutput: testLog(t), Now: clk.Now})
-	if err != nil {
-		t.Fatalf("new node: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := n.Start(ctx); err != nil {
-		t.Fatalf("start node: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := n.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	pw, err := readPassword(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn := &testNode{t: t, n: n, cfg: cfg, url: n.URL(), password: pw}
+	tn := startNodeWith(t, cfg, Options{Now: clk.Now})
 	admin := tn.admin()
 	if st := admin.do("POST", "/api/v1/users", web.UserInput{Email: "tech@plant.example", Name: "Tom Tech",
 		Password: "tech's password 1", Roles: []string{"regular"}}, nil); st != 201 {
@@ -737,9 +715,4 @@ func TestInviteConfigNamesKey(t *testing.T) {
 			t.Errorf("%s: %v", tc.key, err)
 		}
 	}
-}
-
-func readPassword(cfg Config) (string, error) {
-	pw, err := os.ReadFile(filepath.Join(cfg.DataDir, InitialPasswordFile))
-	return strings.TrimSpace(string(pw)), err
 }
