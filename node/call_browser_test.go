@@ -1,11 +1,3 @@
-//go:build callbrowser
-
-// The two-browser call test is kept out of the default run until a race is
-// fixed: the second participant intermittently receives no remote video
-// (about half the runs on a loaded 2-core machine). Run it with
-//
-//	go test -tags callbrowser -run TestCallBrowser ./node
-
 package node
 
 import (
@@ -173,9 +165,31 @@ func joinCall(t *testing.T, ctx context.Context, base, callID, who string, waitF
 		`window.sitelineCall.firstFrameAt && window.sitelineCall.firstFrameAt - window.sitelineCall.joinClickedAt`,
 		chromedp.WithPollingTimeout(20*time.Second)))
 	if err != nil {
-		t.Fatalf("%s: no remote frame: %v", who, err)
+		t.Fatalf("%s: no remote frame: %v\npage: %s", who, err, callDiagnosis(ctx))
 	}
 	return time.Duration(ms * float64(time.Millisecond))
+}
+
+// diagnoseJS describes a call page's connections, for failure messages.
+const diagnoseJS = `(async () => {
+  const c = window.sitelineCall || {};
+  const out = {peers: [...(c.peers || new Map()).values()].map(p => ({id: p.id, tracks: p.stream.getTracks().map(t => t.kind + ":" + t.readyState + (t.muted ? ":muted" : "")), cls: p.tile.className, paused: p.video.paused, ready: p.video.readyState}))};
+  for (const [name, pc] of [["pub", c.pub], ["sub", c.sub]]) {
+    if (!pc) continue;
+    const d = {conn: pc.connectionState, ice: pc.iceConnectionState, sig: pc.signalingState,
+      transceivers: pc.getTransceivers().map(t => (t.mid || "-") + ":" + t.currentDirection + ":" + t.receiver.track.kind), inbound: []};
+    (await pc.getStats()).forEach(r => { if (r.type === "inbound-rtp") d.inbound.push(r.kind + " pkts=" + r.packetsReceived + " frames=" + (r.framesDecoded || 0)); });
+    out[name] = d;
+  }
+  return JSON.stringify(out);
+})()`
+
+func callDiagnosis(ctx context.Context) string {
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](diagnoseJS, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return err.Error()
+	}
+	return s
 }
 
 // TestCallBrowser: two users in two real Chromium instances start and join

@@ -36,6 +36,9 @@ func testConfig(t testing.TB, dir string) Config {
 	cfg.TURN.UDP = "127.0.0.1:0"
 	cfg.TURN.TCP = "127.0.0.1:0"
 	cfg.Log.Level = "error"
+	if level := os.Getenv("SITELINE_TEST_LOG"); level != "" {
+		cfg.Log.Level = level // printed only when a test fails
+	}
 	return cfg
 }
 

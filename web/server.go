@@ -72,6 +72,11 @@ func (s *Server) newApp(local bool) *fiber.App {
 		DisableStartupMessage: true,
 		ErrorHandler:          s.handleError,
 		ReadBufferSize:        16 << 10,
+		// Values from the request (params, headers, the body) are copies:
+		// fasthttp reuses its buffers once a handler returns, and the
+		// signaling socket, the login limiter and the logs keep them
+		// longer.
+		Immutable: true,
 	})
 	app.Use(s.recoverPanics, s.securityHeaders)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })

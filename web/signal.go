@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -97,7 +98,7 @@ func (s *Server) apiSignal(c *fiber.Ctx) error {
 		}
 	}
 	a, _ := actorOf(c)
-	callID := c.Params("id")
+	callID := strings.Clone(c.Params("id")) // outlives the request
 	if _, err := calls.Call(c.UserContext(), a, callID); err != nil {
 		return err
 	}

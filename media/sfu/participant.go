@@ -402,7 +402,9 @@ func (p *Participant) negotiate(restart bool) {
 	if p.offering || p.negotiated && !p.downReady {
 		p.pending = true
 		p.pendingRestart = p.pendingRestart || restart
+		offering, ready := p.offering, p.downReady
 		p.mu.Unlock()
+		p.sfu.log.Debug("subscribe offer pending", "participant", p.id, "offering", offering, "ready", ready)
 		return
 	}
 	p.offering = true
@@ -421,6 +423,7 @@ func (p *Participant) negotiate(restart bool) {
 			p.send(m)
 		}
 	})
+	p.sfu.log.Debug("subscribe offer", "participant", p.id, "restart", restart, "tracks", len(p.down.GetTransceivers()), "err", err)
 	if err != nil && !p.closed() {
 		p.sfu.log.Warn("subscribe offer", "participant", p.id, "err", err)
 		p.mu.Lock()
@@ -489,6 +492,7 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver)
 	}
 	l := t.addLayer(remote)
 	p.mu.Unlock()
+	p.sfu.log.Debug("track received", "participant", p.id, "kind", remote.Kind(), "track", remote.ID(), "rid", remote.RID(), "first", first)
 	if first && !p.room.publish(t) {
 		return
 	}
