@@ -22,6 +22,10 @@ const (
 	EventLeft   = "left"
 	EventChat   = "chat"
 	EventEnded  = "ended"
+
+	EventAnnotation       = "annotation"        // a stroke drawn on a snapshot
+	EventRecordingStarted = "recording_started" // someone started recording
+	EventRecordingStopped = "recording_stopped" // someone stopped it
 )
 
 // Session is one call at this site: site data, born and kept here.

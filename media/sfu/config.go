@@ -24,6 +24,10 @@ type Authorizer interface {
 type Recorder interface {
 	Chat(room string, from ParticipantInfo, m signal.Message) error
 	End(room string, by ParticipantInfo) error
+	// Annotate writes a stroke drawn on a snapshot.
+	Annotate(room string, by ParticipantInfo, m signal.Message) error
+	// Recording writes that by started (on) or stopped recording.
+	Recording(room string, by ParticipantInfo, on bool) error
 }
 
 // Config configures an SFU. Authorizer and one of UDPConn or UDPPort are
@@ -48,8 +52,15 @@ type Config struct {
 	NAT1To1IPs []string
 	// Authorizer checks every participant action.
 	Authorizer Authorizer
-	// Recorder, if set, writes chat and end before they are delivered.
+	// Recorder, if set, writes chat, annotations, recording on and off
+	// and end before they are delivered.
 	Recorder Recorder
+	// RecordDir is where recordings are written while they run; "" turns
+	// recording off.
+	RecordDir string
+	// OnRecorded receives each recording once its files are finished (on
+	// stop, or when the call ends), from a goroutine Shutdown waits for.
+	OnRecorded func(Recorded)
 	// Registerer receives the SFU's metrics; nil keeps them private.
 	Registerer prometheus.Registerer
 	// QueueSize is the number of packets each subscriber's writer may

@@ -162,7 +162,7 @@ type harness struct {
 
 // startSFU starts an SFU on 127.0.0.1 with one UDP and one TCP port, and
 // checks at the end of the test that every goroutine has ended.
-func startSFU(t *testing.T) *harness {
+func startSFU(t *testing.T, opts ...func(*sfu.Config)) *harness {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
@@ -174,7 +174,11 @@ func startSFU(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, auth: &authz{}, reg: prometheus.NewRegistry(), udp: conn.LocalAddr()}
-	h.sfu, err = sfu.New(sfu.Config{UDPConn: conn, TCPListener: ln, Authorizer: h.auth, Registerer: h.reg, Logger: testLogger()})
+	cfg := sfu.Config{UDPConn: conn, TCPListener: ln, Authorizer: h.auth, Registerer: h.reg, Logger: testLogger()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h.sfu, err = sfu.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,6 +54,8 @@ type Participant struct {
 	// connection, no renegotiation.
 	direct bool
 
+	lastPointer time.Time // of the last pointer relayed; under handleMu
+
 	remb  atomic.Int64 // last REMB from the participant, bits/s
 	limit atomic.Int64 // cap on the estimate set by LimitBitrate, bits/s
 }
@@ -202,6 +204,12 @@ func (p *Participant) handle(m signal.Message) error {
 		return nil
 	case signal.TypeChat:
 		return p.handleChat(m)
+	case signal.TypeAnnotate:
+		return p.handleAnnotate(m)
+	case signal.TypePointer:
+		return p.handlePointer(m)
+	case signal.TypeRecord:
+		return p.handleRecord(m)
 	case signal.TypeMute:
 		return p.handleMute(m)
 	case signal.TypeEnd:

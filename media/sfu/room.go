@@ -23,6 +23,9 @@ type Room struct {
 	participants map[string]*Participant
 	tracks       map[string]*upTrack // by upTrack.id
 	ended        bool
+	rec          *roomRecording // while recording
+
+	recMu sync.Mutex // one start or stop of recording at a time
 }
 
 func newRoom(s *SFU, id string) *Room {
@@ -48,6 +51,18 @@ func (r *Room) Participants() []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// Participant returns what participant id joined with, if it is in the
+// room.
+func (r *Room) Participant(id string) (ParticipantInfo, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.participants[id]
+	if p == nil {
+		return ParticipantInfo{}, false
+	}
+	return p.info, true
 }
 
 func (r *Room) counts() (participants, tracks int) {
@@ -167,6 +182,7 @@ func (r *Room) remove(p *Participant) {
 		t.close()
 	}
 	if empty {
+		r.stopRecording()
 		r.sfu.dropRoom(r)
 	}
 }
@@ -212,6 +228,7 @@ func (r *Room) publish(t *upTrack) bool {
 		return false
 	}
 	r.tracks[t.id] = t
+	rec := r.rec
 	ev := signal.New(signal.TypeTrackPublished)
 	d := t.describe()
 	ev.Track = &d
@@ -223,6 +240,9 @@ func (r *Room) publish(t *upTrack) bool {
 		}
 	}
 	r.mu.Unlock()
+	if rec != nil {
+		rec.add(t)
+	}
 	for _, o := range subs {
 		o.subscribe(t)
 		o.negotiate(false)
@@ -272,5 +292,6 @@ func (r *Room) end(reason string) {
 	for _, t := range tracks {
 		t.close()
 	}
+	r.stopRecording()
 	r.sfu.dropRoom(r)
 }

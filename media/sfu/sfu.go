@@ -207,6 +207,18 @@ func (s *SFU) dropRoom(r *Room) {
 	}
 }
 
+// Broadcast sends m to every participant of room id, hidden ones
+// included: what the node adds to a call from outside signaling (a file
+// uploaded over HTTP). It reports whether the room exists.
+func (s *SFU) Broadcast(id string, m signal.Message) bool {
+	r := s.Room(id)
+	if r == nil {
+		return false
+	}
+	r.broadcast(m)
+	return true
+}
+
 // Room returns the room called id, or nil.
 func (s *SFU) Room(id string) *Room {
 	s.mu.Lock()

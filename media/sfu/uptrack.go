@@ -31,7 +31,8 @@ type upTrack struct {
 	layers []*layer
 	live   int // layers whose reader runs
 
-	subs atomic.Pointer[[]*downTrack] // copy on write
+	subs atomic.Pointer[[]*downTrack]   // copy on write
+	rec  atomic.Pointer[trackRecording] // set while the room is recorded
 }
 
 // layer is one simulcast encoding (or the only one).
@@ -120,8 +121,12 @@ func (t *upTrack) removeSubscriber(d *downTrack) {
 	t.subs.Store(&next)
 }
 
-// close takes the track away from every subscriber.
+// close takes the track away from every subscriber and from the
+// recording.
 func (t *upTrack) close() {
+	if tr := t.rec.Swap(nil); tr != nil {
+		tr.end()
+	}
 	t.mu.Lock()
 	subs := *t.subs.Load()
 	t.subs.Store(&[]*downTrack{})
@@ -200,6 +205,11 @@ func (t *upTrack) read(l *layer) {
 			windowAt, windowBits = time.Now(), 0
 		}
 		t.forward(l, pkt)
+		if l.index == 0 {
+			if tr := t.rec.Load(); tr != nil {
+				tr.push(pkt)
+			}
+		}
 	}
 }
 

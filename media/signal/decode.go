@@ -37,7 +37,18 @@ var knownTypes = map[Type]bool{
 	TypeTrackPublished: true, TypeTrackUnpublished: true,
 	TypeMonitoringOn: true, TypeMonitoringOff: true, TypeError: true,
 	TypeICERestart: true, TypeEnd: true,
+	TypeMedia: true, TypeAnnotate: true, TypePointer: true,
+	TypeRecord: true, TypeRecording: true,
 }
+
+// Drawing limits: a stroke is at most MaxStrokePoints points; tools and
+// colours are from a fixed set.
+const MaxStrokePoints = 2000
+
+var (
+	strokeTools = map[string]bool{"pen": true, "arrow": true, "circle": true, "text": true}
+	toolPoints  = map[string]int{"arrow": 2, "circle": 2, "text": 1}
+)
 
 // Decode parses and checks one message on its own: at most maxSize bytes,
 // one JSON object with no unknown fields, version 1, a known type and the
@@ -175,8 +186,87 @@ func (m *Message) Validate() error {
 		if m.Code == "" {
 			return invalid("code is required")
 		}
+	case TypeMedia:
+		if m.Media == nil || m.Media.ID == "" {
+			return invalid("media with an id is required")
+		}
+	case TypeAnnotate:
+		if m.Media == nil || m.Media.ID == "" || len(m.Media.ID) > MaxIDLength {
+			return invalid("media with an id of at most %d bytes is required", MaxIDLength)
+		}
+		if m.Stroke == nil {
+			return invalid("stroke is required")
+		}
+		if err := m.Stroke.validate(); err != nil {
+			return invalid("stroke: %s", err)
+		}
+	case TypePointer:
+		if p := m.Point; p != nil {
+			if p.Participant == "" || len(p.Participant) > MaxIDLength {
+				return invalid("point needs the participant whose video it is on")
+			}
+			if !unit(p.X) || !unit(p.Y) {
+				return invalid("point x and y must be between 0 and 1")
+			}
+		}
 	}
 	return nil
+}
+
+// unit reports whether v is in [0, 1] (NaN is not).
+func unit(v float64) bool { return v >= 0 && v <= 1 }
+
+func (s *Stroke) validate() error {
+	if s.ID == "" || len(s.ID) > MaxIDLength {
+		return fmt.Errorf("id of 1 to %d bytes is required", MaxIDLength)
+	}
+	if s.Clear {
+		if s.Tool != "" || len(s.Points) > 0 || s.Text != "" {
+			return errors.New("a clear stroke carries nothing else")
+		}
+		return nil
+	}
+	if !strokeTools[s.Tool] {
+		return fmt.Errorf("tool %q is not one of pen, arrow, circle, text", truncate(s.Tool))
+	}
+	if !colorRE(s.Color) {
+		return fmt.Errorf("color %q is not #rrggbb", truncate(s.Color))
+	}
+	if !(s.Width > 0 && s.Width <= 0.2) {
+		return errors.New("width must be above 0 and at most 0.2")
+	}
+	n := len(s.Points)
+	if want := toolPoints[s.Tool]; want > 0 && n != want {
+		return fmt.Errorf("%s takes %d points, got %d", s.Tool, want, n)
+	}
+	if n == 0 || n > MaxStrokePoints {
+		return fmt.Errorf("1 to %d points are required, got %d", MaxStrokePoints, n)
+	}
+	for _, pt := range s.Points {
+		if !unit(pt[0]) || !unit(pt[1]) {
+			return errors.New("points must be between 0 and 1")
+		}
+	}
+	if s.Tool == "text" && (s.Text == "" || len(s.Text) > 500) {
+		return errors.New("text of 1 to 500 bytes is required")
+	}
+	if s.Tool != "text" && s.Text != "" {
+		return errors.New("only the text tool carries text")
+	}
+	return nil
+}
+
+// colorRE reports whether c is #rrggbb.
+func colorRE(c string) bool {
+	if len(c) != 7 || c[0] != '#' {
+		return false
+	}
+	for _, r := range c[1:] {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 func (t Target) valid() bool { return t == TargetPublish || t == TargetSubscribe }

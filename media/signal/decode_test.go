@@ -43,6 +43,21 @@ func TestDecodeRefuses(t *testing.T) {
 		{"peer without id", `{"v":1,"type":"participant-joined","peer":{"name":"x"}}`, 1024, ErrInvalid},
 		{"track missing", `{"v":1,"type":"track-published"}`, 1024, ErrInvalid},
 		{"ice-restart without target", `{"v":1,"type":"ice-restart"}`, 1024, ErrInvalid},
+		{"media without id", `{"v":1,"type":"media","media":{"name":"x"}}`, 1024, ErrInvalid},
+		{"annotate without media", `{"v":1,"type":"annotate","stroke":{"id":"s","tool":"pen","color":"#ff0000","width":0.01,"points":[[0.1,0.1],[0.2,0.2]]}}`, 1024, ErrInvalid},
+		{"annotate without stroke", `{"v":1,"type":"annotate","media":{"id":"m"}}`, 1024, ErrInvalid},
+		{"stroke unknown tool", `{"v":1,"type":"annotate","media":{"id":"m"},"stroke":{"id":"s","tool":"laser","color":"#ff0000","width":0.01,"points":[[0.1,0.1]]}}`, 1024, ErrInvalid},
+		{"stroke bad colour", `{"v":1,"type":"annotate","media":{"id":"m"},"stroke":{"id":"s","tool":"pen","color":"red","width":0.01,"points":[[0.1,0.1]]}}`, 1024, ErrInvalid},
+		{"stroke off the image", `{"v":1,"type":"annotate","media":{"id":"m"},"stroke":{"id":"s","tool":"pen","color":"#ff0000","width":0.01,"points":[[0.1,1.1]]}}`, 1024, ErrInvalid},
+		{"stroke no points", `{"v":1,"type":"annotate","media":{"id":"m"},"stroke":{"id":"s","tool":"pen","color":"#ff0000","width":0.01,"points":[]}}`, 1024, ErrInvalid},
+		{"arrow with three points", `{"v":1,"type":"annotate","media":{"id":"m"},"stroke":{"id":"s","tool":"arrow","color":"#ff0000","width":0.01,"points":[[0,0],[1,1],[0.5,0.5]]}}`, 1024, ErrInvalid},
+		{"text without text", `{"v":1,"type":"annotate","media":{"id":"m"},"stroke":{"id":"s","tool":"text","color":"#ff0000","width":0.01,"points":[[0.5,0.5]]}}`, 1024, ErrInvalid},
+		{"stroke zero width", `{"v":1,"type":"annotate","media":{"id":"m"},"stroke":{"id":"s","tool":"pen","color":"#ff0000","width":0,"points":[[0.1,0.1]]}}`, 1024, ErrInvalid},
+		{"stroke without id", `{"v":1,"type":"annotate","media":{"id":"m"},"stroke":{"tool":"pen","color":"#ff0000","width":0.01,"points":[[0.1,0.1]]}}`, 1024, ErrInvalid},
+		{"clear with points", `{"v":1,"type":"annotate","media":{"id":"m"},"stroke":{"id":"s","clear":true,"points":[[0.1,0.1]]}}`, 1024, ErrInvalid},
+		{"pointer off the video", `{"v":1,"type":"pointer","point":{"participant":"p","x":-0.1,"y":0.5}}`, 1024, ErrInvalid},
+		{"pointer without participant", `{"v":1,"type":"pointer","point":{"x":0.1,"y":0.5}}`, 1024, ErrInvalid},
+		{"record not a bool", `{"v":1,"type":"record","recording":"yes"}`, 1024, ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +93,14 @@ func TestDecodeAccepts(t *testing.T) {
 		{V: 1, Type: TypeError, ID: "7", Code: CodeForbidden, Error: "no", Permission: PermChat},
 		{V: 1, Type: TypeICERestart, Target: TargetSubscribe},
 		{V: 1, Type: TypeEnd, Error: "ended by host"},
+		{V: 1, Type: TypeMedia, Media: &Media{ID: "m1", Kind: "snapshot", Name: "pump.png", ContentType: "image/png", Size: 2048, URL: "/api/v1/media/m1", By: "p1", Of: "p2"}},
+		{V: 1, Type: TypeAnnotate, Media: &Media{ID: "m1"}, Stroke: &Stroke{ID: "s1", Tool: "pen", Color: "#FF3B30", Width: 0.005, Points: [][2]float64{{0, 0}, {0.5, 0.25}, {1, 1}}}},
+		{V: 1, Type: TypeAnnotate, Media: &Media{ID: "m1"}, Stroke: &Stroke{ID: "s2", Tool: "text", Color: "#ffffff", Width: 0.03, Points: [][2]float64{{0.4, 0.4}}, Text: "this valve"}},
+		{V: 1, Type: TypeAnnotate, Media: &Media{ID: "m1"}, Stroke: &Stroke{ID: "s3", Clear: true}},
+		{V: 1, Type: TypePointer, Point: &Point{Participant: "p2", X: 0.3, Y: 0.6}},
+		{V: 1, Type: TypePointer},
+		{V: 1, Type: TypeRecord, Recording: true},
+		{V: 1, Type: TypeRecording, Participant: "p1", Name: "Eve", Recording: true},
 	}
 	for _, m := range msgs {
 		data, err := Encode(m)

@@ -27,6 +27,11 @@ const (
 	TypeError             Type = "error"              // S: a request failed
 	TypeICERestart        Type = "ice-restart"        // C, S: restart ICE on a connection
 	TypeEnd               Type = "end"                // C: end the call for all; S: the call has ended
+	TypeMedia             Type = "media"              // S: a snapshot or file was added to the call
+	TypeAnnotate          Type = "annotate"           // C: draw on a snapshot; S: someone drew
+	TypePointer           Type = "pointer"            // C: point at a spot of a video; S: someone points
+	TypeRecord            Type = "record"             // C: start or stop recording
+	TypeRecording         Type = "recording"          // S: recording is on or off
 )
 
 // Target names one of a participant's two peer connections.
@@ -79,6 +84,11 @@ type Message struct {
 	Text  string `json:"text,omitempty"`  // chat
 	Time  int64  `json:"time,omitempty"`  // chat (S): Unix milliseconds
 
+	Media     *Media  `json:"media,omitempty"`     // media; annotate: MediaID only
+	Stroke    *Stroke `json:"stroke,omitempty"`    // annotate
+	Point     *Point  `json:"point,omitempty"`     // pointer; nil hides the pointer
+	Recording bool    `json:"recording,omitempty"` // record, recording: on or off
+
 	Code       string `json:"code,omitempty"`       // error
 	Error      string `json:"error,omitempty"`      // error: what went wrong; end: why
 	Permission string `json:"permission,omitempty"` // error (forbidden): the missing permission
@@ -97,6 +107,39 @@ type Track struct {
 	Kind        string   `json:"kind"`             // "audio" or "video"
 	StreamID    string   `json:"stream,omitempty"` // the media stream id in the SDP
 	Layers      []string `json:"layers,omitempty"` // simulcast rids, if any
+}
+
+// Media is a snapshot or file of the call, kept by the node; participants
+// fetch it from URL.
+type Media struct {
+	ID          string `json:"id"`
+	Kind        string `json:"kind,omitempty"` // "snapshot" or "file"
+	Name        string `json:"name,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+	Size        int64  `json:"size,omitempty"`
+	URL         string `json:"url,omitempty"`
+	By          string `json:"by,omitempty"` // participant id of who added it
+	// Of is the participant whose video a snapshot was taken from.
+	Of string `json:"of,omitempty"`
+}
+
+// Stroke is one drawing on a snapshot, in coordinates relative to the
+// image: 0,0 is the top left corner, 1,1 the bottom right.
+type Stroke struct {
+	ID     string       `json:"id"`
+	Tool   string       `json:"tool"`           // pen, arrow, circle, text
+	Color  string       `json:"color"`          // #rrggbb
+	Width  float64      `json:"width"`          // relative to the image width
+	Points [][2]float64 `json:"points"`         // pen: the path; arrow, circle: two points; text: one
+	Text   string       `json:"text,omitempty"` // text
+	Clear  bool         `json:"clear,omitempty"`
+}
+
+// Point is a position on a participant's video, relative to the frame.
+type Point struct {
+	Participant string  `json:"participant"` // whose video
+	X           float64 `json:"x"`
+	Y           float64 `json:"y"`
 }
 
 // Candidate is a trickled ICE candidate, as RTCIceCandidateInit in the

@@ -11,6 +11,9 @@ const (
 	PermScreenShare   = "xa_icall_screen-share"
 	PermEndForAll     = "xa_icall_end-call-for-all"
 	PermSitIn         = "xa_icall_sit-in"
+	PermAnnotate      = "xa_icall_snapshot-annotate"
+	PermShareFiles    = "xa_icall_share-files"
+	PermRecord        = "xa_icall_record"
 )
 
 // Permissions lists every permission id above, for the comparison with the
@@ -19,5 +22,6 @@ func Permissions() []string {
 	return []string{
 		PermJoin, PermPublishCamera, PermPublishMic, PermChat,
 		PermScreenShare, PermEndForAll, PermSitIn,
+		PermAnnotate, PermShareFiles, PermRecord,
 	}
 }

@@ -16,7 +16,7 @@ const (
 var clientTypes = map[Type]bool{
 	TypeJoin: true, TypeOffer: true, TypeAnswer: true, TypeCandidate: true,
 	TypeLeave: true, TypeMute: true, TypeChat: true, TypeICERestart: true,
-	TypeEnd: true,
+	TypeEnd: true, TypeAnnotate: true, TypePointer: true, TypeRecord: true,
 }
 
 // Stream decodes the messages of one connection in one direction and
