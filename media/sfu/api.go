@@ -6,6 +6,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -50,9 +51,15 @@ func (s *SFU) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator
 	}
 	reg := &interceptor.Registry{}
 	reg.Add(nackCounterFactory{s.metrics})
-	if err := webrtc.ConfigureNack(me, reg); err != nil {
+	// NACKs: a generator asks publishers for what the SFU lost; what
+	// subscribers lose is resent from each layer's shared cache (see
+	// downTrack.retransmit), not from a per-subscriber responder buffer.
+	nackGen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
 		return nil, nil, fmt.Errorf("configure nack: %w", err)
 	}
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	reg.Add(nackGen)
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
 		return nil, nil, fmt.Errorf("configure rtcp reports: %w", err)
 	}

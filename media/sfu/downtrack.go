@@ -22,6 +22,7 @@ type downTrack struct {
 	sender *webrtc.RTPSender
 
 	queue chan queued
+	nacks chan []uint16 // sequence numbers (as sent) the subscriber lost
 	done  chan struct{}
 	once  sync.Once
 
@@ -50,6 +51,7 @@ func newDownTrack(sub *Participant, up *upTrack, local *webrtc.TrackLocalStaticR
 		local:  local,
 		sender: sender,
 		queue:  make(chan queued, sub.sfu.cfg.QueueSize),
+		nacks:  make(chan []uint16, 16),
 		done:   make(chan struct{}),
 	}
 	d.current.Store(-1)
@@ -92,6 +94,8 @@ func (d *downTrack) writeLoop() {
 				out.Add(float64(q.pkt.MarshalSize()))
 				pkts.Inc()
 			}
+		case seqs := <-d.nacks:
+			d.retransmit(seqs)
 		}
 	}
 }
@@ -113,16 +117,51 @@ func (d *downTrack) write(q queued) bool {
 	} else if int16(q.pkt.SequenceNumber-d.switchSeq) < 0 {
 		return false // a late packet from before the switch
 	}
-	h := q.pkt.Header // a copy: the packet is shared with other subscribers
-	h.SequenceNumber += d.seqOffset
-	h.Timestamp += d.tsOffset
-	h.Extension, h.Extensions, h.ExtensionProfile = false, nil, 0
+	h := d.header(q.pkt)
 	if !d.started || int16(h.SequenceNumber-d.lastSeq) > 0 {
 		d.lastSeq, d.lastTS, d.lastAt = h.SequenceNumber, h.Timestamp, time.Now()
 		d.started = true
 	}
 	err := d.local.WriteRTP(&rtp.Packet{Header: h, Payload: q.pkt.Payload})
 	return err == nil
+}
+
+// header is pkt's header as this subscriber gets it: a copy (the packet is
+// shared with other subscribers), renumbered, without the publisher's
+// header extensions.
+func (d *downTrack) header(pkt *rtp.Packet) rtp.Header {
+	h := pkt.Header
+	h.SequenceNumber += d.seqOffset
+	h.Timestamp += d.tsOffset
+	h.Extension, h.Extensions, h.ExtensionProfile = false, nil, 0
+	return h
+}
+
+// retransmit resends the packets the subscriber NACKed, from the layer's
+// shared cache: those of the current layer sent since the last switch.
+func (d *downTrack) retransmit(seqs []uint16) {
+	l := d.up.layer(d.current.Load())
+	if l == nil || l.cache == nil || !d.started {
+		return
+	}
+	m := d.sub.sfu.metrics
+	for _, seq := range seqs {
+		if int16(seq-d.lastSeq) > 0 {
+			continue // never sent
+		}
+		in := seq - d.seqOffset
+		if int16(in-d.switchSeq) < 0 {
+			continue // sent from another layer, before the switch
+		}
+		pkt := l.cache.get(in)
+		if pkt == nil {
+			m.retransmits.WithLabelValues("missed").Inc()
+			continue
+		}
+		if d.local.WriteRTP(&rtp.Packet{Header: d.header(pkt), Payload: pkt.Payload}) == nil {
+			m.retransmits.WithLabelValues("sent").Inc()
+		}
+	}
 }
 
 // switchTo makes q's layer current, so that q's sequence number follows
@@ -139,8 +178,8 @@ func (d *downTrack) switchTo(q queued) {
 }
 
 // rtcpLoop reads the subscriber's RTCP for this track (which also feeds
-// the NACK responder and the bandwidth estimator), forwards keyframe
-// requests to the publisher and notes REMB.
+// the bandwidth estimator), forwards keyframe requests to the publisher,
+// notes REMB and hands NACKs to the writer.
 func (d *downTrack) rtcpLoop() {
 	for {
 		pkts, _, err := d.sender.ReadRTCP()
@@ -153,6 +192,15 @@ func (d *downTrack) rtcpLoop() {
 				d.up.requestKeyframe(d.current.Load())
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				d.sub.remb.Store(int64(p.Bitrate))
+			case *rtcp.TransportLayerNack:
+				var seqs []uint16
+				for _, n := range p.Nacks {
+					seqs = append(seqs, n.PacketList()...)
+				}
+				select {
+				case d.nacks <- seqs:
+				default: // the writer is behind; the subscriber will ask again
+				}
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"siteline/media/client"
+	"siteline/media/signal"
 )
 
 // TestNackRecoversLoss puts a lossy UDP proxy between a publisher and the
@@ -90,5 +91,56 @@ func testNackRecovers(t *testing.T, loss, completeFloor float64) {
 	// subscriber than were missing on arrival at the SFU.
 	if float64(s.Missing) >= lost {
 		t.Errorf("subscriber misses %d packets, the SFU missed %v on arrival: nothing was recovered", s.Missing, lost)
+	}
+}
+
+// TestNackToSubscriber drops a share of the SFU's RTP on its way to one
+// subscriber: the subscriber NACKs, and the SFU resends from the
+// publisher's shared packet cache, so the subscriber sees the sequence
+// (almost) complete. Floors as for TestNackRecoversLoss.
+func TestNackToSubscriber(t *testing.T) {
+	for _, tt := range []struct {
+		loss, completeFloor float64
+	}{
+		{0.05, 0.99},
+		{0.20, 0.95},
+	} {
+		t.Run(fmt.Sprintf("loss %.0f%%", tt.loss*100), func(t *testing.T) {
+			h := startSFU(t)
+			proxy := newUDPProxy(t, h.udp, 0, 11)
+			proxy.lossDown = tt.loss
+			pub := h.join("tech", "loss", client.JoinOptions{})
+			sub := h.connectConnVia("expert", proxy, signal.TargetSubscribe)
+			if err := sub.Join(t.Context(), "loss", client.JoinOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			h.publish(pub, client.TrackSpec{Kind: "video", PacketSize: 600})
+			v := trackOf(t, sub, pub.ID(), "video")
+			eventually(t, 15*time.Second, fmt.Sprintf("%d packets received", lossWindow), func() bool {
+				s := v.Stats()
+				return s.Unique+s.Missing >= lossWindow
+			})
+			var s client.TrackStats
+			share := func() float64 {
+				s = v.Stats()
+				return float64(s.Unique) / float64(s.Unique+s.Missing)
+			}
+			eventually(t, 5*time.Second, fmt.Sprintf("at least %.0f%% of the sequence received", tt.completeFloor*100), func() bool {
+				return share() >= tt.completeFloor
+			})
+			sent, dropped := proxy.rtpDown.Load(), proxy.droppedDown.Load()
+			resent := h.metricWith("siteline_sfu_retransmits_total", "result", "sent")
+			t.Logf("proxy: %d RTP packets to the subscriber, %d dropped (%.1f%%); sfu resent %v; subscriber: %d distinct of %d (%.2f%%), %.1f packets/s",
+				sent, dropped, 100*float64(dropped)/float64(sent), resent, s.Unique, s.Unique+s.Missing, 100*share(), s.Rate())
+			if dropped == 0 || float64(dropped) < tt.loss/2*float64(sent) {
+				t.Errorf("the proxy dropped %d of %d RTP packets, want about %.0f%%", dropped, sent, tt.loss*100)
+			}
+			if resent == 0 {
+				t.Error("siteline_sfu_retransmits_total{result=sent} did not grow")
+			}
+			if rate := s.Rate(); rate < lossRateFloor {
+				t.Errorf("subscriber's rate %.1f packets/s, want at least %.0f", rate, lossRateFloor)
+			}
+		})
 	}
 }

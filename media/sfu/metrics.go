@@ -11,13 +11,14 @@ import (
 // metrics are the SFU's Prometheus series. Counts of rooms, participants
 // and tracks are read from the SFU at scrape time.
 type metrics struct {
-	bytes      *prometheus.CounterVec // direction: in, out
-	packets    *prometheus.CounterVec // direction: in, out
-	lost       prometheus.Counter
-	nacks      *prometheus.CounterVec // direction: received (from subscribers), sent (to publishers)
-	dropped    prometheus.Counter
-	keyframes  prometheus.Counter
-	layerMoves prometheus.Counter
+	bytes       *prometheus.CounterVec // direction: in, out
+	packets     *prometheus.CounterVec // direction: in, out
+	lost        prometheus.Counter
+	nacks       *prometheus.CounterVec // direction: received (from subscribers), sent (to publishers)
+	retransmits *prometheus.CounterVec // result: sent, missed (no longer cached)
+	dropped     prometheus.Counter
+	keyframes   prometheus.Counter
+	layerMoves  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, s *SFU) (*metrics, error) {
@@ -41,6 +42,10 @@ func newMetrics(reg prometheus.Registerer, s *SFU) (*metrics, error) {
 			Name: "siteline_sfu_nacks_total",
 			Help: "Packets named in NACKs received from subscribers (received) and sent to publishers (sent).",
 		}, []string{"direction"}),
+		retransmits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "siteline_sfu_retransmits_total",
+			Help: "Packets subscribers NACKed: resent from the publisher's cache (sent), or already gone from it (missed).",
+		}, []string{"result"}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "siteline_sfu_dropped_packets_total",
 			Help: "Packets dropped because a subscriber's queue was full.",
@@ -58,7 +63,7 @@ func newMetrics(reg prometheus.Registerer, s *SFU) (*metrics, error) {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
 	collectors := []prometheus.Collector{
-		m.bytes, m.packets, m.lost, m.nacks, m.dropped, m.keyframes, m.layerMoves,
+		m.bytes, m.packets, m.lost, m.nacks, m.retransmits, m.dropped, m.keyframes, m.layerMoves,
 		gauge("siteline_sfu_rooms", "Rooms open.", func() float64 { r, _, _ := s.counts(); return float64(r) }),
 		gauge("siteline_sfu_participants", "Participants in rooms, hidden ones included.", func() float64 { _, p, _ := s.counts(); return float64(p) }),
 		gauge("siteline_sfu_tracks", "Tracks published.", func() float64 { _, _, t := s.counts(); return float64(t) }),

@@ -24,8 +24,10 @@ type Participant struct {
 	info ParticipantInfo
 	room *Room // set by Room.add before anyone else sees p
 
-	sendFn   func(signal.Message) error
-	out      chan signal.Message
+	sendFn func(signal.Message) error
+	// out holds pointers: a queue of messages would keep MessageQueueSize
+	// whole structs per participant.
+	out      chan *signal.Message
 	overflow chan struct{} // closed when out was full
 	done     chan struct{} // closed by close
 	once     sync.Once
@@ -66,7 +68,7 @@ func newParticipant(s *SFU, info ParticipantInfo, send func(signal.Message) erro
 		id:        info.ID,
 		info:      info,
 		sendFn:    send,
-		out:       make(chan signal.Message, s.cfg.MessageQueueSize),
+		out:       make(chan *signal.Message, s.cfg.MessageQueueSize),
 		overflow:  make(chan struct{}),
 		done:      make(chan struct{}),
 		downs:     make(map[string]*downTrack),
@@ -119,7 +121,7 @@ func (p *Participant) peer() signal.Peer { return signal.Peer{ID: p.id, Name: p.
 func (p *Participant) send(m signal.Message) {
 	select {
 	case <-p.done:
-	case p.out <- m:
+	case p.out <- &m:
 	default:
 		p.overOnce.Do(func() { close(p.overflow) })
 	}
@@ -129,7 +131,7 @@ func (p *Participant) sendLoop() {
 	for {
 		select {
 		case m := <-p.out:
-			if err := p.sendFn(m); err != nil {
+			if err := p.sendFn(*m); err != nil {
 				p.sfu.log.Debug("send to participant", "participant", p.id, "type", m.Type, "err", err)
 			}
 		case <-p.overflow:
@@ -140,7 +142,7 @@ func (p *Participant) sendLoop() {
 			for { // flush what was queued before the end, such as end itself
 				select {
 				case m := <-p.out:
-					_ = p.sendFn(m)
+					_ = p.sendFn(*m)
 				default:
 					return
 				}

@@ -14,22 +14,26 @@ import (
 	"siteline/media/signal"
 )
 
-// udpProxy sits between one client's publish connection and the SFU's
-// ICE UDP port. The client talks to front, the SFU to back; each side
-// learns only the proxy's address (see proxiedSignaler), so every packet
-// of that connection crosses the proxy. It drops a deterministic
-// pseudo-random share of the RTP packets going to the SFU, and nothing
-// else: STUN, DTLS and RTCP always pass, so that only media is lost.
+// udpProxy sits between one client's connection (publish or subscribe)
+// and the SFU's ICE UDP port. The client talks to front, the SFU to back;
+// each side learns only the proxy's address (see proxiedSignaler), so
+// every packet of that connection crosses the proxy. It drops a
+// deterministic pseudo-random share of the RTP packets going to the SFU
+// (loss) or coming from it (lossDown, set before traffic starts), and
+// nothing else: STUN, DTLS and RTCP always pass, so that only media is
+// lost.
 type udpProxy struct {
 	front, back net.PacketConn
 	sfu         net.Addr
 	loss        float64
 	rng         *rand.Rand // used by the front reader only
+	lossDown    float64
+	rngDown     *rand.Rand // used by the back reader only
 
 	client atomic.Pointer[net.UDPAddr] // the client's address, learnt from its first packet
 
-	rtpUp, droppedUp, otherUp atomic.Uint64 // client to SFU
-	rtpDown, otherDown        atomic.Uint64 // SFU to client
+	rtpUp, droppedUp, otherUp       atomic.Uint64 // client to SFU
+	rtpDown, droppedDown, otherDown atomic.Uint64 // SFU to client
 
 	wg sync.WaitGroup
 }
@@ -46,7 +50,8 @@ func newUDPProxy(t *testing.T, sfu net.Addr, loss float64, seed uint64) *udpProx
 		}
 		return c
 	}
-	p := &udpProxy{front: listen(), back: listen(), sfu: sfu, loss: loss, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	p := &udpProxy{front: listen(), back: listen(), sfu: sfu, loss: loss, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		rngDown: rand.New(rand.NewPCG(seed+1, seed^0x2545f4914f6cdd1d))}
 	p.wg.Add(2)
 	go p.up()
 	go p.down()
@@ -123,6 +128,10 @@ func (p *udpProxy) down() {
 		}
 		if classify(buf[:n]) == kindRTP {
 			p.rtpDown.Add(1)
+			if p.rngDown.Float64() < p.lossDown {
+				p.droppedDown.Add(1)
+				continue
+			}
 		} else {
 			p.otherDown.Add(1)
 		}
@@ -130,24 +139,25 @@ func (p *udpProxy) down() {
 	}
 }
 
-// proxiedSignaler is a loopback whose publish-connection candidates are
-// rewritten in both directions: the SFU's UDP candidates reach the client
-// as the proxy's front address, the client's reach the SFU as the proxy's
-// back address. The SFU's ICE-TCP candidates are dropped, so that the
-// client has no way around the proxy. Subscribe-connection candidates
-// pass untouched.
+// proxiedSignaler is a loopback whose candidates for one connection
+// (target) are rewritten in both directions: the SFU's UDP candidates
+// reach the client as the proxy's front address, the client's reach the
+// SFU as the proxy's back address. The SFU's ICE-TCP candidates are
+// dropped, so that the client has no way around the proxy. The other
+// connection's candidates pass untouched.
 type proxiedSignaler struct {
 	*loopback
 	front, back string // host:port
+	target      signal.Target
 }
 
 func (s *proxiedSignaler) Send(ctx context.Context, m signal.Message) error {
-	if m.Type == signal.TypeCandidate && m.Target == signal.TargetPublish && m.Candidate != nil {
+	if m.Type == signal.TypeCandidate && m.Target == s.target && m.Candidate != nil {
 		c := *m.Candidate
 		c.Candidate, _ = rewriteCandidate(c.Candidate, s.back)
 		m.Candidate = &c
 	}
-	if m.Target == signal.TargetPublish && m.SDP != "" {
+	if m.Target == s.target && m.SDP != "" {
 		m.SDP = rewriteSDP(m.SDP, s.back)
 	}
 	return s.loopback.Send(ctx, m)
@@ -159,7 +169,7 @@ func (s *proxiedSignaler) Recv(ctx context.Context) (signal.Message, error) {
 		if err != nil {
 			return m, err
 		}
-		if m.Type == signal.TypeCandidate && m.Target == signal.TargetPublish && m.Candidate != nil && m.Candidate.Candidate != "" {
+		if m.Type == signal.TypeCandidate && m.Target == s.target && m.Candidate != nil && m.Candidate.Candidate != "" {
 			c := *m.Candidate
 			var ok bool
 			if c.Candidate, ok = rewriteCandidate(c.Candidate, s.front); !ok {
@@ -167,7 +177,7 @@ func (s *proxiedSignaler) Recv(ctx context.Context) (signal.Message, error) {
 			}
 			m.Candidate = &c
 		}
-		if m.Target == signal.TargetPublish && m.SDP != "" {
+		if m.Target == s.target && m.SDP != "" {
 			m.SDP = rewriteSDP(m.SDP, s.front)
 		}
 		return m, nil
@@ -210,9 +220,15 @@ func rewriteSDP(sdp, to string) string {
 // connectVia connects a new client as user whose publish connection goes
 // through p.
 func (h *harness) connectVia(user string, p *udpProxy) *client.Client {
+	return h.connectConnVia(user, p, signal.TargetPublish)
+}
+
+// connectConnVia connects a new client as user whose target connection
+// goes through p.
+func (h *harness) connectConnVia(user string, p *udpProxy, target signal.Target) *client.Client {
 	h.t.Helper()
 	sig := &proxiedSignaler{loopback: newLoopback(h.sfu, user),
-		front: p.front.LocalAddr().String(), back: p.back.LocalAddr().String()}
+		front: p.front.LocalAddr().String(), back: p.back.LocalAddr().String(), target: target}
 	c, err := client.New(client.Config{Name: user, LoopbackOnly: true, Logger: testLogger()}, sig)
 	if err != nil {
 		h.t.Fatal(err)

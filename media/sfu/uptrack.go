@@ -43,6 +43,8 @@ type layer struct {
 
 	rate    atomic.Int64 // bits/s, measured by the reader
 	lastPLI atomic.Int64 // unix nanoseconds of the last keyframe request
+
+	cache *packetCache // video only: what subscribers may NACK
 }
 
 func newUpTrack(owner *Participant, remote *webrtc.TrackRemote) *upTrack {
@@ -63,6 +65,9 @@ func (t *upTrack) addLayer(remote *webrtc.TrackRemote) *layer {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	l := &layer{index: len(t.layers), rid: remote.RID(), remote: remote}
+	if t.kind == webrtc.RTPCodecTypeVideo {
+		l.cache = &packetCache{}
+	}
 	t.layers = append(t.layers, l)
 	t.live++
 	return l
@@ -204,6 +209,9 @@ func (t *upTrack) read(l *layer) {
 			l.rate.Store(windowBits * int64(time.Second) / int64(since))
 			windowAt, windowBits = time.Now(), 0
 		}
+		if l.cache != nil {
+			l.cache.put(pkt)
+		}
 		t.forward(l, pkt)
 		if l.index == 0 {
 			if tr := t.rec.Load(); tr != nil {
@@ -211,6 +219,16 @@ func (t *upTrack) read(l *layer) {
 			}
 		}
 	}
+}
+
+// layer returns layer i, or nil.
+func (t *upTrack) layer(i int32) *layer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if i < 0 || int(i) >= len(t.layers) {
+		return nil
+	}
+	return t.layers[i]
 }
 
 // forward hands pkt to every subscriber that wants layer l.
