@@ -13,14 +13,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/heapprofiler"
 	"github.com/chromedp/cdproto/network"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"siteline/storage"
 	"siteline/web"
 )
 
-var screenshots = flag.Bool("screenshots", false, "TestCallBrowser: write the call page's screenshots to docs/screenshots")
+var (
+	screenshots = flag.Bool("screenshots", false, "TestCallBrowser: write the call page's screenshots to docs/screenshots")
+	callSoak    = flag.Duration("call-soak", 0, "TestCallBrowser: stay this long in the call and log each page's JavaScript heap (the figure in docs/benchmarks.md)")
+)
+
+// jsHeap returns the page's used JavaScript heap, after a collection.
+func jsHeap(ctx context.Context) (float64, error) {
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, heapprofiler.CollectGarbage, cdp.Empty{})
+		return err
+	})); err != nil {
+		return 0, err
+	}
+	u, err := chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (cdpruntime.GetHeapUsageResult, error) {
+		return cdp.Call(ctx, t, cdpruntime.GetHeapUsage, cdp.Empty{})
+	})
+	return u.UsedSize, err
+}
 
 // newCallChromium starts its own headless Chromium (own process, own
 // profile) with a fake camera and microphone, and every host but
@@ -50,7 +70,7 @@ func newCallChromium(t *testing.T) context.Context {
 	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
-	timeout, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	timeout, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute+*callSoak)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	if err := chromedp.Do(timeout); err != nil {
 		t.Fatalf("start chromium: %v", err)
@@ -268,6 +288,29 @@ func TestCallBrowser(t *testing.T) {
 	}
 	if !chatStored || slices.Index(kinds, storage.EventChat) < slices.Index(kinds, storage.EventJoined) {
 		t.Fatalf("session events %v: chat %q by Tom Tech stored = %v", kinds, text, chatStored)
+	}
+
+	checkCallTools(t, cn, a, b, callID)
+
+	if *callSoak > 0 {
+		before, err := jsHeap(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s0, _ := readStats(b)
+		t.Logf("staying %v in the call", *callSoak)
+		<-time.After(*callSoak) // the measurement is the time spent in the call
+		after, err := jsHeap(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		afterB, err := jsHeap(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s1 := waitMedia(t, b, "expert")
+		t.Logf("JavaScript heap: tech %.1f MB after the tools, %.1f MB %v later; expert %.1f MB; expert decoded %d frames meanwhile",
+			before/1e6, after/1e6, *callSoak, afterB/1e6, s1.Frames-s0.Frames)
 	}
 
 	if *screenshots {

@@ -40,5 +40,6 @@ func (r callRecorder) End(room string, by sfu.ParticipantInfo) error {
 	if err := r.n.store.EndSession(ctx, room, now, ev); err != nil {
 		return fmt.Errorf("record end: %w", err)
 	}
+	r.n.ring.ended(room)
 	return nil
 }

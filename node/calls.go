@@ -197,6 +197,7 @@ func (cs *callService) recordJoin(ctx context.Context, a web.Actor, callID, pid,
 	if err := cs.n.store.RecordJoin(ctx, p, ev); err != nil {
 		return nil, err
 	}
+	cs.answerIfRinging(ctx, a, callID, hidden) // ring.go
 	return &departure{cs: cs, callID: callID, pid: pid, userID: uid}, nil
 }
 

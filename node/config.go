@@ -87,11 +87,28 @@ type ClusterConfig struct {
 	KeyFile  string `yaml:"key_file"`
 }
 
-// NATSConfig is the embedded message bus.
+// NATSConfig is the embedded message bus, which also carries site history
+// to headquarters over NATS leaf node links (mutual TLS with the
+// federation's certificates).
 type NATSConfig struct {
 	// Listen opens a client port for other nodes; empty keeps the bus
 	// in-process only.
 	Listen string `yaml:"listen"`
+	// LeafListen is where a headquarters voter accepts the plants' leaf
+	// links. Empty means the host of raft.listen with the Raft port plus
+	// one (any free port when raft.listen asks for any); "off" accepts
+	// none. Only voters listen unless it is set.
+	LeafListen string `yaml:"leaf_listen"`
+	// LeafAdvertise is the host:port plants are told to link to; empty
+	// means the host of raft.advertise (or of the listener) and the leaf
+	// port.
+	LeafAdvertise string `yaml:"leaf_advertise"`
+	// LeafRemotes are the headquarters leaf URLs (tls://host:port) a plant
+	// links to; empty means the one learnt when the node joined.
+	LeafRemotes []string `yaml:"leaf_remotes"`
+	// DuplicateWindow is how long JetStream drops a republished history
+	// message by its id; 0 means 2m. Headquarters applies by id anyway.
+	DuplicateWindow time.Duration `yaml:"duplicate_window"`
 }
 
 // LogConfig sets the structured logger.
@@ -132,7 +149,7 @@ func Default() Config {
 		},
 		Raft: RaftConfig{Listen: "127.0.0.1:0"},
 		// ICE on UDP 8443 does not clash with HTTPS, which is TCP 8443.
-		Media: MediaConfig{ICEUDP: ":8443", ICETCP: ":8444"},
+		Media: MediaConfig{ICEUDP: ":8443", ICETCP: ":8444", MaxUpload: 50 << 20},
 		TURN:  TURNConfig{UDP: ":3478", TCP: ":3478"},
 		Log:   LogConfig{Level: "info", Format: "text"},
 		Auth: AuthConfig{
@@ -323,6 +340,9 @@ func (c *Config) Validate() error {
 		if err := validAddr(c.NATS.Listen); err != nil {
 			return bad("nats.listen", "%v", err)
 		}
+	}
+	if err := c.validateLeaf(); err != nil {
+		return err
 	}
 	if err := c.validateMedia(); err != nil {
 		return err

@@ -20,7 +20,16 @@ type MediaConfig struct {
 	// PublicIPs are the node's public addresses behind a static (1:1) NAT,
 	// announced to clients in place of the local ones.
 	PublicIPs []string `yaml:"public_ips"`
+	// MaxUpload is the largest snapshot or file shared in a call, in
+	// bytes; only uploads may send request bodies over http.body_limit.
+	MaxUpload int `yaml:"max_upload"`
 }
+
+// Bounds of media.max_upload.
+const (
+	minUpload = 1 << 10
+	maxUpload = 4 << 30
+)
 
 // TURNConfig is the embedded TURN relay. Credentials are minted per call
 // from Secret; each listener is optional and all three empty turns the
@@ -90,6 +99,9 @@ func (c *Config) validateMedia() error {
 		if err := validAddr(c.Media.ICETCP); err != nil {
 			return bad("media.ice_tcp", "%v", err)
 		}
+	}
+	if c.Media.MaxUpload < minUpload || c.Media.MaxUpload > maxUpload {
+		return bad("media.max_upload", "%d bytes is outside %d (1 KiB) to %d (4 GiB)", c.Media.MaxUpload, minUpload, maxUpload)
 	}
 	for _, s := range c.Media.PublicIPs {
 		ip := net.ParseIP(strings.TrimSpace(s))

@@ -194,7 +194,7 @@ func (n *Node) join(ctx context.Context, ln net.Listener, files pki.Files, byo b
 			}
 		}
 	}
-	for k, v := range map[string]string{metaJoined: j.Server, "org_id": resp.OrgID} {
+	for k, v := range map[string]string{metaJoined: j.Server, "org_id": resp.OrgID, metaLeafURL: resp.LeafURL} {
 		if err := n.store.SetMeta(ctx, k, v); err != nil {
 			return "", err
 		}
@@ -340,7 +340,7 @@ func (f *federation) Join(ctx context.Context, req web.JoinRequest) (web.JoinRes
 		return web.JoinResponse{}, errBadToken
 	}
 
-	resp := web.JoinResponse{OrgID: n.orgID, CACert: string(f.ca.CertPEM)}
+	resp := web.JoinResponse{OrgID: n.orgID, CACert: string(f.ca.CertPEM), LeafURL: n.LeafURL()}
 	if req.CSR != "" {
 		cert, err := f.ca.Sign([]byte(req.CSR), req.NodeID)
 		if err != nil {
@@ -434,6 +434,7 @@ func (f *federation) Status(ctx context.Context) (web.ClusterStatus, error) {
 				lc := ps.LastContact.UTC()
 				cn.LastContact = &lc
 			}
+			historyStatus(&cn, ps.Extra)
 		}
 		st.Nodes = append(st.Nodes, cn)
 	}

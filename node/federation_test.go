@@ -223,14 +223,14 @@ func TestFederationReplicatesAndEnforcesEverywhere(t *testing.T) {
 // link is a set of TCP proxies between one node and the others, which the
 // test can cut (every connection closed, new ones refused) and heal.
 type link struct {
-	t       *testing.T
+	t       testing.TB
 	mu      sync.Mutex
 	cut     bool
 	conns   []net.Conn
 	proxies map[string]string // target -> proxy address
 }
 
-func newLink(t *testing.T) *link { return &link{t: t, proxies: map[string]string{}} }
+func newLink(t testing.TB) *link { return &link{t: t, proxies: map[string]string{}} }
 
 // proxy returns the address of a proxy to target, started on first use.
 func (l *link) proxy(target string) string {

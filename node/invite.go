@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -395,6 +396,7 @@ func (iv *inviteService) Redeem(ctx context.Context, token string, in web.Redeem
 	}
 	if r.NewSession != nil {
 		iv.n.log.Info("service request opened: ringing its expert", "call", r.NewSession.ID, "expert", inv.CreatedBy)
+		iv.n.ring.ring(*r.NewSession, r.Guest.Name)
 	}
 	return r.Guest, nil
 }
@@ -426,6 +428,21 @@ func (iv *inviteService) guestGrants(orgID string, kind storage.UserKind) []stri
 		}
 	}
 	return out
+}
+
+// checkGuest answers the SFU's permission question for a guest: the
+// in-call permissions of the guest's role, while the guest's call is open.
+func (iv *inviteService) checkGuest(guestID, permission string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a, err := iv.GuestActor(ctx, guestID)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(a.Grants, permission) {
+		return &storage.ForbiddenError{Permission: permission}
+	}
+	return nil
 }
 
 // actorKind is the participant kind a call records for an actor.

@@ -349,8 +349,12 @@ func (w *webhookSMS) SendSMS(ctx context.Context, to, text string) error {
 		return fmt.Errorf("sms webhook: %w", err)
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode/100 != 2 {
+		// The gateway's own words say why, such as "unknown number".
+		if why := strings.Join(strings.Fields(string(answer)), " "); why != "" {
+			return fmt.Errorf("sms webhook answered %s: %s", resp.Status, truncateString(why, 200))
+		}
 		return fmt.Errorf("sms webhook answered %s", resp.Status)
 	}
 	return nil

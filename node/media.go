@@ -16,6 +16,7 @@ import (
 	"siteline/media/sfu"
 	"siteline/media/turn"
 	"siteline/storage"
+	"siteline/web"
 )
 
 // turnSecretFile holds the generated TURN secret when turn.secret is empty.
@@ -68,6 +69,8 @@ func (n *Node) startMedia(ctx context.Context) (err error) {
 		NAT1To1IPs:  n.cfg.Media.PublicIPs,
 		Authorizer:  callAuthorizer{n},
 		Recorder:    callRecorder{n},
+		RecordDir:   n.recordDir(),
+		OnRecorded:  n.onRecorded,
 		Registerer:  n.reg,
 	})
 	if err != nil {
@@ -269,6 +272,9 @@ func (n *Node) turnSecret() ([]byte, error) {
 type callAuthorizer struct{ n *Node }
 
 func (c callAuthorizer) Check(userID, permission string) error {
+	if strings.HasPrefix(userID, web.GuestIDPrefix) {
+		return c.n.invites.checkGuest(userID, permission) // invite.go
+	}
 	orgID := c.n.orgID
 	if u, err := c.n.store.User(context.Background(), userID); err == nil {
 		orgID = u.OrgID

@@ -66,11 +66,20 @@ type Node struct {
 	raft  *raft.Node
 	fed   *federation
 	bus   *bus.Bus
+
+	// history forwards site history to headquarters (and applies the
+	// plants' on a voter); nil when offline.
+	history historyRef
+
 	media *media // SFU and TURN relay; nil when offline
 	calls *callService
+	// sessionMedia keeps snapshots, files and recordings (session_media.go).
+	sessionMedia *mediaService
 	// invites is the invitation service and its delivery outbox.
 	invites *inviteService
-	web     *web.Server
+	// ring pushes incoming calls to the experts' open pages.
+	ring *ringHub
+	web  *web.Server
 
 	// dummyHash is verified against when a login names no user, so an
 	// unknown e-mail takes as long to refuse as a wrong password. It is
@@ -154,9 +163,16 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		if err := n.startBus(ctx); err != nil {
 			return err
 		}
+		if err := n.startHistory(ctx); err != nil {
+			return err
+		}
 	}
 	n.registerMetrics()
 	n.calls = newCallService(n)
+	if n.sessionMedia, err = newMediaService(n); err != nil {
+		return err
+	}
+	n.ring = newRingHub(n)
 	if err := n.startInvites(); err != nil {
 		return err
 	}
@@ -220,6 +236,7 @@ func (n *Node) startRaft(ctx context.Context) error {
 		Listener:      rs.ln,
 		Dial:          n.opts.RaftDial,
 		ForwardRPC:    true,
+		StatsExtra:    n.statsExtra,
 	}, n.store, n.applied)
 	if err != nil {
 		if rs.ln != nil {
@@ -276,12 +293,11 @@ func (n *Node) reloadPolicy() {
 }
 
 func (n *Node) startBus(ctx context.Context) error {
-	b, err := bus.New(bus.Config{
-		Dir:        n.cfg.path("nats"),
-		ServerName: n.nodeID,
-		Listen:     n.cfg.NATS.Listen,
-		Logger:     n.log,
-	})
+	cfg, err := n.busConfig(ctx)
+	if err != nil {
+		return err
+	}
+	b, err := bus.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -300,6 +316,7 @@ func (n *Node) startWeb() error {
 		LoginFailuresPerAccount: n.cfg.Auth.LoginFailuresPerAccount,
 		LoginFailuresPerAddress: n.cfg.Auth.LoginFailuresPerAddress,
 		LoginWindow:             n.cfg.Auth.LoginWindow,
+		UploadLimit:             n.cfg.Media.MaxUpload,
 	}, web.Deps{
 		Logger:       n.log.With("component", "web"),
 		Org:          n.store,
@@ -310,6 +327,9 @@ func (n *Node) startWeb() error {
 		Cluster:      n.fed,
 		Calls:        n.calls,
 		Invites:      n.invites,
+		History:      n.store,
+		Events:       n.ring,
+		Media:        n.sessionMedia,
 		Metrics:      metricsHandler(n.reg),
 		Now:          n.now,
 		DefaultOrgID: n.orgID,
@@ -393,6 +413,9 @@ func (n *Node) stop(ctx context.Context) error {
 	}
 	if err := n.stopMedia(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	if h := n.history.get(); h != nil {
+		h.stop()
 	}
 	if n.bus != nil {
 		if err := n.bus.Shutdown(ctx); err != nil {

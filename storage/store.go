@@ -79,6 +79,7 @@ type AuditFilter struct {
 // returns.
 type SiteStore interface {
 	SessionStore
+	RingStore
 
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	Audit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)

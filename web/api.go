@@ -22,6 +22,7 @@ type route struct {
 	perm    string
 	public  bool // no login needed
 	page    bool // backoffice page: HTML errors, login redirect
+	open    bool // any logged-in caller, guests too: the service decides per record
 	summary string
 	in, out any // JSON bodies, for the OpenAPI document
 	handler fiber.Handler

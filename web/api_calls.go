@@ -33,6 +33,17 @@ type Calls interface {
 	Play(ctx context.Context, a Actor, callID, offer string) (DirectSession, error)
 	// EndDirect ends a WHIP or WHEP session the actor started.
 	EndDirect(ctx context.Context, a Actor, callID, id string) error
+	// ChatHistory returns the call's last chat messages, oldest first, for
+	// a page that joins late or reloads.
+	ChatHistory(ctx context.Context, a Actor, callID string) ([]ChatLine, error)
+}
+
+// ChatLine is one chat message of a call, as the call page shows it.
+type ChatLine struct {
+	Participant string    `json:"participant"`
+	Name        string    `json:"name"`
+	Text        string    `json:"text"`
+	Time        time.Time `json:"time"`
 }
 
 // CallConn is one client's signaling connection. Handle is called from one
@@ -76,6 +87,7 @@ func (s *Server) callRoutes() []route {
 	return []route{
 		{method: "POST", path: p + "/calls", perm: policy.CreateConference, summary: "Start a call: creates its session at this site", in: CallInput{}, out: storage.Session{}, handler: s.apiCreateCall},
 		{method: "GET", path: p + "/calls/:id", perm: policy.CallJoin, summary: "One call's session", out: storage.Session{}, handler: s.apiCall},
+		{method: "GET", path: p + "/calls/:id/chat", perm: policy.CallJoin, summary: "The call's chat so far (the last 500 messages, oldest first)", out: []ChatLine{}, handler: s.apiChatHistory},
 		{method: "GET", path: p + "/calls/:id/ice-servers", perm: policy.CallJoin, summary: "STUN and TURN servers with credentials minted for this call and caller", out: ICEConfig{}, handler: s.apiICEServers},
 		{method: "GET", path: p + "/calls/:id/signal", perm: policy.CallJoin, summary: "Signaling WebSocket (versioned JSON messages; the first must be join)", handler: s.apiSignal},
 		{method: "POST", path: p + "/calls/:id/whip", perm: policy.CallPublishCamera, summary: "WHIP: publish with an SDP offer (application/sdp); answers 201 with the SDP answer and Location", handler: s.apiWHIP},
@@ -122,6 +134,19 @@ func (s *Server) apiCall(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(sess)
+}
+
+func (s *Server) apiChatHistory(c *fiber.Ctx) error {
+	calls, err := s.calls()
+	if err != nil {
+		return err
+	}
+	a, _ := actorOf(c)
+	lines, err := calls.ChatHistory(c.UserContext(), a, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(lines)
 }
 
 func (s *Server) apiICEServers(c *fiber.Ctx) error {

@@ -61,6 +61,15 @@ type ClusterNode struct {
 	// Link is "self", "up" (it answered) or "down".
 	Link  string `json:"link"`
 	Error string `json:"error,omitempty"`
+	// HistoryBacklog is, for a plant, how many of its site-history records
+	// headquarters has not acknowledged yet (not yet published, not yet
+	// copied over the leaf link, or not yet applied); for a headquarters
+	// voter, how many records it received and has not applied yet. Nil
+	// when the node did not answer.
+	HistoryBacklog *int64 `json:"history_backlog,omitempty"`
+	// HistoryLink is the node's history link: for a plant "up" or "down"
+	// (its leaf link to headquarters), for a voter "hub, N links".
+	HistoryLink string `json:"history_link,omitempty"`
 }
 
 // JoinToken is a freshly minted join token; Token is shown once.
@@ -90,6 +99,9 @@ type JoinResponse struct {
 	// CAKey is given to voters only: any voter can then sign the
 	// certificates of nodes that join through it.
 	CAKey string `json:"ca_key,omitempty"`
+	// LeafURL is where the new node sends its site history: the voter's
+	// NATS leaf node listener (tls://host:port); empty when it has none.
+	LeafURL string `json:"leaf_url,omitempty"`
 }
 
 type joinTokenIn struct {

@@ -123,6 +123,15 @@ type Deps struct {
 	Calls Calls
 	// Invites is the invitation service; nil answers its routes with 404.
 	Invites Invites
+	// History lists sessions, federated ones included at headquarters;
+	// nil answers its routes with 404.
+	History SessionHistory
+	// Events pushes incoming calls to users' pages; nil answers its
+	// routes with 404.
+	Events Events
+	// Media stores and serves session media; nil answers its routes with
+	// 404.
+	Media Media
 	// Metrics serves /metrics (the node's own Prometheus registry).
 	Metrics http.Handler
 	// Now is the clock; time.Now when nil.
@@ -141,4 +150,7 @@ type Config struct {
 	LoginFailuresPerAccount int
 	LoginFailuresPerAddress int
 	LoginWindow             time.Duration
+	// UploadLimit is the largest media upload (media.max_upload); only
+	// POST /calls/:id/media may send more than BodyLimit.
+	UploadLimit int
 }

@@ -78,6 +78,9 @@ func toHTTP(err error) *Error {
 // for the backoffice.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	he := toHTTP(err)
+	if errors.Is(err, fiber.ErrRequestEntityTooLarge) {
+		he.Message = s.bodyTooLarge(c) // body_limit.go
+	}
 	if he.Status >= 500 && he.Code == "internal" {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 	}

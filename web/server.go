@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/pprof"
 )
 
 // Server serves the API and the backoffice. It runs two fiber apps over the
@@ -56,6 +57,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.routes = append(append(append(s.apiRoutes(), s.callRoutes()...), s.clusterRoutes()...), s.uiRoutes()...)
 	s.routes = append(s.routes, s.inviteRoutes()...)
+	s.routes = append(s.routes, s.sessionRoutes()...)
+	s.routes = append(s.routes, s.eventRoutes()...)
+	s.routes = append(s.routes, s.guestUIRoutes()...)
+	s.routes = append(s.routes, s.mediaRoutes()...)
 	s.public = s.newApp(false)
 	s.local = s.newApp(true)
 	return s, nil
@@ -78,18 +83,24 @@ func (s *Server) newApp(local bool) *fiber.App {
 		// longer.
 		Immutable: true,
 	})
+	app.Server().HeaderReceived = s.requestLimits // body_limit.go
 	app.Use(s.recoverPanics, s.securityHeaders)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	app.Get("/readyz", s.readyz)
 	if s.deps.Metrics != nil {
 		app.Get("/metrics", adaptor.HTTPHandler(s.deps.Metrics))
 	}
+	if local {
+		// Go profiles (/debug/pprof/) for the node's operator alone: only
+		// the admin socket's owner reaches this app.
+		app.Use(pprof.New())
+	}
 	mountStatic(app)
 	authn := s.authenticate(local)
 	for _, r := range s.routes {
 		handlers := []fiber.Handler{authn}
 		if !r.public {
-			handlers = append(handlers, s.requireLogin(r), s.checkCSRF, s.need(r.perm))
+			handlers = append(handlers, s.requireLogin(r), s.checkCSRF, s.access(r))
 		}
 		handlers = append(handlers, r.handler)
 		app.Add(r.method, r.path, handlers...)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -90,12 +89,8 @@ func (s *Server) apiSignal(c *fiber.Ctx) error {
 	if !websocket.IsWebSocketUpgrade(c) {
 		return &Error{Status: fiber.StatusUpgradeRequired, Code: "upgrade_required", Message: "this endpoint speaks WebSocket only"}
 	}
-	if _, cookie := sessionOf(c); cookie {
-		origin := c.Get(fiber.HeaderOrigin)
-		u, err := url.Parse(origin)
-		if origin == "" || err != nil || u.Host != c.Hostname() && u.Host != string(c.Request().Host()) {
-			return &Error{Status: fiber.StatusForbidden, Code: "csrf", Message: fmt.Sprintf("WebSocket upgrade from origin %q refused: it must be this site", origin)}
-		}
+	if err := checkSocketOrigin(c); err != nil {
+		return err
 	}
 	a, _ := actorOf(c)
 	callID := strings.Clone(c.Params("id")) // outlives the request

@@ -298,6 +298,10 @@ type view struct {
 // nav says which navigation entries the actor may see.
 type nav struct {
 	Home, Contacts, Users, Teams, Labels, Policy, Audit, Cluster bool
+	// Sessions shows the session history.
+	Sessions bool
+	// Invite shows the invite dialog: service requests, guests.
+	Invite bool
 }
 
 // Admin reports whether any administration entry is visible.
@@ -323,12 +327,14 @@ func (s *Server) view(c *fiber.Ctx, title, section string) *view {
 	v.Nav = nav{
 		Home:     s.can(a, policy.HomeDashboardAccess),
 		Contacts: s.can(a, policy.ContactList),
+		Sessions: s.can(a, policy.CallLogs),
 		Users:    s.can(a, policy.AdminMembers),
 		Teams:    s.can(a, policy.AdminTeams),
 		Labels:   s.can(a, policy.AdminLabels),
 		Policy:   s.can(a, policy.AdminPolicies),
 		Audit:    s.can(a, policy.AdminAuditLog),
 		Cluster:  s.can(a, policy.AdminFederation),
+		Invite:   s.can(a, policy.InviteGuestUsers),
 	}
 	if c.Method() == fiber.MethodGet {
 		v.Flash = takeFlash(c)

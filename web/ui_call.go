@@ -54,7 +54,12 @@ type callData struct {
 	Title                     string
 	CanEnd, CanChat, CanShare bool
 	CanCamera, CanMic         bool
-	Ended                     bool
+	// In-call tools: freeze frame, pointer and drawing; files; recording.
+	CanAnnotate, CanFiles, CanRecord bool
+	Ended                            bool
+	// CanInvite shows the invite button (xa_ocall_contact_list_invite-guestusers);
+	// Guest swaps the ways back to the backoffice for signing out.
+	CanInvite, Guest bool
 }
 
 func (s *Server) uiCall(c *fiber.Ctx) error {
@@ -70,7 +75,10 @@ func (s *Server) uiCall(c *fiber.Ctx) error {
 	d := callData{Call: sess, Title: sess.Name, Ended: sess.Status == storage.SessionEnded,
 		CanEnd: s.can(a, policy.CallEndForAll), CanChat: s.can(a, policy.CallChat),
 		CanShare: s.can(a, policy.CallScreenShare), CanCamera: s.can(a, policy.CallPublishCamera),
-		CanMic: s.can(a, policy.CallPublishMicrophone)}
+		CanMic:      s.can(a, policy.CallPublishMicrophone),
+		CanAnnotate: s.can(a, policy.CallSnapshotAnnotate), CanFiles: s.can(a, policy.CallShareFiles),
+		CanRecord: s.can(a, policy.CallRecord),
+		CanInvite: s.can(a, policy.InviteGuestUsers) && !a.isGuest(), Guest: a.isGuest()}
 	if d.Title == "" {
 		d.Title = "Call " + shortID(sess.ID)
 	}

@@ -140,6 +140,8 @@ type homeData struct {
 	MyTeams                                  []teamRef
 	CanContacts, CanTokens, CanEditPhonebook bool
 	CanCall                                  bool // start a call (xa_ocall_create_conference)
+	// Waiting are the open calls of the user's service requests.
+	Waiting []WaitingCall
 }
 
 type teamRef struct {
@@ -194,6 +196,7 @@ func (s *Server) uiHome(c *fiber.Ctx) error {
 	d.CanEditPhonebook = s.can(a, policy.PhonebookEditor)
 	d.CanTokens = s.can(a, policy.AdminAPITokens) && !a.Local
 	d.CanCall = s.can(a, policy.CreateConference)
+	d.Waiting = s.waitingCallsOf(c, a) // ui_guest.go
 	v := s.view(c, "Home", "home")
 	v.Data = d
 	return s.ui.render(c, fiber.StatusOK, "home", v)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -23,6 +25,11 @@ func (b *Bus) leafOptions(opts *server.Options) error {
 			return fmt.Errorf("bus: leaf listen address %q: %w", b.cfg.LeafListen, err)
 		}
 		opts.LeafNode.Host, opts.LeafNode.Port = host, port
+		// A leaf links to the URLs it was given and no other: the hub does
+		// not advertise its own address, which a plant would otherwise add
+		// to its list and dial around the route it was told to take (a
+		// NAT, a proxy).
+		opts.LeafNode.NoAdvertise = true
 		if t := b.cfg.LeafTLS; t != nil {
 			opts.LeafNode.TLSConfig = t
 			opts.LeafNode.TLSMap = false
@@ -107,4 +114,66 @@ func (b *Bus) StreamLen(ctx context.Context, name string) (uint64, error) {
 		return 0, fmt.Errorf("bus: stream %s: %w", name, err)
 	}
 	return info.State.Msgs, nil
+}
+
+// LeafAddr is the host:port where this node accepts leaf links, with the
+// port the server picked when LeafListen asked for any; "" when it accepts
+// none or does not run.
+func (b *Bus) LeafAddr() string {
+	b.mu.Lock()
+	srv := b.srv
+	b.mu.Unlock()
+	if srv == nil || b.cfg.LeafListen == "" {
+		return ""
+	}
+	v, err := srv.Varz(nil)
+	if err != nil || v.LeafNode.Port <= 0 {
+		return ""
+	}
+	return net.JoinHostPort(v.LeafNode.Host, strconv.Itoa(v.LeafNode.Port))
+}
+
+// RestartSources makes stream set up its sources from the given domains
+// again, now. JetStream retries a source that failed (an outage) with a
+// growing back-off, and a request sent while the link was down holds the
+// next try for up to 30 s; a caller that knows the link is back calls this
+// to skip the wait. The source resumes after the last message it copied,
+// as after a restart.
+func (b *Bus) RestartSources(ctx context.Context, name string, domains []string) error {
+	js, err := b.client("restart sources of " + name)
+	if err != nil {
+		return err
+	}
+	st, err := js.Stream(ctx, name)
+	if err != nil {
+		return fmt.Errorf("bus: restart sources of %s: %w", name, err)
+	}
+	cfg := st.CachedInfo().Config
+	restart := map[string]bool{}
+	for _, d := range domains {
+		restart["$JS."+d+".API"] = true
+	}
+	var keep []*jetstream.StreamSource
+	for _, s := range cfg.Sources {
+		if s.External == nil || !restart[s.External.APIPrefix] {
+			keep = append(keep, s)
+		}
+	}
+	if len(keep) == len(cfg.Sources) {
+		return nil
+	}
+	paused := cfg
+	paused.Sources = keep
+	if len(keep) == 0 && len(cfg.Subjects) == 0 {
+		// A stream needs subjects or sources: hold it on a subject no
+		// one publishes to meanwhile.
+		paused.Subjects = []string{"siteline.paused." + name}
+	}
+	if _, err := js.UpdateStream(ctx, paused); err != nil {
+		return fmt.Errorf("bus: restart sources of %s: pause: %w", name, err)
+	}
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("bus: restart sources of %s: resume: %w", name, err)
+	}
+	return nil
 }

@@ -184,3 +184,93 @@ func TestLeafLinkRefusesForeignCertificates(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestLeafAddrReportsThePickedPort: a hub asked to listen on any port
+// tells which one it got, and a leaf links to it there.
+func TestLeafAddrReportsThePickedPort(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := pki.NewCA("Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hq := startBus(t, context.Background(), Config{
+		Dir: filepath.Join(dir, "hq"), ServerName: "hq", Domain: "hq",
+		LeafListen: "127.0.0.1:0", LeafTLS: nodeTLS(t, ca, dir, "hq"),
+	})
+	addr := hq.LeafAddr()
+	if host, port, err := net.SplitHostPort(addr); err != nil || host != "127.0.0.1" || port == "0" {
+		t.Fatalf("LeafAddr = %q (%v), want 127.0.0.1 and a picked port", addr, err)
+	}
+	plant := startBus(t, context.Background(), Config{
+		Dir: filepath.Join(dir, "plant"), ServerName: "plant", Domain: "plant",
+		LeafRemotes: []LeafRemote{{URL: "tls://" + addr, TLS: nodeTLS(t, ca, dir, "plant")}},
+	})
+	waitFor(t, "leaf link", 20*time.Second, func() bool { return hq.LeafLinks() == 1 && plant.LeafLinks() == 1 })
+	if plant.LeafAddr() != "" {
+		t.Errorf("a node that accepts no links reports LeafAddr %q", plant.LeafAddr())
+	}
+}
+
+// TestRestartSourcesResumesOnce: restarting a source (as after an outage)
+// resumes after the last message it copied: every message once, in order.
+func TestRestartSourcesResumesOnce(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := pki.NewCA("Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testContext(t)
+	hq := startBus(t, ctx, Config{Dir: filepath.Join(dir, "hq"), ServerName: "hq", Domain: "hq",
+		LeafListen: "127.0.0.1:0", LeafTLS: nodeTLS(t, ca, dir, "hq")})
+	plant := startBus(t, ctx, Config{Dir: filepath.Join(dir, "plant"), ServerName: "plant", Domain: "plant",
+		LeafRemotes: []LeafRemote{{URL: "tls://" + hq.LeafAddr(), TLS: nodeTLS(t, ca, dir, "plant")}}})
+	if err := plant.EnsureStream(ctx, "HISTORY", []string{"history.plant"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "leaf link", 20*time.Second, func() bool { return hq.LeafLinks() == 1 })
+	if err := hq.SourceStream(ctx, "ALL", []Source{{Stream: "HISTORY", Domain: "plant"}}); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(from, to int) {
+		for i := from; i < to; i++ {
+			id := fmt.Sprintf("event-%04d", i)
+			if err := plant.Publish(ctx, "history.plant", id, []byte(id)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	count := func() uint64 { n, _ := hq.StreamLen(ctx, "ALL"); return n }
+	publish(0, 50)
+	waitFor(t, "first 50", 20*time.Second, func() bool { return count() == 50 })
+	if err := hq.RestartSources(ctx, "ALL", []string{"plant"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := hq.RestartSources(ctx, "ALL", []string{"elsewhere"}); err != nil {
+		t.Errorf("restart of a domain not sourced = %v, want nothing done", err)
+	}
+	publish(50, 100)
+	waitFor(t, "all 100", 20*time.Second, func() bool { return count() >= 100 })
+	st, err := hq.JetStream().Stream(ctx, "ALL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Config.Sources) != 1 || len(info.Config.Subjects) != 0 {
+		t.Errorf("after restarts the stream has sources %v and subjects %v, want its one source and no subject", info.Config.Sources, info.Config.Subjects)
+	}
+	for seq := uint64(1); seq <= 100; seq++ {
+		msg, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatalf("message %d: %v", seq, err)
+		}
+		if want := fmt.Sprintf("event-%04d", seq-1); string(msg.Data) != want {
+			t.Fatalf("message %d = %q, want %s", seq, msg.Data, want)
+		}
+	}
+	if n := count(); n != 100 {
+		t.Errorf("stream holds %d messages, want 100", n)
+	}
+}

@@ -73,13 +73,20 @@ func cluster(args []string) error {
 				return err
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NODE\tSITE\tROLE\tADDRESS\tAPPLIED\tLAG\tLAST CONTACT\tLINK")
+			fmt.Fprintln(tw, "NODE\tSITE\tROLE\tADDRESS\tAPPLIED\tLAG\tLAST CONTACT\tLINK\tHISTORY BACKLOG\tHISTORY LINK")
 			for _, n := range st.Nodes {
 				lc := "-"
 				if n.LastContact != nil {
 					lc = time.Since(*n.LastContact).Round(time.Millisecond).String() + " ago"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", n.ID, n.Site, n.Role, n.Address, n.AppliedIndex, n.Lag, lc, n.Link)
+				backlog, hlink := "-", n.HistoryLink
+				if n.HistoryBacklog != nil {
+					backlog = fmt.Sprint(*n.HistoryBacklog)
+				}
+				if hlink == "" {
+					hlink = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", n.ID, n.Site, n.Role, n.Address, n.AppliedIndex, n.Lag, lc, n.Link, backlog, hlink)
 			}
 			return tw.Flush()
 		})

@@ -93,8 +93,12 @@ func (r *Room) startRecording(by ParticipantInfo) error {
 		tracks = append(tracks, t)
 	}
 	r.mu.Unlock()
+	byOwner := make(map[*Participant][]*upTrack)
 	for _, t := range tracks {
-		rec.add(t)
+		byOwner[t.owner] = append(byOwner[t.owner], t)
+	}
+	for _, ts := range byOwner {
+		rec.add(ts...)
 	}
 	return nil
 }
@@ -115,41 +119,53 @@ func (r *Room) stopRecording() bool {
 	return true
 }
 
-// add records t: a new track of a publisher already recorded goes into
-// its recording (which starts a new file), else a new recording starts.
-func (rr *roomRecording) add(t *upTrack) {
-	codec, ok := t.recordCodec()
-	if !ok {
+// add records tracks of one publisher: into its recording if it has one
+// (which starts a new file, the header naming the tracks), else into a
+// new one. Every track is added before any packet flows, so the first
+// file names all of them.
+func (rr *roomRecording) add(tracks ...*upTrack) {
+	if len(tracks) == 0 {
 		return
 	}
+	owner := tracks[0].owner
 	rr.mu.Lock()
 	defer rr.mu.Unlock()
 	if rr.closed {
 		return
 	}
 	s := rr.room.sfu
-	pr := rr.pubs[t.owner]
+	pr := rr.pubs[owner]
 	if pr == nil {
-		name := fmt.Sprintf("%s-%s-%d", rr.room.id, t.owner.id, rr.startedAt.UnixMilli())
+		name := fmt.Sprintf("%s-%s-%d", rr.room.id, owner.id, rr.startedAt.UnixMilli())
 		rec, err := record.New(s.cfg.RecordDir, name,
-			record.WithKeyframeRequest(func(string) { t.owner.requestKeyframes() }),
+			record.WithKeyframeRequest(func(string) { owner.requestKeyframes() }),
 			record.WithKeyframeInterval(recordKeyframes))
 		if err != nil {
-			s.log.Warn("recording", "room", rr.room.id, "participant", t.owner.id, "err", err)
+			s.log.Warn("recording", "room", rr.room.id, "participant", owner.id, "err", err)
 			return
 		}
 		pr = &publisherRecording{rec: rec, queue: make(chan recordPacket, recordQueue),
 			stop: make(chan struct{}), done: make(chan struct{})}
-		rr.pubs[t.owner] = pr
+		rr.pubs[owner] = pr
 		s.goroutine(pr.write)
 	}
-	w, err := pr.rec.AddTrack(t.id, codec)
-	if err != nil {
-		s.log.Warn("recording", "room", rr.room.id, "track", t.id, "err", err)
-		return
+	added := make(map[*upTrack]*record.TrackWriter, len(tracks))
+	for _, t := range tracks {
+		codec, ok := t.recordCodec()
+		if !ok {
+			continue
+		}
+		w, err := pr.rec.AddTrack(t.id, codec)
+		if err != nil {
+			s.log.Warn("recording", "room", rr.room.id, "track", t.id, "err", err)
+			continue
+		}
+		added[t] = w
 	}
-	t.rec.Store(&trackRecording{pub: pr, w: w})
-	t.requestKeyframe(0)
+	for t, w := range added {
+		t.rec.Store(&trackRecording{pub: pr, w: w})
+		t.requestKeyframe(0)
+	}
 }
 
 // finish stops feeding the recordings, closes them and reports the files.

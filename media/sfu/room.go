@@ -89,6 +89,7 @@ func (r *Room) add(p *Participant) error {
 	joined := signal.New(signal.TypeJoined)
 	joined.Room = r.id
 	joined.Participant = p.id
+	joined.Recording = r.rec != nil
 	for _, o := range r.participants {
 		if o != p && !o.info.Hidden {
 			joined.Participants = append(joined.Participants, o.peer())

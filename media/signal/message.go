@@ -87,7 +87,7 @@ type Message struct {
 	Media     *Media  `json:"media,omitempty"`     // media; annotate: MediaID only
 	Stroke    *Stroke `json:"stroke,omitempty"`    // annotate
 	Point     *Point  `json:"point,omitempty"`     // pointer; nil hides the pointer
-	Recording bool    `json:"recording,omitempty"` // record, recording: on or off
+	Recording bool    `json:"recording,omitempty"` // record, recording: on or off; joined: the call is being recorded
 
 	Code       string `json:"code,omitempty"`       // error
 	Error      string `json:"error,omitempty"`      // error: what went wrong; end: why

@@ -125,12 +125,15 @@ func (s *Store) RedeemInvitation(ctx context.Context, r storage.Redemption) erro
 	if err := required("guest.id", g.ID, "guest.session_id", g.SessionID, "terms.id", t.ID, "terms.terms_version", t.TermsVersion); err != nil {
 		return fmt.Errorf("redeem invitation %s: %w", r.InvitationID, err)
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.historyTx(ctx, func(tx *sql.Tx) error {
 		if ss := r.NewSession; ss != nil {
 			if err := exec(ctx, tx, `INSERT INTO sessions (id, org_id, site_id, kind, name, goal, status, created_by,
 				owner_id, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, ss.Status, ss.CreatedBy, ss.CreatedBy,
 				nanos(ss.StartedAt), nanos(ss.StartedAt)); err != nil {
+				return err
+			}
+			if err := enqueueSessionRecord(ctx, tx, storage.HistorySessionCreated, ss.ID, ss.ID, ss.StartedAt, "", ""); err != nil {
 				return err
 			}
 		}

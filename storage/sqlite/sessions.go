@@ -29,10 +29,15 @@ func (s *Store) CreateSession(ctx context.Context, ss storage.Session) error {
 	if ss.Status == "" {
 		ss.Status = storage.SessionActive
 	}
-	err := exec(ctx, s.write, `INSERT INTO sessions (id, org_id, site_id, kind, name, goal, status, created_by,
-		owner_id, started_at, ended_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, ss.Status, ss.CreatedBy,
-		ss.CreatedBy, nanos(ss.StartedAt), optNanos(ss.EndedAt), nanos(ss.StartedAt))
+	err := s.historyTx(ctx, func(tx *sql.Tx) error {
+		if err := exec(ctx, tx, `INSERT INTO sessions (id, org_id, site_id, kind, name, goal, status, created_by,
+			owner_id, started_at, ended_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, ss.Status, ss.CreatedBy,
+			ss.CreatedBy, nanos(ss.StartedAt), optNanos(ss.EndedAt), nanos(ss.StartedAt)); err != nil {
+			return err
+		}
+		return enqueueSessionRecord(ctx, tx, storage.HistorySessionCreated, ss.ID, ss.ID, ss.StartedAt, "", "")
+	})
 	if err != nil {
 		return fmt.Errorf("create session %s: %w", ss.ID, err)
 	}
@@ -70,13 +75,16 @@ func (s *Store) RecordJoin(ctx context.Context, p storage.SessionParticipant, ev
 	if kind == "" {
 		kind = storage.UserRegular
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.historyTx(ctx, func(tx *sql.Tx) error {
 		if err := exec(ctx, tx, `INSERT INTO session_participants (id, session_id, user_id, display_name,
 			user_kind, device_kind, hidden, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.SessionID, p.UserID, p.DisplayName, string(kind), p.DeviceKind, p.Hidden, nanos(p.JoinedAt)); err != nil {
 			return err
 		}
-		return appendEvent(ctx, tx, ev)
+		if err := appendEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		return enqueueSessionRecord(ctx, tx, storage.HistoryJoined, ev.ID, p.SessionID, ev.At, p.ID, ev.ID)
 	})
 	if err != nil {
 		return fmt.Errorf("record join of %s to session %s: %w", p.ID, p.SessionID, err)
@@ -90,7 +98,7 @@ func (s *Store) RecordLeave(ctx context.Context, participantID string, at time.T
 	if at.IsZero() {
 		return fmt.Errorf("record leave of %s: %w", participantID, &storage.ValidationError{Field: "participant.left_at", Problem: "is required"})
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.historyTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE session_participants SET left_at = ?
 			WHERE id = ? AND session_id = ? AND left_at IS NULL`, nanos(at), participantID, ev.SessionID)
 		if err != nil {
@@ -101,7 +109,10 @@ func (s *Store) RecordLeave(ctx context.Context, participantID string, at time.T
 		} else if n == 0 {
 			return fmt.Errorf("participant %s has no open row in session %s: %w", participantID, ev.SessionID, storage.ErrNotFound)
 		}
-		return appendEvent(ctx, tx, ev)
+		if err := appendEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		return enqueueSessionRecord(ctx, tx, storage.HistoryLeft, ev.ID, ev.SessionID, ev.At, participantID, ev.ID)
 	})
 	if err != nil {
 		return fmt.Errorf("record leave of %s: %w", participantID, err)

@@ -12,11 +12,14 @@ import (
 // AppendSessionEvent appends one event to a session, synced before it
 // returns; a session that does not exist is storage.ErrNotFound.
 func (s *Store) AppendSessionEvent(ctx context.Context, ev storage.SessionEvent) error {
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.historyTx(ctx, func(tx *sql.Tx) error {
 		if err := sessionExists(ctx, tx, ev.SessionID); err != nil {
 			return err
 		}
-		return appendEvent(ctx, tx, ev)
+		if err := appendEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		return enqueueSessionRecord(ctx, tx, storage.HistoryEvent, ev.ID, ev.SessionID, ev.At, "", ev.ID)
 	})
 	if err != nil {
 		return fmt.Errorf("append %s event to session %s: %w", ev.Kind, ev.SessionID, err)
@@ -33,7 +36,7 @@ func (s *Store) EndSession(ctx context.Context, sessionID string, at time.Time, 
 	if ev.SessionID != sessionID {
 		return fmt.Errorf("end session %s: %w", sessionID, &storage.ValidationError{Field: "event.session_id", Problem: "differs from the session's"})
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.historyTx(ctx, func(tx *sql.Tx) error {
 		if err := sessionExists(ctx, tx, sessionID); err != nil {
 			return err
 		}
@@ -47,7 +50,10 @@ func (s *Store) EndSession(ctx context.Context, sessionID string, at time.Time, 
 		} else if n == 0 {
 			return fmt.Errorf("session %s has already ended: %w", sessionID, storage.ErrConflict)
 		}
-		return appendEvent(ctx, tx, ev)
+		if err := appendEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		return enqueueSessionRecord(ctx, tx, storage.HistorySessionEnded, ev.ID, sessionID, at, "", ev.ID)
 	})
 	if err != nil {
 		return fmt.Errorf("end session %s: %w", sessionID, err)

@@ -11,8 +11,9 @@ import (
 )
 
 // The storage.SiteStore methods: data born at this node, written through
-// the writer connection. Each write is one statement, committed (and,
-// with synchronous=FULL, synced) before it returns.
+// the writer connection. Each write is one transaction, committed (and,
+// with synchronous=FULL, synced) before it returns; an audit event adds
+// its record to the history outbox in the same transaction.
 
 // AppendAudit stores an audit event. Appending an event whose id is already
 // stored does nothing, so forwarded events can be replayed safely.
@@ -23,9 +24,18 @@ func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEvent) error {
 	if e.At.IsZero() {
 		return fmt.Errorf("append audit event %s: %w", e.ID, &storage.ValidationError{Field: "audit.at", Problem: "is required"})
 	}
-	err := exec(ctx, s.write, `INSERT INTO audit_events (id, org_id, site_id, at, actor_id, action, target, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		e.ID, e.OrgID, e.SiteID, nanos(e.At), e.ActorID, e.Action, e.Target, e.Detail)
+	err := s.historyTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO audit_events (id, org_id, site_id, at, actor_id, action, target, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			e.ID, e.OrgID, e.SiteID, nanos(e.At), e.ActorID, e.Action, e.Target, e.Detail)
+		if err != nil {
+			return domainError(err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // a replay: its record is in the outbox already
+		}
+		return enqueueHistory(ctx, tx, e.At, storage.HistoryRecord{ID: e.ID, Kind: storage.HistoryAudit, Audit: &e})
+	})
 	if err != nil {
 		return fmt.Errorf("append audit event %s: %w", e.ID, err)
 	}

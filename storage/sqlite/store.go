@@ -36,6 +36,8 @@ type Store struct {
 	logger *slog.Logger
 	write  *sql.DB // exactly one connection; every write goes here
 	read   *sql.DB // read-only connections
+	// historyCh wakes the history publisher (see HistoryNotify).
+	historyCh chan struct{}
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -50,7 +52,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
-	s := &Store{path: abs, logger: logger.With("component", "storage.sqlite")}
+	s := &Store{path: abs, logger: logger.With("component", "storage.sqlite"), historyCh: make(chan struct{}, 1)}
 
 	s.write, err = sql.Open("sqlite", writerDSN(abs))
 	if err != nil {

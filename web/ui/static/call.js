@@ -41,6 +41,8 @@ const state = {
   iceServers: [],
 };
 window.sitelineCall = state;
+// calltools.js (snapshots, pointer, files, recording) works through these.
+Object.assign(state, { send: (m) => send(m), toast: (t) => toast(t), systemLine: (t) => systemLine(t), appendChat: (li) => appendChat(li) });
 
 // ---- pre-join: preview and devices -----------------------------------
 
@@ -253,6 +255,12 @@ function onMessage(m) {
       return finish("The call has ended", m.error ? sentence(m.error) : "");
     case "error":
       return onError(m);
+    case "media":
+    case "annotate":
+    case "pointer":
+    case "recording":
+      window.dispatchEvent(new CustomEvent("siteline:message", { detail: m }));
+      return;
   }
 }
 
@@ -262,12 +270,29 @@ function onJoined(m) {
   $("#reconnecting").hidden = true;
   for (const t of m.tracks || []) state.tracks.set(t.id, t);
   for (const p of m.participants || []) addPeer(p.id, p.name);
+  window.dispatchEvent(new CustomEvent("siteline:message", { detail: m }));
   newSubscribe();
   newPublish();
   if (body.dataset.state !== "incall") enterCall();
 }
 
+// loadChat shows the chat so far, once per page: a late joiner or a
+// reload sees what was said.
+let chatLoaded = false;
+async function loadChat() {
+  if (chatLoaded) return;
+  chatLoaded = true;
+  const res = await fetch(`/api/v1/calls/${encodeURIComponent(callID)}/chat`, {
+    headers: { Accept: "application/json" },
+    credentials: "same-origin",
+  }).catch(() => null);
+  if (!res?.ok) return;
+  const lines = await res.json().catch(() => []);
+  for (const l of lines) onChat({ type: "chat", participant: l.participant, name: l.name, text: l.text, time: Date.parse(l.time), old: true });
+}
+
 function enterCall() {
+  loadChat();
   body.dataset.state = "incall";
   $("#prejoin").hidden = true;
   $("#incall").hidden = false;
@@ -491,7 +516,7 @@ function onChat(m) {
   text.textContent = m.text;
   li.append(meta, text);
   appendChat(li);
-  if (!body.classList.contains("chat-open") && m.participant !== state.me) {
+  if (!m.old && !body.classList.contains("chat-open") && m.participant !== state.me) {
     const b = $("#chat-badge");
     b.textContent = String((parseInt(b.textContent, 10) || 0) + 1);
     b.hidden = false;
@@ -628,6 +653,7 @@ function leave() {
 
 function finish(title, text) {
   state.leaving = true;
+  window.dispatchEvent(new CustomEvent("siteline:left"));
   closeConnections();
   state.local?.getTracks().forEach((t) => t.stop());
   state.screen?.getTracks().forEach((t) => t.stop());

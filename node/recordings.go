@@ -1,0 +1,82 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"siteline/media/record"
+	"siteline/media/sfu"
+	"siteline/storage"
+)
+
+// storeRecording keeps one finished recording file of a call: the file
+// moves into the blob store, then its row and its recording event are
+// written together. by started the recording at startedAt; the file's
+// media starts f.Start later. On error the file stays where it is.
+func (cs *callService) storeRecording(ctx context.Context, callID string, by sfu.ParticipantInfo, startedAt time.Time, f record.File) error {
+	ms := cs.n.sessionMedia
+	if ms == nil {
+		return fmt.Errorf("store recording %s: the media store is not open", f.Path)
+	}
+	s, err := cs.n.store.Session(ctx, callID)
+	if err != nil {
+		return fmt.Errorf("store recording %s: %w", f.Path, err)
+	}
+	publisher := recordingPublisher(callID, f.Path)
+	name := cs.recordingName(ctx, s, publisher, startedAt.Add(f.Start))
+	b, err := ms.blobs.adopt(f.Path, f.SHA256)
+	if err != nil {
+		return fmt.Errorf("store recording of call %s: %w", callID, err)
+	}
+	start := startedAt.Add(f.Start).UTC()
+	end := start.Add(f.Duration)
+	rec := storage.Recording{ID: newID(), SessionID: callID, OrgID: s.OrgID, Name: name, BlobKey: b.Key,
+		ContentType: "video/webm", Size: b.Size, SHA256: b.Key, Status: storage.RecordingComplete,
+		StartedBy: by.UserID, StartedAt: start, EndedAt: &end, DurationMS: f.Duration.Milliseconds(),
+		Participant: publisher, Tracks: f.Tracks}
+	ev := storage.SessionEvent{ID: newID(), SessionID: callID, At: cs.n.now().UTC(), Kind: storage.EventRecording,
+		ActorID: by.UserID, Payload: payload(map[string]any{"recording": rec.ID, "participant": by.ID, "name": by.Name,
+			"publisher": publisher, "file_name": name, "size": rec.Size, "sha256": rec.SHA256,
+			"duration_ms": rec.DurationMS, "started_at": start, "tracks": rec.Tracks})}
+	if err := cs.n.store.AddRecording(ctx, rec, ev); err != nil {
+		return fmt.Errorf("store recording of call %s: %w", callID, err)
+	}
+	return nil
+}
+
+// recordingPublisher reads whose tracks a file holds from its name, which
+// the SFU makes <call>-<participant>-<start ms>[-<part>].webm.
+func recordingPublisher(callID, path string) string {
+	rest, ok := strings.CutPrefix(filepath.Base(path), callID+"-")
+	if !ok {
+		return ""
+	}
+	pid, _, ok := strings.Cut(rest, "-")
+	if !ok {
+		return ""
+	}
+	return pid
+}
+
+// recordingName is the file name a download gets: the call, whose video
+// and when.
+func (cs *callService) recordingName(ctx context.Context, s storage.Session, publisher string, at time.Time) string {
+	parts := []string{"Recording"}
+	if s.Name != "" {
+		parts = append(parts, s.Name)
+	}
+	if publisher != "" {
+		if ps, err := cs.n.store.SessionParticipants(ctx, s.ID); err == nil {
+			for _, p := range ps {
+				if p.ID == publisher && p.DisplayName != "" {
+					parts = append(parts, p.DisplayName)
+				}
+			}
+		}
+	}
+	parts = append(parts, at.UTC().Format("2006-01-02 15.04.05"))
+	return mediaName(strings.Join(parts, " - ")+".webm", storage.MediaFile, "video/webm", "")
+}

@@ -1,0 +1,158 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"siteline/policy"
+	"siteline/storage"
+	"siteline/web"
+)
+
+// Who may read a session's media and history: its participants, past or
+// present (guests only while their call runs, as their login does), and
+// users of its organisation with see-all-call-logs; the bytes of media
+// also need download-media for those who were not in the call.
+
+// canRead decides whether a may read session s; download asks for the
+// bytes of its media.
+func (ms *mediaService) canRead(ctx context.Context, a web.Actor, s storage.Session, download bool) error {
+	switch {
+	case a.Local:
+		return nil
+	case isGuest(a):
+		if a.CallID == s.ID {
+			return nil
+		}
+		return &storage.ForbiddenError{Permission: policy.OutsideTheCall}
+	case s.OrgID != a.OrgID:
+		return fmt.Errorf("session %s: %w", s.ID, storage.ErrNotFound)
+	}
+	took, err := ms.tookPart(ctx, a.UserID, s)
+	if err != nil || took {
+		return err
+	}
+	if err := ms.n.authz.Check(a.OrgID, a.UserID, policy.SeeAllCallLogs); err != nil {
+		return err
+	}
+	if download {
+		return ms.n.authz.Check(a.OrgID, a.UserID, policy.DownloadMedia)
+	}
+	return nil
+}
+
+// tookPart reports whether the user started the session or was in it.
+func (ms *mediaService) tookPart(ctx context.Context, userID string, s storage.Session) (bool, error) {
+	if s.CreatedBy == userID {
+		return true, nil
+	}
+	ps, err := ms.n.store.SessionParticipants(ctx, s.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range ps {
+		if p.UserID == userID {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// isGuest tells a guest, whose access ends at their own call: anything
+// else is outside the call, whether it exists or not.
+func isGuest(a web.Actor) bool {
+	return a.CallID != "" || strings.HasPrefix(a.UserID, web.GuestIDPrefix)
+}
+
+// readableSession returns a session the caller may read.
+func (ms *mediaService) readableSession(ctx context.Context, a web.Actor, id string, download bool) (storage.Session, error) {
+	if isGuest(a) && a.CallID != id {
+		return storage.Session{}, &storage.ForbiddenError{Permission: policy.OutsideTheCall}
+	}
+	s, err := ms.n.store.Session(ctx, id)
+	if err != nil {
+		return s, err
+	}
+	return s, ms.canRead(ctx, a, s, download)
+}
+
+// SessionMedia lists a session's snapshots and files.
+func (ms *mediaService) SessionMedia(ctx context.Context, a web.Actor, sessionID string) ([]storage.Media, error) {
+	if _, err := ms.readableSession(ctx, a, sessionID, false); err != nil {
+		return nil, fmt.Errorf("media of session %s: %w", sessionID, err)
+	}
+	return ms.n.store.SessionMedia(ctx, sessionID)
+}
+
+// SessionRecordings lists a session's recordings.
+func (ms *mediaService) SessionRecordings(ctx context.Context, a web.Actor, sessionID string) ([]storage.Recording, error) {
+	if _, err := ms.readableSession(ctx, a, sessionID, false); err != nil {
+		return nil, fmt.Errorf("recordings of session %s: %w", sessionID, err)
+	}
+	return ms.n.store.SessionRecordings(ctx, sessionID)
+}
+
+// OpenMedia returns a snapshot or file and its bytes.
+func (ms *mediaService) OpenMedia(ctx context.Context, a web.Actor, id string) (storage.Media, web.Blob, error) {
+	m, err := ms.n.store.Media(ctx, id)
+	if err != nil {
+		return m, nil, guestNotFound(a, err)
+	}
+	if _, err := ms.readableSession(ctx, a, m.SessionID, true); err != nil {
+		return m, nil, fmt.Errorf("media %s: %w", id, err)
+	}
+	f, err := ms.blobs.open(m.BlobKey)
+	if err != nil {
+		return m, nil, fmt.Errorf("media %s: %w", id, err)
+	}
+	return m, f, nil
+}
+
+// OpenRecording returns a recording and its bytes.
+func (ms *mediaService) OpenRecording(ctx context.Context, a web.Actor, id string) (storage.Recording, web.Blob, error) {
+	r, err := ms.n.store.Recording(ctx, id)
+	if err != nil {
+		return r, nil, guestNotFound(a, err)
+	}
+	if _, err := ms.readableSession(ctx, a, r.SessionID, true); err != nil {
+		return r, nil, fmt.Errorf("recording %s: %w", id, err)
+	}
+	f, err := ms.blobs.open(r.BlobKey)
+	if err != nil {
+		return r, nil, fmt.Errorf("recording %s: %w", id, err)
+	}
+	return r, f, nil
+}
+
+// SessionDetail is the session page's content.
+func (ms *mediaService) SessionDetail(ctx context.Context, a web.Actor, id string) (web.SessionDetail, error) {
+	var d web.SessionDetail
+	var err error
+	if d.Session, err = ms.readableSession(ctx, a, id, false); err != nil {
+		return d, err
+	}
+	if d.Participants, err = ms.n.store.SessionParticipants(ctx, id); err != nil {
+		return d, err
+	}
+	if d.Events, err = ms.n.store.SessionEvents(ctx, id); err != nil {
+		return d, err
+	}
+	if d.Media, err = ms.n.store.SessionMedia(ctx, id); err != nil {
+		return d, err
+	}
+	if d.Recordings, err = ms.n.store.SessionRecordings(ctx, id); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+// guestNotFound hides from a guest whether a record outside their call
+// exists.
+func guestNotFound(a web.Actor, err error) error {
+	if isGuest(a) && errors.Is(err, storage.ErrNotFound) {
+		return &storage.ForbiddenError{Permission: policy.OutsideTheCall}
+	}
+	return err
+}

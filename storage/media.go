@@ -1,0 +1,95 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Session event kinds of session media: a snapshot or a file shared in the
+// call, a finished recording file stored.
+const (
+	EventSnapshot  = "snapshot"
+	EventFile      = "file"
+	EventRecording = "recording"
+)
+
+// Media kinds, as the media table allows them.
+const (
+	MediaSnapshot = "snapshot"
+	MediaFile     = "file"
+)
+
+// Recording statuses, as the recordings table allows them.
+const (
+	RecordingRunning  = "recording"
+	RecordingComplete = "complete"
+	RecordingFailed   = "failed"
+	RecordingDeleted  = "deleted"
+)
+
+// Media is a snapshot or a file shared in a session. Its bytes live in the
+// node's blob store under BlobKey (the hex SHA-256 of the bytes, so two
+// shares of the same bytes share one blob); the row is written only once
+// the blob is on disk.
+type Media struct {
+	ID        string `json:"id"`
+	SessionID string `json:"session_id"`
+	OrgID     string `json:"org_id"`
+	Kind      string `json:"kind"` // snapshot | file
+	// Name is the file name as uploaded, for downloads.
+	Name        string `json:"name"`
+	BlobKey     string `json:"-"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+	// Annotations is the drawing on a snapshot (JSON), if any.
+	Annotations json.RawMessage `json:"annotations,omitempty"`
+	// CreatedBy is the user (or guest) who shared it; Participant their
+	// participant id in the call.
+	CreatedBy   string `json:"created_by"`
+	Participant string `json:"participant"`
+	// Of is the participant whose video a snapshot shows.
+	Of        string    `json:"of,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Recording is one file of a session's recording: one publisher's tracks
+// over the time they were recorded. StartedAt and EndedAt bound the media
+// in the file.
+type Recording struct {
+	ID          string     `json:"id"`
+	SessionID   string     `json:"session_id"`
+	OrgID       string     `json:"org_id"`
+	Name        string     `json:"name"`
+	BlobKey     string     `json:"-"`
+	ContentType string     `json:"content_type"`
+	Size        int64      `json:"size"`
+	SHA256      string     `json:"sha256"`
+	Status      string     `json:"status"`
+	StartedBy   string     `json:"started_by"`
+	StartedAt   time.Time  `json:"started_at"`
+	EndedAt     *time.Time `json:"ended_at,omitempty"`
+	// DurationMS is the length of the media in the file, in milliseconds.
+	DurationMS int64 `json:"duration_ms"`
+	// Participant published the tracks in the file; Tracks are their ids.
+	Participant string   `json:"participant"`
+	Tracks      []string `json:"tracks"`
+}
+
+// MediaStore holds the session media rows; the bytes are the blob store's.
+// Each add writes the row and its session event (with its history record)
+// in one transaction, so the event is on disk before anyone is told.
+type MediaStore interface {
+	AddMedia(ctx context.Context, m Media, ev SessionEvent) error
+	Media(ctx context.Context, id string) (Media, error)
+	// SessionMedia lists a session's media, oldest first, deleted ones
+	// left out.
+	SessionMedia(ctx context.Context, sessionID string) ([]Media, error)
+
+	AddRecording(ctx context.Context, r Recording, ev SessionEvent) error
+	Recording(ctx context.Context, id string) (Recording, error)
+	// SessionRecordings lists a session's recordings by start time,
+	// deleted ones left out.
+	SessionRecordings(ctx context.Context, sessionID string) ([]Recording, error)
+}

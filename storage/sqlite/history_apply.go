@@ -1,0 +1,217 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"siteline/storage"
+)
+
+// ApplyHistory is headquarters' side of forwarding (see history_outbox.go):
+// records born at other nodes, applied here without adding them to this
+// node's own outbox.
+
+var _ storage.HistoryApplier = (*Store)(nil)
+
+// ApplyHistory applies a batch of forwarded records in one transaction.
+// Every insert is idempotent by id (a record applied twice changes nothing
+// the second time); a session is upserted, the later status winning. A
+// message that can never apply (malformed, invalid) is kept in
+// history_rejected and counted, so it does not block the ones behind it;
+// any other error rolls the whole batch back and is returned, and the
+// caller retries.
+func (s *Store) ApplyHistory(ctx context.Context, batch []storage.HistoryMessage) (storage.HistoryApplied, error) {
+	var out storage.HistoryApplied
+	now := time.Now().UTC()
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		out = storage.HistoryApplied{}
+		marks := map[string]int64{}
+		for _, m := range batch {
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT record`); err != nil {
+				return err
+			}
+			var id string
+			var err error
+			if m.Origin == "" || m.Seq <= 0 {
+				err = &storage.ValidationError{Field: "origin", Problem: "and a positive seq are required"}
+			} else {
+				marks[m.Origin] = max(marks[m.Origin], m.Seq)
+				id, err = applyHistoryRecord(ctx, tx, m.Record)
+			}
+			if err == nil {
+				out.Applied++
+				if _, err := tx.ExecContext(ctx, `RELEASE record`); err != nil {
+					return err
+				}
+				continue
+			}
+			if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO record`); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+			if !deterministic(err) {
+				return err
+			}
+			rej := storage.HistoryRejection{Origin: m.Origin, Seq: m.Seq, ID: id, Reason: err.Error()}
+			if err := exec(ctx, tx, `INSERT INTO history_rejected (origin, seq, id, reason, message, rejected_at)
+				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+				m.Origin, m.Seq, id, rej.Reason, []byte(m.Record), nanos(now)); err != nil {
+				return err
+			}
+			out.Rejected = append(out.Rejected, rej)
+		}
+		for origin, seq := range marks {
+			if err := exec(ctx, tx, `INSERT INTO history_marks (origin, seq, applied_at) VALUES (?, ?, ?)
+				ON CONFLICT (origin) DO UPDATE SET seq = max(seq, excluded.seq), applied_at = excluded.applied_at`,
+				origin, seq, nanos(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return storage.HistoryApplied{}, fmt.Errorf("apply %d history records: %w", len(batch), err)
+	}
+	return out, nil
+}
+
+// applyHistoryRecord applies one record and returns its id. Its errors
+// are deterministic (storage.ErrInvalid and friends) when the record is at
+// fault.
+func applyHistoryRecord(ctx context.Context, tx *sql.Tx, raw json.RawMessage) (string, error) {
+	var rec storage.HistoryRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return "", fmt.Errorf("decode history record: %v: %w", err, storage.ErrInvalid)
+	}
+	if err := validRecord(rec); err != nil {
+		return rec.ID, fmt.Errorf("history record %s (%s): %w", rec.ID, rec.Kind, err)
+	}
+	if rec.Kind == storage.HistoryAudit {
+		e := rec.Audit
+		return rec.ID, exec(ctx, tx, `INSERT INTO audit_events (id, org_id, site_id, at, actor_id, action, target, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			e.ID, e.OrgID, e.SiteID, nanos(e.At), e.ActorID, e.Action, e.Target, e.Detail)
+	}
+	if err := upsertSession(ctx, tx, *rec.Session); err != nil {
+		return rec.ID, err
+	}
+	if p := rec.Participant; p != nil {
+		kind := p.UserKind
+		if kind == "" {
+			kind = storage.UserRegular
+		}
+		if err := exec(ctx, tx, `INSERT INTO session_participants (id, session_id, user_id, display_name,
+			user_kind, device_kind, hidden, joined_at, left_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET left_at = COALESCE(session_participants.left_at, excluded.left_at)`,
+			p.ID, p.SessionID, p.UserID, p.DisplayName, string(kind), p.DeviceKind, p.Hidden,
+			nanos(p.JoinedAt), optNanos(p.LeftAt)); err != nil {
+			return rec.ID, err
+		}
+	}
+	if ev := rec.Event; ev != nil {
+		payload := string(ev.Payload)
+		if payload == "" {
+			payload = "{}"
+		}
+		if err := exec(ctx, tx, `INSERT INTO session_events (id, session_id, seq, at, kind, actor_id, payload)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			ev.ID, ev.SessionID, ev.Seq, nanos(ev.At), ev.Kind, ev.ActorID, payload); err != nil {
+			return rec.ID, err
+		}
+	}
+	return rec.ID, nil
+}
+
+// upsertSession stores a forwarded session: new, or the later of the two
+// when already present (a status never goes back: ringing, active, ended).
+func upsertSession(ctx context.Context, tx *sql.Tx, ss storage.Session) error {
+	return exec(ctx, tx, `INSERT INTO sessions (id, org_id, site_id, kind, name, goal, status, created_by,
+		owner_id, started_at, ended_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+			status = CASE WHEN `+statusRank("excluded.status")+` > `+statusRank("sessions.status")+`
+				THEN excluded.status ELSE sessions.status END,
+			ended_at = COALESCE(sessions.ended_at, excluded.ended_at),
+			updated_at = max(COALESCE(sessions.updated_at, 0), COALESCE(excluded.updated_at, 0))`,
+		ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, ss.Status, ss.CreatedBy, ss.CreatedBy,
+		nanos(ss.StartedAt), optNanos(ss.EndedAt), nanos(ss.StartedAt))
+}
+
+func statusRank(col string) string {
+	return `(CASE ` + col + ` WHEN 'ringing' THEN 0 WHEN 'active' THEN 1 WHEN 'ended' THEN 2 ELSE -1 END)`
+}
+
+// validRecord checks a forwarded record has what its kind needs and that
+// its parts agree with each other.
+func validRecord(rec storage.HistoryRecord) error {
+	bad := func(field, problem string) error { return &storage.ValidationError{Field: field, Problem: problem} }
+	if rec.ID == "" {
+		return bad("id", "is required")
+	}
+	if rec.Kind == storage.HistoryAudit {
+		e := rec.Audit
+		switch {
+		case e == nil:
+			return bad("audit", "is required for an audit record")
+		case e.ID != rec.ID:
+			return bad("audit.id", "differs from the record's id")
+		case e.OrgID == "" || e.ActorID == "" || e.Action == "" || e.At.IsZero():
+			return bad("audit", "needs org_id, actor_id, action and at")
+		}
+		return nil
+	}
+	switch rec.Kind {
+	case storage.HistorySessionCreated, storage.HistorySessionEnded, storage.HistoryJoined,
+		storage.HistoryLeft, storage.HistoryEvent:
+	default:
+		return bad("kind", fmt.Sprintf("%q is not a history record kind", rec.Kind))
+	}
+	ss := rec.Session
+	if ss == nil || ss.ID == "" || ss.OrgID == "" || ss.SiteID == "" || ss.StartedAt.IsZero() {
+		return bad("session", "needs id, org_id, site_id and started_at")
+	}
+	if rec.Kind == storage.HistorySessionCreated {
+		if rec.ID != ss.ID {
+			return bad("id", "of a session.created record must be the session's")
+		}
+		return nil
+	}
+	ev := rec.Event
+	if ev == nil || ev.ID != rec.ID || ev.SessionID != ss.ID || ev.Seq <= 0 || ev.Kind == "" || ev.At.IsZero() {
+		return bad("event", "must carry the record's id, its session's id, a seq, a kind and a time")
+	}
+	if len(ev.Payload) > 0 && !json.Valid(ev.Payload) {
+		return bad("event.payload", "is not valid JSON")
+	}
+	if rec.Kind == storage.HistoryJoined || rec.Kind == storage.HistoryLeft {
+		p := rec.Participant
+		if p == nil || p.ID == "" || p.SessionID != ss.ID || p.UserID == "" || p.JoinedAt.IsZero() {
+			return bad("participant", "needs id, its session's id, user_id and joined_at")
+		}
+	}
+	return nil
+}
+
+// HistoryMarks returns the applied mark of each origin node.
+func (s *Store) HistoryMarks(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT origin, seq FROM history_marks`)
+	if err != nil {
+		return nil, fmt.Errorf("history marks: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var origin string
+		var seq int64
+		if err := rows.Scan(&origin, &seq); err != nil {
+			return nil, fmt.Errorf("history marks: %w", err)
+		}
+		out[origin] = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history marks: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,250 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"siteline/storage"
+)
+
+// recordPlantHistory writes a session's life at a plant store: created,
+// two joins, a chat, a leave, the end, and an audit event.
+func recordPlantHistory(t *testing.T, s *Store, id string) {
+	t.Helper()
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.CreateSession(ctx, storage.Session{ID: id, OrgID: "o1", SiteID: "plant", Name: "Pump", CreatedBy: "u1", StartedAt: t0}))
+	for i, pid := range []string{"p1", "p2"} {
+		at := t0.Add(time.Duration(i+1) * time.Second)
+		must(s.RecordJoin(ctx, storage.SessionParticipant{ID: id + pid, SessionID: id, UserID: "u" + pid, DisplayName: pid, JoinedAt: at},
+			storage.SessionEvent{ID: id + "-join-" + pid, SessionID: id, At: at, Kind: storage.EventJoined, ActorID: "u" + pid}))
+	}
+	must(s.AppendSessionEvent(ctx, storage.SessionEvent{ID: id + "-chat", SessionID: id, At: t0.Add(3 * time.Second),
+		Kind: storage.EventChat, ActorID: "up1", Payload: []byte(`{"text":"hello"}`)}))
+	must(s.RecordLeave(ctx, id+"p2", t0.Add(4*time.Second), storage.SessionEvent{ID: id + "-left", SessionID: id,
+		At: t0.Add(4 * time.Second), Kind: storage.EventLeft, ActorID: "up2"}))
+	must(s.EndSession(ctx, id, t0.Add(5*time.Second), storage.SessionEvent{ID: id + "-end", SessionID: id,
+		At: t0.Add(5 * time.Second), Kind: storage.EventEnded, ActorID: "up1"}))
+	must(s.AppendAudit(ctx, storage.AuditEvent{ID: id + "-audit", OrgID: "o1", SiteID: "plant", At: t0, ActorID: "u1", Action: "call.start", Target: id}))
+}
+
+// siteHistory is everything a store holds about one session.
+type siteHistory struct {
+	Session      storage.Session
+	Participants []storage.SessionParticipant
+	Events       []storage.SessionEvent
+	Audit        []storage.AuditEvent
+}
+
+func historyOf(t *testing.T, s *Store, id string) siteHistory {
+	t.Helper()
+	ctx := context.Background()
+	var h siteHistory
+	var err error
+	if h.Session, err = s.Session(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if h.Participants, err = s.SessionParticipants(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if h.Events, err = s.SessionEvents(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if h.Audit, err = s.Audit(ctx, storage.AuditFilter{OrgID: "o1"}); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// messagesOf turns a store's whole outbox into forwarded messages.
+func messagesOf(t *testing.T, s *Store, origin string) []storage.HistoryMessage {
+	t.Helper()
+	rows, err := s.PendingHistory(context.Background(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []storage.HistoryMessage
+	for _, r := range rows {
+		out = append(out, storage.HistoryMessage{Origin: origin, Seq: r.Seq, Record: r.Record})
+	}
+	return out
+}
+
+func TestHistoryOutboxFollowsEveryWrite(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	recordPlantHistory(t, s, "c1")
+	// A write that fails adds nothing to the outbox.
+	err := s.RecordJoin(ctx, storage.SessionParticipant{ID: "px", SessionID: "nope", UserID: "u", JoinedAt: t0},
+		storage.SessionEvent{ID: "ex", SessionID: "nope", At: t0, Kind: storage.EventJoined})
+	if !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("join unknown session = %v", err)
+	}
+	// A replayed audit event is stored once and forwarded once.
+	if err := s.AppendAudit(ctx, storage.AuditEvent{ID: "c1-audit", OrgID: "o1", At: t0, ActorID: "u1", Action: "call.start"}); err != nil {
+		t.Fatal(err)
+	}
+
+	rows, err := s.PendingHistory(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds, ids []string
+	for i, r := range rows {
+		if r.Seq != int64(i+1) {
+			t.Errorf("row %d has seq %d", i, r.Seq)
+		}
+		kinds, ids = append(kinds, r.Kind), append(ids, r.ID)
+	}
+	wantKinds := []string{storage.HistorySessionCreated, storage.HistoryJoined, storage.HistoryJoined, storage.HistoryEvent,
+		storage.HistoryLeft, storage.HistorySessionEnded, storage.HistoryAudit}
+	wantIDs := []string{"c1", "c1-join-p1", "c1-join-p2", "c1-chat", "c1-left", "c1-end", "c1-audit"}
+	if !reflect.DeepEqual(kinds, wantKinds) || !reflect.DeepEqual(ids, wantIDs) {
+		t.Fatalf("outbox = %v %v, want %v %v", kinds, ids, wantKinds, wantIDs)
+	}
+	select {
+	case <-s.HistoryNotify():
+	default:
+		t.Error("no wake-up after history writes")
+	}
+
+	last, unpublished, unacked, err := s.HistoryCounts(ctx, 2)
+	if err != nil || last != 7 || unpublished != 7 || unacked != 5 {
+		t.Fatalf("counts = %d %d %d %v, want 7 7 5", last, unpublished, unacked, err)
+	}
+	if err := s.MarkHistoryPublished(ctx, 4, t0); err != nil {
+		t.Fatal(err)
+	}
+	if rows, _ := s.PendingHistory(ctx, 100); len(rows) != 3 || rows[0].Seq != 5 {
+		t.Fatalf("pending after mark = %+v", rows)
+	}
+	// Pruning keeps what is unpublished or not yet acknowledged.
+	n, err := s.PruneHistoryOutbox(ctx, 3, t0.Add(time.Second))
+	if err != nil || n != 3 {
+		t.Fatalf("prune = %d %v, want 3", n, err)
+	}
+	last, unpublished, unacked, _ = s.HistoryCounts(ctx, 3)
+	if last != 7 || unpublished != 3 || unacked != 4 {
+		t.Fatalf("counts after prune = %d %d %d, want 7 3 4", last, unpublished, unacked)
+	}
+	if _, err := s.PendingHistory(ctx, 0); !errors.Is(err, storage.ErrInvalid) {
+		t.Errorf("PendingHistory(0) = %v, want invalid", err)
+	}
+}
+
+func TestApplyHistoryIsIdempotentAndOrderFree(t *testing.T) {
+	plant, _ := openTestStore(t)
+	hq, _ := openTestStore(t)
+	ctx := context.Background()
+	recordPlantHistory(t, plant, "c1")
+	msgs := messagesOf(t, plant, "plant-1")
+
+	// Applied backwards, then again forwards, then the ended record alone:
+	// the same history as the plant's, and no outbox rows at headquarters.
+	backwards := make([]storage.HistoryMessage, len(msgs))
+	for i, m := range msgs {
+		backwards[len(msgs)-1-i] = m
+	}
+	for _, batch := range [][]storage.HistoryMessage{backwards, msgs, msgs[5:6]} {
+		res, err := hq.ApplyHistory(ctx, batch)
+		if err != nil || res.Applied != len(batch) || len(res.Rejected) != 0 {
+			t.Fatalf("apply = %+v %v", res, err)
+		}
+	}
+	if got, want := historyOf(t, hq, "c1"), historyOf(t, plant, "c1"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("headquarters holds\n%+v\nwant\n%+v", got, want)
+	}
+	if rows, _ := hq.PendingHistory(ctx, 10); len(rows) != 0 {
+		t.Errorf("applied records entered headquarters' own outbox: %+v", rows)
+	}
+	marks, err := hq.HistoryMarks(ctx)
+	if err != nil || !reflect.DeepEqual(marks, map[string]int64{"plant-1": 7}) {
+		t.Errorf("marks = %v %v", marks, err)
+	}
+}
+
+func TestApplyHistoryKeepsWhatCannotApply(t *testing.T) {
+	plant, _ := openTestStore(t)
+	hq, _ := openTestStore(t)
+	ctx := context.Background()
+	recordPlantHistory(t, plant, "c1")
+	msgs := messagesOf(t, plant, "plant-1")
+	bad := []storage.HistoryMessage{
+		{Origin: "plant-1", Seq: 100, Record: []byte(`{"id":"x","kind":"session.event"}`)},
+		{Origin: "plant-1", Seq: 101, Record: []byte(`not json`)},
+		{Origin: "plant-1", Seq: 102, Record: []byte(`{"id":"y","kind":"weird","session":{}}`)},
+		{Origin: "", Seq: 103, Record: msgs[0].Record},
+	}
+	res, err := hq.ApplyHistory(ctx, append(append([]storage.HistoryMessage{}, bad...), msgs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Applied != len(msgs) || len(res.Rejected) != len(bad) {
+		t.Fatalf("apply = %+v, want %d applied and %d rejected", res, len(msgs), len(bad))
+	}
+	for _, r := range res.Rejected {
+		if r.Reason == "" {
+			t.Errorf("rejection without a reason: %+v", r)
+		}
+	}
+	if got, want := historyOf(t, hq, "c1"), historyOf(t, plant, "c1"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("good records behind bad ones: headquarters holds %+v, want %+v", got, want)
+	}
+	var kept int
+	if err := hq.read.QueryRowContext(ctx, `SELECT count(*) FROM history_rejected`).Scan(&kept); err != nil || kept != len(bad) {
+		t.Errorf("rejected rows kept = %d %v, want %d", kept, err, len(bad))
+	}
+}
+
+func TestListSessionsFilters(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	for i, c := range []struct{ id, site, by string }{{"a", "s1", "u1"}, {"b", "s2", "u2"}, {"c", "s2", "u3"}} {
+		if err := s.CreateSession(ctx, storage.Session{ID: c.id, OrgID: "o1", SiteID: c.site, CreatedBy: c.by,
+			StartedAt: t0.Add(time.Duration(i) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RecordJoin(ctx, storage.SessionParticipant{ID: "p", SessionID: "c", UserID: "u1", JoinedAt: t0},
+		storage.SessionEvent{ID: "e", SessionID: "c", At: t0, Kind: storage.EventJoined}); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(f storage.SessionFilter) []string {
+		t.Helper()
+		f.OrgID = "o1"
+		list, err := s.ListSessions(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []string{}
+		for _, ss := range list {
+			out = append(out, ss.ID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		f    storage.SessionFilter
+		want []string
+	}{
+		{storage.SessionFilter{}, []string{"c", "b", "a"}},
+		{storage.SessionFilter{SiteID: "s2"}, []string{"c", "b"}},
+		{storage.SessionFilter{UserID: "u1"}, []string{"c", "a"}},
+		{storage.SessionFilter{SiteID: "s1", UserID: "u2"}, []string{}},
+		{storage.SessionFilter{Limit: 1, Before: t0.Add(2 * time.Minute)}, []string{"b"}},
+	} {
+		if got := ids(c.f); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("ListSessions(%+v) = %v, want %v", c.f, got, c.want)
+		}
+	}
+	if _, err := s.ListSessions(ctx, storage.SessionFilter{}); !errors.Is(err, storage.ErrInvalid) {
+		t.Errorf("ListSessions without org = %v, want invalid", err)
+	}
+}

@@ -1,0 +1,264 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"siteline/policy"
+	"siteline/storage"
+)
+
+// Media is the session media service: snapshots and files shared in a
+// call, the call's recordings, and the session's history as the session
+// page shows it. The node implements it over its blob store and site
+// store, and decides who may read what: the session's participants (past
+// or present, guests of that call included) and users who may see every
+// session of the organisation.
+type Media interface {
+	// AddMedia stores an upload as media of the call, writes its session
+	// event and then tells everyone in the call. The caller must be in the
+	// call as in.Participant.
+	AddMedia(ctx context.Context, a Actor, callID string, in MediaUpload) (storage.Media, error)
+	// SessionMedia lists a session's snapshots and files.
+	SessionMedia(ctx context.Context, a Actor, sessionID string) ([]storage.Media, error)
+	// OpenMedia returns a media row and its bytes, which the caller closes.
+	OpenMedia(ctx context.Context, a Actor, id string) (storage.Media, Blob, error)
+	// SessionRecordings lists a session's recordings.
+	SessionRecordings(ctx context.Context, a Actor, sessionID string) ([]storage.Recording, error)
+	// OpenRecording returns a recording and its bytes, which the caller
+	// closes.
+	OpenRecording(ctx context.Context, a Actor, id string) (storage.Recording, Blob, error)
+	// SessionDetail is everything the session page shows.
+	SessionDetail(ctx context.Context, a Actor, sessionID string) (SessionDetail, error)
+}
+
+// MediaUpload is one upload of POST /calls/:id/media.
+type MediaUpload struct {
+	Kind        string // snapshot | file; "" is file
+	Participant string // the uploader's participant id in the call
+	Of          string // snapshot: the participant whose video it shows
+	Name        string // the file name the client gave
+	ContentType string // the part's Content-Type, as the client gave it
+	Size        int64
+	Annotations json.RawMessage // snapshot: the drawing, JSON
+	Body        io.Reader
+}
+
+// Blob is stored bytes opened for reading.
+type Blob interface {
+	io.ReaderAt
+	io.Closer
+}
+
+// SessionDetail is a session with its people, history and media.
+type SessionDetail struct {
+	Session      storage.Session
+	Participants []storage.SessionParticipant
+	Events       []storage.SessionEvent
+	Media        []storage.Media
+	Recordings   []storage.Recording
+}
+
+// MaxAnnotations bounds the annotations field of a snapshot upload.
+const MaxAnnotations = 256 << 10
+
+// MediaURL is where a snapshot or file is downloaded.
+func MediaURL(id string) string { return APIPrefix + "/media/" + id }
+
+// RecordingURL is where a recording is played and downloaded.
+func RecordingURL(id string) string { return APIPrefix + "/recordings/" + id }
+
+// mediaOut is a snapshot or file with its URL.
+type mediaOut struct {
+	storage.Media
+	URL string `json:"url"`
+}
+
+// recordingOut is a recording with its URL.
+type recordingOut struct {
+	storage.Recording
+	URL string `json:"url"`
+}
+
+func (s *Server) mediaRoutes() []route {
+	p := APIPrefix
+	routes := []route{
+		{method: "POST", path: p + "/calls/:id/media", perm: policy.CallJoin,
+			summary: "Share a snapshot or file in a call: multipart/form-data with file, kind (snapshot|file), participant (the caller's participant id in the call), of and annotations (snapshot); needs xa_icall_share-files for a file, xa_icall_snapshot-annotate for a snapshot; body up to media.max_upload",
+			out:     mediaOut{}, handler: s.apiAddMedia},
+		{method: "GET", path: p + "/calls/:id/media", open: true,
+			summary: "A session's snapshots and files (its participants, or with see-all-call-logs)", out: []mediaOut{}, handler: s.apiSessionMedia},
+		{method: "GET", path: p + "/media/:id", open: true,
+			summary: "The bytes of a snapshot (inline) or file (attachment), ETag = SHA-256 (participants of the session, or see-all-call-logs and download-media)", handler: s.apiMediaBytes},
+		{method: "GET", path: p + "/calls/:id/recordings", open: true,
+			summary: "A session's recordings (its participants, or with see-all-call-logs)", out: []recordingOut{}, handler: s.apiSessionRecordings},
+		{method: "GET", path: p + "/recordings/:id", open: true,
+			summary: "A recording as video/webm, with Range support (participants of the session, or see-all-call-logs and download-media)", handler: s.apiRecordingBytes},
+	}
+	return append(routes, s.sessionPageRoutes()...)
+}
+
+// media returns the media service, or a 404 when the node runs without one.
+func (s *Server) media() (Media, error) {
+	if s.deps.Media == nil {
+		return nil, fmt.Errorf("session media are not served by this node: %w", storage.ErrNotFound)
+	}
+	return s.deps.Media, nil
+}
+
+func (s *Server) apiAddMedia(c *fiber.Ctx) error {
+	svc, err := s.media()
+	if err != nil {
+		return err
+	}
+	ct, _, _ := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if ct != fiber.MIMEMultipartForm {
+		return &storage.ValidationError{Field: "Content-Type", Problem: fmt.Sprintf("must be multipart/form-data, not %q", ct)}
+	}
+	form, err := c.MultipartForm()
+	if err != nil {
+		return &storage.ValidationError{Field: "body", Problem: "is not a valid multipart/form-data body: " + err.Error()}
+	}
+	in, body, err := uploadFrom(form)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	in.Body = body
+	a, _ := actorOf(c)
+	m, err := svc.AddMedia(c.UserContext(), a, param(c, "id"), in)
+	if err != nil {
+		return err
+	}
+	out := mediaOut{Media: m, URL: MediaURL(m.ID)}
+	c.Location(out.URL)
+	return c.Status(fiber.StatusCreated).JSON(out)
+}
+
+// uploadFrom reads the form's fields and opens its file part, which the
+// caller closes.
+func uploadFrom(form *multipart.Form) (MediaUpload, io.ReadCloser, error) {
+	value := func(k string) string {
+		if v := form.Value[k]; len(v) > 0 {
+			return strings.TrimSpace(v[0])
+		}
+		return ""
+	}
+	in := MediaUpload{Kind: value("kind"), Participant: value("participant"), Of: value("of")}
+	if ann := value("annotations"); ann != "" {
+		if len(ann) > MaxAnnotations {
+			return in, nil, &Error{Status: fiber.StatusRequestEntityTooLarge, Code: "too_large",
+				Message: fmt.Sprintf("annotations of %d bytes are over the limit of %d bytes (256 KiB)", len(ann), MaxAnnotations)}
+		}
+		in.Annotations = json.RawMessage(ann)
+	}
+	files := form.File["file"]
+	switch {
+	case len(files) == 1:
+		part := files[0]
+		in.Name, in.ContentType, in.Size = part.Filename, part.Header.Get(fiber.HeaderContentType), part.Size
+		f, err := part.Open()
+		if err != nil {
+			return in, nil, fmt.Errorf("read upload %q: %w", part.Filename, err)
+		}
+		return in, f, nil
+	case len(files) > 1 || len(form.Value["file"]) > 1:
+		return in, nil, &storage.ValidationError{Field: "file", Problem: fmt.Sprintf("must be one file, not %d", len(files)+len(form.Value["file"]))}
+	case len(form.Value["file"]) == 1:
+		// A part without a file name is a plain value to mime/multipart.
+		data := form.Value["file"][0]
+		in.Size = int64(len(data))
+		return in, io.NopCloser(strings.NewReader(data)), nil
+	}
+	return in, nil, &storage.ValidationError{Field: "file", Problem: "is required: send the bytes as the form's file part"}
+}
+
+func (s *Server) apiSessionMedia(c *fiber.Ctx) error {
+	svc, err := s.media()
+	if err != nil {
+		return err
+	}
+	a, _ := actorOf(c)
+	list, err := svc.SessionMedia(c.UserContext(), a, param(c, "id"))
+	if err != nil {
+		return err
+	}
+	out := make([]mediaOut, len(list))
+	for i, m := range list {
+		out[i] = mediaOut{Media: m, URL: MediaURL(m.ID)}
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) apiSessionRecordings(c *fiber.Ctx) error {
+	svc, err := s.media()
+	if err != nil {
+		return err
+	}
+	a, _ := actorOf(c)
+	list, err := svc.SessionRecordings(c.UserContext(), a, param(c, "id"))
+	if err != nil {
+		return err
+	}
+	out := make([]recordingOut, len(list))
+	for i, r := range list {
+		out[i] = recordingOut{Recording: r, URL: RecordingURL(r.ID)}
+	}
+	return c.JSON(out)
+}
+
+// apiMediaBytes serves a snapshot inline (an image) or a file as an
+// attachment; ?download=1 makes a snapshot an attachment too.
+func (s *Server) apiMediaBytes(c *fiber.Ctx) error {
+	svc, err := s.media()
+	if err != nil {
+		return err
+	}
+	a, _ := actorOf(c)
+	m, b, err := svc.OpenMedia(c.UserContext(), a, param(c, "id"))
+	if err != nil {
+		return err
+	}
+	disposition := "attachment"
+	if m.Kind == storage.MediaSnapshot && c.Query("download") == "" {
+		disposition = "inline"
+	}
+	return sendBlob(c, b, blobMeta{size: m.Size, contentType: m.ContentType, sha256: m.SHA256,
+		name: m.Name, disposition: disposition})
+}
+
+// apiRecordingBytes serves a recording inline (a <video> plays and seeks
+// it with Range requests); ?download=1 makes it an attachment.
+func (s *Server) apiRecordingBytes(c *fiber.Ctx) error {
+	svc, err := s.media()
+	if err != nil {
+		return err
+	}
+	a, _ := actorOf(c)
+	r, b, err := svc.OpenRecording(c.UserContext(), a, param(c, "id"))
+	if err != nil {
+		return err
+	}
+	disposition := "inline"
+	if c.Query("download") != "" {
+		disposition = "attachment"
+	}
+	return sendBlob(c, b, blobMeta{size: r.Size, contentType: r.ContentType, sha256: r.SHA256,
+		name: r.Name, disposition: disposition})
+}
+
+// access is a route's permission check: need(perm), or nothing more than
+// the login for an open route, whose service decides per record.
+func (s *Server) access(r route) fiber.Handler {
+	if r.open {
+		return func(c *fiber.Ctx) error { return c.Next() }
+	}
+	return s.need(r.perm)
+}

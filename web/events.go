@@ -1,0 +1,219 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+
+	"siteline/policy"
+	"siteline/storage"
+)
+
+// Events pushes events to a user's open backoffice pages, one WebSocket
+// per page: a call ringing them, and that ring stopping. The node
+// implements it; the sessions table and their history say what rings
+// whom, so a page that opens late still learns of a call ringing now.
+type Events interface {
+	// Subscribe sends the actor's events to send until cancel is called:
+	// first the calls ringing the actor now, then EventReady, then events
+	// as they happen. send must not block.
+	Subscribe(ctx context.Context, a Actor, send func(Event) error) (cancel func(), err error)
+	// Decline stops a call ringing the actor on all their pages; the call
+	// stays on their waiting calls, joinable until the caller ends it.
+	Decline(ctx context.Context, a Actor, callID string) error
+	// WaitingCalls lists the open calls that the actor's service requests
+	// started, ringing or answered, with their callers.
+	WaitingCalls(ctx context.Context, a Actor) ([]WaitingCall, error)
+}
+
+// Event types sent on GET /api/v1/events.
+const (
+	// EventReady follows the calls ringing when the socket opened.
+	EventReady = "ready"
+	// EventIncomingCall: a call rings the user.
+	EventIncomingCall = "incoming_call"
+	// EventRingStopped: the call stopped ringing; Reason says why.
+	EventRingStopped = "ring_stopped"
+)
+
+// Reasons of EventRingStopped.
+const (
+	RingAnswered = "answered" // someone joined the call: it is active
+	RingDeclined = "declined" // the user declined it on one of their pages
+	RingEnded    = "ended"    // the caller ended the call
+)
+
+// Event is one message on the events socket.
+type Event struct {
+	Type       string     `json:"type"`
+	CallID     string     `json:"call_id,omitempty"`
+	CallerName string     `json:"caller_name,omitempty"`
+	Subject    string     `json:"subject,omitempty"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	Reason     string     `json:"reason,omitempty"`
+}
+
+// WaitingCall is a call on the expert's dashboard.
+type WaitingCall struct {
+	Call       storage.Session `json:"call"`
+	CallerName string          `json:"caller_name"`
+	// Declined is true once the expert declined the ring; they may still
+	// join.
+	Declined bool `json:"declined"`
+}
+
+// Events socket limits: the client sends nothing but pongs and the close.
+const (
+	maxEventFrame = 4 << 10
+	eventQueue    = 64
+)
+
+func (s *Server) eventRoutes() []route {
+	p := APIPrefix
+	return []route{
+		// No permission: every logged-in user may hear their own calls
+		// ring; guests are refused (xa_ocall_outside-the-call).
+		{method: "GET", path: p + "/events", summary: "Events WebSocket of the caller's open pages: incoming_call, ring_stopped (after the calls ringing now, ready)", handler: s.apiEvents},
+		{method: "POST", path: p + "/calls/:id/decline", summary: "Decline a call ringing the caller: the ring stops; the call stays joinable until the caller ends it", handler: s.apiDecline},
+		{method: "GET", path: p + "/waiting-calls", perm: policy.InviteGuestUsers, summary: "Open calls started by the caller's service requests, with their callers", out: []WaitingCall{}, handler: s.apiWaitingCalls},
+	}
+}
+
+func (s *Server) events() (Events, error) {
+	if s.deps.Events == nil {
+		return nil, fmt.Errorf("events are not served by this node: %w", storage.ErrNotFound)
+	}
+	return s.deps.Events, nil
+}
+
+// checkSocketOrigin refuses a cookie-authenticated WebSocket upgrade from
+// another site: browsers send cookies on cross-site upgrades, and no CSRF
+// token comes with them.
+func checkSocketOrigin(c *fiber.Ctx) error {
+	if _, cookie := sessionOf(c); !cookie {
+		return nil
+	}
+	origin := c.Get(fiber.HeaderOrigin)
+	u, err := url.Parse(origin)
+	if origin == "" || err != nil || u.Host != c.Hostname() && u.Host != string(c.Request().Host()) {
+		return &Error{Status: fiber.StatusForbidden, Code: "csrf", Message: fmt.Sprintf("WebSocket upgrade from origin %q refused: it must be this site", origin)}
+	}
+	return nil
+}
+
+// apiEvents upgrades to the events WebSocket of a logged-in user.
+func (s *Server) apiEvents(c *fiber.Ctx) error {
+	events, err := s.events()
+	if err != nil {
+		return err
+	}
+	if !websocket.IsWebSocketUpgrade(c) {
+		return &Error{Status: fiber.StatusUpgradeRequired, Code: "upgrade_required", Message: "this endpoint speaks WebSocket only"}
+	}
+	if err := checkSocketOrigin(c); err != nil {
+		return err
+	}
+	a, _ := actorOf(c)
+	if a.Local {
+		return &storage.ValidationError{Field: "actor", Problem: "must be a user: no call rings the node's local operator"}
+	}
+	return websocket.New(func(conn *websocket.Conn) {
+		s.serveEvents(conn, events, a)
+	}, websocket.Config{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4 << 10, WriteBufferSize: 16 << 10})(c)
+}
+
+// serveEvents runs one events socket: this goroutine reads (pongs, the
+// close), writeSignal writes.
+func (s *Server) serveEvents(conn *websocket.Conn, events Events, a Actor) {
+	if !s.sockets.add(conn) {
+		_ = conn.Close()
+		return
+	}
+	defer s.sockets.remove(conn)
+
+	out := make(chan []byte, eventQueue)
+	done := make(chan struct{})
+	var stopOnce sync.Once
+	stop := func(reason error) {
+		stopOnce.Do(func() {
+			s.log.Debug("events socket closing", "user", a.UserID, "reason", reason)
+			close(done)
+		})
+	}
+	send := func(e Event) error {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		select {
+		case <-done:
+			return errSocketClosed
+		default:
+		}
+		select {
+		case out <- b:
+			return nil
+		default:
+			stop(errSlowReader)
+			return errSlowReader
+		}
+	}
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		s.writeSignal(conn, out, done, stop)
+	}()
+
+	ctx, cancelCtx := context.WithTimeout(context.Background(), 10*time.Second)
+	cancel, err := events.Subscribe(ctx, a, send)
+	cancelCtx()
+	if err != nil {
+		s.log.Warn("open events socket", "user", a.UserID, "err", err)
+		stop(err)
+		<-writerDone
+		return
+	}
+	defer cancel()
+	conn.SetReadLimit(maxEventFrame)
+	_ = conn.SetReadDeadline(time.Now().Add(pongWait))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
+	for {
+		if _, _, err := conn.ReadMessage(); err != nil {
+			stop(err)
+			break
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(pongWait))
+	}
+	<-writerDone
+}
+
+func (s *Server) apiDecline(c *fiber.Ctx) error {
+	events, err := s.events()
+	if err != nil {
+		return err
+	}
+	a, _ := actorOf(c)
+	if err := events.Decline(c.UserContext(), a, param(c, "id")); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) apiWaitingCalls(c *fiber.Ctx) error {
+	events, err := s.events()
+	if err != nil {
+		return err
+	}
+	a, _ := actorOf(c)
+	out, err := events.WaitingCalls(c.UserContext(), a)
+	if err != nil {
+		return err
+	}
+	return c.JSON(nonNil(out))
+}
