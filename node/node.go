@@ -51,6 +51,24 @@ type Options struct {
 	// RaftDial, when set, opens the node's TCP connections to other nodes'
 	// Raft listeners (tests route them through a proxy they can cut).
 	RaftDial func(ctx context.Context, addr string) (net.Conn, error)
+	// RaftSnapshots, when set, replaces Raft's snapshot policy. It is for
+	// tests, which make a node compact its log after a few entries so that
+	// a node left behind must catch up from a snapshot; operators have no
+	// reason to change it. Zero fields keep the defaults; raft.Config
+	// validates the rest.
+	RaftSnapshots *RaftSnapshotPolicy
+}
+
+// RaftSnapshotPolicy is when Raft snapshots the organisation store and how
+// much log it keeps behind a snapshot (see hashicorp/raft's Config).
+type RaftSnapshotPolicy struct {
+	// Interval is how often Raft checks whether to snapshot (jittered).
+	Interval time.Duration
+	// Threshold is how many new log entries trigger a snapshot.
+	Threshold uint64
+	// TrailingLogs is how many entries are kept behind a snapshot for
+	// followers that lag; one further behind is sent the snapshot.
+	TrailingLogs uint64
 }
 
 // Node is one running Siteline node.
@@ -223,7 +241,7 @@ func (n *Node) startRaft(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n.raft, err = raft.New(raft.Config{
+	rc := raft.Config{
 		Dir:           n.cfg.path("raft"),
 		NodeID:        n.nodeID,
 		Site:          n.cfg.Node.Site,
@@ -237,7 +255,11 @@ func (n *Node) startRaft(ctx context.Context) error {
 		Dial:          n.opts.RaftDial,
 		ForwardRPC:    true,
 		StatsExtra:    n.statsExtra,
-	}, n.store, n.applied)
+	}
+	if p := n.opts.RaftSnapshots; p != nil {
+		rc.SnapshotInterval, rc.SnapshotThreshold, rc.TrailingLogs = p.Interval, p.Threshold, p.TrailingLogs
+	}
+	n.raft, err = raft.New(rc, n.store, n.applied)
 	if err != nil {
 		if rs.ln != nil {
 			rs.ln.Close()

@@ -39,6 +39,9 @@ type fsm struct {
 	// restart) and are skipped without calling onApply again. It is atomic
 	// only so Stats may read it.
 	applied atomic.Uint64
+
+	// restores counts the snapshots restored into the store (Stats).
+	restores atomic.Uint64
 }
 
 var _ hraft.FSM = (*fsm)(nil)
@@ -130,6 +133,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err := f.loadApplied(); err != nil {
 		return err
 	}
+	f.restores.Add(1)
 	if f.onRestore != nil {
 		f.onRestore()
 	}

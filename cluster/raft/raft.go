@@ -529,6 +529,9 @@ type Stats struct {
 	AppliedIndex uint64    `json:"applied_index"` // last entry handed to the state machine
 	StoreIndex   uint64    `json:"store_index"`   // last command the store applied
 	LastContact  time.Time `json:"last_contact"`  // last contact with the leader (followers)
+	// SnapshotRestores counts the snapshots restored into the store since
+	// start: a follower too far behind the leader's log is sent one.
+	SnapshotRestores uint64 `json:"snapshot_restores"`
 	// Halted is the store failure that stopped the node, if any: it needs
 	// a restart once the store is fixed.
 	Halted string `json:"halted,omitempty"`
@@ -538,7 +541,7 @@ type Stats struct {
 
 // Stats returns the node's view of the cluster now.
 func (n *Node) Stats() Stats {
-	st := Stats{NodeID: n.cfg.NodeID, Site: n.cfg.Site, StoreIndex: n.fsm.applied.Load()}
+	st := Stats{NodeID: n.cfg.NodeID, Site: n.cfg.Site, StoreIndex: n.fsm.applied.Load(), SnapshotRestores: n.fsm.restores.Load()}
 	if f := n.cfg.StatsExtra; f != nil {
 		st.Extra = f()
 	}

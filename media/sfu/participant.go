@@ -58,6 +58,8 @@ type Participant struct {
 
 	lastPointer time.Time // of the last pointer relayed; under handleMu
 
+	sending atomic.Int32 // kinds of media the last publish offer sends
+
 	remb  atomic.Int64 // last REMB from the participant, bits/s
 	limit atomic.Int64 // cap on the estimate set by LimitBitrate, bits/s
 }
@@ -255,6 +257,7 @@ func (p *Participant) handleOffer(m signal.Message) error {
 			return err
 		}
 	}
+	p.sending.Store(int32(len(kinds)))
 	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}
 	if err := p.up.SetRemoteDescription(offer); err != nil {
 		return fmt.Errorf("set publish offer: %w: %v", storage.ErrInvalid, err)

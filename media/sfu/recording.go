@@ -23,6 +23,11 @@ const (
 	// recordKeyframes makes recordings seekable: a keyframe at least this
 	// often.
 	recordKeyframes = 10 * time.Second
+	// publishGrace is how long a recording waits, after the first track
+	// of a participant who starts publishing mid-recording, for the
+	// participant's other tracks (the camera's first packet comes a moment
+	// after the microphone's), so that one file holds them all.
+	publishGrace = time.Second
 )
 
 // ErrRecordingOff is returned when a node has no recording directory.
@@ -46,10 +51,13 @@ type roomRecording struct {
 	by        ParticipantInfo
 	startedAt time.Time
 
-	mu     sync.Mutex
-	pubs   map[*Participant]*publisherRecording
-	files  []record.File
-	closed bool
+	mu   sync.Mutex
+	pubs map[*Participant]*publisherRecording
+	// waiting marks publishers whose first track arrived while recording:
+	// their tracks are added together after publishGrace.
+	waiting map[*Participant]bool
+	files   []record.File
+	closed  bool
 }
 
 // publisherRecording writes one publisher's tracks.
@@ -86,7 +94,8 @@ func (r *Room) startRecording(by ParticipantInfo) error {
 		r.mu.Unlock()
 		return fmt.Errorf("the call is already being recorded: %w", storage.ErrConflict)
 	}
-	rec := &roomRecording{room: r, by: by, startedAt: time.Now(), pubs: make(map[*Participant]*publisherRecording)}
+	rec := &roomRecording{room: r, by: by, startedAt: time.Now(),
+		pubs: make(map[*Participant]*publisherRecording), waiting: make(map[*Participant]bool)}
 	r.rec = rec
 	tracks := make([]*upTrack, 0, len(r.tracks))
 	for _, t := range r.tracks {
@@ -151,6 +160,9 @@ func (rr *roomRecording) add(tracks ...*upTrack) {
 	}
 	added := make(map[*upTrack]*record.TrackWriter, len(tracks))
 	for _, t := range tracks {
+		if t.rec.Load() != nil {
+			continue // added by a concurrent call
+		}
 		codec, ok := t.recordCodec()
 		if !ok {
 			continue
@@ -166,6 +178,56 @@ func (rr *roomRecording) add(tracks ...*upTrack) {
 		t.rec.Store(&trackRecording{pub: pr, w: w})
 		t.requestKeyframe(0)
 	}
+}
+
+// addPublished records a track published while the recording runs. A
+// publisher already recorded gets it at once. A new one's tracks are added
+// together once all the kinds its offer sends have arrived (the camera's
+// first packet comes a moment after the microphone's), or after
+// publishGrace, so that one file holds them all.
+func (rr *roomRecording) addPublished(t *upTrack) {
+	owner := t.owner
+	rr.mu.Lock()
+	if rr.closed {
+		rr.mu.Unlock()
+		return
+	}
+	if rr.pubs[owner] != nil {
+		rr.mu.Unlock()
+		rr.add(t)
+		return
+	}
+	if len(owner.unrecorded()) < int(owner.sending.Load()) {
+		if !rr.waiting[owner] {
+			rr.waiting[owner] = true
+			time.AfterFunc(publishGrace, func() { rr.addWaiting(owner) })
+		}
+		rr.mu.Unlock()
+		return
+	}
+	rr.mu.Unlock()
+	rr.addWaiting(owner)
+}
+
+// addWaiting adds every track of owner not recorded yet.
+func (rr *roomRecording) addWaiting(owner *Participant) {
+	rr.mu.Lock()
+	delete(rr.waiting, owner)
+	rr.mu.Unlock()
+	rr.add(owner.unrecorded()...)
+}
+
+// unrecorded lists the tracks p publishes that no recording takes yet.
+func (p *Participant) unrecorded() []*upTrack {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ts := make([]*upTrack, 0, len(p.published))
+	for _, t := range p.published {
+		if t.rec.Load() == nil {
+			ts = append(ts, t)
+		}
+	}
+	return ts
 }
 
 // finish stops feeding the recordings, closes them and reports the files.

@@ -269,3 +269,37 @@ func TestAnnotateAndPoint(t *testing.T) {
 		t.Fatalf("got %+v, want refusal naming %s", m, signal.PermAnnotate)
 	}
 }
+
+// TestRecordingLateJoinerOneFile: someone who starts publishing camera and
+// microphone while the call is recorded gets one file holding both, not a
+// file per track.
+func TestRecordingLateJoinerOneFile(t *testing.T) {
+	recorded := make(chan sfu.Recorded, 1)
+	h := startSFU(t, func(c *sfu.Config) {
+		c.RecordDir = t.TempDir()
+		c.OnRecorded = func(r sfu.Recorded) { recorded <- r }
+	})
+	tech := h.join("tech", "r4", client.JoinOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := tech.Send(ctx, signal.Message{V: 1, Type: signal.TypeRecord, Recording: true}); err != nil {
+		t.Fatal(err)
+	}
+	next(t, tech, "recording on", isType(signal.TypeRecording))
+	expert := h.join("expert", "r4", client.JoinOptions{})
+	pubs := h.publish(expert, client.TrackSpec{Kind: "audio"}, client.TrackSpec{Kind: "video"})
+	trackOf(t, tech, expert.ID(), "video")
+	start := sum(pubs[1].Sent())
+	eventually(t, 20*time.Second, "frames sent", func() bool { return sum(pubs[1].Sent()) >= start+120 })
+	if err := tech.Send(ctx, signal.Message{V: 1, Type: signal.TypeRecord, Recording: false}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case rec := <-recorded:
+		if len(rec.Files) != 1 || len(rec.Files[0].Tracks) != 2 {
+			t.Fatalf("files = %+v, want one file with the expert's two tracks", rec.Files)
+		}
+	case <-ctx.Done():
+		t.Fatal("no recording reported")
+	}
+}

@@ -242,7 +242,7 @@ func (r *Room) publish(t *upTrack) bool {
 	}
 	r.mu.Unlock()
 	if rec != nil {
-		rec.add(t)
+		rec.addPublished(t)
 	}
 	for _, o := range subs {
 		o.subscribe(t)

@@ -345,6 +345,7 @@ func TestApplyErrors(t *testing.T) {
 		{"missing record", []storage.Change{{Op: storage.OpPutUser}}, storage.ErrInvalid, "user is required"},
 		{"missing id", []storage.Change{user("", "o1", "x@acme.test")}, storage.ErrInvalid, "user.id is required"},
 		{"duplicate e-mail", []storage.Change{user("u7", "o1", "ALICE@acme.test")}, storage.ErrConflict, "alice@acme.test is already used by user u1"},
+		{"duplicate team name", []storage.Change{{Op: storage.OpPutTeam, Team: &storage.Team{ID: "t9", OrgID: "o1", Name: "MAINTENANCE"}}}, storage.ErrConflict, `a team named "MAINTENANCE" already exists (t1)`},
 		{"user moved to another org", []storage.Change{user("u1", "o2", "alice2@acme.test")}, storage.ErrConflict, "user u1 exists in another organisation"},
 		{"unknown org", []storage.Change{user("u7", "nope", "x@acme.test")}, storage.ErrNotFound, "org nope"},
 		{"unknown team", []storage.Change{{Op: storage.OpSetTeamMember, Membership: &storage.TeamMembership{TeamID: "nope", UserID: "u1"}}}, storage.ErrNotFound, "team nope"},

@@ -168,6 +168,18 @@ func putTeam(ctx context.Context, q querier, t storage.Team) error {
 	if err := requireOrg(ctx, q, t.OrgID); err != nil {
 		return err
 	}
+	// Names are unique in an organisation, checked here as the change is
+	// applied (the same on every node) and not only before it is
+	// proposed: a retried create whose first attempt committed unseen
+	// then gets a conflict instead of a second team.
+	var other string
+	err := q.QueryRowContext(ctx, "SELECT id FROM teams WHERE org_id = ? AND lower(name) = lower(?) AND id <> ?", t.OrgID, t.Name, t.ID).Scan(&other)
+	if err == nil {
+		return fmt.Errorf("a team named %q already exists (%s): %w", t.Name, other, storage.ErrConflict)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
 	return upsertScoped(ctx, q, "team", t.ID, `INSERT INTO teams (id, org_id, name, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, created_at = excluded.created_at
 		WHERE teams.org_id = excluded.org_id`,
