@@ -21,11 +21,29 @@ const chromiumPath = "/usr/bin/chromium"
 // a context for its first tab; more tabs with their own cookies come from
 // chromedp.NewContext(ctx, chromedp.WithNewBrowserContext()).
 func newChromium(t *testing.T) context.Context {
+	return startChromium(t, 2*time.Minute)
+}
+
+// mediaChromium are the flags of a browser in a call: a fake camera and
+// microphone, media allowed to play, and every host but localhost
+// unresolvable, so that any request leaving the node fails.
+var mediaChromium = []chromedp.ExecAllocatorOption{
+	chromedp.Flag("use-fake-ui-for-media-stream", true),
+	chromedp.Flag("use-fake-device-for-media-stream", true),
+	chromedp.Flag("allow-loopback-in-peer-connection", true),
+	chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+	chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE localhost"),
+	chromedp.WindowSize(1280, 800),
+}
+
+// startChromium starts its own headless Chromium (own process, own
+// profile) with the extra flags, for at most timeout.
+func startChromium(t *testing.T, timeout time.Duration, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("end-to-end browser test needs Chromium at %s (apt-get install -y chromium): %v", chromiumPath, err)
 	}
-	opts := []chromedp.ExecAllocatorOption{
+	opts := append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -36,15 +54,15 @@ func newChromium(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()),
-	}
+	}, extra...)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
-	timeout, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	bounded, cancelTimeout := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	if err := chromedp.Do(timeout); err != nil { // starts the browser
+	if err := chromedp.Do(bounded); err != nil { // starts the browser
 		t.Fatalf("start chromium: %v", err)
 	}
-	return timeout
+	return bounded
 }
 
 // browserLogin logs in through the login form.

@@ -42,40 +42,9 @@ func jsHeap(ctx context.Context) (float64, error) {
 	return u.UsedSize, err
 }
 
-// newCallChromium starts its own headless Chromium (own process, own
-// profile) with a fake camera and microphone, and every host but
-// localhost unresolvable, so that any request leaving the node fails.
+// newCallChromium starts a Chromium for a call page (mediaChromium).
 func newCallChromium(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("end-to-end browser test needs Chromium at %s (apt-get install -y chromium): %v", chromiumPath, err)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE localhost"),
-		chromedp.WindowSize(1280, 800),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	timeout, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute+*callSoak)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	if err := chromedp.Do(timeout); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return timeout
+	return startChromium(t, 2*time.Minute+*callSoak, mediaChromium...)
 }
 
 // netLog records a tab's requests: those that left localhost, and the
