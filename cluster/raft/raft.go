@@ -389,13 +389,20 @@ func (n *Node) wait(ctx context.Context, op string, f hraft.Future) error {
 	case err := <-done:
 		return raftError(op, err)
 	case <-ctx.Done():
-		return fmt.Errorf("%s: %w: %w", op, storage.ErrFederationUnreachable, ctx.Err())
+		return fmt.Errorf("%s: %w: %s: %w", op, storage.ErrFederationUnreachable, mayApply, ctx.Err())
 	}
 }
+
+// mayApply tells the caller of a change whose outcome is unknown: it was
+// handed to Raft and may still be committed.
+const mayApply = "the change may still be applied; check before retrying"
 
 func raftError(op string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, hraft.ErrLeadershipLost) {
+		return fmt.Errorf("%s: %w: %s: %w", op, storage.ErrFederationUnreachable, mayApply, err)
 	}
 	for _, target := range []error{
 		hraft.ErrNotLeader, hraft.ErrNotVoter, hraft.ErrLeadershipLost,

@@ -195,7 +195,7 @@ func (n *Node) call(ctx context.Context, addr string, req rpcRequest) (rpcRespon
 	var resp rpcResponse
 	if err := json.NewDecoder(c).Decode(&resp); err != nil {
 		// The request may have been carried out: the caller cannot know.
-		return rpcResponse{}, fmt.Errorf("%w: no answer from %s: %w", storage.ErrFederationUnreachable, addr, err)
+		return rpcResponse{}, fmt.Errorf("%w: no answer from %s (%s): %w", storage.ErrFederationUnreachable, addr, mayApply, err)
 	}
 	return resp, resp.Error.err(addr)
 }
