@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,12 +35,15 @@ type options struct {
 
 // result is one run's figures.
 type result struct {
-	o         options
-	sum       client.Summary
-	cpu       float64 // server CPU seconds in the window
-	rssIdle   int64   // server RSS before the first call
-	rss       int64   // server RSS at the end of the window
-	setup     time.Duration
+	o       options
+	sum     client.Summary
+	cpu     float64 // server CPU seconds in the window
+	rssIdle int64   // server RSS before the first call
+	rss     int64   // server RSS at the end of the window
+	setup   time.Duration
+	// firstRTP is, for each subscriber, the time from the start of its join
+	// (dialling the signaling socket) to its first video packet.
+	firstRTP  []time.Duration
 	withProc  bool
 	published uint64 // packets the publishers sent in the window
 }
@@ -70,6 +74,7 @@ func run(ctx context.Context, o options) (*result, error) {
 		wg.Wait()
 	}()
 	var subs []*client.Client
+	var joinedAt []time.Time
 	var pubs []*client.Publication
 	for r := range o.rooms {
 		callID := fmt.Sprintf("%s/%d", o.galene, r)
@@ -96,17 +101,27 @@ func run(ctx context.Context, o options) (*result, error) {
 		if err := waitSending(ctx, pub, 15*time.Second); err != nil {
 			return nil, fmt.Errorf("room %d: %w", r, err)
 		}
-		cs, err := joinMany(ctx, o, tlsCfg, callID, r)
+		cs, starts, err := joinMany(ctx, o, tlsCfg, callID, r)
 		all = append(all, cs...)
 		if err != nil {
 			return nil, err
 		}
 		subs = append(subs, cs...)
+		joinedAt = append(joinedAt, starts...)
 	}
 	if err := waitReceiving(ctx, subs, 2, 60*time.Second); err != nil {
 		return nil, err
 	}
 	res.setup = time.Since(begin)
+	for i, c := range subs {
+		for _, t := range c.Tracks() {
+			if st := t.Stats(); t.Kind == "video" && !st.FirstAt.IsZero() {
+				res.firstRTP = append(res.firstRTP, st.FirstAt.Sub(joinedAt[i]))
+				break
+			}
+		}
+	}
+	slices.Sort(res.firstRTP)
 	if err := sleep(ctx, o.warmup); err != nil {
 		return nil, err
 	}
@@ -219,9 +234,11 @@ func join(ctx context.Context, o options, tlsCfg *tls.Config, callID, name strin
 	return c, nil
 }
 
-// joinMany joins the subscribers of room r, o.parallel at a time.
-func joinMany(ctx context.Context, o options, tlsCfg *tls.Config, callID string, r int) ([]*client.Client, error) {
+// joinMany joins the subscribers of room r, o.parallel at a time, and
+// returns when each one's join started.
+func joinMany(ctx context.Context, o options, tlsCfg *tls.Config, callID string, r int) ([]*client.Client, []time.Time, error) {
 	out := make([]*client.Client, o.subs)
+	starts := make([]time.Time, o.subs)
 	errs := make([]error, o.subs)
 	sem := make(chan struct{}, max(1, o.parallel))
 	var wg sync.WaitGroup
@@ -231,17 +248,20 @@ func joinMany(ctx context.Context, o options, tlsCfg *tls.Config, callID string,
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			starts[i] = time.Now()
 			out[i], errs[i] = join(ctx, o, tlsCfg, callID, fmt.Sprintf("sub-%d-%d", r, i), true)
 		}()
 	}
 	wg.Wait()
 	var joined []*client.Client
-	for _, c := range out {
+	var at []time.Time
+	for i, c := range out {
 		if c != nil {
 			joined = append(joined, c)
+			at = append(at, starts[i])
 		}
 	}
-	return joined, errors.Join(errs...)
+	return joined, at, errors.Join(errs...)
 }
 
 // waitSending waits until the publisher's connection is up, then a
@@ -300,6 +320,10 @@ func (r *result) print(w io.Writer) {
 	fmt.Fprintf(w, "loss                 %.3f %%\n", s.LossPercent())
 	fmt.Fprintf(w, "jitter p50/p99       %.2f / %.2f ms\n", ms(client.Quantile(s.Jitter, 0.50)), ms(client.Quantile(s.Jitter, 0.99)))
 	fmt.Fprintf(w, "added latency p50/p99 %.2f / %.2f ms (250 ms interval means)\n", ms(s.LatencyP[0]), ms(s.LatencyP[1]))
+	if len(r.firstRTP) > 0 {
+		fmt.Fprintf(w, "join to first video RTP p50/p99 %.0f / %.0f ms (%d subscribers, %d joining at once)\n",
+			ms(client.Quantile(r.firstRTP, 0.50)), ms(client.Quantile(r.firstRTP, 0.99)), len(r.firstRTP), r.o.parallel)
+	}
 	if !r.withProc {
 		return
 	}
