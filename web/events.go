@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/gofiber/contrib/websocket"
@@ -129,7 +128,7 @@ func (s *Server) apiEvents(c *fiber.Ctx) error {
 }
 
 // serveEvents runs one events socket: this goroutine reads (pongs, the
-// close), writeSignal writes.
+// close), a socketWriter writes.
 func (s *Server) serveEvents(conn *websocket.Conn, events Events, a Actor) {
 	if !s.sockets.add(conn) {
 		_ = conn.Close()
@@ -137,38 +136,17 @@ func (s *Server) serveEvents(conn *websocket.Conn, events Events, a Actor) {
 	}
 	defer s.sockets.remove(conn)
 
-	out := make(chan []byte, eventQueue)
-	done := make(chan struct{})
-	var stopOnce sync.Once
-	stop := func(reason error) {
-		stopOnce.Do(func() {
-			s.log.Debug("events socket closing", "user", a.UserID, "reason", reason)
-			close(done)
-		})
-	}
+	w := s.startWriter(conn, eventQueue, func(reason error) {
+		s.log.Debug("events socket closing", "user", a.UserID, "reason", reason)
+	})
+	stop := w.stop
 	send := func(e Event) error {
 		b, err := json.Marshal(e)
 		if err != nil {
 			return err
 		}
-		select {
-		case <-done:
-			return errSocketClosed
-		default:
-		}
-		select {
-		case out <- b:
-			return nil
-		default:
-			stop(errSlowReader)
-			return errSlowReader
-		}
+		return w.send(b)
 	}
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		s.writeSignal(conn, out, done, stop)
-	}()
 
 	ctx, cancelCtx := context.WithTimeout(context.Background(), 10*time.Second)
 	cancel, err := events.Subscribe(ctx, a, send)
@@ -176,7 +154,7 @@ func (s *Server) serveEvents(conn *websocket.Conn, events Events, a Actor) {
 	if err != nil {
 		s.log.Warn("open events socket", "user", a.UserID, "err", err)
 		stop(err)
-		<-writerDone
+		w.wait()
 		return
 	}
 	defer cancel()
@@ -190,7 +168,7 @@ func (s *Server) serveEvents(conn *websocket.Conn, events Events, a Actor) {
 		}
 		_ = conn.SetReadDeadline(time.Now().Add(pongWait))
 	}
-	<-writerDone
+	w.wait()
 }
 
 func (s *Server) apiDecline(c *fiber.Ctx) error {

@@ -113,42 +113,16 @@ func (s *Server) serveSignal(conn *websocket.Conn, calls Calls, a Actor, callID 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	out := make(chan []byte, signalQueue)
-	done := make(chan struct{})
-	var stopOnce sync.Once
-	stop := func(reason error) {
-		stopOnce.Do(func() {
-			if reason != nil {
-				s.log.Debug("signaling socket closing", "call", callID, "user", a.UserID, "reason", reason)
-			}
-			close(done)
-		})
-	}
-	send := func(b []byte) error {
-		select {
-		case <-done:
-			return errSocketClosed
-		default:
-		}
-		select {
-		case out <- b:
-			return nil
-		default:
-			stop(errSlowReader)
-			return errSlowReader
-		}
-	}
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		s.writeSignal(conn, out, done, stop)
-	}()
+	w := s.startWriter(conn, signalQueue, func(reason error) {
+		s.log.Debug("signaling socket closing", "call", callID, "user", a.UserID, "reason", reason)
+	})
+	stop, send := w.stop, w.send
 
 	cc, err := calls.Join(ctx, a, callID, send)
 	if err != nil {
 		s.log.Warn("open signaling connection", "call", callID, "err", err)
 		stop(err)
-		<-writerDone
+		w.wait()
 		return
 	}
 	conn.SetReadLimit(maxSignalFrame)
@@ -166,32 +140,82 @@ func (s *Server) serveSignal(conn *websocket.Conn, calls Calls, a Actor, callID 
 		}
 	}
 	cc.Close()
-	<-writerDone
+	w.wait()
 }
 
-// writeSignal is the socket's only writer.
-func (s *Server) writeSignal(conn *websocket.Conn, out <-chan []byte, done <-chan struct{}, stop func(error)) {
+// socketWriter is a socket's only writer and the queue in front of it:
+// send never blocks, and a reader too slow to keep up is disconnected.
+type socketWriter struct {
+	conn   *websocket.Conn
+	out    chan []byte
+	done   chan struct{} // closed by stop
+	once   sync.Once
+	onStop func(error)
+	ended  chan struct{} // closed when the writer has returned
+}
+
+// startWriter starts conn's writer with a queue of size messages; onStop
+// hears why the socket closes, once.
+func (s *Server) startWriter(conn *websocket.Conn, size int, onStop func(error)) *socketWriter {
+	w := &socketWriter{conn: conn, out: make(chan []byte, size), done: make(chan struct{}),
+		onStop: onStop, ended: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+// stop closes the socket after what is queued, once.
+func (w *socketWriter) stop(reason error) {
+	w.once.Do(func() {
+		if reason != nil && w.onStop != nil {
+			w.onStop(reason)
+		}
+		close(w.done)
+	})
+}
+
+// send queues b; a full queue disconnects the slow reader.
+func (w *socketWriter) send(b []byte) error {
+	select {
+	case <-w.done:
+		return errSocketClosed
+	default:
+	}
+	select {
+	case w.out <- b:
+		return nil
+	default:
+		w.stop(errSlowReader)
+		return errSlowReader
+	}
+}
+
+// wait returns when the writer has closed the socket.
+func (w *socketWriter) wait() { <-w.ended }
+
+func (w *socketWriter) run() {
+	defer close(w.ended)
+	conn := w.conn
 	ping := time.NewTicker(pingEvery)
 	defer ping.Stop()
 	defer conn.Close() // unblocks the reader
 	for {
 		select {
-		case b := <-out:
+		case b := <-w.out:
 			_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
 			if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
-				stop(err)
+				w.stop(err)
 				return
 			}
 		case <-ping.C:
 			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				stop(err)
+				w.stop(err)
 				return
 			}
-		case <-done:
+		case <-w.done:
 			// Flush what was queued (an error, end), then say goodbye.
 			for {
 				select {
-				case b := <-out:
+				case b := <-w.out:
 					_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
 					if conn.WriteMessage(websocket.TextMessage, b) != nil {
 						return
