@@ -62,6 +62,7 @@ type roomRecording struct {
 
 // publisherRecording writes one publisher's tracks.
 type publisherRecording struct {
+	of    *roomRecording
 	rec   *record.Recording
 	queue chan recordPacket
 	stop  chan struct{} // closed by finish: write drains and returns
@@ -153,14 +154,14 @@ func (rr *roomRecording) add(tracks ...*upTrack) {
 			s.log.Warn("recording", "room", rr.room.id, "participant", owner.id, "err", err)
 			return
 		}
-		pr = &publisherRecording{rec: rec, queue: make(chan recordPacket, recordQueue),
+		pr = &publisherRecording{of: rr, rec: rec, queue: make(chan recordPacket, recordQueue),
 			stop: make(chan struct{}), done: make(chan struct{})}
 		rr.pubs[owner] = pr
 		s.goroutine(pr.write)
 	}
 	added := make(map[*upTrack]*record.TrackWriter, len(tracks))
 	for _, t := range tracks {
-		if t.rec.Load() != nil {
+		if rr.takes(t) {
 			continue // added by a concurrent call
 		}
 		codec, ok := t.recordCodec()
@@ -197,7 +198,7 @@ func (rr *roomRecording) addPublished(t *upTrack) {
 		rr.add(t)
 		return
 	}
-	if len(owner.unrecorded()) < int(owner.sending.Load()) {
+	if len(rr.untaken(owner)) < int(owner.sending.Load()) {
 		if !rr.waiting[owner] {
 			rr.waiting[owner] = true
 			time.AfterFunc(publishGrace, func() { rr.addWaiting(owner) })
@@ -214,16 +215,24 @@ func (rr *roomRecording) addWaiting(owner *Participant) {
 	rr.mu.Lock()
 	delete(rr.waiting, owner)
 	rr.mu.Unlock()
-	rr.add(owner.unrecorded()...)
+	rr.add(rr.untaken(owner)...)
 }
 
-// unrecorded lists the tracks p publishes that no recording takes yet.
-func (p *Participant) unrecorded() []*upTrack {
+// takes reports whether t's packets go to this recording (and not to
+// none, or to a previous recording still finishing).
+func (rr *roomRecording) takes(t *upTrack) bool {
+	tr := t.rec.Load()
+	return tr != nil && tr.pub.of == rr
+}
+
+// untaken lists the tracks p publishes that this recording does not take
+// yet.
+func (rr *roomRecording) untaken(p *Participant) []*upTrack {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ts := make([]*upTrack, 0, len(p.published))
 	for _, t := range p.published {
-		if t.rec.Load() == nil {
+		if !rr.takes(t) {
 			ts = append(ts, t)
 		}
 	}
@@ -242,7 +251,7 @@ func (rr *roomRecording) finish(stopped time.Time) {
 		p.mu.Lock()
 		for _, t := range p.published {
 			if tr := t.rec.Load(); tr != nil && tr.pub == pr {
-				t.rec.Store(nil)
+				t.rec.CompareAndSwap(tr, nil) // a new recording may have taken it
 			}
 		}
 		p.mu.Unlock()

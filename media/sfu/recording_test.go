@@ -303,3 +303,49 @@ func TestRecordingLateJoinerOneFile(t *testing.T) {
 		t.Fatal("no recording reported")
 	}
 }
+
+// TestRecordingRestartAtOnce: a recording started right after one stops
+// (while the first is still being finished) records the tracks too.
+func TestRecordingRestartAtOnce(t *testing.T) {
+	recorded := make(chan sfu.Recorded, 2)
+	h := startSFU(t, func(c *sfu.Config) {
+		c.RecordDir = t.TempDir()
+		c.OnRecorded = func(r sfu.Recorded) { recorded <- r }
+	})
+	tech := h.join("tech", "r5", client.JoinOptions{})
+	expert := h.join("expert", "r5", client.JoinOptions{})
+	pubs := h.publish(tech, client.TrackSpec{Kind: "audio"}, client.TrackSpec{Kind: "video"})
+	trackOf(t, expert, tech.ID(), "video")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	record := func(on bool) {
+		t.Helper()
+		if err := expert.Send(ctx, signal.Message{V: 1, Type: signal.TypeRecord, Recording: on}); err != nil {
+			t.Fatal(err)
+		}
+		next(t, expert, "recording is told", func(m signal.Message) bool { return m.Type == signal.TypeRecording && m.Recording == on })
+	}
+	frames := func(n uint64) {
+		t.Helper()
+		start := sum(pubs[1].Sent())
+		eventually(t, 20*time.Second, "frames sent", func() bool { return sum(pubs[1].Sent()) >= start+n })
+	}
+	// Each recording runs 2.5 s: long enough for a keyframe whatever the
+	// publisher's last one was (the recorder asks again every second).
+	record(true)
+	frames(150)
+	record(false)
+	record(true)
+	frames(150)
+	record(false)
+	for i := range 2 {
+		select {
+		case rec := <-recorded:
+			if len(rec.Files) != 1 || len(rec.Files[0].Tracks) != 2 {
+				t.Fatalf("recording %d: files %+v, want one with both tracks", i+1, rec.Files)
+			}
+		case <-ctx.Done():
+			t.Fatalf("recording %d not reported", i+1)
+		}
+	}
+}
