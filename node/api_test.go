@@ -343,10 +343,9 @@ func TestLoginIsRateLimited(t *testing.T) {
 }
 
 func TestAPITokens(t *testing.T) {
-	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
+	clk := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)} // the node's goroutines read it too
 	cfg := testConfig(t, shortTempDir(t))
-	tn := startNodeWith(t, cfg, Options{Now: func() time.Time { return clock() }})
+	tn := startNodeWith(t, cfg, Options{Now: clk.Now})
 	b := tn.admin()
 
 	var created struct {
@@ -372,7 +371,7 @@ func TestAPITokens(t *testing.T) {
 	if st := forged.do("GET", "/api/v1/me", nil, nil); st != 401 {
 		t.Errorf("forged token = %d", st)
 	}
-	now = now.Add(25 * time.Hour)
+	clk.Add(25 * time.Hour)
 	var e web.ErrorBody
 	if st := bot.do("GET", "/api/v1/me", nil, &e); st != 401 || !strings.Contains(e.Error, "expired") {
 		t.Errorf("expired token = %d %+v", st, e)
@@ -494,16 +493,16 @@ func TestHealthReadyMetrics(t *testing.T) {
 }
 
 func TestExpiredSessionsAreSwept(t *testing.T) {
-	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	clk := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
 	cfg := testConfig(t, shortTempDir(t))
-	tn := startNodeWith(t, cfg, Options{Now: func() time.Time { return now }})
+	tn := startNodeWith(t, cfg, Options{Now: clk.Now})
 	n := tn.n
 	b := tn.admin()
 	id := hashCookie(b.cookie)
 	if _, err := n.store.WebSession(context.Background(), id); err != nil {
 		t.Fatalf("session not stored: %v", err)
 	}
-	now = now.Add(cfg.Auth.SessionTTL + time.Minute)
+	clk.Add(cfg.Auth.SessionTTL + time.Minute)
 	n.sweepSessions()
 	if _, err := n.store.WebSession(context.Background(), id); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("expired session still stored: %v", err)
