@@ -91,10 +91,13 @@ func (s *Server) events() (Events, error) {
 	return s.deps.Events, nil
 }
 
-// checkSocketOrigin refuses a cookie-authenticated WebSocket upgrade from
-// another site: browsers send cookies on cross-site upgrades, and no CSRF
-// token comes with them.
-func checkSocketOrigin(c *fiber.Ctx) error {
+// checkSocketUpgrade refuses a request that is not a WebSocket upgrade,
+// and a cookie-authenticated upgrade from another site: browsers send
+// cookies on cross-site upgrades, and no CSRF token comes with them.
+func checkSocketUpgrade(c *fiber.Ctx) error {
+	if !websocket.IsWebSocketUpgrade(c) {
+		return &Error{Status: fiber.StatusUpgradeRequired, Code: "upgrade_required", Message: "this endpoint speaks WebSocket only"}
+	}
 	if _, cookie := sessionOf(c); !cookie {
 		return nil
 	}
@@ -112,10 +115,7 @@ func (s *Server) apiEvents(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if !websocket.IsWebSocketUpgrade(c) {
-		return &Error{Status: fiber.StatusUpgradeRequired, Code: "upgrade_required", Message: "this endpoint speaks WebSocket only"}
-	}
-	if err := checkSocketOrigin(c); err != nil {
+	if err := checkSocketUpgrade(c); err != nil {
 		return err
 	}
 	a, _ := actorOf(c)

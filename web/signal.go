@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -86,14 +85,11 @@ func (s *Server) apiSignal(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if !websocket.IsWebSocketUpgrade(c) {
-		return &Error{Status: fiber.StatusUpgradeRequired, Code: "upgrade_required", Message: "this endpoint speaks WebSocket only"}
-	}
-	if err := checkSocketOrigin(c); err != nil {
+	if err := checkSocketUpgrade(c); err != nil {
 		return err
 	}
 	a, _ := actorOf(c)
-	callID := strings.Clone(c.Params("id")) // outlives the request
+	callID := c.Params("id") // a copy: the app is Immutable (server.go)
 	if _, err := calls.Call(c.UserContext(), a, callID); err != nil {
 		return err
 	}
