@@ -74,6 +74,24 @@ func (b *blobStore) path(key string) string { return filepath.Join(b.dir, key) }
 // put streams r into the store and returns the blob's key and size. More
 // than max bytes (max > 0) is errBlobTooLarge and stores nothing.
 func (b *blobStore) put(r io.Reader, max int64) (blob, error) {
+	return b.write(r, max, "")
+}
+
+// errBlobMismatch is returned by putKey when the bytes are not the ones
+// the key names.
+var errBlobMismatch = errors.New("the bytes do not match their SHA-256")
+
+// putKey stores the bytes of a blob whose key is known (copied from
+// another node) and stores nothing if they hash to anything else.
+func (b *blobStore) putKey(r io.Reader, max int64, key string) (blob, error) {
+	if !validBlobKey(key) {
+		return blob{}, fmt.Errorf("store blob %q: not a SHA-256 key", key)
+	}
+	return b.write(r, max, key)
+}
+
+// write stores r, checking its key against want unless want is "".
+func (b *blobStore) write(r io.Reader, max int64, want string) (blob, error) {
 	tmp, err := os.CreateTemp(b.dir, blobTempPrefix+"*")
 	if err != nil {
 		return blob{}, fmt.Errorf("store blob: %w", err)
@@ -104,6 +122,9 @@ func (b *blobStore) put(r io.Reader, max int64) (blob, error) {
 		return blob{}, fmt.Errorf("store blob: %w", err)
 	}
 	key := hex.EncodeToString(h.Sum(nil))
+	if want != "" && key != want {
+		return blob{}, fmt.Errorf("store blob %s: %w (got %s)", want, errBlobMismatch, key)
+	}
 	if err := b.commit(tmp.Name(), key); err != nil {
 		return blob{}, err
 	}

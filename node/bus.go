@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/nats-io/nats.go"
+
 	"siteline/cluster/bus"
 )
 
@@ -55,6 +57,15 @@ func (n *Node) busConfig(ctx context.Context) (bus.Config, error) {
 		cfg.LeafRemotes = append(cfg.LeafRemotes, bus.LeafRemote{URL: u, TLS: tlsCfg})
 	}
 	return cfg, nil
+}
+
+// busConn is the node's connection to its embedded NATS server; nil when
+// it runs without one.
+func (n *Node) busConn() *nats.Conn {
+	if n.bus == nil {
+		return nil
+	}
+	return n.bus.Conn()
 }
 
 // LeafURL is where plants link to this node (tls://host:port); "" when it

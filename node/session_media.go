@@ -30,6 +30,9 @@ import (
 type mediaService struct {
 	n     *Node
 	blobs *blobStore
+	// fetcher opens blobs, fetching those of forwarded media from their
+	// origin node first (blob_fetch.go).
+	fetcher *blobFetcher
 }
 
 var _ web.Media = (*mediaService)(nil)
@@ -42,7 +45,13 @@ func newMediaService(n *Node) (*mediaService, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &mediaService{n: n, blobs: blobs}, nil
+	ms := &mediaService{n: n, blobs: blobs, fetcher: newBlobFetcher(blobs, n.busConn)}
+	if nc := n.busConn(); nc != nil {
+		if _, err := nc.Subscribe(blobSubjectPrefix+n.nodeID, blobServer{blobs}.serve); err != nil {
+			return nil, fmt.Errorf("serve media to the federation: %w", err)
+		}
+	}
+	return ms, nil
 }
 
 // sniffLen is how much of an upload is read to check what it is.

@@ -103,9 +103,9 @@ func (ms *mediaService) OpenMedia(ctx context.Context, a web.Actor, id string) (
 	if _, err := ms.readableSession(ctx, a, m.SessionID, true); err != nil {
 		return m, nil, fmt.Errorf("media %s: %w", id, err)
 	}
-	f, err := ms.blobs.open(m.BlobKey)
+	f, err := ms.fetcher.open(ctx, m.BlobKey, m.Origin, m.Size)
 	if err != nil {
-		return m, nil, fmt.Errorf("media %s: %w", id, err)
+		return m, nil, mediaUnreachable("media "+id, err)
 	}
 	return m, f, nil
 }
@@ -119,9 +119,9 @@ func (ms *mediaService) OpenRecording(ctx context.Context, a web.Actor, id strin
 	if _, err := ms.readableSession(ctx, a, r.SessionID, true); err != nil {
 		return r, nil, fmt.Errorf("recording %s: %w", id, err)
 	}
-	f, err := ms.blobs.open(r.BlobKey)
+	f, err := ms.fetcher.open(ctx, r.BlobKey, r.Origin, r.Size)
 	if err != nil {
-		return r, nil, fmt.Errorf("recording %s: %w", id, err)
+		return r, nil, mediaUnreachable("recording "+id, err)
 	}
 	return r, f, nil
 }

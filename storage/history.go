@@ -7,7 +7,8 @@ import (
 )
 
 // Site history is forwarded to headquarters through an outbox: every write
-// of a session, a participant, a session event or an audit event adds, in
+// of a session, a participant, a session event (with the media or
+// recording row it announces) or an audit event adds, in
 // the same transaction, one HistoryRecord to the node's outbox. A publisher
 // copies the outbox to the node's JetStream stream; headquarters sources
 // every plant's stream and applies the records idempotently by id.
@@ -34,6 +35,11 @@ type HistoryRecord struct {
 	Participant *SessionParticipant `json:"participant,omitempty"`
 	Event       *SessionEvent       `json:"event,omitempty"`
 	Audit       *AuditEvent         `json:"audit,omitempty"`
+	// Media and Recording are the row a snapshot, file or recording event
+	// added (its blob key is its SHA256); headquarters keeps the row and
+	// fetches the bytes from the origin node when they are first opened.
+	Media     *Media     `json:"media,omitempty"`
+	Recording *Recording `json:"recording,omitempty"`
 }
 
 // HistoryOutboxRow is a record waiting in (or published from) a node's

@@ -52,6 +52,9 @@ type Media struct {
 	// Of is the participant whose video a snapshot shows.
 	Of        string    `json:"of,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// Origin is the node whose blob store holds the bytes, for media
+	// forwarded from a plant; "" for this node's own.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Recording is one file of a session's recording: one publisher's tracks
@@ -75,6 +78,9 @@ type Recording struct {
 	// Participant published the tracks in the file; Tracks are their ids.
 	Participant string   `json:"participant"`
 	Tracks      []string `json:"tracks"`
+	// Origin is the node whose blob store holds the bytes, for recordings
+	// forwarded from a plant; "" for this node's own.
+	Origin string `json:"origin,omitempty"`
 }
 
 // MediaStore holds the session media rows; the bytes are the blob store's.

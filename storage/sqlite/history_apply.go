@@ -40,7 +40,7 @@ func (s *Store) ApplyHistory(ctx context.Context, batch []storage.HistoryMessage
 				err = &storage.ValidationError{Field: "origin", Problem: "and a positive seq are required"}
 			} else {
 				marks[m.Origin] = max(marks[m.Origin], m.Seq)
-				id, err = applyHistoryRecord(ctx, tx, m.Record)
+				id, err = applyHistoryRecord(ctx, tx, m.Origin, m.Record)
 			}
 			if err == nil {
 				out.Applied++
@@ -78,10 +78,10 @@ func (s *Store) ApplyHistory(ctx context.Context, batch []storage.HistoryMessage
 	return out, nil
 }
 
-// applyHistoryRecord applies one record and returns its id. Its errors
-// are deterministic (storage.ErrInvalid and friends) when the record is at
-// fault.
-func applyHistoryRecord(ctx context.Context, tx *sql.Tx, raw json.RawMessage) (string, error) {
+// applyHistoryRecord applies one record that origin sent and returns its
+// id. Its errors are deterministic (storage.ErrInvalid and friends) when
+// the record is at fault.
+func applyHistoryRecord(ctx context.Context, tx *sql.Tx, origin string, raw json.RawMessage) (string, error) {
 	var rec storage.HistoryRecord
 	if err := json.Unmarshal(raw, &rec); err != nil {
 		return "", fmt.Errorf("decode history record: %v: %w", err, storage.ErrInvalid)
@@ -122,7 +122,39 @@ func applyHistoryRecord(ctx context.Context, tx *sql.Tx, raw json.RawMessage) (s
 			return rec.ID, err
 		}
 	}
-	return rec.ID, nil
+	return rec.ID, applyMediaRows(ctx, tx, origin, rec)
+}
+
+// applyMediaRows keeps the media or recording row an event announced, its
+// blob key the SHA-256 of the bytes, which stay at origin for now.
+func applyMediaRows(ctx context.Context, tx *sql.Tx, origin string, rec storage.HistoryRecord) error {
+	if m := rec.Media; m != nil {
+		annotations := ""
+		if len(m.Annotations) > 0 {
+			annotations = string(m.Annotations)
+		}
+		if err := exec(ctx, tx, `INSERT INTO media (id, session_id, org_id, kind, name, blob_key, content_type,
+			size, sha256, annotations, created_by, created_at, participant_id, of_participant, origin)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			m.ID, m.SessionID, m.OrgID, m.Kind, m.Name, m.SHA256, m.ContentType, m.Size, m.SHA256,
+			annotations, m.CreatedBy, nanos(m.CreatedAt), m.Participant, m.Of, origin); err != nil {
+			return err
+		}
+	}
+	if r := rec.Recording; r != nil {
+		tracks, err := json.Marshal(nonNilStrings(r.Tracks))
+		if err != nil {
+			return err
+		}
+		if err := exec(ctx, tx, `INSERT INTO recordings (id, session_id, org_id, blob_key, content_type, size,
+			sha256, status, started_by, started_at, ended_at, name, duration_ms, tracks, participant_id, origin)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			r.ID, r.SessionID, r.OrgID, r.SHA256, r.ContentType, r.Size, r.SHA256, r.Status, r.StartedBy,
+			nanos(r.StartedAt), optNanos(r.EndedAt), r.Name, r.DurationMS, string(tracks), r.Participant, origin); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // upsertSession stores a forwarded session: new, or the later of the two
@@ -191,7 +223,46 @@ func validRecord(rec storage.HistoryRecord) error {
 			return bad("participant", "needs id, its session's id, user_id and joined_at")
 		}
 	}
+	if m := rec.Media; m != nil {
+		switch {
+		case m.ID == "" || m.SessionID != ss.ID || m.OrgID == "" || m.CreatedAt.IsZero():
+			return bad("media", "needs id, its session's id, org_id and created_at")
+		case m.Kind != storage.MediaSnapshot && m.Kind != storage.MediaFile:
+			return bad("media.kind", fmt.Sprintf("must be snapshot or file, not %q", m.Kind))
+		case !sha256Hex(m.SHA256):
+			return bad("media.sha256", "must be a lower-case hex SHA-256")
+		case m.Size < 0:
+			return bad("media.size", "must not be negative")
+		case len(m.Annotations) > 0 && !json.Valid(m.Annotations):
+			return bad("media.annotations", "is not valid JSON")
+		}
+	}
+	if r := rec.Recording; r != nil {
+		switch {
+		case r.ID == "" || r.SessionID != ss.ID || r.OrgID == "" || r.StartedAt.IsZero():
+			return bad("recording", "needs id, its session's id, org_id and started_at")
+		case !sha256Hex(r.SHA256):
+			return bad("recording.sha256", "must be a lower-case hex SHA-256")
+		case r.Status != storage.RecordingComplete && r.Status != storage.RecordingFailed:
+			return bad("recording.status", fmt.Sprintf("must be complete or failed, not %q", r.Status))
+		case r.Size < 0:
+			return bad("recording.size", "must not be negative")
+		}
+	}
 	return nil
+}
+
+// sha256Hex reports whether s is a lower-case hex SHA-256, a blob key.
+func sha256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // HistoryMarks returns the applied mark of each origin node.

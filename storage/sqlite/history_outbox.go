@@ -49,26 +49,36 @@ func enqueueHistory(ctx context.Context, tx *sql.Tx, at time.Time, rec storage.H
 // session as it stands in tx, and the given participant and event.
 func enqueueSessionRecord(ctx context.Context, tx *sql.Tx, kind, id, sessionID string, at time.Time,
 	participantID, eventID string) error {
-	ss, err := sessionIn(ctx, tx, sessionID)
+	rec, err := sessionRecord(ctx, tx, kind, id, sessionID, participantID, eventID)
 	if err != nil {
 		return err
+	}
+	return enqueueHistory(ctx, tx, at, rec)
+}
+
+// sessionRecord builds a record about session id as enqueueSessionRecord
+// adds it, for a caller that attaches more to it.
+func sessionRecord(ctx context.Context, tx *sql.Tx, kind, id, sessionID, participantID, eventID string) (storage.HistoryRecord, error) {
+	ss, err := sessionIn(ctx, tx, sessionID)
+	if err != nil {
+		return storage.HistoryRecord{}, err
 	}
 	rec := storage.HistoryRecord{ID: id, Kind: kind, Session: &ss}
 	if participantID != "" {
 		p, err := participantIn(ctx, tx, participantID)
 		if err != nil {
-			return err
+			return rec, err
 		}
 		rec.Participant = &p
 	}
 	if eventID != "" {
 		ev, err := eventIn(ctx, tx, eventID)
 		if err != nil {
-			return err
+			return rec, err
 		}
 		rec.Event = &ev
 	}
-	return enqueueHistory(ctx, tx, at, rec)
+	return rec, nil
 }
 
 const sessionColumns = `id, org_id, site_id, kind, name, goal, status, created_by, started_at, ended_at`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -246,5 +247,76 @@ func TestListSessionsFilters(t *testing.T) {
 	}
 	if _, err := s.ListSessions(ctx, storage.SessionFilter{}); !errors.Is(err, storage.ErrInvalid) {
 		t.Errorf("ListSessions without org = %v, want invalid", err)
+	}
+}
+
+// TestApplyHistoryMediaRows: the media and recording rows a plant's events
+// announce reach headquarters with the plant as their origin, once however
+// often they are applied; a row that contradicts its record is refused.
+func TestApplyHistoryMediaRows(t *testing.T) {
+	plant, _ := openTestStore(t)
+	hq, _ := openTestStore(t)
+	ctx := context.Background()
+	recordPlantHistory(t, plant, "c1")
+	key := strings.Repeat("ab", 32)
+	m := storage.Media{ID: "m1", SessionID: "c1", OrgID: "o1", Kind: storage.MediaSnapshot, Name: "snap.png", BlobKey: key,
+		ContentType: "image/png", Size: 42, SHA256: key, Annotations: []byte(`{"strokes":[]}`), CreatedBy: "u1",
+		Participant: "c1p1", Of: "c1p2", CreatedAt: t0.Add(time.Second)}
+	if err := plant.AddMedia(ctx, m, storage.SessionEvent{ID: "ev-m1", SessionID: "c1", At: m.CreatedAt, Kind: storage.EventSnapshot}); err != nil {
+		t.Fatal(err)
+	}
+	end := t0.Add(time.Minute)
+	r := storage.Recording{ID: "r1", SessionID: "c1", OrgID: "o1", Name: "c1.webm", BlobKey: key, ContentType: "video/webm",
+		Size: 42, SHA256: key, Status: storage.RecordingComplete, StartedBy: "u1", StartedAt: t0, EndedAt: &end,
+		DurationMS: 60_000, Participant: "c1p1", Tracks: []string{"a"}}
+	if err := plant.AddRecording(ctx, r, storage.SessionEvent{ID: "ev-r1", SessionID: "c1", At: end, Kind: storage.EventRecording}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := messagesOf(t, plant, "plant-1")
+	for range 2 {
+		if res, err := hq.ApplyHistory(ctx, msgs); err != nil || res.Applied != len(msgs) || len(res.Rejected) != 0 {
+			t.Fatalf("apply = %+v %v", res, err)
+		}
+	}
+	gotM, err := hq.Media(ctx, "m1")
+	wantM, _ := plant.Media(ctx, "m1")
+	wantM.Origin = "plant-1"
+	if err != nil || !reflect.DeepEqual(gotM, wantM) {
+		t.Errorf("media at headquarters = %+v %v, want %+v", gotM, err, wantM)
+	}
+	gotR, err := hq.Recording(ctx, "r1")
+	wantR, _ := plant.Recording(ctx, "r1")
+	wantR.Origin = "plant-1"
+	if err != nil || !reflect.DeepEqual(gotR, wantR) {
+		t.Errorf("recording at headquarters = %+v %v, want %+v", gotR, err, wantR)
+	}
+
+	// The snapshot's record, altered so it contradicts itself.
+	var snapRec []byte
+	for _, msg := range msgs {
+		if strings.Contains(string(msg.Record), `"media":{`) {
+			snapRec = msg.Record
+		}
+	}
+	if snapRec == nil {
+		t.Fatal("no record carries the media row")
+	}
+	other, _ := openTestStore(t)
+	for i, alter := range []struct{ from, to string }{
+		{`"sha256":"` + key + `"`, `"sha256":"../../etc/passwd"`},
+		{`"kind":"snapshot","name"`, `"kind":"video","name"`},
+		{`"media":{"id":"m1","session_id":"c1"`, `"media":{"id":"m1","session_id":"c2"`},
+	} {
+		bad := strings.Replace(string(snapRec), alter.from, alter.to, 1)
+		if bad == string(snapRec) {
+			t.Fatalf("alteration %d changed nothing in %s", i, snapRec)
+		}
+		res, err := other.ApplyHistory(ctx, []storage.HistoryMessage{{Origin: "plant-1", Seq: int64(i + 1), Record: []byte(bad)}})
+		if err != nil || len(res.Rejected) != 1 {
+			t.Errorf("altered record %d: %+v %v, want it rejected", i, res, err)
+		}
+	}
+	if _, err := other.Media(ctx, "m1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("a rejected record left its media row: %v", err)
 	}
 }

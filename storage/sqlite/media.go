@@ -40,7 +40,7 @@ func (s *Store) AddMedia(ctx context.Context, m storage.Media, ev storage.Sessio
 			annotations, m.CreatedBy, nanos(m.CreatedAt), m.Participant, m.Of); err != nil {
 			return err
 		}
-		return appendHistoryEvent(ctx, tx, ev)
+		return appendHistoryEvent(ctx, tx, ev, func(rec *storage.HistoryRecord) { rec.Media = &m })
 	})
 	if err != nil {
 		return fmt.Errorf("add %s %s to session %s: %w", m.Kind, m.ID, m.SessionID, err)
@@ -67,22 +67,28 @@ func validMedia(m storage.Media, ev storage.SessionEvent) error {
 }
 
 // appendHistoryEvent appends ev inside tx with its history record, as
-// AppendSessionEvent does.
-func appendHistoryEvent(ctx context.Context, tx *sql.Tx, ev storage.SessionEvent) error {
+// AppendSessionEvent does, and lets attach add the row ev announces to
+// the record.
+func appendHistoryEvent(ctx context.Context, tx *sql.Tx, ev storage.SessionEvent, attach func(*storage.HistoryRecord)) error {
 	if err := appendEvent(ctx, tx, ev); err != nil {
 		return err
 	}
-	return enqueueSessionRecord(ctx, tx, storage.HistoryEvent, ev.ID, ev.SessionID, ev.At, "", ev.ID)
+	rec, err := sessionRecord(ctx, tx, storage.HistoryEvent, ev.ID, ev.SessionID, "", ev.ID)
+	if err != nil {
+		return err
+	}
+	attach(&rec)
+	return enqueueHistory(ctx, tx, ev.At, rec)
 }
 
 const mediaColumns = `id, session_id, org_id, kind, name, blob_key, content_type, size, sha256, annotations,
-	created_by, created_at, participant_id, of_participant`
+	created_by, created_at, participant_id, of_participant, origin`
 
 func scanMedia(r interface{ Scan(...any) error }) (storage.Media, error) {
 	var m storage.Media
 	var annotations string
 	err := r.Scan(&m.ID, &m.SessionID, &m.OrgID, &m.Kind, &m.Name, &m.BlobKey, &m.ContentType, &m.Size,
-		&m.SHA256, &annotations, &m.CreatedBy, timeDest{&m.CreatedAt}, &m.Participant, &m.Of)
+		&m.SHA256, &annotations, &m.CreatedBy, timeDest{&m.CreatedAt}, &m.Participant, &m.Of, &m.Origin)
 	if annotations != "" {
 		m.Annotations = json.RawMessage(annotations)
 	}
@@ -142,7 +148,7 @@ func (s *Store) AddRecording(ctx context.Context, r storage.Recording, ev storag
 			nanos(r.StartedAt), optNanos(r.EndedAt), r.Name, r.DurationMS, string(tracks), r.Participant); err != nil {
 			return err
 		}
-		return appendHistoryEvent(ctx, tx, ev)
+		return appendHistoryEvent(ctx, tx, ev, func(rec *storage.HistoryRecord) { rec.Recording = &r })
 	})
 	if err != nil {
 		return fmt.Errorf("add recording %s to session %s: %w", r.ID, r.SessionID, err)
@@ -158,14 +164,14 @@ func nonNilStrings(v []string) []string {
 }
 
 const recordingColumns = `id, session_id, org_id, blob_key, content_type, size, sha256, status, started_by,
-	started_at, ended_at, name, duration_ms, tracks, participant_id`
+	started_at, ended_at, name, duration_ms, tracks, participant_id, origin`
 
 func scanRecording(r interface{ Scan(...any) error }) (storage.Recording, error) {
 	var rec storage.Recording
 	var tracks string
 	err := r.Scan(&rec.ID, &rec.SessionID, &rec.OrgID, &rec.BlobKey, &rec.ContentType, &rec.Size, &rec.SHA256,
 		&rec.Status, &rec.StartedBy, timeDest{&rec.StartedAt}, optTimeDest{&rec.EndedAt}, &rec.Name,
-		&rec.DurationMS, &tracks, &rec.Participant)
+		&rec.DurationMS, &tracks, &rec.Participant, &rec.Origin)
 	if err == nil {
 		err = json.Unmarshal([]byte(tracks), &rec.Tracks)
 	}

@@ -1,0 +1,229 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"siteline/storage"
+	"siteline/web"
+)
+
+// addPlantMedia stores bytes as a file of session sessionID at tn, the way
+// an upload does: blob first, then the row with its event.
+func addPlantMedia(t *testing.T, tn *testNode, sessionID, name string, data []byte) storage.Media {
+	t.Helper()
+	ctx := context.Background()
+	b, err := tn.n.sessionMedia.blobs.put(bytes.NewReader(data), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	m := storage.Media{ID: newID(), SessionID: sessionID, OrgID: tn.n.OrgID(), Kind: storage.MediaFile, Name: name,
+		BlobKey: b.Key, ContentType: "application/pdf", Size: b.Size, SHA256: b.Key, CreatedBy: "u", CreatedAt: now}
+	ev := storage.SessionEvent{ID: newID(), SessionID: sessionID, At: now, Kind: storage.EventFile, ActorID: "u",
+		Payload: payload(map[string]any{"media": m.ID})}
+	if err := tn.n.store.AddMedia(ctx, m, ev); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func blobHere(tn *testNode, key string) bool {
+	_, err := os.Stat(tn.n.sessionMedia.blobs.path(key))
+	return err == nil
+}
+
+// TestHistoryMediaFollowsLazily: the rows of a plant's files and
+// recordings reach headquarters with the rest of its history, the bytes
+// do not; the first view at headquarters copies them from the plant (in
+// several chunks, checked against their SHA-256), later views and views
+// during an outage are served from the copy, and a file not yet copied
+// while the plant is cut off gets a 503 naming the problem.
+func TestHistoryMediaFollowsLazily(t *testing.T) {
+	l := newLink(t)
+	hq, plant := historyFederation(t, nil, func(hq *testNode, c *Config) {
+		c.NATS.LeafRemotes = []string{"tls://" + l.proxy(strings.TrimPrefix(hq.n.LeafURL(), "tls://"))}
+	})
+	eventually(t, 20*time.Second, "leaf link", func() bool { return plant.n.bus.LeafLinks() == 1 })
+	calls := recordCalls(t, plant, 1)
+	ctx := context.Background()
+
+	manual := randomBytes(t, 3*blobChunk+1234) // four chunks
+	photo := randomBytes(t, 10_000)
+	late := randomBytes(t, 5_000)
+	mManual := addPlantMedia(t, plant, calls[0], "manual.pdf", manual)
+	mPhoto := addPlantMedia(t, plant, calls[0], "photo.pdf", photo)
+	mLate := addPlantMedia(t, plant, calls[0], "late.pdf", late)
+
+	video := randomBytes(t, blobChunk+77)
+	vb, err := plant.n.sessionMedia.blobs.put(bytes.NewReader(video), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().UTC().Add(-time.Minute)
+	end := start.Add(30 * time.Second)
+	rec := storage.Recording{ID: newID(), SessionID: calls[0], OrgID: plant.n.OrgID(), Name: "Pump 0 - Ada.webm",
+		BlobKey: vb.Key, ContentType: "video/webm", Size: vb.Size, SHA256: vb.Key, Status: storage.RecordingComplete,
+		StartedBy: "u", StartedAt: start, EndedAt: &end, DurationMS: 30_000, Participant: "p1", Tracks: []string{"a", "v"}}
+	if err := plant.n.store.AddRecording(ctx, rec, storage.SessionEvent{ID: newID(), SessionID: calls[0], At: end,
+		Kind: storage.EventRecording, ActorID: "u", Payload: payload(map[string]any{"recording": rec.ID})}); err != nil {
+		t.Fatal(err)
+	}
+	waitSameHistory(t, hq, plant, time.Minute)
+
+	// The rows are at headquarters, pointing at the plant; the bytes not.
+	for _, m := range []storage.Media{mManual, mPhoto, mLate} {
+		got, err := hq.n.store.Media(ctx, m.ID)
+		if err != nil {
+			t.Fatalf("media %s at headquarters: %v", m.Name, err)
+		}
+		want := m
+		want.Origin = plant.n.nodeID
+		if a, b := mustJSON(t, got), mustJSON(t, want); a != b || got.BlobKey != m.BlobKey {
+			t.Errorf("media at headquarters = %s (key %s), want %s (key %s)", a, got.BlobKey, b, m.BlobKey)
+		}
+		if blobHere(hq, m.BlobKey) {
+			t.Errorf("the bytes of %s were copied before anyone opened them", m.Name)
+		}
+	}
+	gotRec, err := hq.n.store.Recording(ctx, rec.ID)
+	if err != nil || gotRec.Origin != plant.n.nodeID || gotRec.BlobKey != rec.BlobKey || gotRec.DurationMS != 30_000 || len(gotRec.Tracks) != 2 {
+		t.Fatalf("recording at headquarters = %+v, %v", gotRec, err)
+	}
+	if own, _ := plant.n.store.Media(ctx, mManual.ID); own.Origin != "" {
+		t.Errorf("the plant's own media has origin %q", own.Origin)
+	}
+
+	// Two people open the manual at once: one copy, both get the bytes.
+	admin := hq.admin()
+	var wg sync.WaitGroup
+	bodies := make([][]byte, 2)
+	codes := make([]int, 2)
+	for i := range bodies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, body := admin.get(web.MediaURL(mManual.ID), nil)
+			codes[i], bodies[i] = resp.StatusCode, body
+		}()
+	}
+	wg.Wait()
+	for i := range bodies {
+		if codes[i] != 200 || !bytes.Equal(bodies[i], manual) {
+			t.Fatalf("view %d of the manual at headquarters = %d, %d bytes, want %d", i, codes[i], len(bodies[i]), len(manual))
+		}
+	}
+	if !blobHere(hq, mManual.BlobKey) {
+		t.Fatal("the manual was served but not kept at headquarters")
+	}
+	// The recording plays with ranges, the first request copying it.
+	resp, part := admin.get(web.RecordingURL(rec.ID), map[string]string{"Range": "bytes=100-199"})
+	if resp.StatusCode != 206 || !bytes.Equal(part, video[100:200]) {
+		t.Fatalf("range of the recording at headquarters = %d, %d bytes", resp.StatusCode, len(part))
+	}
+
+	// Cut off: what was copied is served; what was not is a clear 503.
+	l.setCut(true)
+	eventually(t, 20*time.Second, "leaf link down", func() bool { return hq.n.bus.LeafLinks() == 0 })
+	if resp, body := admin.get(web.MediaURL(mManual.ID), nil); resp.StatusCode != 200 || !bytes.Equal(body, manual) {
+		t.Errorf("copied manual during the cut = %d, %d bytes", resp.StatusCode, len(body))
+	}
+	resp, body := admin.get(web.MediaURL(mLate.ID), nil)
+	var eb web.ErrorBody
+	_ = json.Unmarshal(body, &eb)
+	if resp.StatusCode != 503 || eb.Code != "media_unreachable" || !strings.Contains(eb.Error, plant.n.nodeID) {
+		t.Errorf("media not yet copied during the cut = %d %s", resp.StatusCode, body)
+	}
+	if blobHere(hq, mLate.BlobKey) {
+		t.Error("a failed copy left bytes at headquarters")
+	}
+
+	// Healed: the copy happens on the next view.
+	l.setCut(false)
+	eventually(t, 20*time.Second, "leaf link back", func() bool { return plant.n.bus.LeafLinks() == 1 })
+	eventually(t, 30*time.Second, "late file copied", func() bool {
+		resp, body := admin.get(web.MediaURL(mLate.ID), nil)
+		return resp.StatusCode == 200 && bytes.Equal(body, late)
+	})
+
+	// Bytes that do not hash to their key are refused, and not kept.
+	if err := os.WriteFile(plant.n.sessionMedia.blobs.path(mPhoto.BlobKey), randomBytes(t, len(photo)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = admin.get(web.MediaURL(mPhoto.ID), nil)
+	eb = web.ErrorBody{}
+	_ = json.Unmarshal(body, &eb)
+	if resp.StatusCode != 502 || eb.Code != "media_mismatch" {
+		t.Errorf("tampered media = %d %s, want 502 media_mismatch", resp.StatusCode, body)
+	}
+	if blobHere(hq, mPhoto.BlobKey) {
+		t.Error("tampered bytes were kept at headquarters")
+	}
+}
+
+// TestBlobServerRefusals: the chunk server answers malformed requests,
+// unknown keys and offsets past the end with an error, not bytes.
+func TestBlobServerRefusals(t *testing.T) {
+	blobs, err := openBlobStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := blobs.put(bytes.NewReader([]byte("twelve bytes")), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := blobServer{blobs}
+	req := func(key string, off int64) []byte {
+		body, _ := json.Marshal(blobChunkRequest{Key: key, Offset: off})
+		return body
+	}
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"malformed", `{"key": 7}`, "malformed blob request"},
+		{"not a key", string(req("../etc/passwd", 0)), "not a SHA-256 key"},
+		{"unknown", string(req(strings.Repeat("ab", 32), 0)), "is not stored here"},
+		{"past the end", string(req(b.Key, 13)), "outside blob"},
+		{"negative", string(req(b.Key, -1)), "outside blob"},
+	} {
+		if data, _, err := bs.chunk([]byte(tc.body)); err == nil || !strings.Contains(err.Error(), tc.want) || data != nil {
+			t.Errorf("%s: %q, %v; want an error with %q", tc.name, data, err, tc.want)
+		}
+	}
+	data, size, err := bs.chunk(req(b.Key, 7))
+	if err != nil || string(data) != "bytes" || size != 12 {
+		t.Errorf("chunk at 7 = %q of %d, %v", data, size, err)
+	}
+	if data, size, err := bs.chunk(req(b.Key, 12)); err != nil || len(data) != 0 || size != 12 {
+		t.Errorf("chunk at the end = %q of %d, %v", data, size, err)
+	}
+	if _, err := blobs.putKey(bytes.NewReader([]byte("other")), 0, b.Key); !errors.Is(err, errBlobMismatch) {
+		t.Errorf("putKey with other bytes = %v, want a mismatch", err)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
