@@ -23,6 +23,10 @@ type MediaConfig struct {
 	// MaxUpload is the largest snapshot or file shared in a call, in
 	// bytes; only uploads may send request bodies over http.body_limit.
 	MaxUpload int `yaml:"max_upload"`
+	// CopyFromSites is when a node (headquarters) copies the bytes of media
+	// forwarded from other sites: "on_view" (the default) the first time
+	// someone opens them, "always" as soon as their rows arrive.
+	CopyFromSites string `yaml:"copy_from_sites"`
 }
 
 // Bounds of media.max_upload.
@@ -102,6 +106,11 @@ func (c *Config) validateMedia() error {
 	}
 	if c.Media.MaxUpload < minUpload || c.Media.MaxUpload > maxUpload {
 		return bad("media.max_upload", "%d bytes is outside %d (1 KiB) to %d (4 GiB)", c.Media.MaxUpload, minUpload, maxUpload)
+	}
+	switch c.Media.CopyFromSites {
+	case "", copyOnView, copyAlways:
+	default:
+		return bad("media.copy_from_sites", "%q must be %q or %q", c.Media.CopyFromSites, copyOnView, copyAlways)
 	}
 	for _, s := range c.Media.PublicIPs {
 		ip := net.ParseIP(strings.TrimSpace(s))

@@ -75,6 +75,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"no ice udp", "media:\n  ice_udp: \"\"\n", nil, "media.ice_udp"},
 		{"bad ice tcp", "media:\n  ice_tcp: nowhere\n", nil, "media.ice_tcp"},
 		{"bad public ip", "media:\n  public_ips: [not-an-ip]\n", nil, "media.public_ips"},
+		{"bad copy policy", "media:\n  copy_from_sites: sometimes\n", nil, "media.copy_from_sites"},
 		{"bad turn udp", "turn:\n  udp: nowhere\n", nil, "turn.udp"},
 		{"turn tls without cert", "http:\n  tls: \"off\"\nturn:\n  tls: :5349\n", nil, "turn.tls"},
 		{"short turn secret", "turn:\n  secret: short\n", nil, "turn.secret"},

@@ -227,3 +227,24 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestHistoryMediaCopiedAlways: with media.copy_from_sites: always,
+// headquarters copies a plant's files as their rows arrive, without a
+// view, and serves them while the plant is cut off.
+func TestHistoryMediaCopiedAlways(t *testing.T) {
+	l := newLink(t)
+	hq, plant := historyFederation(t, func(c *Config) { c.Media.CopyFromSites = copyAlways }, func(hq *testNode, c *Config) {
+		c.NATS.LeafRemotes = []string{"tls://" + l.proxy(strings.TrimPrefix(hq.n.LeafURL(), "tls://"))}
+	})
+	eventually(t, 20*time.Second, "leaf link", func() bool { return plant.n.bus.LeafLinks() == 1 })
+	calls := recordCalls(t, plant, 1)
+	data := randomBytes(t, blobChunk+1)
+	m := addPlantMedia(t, plant, calls[0], "manual.pdf", data)
+	eventually(t, 30*time.Second, "file copied to headquarters", func() bool { return blobHere(hq, m.BlobKey) })
+
+	l.setCut(true)
+	eventually(t, 20*time.Second, "leaf link down", func() bool { return hq.n.bus.LeafLinks() == 0 })
+	if resp, body := hq.admin().get(web.MediaURL(m.ID), nil); resp.StatusCode != 200 || !bytes.Equal(body, data) {
+		t.Errorf("copied file during the cut = %d, %d bytes", resp.StatusCode, len(body))
+	}
+}

@@ -436,6 +436,9 @@ func (n *Node) stop(ctx context.Context) error {
 	if err := n.stopMedia(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	if n.sessionMedia != nil {
+		n.sessionMedia.stop()
+	}
 	if h := n.history.get(); h != nil {
 		h.stop()
 	}

@@ -33,6 +33,7 @@ type mediaService struct {
 	// fetcher opens blobs, fetching those of forwarded media from their
 	// origin node first (blob_fetch.go).
 	fetcher *blobFetcher
+	copier  *mediaCopier // media.copy_from_sites: always
 }
 
 var _ web.Media = (*mediaService)(nil)
@@ -50,8 +51,18 @@ func newMediaService(n *Node) (*mediaService, error) {
 		if _, err := nc.Subscribe(blobSubjectPrefix+n.nodeID, blobServer{blobs}.serve); err != nil {
 			return nil, fmt.Errorf("serve media to the federation: %w", err)
 		}
+		if n.cfg.Media.CopyFromSites == copyAlways {
+			ms.copier = startMediaCopier(ms, mediaCopyEvery)
+		}
 	}
 	return ms, nil
+}
+
+// stop ends the copier, if any.
+func (ms *mediaService) stop() {
+	if ms.copier != nil {
+		ms.copier.stop()
+	}
 }
 
 // sniffLen is how much of an upload is read to check what it is.

@@ -83,6 +83,14 @@ type Recording struct {
 	Origin string `json:"origin,omitempty"`
 }
 
+// BlobRef names a blob kept at another node: its key, the node, and its
+// size as its row gives it.
+type BlobRef struct {
+	Key    string `json:"key"`
+	Origin string `json:"origin"`
+	Size   int64  `json:"size"`
+}
+
 // MediaStore holds the session media rows; the bytes are the blob store's.
 // Each add writes the row and its session event (with its history record)
 // in one transaction, so the event is on disk before anyone is told.
@@ -92,6 +100,10 @@ type MediaStore interface {
 	// SessionMedia lists a session's media, oldest first, deleted ones
 	// left out.
 	SessionMedia(ctx context.Context, sessionID string) ([]Media, error)
+
+	// ForwardedBlobs lists the blobs of media and recordings forwarded
+	// from other nodes (Origin set), deleted ones left out, once each.
+	ForwardedBlobs(ctx context.Context) ([]BlobRef, error)
 
 	AddRecording(ctx context.Context, r Recording, ev SessionEvent) error
 	Recording(ctx context.Context, id string) (Recording, error)

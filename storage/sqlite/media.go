@@ -203,6 +203,22 @@ func (s *Store) SessionRecordings(ctx context.Context, sessionID string) ([]stor
 	return out, nil
 }
 
+// ForwardedBlobs lists the blobs of forwarded media and recordings.
+func (s *Store) ForwardedBlobs(ctx context.Context) ([]storage.BlobRef, error) {
+	out, err := collect(ctx, s.read, func(r *sql.Rows) (storage.BlobRef, error) {
+		var b storage.BlobRef
+		return b, r.Scan(&b.Key, &b.Origin, &b.Size)
+	}, `SELECT blob_key, min(origin), max(size) FROM (
+		SELECT blob_key, origin, size FROM media WHERE origin <> '' AND deleted_at IS NULL
+		UNION ALL
+		SELECT blob_key, origin, size FROM recordings WHERE origin <> '' AND status <> 'deleted')
+		GROUP BY blob_key ORDER BY blob_key`)
+	if err != nil {
+		return nil, fmt.Errorf("forwarded blobs: %w", err)
+	}
+	return out, nil
+}
+
 // MediaBlobInUse reports whether any media or recording row, deleted ones
 // included, refers to blob key: a blob nobody refers to is an orphan a
 // sweeper may remove.
