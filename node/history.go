@@ -53,6 +53,14 @@ const (
 	metaHistoryAcked = "history_acked"
 )
 
+// publishedMark is where one outbox record went in the node's stream, and
+// when.
+type publishedMark struct {
+	outbox int64
+	stream uint64
+	at     time.Time
+}
+
 // history runs a node's side of forwarding, and a hub's side of applying.
 type history struct {
 	n       *Node
@@ -65,6 +73,9 @@ type history struct {
 	acked atomic.Int64
 	saved int64
 	sub   *nats.Subscription
+	// published maps outbox sequences to the stream's, in order, for the
+	// records published since start and not yet purged (publishLoop's).
+	published []publishedMark
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -193,11 +204,12 @@ func (h *history) publish(ctx context.Context, rows []storage.HistoryOutboxRow) 
 			return i, fmt.Errorf("encode history record %s: %w", r.ID, err)
 		}
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err = h.n.bus.Publish(pctx, h.subject, r.ID, data)
+		seq, err := h.n.bus.Publish(pctx, h.subject, r.ID, data)
 		cancel()
 		if err != nil {
 			return i, err
 		}
+		h.published = append(h.published, publishedMark{outbox: r.Seq, stream: seq, at: h.n.now()})
 	}
 	return len(rows), nil
 }
@@ -218,6 +230,35 @@ func (h *history) chores() {
 	} else if n > 0 {
 		h.log.Debug("history: pruned outbox", "rows", n)
 	}
+	h.purgeStream(ctx, through)
+	if h.hub != nil {
+		h.hub.purgeApplied(ctx)
+	}
+}
+
+// purgeStream removes from the node's stream the records headquarters has
+// acknowledged (through) once they are historyKeep old: the keep leaves a
+// second hub fed from the same plant time to copy them. A hub's own
+// records, which nobody sources, go at once. The marks are the records
+// published since start; older messages go with the first purge after it,
+// as a purge takes everything below a sequence.
+func (h *history) purgeStream(ctx context.Context, through int64) {
+	keep := h.n.now().Add(-historyKeep)
+	last := -1
+	for i, m := range h.published {
+		if m.outbox > through || (h.hub == nil && m.at.After(keep)) {
+			break
+		}
+		last = i
+	}
+	if last < 0 {
+		return
+	}
+	if err := h.n.bus.Purge(ctx, historyStream, h.published[last].stream+1); err != nil {
+		h.log.Warn("history: purge acknowledged records from the stream", "err", err)
+		return
+	}
+	h.published = h.published[last+1:]
 }
 
 func (h *history) saveAcked(ctx context.Context) {

@@ -36,6 +36,9 @@ const (
 type historyHub struct {
 	h     *history
 	ready chan struct{} // closed once the consumer exists
+	// purged is the stream sequence HISTORY_ALL was last purged below
+	// (chores' own).
+	purged uint64
 
 	mu   sync.Mutex
 	cons jetstream.Consumer
@@ -310,6 +313,30 @@ func (hub *historyHub) resendAcks(ctx context.Context) {
 		return
 	}
 	hub.sendAcks(marks)
+}
+
+// purgeApplied removes from HISTORY_ALL what the store has applied: the
+// messages at or below the consumer's acknowledgement floor, but for each
+// plant's last (bus.PurgeKeepLast says why).
+func (hub *historyHub) purgeApplied(ctx context.Context) {
+	cons := hub.consumer()
+	if cons == nil {
+		return
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		hub.h.log.Warn("history: consumer "+historyConsumer, "err", err)
+		return
+	}
+	below := info.AckFloor.Stream + 1
+	if below <= hub.purged+1 {
+		return
+	}
+	if err := hub.h.n.bus.PurgeKeepLast(ctx, historyAggregate, below); err != nil {
+		hub.h.log.Warn("history: purge applied records", "err", err)
+		return
+	}
+	hub.purged = below - 1
 }
 
 // unapplied is how many sourced messages wait to be applied here.

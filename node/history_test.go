@@ -344,10 +344,19 @@ func TestHistoryRepublishDoublesNothing(t *testing.T) {
 	if n := streamLen(plant, historyStream); n != 2*uint64(last) {
 		t.Fatalf("plant's stream holds %d messages, want %d: the republished rows were dropped, not delivered twice", n, 2*last)
 	}
+	// Both copies went through HISTORY_ALL (which drops what it applied).
 	eventually(t, 60*time.Second, "copies applied at headquarters", func() bool {
 		hub := hq.n.history.get().hub
 		n, err := hub.unapplied(ctx)
-		return err == nil && n == 0 && streamLen(hq, historyAggregate) == 2*uint64(last)
+		if err != nil || n != 0 {
+			return false
+		}
+		st, err := hq.n.bus.JetStream().Stream(ctx, historyAggregate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := st.Info(ctx)
+		return err == nil && info.State.LastSeq == 2*uint64(last)
 	})
 	if ok, why := sameHistory(t, hq, plant); !ok {
 		t.Fatalf("after republishing: %s", why)
@@ -435,4 +444,51 @@ func checkSessionsBySite(t *testing.T, hq, plant *testNode, plantIDs []string) {
 	if code != 403 || !strings.Contains(string(body), policy.CallLogs) {
 		t.Errorf("user without call logs: %d %s, want 403 naming %s", code, body, policy.CallLogs)
 	}
+}
+
+// TestHistoryStreamsArePurged: what headquarters has applied leaves its
+// HISTORY_ALL (but for each plant's last message, which JetStream needs to
+// resume the source after a restart) and a hub's own HISTORY at once; a
+// plant's HISTORY keeps acknowledged records for historyKeep, then drops
+// them, and forwarding goes on.
+func TestHistoryStreamsArePurged(t *testing.T) {
+	hq := fedNode(t, 1, "HQ 1", nil, nil)
+	clk := &clock{t: time.Now()}
+	plant := fedNode(t, 11, "Plant 1", &JoinOptions{Server: hq.url, Token: joinToken(t, hq)}, func(_ *Config, o *Options) {
+		o.Now = clk.Now
+	})
+	plant.password = hq.password
+	eventually(t, 20*time.Second, "leaf link", func() bool { return plant.n.bus.LeafLinks() == 1 })
+	ctx := context.Background()
+	streamLen := func(tn *testNode, name string) uint64 {
+		n, err := tn.n.bus.StreamLen(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	recordCalls(t, plant, 3)
+	recordCalls(t, hq, 1)
+	waitSameHistory(t, hq, plant, time.Minute)
+	last, _, _, err := plant.n.store.HistoryCounts(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "headquarters' streams purged", func() bool {
+		return streamLen(hq, historyAggregate) == 1 && streamLen(hq, historyStream) == 0
+	})
+	eventually(t, 20*time.Second, "the plant's records acknowledged", func() bool {
+		saved, _ := plant.n.meta(ctx, metaHistoryAcked)
+		return saved == fmt.Sprint(last)
+	})
+	if n := streamLen(plant, historyStream); n != uint64(last) {
+		t.Errorf("the plant's stream holds %d records an instant after they were acknowledged, want all %d", n, last)
+	}
+
+	clk.Add(historyKeep + time.Minute)
+	eventually(t, 20*time.Second, "the plant's stream purged", func() bool { return streamLen(plant, historyStream) == 0 })
+
+	recordCalls(t, plant, 2)
+	waitSameHistory(t, hq, plant, time.Minute)
 }

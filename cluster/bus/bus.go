@@ -339,20 +339,75 @@ func (b *Bus) EnsureStream(ctx context.Context, name string, subjects []string) 
 }
 
 // Publish stores data on subject with msgID as its Nats-Msg-Id and waits
-// for JetStream's acknowledgement: when it returns nil the message is on
-// disk. Publishing the same msgID again within the duplicate window stores
-// nothing and also returns nil.
-func (b *Bus) Publish(ctx context.Context, subject, msgID string, data []byte) error {
+// for JetStream's acknowledgement: when it returns the message is on disk,
+// at the stream sequence it returns. Publishing the same msgID again
+// within the duplicate window stores nothing and returns the first copy's
+// sequence.
+func (b *Bus) Publish(ctx context.Context, subject, msgID string, data []byte) (uint64, error) {
 	op := fmt.Sprintf("publish %s (msg id %s)", subject, msgID)
 	if msgID == "" {
-		return fmt.Errorf("%s: a message id is required", op)
+		return 0, fmt.Errorf("%s: a message id is required", op)
 	}
 	js, err := b.client(op)
 	if err != nil {
+		return 0, err
+	}
+	ack, err := js.Publish(ctx, subject, data, jetstream.WithMsgID(msgID))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", op, err)
+	}
+	return ack.Sequence, nil
+}
+
+// Purge removes the messages of stream name below sequence below.
+func (b *Bus) Purge(ctx context.Context, name string, below uint64) error {
+	op := fmt.Sprintf("purge stream %s below %d", name, below)
+	st, err := b.stream(ctx, op, name)
+	if err != nil {
 		return err
 	}
-	if _, err := js.Publish(ctx, subject, data, jetstream.WithMsgID(msgID)); err != nil {
+	if err := st.Purge(ctx, jetstream.WithPurgeSequence(below)); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
+}
+
+// PurgeKeepLast removes the messages of stream name below sequence below,
+// except the last message of each subject. A stream that sources others
+// needs those: after a restart JetStream finds where each source left off
+// from the last message it copied from it.
+func (b *Bus) PurgeKeepLast(ctx context.Context, name string, below uint64) error {
+	op := fmt.Sprintf("purge stream %s below %d", name, below)
+	st, err := b.stream(ctx, op, name)
+	if err != nil {
+		return err
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(">"))
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	for subj := range info.State.Subjects {
+		last, err := st.GetLastMsgForSubject(ctx, subj)
+		if err != nil {
+			return fmt.Errorf("%s: last message of %s: %w", op, subj, err)
+		}
+		if upTo := min(below, last.Sequence); upTo > info.State.FirstSeq {
+			if err := st.Purge(ctx, jetstream.WithPurgeSubject(subj), jetstream.WithPurgeSequence(upTo)); err != nil {
+				return fmt.Errorf("%s: subject %s: %w", op, subj, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (b *Bus) stream(ctx context.Context, op, name string) (jetstream.Stream, error) {
+	js, err := b.client(op)
+	if err != nil {
+		return nil, err
+	}
+	st, err := js.Stream(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return st, nil
 }

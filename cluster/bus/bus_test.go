@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -135,22 +136,37 @@ func TestPublishDeduplicatesByMsgID(t *testing.T) {
 	}
 
 	for range 2 {
-		if err := b.Publish(ctx, "events.session", "evt-1", []byte(`{"n":1}`)); err != nil {
-			t.Fatalf("Publish evt-1: %v", err)
+		if seq, err := b.Publish(ctx, "events.session", "evt-1", []byte(`{"n":1}`)); err != nil || seq != 1 {
+			t.Fatalf("Publish evt-1 = %d, %v; want sequence 1", seq, err)
 		}
 	}
-	if err := b.Publish(ctx, "events.session", "evt-2", []byte(`{"n":2}`)); err != nil {
-		t.Fatalf("Publish evt-2: %v", err)
+	if seq, err := b.Publish(ctx, "events.session", "evt-2", []byte(`{"n":2}`)); err != nil || seq != 2 {
+		t.Fatalf("Publish evt-2 = %d, %v; want sequence 2", seq, err)
 	}
 	if n := streamMsgs(t, ctx, b, "EVENTS"); n != 2 {
 		t.Fatalf("stream holds %d messages, want 2 (evt-1 once, evt-2)", n)
 	}
 
-	if err := b.Publish(ctx, "events.session", "", []byte("x")); err == nil {
+	if _, err := b.Publish(ctx, "events.session", "", []byte("x")); err == nil {
 		t.Fatal("Publish without a message id succeeded")
 	}
-	if err := b.Publish(ctx, "nowhere.subject", "evt-3", []byte("x")); err == nil {
+	if _, err := b.Publish(ctx, "nowhere.subject", "evt-3", []byte("x")); err == nil {
 		t.Fatal("Publish to a subject no stream holds was acknowledged")
+	}
+
+	// Purging below 2 keeps evt-2 only.
+	if err := b.Purge(ctx, "EVENTS", 2); err != nil {
+		t.Fatal(err)
+	}
+	if n := streamMsgs(t, ctx, b, "EVENTS"); n != 1 {
+		t.Fatalf("after the purge the stream holds %d messages, want 1", n)
+	}
+	st, _ := b.JetStream().Stream(ctx, "EVENTS")
+	if _, err := st.GetMsg(ctx, 2); err != nil {
+		t.Fatalf("evt-2 purged: %v", err)
+	}
+	if err := b.Purge(ctx, "NOPE", 2); err == nil {
+		t.Fatal("purging a stream that does not exist succeeded")
 	}
 }
 
@@ -168,7 +184,7 @@ func TestMessageSurvivesRestart(t *testing.T) {
 	if err := first.EnsureStream(ctx, "EVENTS", []string{"events.>"}); err != nil {
 		t.Fatalf("EnsureStream: %v", err)
 	}
-	if err := first.Publish(ctx, "events.chat", "evt-1", []byte("hello")); err != nil {
+	if _, err := first.Publish(ctx, "events.chat", "evt-1", []byte("hello")); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
 	if err := first.Shutdown(ctx); err != nil {
@@ -177,7 +193,7 @@ func TestMessageSurvivesRestart(t *testing.T) {
 	if first.Ready() {
 		t.Fatal("Ready after Shutdown")
 	}
-	if err := first.Publish(ctx, "events.chat", "evt-2", []byte("late")); err == nil {
+	if _, err := first.Publish(ctx, "events.chat", "evt-2", []byte("late")); err == nil {
 		t.Fatal("Publish after Shutdown succeeded")
 	}
 
@@ -197,7 +213,7 @@ func TestMessageSurvivesRestart(t *testing.T) {
 		t.Fatalf("message 1 = %q (id %q), want hello (evt-1)", msg.Data, msg.Header.Get(jetstream.MsgIDHeader))
 	}
 	// The duplicate window survives too: republishing evt-1 stores nothing.
-	if err := second.Publish(ctx, "events.chat", "evt-1", []byte("hello")); err != nil {
+	if _, err := second.Publish(ctx, "events.chat", "evt-1", []byte("hello")); err != nil {
 		t.Fatalf("Publish evt-1 again: %v", err)
 	}
 	if n := streamMsgs(t, ctx, second, "EVENTS"); n != 1 {
@@ -266,7 +282,7 @@ func TestNotStarted(t *testing.T) {
 	if b.Ready() || b.Conn() != nil || b.JetStream() != nil {
 		t.Fatal("a bus that was not started looks started")
 	}
-	if err := b.Publish(t.Context(), "a", "id", nil); err == nil {
+	if _, err := b.Publish(t.Context(), "a", "id", nil); err == nil {
 		t.Fatal("Publish before Start succeeded")
 	}
 	if err := b.Shutdown(t.Context()); err != nil {
@@ -324,4 +340,29 @@ func newSockets(after, before map[string]bool) []string {
 		}
 	}
 	return out
+}
+
+func TestPurgeKeepLast(t *testing.T) {
+	ctx := testContext(t)
+	b := startBus(t, ctx, Config{Dir: t.TempDir(), ServerName: "hub"})
+	if err := b.EnsureStream(ctx, "ALL", []string{"h.>"}); err != nil {
+		t.Fatal(err)
+	}
+	for i, subj := range []string{"h.a", "h.a", "h.b", "h.a", "h.c"} {
+		if _, err := b.Publish(ctx, subj, fmt.Sprint(i), []byte(subj)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Below 5: a's 1 and 2 go; b's only message (3) and a's last (4) stay,
+	// and c's 5 is not below.
+	if err := b.PurgeKeepLast(ctx, "ALL", 5); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := b.JetStream().Stream(ctx, "ALL")
+	for seq := uint64(1); seq <= 5; seq++ {
+		_, err := st.GetMsg(ctx, seq)
+		if kept := err == nil; kept != (seq >= 3) {
+			t.Errorf("message %d kept = %v (%v)", seq, kept, err)
+		}
+	}
 }

@@ -92,7 +92,7 @@ func TestHistoryReachesHeadquartersOnceAfterOutages(t *testing.T) {
 	publish := func(from, to int) {
 		for i := from; i < to; i++ {
 			id := fmt.Sprintf("event-%04d", i)
-			if err := plant.Publish(ctx, "history.session", id, []byte(id)); err != nil {
+			if _, err := plant.Publish(ctx, "history.session", id, []byte(id)); err != nil {
 				t.Fatalf("publish %s: %v", id, err)
 			}
 		}
@@ -234,7 +234,7 @@ func TestRestartSourcesResumesOnce(t *testing.T) {
 	publish := func(from, to int) {
 		for i := from; i < to; i++ {
 			id := fmt.Sprintf("event-%04d", i)
-			if err := plant.Publish(ctx, "history.plant", id, []byte(id)); err != nil {
+			if _, err := plant.Publish(ctx, "history.plant", id, []byte(id)); err != nil {
 				t.Fatal(err)
 			}
 		}
