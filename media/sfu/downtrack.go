@@ -11,25 +11,24 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// downTrack sends one upTrack to one subscriber. push, called by the
-// track's readers, never blocks: packets beyond the queue are dropped and
-// counted. The writer goroutine rewrites sequence numbers and timestamps
-// so that the subscriber sees one continuous stream across layer switches.
+// downTrack sends one upTrack to one subscriber. Its packets reach it
+// through the track's writer it belongs to (writer.go), whose goroutine
+// alone calls write and retransmit: they rewrite sequence numbers and
+// timestamps so that the subscriber sees one continuous stream across
+// layer switches.
 type downTrack struct {
 	sub    *Participant
 	up     *upTrack
 	local  *webrtc.TrackLocalStaticRTP
 	sender *webrtc.RTPSender
 
-	queue chan queued
-	nacks chan []uint16 // sequence numbers (as sent) the subscriber lost
-	done  chan struct{}
-	once  sync.Once
+	writer atomic.Pointer[writer] // set when added to the track
+	once   sync.Once
 
 	current atomic.Int32 // layer being sent, -1 before the first
 	target  atomic.Int32 // layer wanted
 
-	// writer state, owned by the writer goroutine
+	// sending state, owned by the writer's goroutine
 	started   bool
 	seqOffset uint16
 	tsOffset  uint32
@@ -50,9 +49,6 @@ func newDownTrack(sub *Participant, up *upTrack, local *webrtc.TrackLocalStaticR
 		up:     up,
 		local:  local,
 		sender: sender,
-		queue:  make(chan queued, sub.sfu.cfg.QueueSize),
-		nacks:  make(chan []uint16, 16),
-		done:   make(chan struct{}),
 	}
 	d.current.Store(-1)
 	d.target.Store(0)
@@ -60,44 +56,20 @@ func newDownTrack(sub *Participant, up *upTrack, local *webrtc.TrackLocalStaticR
 }
 
 func (d *downTrack) start() {
-	d.sub.sfu.goroutine(d.writeLoop)
 	d.sub.sfu.goroutine(d.rtcpLoop)
 }
 
-// stop ends the writer; the RTCP reader ends with the sender.
+// stop takes the subscriber off the track; the RTCP reader ends with the
+// sender.
 func (d *downTrack) stop() {
-	d.once.Do(func() { close(d.done) })
-	d.up.removeSubscriber(d)
+	d.once.Do(func() { d.up.removeSubscriber(d) })
 }
 
-func (d *downTrack) push(l *layer, pkt *rtp.Packet) {
+// wants reports whether layer l's packets are of use to the subscriber:
+// the layer it gets, or the one it waits to switch to.
+func (d *downTrack) wants(l *layer) bool {
 	i := int32(l.index)
-	if i != d.current.Load() && i != d.target.Load() {
-		return
-	}
-	select {
-	case d.queue <- queued{l, pkt}:
-	default:
-		d.sub.sfu.metrics.dropped.Inc()
-	}
-}
-
-func (d *downTrack) writeLoop() {
-	out := d.sub.sfu.metrics.bytes.WithLabelValues("out")
-	pkts := d.sub.sfu.metrics.packets.WithLabelValues("out")
-	for {
-		select {
-		case <-d.done:
-			return
-		case q := <-d.queue:
-			if d.write(q) {
-				out.Add(float64(q.pkt.MarshalSize()))
-				pkts.Inc()
-			}
-		case seqs := <-d.nacks:
-			d.retransmit(seqs)
-		}
-	}
+	return i == d.current.Load() || i == d.target.Load()
 }
 
 // write sends q if it belongs to the current layer, switching to the
@@ -197,9 +169,8 @@ func (d *downTrack) rtcpLoop() {
 				for _, n := range p.Nacks {
 					seqs = append(seqs, n.PacketList()...)
 				}
-				select {
-				case d.nacks <- seqs:
-				default: // the writer is behind; the subscriber will ask again
+				if w := d.writer.Load(); w != nil {
+					w.nack(d, seqs)
 				}
 			}
 		}

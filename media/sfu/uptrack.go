@@ -27,12 +27,14 @@ type upTrack struct {
 	codec    webrtc.RTPCodecCapability
 	stream   string
 
-	mu     sync.Mutex
-	layers []*layer
-	live   int // layers whose reader runs
+	mu      sync.Mutex
+	layers  []*layer
+	live    int       // layers whose reader runs
+	writers []*writer // under mu; each holds some of subs
 
-	subs atomic.Pointer[[]*downTrack]   // copy on write
-	rec  atomic.Pointer[trackRecording] // set while the room is recorded
+	subs    atomic.Pointer[[]*downTrack]   // copy on write
+	writing atomic.Pointer[[]*writer]      // copy of writers for the readers
+	rec     atomic.Pointer[trackRecording] // set while the room is recorded
 }
 
 // layer is one simulcast encoding (or the only one).
@@ -58,6 +60,7 @@ func newUpTrack(owner *Participant, remote *webrtc.TrackRemote) *upTrack {
 	}
 	t.codec.RTCPFeedback = nil
 	t.subs.Store(&[]*downTrack{})
+	t.writing.Store(&[]*writer{})
 	return t
 }
 
@@ -102,6 +105,8 @@ func (t *upTrack) simulcast() bool {
 	return len(t.layers) > 1
 }
 
+// addSubscriber adds d to the track and to the first writer with room,
+// or to a new one.
 func (t *upTrack) addSubscriber(d *downTrack) {
 	t.mu.Lock()
 	old := *t.subs.Load()
@@ -109,10 +114,27 @@ func (t *upTrack) addSubscriber(d *downTrack) {
 	next = append(next, old...)
 	next = append(next, d)
 	t.subs.Store(&next)
+	size := writerSize(len(next))
+	var w *writer
+	for _, c := range t.writers {
+		if c.size() < size {
+			w = c
+			break
+		}
+	}
+	if w == nil {
+		w = newWriter(t)
+		t.writers = append(t.writers, w)
+		t.publishWriters()
+	}
+	w.add(d)
+	d.writer.Store(w)
 	t.mu.Unlock()
 	t.requestKeyframe(d.target.Load()) // a new subscriber needs a keyframe
 }
 
+// removeSubscriber takes d off the track and its writer, ending the
+// writer when it was its last.
 func (t *upTrack) removeSubscriber(d *downTrack) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -124,6 +146,24 @@ func (t *upTrack) removeSubscriber(d *downTrack) {
 		}
 	}
 	t.subs.Store(&next)
+	w := d.writer.Load()
+	if w == nil || !w.remove(d) || w.size() > 0 {
+		return
+	}
+	for i, c := range t.writers {
+		if c == w {
+			t.writers = append(t.writers[:i:i], t.writers[i+1:]...)
+			break
+		}
+	}
+	t.publishWriters()
+	w.stop()
+}
+
+// publishWriters gives the readers a copy of the writers; t.mu is held.
+func (t *upTrack) publishWriters() {
+	ws := append([]*writer(nil), t.writers...)
+	t.writing.Store(&ws)
 }
 
 // close takes the track away from every subscriber and from the
@@ -231,9 +271,9 @@ func (t *upTrack) layer(i int32) *layer {
 	return t.layers[i]
 }
 
-// forward hands pkt to every subscriber that wants layer l.
+// forward hands pkt to every writer with a subscriber that wants layer l.
 func (t *upTrack) forward(l *layer, pkt *rtp.Packet) {
-	for _, d := range *t.subs.Load() {
-		d.push(l, pkt)
+	for _, w := range *t.writing.Load() {
+		w.push(l, pkt)
 	}
 }
