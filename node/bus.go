@@ -17,8 +17,10 @@ const metaLeafURL = "federation_leaf_url"
 // busConfig is the embedded NATS server's configuration. Its JetStream
 // domain is the node id, so headquarters names a plant's stream by it. A
 // voter (headquarters) accepts leaf links on nats.leaf_listen with the
-// federation's mutual TLS; a plant links to the headquarters it joined
-// through (or nats.leaf_remotes).
+// federation's mutual TLS; every node that joined links to the voter it
+// joined through (or nats.leaf_remotes): a plant, and a voter too, so that
+// the voters, linked in a tree, reach each other's history and every
+// plant's.
 func (n *Node) busConfig(ctx context.Context) (bus.Config, error) {
 	cfg := bus.Config{
 		Dir:             n.cfg.path("nats"),
@@ -34,7 +36,7 @@ func (n *Node) busConfig(ctx context.Context) (bus.Config, error) {
 		listen = "" // a plant accepts no links unless told to
 	}
 	remotes := n.cfg.NATS.LeafRemotes
-	if len(remotes) == 0 && !hub {
+	if len(remotes) == 0 {
 		url, err := n.meta(ctx, metaLeafURL)
 		if err != nil {
 			return cfg, err

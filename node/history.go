@@ -28,10 +28,10 @@ import (
 //     after JetStream's acknowledgement. A crash in between republishes:
 //     JetStream drops the copy inside its duplicate window and
 //     headquarters applies by id after it.
-//  3. A headquarters voter (a hub) sources every plant's HISTORY over the
-//     leaf links into HISTORY_ALL and applies it (history_hub.go), then
-//     tells each plant the highest outbox sequence it has applied from it
-//     (siteline.history-ack.<node>).
+//  3. A headquarters voter (a hub) sources the HISTORY of every other node,
+//     plants and voters, over the leaf links into HISTORY_ALL and applies
+//     it (history_hub.go), then tells each node the highest outbox
+//     sequence it has applied from it (siteline.history-ack.<node>).
 //
 // A plant's history backlog is the number of its outbox records above the
 // last sequence headquarters acknowledged: records not yet published, not
@@ -214,16 +214,20 @@ func (h *history) publish(ctx context.Context, rows []storage.HistoryOutboxRow) 
 	return len(rows), nil
 }
 
-// chores saves the acknowledged mark, prunes the outbox and, on a hub,
-// re-sends every plant its mark.
+// chores saves the acknowledged mark, prunes the outbox and the stream
+// and, on a hub, re-sends every node its mark.
 func (h *history) chores() {
 	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
 	defer cancel()
 	h.saveAcked(ctx)
 	through := h.acked.Load()
 	if h.hub != nil {
-		through = math.MaxInt64 // nobody acknowledges a hub's own history: it is local
 		h.hub.resendAcks(ctx)
+		if !h.hub.hasPeers(ctx) {
+			// Nobody acknowledges a lone voter's history: it is all
+			// here, and kept historyKeep for a voter that joins.
+			through = math.MaxInt64
+		}
 	}
 	if n, err := h.n.store.PruneHistoryOutbox(ctx, through, h.n.now().Add(-historyKeep)); err != nil {
 		h.log.Warn("history: prune outbox", "err", err)
@@ -231,22 +235,18 @@ func (h *history) chores() {
 		h.log.Debug("history: pruned outbox", "rows", n)
 	}
 	h.purgeStream(ctx, through)
-	if h.hub != nil {
-		h.hub.purgeApplied(ctx)
-	}
 }
 
-// purgeStream removes from the node's stream the records headquarters has
-// acknowledged (through) once they are historyKeep old: the keep leaves a
-// second hub fed from the same plant time to copy them. A hub's own
-// records, which nobody sources, go at once. The marks are the records
-// published since start; older messages go with the first purge after it,
-// as a purge takes everything below a sequence.
+// purgeStream removes from the node's stream the records acknowledged
+// (through) once they are historyKeep old: the keep leaves a second hub
+// fed from the same node, or a voter that joins, time to copy them. The
+// marks are the records published since start; older messages go with the
+// first purge after it, as a purge takes everything below a sequence.
 func (h *history) purgeStream(ctx context.Context, through int64) {
-	keep := h.n.now().Add(-historyKeep)
+	cut := h.n.now().Add(-historyKeep)
 	last := -1
 	for i, m := range h.published {
-		if m.outbox > through || (h.hub == nil && m.at.After(keep)) {
+		if m.outbox > through || m.at.After(cut) {
 			break
 		}
 		last = i

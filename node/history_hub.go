@@ -19,10 +19,11 @@ import (
 )
 
 // A hub is a headquarters voter's side of history forwarding: it sources
-// the HISTORY stream of every plant (every non-voter of the Raft
-// configuration, by its node id as JetStream domain) into HISTORY_ALL and
-// applies it with a durable consumer, acknowledging each message only
-// after the SQLite commit. Sources are only ever added: a plant that left
+// the HISTORY stream of every other node of the Raft configuration (the
+// plants and the other voters, by node id as JetStream domain) into
+// HISTORY_ALL and applies it with a durable consumer, acknowledging each
+// message only after the SQLite commit. So every voter holds the history
+// of the whole federation. Sources are only ever added: a node that left
 // the federation still delivers what it had recorded.
 
 const (
@@ -36,9 +37,6 @@ const (
 type historyHub struct {
 	h     *history
 	ready chan struct{} // closed once the consumer exists
-	// purged is the stream sequence HISTORY_ALL was last purged below
-	// (chores' own).
-	purged uint64
 
 	mu   sync.Mutex
 	cons jetstream.Consumer
@@ -153,12 +151,12 @@ func (hub *historyHub) syncSources(ctx context.Context) error {
 	}
 	added := false
 	for _, s := range servers {
-		if !s.Voter && s.ID != n.nodeID && !have[s.ID] {
+		if s.ID != n.nodeID && !have[s.ID] {
 			domains, added = append(domains, s.ID), true
 		}
 	}
 	if len(domains) == 0 {
-		return nil // no plant yet
+		return nil // no other node yet
 	}
 	if added {
 		slices.Sort(domains)
@@ -169,7 +167,7 @@ func (hub *historyHub) syncSources(ctx context.Context) error {
 		if err := n.bus.SourceStream(ctx, historyAggregate, sources); err != nil {
 			return err
 		}
-		hub.h.log.Info("history: sourcing plants", "plants", domains)
+		hub.h.log.Info("history: sourcing the other nodes", "nodes", domains)
 	}
 	if hub.consumer() != nil {
 		return nil
@@ -315,28 +313,19 @@ func (hub *historyHub) resendAcks(ctx context.Context) {
 	hub.sendAcks(marks)
 }
 
-// purgeApplied removes from HISTORY_ALL what the store has applied: the
-// messages at or below the consumer's acknowledgement floor, but for each
-// plant's last (bus.PurgeKeepLast says why).
-func (hub *historyHub) purgeApplied(ctx context.Context) {
-	cons := hub.consumer()
-	if cons == nil {
-		return
-	}
-	info, err := cons.Info(ctx)
+// hasPeers reports whether other voters source this one's history; when
+// the configuration cannot be read it answers yes, which keeps records.
+func (hub *historyHub) hasPeers(ctx context.Context) bool {
+	servers, err := hub.h.n.raft.Servers(ctx)
 	if err != nil {
-		hub.h.log.Warn("history: consumer "+historyConsumer, "err", err)
-		return
+		return true
 	}
-	below := info.AckFloor.Stream + 1
-	if below <= hub.purged+1 {
-		return
+	for _, s := range servers {
+		if s.Voter && s.ID != hub.h.n.nodeID {
+			return true
+		}
 	}
-	if err := hub.h.n.bus.PurgeKeepLast(ctx, historyAggregate, below); err != nil {
-		hub.h.log.Warn("history: purge applied records", "err", err)
-		return
-	}
-	hub.purged = below - 1
+	return false
 }
 
 // unapplied is how many sourced messages wait to be applied here.

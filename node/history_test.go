@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"siteline/media/sfu"
 	"siteline/media/signal"
 	"siteline/policy"
@@ -170,10 +172,38 @@ func waitSameHistory(t testing.TB, hq, plant *testNode, within time.Duration) ti
 		}
 		why = w
 		if time.Since(start) > within {
-			t.Fatalf("headquarters' history of %s not the plant's within %s: %s", plant.cfg.Node.Site, within, why)
+			t.Fatalf("headquarters' history of %s not the plant's within %s: %s\n%s", plant.cfg.Node.Site, within, why, historyDiag(hq, plant))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// historyDiag describes where forwarding from plant to hq stands.
+func historyDiag(hq, plant *testNode) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var b strings.Builder
+	if h := hq.n.history.get(); h != nil && h.hub != nil {
+		un, err := h.hub.unapplied(ctx)
+		fmt.Fprintf(&b, "hub: unapplied %d (%v)\n", un, err)
+	}
+	if st, err := hq.n.bus.JetStream().Stream(ctx, historyAggregate); err == nil {
+		if info, err := st.Info(ctx); err == nil {
+			fmt.Fprintf(&b, "%s: %+v\n", historyAggregate, info.State)
+			for _, si := range info.Sources {
+				fmt.Fprintf(&b, "  source %s: lag %d, active %s, error %v\n", sourceDomain(&jetstream.StreamSource{External: si.External}), si.Lag, si.Active, si.Error)
+			}
+		}
+	}
+	if st, err := plant.n.bus.JetStream().Stream(ctx, historyStream); err == nil {
+		if info, err := st.Info(ctx); err == nil {
+			fmt.Fprintf(&b, "origin %s: %+v\n", historyStream, info.State)
+		}
+	}
+	marks, _ := hq.n.store.HistoryMarks(ctx)
+	last, unpublished, _, _ := plant.n.store.HistoryCounts(ctx, 0)
+	fmt.Fprintf(&b, "applied marks %v; origin last %d, unpublished %d", marks, last, unpublished)
+	return b.String()
 }
 
 // clusterNode returns id's row of the cluster status as tn's API shows it.
@@ -446,11 +476,8 @@ func checkSessionsBySite(t *testing.T, hq, plant *testNode, plantIDs []string) {
 	}
 }
 
-// TestHistoryStreamsArePurged: what headquarters has applied leaves its
-// HISTORY_ALL (but for each plant's last message, which JetStream needs to
-// resume the source after a restart) and a hub's own HISTORY at once; a
-// plant's HISTORY keeps acknowledged records for historyKeep, then drops
-// them, and forwarding goes on.
+// TestHistoryStreamsArePurged: a plant's HISTORY keeps acknowledged
+// records for historyKeep, then drops them, and forwarding goes on.
 func TestHistoryStreamsArePurged(t *testing.T) {
 	hq := fedNode(t, 1, "HQ 1", nil, nil)
 	clk := &clock{t: time.Now()}
@@ -475,9 +502,6 @@ func TestHistoryStreamsArePurged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "headquarters' streams purged", func() bool {
-		return streamLen(hq, historyAggregate) == 1 && streamLen(hq, historyStream) == 0
-	})
 	eventually(t, 20*time.Second, "the plant's records acknowledged", func() bool {
 		saved, _ := plant.n.meta(ctx, metaHistoryAcked)
 		return saved == fmt.Sprint(last)
@@ -491,4 +515,41 @@ func TestHistoryStreamsArePurged(t *testing.T) {
 
 	recordCalls(t, plant, 2)
 	waitSameHistory(t, hq, plant, time.Minute)
+}
+
+// TestHistoryVotersHoldEveryonesHistory: with two headquarters voters and
+// a plant that joined through the first, each voter holds the history of
+// the other voter and of the plant (the second reaching the plant through
+// the first), each record once.
+func TestHistoryVotersHoldEveryonesHistory(t *testing.T) {
+	nodes := startFederation(t, 2, 1, nil)
+	hq1, hq2, plant := nodes[0], nodes[1], nodes[2]
+	eventually(t, 20*time.Second, "leaf links", func() bool {
+		return plant.n.bus.LeafLinks() == 1 && hq2.n.bus.LeafLinks() == 1 && hq1.n.bus.LeafLinks() == 2
+	})
+	for _, tn := range nodes {
+		recordCalls(t, tn, 2)
+	}
+	for _, pair := range [][2]*testNode{{hq1, plant}, {hq1, hq2}, {hq2, plant}, {hq2, hq1}} {
+		d := waitSameHistory(t, pair[0], pair[1], time.Minute)
+		t.Logf("%s holds %s's history (%s)", pair[0].cfg.Node.Site, pair[1].cfg.Node.Site, d)
+	}
+	// Nothing travels to a plant.
+	if got := siteRecords(t, plant, hq1.n.OrgID(), hq1.n.siteID); len(got) != 0 {
+		t.Errorf("the plant holds %d of headquarters' records", len(got))
+	}
+	// Nothing waits to be applied anywhere.
+	admin := hq1.admin()
+	eventually(t, 30*time.Second, "voters' backlogs acknowledged", func() bool {
+		var st web.ClusterStatus
+		if admin.do("GET", "/api/v1/cluster", nil, &st) != 200 {
+			return false
+		}
+		for _, n := range st.Nodes {
+			if backlogOf(n) != 0 {
+				return false
+			}
+		}
+		return true
+	})
 }

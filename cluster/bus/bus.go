@@ -372,34 +372,6 @@ func (b *Bus) Purge(ctx context.Context, name string, below uint64) error {
 	return nil
 }
 
-// PurgeKeepLast removes the messages of stream name below sequence below,
-// except the last message of each subject. A stream that sources others
-// needs those: after a restart JetStream finds where each source left off
-// from the last message it copied from it.
-func (b *Bus) PurgeKeepLast(ctx context.Context, name string, below uint64) error {
-	op := fmt.Sprintf("purge stream %s below %d", name, below)
-	st, err := b.stream(ctx, op, name)
-	if err != nil {
-		return err
-	}
-	info, err := st.Info(ctx, jetstream.WithSubjectFilter(">"))
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	for subj := range info.State.Subjects {
-		last, err := st.GetLastMsgForSubject(ctx, subj)
-		if err != nil {
-			return fmt.Errorf("%s: last message of %s: %w", op, subj, err)
-		}
-		if upTo := min(below, last.Sequence); upTo > info.State.FirstSeq {
-			if err := st.Purge(ctx, jetstream.WithPurgeSubject(subj), jetstream.WithPurgeSequence(upTo)); err != nil {
-				return fmt.Errorf("%s: subject %s: %w", op, subj, err)
-			}
-		}
-	}
-	return nil
-}
-
 func (b *Bus) stream(ctx context.Context, op, name string) (jetstream.Stream, error) {
 	js, err := b.client(op)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -340,29 +339,4 @@ func newSockets(after, before map[string]bool) []string {
 		}
 	}
 	return out
-}
-
-func TestPurgeKeepLast(t *testing.T) {
-	ctx := testContext(t)
-	b := startBus(t, ctx, Config{Dir: t.TempDir(), ServerName: "hub"})
-	if err := b.EnsureStream(ctx, "ALL", []string{"h.>"}); err != nil {
-		t.Fatal(err)
-	}
-	for i, subj := range []string{"h.a", "h.a", "h.b", "h.a", "h.c"} {
-		if _, err := b.Publish(ctx, subj, fmt.Sprint(i), []byte(subj)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Below 5: a's 1 and 2 go; b's only message (3) and a's last (4) stay,
-	// and c's 5 is not below.
-	if err := b.PurgeKeepLast(ctx, "ALL", 5); err != nil {
-		t.Fatal(err)
-	}
-	st, _ := b.JetStream().Stream(ctx, "ALL")
-	for seq := uint64(1); seq <= 5; seq++ {
-		_, err := st.GetMsg(ctx, seq)
-		if kept := err == nil; kept != (seq >= 3) {
-			t.Errorf("message %d kept = %v (%v)", seq, kept, err)
-		}
-	}
 }
