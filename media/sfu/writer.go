@@ -124,12 +124,15 @@ func (w *writer) loop() {
 		case <-w.done:
 			return
 		case q := <-w.queue:
-			size := float64(q.pkt.MarshalSize())
+			sent := 0
 			for _, d := range *w.members.Load() {
 				if d.write(q) {
-					out.Add(size)
-					pkts.Inc()
+					sent++
 				}
+			}
+			if sent > 0 {
+				out.Add(float64(sent * q.pkt.MarshalSize()))
+				pkts.Add(float64(sent))
 			}
 		case j := <-w.nacks:
 			j.d.retransmit(j.seqs)
