@@ -13,8 +13,28 @@ import (
 
 	"github.com/fasthttp/websocket"
 
+	"siteline/media/client"
 	"siteline/media/signal"
 )
+
+// galeneServer is a Galène server under test: room r is the
+// auto-subgroup GROUP/r, every participant the wildcard user.
+type galeneServer struct {
+	url, group string
+	tls        *tls.Config
+}
+
+func (g *galeneServer) Room(_ context.Context, r int) (string, error) {
+	return fmt.Sprintf("%s/%d", g.group, r), nil
+}
+
+func (g *galeneServer) Dial(ctx context.Context, _, name string, subscribe bool) (client.Signaler, error) {
+	c, err := dialGalene(ctx, g.url, g.tls, name, subscribe)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
 
 // galene is a client.Signaler that speaks Galène's protocol (its
 // galene-protocol.md, version 2), so that the same client, media and room
