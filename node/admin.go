@@ -456,6 +456,11 @@ func (s *admin) DeleteToken(ctx context.Context, a web.Actor, id string) error {
 	return s.n.audit(ctx, actorID(a), "token.delete", id, map[string]string{"name": toks[i].Name})
 }
 
+// ReadBarrier makes the store's next reads linearizable (raft.ReadBarrier).
+func (s *admin) ReadBarrier(ctx context.Context) error {
+	return s.n.raft.ReadBarrier(ctx)
+}
+
 // propose commits changes through Raft on behalf of the actor.
 func (s *admin) propose(ctx context.Context, a web.Actor, changes ...storage.Change) error {
 	return s.n.raft.Propose(ctx, storage.Command{Changes: changes, At: s.n.now().UTC(), ActorID: actorID(a)})

@@ -518,3 +518,80 @@ func hashCookie(v string) string {
 	sum := sha256.Sum256([]byte(v))
 	return hex.EncodeToString(sum[:])
 }
+
+func TestReadHeader(t *testing.T) {
+	tn := startNode(t, Config{})
+	b := tn.admin()
+	var team storage.Team
+	if st := b.do("POST", "/api/v1/teams", map[string]string{"name": "Maintenance"}, &team); st != 201 {
+		t.Fatalf("create team = %d", st)
+	}
+
+	// Both values are served; a single node leads, so its barrier is local.
+	for _, v := range []string{web.ReadLinearizable, web.ReadLocal, "Linearizable"} {
+		var got storage.Team
+		if st := b.with(web.ReadHeader, v).do("GET", "/api/v1/teams/"+team.ID, nil, &got); st != 200 || got.Name != "Maintenance" {
+			t.Errorf("GET with %s: %s = %d %+v", web.ReadHeader, v, st, got)
+		}
+	}
+	// Changes and public routes accept the header and need no barrier.
+	if st := b.with(web.ReadHeader, web.ReadLinearizable).do("PATCH", "/api/v1/teams/"+team.ID, map[string]string{"name": "Night shift"}, nil); st != 200 {
+		t.Errorf("PATCH with %s: linearizable = %d", web.ReadHeader, st)
+	}
+	if st := tn.anon().with(web.ReadHeader, web.ReadLinearizable).do("GET", "/api/v1/version", nil, nil); st != 200 {
+		t.Errorf("public GET with %s: linearizable = %d", web.ReadHeader, st)
+	}
+
+	// Any other value is refused, naming the header and what it accepts,
+	// on every API route.
+	for _, c := range []struct {
+		b            *browser
+		method, path string
+		body         any
+	}{
+		{b, "GET", "/api/v1/teams/" + team.ID, nil},
+		{b, "PATCH", "/api/v1/teams/" + team.ID, map[string]string{"name": "Refused"}},
+		{tn.anon(), "GET", "/api/v1/version", nil},
+	} {
+		var e web.ErrorBody
+		st := c.b.with(web.ReadHeader, "strict").do(c.method, c.path, c.body, &e)
+		if st != 400 || e.Code != "invalid" {
+			t.Errorf("%s %s with %s: strict = %d %+v, want 400 invalid", c.method, c.path, web.ReadHeader, st, e)
+		}
+		for _, want := range []string{web.ReadHeader, `"strict"`, web.ReadLocal, web.ReadLinearizable} {
+			if !strings.Contains(e.Error, want) {
+				t.Errorf("%s %s: error %q does not name %s", c.method, c.path, e.Error, want)
+			}
+		}
+	}
+	if got, _ := tn.n.store.Team(context.Background(), team.ID); got.Name != "Night shift" {
+		t.Errorf("a refused PATCH changed the team: %+v", got)
+	}
+
+	// The OpenAPI document offers the header on reads that need a caller.
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Name, In string
+				Schema   struct {
+					Enum []string `json:"enum"`
+				} `json:"schema"`
+			} `json:"parameters"`
+		} `json:"paths"`
+	}
+	if st := tn.anon().do("GET", "/api/v1/openapi.json", nil, &doc); st != 200 {
+		t.Fatalf("openapi = %d", st)
+	}
+	offers := func(path, method string) bool {
+		for _, p := range doc.Paths[path][method].Parameters {
+			if p.Name == web.ReadHeader && p.In == "header" && slices.Equal(p.Schema.Enum, []string{web.ReadLocal, web.ReadLinearizable}) {
+				return true
+			}
+		}
+		return false
+	}
+	if !offers("/api/v1/teams/{id}", "get") || offers("/api/v1/teams/{id}", "patch") || offers("/api/v1/version", "get") {
+		t.Errorf("openapi parameters: get team %v, patch team %v, version %v; want true, false, false",
+			offers("/api/v1/teams/{id}", "get"), offers("/api/v1/teams/{id}", "patch"), offers("/api/v1/version", "get"))
+	}
+}

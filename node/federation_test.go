@@ -313,16 +313,21 @@ func freeAddr(t *testing.T, host string) string {
 	return ln.Addr().String()
 }
 
-func TestFederationPartitionedPlantKeepsServing(t *testing.T) {
-	l := newLink(t)
+// linkedPlant starts headquarters and a plant all of whose Raft and
+// forwarding traffic, both ways, goes through a link the test can cut.
+func linkedPlant(t *testing.T) (hq, plant *testNode, l *link) {
+	t.Helper()
+	l = newLink(t)
 	nodes := startFederation(t, 1, 1, func(i int, c *Config, o *Options) {
-		// All of the plant's Raft and forwarding traffic, both ways, goes
-		// through the link.
 		c.Raft.Listen = freeAddr(t, "127.0.0.11")
 		c.Raft.Advertise = l.proxy(c.Raft.Listen)
 		o.RaftDial = l.dial
 	})
-	hq, plant := nodes[0], nodes[1]
+	return nodes[0], nodes[1], l
+}
+
+func TestFederationPartitionedPlantKeepsServing(t *testing.T) {
+	hq, plant, l := linkedPlant(t)
 	ctx := context.Background()
 	if code := hq.admin().do("POST", "/api/v1/users", web.UserInput{Email: "tech@plant.example", Password: "correct horse battery"}, nil); code != 201 {
 		t.Fatalf("create user = %d", code)

@@ -100,7 +100,19 @@ type browser struct {
 	base   string
 	cookie string
 	csrf   string
-	token  string // API token instead of the cookie, when set
+	token  string      // API token instead of the cookie, when set
+	header http.Header // sent with every request, when set
+}
+
+// with returns a copy of the browser that also sends header key: value.
+func (b *browser) with(key, value string) *browser {
+	c := *b
+	c.header = b.header.Clone()
+	if c.header == nil {
+		c.header = http.Header{}
+	}
+	c.header.Set(key, value)
+	return &c
 }
 
 func (tn *testNode) anon() *browser { return &browser{t: tn.t, base: tn.url} }
@@ -153,6 +165,9 @@ func (b *browser) raw(method, path, contentType string, body io.Reader) (int, []
 		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", "application/json")
+	for k, v := range b.header {
+		req.Header[k] = v
+	}
 	if b.token != "" {
 		req.Header.Set("Authorization", "Bearer "+b.token)
 	}

@@ -20,6 +20,12 @@ var (
 	// ErrFederationUnreachable: organisation data cannot be changed here
 	// because this node cannot reach the Raft leader. Reads still work.
 	ErrFederationUnreachable = errors.New("federation unreachable")
+	// ErrOutcomeUnknown: the change left this node for the replicated log
+	// but no answer came back (leadership was lost while committing it, the
+	// caller stopped waiting, the leader did not answer), so it may still be
+	// applied. It wraps ErrFederationUnreachable, so code that only knows
+	// that error keeps working; callers that would retry must check first.
+	ErrOutcomeUnknown = fmt.Errorf("%w: outcome unknown, the change may still be applied; check before retrying", ErrFederationUnreachable)
 	// ErrUnauthenticated: no valid credentials came with the request.
 	ErrUnauthenticated = errors.New("not authenticated")
 )

@@ -70,11 +70,18 @@ type UserPatch struct {
 // Admin changes organisation data. Every method validates its input
 // (returning *storage.ValidationError naming the field), proposes the change
 // through the replicated log, writes the audit log, and returns
-// storage.ErrFederationUnreachable when the change cannot be committed.
+// storage.ErrFederationUnreachable when the change cannot be committed, or
+// storage.ErrOutcomeUnknown when it was sent but no answer came.
 type Admin interface {
 	// Authenticate checks an e-mail and password and returns the active
 	// user, or storage.ErrUnauthenticated.
 	Authenticate(ctx context.Context, email, password string) (storage.User, error)
+
+	// ReadBarrier waits until the node's copy of the organisation data
+	// (Deps.Org) holds every change committed anywhere before the call,
+	// so that reads which follow are linearizable; it returns
+	// storage.ErrFederationUnreachable when the leader cannot vouch for it.
+	ReadBarrier(ctx context.Context) error
 
 	CreateUser(ctx context.Context, a Actor, in UserInput) (storage.User, error)
 	UpdateUser(ctx context.Context, a Actor, id string, p UserPatch) (storage.User, error)

@@ -59,6 +59,8 @@ func toHTTP(err error) *Error {
 		return &Error{Status: fiber.StatusNotFound, Code: "not_found", Message: msg}
 	case errors.Is(err, storage.ErrConflict):
 		return &Error{Status: fiber.StatusConflict, Code: "conflict", Message: msg}
+	case errors.Is(err, storage.ErrOutcomeUnknown): // before ErrFederationUnreachable, which it wraps
+		return &Error{Status: fiber.StatusServiceUnavailable, Code: "outcome_unknown", Message: msg}
 	case errors.Is(err, storage.ErrFederationUnreachable):
 		return &Error{Status: fiber.StatusServiceUnavailable, Code: "federation_unreachable", Message: msg}
 	case errors.As(err, &fe):

@@ -31,11 +31,18 @@ func (s *Server) openAPI() map[string]any {
 		case r.perm != "":
 			op["x-permission"] = r.perm
 		}
-		if params := apiParam.FindAllStringSubmatch(r.path, -1); len(params) > 0 {
-			var ps []any
-			for _, m := range params {
-				ps = append(ps, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
-			}
+		var ps []any
+		for _, m := range apiParam.FindAllStringSubmatch(r.path, -1) {
+			ps = append(ps, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
+		if linearizable(r) {
+			ps = append(ps, map[string]any{
+				"name": ReadHeader, "in": "header", "required": false,
+				"schema":      map[string]any{"type": "string", "enum": []string{ReadLocal, ReadLinearizable}, "default": ReadLocal},
+				"description": "linearizable: answer only once this node's copy of the organisation data holds every change committed before the request (503 federation_unreachable when the leader cannot vouch for it); local: answer from this node's copy, which may lag",
+			})
+		}
+		if len(ps) > 0 {
 			op["parameters"] = ps
 		}
 		if r.in != nil {
@@ -89,8 +96,11 @@ func responses(r route) map[string]any {
 		out["401"] = with("not logged in")
 		out["403"] = with("the permission named in the body is missing")
 	}
-	if r.method != "GET" {
-		out["503"] = with("federation unreachable: the change cannot be committed from this node now")
+	switch {
+	case r.method != "GET":
+		out["503"] = with("federation_unreachable: the change cannot be committed from this node now and was not made; outcome_unknown: the change was sent but no answer came back, so it may still be applied (check before retrying)")
+	case linearizable(r):
+		out["503"] = with("federation_unreachable: the read asked for " + ReadHeader + ": " + ReadLinearizable + " and the leader cannot vouch for this node's copy now")
 	}
 	return out
 }

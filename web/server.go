@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -101,6 +102,9 @@ func (s *Server) newApp(local bool) *fiber.App {
 		handlers := []fiber.Handler{authn}
 		if !r.public {
 			handlers = append(handlers, s.requireLogin(r), s.checkCSRF, s.access(r))
+		}
+		if strings.HasPrefix(r.path, APIPrefix+"/") {
+			handlers = append(handlers, s.readConsistency(r)) // consistency.go
 		}
 		handlers = append(handlers, r.handler)
 		app.Add(r.method, r.path, handlers...)

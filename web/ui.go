@@ -461,8 +461,8 @@ func (f *formState) Error(name string) string {
 }
 
 // formError tells errors a form shows to the user (bad input, a conflict,
-// federation unreachable, a wrong password) from those that make an error
-// page (not found, forbidden, internal).
+// federation unreachable, an unknown outcome, a wrong password) from those
+// that make an error page (not found, forbidden, internal).
 func formError(err error) (status int, field string, ok bool) {
 	var ve *storage.ValidationError
 	if errors.As(err, &ve) {
@@ -476,7 +476,7 @@ func formError(err error) (status int, field string, ok bool) {
 		return fiber.StatusBadRequest, "", true
 	case errors.Is(err, storage.ErrConflict):
 		return fiber.StatusConflict, "", true
-	case errors.Is(err, storage.ErrFederationUnreachable):
+	case errors.Is(err, storage.ErrFederationUnreachable): // ErrOutcomeUnknown too
 		return fiber.StatusServiceUnavailable, "", true
 	case errors.Is(err, storage.ErrUnauthenticated):
 		return fiber.StatusBadRequest, "", true
@@ -492,9 +492,12 @@ func failed(c *fiber.Ctx, f *formState, err error, show func(*fiber.Ctx, int, *f
 		return err
 	}
 	var ve *storage.ValidationError
-	if errors.As(err, &ve) {
+	switch {
+	case errors.As(err, &ve):
 		f.Err = fieldLabel(ve.Field) + " " + ve.Problem
-	} else {
+	case errors.Is(err, storage.ErrOutcomeUnknown):
+		f.Err = "The change was sent but no answer came back: it may still be applied. Reload the page to check before trying again."
+	default:
 		f.Err = sentence(err.Error())
 	}
 	if f.Field == "" {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	hraft "github.com/hashicorp/raft"
@@ -37,8 +38,12 @@ type fsm struct {
 	// applied is the store's applied index as last seen by this goroutine:
 	// log entries at or below it were applied before (a replay after a
 	// restart) and are skipped without calling onApply again. It is atomic
-	// only so Stats may read it.
+	// only so Stats may read it. It is set through setApplied.
 	applied atomic.Uint64
+	// advanced, when a waitApplied is waiting, is closed (and cleared) the
+	// next time applied moves.
+	mu       sync.Mutex
+	advanced chan struct{}
 
 	// restores counts the snapshots restored into the store (Stats).
 	restores atomic.Uint64
@@ -73,14 +78,14 @@ func (f *fsm) Apply(l *hraft.Log) any {
 	// refused; it does not when the store itself failed (I/O), and then a
 	// restart replays the entry.
 	if err == nil {
-		f.applied.Store(l.Index)
+		f.setApplied(l.Index)
 		if f.onApply != nil {
 			f.onApply(cmd)
 		}
 		return nil
 	}
 	if idx, ierr := f.store.AppliedIndex(f.ctx()); ierr == nil {
-		f.applied.Store(idx)
+		f.setApplied(idx)
 	}
 	if !isRefusal(err) {
 		f.halt(fmt.Errorf("store failed at index %d: %w", l.Index, err))
@@ -146,8 +151,41 @@ func (f *fsm) loadApplied() error {
 	if err != nil {
 		return fmt.Errorf("read applied index: %w", err)
 	}
-	f.applied.Store(idx)
+	f.setApplied(idx)
 	return nil
+}
+
+// setApplied records the store's applied index and wakes waitApplied.
+func (f *fsm) setApplied(idx uint64) {
+	f.applied.Store(idx)
+	f.mu.Lock()
+	if f.advanced != nil {
+		close(f.advanced)
+		f.advanced = nil
+	}
+	f.mu.Unlock()
+}
+
+// waitApplied waits until the store has applied the log up to idx, or ctx
+// ends.
+func (f *fsm) waitApplied(ctx context.Context, idx uint64) error {
+	for {
+		f.mu.Lock()
+		if f.applied.Load() >= idx {
+			f.mu.Unlock()
+			return nil
+		}
+		if f.advanced == nil {
+			f.advanced = make(chan struct{})
+		}
+		advanced := f.advanced
+		f.mu.Unlock()
+		select {
+		case <-advanced:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // fsmSnapshot is a store dump held in memory until Raft persists it.

@@ -35,7 +35,8 @@ const logCacheSize = 512
 // Forwarder carries a command proposed on a node that is not the leader to
 // the leader, which proposes it there; Forward returns the leader's answer.
 // It is the seam for federated writes; with none configured a follower
-// answers storage.ErrFederationUnreachable.
+// answers storage.ErrFederationUnreachable. (The built-in forwarding RPC,
+// Config.ForwardRPC, also waits for the follower's own store.)
 type Forwarder interface {
 	Forward(ctx context.Context, leaderID, leaderAddr string, cmd storage.Command) error
 }
@@ -277,11 +278,13 @@ func (n *Node) running(op string) (*hraft.Raft, error) {
 
 // Propose validates cmd, replicates it and waits until this node's store
 // has applied it. The store's error (a refusal such as storage.ErrConflict)
-// is returned as is. When there is no leader, this node is not the leader
-// and no Forwarder is set, the proposal times out, or the node is shut
-// down, the error wraps storage.ErrFederationUnreachable. If ctx ends first,
-// the error wraps both it and ErrFederationUnreachable, and the command may
-// still be applied.
+// is returned as is. When the command was never taken up (there is no
+// leader, this node is not the leader and no Forwarder is set, the leader
+// cannot be dialled, the node is shut down), the error wraps
+// storage.ErrFederationUnreachable. When it was handed to the leader but no
+// answer came (ctx ended, leadership was lost while committing, the leader
+// did not answer), it may still be applied and the error wraps
+// storage.ErrOutcomeUnknown (and so ErrFederationUnreachable too).
 func (n *Node) Propose(ctx context.Context, cmd storage.Command) error {
 	if err := cmd.Validate(); err != nil {
 		return err
@@ -293,69 +296,104 @@ func (n *Node) Propose(ctx context.Context, cmd storage.Command) error {
 	if r.State() != hraft.Leader {
 		return n.forward(ctx, r, cmd)
 	}
-	if err := n.apply(ctx, r, cmd); !errors.Is(err, hraft.ErrNotLeader) {
+	if _, err := n.apply(ctx, r, cmd); !errors.Is(err, hraft.ErrNotLeader) {
 		return err
 	}
 	return n.forward(ctx, r, cmd) // lost leadership before enqueueing
 }
 
 // proposeHere commits cmd if this node leads, and never forwards: it serves
-// commands forwarded by other nodes.
-func (n *Node) proposeHere(ctx context.Context, cmd storage.Command) error {
+// commands forwarded by other nodes. It returns the command's log index.
+func (n *Node) proposeHere(ctx context.Context, cmd storage.Command) (uint64, error) {
 	if err := cmd.Validate(); err != nil {
-		return err
+		return 0, err
 	}
 	r, err := n.running("propose command")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if r.State() != hraft.Leader {
-		return errNotLeaderHere
+		return 0, errNotLeaderHere
 	}
 	return n.apply(ctx, r, cmd)
 }
 
-// apply appends cmd to the log as leader and waits for this node's store.
-func (n *Node) apply(ctx context.Context, r *hraft.Raft, cmd storage.Command) error {
+// apply appends cmd to the log as leader, waits for this node's store and
+// returns the command's log index.
+func (n *Node) apply(ctx context.Context, r *hraft.Raft, cmd storage.Command) (uint64, error) {
 	data, err := json.Marshal(cmd)
 	if err != nil {
-		return fmt.Errorf("propose command: encode: %w", err)
+		return 0, fmt.Errorf("propose command: encode: %w", err)
+	}
+	if r.State() == hraft.Shutdown {
+		// Raft answers ErrRaftShutdown both to a command it never took
+		// and to one it took and was stopped before applying: tell the
+		// first apart here.
+		return 0, fmt.Errorf("propose command: %w: %w", storage.ErrFederationUnreachable, hraft.ErrRaftShutdown)
 	}
 	f := r.Apply(data, n.timeout(ctx))
-	if err := n.wait(ctx, "propose command", f); err != nil {
-		return err
+	if err := n.waitChange(ctx, "propose command", f); err != nil {
+		return 0, err
 	}
 	if err, ok := f.Response().(error); ok {
-		return err
+		return 0, err
 	}
-	return nil
+	return f.Index(), nil
 }
 
-// forward hands cmd to the Forwarder, if any, for the current leader. While
-// there is no leader, or the leader could not be sent the command or
-// answered that it no longer leads (nothing was done either way), it tries
-// again for up to ForwardRetry: long enough to ride out an election.
+// awaitLocal waits, for up to ApplyTimeout, until this node's store has
+// applied the log up to index: a change committed at the leader on this
+// node's behalf is then visible here, as Propose promises. Should this
+// node fall behind meanwhile, the change stands all the same: the wait
+// ends without an error.
+func (n *Node) awaitLocal(ctx context.Context, index uint64) {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.ApplyTimeout)
+	defer cancel()
+	if err := n.fsm.waitApplied(ctx, index); err != nil {
+		n.log.Debug("raft: committed at the leader, not yet applied here", "index", index, "applied", n.fsm.applied.Load(), "err", err)
+	}
+}
+
+// forward hands cmd to the Forwarder, if any, for the current leader (or
+// applies it, should this node have become the leader meanwhile).
 func (n *Node) forward(ctx context.Context, r *hraft.Raft, cmd storage.Command) error {
 	fwd := n.cfg.Forwarder
 	if fwd == nil && n.cfg.ForwardRPC {
 		fwd = rpcForwarder{n}
 	}
+	var there func(id, addr string) error
+	if fwd != nil {
+		there = func(id, addr string) error { return fwd.Forward(ctx, id, addr, cmd) }
+	}
+	here := func() error {
+		_, err := n.apply(ctx, r, cmd)
+		return err
+	}
+	return n.viaLeader(ctx, r, "propose command", here, there)
+}
+
+// viaLeader runs here when this node leads, else there for the leader it
+// knows of; a nil there means this node has no way to the leader. While
+// there is no leader, or the leader could not be sent the request or
+// answered that it no longer leads (nothing was done either way), it tries
+// again for up to ForwardRetry: long enough to ride out an election.
+func (n *Node) viaLeader(ctx context.Context, r *hraft.Raft, op string, here func() error, there func(id, addr string) error) error {
 	giveUp := time.Now().Add(n.cfg.ForwardRetry)
 	for {
 		addr, id := r.LeaderWithID()
 		var err error
 		switch {
 		case id == "":
-			err = fmt.Errorf("propose command: %w: no raft leader", storage.ErrFederationUnreachable)
+			err = fmt.Errorf("%s: %w: no raft leader", op, storage.ErrFederationUnreachable)
 		case id == hraft.ServerID(n.cfg.NodeID) && r.State() == hraft.Leader:
-			err = n.apply(ctx, r, cmd)
-		case fwd == nil:
-			return fmt.Errorf("propose command: %w: this node is not the leader (leader %s at %s)",
-				storage.ErrFederationUnreachable, id, addr)
+			err = here()
+		case there == nil:
+			return fmt.Errorf("%s: %w: this node is not the leader (leader %s at %s)",
+				op, storage.ErrFederationUnreachable, id, addr)
 		default:
-			err = fwd.Forward(ctx, string(id), string(addr), cmd)
+			err = there(string(id), string(addr))
 		}
-		if err == nil || !(id == "" || errors.Is(err, errNotSent) || errors.Is(err, hraft.ErrNotLeader)) {
+		if err == nil || !(id == "" || nothingDone(err)) {
 			return err
 		}
 		if r.State() == hraft.Shutdown || time.Now().After(giveUp) || ctx.Err() != nil {
@@ -369,6 +407,15 @@ func (n *Node) forward(ctx context.Context, r *hraft.Raft, cmd storage.Command) 
 	}
 }
 
+// nothingDone tells an error after which the request is known not to have
+// been carried out, so trying again is safe.
+func nothingDone(err error) bool {
+	if errors.Is(err, storage.ErrOutcomeUnknown) {
+		return false
+	}
+	return errors.Is(err, errNotSent) || errors.Is(err, hraft.ErrNotLeader)
+}
+
 // timeout is ApplyTimeout, or less when ctx ends sooner.
 func (n *Node) timeout(ctx context.Context) time.Duration {
 	t := n.cfg.ApplyTimeout
@@ -380,34 +427,53 @@ func (n *Node) timeout(ctx context.Context) time.Duration {
 	return t
 }
 
-// wait waits for f or ctx and maps Raft's errors: those that mean this node
-// cannot get the change committed wrap storage.ErrFederationUnreachable.
+// wait waits for f, which changes nothing (a barrier, the configuration),
+// or ctx. Raft's errors that mean it cannot answer now, and the end of ctx,
+// wrap storage.ErrFederationUnreachable.
 func (n *Node) wait(ctx context.Context, op string, f hraft.Future) error {
+	return n.await(ctx, op, f, storage.ErrFederationUnreachable)
+}
+
+// waitChange waits for f, a change handed to Raft (a command, a membership
+// change), or ctx. Raft's errors that mean it never took the change up wrap
+// storage.ErrFederationUnreachable; when it took it up and no answer came
+// (ctx ended, leadership was lost while committing, Raft shut down), the
+// change may still be committed and the error wraps
+// storage.ErrOutcomeUnknown.
+func (n *Node) waitChange(ctx context.Context, op string, f hraft.Future) error {
+	return n.await(ctx, op, f, storage.ErrOutcomeUnknown)
+}
+
+// await waits for f or ctx; unanswered is what an answer that never came
+// amounts to.
+func (n *Node) await(ctx context.Context, op string, f hraft.Future, unanswered error) error {
 	done := make(chan error, 1)
 	go func() { done <- f.Error() }()
 	select {
 	case err := <-done:
-		return raftError(op, err)
+		return raftError(op, err, unanswered)
 	case <-ctx.Done():
-		return fmt.Errorf("%s: %w: %s: %w", op, storage.ErrFederationUnreachable, mayApply, ctx.Err())
+		return fmt.Errorf("%s: %w: %w", op, unanswered, ctx.Err())
 	}
 }
 
-// mayApply tells the caller of a change whose outcome is unknown: it was
-// handed to Raft and may still be committed.
-const mayApply = "the change may still be applied; check before retrying"
-
-func raftError(op string, err error) error {
+// raftError maps the error of a Raft future.
+func raftError(op string, err, unanswered error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, hraft.ErrLeadershipLost) {
-		return fmt.Errorf("%s: %w: %s: %w", op, storage.ErrFederationUnreachable, mayApply, err)
+	// Taken up, then dropped: a lost leader's entry may still be committed
+	// by the next one, and Raft shutting down answers this too to an entry
+	// it committed but had not applied yet.
+	for _, target := range []error{hraft.ErrLeadershipLost, hraft.ErrRaftShutdown} {
+		if errors.Is(err, target) {
+			return fmt.Errorf("%s: %w: %w", op, unanswered, err)
+		}
 	}
+	// Never taken up.
 	for _, target := range []error{
-		hraft.ErrNotLeader, hraft.ErrNotVoter, hraft.ErrLeadershipLost,
-		hraft.ErrAbortedByRestore, hraft.ErrRaftShutdown, hraft.ErrEnqueueTimeout,
-		hraft.ErrLeadershipTransferInProgress,
+		hraft.ErrNotLeader, hraft.ErrNotVoter, hraft.ErrAbortedByRestore,
+		hraft.ErrEnqueueTimeout, hraft.ErrLeadershipTransferInProgress,
 	} {
 		if errors.Is(err, target) {
 			return fmt.Errorf("%s: %w: %w", op, storage.ErrFederationUnreachable, err)
@@ -447,7 +513,7 @@ func (n *Node) IsLeader() bool {
 }
 
 // Barrier waits until every entry committed before it has been applied to
-// this node's store; with IsLeader, it gives consistent reads.
+// this node's store. It works on the leader only; see ReadBarrier.
 func (n *Node) Barrier(ctx context.Context) error {
 	r, err := n.running("raft barrier")
 	if err != nil {
@@ -456,13 +522,78 @@ func (n *Node) Barrier(ctx context.Context) error {
 	return n.wait(ctx, "raft barrier", r.Barrier(n.timeout(ctx)))
 }
 
+// ReadBarrier waits until this node's store holds every change committed
+// before the call, so that reading the store next is linearizable: the read
+// sees every change acknowledged before the call began, wherever it was
+// made. On the leader it is a Barrier, whose commit also proves that this
+// node still leads. On another node the leader runs one over the RPC and
+// answers its store's applied index (leaderIndex), and this node waits
+// until its own store has applied that much. It gives up after
+// ApplyTimeout, or when ctx ends; then, and when there is no leader or none
+// this node can reach, the error wraps storage.ErrFederationUnreachable.
+func (n *Node) ReadBarrier(ctx context.Context) error {
+	const op = "read barrier"
+	r, err := n.running(op)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.ApplyTimeout)
+	defer cancel()
+	here := func() error {
+		_, err := n.leaderIndex(ctx)
+		return err
+	}
+	var there func(id, addr string) error
+	if n.cfg.ForwardRPC {
+		there = func(id, addr string) error { return n.catchUp(ctx, op, id, addr) }
+	}
+	return n.viaLeader(ctx, r, op, here, there)
+}
+
+// leaderIndex runs a barrier if this node leads and returns its store's
+// applied index after it: every change committed before the barrier is at
+// or below that index.
+func (n *Node) leaderIndex(ctx context.Context) (uint64, error) {
+	const op = "read barrier"
+	r, err := n.running(op)
+	if err != nil {
+		return 0, err
+	}
+	if r.State() != hraft.Leader {
+		return 0, errNotLeaderHere
+	}
+	if err := n.wait(ctx, op, r.Barrier(n.timeout(ctx))); err != nil {
+		return 0, err
+	}
+	// A halted state machine let entries before the barrier by without
+	// applying them: its index does not cover them.
+	if h := n.fsm.halted.Load(); h != nil {
+		return 0, fmt.Errorf("%s: %w: state machine halted: %w", op, storage.ErrFederationUnreachable, *h)
+	}
+	return n.fsm.applied.Load(), nil
+}
+
+// catchUp asks the leader for its index after a barrier and waits until
+// this node's store has applied as much.
+func (n *Node) catchUp(ctx context.Context, op, leaderID, leaderAddr string) error {
+	resp, err := n.call(ctx, leaderAddr, rpcRequest{Kind: rpcReadIndex})
+	if err != nil {
+		return fmt.Errorf("%s at leader %s: %w", op, leaderID, err)
+	}
+	if err := n.fsm.waitApplied(ctx, resp.Index); err != nil {
+		return fmt.Errorf("%s: %w: this node's store has applied index %d of the leader's %d: %w",
+			op, storage.ErrFederationUnreachable, n.fsm.applied.Load(), resp.Index, err)
+	}
+	return nil
+}
+
 // Snapshot takes a snapshot now and compacts the log behind it.
 func (n *Node) Snapshot() error {
 	r, err := n.running("raft snapshot")
 	if err != nil {
 		return err
 	}
-	return raftError("raft snapshot", r.Snapshot().Error())
+	return raftError("raft snapshot", r.Snapshot().Error(), storage.ErrFederationUnreachable)
 }
 
 // AddVoter adds (or promotes) server id at addr as a voter. Only the leader

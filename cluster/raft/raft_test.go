@@ -101,10 +101,21 @@ type nodeOpt func(*Config)
 
 func startNode(t *testing.T, ctx context.Context, dir, id string, bootstrap bool, opts ...nodeOpt) *testNode {
 	t.Helper()
+	return startNodeOver(t, ctx, dir, id, bootstrap, nil, opts...)
+}
+
+// startNodeOver starts a node whose state machine applies to wrap(store)
+// (the store itself when wrap is nil), for tests that stand in its way.
+func startNodeOver(t *testing.T, ctx context.Context, dir, id string, bootstrap bool, wrap func(storage.OrgStore) storage.OrgStore, opts ...nodeOpt) *testNode {
+	t.Helper()
 	logger, logs := testLogger(t)
 	store, err := sqlite.Open(ctx, filepath.Join(dir, "org.db"), logger)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
+	}
+	var fsmStore storage.OrgStore = store
+	if wrap != nil {
+		fsmStore = wrap(store)
 	}
 	tn := &testNode{dir: dir, store: store, applied: &applyLog{}, logs: logs}
 	cfg := Config{
@@ -117,7 +128,7 @@ func startNode(t *testing.T, ctx context.Context, dir, id string, bootstrap bool
 	for _, o := range opts {
 		o(&cfg)
 	}
-	tn.node, err = New(cfg, store, tn.applied.record)
+	tn.node, err = New(cfg, fsmStore, tn.applied.record)
 	if err != nil {
 		store.Close()
 		t.Fatalf("New: %v", err)

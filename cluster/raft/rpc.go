@@ -14,10 +14,10 @@ import (
 )
 
 // The forwarding RPC carries what only the leader can do (commit a command,
-// change the membership, hand over leadership) from another node to it, and
-// lets any node ask another for its view (status). It runs over the Raft
-// listener, behind the same mutual TLS (see transport.go): one JSON request
-// and one JSON answer per connection.
+// change the membership, hand over leadership, vouch for a read) from
+// another node to it, and lets any node ask another for its view (status).
+// It runs over the Raft listener, behind the same mutual TLS (see
+// transport.go): one JSON request and one JSON answer per connection.
 
 type rpcKind string
 
@@ -28,7 +28,21 @@ const (
 	rpcRemove      rpcKind = "remove"
 	rpcTransfer    rpcKind = "transfer"
 	rpcStats       rpcKind = "stats"
+	// rpcReadIndex asks the leader to run a barrier and answer its store's
+	// applied index (ReadBarrier).
+	rpcReadIndex rpcKind = "read_index"
 )
+
+// unanswered is what a request of this kind amounts to when it was sent
+// and no answer came back: a change may have been carried out; a question
+// did nothing.
+func (k rpcKind) unanswered() error {
+	switch k {
+	case rpcStats, rpcReadIndex:
+		return storage.ErrFederationUnreachable
+	}
+	return storage.ErrOutcomeUnknown
+}
 
 type rpcRequest struct {
 	Kind    rpcKind          `json:"kind"`
@@ -43,12 +57,15 @@ type rpcRequest struct {
 type rpcResponse struct {
 	Error *rpcError `json:"error,omitempty"`
 	Stats *Stats    `json:"stats,omitempty"`
+	// Index is the log index of a proposed command, or the leader's
+	// applied index after a read barrier.
+	Index uint64 `json:"index,omitempty"`
 }
 
 // rpcError carries a domain error across the wire so that errors.Is still
 // works on the caller's side.
 type rpcError struct {
-	Code    string `json:"code"` // not_found, conflict, invalid, unreachable, not_leader, other
+	Code    string `json:"code"` // not_found, conflict, invalid, outcome_unknown, unreachable, not_leader, other
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
 	Problem string `json:"problem,omitempty"`
@@ -63,6 +80,8 @@ func encodeError(err error) *rpcError {
 	switch {
 	case errors.As(err, &ve):
 		e.Code, e.Field, e.Problem = "invalid", ve.Field, ve.Problem
+	case errors.Is(err, storage.ErrOutcomeUnknown): // before not_leader: never claim nothing was done
+		e.Code = "outcome_unknown"
 	case errors.Is(err, hraft.ErrNotLeader):
 		e.Code = "not_leader"
 	case errors.Is(err, storage.ErrFederationUnreachable):
@@ -98,6 +117,8 @@ func (e *rpcError) err(peer string) error {
 		return fmt.Errorf("%s: %w", msg, storage.ErrConflict)
 	case "not_leader":
 		return fmt.Errorf("%s: %w", msg, errNotLeaderHere)
+	case "outcome_unknown":
+		return fmt.Errorf("%s: %w", msg, storage.ErrOutcomeUnknown)
 	case "unreachable":
 		return fmt.Errorf("%s: %w", msg, storage.ErrFederationUnreachable)
 	}
@@ -123,7 +144,7 @@ func (n *Node) serveRPC(c net.Conn) {
 			err = fmt.Errorf("propose: no command: %w", storage.ErrInvalid)
 			break
 		}
-		err = n.proposeHere(ctx, *req.Command)
+		resp.Index, err = n.proposeHere(ctx, *req.Command)
 	case rpcAddVoter:
 		err = n.leaderOnly(ctx, func(r *hraft.Raft) hraft.Future {
 			return r.AddVoter(hraft.ServerID(req.ID), hraft.ServerAddress(req.Addr), 0, timeout)
@@ -146,6 +167,8 @@ func (n *Node) serveRPC(c net.Conn) {
 	case rpcStats:
 		st := n.Stats()
 		resp.Stats = &st
+	case rpcReadIndex:
+		resp.Index, err = n.leaderIndex(ctx)
 	default:
 		err = fmt.Errorf("unknown request %q: %w", req.Kind, storage.ErrInvalid)
 	}
@@ -163,7 +186,7 @@ func (n *Node) leaderOnly(ctx context.Context, f func(*hraft.Raft) hraft.Future)
 	if r.State() != hraft.Leader {
 		return errNotLeaderHere
 	}
-	return n.wait(ctx, "membership change", f(r))
+	return n.waitChange(ctx, "membership change", f(r))
 }
 
 // call sends one request to the node at addr and waits for its answer.
@@ -189,13 +212,14 @@ func (n *Node) call(ctx context.Context, addr string, req rpcRequest) (rpcRespon
 	_ = c.SetDeadline(dl)
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
+	// From here on the request may have reached the peer and been carried
+	// out: the caller cannot know.
 	if err := json.NewEncoder(c).Encode(req); err != nil {
-		return rpcResponse{}, fmt.Errorf("%w: send to %s: %w", storage.ErrFederationUnreachable, addr, err)
+		return rpcResponse{}, fmt.Errorf("%w: send to %s: %w", req.Kind.unanswered(), addr, err)
 	}
 	var resp rpcResponse
 	if err := json.NewDecoder(c).Decode(&resp); err != nil {
-		// The request may have been carried out: the caller cannot know.
-		return rpcResponse{}, fmt.Errorf("%w: no answer from %s (%s): %w", storage.ErrFederationUnreachable, addr, mayApply, err)
+		return rpcResponse{}, fmt.Errorf("%w: no answer from %s: %w", req.Kind.unanswered(), addr, err)
 	}
 	return resp, resp.Error.err(addr)
 }
@@ -205,10 +229,11 @@ func (n *Node) call(ctx context.Context, addr string, req rpcRequest) (rpcRespon
 type rpcForwarder struct{ n *Node }
 
 func (f rpcForwarder) Forward(ctx context.Context, leaderID, leaderAddr string, cmd storage.Command) error {
-	_, err := f.n.call(ctx, leaderAddr, rpcRequest{Kind: rpcPropose, Command: &cmd})
+	resp, err := f.n.call(ctx, leaderAddr, rpcRequest{Kind: rpcPropose, Command: &cmd})
 	if err != nil {
 		return fmt.Errorf("forward command to leader %s: %w", leaderID, err)
 	}
+	f.n.awaitLocal(ctx, resp.Index)
 	return nil
 }
 
@@ -220,7 +245,7 @@ func (n *Node) onLeader(ctx context.Context, op string, req rpcRequest, here fun
 		return err
 	}
 	if r.State() == hraft.Leader {
-		if err := n.wait(ctx, op, here(r)); !errors.Is(err, hraft.ErrNotLeader) {
+		if err := n.waitChange(ctx, op, here(r)); !errors.Is(err, hraft.ErrNotLeader) {
 			return err
 		}
 	}

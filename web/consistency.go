@@ -1,0 +1,53 @@
+package web
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// ReadHeader lets an API caller choose how fresh a read must be. Without it,
+// or with ReadLocal, a node answers from its own copy of the organisation
+// data, which on a node other than the Raft leader may lag behind changes
+// already acknowledged elsewhere. With ReadLinearizable, a GET first waits
+// until this node's copy holds every change committed before the request
+// (Admin.ReadBarrier), so it sees every change acknowledged before it was
+// sent, whichever node acknowledged it; when the leader cannot vouch for
+// that, it answers 503 federation_unreachable instead of stale data.
+const ReadHeader = "Siteline-Read"
+
+// The values ReadHeader accepts.
+const (
+	ReadLocal        = "local"
+	ReadLinearizable = "linearizable"
+)
+
+// readConsistency honours ReadHeader on an API route: it refuses values it
+// does not know and, on a GET that needs a caller, runs the read barrier
+// before the handler. Changes need no barrier (they are committed through
+// the leader anyway), and public routes read nothing replicated, so there
+// an anonymous caller cannot make the node write a barrier to its log.
+func (s *Server) readConsistency(r route) fiber.Handler {
+	barrier := linearizable(r)
+	return func(c *fiber.Ctx) error {
+		switch v := c.Get(ReadHeader); {
+		case v == "" || strings.EqualFold(v, ReadLocal):
+		case strings.EqualFold(v, ReadLinearizable):
+			if barrier {
+				if err := s.deps.Admin.ReadBarrier(c.UserContext()); err != nil {
+					return err
+				}
+			}
+		default:
+			return &Error{Status: fiber.StatusBadRequest, Code: "invalid",
+				Message: fmt.Sprintf("header %s: %q is not one of %q, %q", ReadHeader, v, ReadLocal, ReadLinearizable)}
+		}
+		return c.Next()
+	}
+}
+
+// linearizable tells the routes on which ReadLinearizable runs the barrier.
+func linearizable(r route) bool {
+	return r.method == fiber.MethodGet && !r.public && strings.HasPrefix(r.path, APIPrefix+"/")
+}
