@@ -347,7 +347,9 @@ func (n *chaosNode) url() string { return "http://" + n.httpAddr }
 // run runs a CLI command to completion and returns its output.
 func (n *chaosNode) run(args ...string) string {
 	n.t.Helper()
-	out, err := exec.Command(n.bin, args...).CombinedOutput()
+	cmd := exec.Command(n.bin, args...)
+	cmd.Env = nodeEnv()
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		n.t.Fatalf("siteline %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -361,6 +363,7 @@ func (n *chaosNode) start(args ...string) {
 	n.incarnate++
 	fmt.Fprintf(n.log, "--- %s start #%d: %s\n", time.Now().Format("15:04:05.000"), n.incarnate, strings.Join(args, " "))
 	cmd := exec.Command(n.bin, args...)
+	cmd.Env = nodeEnv()
 	cmd.Stdout, cmd.Stderr = n.log, n.log
 	if err := cmd.Start(); err != nil {
 		n.t.Fatalf("start %s: %v", n.id, err)
@@ -370,6 +373,18 @@ func (n *chaosNode) start(args ...string) {
 		n.exitErr = cmd.Wait()
 		close(exited)
 	}(n.exited)
+}
+
+// nodeEnv is the test's environment without its own SITELINE_CHAOS_*
+// settings, which the node would refuse as unknown configuration.
+func nodeEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SITELINE_CHAOS_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
