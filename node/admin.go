@@ -150,7 +150,7 @@ func (s *admin) UpdateUser(ctx context.Context, a web.Actor, id string, p web.Us
 		}
 	}
 	u.UpdatedAt = s.n.now().UTC()
-	changes = append([]storage.Change{{Op: storage.OpPutUser, User: &u, PasswordHash: hash}}, changes...)
+	changes = append([]storage.Change{{Op: storage.OpPutUser, User: &u, PasswordHash: hash, Existing: true}}, changes...)
 	if err := s.propose(ctx, a, changes...); err != nil {
 		return old, err
 	}
@@ -200,7 +200,7 @@ func (s *admin) ChangePassword(ctx context.Context, a web.Actor, current, next s
 		return err
 	}
 	u.UpdatedAt = s.n.now().UTC()
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutUser, User: &u, PasswordHash: hash}); err != nil {
+	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutUser, User: &u, PasswordHash: hash, Existing: true}); err != nil {
 		return err
 	}
 	return s.n.audit(ctx, actorID(a), "user.password", u.ID, nil)
@@ -235,7 +235,7 @@ func (s *admin) RenameTeam(ctx context.Context, a web.Actor, id, name string) (s
 	if err := checkName("name", t.Name); err != nil {
 		return t, err
 	}
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutTeam, Team: &t}); err != nil {
+	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutTeam, Team: &t, Existing: true}); err != nil {
 		return t, err
 	}
 	return t, s.n.audit(ctx, actorID(a), "team.rename", t.ID, map[string]string{"from": old, "to": t.Name})
@@ -312,7 +312,7 @@ func (s *admin) PutLabelGroup(ctx context.Context, a web.Actor, g storage.LabelG
 	} else if _, err := s.orgLabelGroup(ctx, a, g.ID); err != nil {
 		return g, err
 	}
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutLabelGroup, LabelGroup: &g}); err != nil {
+	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutLabelGroup, LabelGroup: &g, Existing: action == "labelgroup.update"}); err != nil {
 		return g, err
 	}
 	return g, s.n.audit(ctx, actorID(a), action, g.ID, g)
@@ -347,7 +347,7 @@ func (s *admin) PutLabel(ctx context.Context, a web.Actor, l storage.Label) (sto
 	} else if _, err := s.orgLabel(ctx, a, l.ID); err != nil {
 		return l, err
 	}
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutLabel, Label: &l}); err != nil {
+	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutLabel, Label: &l, Existing: action == "label.update"}); err != nil {
 		return l, err
 	}
 	return l, s.n.audit(ctx, actorID(a), action, l.ID, l)
@@ -399,7 +399,7 @@ func (s *admin) PutContact(ctx context.Context, a web.Actor, c storage.Contact) 
 		}
 		c.CreatedAt = old.CreatedAt
 	}
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutContact, Contact: &c}); err != nil {
+	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutContact, Contact: &c, Existing: action == "contact.update"}); err != nil {
 		return c, err
 	}
 	return c, s.n.audit(ctx, actorID(a), action, c.ID, map[string]string{"name": c.Name})

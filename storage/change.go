@@ -57,6 +57,13 @@ type Change struct {
 	// PolicyVersion travels with OpPutPolicyVersion.
 	PolicyVersion *PolicyVersion `json:"policy_version,omitempty"`
 
+	// Existing marks a put that updates a record: it applies only if the
+	// record still exists when the change is applied, and is refused with
+	// ErrNotFound otherwise. A node proposes an update from its own copy,
+	// which may lag; without it, an update racing a delete made elsewhere
+	// would bring the deleted record back.
+	Existing bool `json:"existing,omitempty"`
+
 	// PasswordHash travels with OpPutUser: User.PasswordHash is not
 	// serialised to JSON (it must never reach an API response).
 	PasswordHash string `json:"password_hash,omitempty"`

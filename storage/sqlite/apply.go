@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"siteline/storage"
 )
@@ -101,6 +102,32 @@ func appliedIndex(ctx context.Context, q querier) (uint64, error) {
 	return index, nil
 }
 
+// stillExists checks the record an update (Change.Existing) puts is
+// there.
+func stillExists(ctx context.Context, q querier, ch storage.Change) error {
+	var table, id string
+	switch {
+	case ch.Op == storage.OpPutUser && ch.User != nil:
+		table, id = "users", ch.User.ID
+	case ch.Op == storage.OpPutTeam && ch.Team != nil:
+		table, id = "teams", ch.Team.ID
+	case ch.Op == storage.OpPutLabelGroup && ch.LabelGroup != nil:
+		table, id = "label_groups", ch.LabelGroup.ID
+	case ch.Op == storage.OpPutLabel && ch.Label != nil:
+		table, id = "labels", ch.Label.ID
+	case ch.Op == storage.OpPutContact && ch.Contact != nil:
+		table, id = "contacts", ch.Contact.ID
+	default:
+		return &storage.ValidationError{Field: "existing", Problem: fmt.Sprintf("is not allowed on %s", ch.Op)}
+	}
+	var one int
+	err := q.QueryRowContext(ctx, "SELECT 1 FROM "+table+" WHERE id = ?", id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s %s no longer exists (deleted meanwhile): %w", strings.TrimSuffix(table, "s"), id, storage.ErrNotFound)
+	}
+	return err
+}
+
 func setAppliedIndex(ctx context.Context, q querier, index uint64) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
@@ -122,6 +149,11 @@ func applyChanges(ctx context.Context, q querier, changes []storage.Change) erro
 // error. Secrets that JSON does not carry on the records travel on the
 // change and are copied in here.
 func applyChange(ctx context.Context, q querier, ch storage.Change) error {
+	if ch.Existing {
+		if err := stillExists(ctx, q, ch); err != nil {
+			return err
+		}
+	}
 	switch ch.Op {
 	case storage.OpPutOrg:
 		return putOrg(ctx, q, *ch.Org)

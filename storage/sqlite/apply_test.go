@@ -362,6 +362,10 @@ func TestApplyErrors(t *testing.T) {
 		{"time out of range", []storage.Change{{Op: storage.OpPutToken, Token: &storage.APIToken{ID: "k9", OrgID: "o1", UserID: "u1", ExpiresAt: &never}, TokenHash: hashOf("secret-9")}}, storage.ErrInvalid, "out of the range"},
 		{"policy rule without values", []storage.Change{{Op: storage.OpAddPolicy, Rules: []storage.PolicyRule{{OrgID: "o1", PType: "p"}}}}, storage.ErrInvalid, "rule.v"},
 		{"policy rule of an unknown org", []storage.Change{{Op: storage.OpAddPolicy, Rules: []storage.PolicyRule{{OrgID: "nope", PType: "p", V: []string{"a"}}}}}, storage.ErrNotFound, "org nope"},
+		{"update of a team deleted meanwhile", []storage.Change{{Op: storage.OpPutTeam, Existing: true, Team: &storage.Team{ID: "t404", OrgID: "o1", Name: "Back"}}}, storage.ErrNotFound, "team t404 no longer exists"},
+		{"update of a user deleted meanwhile", []storage.Change{{Op: storage.OpPutUser, Existing: true, User: &storage.User{ID: "u404", OrgID: "o1", Email: "z@acme.test", Kind: storage.UserRegular}}}, storage.ErrNotFound, "user u404 no longer exists"},
+		{"update of a contact deleted meanwhile", []storage.Change{{Op: storage.OpPutContact, Existing: true, Contact: &storage.Contact{ID: "c404", OrgID: "o1", Name: "Z"}}}, storage.ErrNotFound, "contact c404 no longer exists"},
+		{"existing on a policy change", []storage.Change{{Op: storage.OpAddPolicy, Existing: true, Rules: []storage.PolicyRule{{OrgID: "o1", PType: "p", V: []string{"a"}}}}}, storage.ErrInvalid, "existing"},
 		{"policy replace with a rule of another org", []storage.Change{{Op: storage.OpReplacePolicy, OrgID: "o1", Rules: []storage.PolicyRule{{OrgID: "o2", PType: "p", V: []string{"a"}}}}}, storage.ErrInvalid, "rule.org_id"},
 	}
 	s, _ := openTestStore(t)
@@ -455,5 +459,27 @@ func TestApplyCancelledDoesNotAdvance(t *testing.T) {
 	}
 	if got, _ := s.AppliedIndex(context.Background()); got != 1 {
 		t.Errorf("applied index %d, want 1", got)
+	}
+}
+
+// TestApplyExistingUpdates: an update applies to a record that is there,
+// and does not bring back one deleted before it was applied.
+func TestApplyExistingUpdates(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	mustApply(t, s, 1, seed())
+	rename := func(name string) storage.Command {
+		return cmd(storage.Change{Op: storage.OpPutTeam, Existing: true, Team: &storage.Team{ID: "t1", OrgID: "o1", Name: name, CreatedAt: t0}})
+	}
+	mustApply(t, s, 2, rename("Night shift"))
+	if tm, err := s.Team(ctx, "t1"); err != nil || tm.Name != "Night shift" {
+		t.Fatalf("renamed team = %+v, %v", tm, err)
+	}
+	mustApply(t, s, 3, cmd(storage.Change{Op: storage.OpDeleteTeam, ID: "t1"}))
+	if err := s.Apply(ctx, 4, rename("Day shift")); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("rename after the delete = %v, want not found", err)
+	}
+	if _, err := s.Team(ctx, "t1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("the deleted team came back: %v", err)
 	}
 }
