@@ -7,6 +7,8 @@ import (
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -31,12 +33,30 @@ func audioCodecs() []webrtc.RTPCodecParameters {
 	}
 }
 
+// direction tells the two peer connections of a participant apart: each
+// gets only the interceptors its direction needs, since every interceptor
+// costs per packet or runs its own timer per connection.
+type direction int
+
+const (
+	publish   direction = iota // media from the participant
+	subscribe                  // media to the participant
+)
+
 // newPeerConnection builds a peer connection with its own media engine and
-// interceptors: NACK generator and responder, RTCP reports, simulcast
-// header extensions, TWCC feedback for what it receives, and TWCC with a
-// send-side bandwidth estimator (GCC, no pacing) for what it sends. The
-// estimator is returned for the subscribe side's layer choice.
-func (s *SFU) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+// interceptors.
+//
+// The publish side (media in): NACK generator (the SFU asks the publisher
+// for what it lost), receiver reports, TWCC feedback for the publisher's
+// own bandwidth estimate, simulcast header extensions.
+//
+// The subscribe side (media out): sender reports, and on video only the
+// transport-wide sequence number with a send-side bandwidth estimator (GCC,
+// no pacing) over its feedback, returned for the layer choice. Audio is left
+// out of it: its packets are half of a call's and its rate does not change
+// with the estimate. What subscribers lose is resent from each layer's
+// shared cache (downTrack.retransmit), not from a per-subscriber buffer.
+func (s *SFU) newPeerConnection(dir direction) (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
 	me := &webrtc.MediaEngine{}
 	for _, c := range videoCodecs() {
 		c.RTCPFeedback = []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack", Parameter: "pli"}}
@@ -49,43 +69,18 @@ func (s *SFU) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator
 			return nil, nil, fmt.Errorf("register codec %s: %w", c.MimeType, err)
 		}
 	}
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	reg := &interceptor.Registry{}
 	reg.Add(nackCounterFactory{s.metrics})
-	// NACKs: a generator asks publishers for what the SFU lost; what
-	// subscribers lose is resent from each layer's shared cache (see
-	// downTrack.retransmit), not from a per-subscriber responder buffer.
-	nackGen, err := nack.NewGeneratorInterceptor()
-	if err != nil {
-		return nil, nil, fmt.Errorf("configure nack: %w", err)
-	}
-	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
-	reg.Add(nackGen)
-	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
-		return nil, nil, fmt.Errorf("configure rtcp reports: %w", err)
-	}
-	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
-		return nil, nil, fmt.Errorf("configure simulcast: %w", err)
-	}
-	if err := webrtc.ConfigureTWCCSender(me, reg); err != nil {
-		return nil, nil, fmt.Errorf("configure twcc feedback: %w", err)
-	}
-	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(
-			gcc.SendSideBWEInitialBitrate(1_000_000),
-			gcc.SendSideBWEMaxBitrate(20_000_000),
-			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
-		)
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("configure bandwidth estimation: %w", err)
-	}
 	var bwe cc.BandwidthEstimator
-	ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { bwe = e })
-	reg.Add(twccOnlyFactory{ccf})
-	// After the estimator, so that the sequence number it reads is
-	// already in the packet (interceptors added later write first).
-	if err := webrtc.ConfigureTWCCHeaderExtensionSender(me, reg); err != nil {
-		return nil, nil, fmt.Errorf("configure twcc sender: %w", err)
+	var err error
+	if dir == publish {
+		err = s.publishInterceptors(me, reg)
+	} else {
+		err = s.subscribeInterceptors(me, reg, &bwe)
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 
 	s.mu.Lock()
@@ -97,6 +92,58 @@ func (s *SFU) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator
 		return nil, nil, fmt.Errorf("new peer connection: %w", err)
 	}
 	return pc, bwe, nil
+}
+
+func (s *SFU) publishInterceptors(me *webrtc.MediaEngine, reg *interceptor.Registry) error {
+	nackGen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return fmt.Errorf("configure nack: %w", err)
+	}
+	reg.Add(nackGen)
+	receiver, err := report.NewReceiverInterceptor()
+	if err != nil {
+		return fmt.Errorf("configure receiver reports: %w", err)
+	}
+	reg.Add(receiver)
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
+		return fmt.Errorf("configure simulcast: %w", err)
+	}
+	if err := webrtc.ConfigureTWCCSender(me, reg); err != nil {
+		return fmt.Errorf("configure twcc feedback: %w", err)
+	}
+	return nil
+}
+
+func (s *SFU) subscribeInterceptors(me *webrtc.MediaEngine, reg *interceptor.Registry, bwe *cc.BandwidthEstimator) error {
+	sender, err := report.NewSenderInterceptor()
+	if err != nil {
+		return fmt.Errorf("configure sender reports: %w", err)
+	}
+	reg.Add(sender)
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, webrtc.RTPCodecTypeVideo)
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, webrtc.RTPCodecTypeVideo); err != nil {
+		return fmt.Errorf("configure twcc: %w", err)
+	}
+	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(
+			gcc.SendSideBWEInitialBitrate(1_000_000),
+			gcc.SendSideBWEMaxBitrate(20_000_000),
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+		)
+	})
+	if err != nil {
+		return fmt.Errorf("configure bandwidth estimation: %w", err)
+	}
+	ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { *bwe = e })
+	reg.Add(twccOnlyFactory{ccf})
+	// After the estimator, so that the sequence number it reads is
+	// already in the packet (interceptors added later write first).
+	seq, err := twcc.NewHeaderExtensionInterceptor()
+	if err != nil {
+		return fmt.Errorf("configure twcc sender: %w", err)
+	}
+	reg.Add(seq)
+	return nil
 }
 
 // twccOnlyFactory wraps the congestion controller so that it only takes

@@ -77,10 +77,10 @@ func newParticipant(s *SFU, info ParticipantInfo, send func(signal.Message) erro
 		published: make(map[string]*upTrack),
 	}
 	var err error
-	if p.up, _, err = s.newPeerConnection(); err != nil {
+	if p.up, _, err = s.newPeerConnection(publish); err != nil {
 		return nil, fmt.Errorf("publish connection: %w", err)
 	}
-	if p.down, p.bwe, err = s.newPeerConnection(); err != nil {
+	if p.down, p.bwe, err = s.newPeerConnection(subscribe); err != nil {
 		_ = p.up.Close()
 		return nil, fmt.Errorf("subscribe connection: %w", err)
 	}
