@@ -9,16 +9,20 @@
 // to resolve offer collisions.
 //
 // Every published track is read by one goroutine that hands each packet to
-// the track's subscribers (a copy-on-write list). Each subscriber has its
-// own queue and writer goroutine: a slow subscriber loses packets from its
-// own queue (counted) and never slows the reader or the others. Writers
-// rewrite sequence numbers and timestamps so that a subscriber can switch
-// simulcast layers on a keyframe without the receiver seeing a jump.
+// the track's writers (writer.go): about √n goroutines for n subscribers,
+// each with its own queue, sending to a few subscribers in turn. A writer
+// that falls behind loses packets from its queue (counted) and never slows
+// the reader or the other writers. Writers rewrite sequence numbers and
+// timestamps so that a subscriber can switch simulcast layers on a
+// keyframe without the receiver seeing a jump.
 //
-// NACKs, RTCP reports and transport-wide congestion control come from pion
-// interceptors; keyframe requests (PLI, FIR) from subscribers are forwarded
-// to the publisher, throttled. All calls share one UDP port (ICE UDP mux)
-// and, optionally, one TCP port (ICE-TCP).
+// The SFU asks publishers for lost packets (pion's NACK generator) and
+// resends what subscribers lose from one cache per layer; RTCP reports and
+// the subscribers' bandwidth estimate (GCC over transport-wide feedback, on
+// video) come from pion interceptors, each connection with only those of
+// its direction (api.go). Keyframe requests (PLI, FIR) from subscribers
+// are forwarded to the publisher, throttled. All calls share one UDP port
+// (ICE UDP mux) and, optionally, one TCP port (ICE-TCP).
 //
 // The SFU does not read sockets: the web layer calls Join with a
 // participant's join message and Handle with every later message, and
