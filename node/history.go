@@ -235,6 +235,9 @@ func (h *history) chores() {
 		h.log.Debug("history: pruned outbox", "rows", n)
 	}
 	h.purgeStream(ctx, through)
+	if h.hub != nil {
+		h.hub.purgeApplied(ctx)
+	}
 }
 
 // purgeStream removes from the node's stream the records acknowledged

@@ -37,6 +37,9 @@ const (
 type historyHub struct {
 	h     *history
 	ready chan struct{} // closed once the consumer exists
+	// purged is the stream sequence HISTORY_ALL was last purged through
+	// (chores' own).
+	purged uint64
 
 	mu   sync.Mutex
 	cons jetstream.Consumer
@@ -326,6 +329,33 @@ func (hub *historyHub) hasPeers(ctx context.Context) bool {
 		}
 	}
 	return false
+}
+
+// purgeApplied removes from HISTORY_ALL what the store has applied: the
+// messages at or below the consumer's acknowledgement floor. JetStream
+// keeps each source's position in its own index, not in the messages, so
+// nothing needs to stay for the sources to resume. (Purging by subject,
+// keeping each source's last message, lost sourced messages in a test:
+// TestHistoryVotersHoldEveryonesHistory under load.)
+func (hub *historyHub) purgeApplied(ctx context.Context) {
+	cons := hub.consumer()
+	if cons == nil {
+		return
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		hub.h.log.Warn("history: consumer "+historyConsumer, "err", err)
+		return
+	}
+	below := info.AckFloor.Stream + 1
+	if below <= hub.purged+1 {
+		return
+	}
+	if err := hub.h.n.bus.Purge(ctx, historyAggregate, below); err != nil {
+		hub.h.log.Warn("history: purge applied records", "err", err)
+		return
+	}
+	hub.purged = below - 1
 }
 
 // unapplied is how many sourced messages wait to be applied here.

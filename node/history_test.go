@@ -477,9 +477,16 @@ func checkSessionsBySite(t *testing.T, hq, plant *testNode, plantIDs []string) {
 }
 
 // TestHistoryStreamsArePurged: a plant's HISTORY keeps acknowledged
-// records for historyKeep, then drops them, and forwarding goes on.
+// records for historyKeep, then drops them, and forwarding goes on; what
+// headquarters applied leaves its HISTORY_ALL, and after a restart of
+// headquarters the sources resume where they were, copying nothing twice.
 func TestHistoryStreamsArePurged(t *testing.T) {
-	hq := fedNode(t, 1, "HQ 1", nil, nil)
+	hq := fedNode(t, 1, "HQ 1", nil, func(c *Config, _ *Options) {
+		// Fixed ports, so that the plant finds headquarters again after
+		// its restart.
+		c.Raft.Listen = freeAddr(t, "127.0.0.1")
+		c.NATS.LeafListen = freeAddr(t, "127.0.0.1")
+	})
 	clk := &clock{t: time.Now()}
 	plant := fedNode(t, 11, "Plant 1", &JoinOptions{Server: hq.url, Token: joinToken(t, hq)}, func(_ *Config, o *Options) {
 		o.Now = clk.Now
@@ -515,6 +522,33 @@ func TestHistoryStreamsArePurged(t *testing.T) {
 
 	recordCalls(t, plant, 2)
 	waitSameHistory(t, hq, plant, time.Minute)
+
+	eventually(t, 20*time.Second, "headquarters' aggregate purged", func() bool { return streamLen(hq, historyAggregate) == 0 })
+	taken := func() uint64 { // messages HISTORY_ALL has taken in
+		st, err := hq.n.bus.JetStream().Stream(ctx, historyAggregate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := st.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.LastSeq
+	}
+	before := taken()
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = hq.n.Shutdown(sctx)
+	cancel()
+	if err != nil {
+		t.Fatalf("stop headquarters: %v", err)
+	}
+	hq = restartNode(t, hq.cfg, hq.password)
+	eventually(t, 30*time.Second, "leaf link again", func() bool { return hq.n.bus.LeafLinks() == 1 })
+	recordCalls(t, plant, 1)
+	waitSameHistory(t, hq, plant, time.Minute)
+	if got := taken(); got != before+7 {
+		t.Errorf("HISTORY_ALL took in %d messages after the restart for one call's 7 records", got-before)
+	}
 }
 
 // TestHistoryVotersHoldEveryonesHistory: with two headquarters voters and
