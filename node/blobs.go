@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"siteline/storage"
 )
 
 // blobTempPrefix starts the name of a blob being written. A file with it
@@ -56,19 +58,6 @@ func openBlobStore(dir string) (*blobStore, error) {
 	return &blobStore{dir: dir}, nil
 }
 
-// validBlobKey reports whether key is a lower-case hex SHA-256.
-func validBlobKey(key string) bool {
-	if len(key) != sha256.Size*2 {
-		return false
-	}
-	for _, c := range key {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
-
 func (b *blobStore) path(key string) string { return filepath.Join(b.dir, key) }
 
 // put streams r into the store and returns the blob's key and size. More
@@ -84,7 +73,7 @@ var errBlobMismatch = errors.New("the bytes do not match their SHA-256")
 // putKey stores the bytes of a blob whose key is known (copied from
 // another node) and stores nothing if they hash to anything else.
 func (b *blobStore) putKey(r io.Reader, max int64, key string) (blob, error) {
-	if !validBlobKey(key) {
+	if !storage.ValidBlobKey(key) {
 		return blob{}, fmt.Errorf("store blob %q: not a SHA-256 key", key)
 	}
 	return b.write(r, max, key)
@@ -143,7 +132,7 @@ func (b *blobStore) adopt(path, sum string) (blob, error) {
 	if !fi.Mode().IsRegular() {
 		return blob{}, fmt.Errorf("adopt %s: not a regular file", path)
 	}
-	if !validBlobKey(sum) {
+	if !storage.ValidBlobKey(sum) {
 		if sum, err = hashFile(path); err != nil {
 			return blob{}, fmt.Errorf("adopt %s: %w", path, err)
 		}
@@ -188,7 +177,7 @@ func (b *blobStore) commit(path, key string) error {
 
 // open opens a blob for reading.
 func (b *blobStore) open(key string) (*os.File, error) {
-	if !validBlobKey(key) {
+	if !storage.ValidBlobKey(key) {
 		return nil, fmt.Errorf("open blob %q: not a SHA-256 key", key)
 	}
 	f, err := os.Open(b.path(key))

@@ -83,6 +83,20 @@ type Recording struct {
 	Origin string `json:"origin,omitempty"`
 }
 
+// ValidBlobKey reports whether key is a blob key: a lower-case hex
+// SHA-256.
+func ValidBlobKey(key string) bool {
+	if len(key) != 64 {
+		return false
+	}
+	for _, c := range key {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // BlobRef names a blob kept at another node: its key, the node, and its
 // size as its row gives it.
 type BlobRef struct {

@@ -229,7 +229,7 @@ func validRecord(rec storage.HistoryRecord) error {
 			return bad("media", "needs id, its session's id, org_id and created_at")
 		case m.Kind != storage.MediaSnapshot && m.Kind != storage.MediaFile:
 			return bad("media.kind", fmt.Sprintf("must be snapshot or file, not %q", m.Kind))
-		case !sha256Hex(m.SHA256):
+		case !storage.ValidBlobKey(m.SHA256):
 			return bad("media.sha256", "must be a lower-case hex SHA-256")
 		case m.Size < 0:
 			return bad("media.size", "must not be negative")
@@ -241,7 +241,7 @@ func validRecord(rec storage.HistoryRecord) error {
 		switch {
 		case r.ID == "" || r.SessionID != ss.ID || r.OrgID == "" || r.StartedAt.IsZero():
 			return bad("recording", "needs id, its session's id, org_id and started_at")
-		case !sha256Hex(r.SHA256):
+		case !storage.ValidBlobKey(r.SHA256):
 			return bad("recording.sha256", "must be a lower-case hex SHA-256")
 		case r.Status != storage.RecordingComplete && r.Status != storage.RecordingFailed:
 			return bad("recording.status", fmt.Sprintf("must be complete or failed, not %q", r.Status))
@@ -250,19 +250,6 @@ func validRecord(rec storage.HistoryRecord) error {
 		}
 	}
 	return nil
-}
-
-// sha256Hex reports whether s is a lower-case hex SHA-256, a blob key.
-func sha256Hex(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // HistoryMarks returns the applied mark of each origin node.
