@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"time"
 
 	"siteline/media/loadgen"
 )
@@ -26,14 +25,7 @@ func main() {
 	flag.StringVar(&srv.key, "key", "devkey", "API key (--dev's default)")
 	flag.StringVar(&srv.secret, "secret", "secret", "API secret (--dev's default)")
 	flag.StringVar(&srv.prefix, "room", "load", "room name prefix: rooms are PREFIX-0, PREFIX-1...")
-	flag.IntVar(&o.Rooms, "rooms", 1, "rooms to start")
-	flag.IntVar(&o.Subs, "subs", 10, "subscribers per room")
-	flag.DurationVar(&o.Duration, "duration", 20*time.Second, "measuring window, after every subscriber receives and -warmup")
-	flag.DurationVar(&o.Warmup, "warmup", 2*time.Second, "time between the last subscriber receiving and the window")
-	flag.IntVar(&o.PID, "pid", 0, "server process to read CPU and RSS from (/proc/PID)")
-	flag.IntVar(&o.VideoKbps, "video-kbps", 500, "video payload bit rate of each publisher (1000-byte packets, 30 frames/s)")
-	flag.IntVar(&o.Parallel, "parallel", 8, "joins in flight at once")
-	flag.BoolVar(&o.Loopback, "loopback", true, "gather only loopback ICE candidates")
+	o.Flags(flag.CommandLine)
 	flag.Parse()
 	if srv.url == "" {
 		fmt.Fprintln(os.Stderr, "livekit-load: -url is needed")

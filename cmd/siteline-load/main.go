@@ -30,15 +30,8 @@ func main() {
 	var insecure bool
 	flag.StringVar(&url, "url", "", "node base URL, such as http://127.0.0.1:8080")
 	flag.StringVar(&token, "token", os.Getenv("SITELINE_TOKEN"), "API token (default $SITELINE_TOKEN)")
-	flag.IntVar(&o.Rooms, "rooms", 1, "calls to start")
-	flag.IntVar(&o.Subs, "subs", 10, "subscribers per call")
-	flag.DurationVar(&o.Duration, "duration", 20*time.Second, "measuring window, after every subscriber receives and -warmup")
-	flag.DurationVar(&o.Warmup, "warmup", 2*time.Second, "time between the last subscriber receiving and the window")
-	flag.IntVar(&o.PID, "pid", 0, "server process to read CPU and RSS from (/proc/PID)")
+	o.Flags(flag.CommandLine)
 	flag.BoolVar(&insecure, "insecure", false, "accept a self-signed HTTPS certificate")
-	flag.IntVar(&o.VideoKbps, "video-kbps", 500, "video payload bit rate of each publisher (1000-byte packets, 30 frames/s)")
-	flag.IntVar(&o.Parallel, "parallel", 8, "joins in flight at once")
-	flag.BoolVar(&o.Loopback, "loopback", true, "gather only loopback ICE candidates")
 	flag.StringVar(&galeneGroup, "galene", "", "measure a Galène server instead: its group with auto-subgroups and a wildcard user of password \"bench\" (rooms are GROUP/0, GROUP/1...)")
 	flag.Parse()
 	if url == "" || (token == "" && galeneGroup == "") {

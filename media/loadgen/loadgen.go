@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"slices"
 	"sync"
@@ -35,6 +36,19 @@ type Options struct {
 	VideoKbps int           // video payload bit rate of each publisher
 	Parallel  int           // joins in flight at once
 	Loopback  bool          // gather only loopback ICE candidates
+}
+
+// Flags registers the options on fs with their defaults, the same for
+// every load command.
+func (o *Options) Flags(fs *flag.FlagSet) {
+	fs.IntVar(&o.Rooms, "rooms", 1, "rooms (calls) to start, one publisher each")
+	fs.IntVar(&o.Subs, "subs", 10, "subscribers per room")
+	fs.DurationVar(&o.Duration, "duration", 20*time.Second, "measuring window, after every subscriber receives and -warmup")
+	fs.DurationVar(&o.Warmup, "warmup", 2*time.Second, "time between the last subscriber receiving and the window")
+	fs.IntVar(&o.PID, "pid", 0, "server process to read CPU and RSS from (/proc/PID)")
+	fs.IntVar(&o.VideoKbps, "video-kbps", 500, "video payload bit rate of each publisher (1000-byte packets, 30 frames/s)")
+	fs.IntVar(&o.Parallel, "parallel", 8, "joins in flight at once")
+	fs.BoolVar(&o.Loopback, "loopback", true, "gather only loopback ICE candidates")
 }
 
 // Result is one run's figures.
