@@ -15,11 +15,15 @@
 // CVE-2020-26262 (0.0.0.0 and [::] reaching loopback) and the IPv4-mapped
 // IPv6 bypasses (::ffff:127.0.0.1) happened. Every address is normalised
 // with netip's Unmap before any check, and the relay refuses loopback,
-// unspecified (0.0.0.0/8, ::), link-local, multicast, broadcast and reserved
-// ranges, carrier-grade NAT (100.64/10), IPv6 forms that embed an IPv4
-// address (IPv4-compatible ::a.b.c.d, NAT64 64:ff9b::/96, 6to4 2002::/16,
-// judged by the address they embed), the node's own addresses (its relay,
-// bind and listener addresses and those of its interfaces), and private
+// unspecified (0.0.0.0/8, ::), link-local, multicast, broadcast,
+// carrier-grade NAT (100.64/10), the other special-purpose blocks of the
+// IANA IPv4 and IPv6 registries (192.0.0.0/24, documentation, benchmarking
+// 198.18.0.0/15, 240.0.0.0/4, 2001::/23, 2001:db8::/32, 3fff::/20,
+// 5f00::/16, deprecated site-local and relays), IPv6 forms that embed an
+// IPv4 address (IPv4-compatible ::a.b.c.d, NAT64 64:ff9b::/96 and /48,
+// 6to4 2002::/16, judged by the address they embed), the node's own
+// addresses (its relay, bind and listener addresses and those of its
+// interfaces), and private
 // ranges (10/8, 172.16/12, 192.168/16, fc00::/7) unless Config.AllowedPeers
 // covers them. Config.AllowedPeerAddrs lists exact host:port pairs that are
 // allowed even when their range is not (the node's own SFU ICE port).

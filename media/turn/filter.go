@@ -19,32 +19,54 @@ const (
 	reasonPort        = "port"
 )
 
+// reservedBlocks are the special-purpose blocks of the IANA IPv4 and IPv6
+// registries (RFC 6890 and its updates) that no call's media goes to, and
+// that the checks below do not already name: protocol assignments,
+// documentation, benchmarking, deprecated relays and translations, SRv6.
+// Loopback, unspecified, link-local, multicast, carrier-grade NAT and the
+// translation prefixes that embed an IPv4 address have their own checks.
+var reservedBlocks = []netip.Prefix{
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+	netip.MustParsePrefix("192.0.2.0/24"),    // documentation (TEST-NET-1)
+	netip.MustParsePrefix("192.88.99.0/24"),  // deprecated 6to4 relay anycast
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("198.51.100.0/24"), // documentation (TEST-NET-2)
+	netip.MustParsePrefix("203.0.113.0/24"),  // documentation (TEST-NET-3)
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and 255.255.255.255
+	netip.MustParsePrefix("::ffff:0:0:0/96"), // SIIT IPv4-translated (RFC 2765)
+	netip.MustParsePrefix("100::/64"),        // discard-only
+	netip.MustParsePrefix("100:0:0:1::/64"),  // dummy prefix (RFC 9780)
+	netip.MustParsePrefix("2001::/23"),       // IETF protocol assignments: Teredo, benchmarking, ORCHID
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("3fff::/20"),       // documentation (RFC 9637)
+	netip.MustParsePrefix("5f00::/16"),       // SRv6 SIDs (RFC 9602)
+	netip.MustParsePrefix("fec0::/10"),       // deprecated site-local
+}
+
 // Address blocks the relay never reaches by range. AllowedPeers may not
 // overlap them; AllowedPeerAddrs can still name an exact host:port inside.
-var neverAllowed = []netip.Prefix{
+var neverAllowed = append([]netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("127.0.0.0/8"),
 	netip.MustParsePrefix("169.254.0.0/16"),
 	netip.MustParsePrefix("100.64.0.0/10"),
 	netip.MustParsePrefix("224.0.0.0/4"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("::/128"),
-	netip.MustParsePrefix("::1/128"),
+	netip.MustParsePrefix("::/96"), // unspecified, loopback, IPv4-compatible
 	netip.MustParsePrefix("::ffff:0:0/96"),
+	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("2002::/16"),
 	netip.MustParsePrefix("fe80::/10"),
 	netip.MustParsePrefix("ff00::/8"),
-}
+}, reservedBlocks...)
 
 var (
 	prefixThisNet  = netip.MustParsePrefix("0.0.0.0/8")
 	prefixCGNAT    = netip.MustParsePrefix("100.64.0.0/10")
-	prefixReserved = netip.MustParsePrefix("240.0.0.0/4") // includes 255.255.255.255
-	prefixV4Compat = netip.MustParsePrefix("::/96")       // deprecated IPv4-compatible
+	prefixV4Compat = netip.MustParsePrefix("::/96") // deprecated IPv4-compatible
 	prefixNAT64    = netip.MustParsePrefix("64:ff9b::/96")
 	prefixNAT64Loc = netip.MustParsePrefix("64:ff9b:1::/48")
 	prefix6to4     = netip.MustParsePrefix("2002::/16")
-	prefixSiteLoc  = netip.MustParsePrefix("fec0::/10") // deprecated site-local
-	prefixDiscard  = netip.MustParsePrefix("100::/64")
 )
 
 // peerFilter decides which peers the relay may reach. It is immutable once
@@ -123,7 +145,7 @@ func (f *peerFilter) classify(ip netip.Addr) string {
 		return reasonLinkLocal
 	case ip.IsMulticast():
 		return reasonMulticast
-	case prefixReserved.Contains(ip) || prefixSiteLoc.Contains(ip) || prefixDiscard.Contains(ip):
+	case inAny(reservedBlocks, ip):
 		return reasonReserved
 	case prefixCGNAT.Contains(ip):
 		return reasonCGNAT
@@ -149,6 +171,15 @@ func (f *peerFilter) classify(ip netip.Addr) string {
 		return reasonPrivate
 	}
 	return ""
+}
+
+func inAny(blocks []netip.Prefix, ip netip.Addr) bool {
+	for _, p := range blocks {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // embeddedIPv4 returns the IPv4 address carried by an IPv4-compatible,

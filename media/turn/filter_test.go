@@ -9,7 +9,7 @@ import (
 func TestPeerFilter(t *testing.T) {
 	sfu := netip.MustParseAddrPort("127.0.0.1:5000")
 	sfuPrivate := netip.MustParseAddrPort("10.1.0.5:7000")
-	own := []netip.Addr{netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("10.1.0.9")}
+	own := []netip.Addr{netip.MustParseAddr("100.128.0.7"), netip.MustParseAddr("10.1.0.9")}
 	camVLAN := netip.MustParsePrefix("10.0.0.0/8")
 
 	tests := []struct {
@@ -34,8 +34,8 @@ func TestPeerFilter(t *testing.T) {
 		{"nat64 loopback", nil, "[64:ff9b::127.0.0.1]:5000", reasonLoopback, reasonLoopback},
 		{"nat64 local-use private", nil, "[64:ff9b:1:a00:1:100::]:80", reasonPrivate, reasonPrivate},
 		{"6to4 loopback", nil, "[2002:7f00:1::1]:5000", reasonLoopback, reasonLoopback},
-		{"6to4 public", nil, "[2002:cb00:7101::1]:5000", "", ""},
-		{"nat64 public", nil, "[64:ff9b::198.51.100.1]:5000", "", ""},
+		{"6to4 public", nil, "[2002:909:909::1]:5000", "", ""},
+		{"nat64 public", nil, "[64:ff9b::9.9.9.9]:5000", "", ""},
 		{"link-local v4", nil, "169.254.1.1:80", reasonLinkLocal, reasonLinkLocal},
 		{"mapped link-local", nil, "[::ffff:169.254.169.254]:80", reasonLinkLocal, reasonLinkLocal},
 		{"link-local v6", nil, "[fe80::1]:80", reasonLinkLocal, reasonLinkLocal},
@@ -52,14 +52,14 @@ func TestPeerFilter(t *testing.T) {
 		{"private 172", []netip.Prefix{camVLAN}, "172.16.5.4:80", reasonPrivate, reasonPrivate},
 		{"private 192.168", nil, "192.168.1.1:80", reasonPrivate, reasonPrivate},
 		{"ula", nil, "[fd00::2]:80", reasonPrivate, reasonPrivate},
-		{"own public address", nil, "203.0.113.7:443", reasonOwnAddress, reasonOwnAddress},
+		{"own public address", nil, "100.128.0.7:443", reasonOwnAddress, reasonOwnAddress},
 		{"own address inside allowed range", []netip.Prefix{camVLAN}, "10.1.0.9:80", reasonOwnAddress, reasonOwnAddress},
 		{"exact private SFU", nil, "10.1.0.5:7000", "", ""},
 		{"private SFU other port", nil, "10.1.0.5:7001", reasonPort, ""},
 		{"private SFU other port, range allowed", []netip.Prefix{camVLAN}, "10.1.0.5:7001", "", ""},
-		{"public", nil, "198.51.100.1:3478", "", ""},
-		{"public ipv6", nil, "[2001:db8::1]:3478", "", ""},
-		{"port zero", nil, "198.51.100.1:0", reasonPort, ""},
+		{"public", nil, "9.9.9.9:3478", "", ""},
+		{"public ipv6", nil, "[2606:4700:4700::1111]:3478", "", ""},
+		{"port zero", nil, "9.9.9.9:0", reasonPort, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
