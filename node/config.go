@@ -148,8 +148,9 @@ func Default() Config {
 			ShutdownTimeout: 15 * time.Second,
 		},
 		Raft: RaftConfig{Listen: "127.0.0.1:0"},
-		// ICE on UDP 8443 does not clash with HTTPS, which is TCP 8443.
-		Media: MediaConfig{ICEUDP: ":8443", ICETCP: ":8444", MaxUpload: 50 << 20},
+		// Every listener has its own number, whatever the protocol: a
+		// relayed or misdirected packet to one never reaches another.
+		Media: MediaConfig{ICEUDP: ":8445", ICETCP: ":8444", MaxUpload: 50 << 20},
 		TURN:  TURNConfig{UDP: ":3478", TCP: ":3478"},
 		Log:   LogConfig{Level: "info", Format: "text"},
 		Auth: AuthConfig{

@@ -51,10 +51,10 @@ type TURNConfig struct {
 	// camera VLAN. Loopback and the other never-relayed ranges cannot be
 	// unlocked.
 	AllowedPeers []string `yaml:"allowed_peers"`
-	// AllowedPeerAddrs are exact host:port pairs the relay may reach
+	// AllowedPeerAddrs are exact host:port pairs UDP relays may reach
 	// whatever their range, loopback included: a TURN load test's echo
-	// peer on 127.0.0.1, say. Each opens exactly one address; prefer
-	// AllowedPeers for a network.
+	// peer on 127.0.0.1, say. Each opens exactly one UDP address, never
+	// the TCP port of the same number; prefer AllowedPeers for a network.
 	AllowedPeerAddrs []string `yaml:"allowed_peer_addrs"`
 }
 

@@ -127,8 +127,10 @@ func (n *Node) stopMedia(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// newTURN builds the relay: its peers are the SFU's bound ICE addresses
-// (and the configured private ranges), nothing else.
+// newTURN builds the relay: UDP relays reach the SFU's ICE UDP port (and
+// the configured private ranges and exact addresses), nothing else of the
+// node; TCP relays reach no port of the node at all, since every address
+// of the node is refused and no exact TCP address is allowed.
 func (n *Node) newTURN(m *media) (*turn.Server, error) {
 	secret, err := n.turnSecret()
 	if err != nil {
@@ -152,6 +154,7 @@ func (n *Node) newTURN(m *media) (*turn.Server, error) {
 		Secret:           secret,
 		AllowedPeers:     peers,
 		AllowedPeerAddrs: append(sfuPeerAddrs(m, n.cfg.Media.PublicIPs), exact...),
+		OwnIPs:           publicIPs(n.cfg.Media.PublicIPs),
 		Logger:           n.log,
 		Registerer:       n.reg,
 	}
@@ -197,43 +200,42 @@ func (n *Node) relayIPs() (bind string, relay net.IP) {
 	return bind, relay
 }
 
-// sfuPeerAddrs are the addresses relayed media may reach: the SFU's bound
-// ICE UDP and TCP ports, on their own address when bound to one, else on
-// every non-loopback interface address and public IP.
-func sfuPeerAddrs(m *media, publicIPs []string) []netip.AddrPort {
-	var out []netip.AddrPort
-	for _, a := range []net.Addr{m.udp, m.tcp} {
-		var ap netip.AddrPort
-		switch a := a.(type) {
-		case *net.UDPAddr:
-			ap = a.AddrPort()
-		case *net.TCPAddr:
-			ap = a.AddrPort()
-		default:
-			continue
-		}
-		ip := ap.Addr().Unmap()
-		if !ip.IsUnspecified() {
-			out = append(out, netip.AddrPortFrom(ip, ap.Port()))
-			continue
-		}
-		var ips []netip.Addr
-		if addrs, err := net.InterfaceAddrs(); err == nil {
-			for _, ia := range addrs {
-				if ipn, ok := ia.(*net.IPNet); ok {
-					if x, ok := netip.AddrFromSlice(ipn.IP); ok && !x.Unmap().IsLoopback() && !x.Unmap().IsLinkLocalUnicast() {
-						ips = append(ips, x.Unmap())
-					}
+// sfuPeerAddrs are the addresses UDP relays may reach: the SFU's bound ICE
+// UDP port, on its own address when bound to one, else on every
+// non-loopback interface address and public IP. Not its ICE TCP port:
+// browsers relay over UDP allocations only.
+func sfuPeerAddrs(m *media, public []string) []netip.AddrPort {
+	a, ok := m.udp.(*net.UDPAddr)
+	if !ok {
+		return nil
+	}
+	ap := a.AddrPort()
+	if ip := ap.Addr().Unmap(); !ip.IsUnspecified() {
+		return []netip.AddrPort{netip.AddrPortFrom(ip, ap.Port())}
+	}
+	var ips []netip.Addr
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, ia := range addrs {
+			if ipn, ok := ia.(*net.IPNet); ok {
+				if x, ok := netip.AddrFromSlice(ipn.IP); ok && !x.Unmap().IsLoopback() && !x.Unmap().IsLinkLocalUnicast() {
+					ips = append(ips, x.Unmap())
 				}
 			}
 		}
-		for _, s := range publicIPs {
-			if x, err := netip.ParseAddr(strings.TrimSpace(s)); err == nil {
-				ips = append(ips, x.Unmap())
-			}
-		}
-		for _, x := range ips {
-			out = append(out, netip.AddrPortFrom(x, ap.Port()))
+	}
+	var out []netip.AddrPort
+	for _, x := range append(ips, publicIPs(public)...) {
+		out = append(out, netip.AddrPortFrom(x, ap.Port()))
+	}
+	return out
+}
+
+// publicIPs parses media.public_ips (validated already).
+func publicIPs(list []string) []netip.Addr {
+	var out []netip.Addr
+	for _, s := range list {
+		if x, err := netip.ParseAddr(strings.TrimSpace(s)); err == nil {
+			out = append(out, x.Unmap())
 		}
 	}
 	return out

@@ -60,9 +60,18 @@ type Config struct {
 	// loopback, unspecified, link-local, multicast, reserved or carrier-grade
 	// NAT space is a configuration error.
 	AllowedPeers []netip.Prefix
-	// AllowedPeerAddrs are exact host:port pairs always allowed, whatever
-	// their range, such as the node's own SFU ICE port.
+	// AllowedPeerAddrs are exact host:port pairs UDP relays may always
+	// reach, whatever their range, such as the node's own SFU ICE UDP port.
+	// They open nothing to TCP relays: the same number over TCP may well
+	// be another service (the HTTPS port, say).
 	AllowedPeerAddrs []netip.AddrPort
+	// AllowedTCPPeerAddrs are the exact host:port pairs TCP relays (RFC
+	// 6062 Connect, and inbound connections to a TCP allocation) may
+	// always reach. Browsers never ask for TCP relays; a node lists none.
+	AllowedTCPPeerAddrs []netip.AddrPort
+	// OwnIPs are further addresses of the node, refused like those of its
+	// interfaces: the public addresses of a static NAT in front of it.
+	OwnIPs []netip.Addr
 
 	// MaxAllocationsPerUser and MaxAllocations bound the live allocations
 	// of one credential user and of the whole relay (defaults
@@ -161,17 +170,27 @@ func (c Config) Validate() error {
 			}
 		}
 	}
-	for i, ap := range c.AllowedPeerAddrs {
-		a := ap.Addr().Unmap()
-		switch {
-		case !ap.IsValid():
-			return fmt.Errorf("turn config: AllowedPeerAddrs[%d]: invalid address", i)
-		case ap.Port() == 0:
-			return fmt.Errorf("turn config: AllowedPeerAddrs[%d]: %s: port 0", i, ap)
-		case a.IsUnspecified() || a.IsMulticast():
-			return fmt.Errorf("turn config: AllowedPeerAddrs[%d]: %s is not a unicast address", i, ap)
-		case c.PortMin != 0 && int(ap.Port()) >= c.PortMin && int(ap.Port()) <= c.PortMax:
-			return fmt.Errorf("turn config: AllowedPeerAddrs[%d]: %s: port inside the relay range %d-%d", i, ap, c.PortMin, c.PortMax)
+	for _, list := range []struct {
+		name  string
+		addrs []netip.AddrPort
+	}{{"AllowedPeerAddrs", c.AllowedPeerAddrs}, {"AllowedTCPPeerAddrs", c.AllowedTCPPeerAddrs}} {
+		for i, ap := range list.addrs {
+			a := ap.Addr().Unmap()
+			switch {
+			case !ap.IsValid():
+				return fmt.Errorf("turn config: %s[%d]: invalid address", list.name, i)
+			case ap.Port() == 0:
+				return fmt.Errorf("turn config: %s[%d]: %s: port 0", list.name, i, ap)
+			case a.IsUnspecified() || a.IsMulticast():
+				return fmt.Errorf("turn config: %s[%d]: %s is not a unicast address", list.name, i, ap)
+			case c.PortMin != 0 && int(ap.Port()) >= c.PortMin && int(ap.Port()) <= c.PortMax:
+				return fmt.Errorf("turn config: %s[%d]: %s: port inside the relay range %d-%d", list.name, i, ap, c.PortMin, c.PortMax)
+			}
+		}
+	}
+	for i, a := range c.OwnIPs {
+		if !a.IsValid() {
+			return fmt.Errorf("turn config: OwnIPs[%d]: invalid address", i)
 		}
 	}
 	if c.MaxAllocationsPerUser < 1 {

@@ -25,8 +25,11 @@
 // addresses (its relay, bind and listener addresses and those of its
 // interfaces), and private
 // ranges (10/8, 172.16/12, 192.168/16, fc00::/7) unless Config.AllowedPeers
-// covers them. Config.AllowedPeerAddrs lists exact host:port pairs that are
-// allowed even when their range is not (the node's own SFU ICE port).
+// covers them. Config.AllowedPeerAddrs lists exact host:port pairs that UDP
+// relays may reach even when their range is not (the node's own SFU ICE
+// UDP port); Config.AllowedTCPPeerAddrs does the same for TCP relays (RFC
+// 6062). The lists are kept apart because one number is often two
+// services: the node's HTTPS port over TCP was its media port over UDP.
 //
 // The checks sit at two levels because pion/turn v5 offers two hooks:
 //

@@ -73,24 +73,43 @@ var (
 // built, so it is safe for concurrent use without locks.
 type peerFilter struct {
 	allowedPrefixes []netip.Prefix
-	allowedAddrs    map[netip.AddrPort]struct{}
-	allowedAddrIPs  map[netip.Addr]struct{}
-	own             map[netip.Addr]struct{}
+	// Exact host:port pairs, by transport: a UDP relay reaches only the
+	// UDP ones and a TCP relay (RFC 6062) only the TCP ones, so a UDP
+	// port allowed for media never opens the TCP service on the same
+	// number.
+	udp, tcp exactAddrs
+	own      map[netip.Addr]struct{}
 }
 
-func newPeerFilter(prefixes []netip.Prefix, addrs []netip.AddrPort, own []netip.Addr) *peerFilter {
+// exactAddrs is a set of exact host:port pairs and of their IPs.
+type exactAddrs struct {
+	addrs map[netip.AddrPort]struct{}
+	ips   map[netip.Addr]struct{}
+}
+
+func newExactAddrs(list []netip.AddrPort) exactAddrs {
+	e := exactAddrs{
+		addrs: make(map[netip.AddrPort]struct{}, len(list)),
+		ips:   make(map[netip.Addr]struct{}, len(list)),
+	}
+	for _, ap := range list {
+		a := ap.Addr().Unmap().WithZone("")
+		e.addrs[netip.AddrPortFrom(a, ap.Port())] = struct{}{}
+		e.ips[a] = struct{}{}
+	}
+	return e
+}
+
+// newPeerFilter builds a filter allowing the private prefixes, the exact
+// UDP and TCP addresses, and refusing the node's own addresses.
+func newPeerFilter(prefixes []netip.Prefix, udp, tcp []netip.AddrPort, own []netip.Addr) *peerFilter {
 	f := &peerFilter{
-		allowedAddrs:   make(map[netip.AddrPort]struct{}, len(addrs)),
-		allowedAddrIPs: make(map[netip.Addr]struct{}, len(addrs)),
-		own:            make(map[netip.Addr]struct{}, len(own)),
+		udp: newExactAddrs(udp),
+		tcp: newExactAddrs(tcp),
+		own: make(map[netip.Addr]struct{}, len(own)),
 	}
 	for _, p := range prefixes {
 		f.allowedPrefixes = append(f.allowedPrefixes, p.Masked())
-	}
-	for _, ap := range addrs {
-		a := ap.Addr().Unmap().WithZone("")
-		f.allowedAddrs[netip.AddrPortFrom(a, ap.Port())] = struct{}{}
-		f.allowedAddrIPs[a] = struct{}{}
 	}
 	for _, a := range own {
 		f.own[a.Unmap().WithZone("")] = struct{}{}
@@ -98,25 +117,33 @@ func newPeerFilter(prefixes []netip.Prefix, addrs []netip.AddrPort, own []netip.
 	return f
 }
 
-// checkIP is the IP-level decision, for permissions: it returns "" when
-// some port of ip may be reached, else the reason for refusal.
+// checkIP is the IP-level decision, for permissions, which carry no port
+// nor transport: it returns "" when some port of ip may be reached, else
+// the reason for refusal.
 func (f *peerFilter) checkIP(ip netip.Addr) string {
 	ip = ip.Unmap().WithZone("")
 	reason := f.classify(ip)
 	if reason == "" {
 		return ""
 	}
-	if _, ok := f.allowedAddrIPs[ip]; ok {
-		return "" // some exact ports are allowed; the relay socket checks them
+	_, udp := f.udp.ips[ip]
+	_, tcp := f.tcp.ips[ip]
+	if udp || tcp {
+		return "" // some exact ports are allowed; the relay sockets check them
 	}
 	return reason
 }
 
-// checkAddr is the decision for one datagram or connection: "" when ap may
+// checkUDP is the decision for one datagram of a UDP relay: "" when ap may
 // be reached, else the reason for refusal.
-func (f *peerFilter) checkAddr(ap netip.AddrPort) string {
+func (f *peerFilter) checkUDP(ap netip.AddrPort) string { return f.checkAddr(&f.udp, ap) }
+
+// checkTCP is the decision for one connection of a TCP relay.
+func (f *peerFilter) checkTCP(ap netip.AddrPort) string { return f.checkAddr(&f.tcp, ap) }
+
+func (f *peerFilter) checkAddr(exact *exactAddrs, ap netip.AddrPort) string {
 	ip := ap.Addr().Unmap().WithZone("")
-	if _, ok := f.allowedAddrs[netip.AddrPortFrom(ip, ap.Port())]; ok {
+	if _, ok := exact.addrs[netip.AddrPortFrom(ip, ap.Port())]; ok {
 		return ""
 	}
 	if ap.Port() == 0 {
@@ -126,7 +153,9 @@ func (f *peerFilter) checkAddr(ap netip.AddrPort) string {
 	if reason == "" {
 		return ""
 	}
-	if _, ok := f.allowedAddrIPs[ip]; ok {
+	_, udp := f.udp.ips[ip]
+	_, tcp := f.tcp.ips[ip]
+	if udp || tcp {
 		return reasonPort
 	}
 	return reason

@@ -63,9 +63,9 @@ func TestPeerFilter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newPeerFilter(tt.allowed, []netip.AddrPort{sfu, sfuPrivate}, own)
+			f := newPeerFilter(tt.allowed, []netip.AddrPort{sfu, sfuPrivate}, nil, own)
 			ap := netip.MustParseAddrPort(tt.peer)
-			if got := f.checkAddr(ap); got != tt.want {
+			if got := f.checkUDP(ap); got != tt.want {
 				t.Errorf("checkAddr(%s) = %q, want %q", ap, got, tt.want)
 			}
 			// The IP as pion hands it over: 16-byte net.IP for IPv4 too.
@@ -76,7 +76,7 @@ func TestPeerFilter(t *testing.T) {
 			// Through a net.Addr, as the relay socket sees it.
 			udp := net.UDPAddrFromAddrPort(ap)
 			uap, _ := addrPortOf(udp)
-			if got := f.checkAddr(uap); got != tt.want {
+			if got := f.checkUDP(uap); got != tt.want {
 				t.Errorf("checkAddr(UDPAddr %s) = %q, want %q", udp, got, tt.want)
 			}
 		})
@@ -84,7 +84,7 @@ func TestPeerFilter(t *testing.T) {
 }
 
 func TestPeerFilterNoExactAddrs(t *testing.T) {
-	f := newPeerFilter(nil, nil, nil)
+	f := newPeerFilter(nil, nil, nil, nil)
 	for _, s := range []string{"127.0.0.1", "::ffff:127.0.0.1", "0.0.0.0", "::", "169.254.1.1", "100.64.0.1", "10.0.0.1"} {
 		if got := f.checkIP(netip.MustParseAddr(s)); got == "" {
 			t.Errorf("checkIP(%s) allowed, want refused", s)

@@ -186,7 +186,7 @@ func (g *relayGenerator) AllocateConn(conf turn.AllocateConnConfig) (net.Conn, e
 	ap, ok := addrPortOf(conf.RemoteAddr)
 	reason := reasonInvalid
 	if ok {
-		reason = g.deps.filter.checkAddr(ap)
+		reason = g.deps.filter.checkTCP(ap)
 	}
 	if reason != "" {
 		g.deps.refusePeer(stageConnect, reason, conf.RemoteAddr)
@@ -212,7 +212,7 @@ func (c *relayPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	ap, ok := addrPortOf(addr)
 	reason := reasonInvalid
 	if ok {
-		reason = c.deps.filter.checkAddr(ap)
+		reason = c.deps.filter.checkUDP(ap)
 	}
 	if reason != "" {
 		c.deps.refusePeer(stageSend, reason, addr)
@@ -237,7 +237,7 @@ func (c *relayPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		ap, ok := addrPortOf(addr)
 		reason := reasonInvalid
 		if ok {
-			reason = c.deps.filter.checkAddr(ap)
+			reason = c.deps.filter.checkUDP(ap)
 		}
 		if reason != "" {
 			c.deps.refusePeer(stageReceive, reason, addr)
@@ -275,7 +275,7 @@ func (l *relayListener) Accept() (net.Conn, error) {
 		ap, ok := addrPortOf(conn.RemoteAddr())
 		reason := reasonInvalid
 		if ok {
-			reason = l.deps.filter.checkAddr(ap)
+			reason = l.deps.filter.checkTCP(ap)
 		}
 		if reason != "" {
 			l.deps.refusePeer(stageAccept, reason, conn.RemoteAddr())

@@ -32,7 +32,7 @@ func TestTCPRelayFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	deps := &relayDeps{
-		filter:  newPeerFilter(nil, []netip.AddrPort{allowed}, nil),
+		filter:  newPeerFilter(nil, nil, []netip.AddrPort{allowed}, nil),
 		quotas:  newQuotas(1, 1),
 		metrics: m,
 		log:     slog.New(slog.DiscardHandler),

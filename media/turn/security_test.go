@@ -1,8 +1,11 @@
 package turn
 
 import (
+	"io"
+	"net"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // TestPeerFilterSpecialPurpose walks the IANA IPv4 and IPv6
@@ -70,10 +73,10 @@ func TestPeerFilterSpecialPurpose(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.peer, func(t *testing.T) {
-			f := newPeerFilter(tt.allowed, nil, nil)
+			f := newPeerFilter(tt.allowed, nil, nil, nil)
 			ap := netip.MustParseAddrPort(tt.peer)
-			if got := f.checkAddr(ap); got != tt.want {
-				t.Errorf("checkAddr(%s) = %q, want %q", ap, got, tt.want)
+			if got := f.checkUDP(ap); got != tt.want {
+				t.Errorf("checkUDP(%s) = %q, want %q", ap, got, tt.want)
 			}
 			if got := f.checkIP(ap.Addr()); got != tt.want {
 				t.Errorf("checkIP(%s) = %q, want %q", ap.Addr(), got, tt.want)
@@ -92,5 +95,103 @@ func TestAllowedPeersSpecialPurpose(t *testing.T) {
 		if err := cfg.Validate(); err == nil {
 			t.Errorf("AllowedPeers %s accepted, want refused", p)
 		}
+	}
+}
+
+// sharedPort opens a UDP socket and a TCP listener on the same loopback
+// port, as the node's media UDP and HTTPS ports were by default.
+func sharedPort(t *testing.T) (*net.UDPConn, net.Listener) {
+	t.Helper()
+	for range 20 {
+		udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp4", udp.LocalAddr().String())
+		if err != nil {
+			udp.Close()
+			continue
+		}
+		t.Cleanup(func() { udp.Close(); ln.Close() })
+		return udp, ln
+	}
+	t.Fatal("no loopback port free for both UDP and TCP")
+	return nil, nil
+}
+
+// TestTCPRelayIgnoresUDPAllowList: the SFU's UDP port is allowed to UDP
+// relays only. A TCP allocation (RFC 6062) cannot Connect to the same
+// host:port over TCP, where the node's HTTPS listens. (Issue 13, item 5.)
+func TestTCPRelayIgnoresUDPAllowList(t *testing.T) {
+	sfu, https := sharedPort(t)
+	shared := sfu.LocalAddr().(*net.UDPAddr).AddrPort()
+	accepted := make(chan struct{}, 1)
+	go func() {
+		for {
+			conn, err := https.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- struct{}{}
+			conn.Close()
+		}
+	}()
+	// A TCP peer listed for TCP relays stays reachable.
+	echo, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		for {
+			conn, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer conn.Close(); _, _ = io.Copy(conn, conn) }()
+		}
+	}()
+	echoAddr := echo.Addr().(*net.TCPAddr).AddrPort()
+	ts := startServer(t, func(c *Config) {
+		c.AllowedPeerAddrs = []netip.AddrPort{shared}
+		c.AllowedTCPPeerAddrs = []netip.AddrPort{echoAddr}
+	})
+
+	// pion's client dials its data connections in plain TCP, so TCP only.
+	for _, transport := range []string{"tcp"} {
+		c := ts.dialUser(t, transport, "mallory-"+transport)
+		alloc, err := c.AllocateTCP()
+		if err != nil {
+			t.Fatalf("%s: AllocateTCP: %v", transport, err)
+		}
+		before := ts.metric(t, "peer_refused_total", "stage", stageConnect)
+		if conn, err := alloc.Dial("tcp4", shared.String()); err == nil {
+			conn.Close()
+			t.Errorf("%s: TCP relay connected to %s, the UDP-only allowed address", transport, shared)
+		}
+		if got := ts.metric(t, "peer_refused_total", "stage", stageConnect); got != before+1 {
+			t.Errorf("%s: peer_refused_total{stage=connect} = %v, want %v", transport, got, before+1)
+		}
+		conn, err := alloc.Dial("tcp4", echoAddr.String())
+		if err != nil {
+			t.Fatalf("%s: TCP relay to the allowed TCP peer %s: %v", transport, echoAddr, err)
+		}
+		if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Write([]byte("ping over tcp")); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len("ping over tcp"))
+		if _, err := io.ReadFull(conn, got); err != nil || string(got) != "ping over tcp" {
+			t.Fatalf("%s: echo through the TCP relay = %q, %v", transport, got, err)
+		}
+		conn.Close()
+		_ = alloc.Close()
+	}
+	select {
+	case <-accepted:
+		t.Fatal("the TCP listener on the SFU's port accepted a relayed connection")
+	default:
 	}
 }

@@ -65,6 +65,8 @@ func New(cfg Config) (*Server, error) {
 	cfg.RelayIP = append(net.IP(nil), cfg.RelayIP...)
 	cfg.AllowedPeers = append([]netip.Prefix(nil), cfg.AllowedPeers...)
 	cfg.AllowedPeerAddrs = append([]netip.AddrPort(nil), cfg.AllowedPeerAddrs...)
+	cfg.AllowedTCPPeerAddrs = append([]netip.AddrPort(nil), cfg.AllowedTCPPeerAddrs...)
+	cfg.OwnIPs = append([]netip.Addr(nil), cfg.OwnIPs...)
 
 	s := &Server{
 		cfg:    cfg,
@@ -130,7 +132,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("start turn: %w", err)
 	}
 	deps := &relayDeps{
-		filter:  newPeerFilter(s.cfg.AllowedPeers, s.cfg.AllowedPeerAddrs, own),
+		filter:  newPeerFilter(s.cfg.AllowedPeers, s.cfg.AllowedPeerAddrs, s.cfg.AllowedTCPPeerAddrs, own),
 		quotas:  s.quotas,
 		metrics: s.metrics,
 		log:     s.log,
@@ -206,6 +208,9 @@ func (s *Server) ownAddrs() ([]netip.Addr, error) {
 		}
 	}
 	add(s.cfg.RelayIP)
+	for _, a := range s.cfg.OwnIPs {
+		add(net.IP(a.AsSlice()))
+	}
 	add(net.ParseIP(s.cfg.RelayBindIP))
 	for _, a := range s.listenAddrs() {
 		add(net.IP(a.Addr().AsSlice()))
@@ -236,15 +241,21 @@ func (s *Server) listenAddrs() []netip.AddrPort {
 	return out
 }
 
-// checkAllowedAddrs refuses an AllowedPeerAddrs entry that is one of the
-// relay's own listeners: a client could loop the relay into itself.
+// checkAllowedAddrs refuses an allowed exact address that is one of the
+// relay's own listeners, whatever the transport: a client could loop the
+// relay into itself.
 func (s *Server) checkAllowedAddrs() error {
-	for i, ap := range s.cfg.AllowedPeerAddrs {
-		for _, l := range s.listenAddrs() {
-			same := ap.Port() == l.Port() &&
-				(ap.Addr().Unmap() == l.Addr().Unmap() || l.Addr().Unmap().IsUnspecified())
-			if same {
-				return fmt.Errorf("AllowedPeerAddrs[%d]: %s is a TURN listener", i, ap)
+	for _, list := range []struct {
+		name  string
+		addrs []netip.AddrPort
+	}{{"AllowedPeerAddrs", s.cfg.AllowedPeerAddrs}, {"AllowedTCPPeerAddrs", s.cfg.AllowedTCPPeerAddrs}} {
+		for i, ap := range list.addrs {
+			for _, l := range s.listenAddrs() {
+				same := ap.Port() == l.Port() &&
+					(ap.Addr().Unmap() == l.Addr().Unmap() || l.Addr().Unmap().IsUnspecified())
+				if same {
+					return fmt.Errorf("%s[%d]: %s is a TURN listener", list.name, i, ap)
+				}
 			}
 		}
 	}
