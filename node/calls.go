@@ -12,6 +12,7 @@ import (
 
 	"siteline/media/sfu"
 	"siteline/media/signal"
+	"siteline/media/turn"
 	"siteline/storage"
 	"siteline/web"
 )
@@ -103,7 +104,8 @@ func (cs *callService) openCall(ctx context.Context, a web.Actor, id string) (st
 // ICEServers lists STUN and TURN URLs on host with credentials minted for
 // this call and user.
 func (cs *callService) ICEServers(ctx context.Context, a web.Actor, callID, host string) (web.ICEConfig, error) {
-	if _, err := cs.openCall(ctx, a, callID); err != nil {
+	call, err := cs.openCall(ctx, a, callID)
+	if err != nil {
 		return web.ICEConfig{}, err
 	}
 	if cs.n.media == nil || cs.n.media.turn == nil {
@@ -128,7 +130,7 @@ func (cs *callService) ICEServers(ctx context.Context, a web.Actor, callID, host
 	if addrs.TLS != nil {
 		turnURLs = append(turnURLs, "turns:"+net.JoinHostPort(host, strconv.Itoa(addrs.TLS.Port))+"?transport=tcp")
 	}
-	user, pass, expires := relay.Credentials(callID+":"+actorID(a), cs.n.now())
+	user, pass, expires := relay.Credentials(turn.Grant{Org: call.OrgID, Call: callID, User: actorID(a)}, cs.n.now())
 	out := web.ICEConfig{ExpiresAt: expires.UTC()}
 	if len(stun) > 0 {
 		out.ICEServers = append(out.ICEServers, web.ICEServer{URLs: stun})

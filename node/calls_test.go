@@ -18,6 +18,7 @@ import (
 
 	"siteline/media/client"
 	"siteline/media/signal"
+	"siteline/media/turn"
 	"siteline/storage"
 	"siteline/web"
 )
@@ -296,7 +297,7 @@ func TestTURNRefusesBadCredentialsAndForbiddenPeers(t *testing.T) {
 	ice := iceServers(t, cn.admin, call.ID)
 	good := ice.ICEServers[len(ice.ICEServers)-1]
 	server := cn.n.media.turn.Addrs().UDP.String()
-	expiredUser, expiredPass, _ := cn.n.media.turn.Credentials(call.ID+":x", time.Now().Add(-48*time.Hour))
+	expiredUser, expiredPass, _ := cn.n.media.turn.Credentials(turn.Grant{Org: call.OrgID, Call: call.ID, User: "x"}, time.Now().Add(-48*time.Hour))
 
 	allocate := func(user, pass string) (net.PacketConn, func(), error) {
 		conn, err := net.ListenPacket("udp4", "127.0.0.1:0")

@@ -151,8 +151,9 @@ func Default() Config {
 		// Every listener has its own number, whatever the protocol: a
 		// relayed or misdirected packet to one never reaches another.
 		Media: MediaConfig{ICEUDP: ":8445", ICETCP: ":8444", MaxUpload: 50 << 20},
-		TURN:  TURNConfig{UDP: ":3478", TCP: ":3478"},
-		Log:   LogConfig{Level: "info", Format: "text"},
+		TURN: TURNConfig{UDP: ":3478", TCP: ":3478", CredentialTTL: 10 * time.Minute,
+			MaxAllocations: 1000, MaxAllocationsPerUser: 20, MaxAllocationsPerOrg: 500},
+		Log: LogConfig{Level: "info", Format: "text"},
 		Auth: AuthConfig{
 			SessionTTL:              7 * 24 * time.Hour,
 			IdleTTL:                 12 * time.Hour,

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"siteline/media/turn"
 )
@@ -56,6 +57,17 @@ type TURNConfig struct {
 	// peer on 127.0.0.1, say. Each opens exactly one UDP address, never
 	// the TCP port of the same number; prefer AllowedPeers for a network.
 	AllowedPeerAddrs []string `yaml:"allowed_peer_addrs"`
+	// CredentialTTL is how long the credentials of
+	// /api/v1/calls/{id}/ice-servers may open new allocations; the call
+	// page fetches new ones before then. An allocation lives on only while
+	// its call is open and its user active.
+	CredentialTTL time.Duration `yaml:"credential_ttl"`
+	// MaxAllocations, MaxAllocationsPerUser and MaxAllocationsPerOrg bound
+	// the live relay allocations: in total, of one user across all their
+	// calls, and of one organisation.
+	MaxAllocations        int `yaml:"max_allocations"`
+	MaxAllocationsPerUser int `yaml:"max_allocations_per_user"`
+	MaxAllocationsPerOrg  int `yaml:"max_allocations_per_org"`
 }
 
 // enabled reports whether any TURN listener is configured.
@@ -141,6 +153,25 @@ func (c *Config) validateMedia() error {
 		Secret: make([]byte, turn.MinSecretLen), AllowedPeers: prefixes}
 	if err := probe.Validate(); err != nil {
 		return bad("turn.allowed_peers", "%v", strings.TrimPrefix(err.Error(), "turn config: "))
+	}
+	probe = turn.Config{ListenUDP: "127.0.0.1:0", RelayIP: net.IPv4(192, 0, 2, 1),
+		Secret: make([]byte, turn.MinSecretLen), CredentialTTL: c.TURN.CredentialTTL,
+		MaxAllocations: c.TURN.MaxAllocations, MaxAllocationsPerUser: c.TURN.MaxAllocationsPerUser,
+		MaxAllocationsPerOrg: c.TURN.MaxAllocationsPerOrg}
+	switch {
+	case c.TURN.CredentialTTL <= 0 || c.TURN.CredentialTTL > turn.MaxCredentialTTL:
+		return bad("turn.credential_ttl", "%s is outside (0, %s]", c.TURN.CredentialTTL, turn.MaxCredentialTTL)
+	case c.TURN.MaxAllocationsPerUser < 1:
+		return bad("turn.max_allocations_per_user", "%d, at least 1 is needed", c.TURN.MaxAllocationsPerUser)
+	case c.TURN.MaxAllocationsPerOrg < c.TURN.MaxAllocationsPerUser:
+		return bad("turn.max_allocations_per_org", "%d is less than turn.max_allocations_per_user (%d)",
+			c.TURN.MaxAllocationsPerOrg, c.TURN.MaxAllocationsPerUser)
+	case c.TURN.MaxAllocations < c.TURN.MaxAllocationsPerOrg:
+		return bad("turn.max_allocations", "%d is less than turn.max_allocations_per_org (%d)",
+			c.TURN.MaxAllocations, c.TURN.MaxAllocationsPerOrg)
+	}
+	if err := probe.Validate(); err != nil {
+		return bad("turn", "%v", strings.TrimPrefix(err.Error(), "turn config: "))
 	}
 	addrs, err := c.TURN.allowedPeerAddrs()
 	if err != nil {

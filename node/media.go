@@ -155,8 +155,14 @@ func (n *Node) newTURN(m *media) (*turn.Server, error) {
 		AllowedPeers:     peers,
 		AllowedPeerAddrs: append(sfuPeerAddrs(m, n.cfg.Media.PublicIPs), exact...),
 		OwnIPs:           publicIPs(n.cfg.Media.PublicIPs),
-		Logger:           n.log,
-		Registerer:       n.reg,
+		CredentialTTL:    n.cfg.TURN.CredentialTTL,
+		CheckGrant:       n.checkTURNGrant, // turn_grant.go
+
+		MaxAllocations:        n.cfg.TURN.MaxAllocations,
+		MaxAllocationsPerUser: n.cfg.TURN.MaxAllocationsPerUser,
+		MaxAllocationsPerOrg:  n.cfg.TURN.MaxAllocationsPerOrg,
+		Logger:                n.log,
+		Registerer:            n.reg,
 	}
 	if n.cfg.TURN.TLS != "" {
 		if cfg.TLSConfig, err = n.tlsConfig(); err != nil {

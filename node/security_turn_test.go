@@ -8,6 +8,9 @@ import (
 
 	"github.com/pion/logging"
 	pionturn "github.com/pion/turn/v5"
+
+	"siteline/media/sfu"
+	"siteline/web"
 )
 
 // sharedPort returns a loopback port that was free a moment ago for both
@@ -141,5 +144,151 @@ func TestDefaultPortsDistinct(t *testing.T) {
 	}
 	if def.TURN.UDP != def.TURN.TCP {
 		t.Errorf("turn.udp %q and turn.tcp %q differ; the relay is one service on both", def.TURN.UDP, def.TURN.TCP)
+	}
+}
+
+// startTURNNode starts a node with the given relay quotas, a regular user
+// (tech) besides the administrator.
+func startTURNNode(t *testing.T, perUser, perOrg int) *callNode {
+	t.Helper()
+	cfg := testConfig(t, shortTempDir(t))
+	cfg.TURN.MaxAllocationsPerUser = perUser
+	cfg.TURN.MaxAllocationsPerOrg = perOrg
+	cfg.TURN.MaxAllocations = 100
+	tn := startNode(t, cfg)
+	admin := tn.admin()
+	if st := admin.do("POST", "/api/v1/users", web.UserInput{Email: "tech@plant.example", Name: "Tom Tech",
+		Password: "tech's password 1", Roles: []string{"regular"}}, nil); st != 201 {
+		t.Fatalf("create tech = %d", st)
+	}
+	return &callNode{testNode: tn, admin: admin, tech: tn.login("tech@plant.example", "tech's password 1")}
+}
+
+// relayCreds fetches the call's relay credentials as b.
+func relayCreds(t *testing.T, b *browser, callID string) web.ICEServer {
+	t.Helper()
+	ice := iceServers(t, b, callID)
+	return ice.ICEServers[len(ice.ICEServers)-1]
+}
+
+// udpRelay is a pion TURN client over UDP to the node's relay.
+type udpRelay struct {
+	*pionturn.Client
+	conn net.PacketConn
+}
+
+func dialUDPRelay(t *testing.T, tn *testNode, cred web.ICEServer) *udpRelay {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := tn.n.media.turn.Addrs().UDP.String()
+	c, err := pionturn.NewClient(&pionturn.ClientConfig{STUNServerAddr: server, TURNServerAddr: server, Conn: conn,
+		Username: cred.Username, Password: cred.Credential, Realm: tn.n.media.turn.Realm(), RTO: 200 * time.Millisecond,
+		LoggerFactory: logging.NewDefaultLoggerFactory()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); conn.Close() })
+	return &udpRelay{Client: c, conn: conn}
+}
+
+// allocate asks for a UDP allocation with cred; it is closed at cleanup.
+func allocateRelay(t *testing.T, tn *testNode, cred web.ICEServer) error {
+	t.Helper()
+	relay, err := dialUDPRelay(t, tn, cred).Allocate()
+	if err == nil {
+		t.Cleanup(func() { relay.Close() })
+	}
+	return err
+}
+
+// TestTURNQuotaPerUserAcrossCalls: a regular user's relay allocations
+// count together across every call they start, and an organisation's
+// together across its users. (Issue 13, item 6.)
+func TestTURNQuotaPerUserAcrossCalls(t *testing.T) {
+	cn := startTURNNode(t, 2, 3)
+	var techID string
+	for i := range 3 {
+		call := cn.createCall(t, cn.tech)
+		techID = call.CreatedBy
+		err := allocateRelay(t, cn.testNode, relayCreds(t, cn.tech, call.ID))
+		switch {
+		case i < 2 && err != nil:
+			t.Fatalf("allocation in call %d: %v", i+1, err)
+		case i == 2 && err == nil:
+			t.Fatal("a third allocation in a third call went beyond turn.max_allocations_per_user")
+		}
+	}
+	if n := cn.n.media.turn.UserAllocations(techID); n != 2 {
+		t.Errorf("tech's allocations = %d, want 2", n)
+	}
+	// The administrator takes the organisation's last slot, then none.
+	call := cn.createCall(t, cn.admin)
+	cred := relayCreds(t, cn.admin, call.ID)
+	if err := allocateRelay(t, cn.testNode, cred); err != nil {
+		t.Fatalf("administrator's allocation: %v", err)
+	}
+	if err := allocateRelay(t, cn.testNode, cred); err == nil {
+		t.Fatal("an allocation went beyond turn.max_allocations_per_org")
+	}
+	if n := cn.n.media.turn.OrgAllocations(call.OrgID); n != 3 {
+		t.Errorf("organisation's allocations = %d, want 3", n)
+	}
+}
+
+// TestTURNCredentialsEndWithCallAndUser: the relay credentials are short
+// lived, and what they opened ends with the call and with the user's
+// deactivation: the live allocation is closed and no new one is made.
+// (Issue 13, item 16.)
+func TestTURNCredentialsEndWithCallAndUser(t *testing.T) {
+	cn := startTURNNode(t, 5, 10)
+	call := cn.createCall(t, cn.tech)
+	ice := iceServers(t, cn.tech, call.ID)
+	if ttl := time.Until(ice.ExpiresAt); ttl <= 0 || ttl > 10*time.Minute+time.Second {
+		t.Errorf("credentials expire in %v, want at most the default 10m", ttl)
+	}
+	cred := ice.ICEServers[len(ice.ICEServers)-1]
+	if err := allocateRelay(t, cn.testNode, cred); err != nil {
+		t.Fatalf("allocation: %v", err)
+	}
+	techID := call.CreatedBy
+	if n := cn.n.media.turn.UserAllocations(techID); n != 1 {
+		t.Fatalf("tech's allocations = %d, want 1", n)
+	}
+
+	// The call ends: its allocation is closed, its credentials open nothing.
+	if err := (callRecorder{n: cn.n}).End(call.ID, sfu.ParticipantInfo{ID: "p1", UserID: techID, Name: "Tom Tech"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := cn.n.media.turn.UserAllocations(techID); n != 0 {
+		t.Errorf("tech's allocations = %d after the call ended, want 0", n)
+	}
+	if err := allocateRelay(t, cn.testNode, cred); err == nil {
+		t.Error("the credentials of an ended call made an allocation")
+	}
+
+	// The user is deactivated: the same, at the next check of the relay.
+	call = cn.createCall(t, cn.tech)
+	cred = relayCreds(t, cn.tech, call.ID)
+	if err := allocateRelay(t, cn.testNode, cred); err != nil {
+		t.Fatalf("allocation in a second call: %v", err)
+	}
+	off := false
+	if st := cn.admin.do("PATCH", "/api/v1/users/"+techID, web.UserPatch{Active: &off}, nil); st != 200 {
+		t.Fatalf("deactivate tech = %d", st)
+	}
+	if err := allocateRelay(t, cn.testNode, cred); err == nil {
+		t.Error("a deactivated user's credentials made an allocation")
+	}
+	if n := cn.n.media.turn.Recheck(); n != 1 {
+		t.Errorf("Recheck closed %d allocations, want the deactivated user's 1", n)
+	}
+	if n := cn.n.media.turn.UserAllocations(techID); n != 0 {
+		t.Errorf("tech's allocations = %d after deactivation, want 0", n)
 	}
 }

@@ -122,7 +122,7 @@ func TestRelayOnly(t *testing.T) {
 	h := startSFU(t)
 	relay := startTURN(t, h)
 	creds := func(user string) webrtc.ICEServer {
-		u, p, _ := relay.Credentials(user, time.Now())
+		u, p, _ := relay.Credentials(turn.Grant{User: user}, time.Now())
 		return relay.iceServer(u, p)
 	}
 	pub := h.joinRelayed("tech", "relayed", creds("tech"))
@@ -164,8 +164,8 @@ func TestRelayOnly(t *testing.T) {
 func TestRelayRefusesBadCredentials(t *testing.T) {
 	h := startSFU(t)
 	relay := startTURN(t, h)
-	expiredUser, expiredPass, _ := relay.Credentials("tech", time.Now().Add(-2*time.Hour))
-	goodUser, _, _ := relay.Credentials("tech", time.Now())
+	expiredUser, expiredPass, _ := relay.Credentials(turn.Grant{User: "tech"}, time.Now().Add(-2*time.Hour))
+	goodUser, _, _ := relay.Credentials(turn.Grant{User: "tech"}, time.Now())
 	forgedPass := "aGVsbG8gdGhpcyBpcyBub3QgdGhlIGhtYWM=" // base64, not the HMAC of goodUser
 
 	for _, tt := range []struct {

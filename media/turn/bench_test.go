@@ -69,7 +69,7 @@ func benchmarkRelay(b *testing.B, size int, impl string) {
 	if impl == "pion" {
 		// Same client, same credentials (same secret), other server.
 		addr, realm := startPionServer(b)
-		username, password, _ := ts.Credentials("bench", time.Now())
+		username, password, _ := ts.Credentials(Grant{User: "bench"}, time.Now())
 		c = dialAddr(b, addr, realm, username, password)
 	}
 	relay := c.allocate(b)

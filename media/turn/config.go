@@ -14,9 +14,11 @@ import (
 // Defaults applied by New to the zero fields of a Config.
 const (
 	DefaultRealm                 = "siteline"
-	DefaultCredentialTTL         = 8 * time.Hour
-	DefaultMaxAllocationsPerUser = 10
+	DefaultCredentialTTL         = 10 * time.Minute
+	DefaultMaxAllocationsPerUser = 20
+	DefaultMaxAllocationsPerOrg  = 500
 	DefaultMaxAllocations        = 1000
+	DefaultRecheckInterval       = 15 * time.Second
 
 	// MaxCredentialTTL bounds CredentialTTL: credentials are short-lived.
 	MaxCredentialTTL = 48 * time.Hour
@@ -51,9 +53,25 @@ type Config struct {
 	// Secret is the shared HMAC secret of the TURN REST credentials, at
 	// least MinSecretLen bytes.
 	Secret []byte
-	// CredentialTTL is how long minted credentials stay valid (default
-	// DefaultCredentialTTL, at most MaxCredentialTTL).
+	// CredentialTTL is how long minted credentials may make new
+	// allocations (default DefaultCredentialTTL, at most MaxCredentialTTL).
+	// Clients fetch fresh ones before they expire. Once made, an
+	// allocation is refreshed with the credentials that made it for as
+	// long as CheckGrant accepts their grant; without CheckGrant, only
+	// until they expire.
 	CredentialTTL time.Duration
+
+	// CheckGrant, when set, reports why a grant no longer holds (its call
+	// has ended, its user was deactivated), or nil. It is asked on every
+	// authenticated request (Allocate, Refresh, CreatePermission,
+	// ChannelBind, Connect), which it refuses when it returns an error,
+	// and every RecheckInterval for the grants of the live allocations,
+	// which are closed when it returns an error. It must be safe for
+	// concurrent use and quick: it runs on pion's request path.
+	CheckGrant func(Grant) error
+	// RecheckInterval is how often live allocations are checked against
+	// CheckGrant (default DefaultRecheckInterval).
+	RecheckInterval time.Duration
 
 	// AllowedPeers are private ranges the relay may reach (a plant's camera
 	// VLAN, say). They can unlock only private ranges: a prefix touching
@@ -73,10 +91,12 @@ type Config struct {
 	// interfaces: the public addresses of a static NAT in front of it.
 	OwnIPs []netip.Addr
 
-	// MaxAllocationsPerUser and MaxAllocations bound the live allocations
-	// of one credential user and of the whole relay (defaults
-	// DefaultMaxAllocationsPerUser and DefaultMaxAllocations).
-	MaxAllocationsPerUser, MaxAllocations int
+	// MaxAllocationsPerUser, MaxAllocationsPerOrg and MaxAllocations bound
+	// the live allocations of one user (Grant.User, across every call),
+	// of one organisation (Grant.Org) and of the whole relay (defaults
+	// DefaultMaxAllocationsPerUser, DefaultMaxAllocationsPerOrg or
+	// MaxAllocations when smaller, and DefaultMaxAllocations).
+	MaxAllocationsPerUser, MaxAllocationsPerOrg, MaxAllocations int
 
 	// Logger receives the relay's logs and pion's (default: discarded).
 	Logger *slog.Logger
@@ -98,6 +118,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxAllocations == 0 {
 		c.MaxAllocations = DefaultMaxAllocations
+	}
+	if c.MaxAllocationsPerOrg == 0 {
+		c.MaxAllocationsPerOrg = max(c.MaxAllocationsPerUser, min(DefaultMaxAllocationsPerOrg, c.MaxAllocations))
+	}
+	if c.RecheckInterval == 0 {
+		c.RecheckInterval = DefaultRecheckInterval
 	}
 	if c.RelayBindIP == "" {
 		c.RelayBindIP = "0.0.0.0"
@@ -198,6 +224,15 @@ func (c Config) Validate() error {
 	}
 	if c.MaxAllocations < c.MaxAllocationsPerUser {
 		return fmt.Errorf("turn config: MaxAllocations: %d, less than MaxAllocationsPerUser %d", c.MaxAllocations, c.MaxAllocationsPerUser)
+	}
+	if c.MaxAllocationsPerOrg < c.MaxAllocationsPerUser {
+		return fmt.Errorf("turn config: MaxAllocationsPerOrg: %d, less than MaxAllocationsPerUser %d", c.MaxAllocationsPerOrg, c.MaxAllocationsPerUser)
+	}
+	if c.MaxAllocations < c.MaxAllocationsPerOrg {
+		return fmt.Errorf("turn config: MaxAllocations: %d, less than MaxAllocationsPerOrg %d", c.MaxAllocations, c.MaxAllocationsPerOrg)
+	}
+	if c.RecheckInterval < 0 {
+		return fmt.Errorf("turn config: RecheckInterval: %s is negative", c.RecheckInterval)
 	}
 	return nil
 }

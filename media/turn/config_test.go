@@ -139,25 +139,26 @@ func TestCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Unix(time.Now().Unix(), 500_000_000)
-	username, password, expires := s.Credentials("alice", now)
+	username, password, expires := s.Credentials(Grant{Org: "acme", Call: "c1", User: "alice"}, now)
 	if want := time.Unix(now.Unix(), 0).Add(DefaultCredentialTTL); !expires.Equal(want) {
 		t.Errorf("expires = %v, want %v", expires, want)
 	}
-	if want := strconv.FormatInt(expires.Unix(), 10) + ":alice"; username != want {
+	if want := strconv.FormatInt(expires.Unix(), 10) + ":acme:c1:alice"; username != want {
 		t.Errorf("username = %q, want %q", username, want)
 	}
 	// pion's own TURN REST handler (coturn's use-auth-secret scheme) must
 	// derive the same key from the same secret.
 	pionAuth := turn.LongTermTURNRESTAuthHandler("0123456789abcdef0123456789abcdef", pionLogger{log: slog.New(slog.DiscardHandler)})
+	// (pion's handler takes the field after the expiry as the user.)
 	user, key, ok := pionAuth(&turn.RequestAttributes{Username: username, Realm: DefaultRealm})
-	if !ok || user != "alice" {
+	if !ok || user != "acme" {
 		t.Fatalf("pion handler = %q, %v", user, ok)
 	}
 	if want := turn.GenerateAuthKey(username, DefaultRealm, password); !bytes.Equal(key, want) {
 		t.Errorf("password %q does not match pion's TURN REST derivation", password)
 	}
 	ourUser, ourKey, ok := s.authenticate(&turn.RequestAttributes{Username: username, Realm: DefaultRealm})
-	if !ok || ourUser != "alice" || !bytes.Equal(ourKey, key) {
-		t.Errorf("authenticate = %q, %x, %v; want alice, %x, true", ourUser, ourKey, ok, key)
+	if !ok || ourUser != "acme:c1:alice" || !bytes.Equal(ourKey, key) {
+		t.Errorf("authenticate = %q, %x, %v; want acme:c1:alice, %x, true", ourUser, ourKey, ok, key)
 	}
 }

@@ -3,11 +3,24 @@
 //
 // A Server listens on UDP, TCP and TLS (each optional), authenticates
 // clients with TURN REST style short-lived credentials minted by the node per
-// call (username "<unix-expiry>:<user>", password
-// base64(HMAC-SHA1(secret, username)), as coturn's use-auth-secret and
-// browsers' RTCIceServer expect), limits live allocations per credential user
-// and in total, filters the peers the relay may reach, and exports metrics on
-// the node's own prometheus registry.
+// call and user (username "<unix-expiry>:<org>:<call>:<user>", a Grant,
+// password base64(HMAC-SHA1(secret, username)), as coturn's use-auth-secret
+// and browsers' RTCIceServer expect), limits live allocations per user
+// across calls, per organisation and in total, filters the peers the relay
+// may reach, and exports metrics on the node's own prometheus registry.
+//
+// # Credentials
+//
+// The expiry of a username bounds the allocations it can make (ten minutes
+// by default; clients fetch new credentials before then). The requests
+// that keep an allocation going (Refresh, CreatePermission, ChannelBind,
+// Connect) are accepted with the credentials that made it, expired or not,
+// as long as Config.CheckGrant accepts their grant: the node answers
+// whether the call is still open and the user still active. CheckGrant is
+// asked on every authenticated request and, every RecheckInterval, for the
+// grants of the live allocations; a refused grant's allocations are closed
+// (closing a relay socket makes pion delete its allocation). Revoke closes
+// matching allocations at once, as the node does when a call ends.
 //
 // # Peer filtering
 //
@@ -53,6 +66,8 @@
 //
 // # Quotas
 //
+// Quotas are counted per Grant.User across every call (a user opening call
+// after call gets no more), per Grant.Org and in total.
 // pion's QuotaHandler runs before an allocation is made and lets the server
 // answer 486 (Allocation Quota Reached); it checks the live counts without
 // reserving, because pion has no callback when an allocation fails after

@@ -258,7 +258,7 @@ func (c *turnClient) close() {
 // dialUser dials with fresh credentials for user.
 func (ts *testServer) dialUser(t testing.TB, transport, user string) *turnClient {
 	t.Helper()
-	username, password, _ := ts.Credentials(user, time.Now())
+	username, password, _ := ts.Credentials(Grant{User: user}, time.Now())
 	return ts.dial(t, transport, username, password)
 }
 

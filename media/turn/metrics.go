@@ -18,6 +18,7 @@ const (
 	stageAccept     = "accept"     // inbound TCP relay connection (RFC 6062)
 
 	refusedUserQuota  = "user_quota"
+	refusedOrgQuota   = "org_quota"
 	refusedTotalQuota = "total_quota"
 	refusedShutdown   = "shutdown"
 	refusedRelayError = "relay_error"
@@ -26,6 +27,7 @@ const (
 	authExpired      = "expired"
 	authRealm        = "realm"
 	authBadIntegrity = "bad_integrity"
+	authRevoked      = "revoked" // Config.CheckGrant refused the grant
 )
 
 // metrics are the relay's collectors, registered on the node's registry.

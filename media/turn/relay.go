@@ -22,95 +22,6 @@ var (
 	ErrClosed = errors.New("turn server closed")
 )
 
-// quotas counts live relay sockets per credential user and in total.
-type quotas struct {
-	maxUser, maxTotal int
-
-	mu      sync.Mutex
-	perUser map[string]int
-	total   int
-	closed  bool
-	drained chan struct{} // closed once closed and total == 0
-}
-
-func newQuotas(maxUser, maxTotal int) *quotas {
-	return &quotas{
-		maxUser:  maxUser,
-		maxTotal: maxTotal,
-		perUser:  make(map[string]int),
-		drained:  make(chan struct{}),
-	}
-}
-
-// check reports why one more allocation for user would be refused, or "".
-func (q *quotas) check(user string) string {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.checkLocked(user)
-}
-
-func (q *quotas) checkLocked(user string) string {
-	switch {
-	case q.closed:
-		return refusedShutdown
-	case q.perUser[user] >= q.maxUser:
-		return refusedUserQuota
-	case q.total >= q.maxTotal:
-		return refusedTotalQuota
-	}
-	return ""
-}
-
-// acquire takes a slot for user, or reports why it cannot.
-func (q *quotas) acquire(user string) string {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if reason := q.checkLocked(user); reason != "" {
-		return reason
-	}
-	q.perUser[user]++
-	q.total++
-	return ""
-}
-
-// release gives back a slot taken by acquire.
-func (q *quotas) release(user string) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.perUser[user]--; q.perUser[user] <= 0 {
-		delete(q.perUser, user)
-	}
-	q.total--
-	if q.closed && q.total == 0 {
-		close(q.drained)
-	}
-}
-
-// close refuses further slots; drained is closed when the last is released.
-func (q *quotas) close() {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.closed {
-		return
-	}
-	q.closed = true
-	if q.total == 0 {
-		close(q.drained)
-	}
-}
-
-func (q *quotas) count() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.total
-}
-
-func (q *quotas) userCount(user string) int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.perUser[user]
-}
-
 // relayDeps is what the relay sockets need from the Server.
 type relayDeps struct {
 	filter  *peerFilter
@@ -141,43 +52,55 @@ func (g *relayGenerator) Validate() error {
 	return g.inner.Validate()
 }
 
-func (g *relayGenerator) acquire(user string) error {
-	if reason := g.deps.quotas.acquire(user); reason != "" {
+// acquire takes a quota slot for the credential user pion hands over (the
+// grant, as authenticate returned it).
+func (g *relayGenerator) acquire(userID string) (Grant, error) {
+	grant, ok := parseGrant(userID)
+	if !ok {
+		return Grant{}, fmt.Errorf("allocate for %q: not a grant", userID)
+	}
+	if reason := g.deps.quotas.acquire(grant); reason != "" {
 		g.deps.metrics.refused.WithLabelValues(reason).Inc()
 		if reason == refusedShutdown {
-			return fmt.Errorf("allocate for %q: %w", user, ErrClosed)
+			return Grant{}, fmt.Errorf("allocate for %q: %w", userID, ErrClosed)
 		}
-		return fmt.Errorf("allocate for %q: %s: %w", user, reason, ErrQuota)
+		return Grant{}, fmt.Errorf("allocate for %q: %s: %w", userID, reason, ErrQuota)
 	}
-	return nil
+	return grant, nil
 }
 
 // AllocatePacketConn implements turn.RelayAddressGenerator.
 func (g *relayGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
-	if err := g.acquire(conf.UserID); err != nil {
+	grant, err := g.acquire(conf.UserID)
+	if err != nil {
 		return nil, nil, err
 	}
 	conn, addr, err := g.inner.AllocatePacketConn(conf)
 	if err != nil {
-		g.deps.quotas.release(conf.UserID)
+		g.deps.quotas.release(grant, nil)
 		g.deps.metrics.refused.WithLabelValues(refusedRelayError).Inc()
 		return nil, nil, fmt.Errorf("allocate %s relay for %q: %w", conf.Network, conf.UserID, err)
 	}
-	return &relayPacketConn{PacketConn: conn, deps: g.deps, user: conf.UserID}, addr, nil
+	c := &relayPacketConn{PacketConn: conn, deps: g.deps, grant: grant}
+	g.deps.quotas.track(c, grant)
+	return c, addr, nil
 }
 
 // AllocateListener implements turn.RelayAddressGenerator.
 func (g *relayGenerator) AllocateListener(conf turn.AllocateListenerConfig) (net.Listener, net.Addr, error) {
-	if err := g.acquire(conf.UserID); err != nil {
+	grant, err := g.acquire(conf.UserID)
+	if err != nil {
 		return nil, nil, err
 	}
 	ln, addr, err := g.inner.AllocateListener(conf)
 	if err != nil {
-		g.deps.quotas.release(conf.UserID)
+		g.deps.quotas.release(grant, nil)
 		g.deps.metrics.refused.WithLabelValues(refusedRelayError).Inc()
 		return nil, nil, fmt.Errorf("allocate %s relay for %q: %w", conf.Network, conf.UserID, err)
 	}
-	return &relayListener{Listener: ln, deps: g.deps, user: conf.UserID}, addr, nil
+	l := &relayListener{Listener: ln, deps: g.deps, grant: grant}
+	g.deps.quotas.track(l, grant)
+	return l, addr, nil
 }
 
 // AllocateConn implements turn.RelayAddressGenerator: the outbound TCP
@@ -202,9 +125,9 @@ func (g *relayGenerator) AllocateConn(conf turn.AllocateConnConfig) (net.Conn, e
 // relayPacketConn is the relay socket of a UDP allocation.
 type relayPacketConn struct {
 	net.PacketConn
-	deps *relayDeps
-	user string
-	once sync.Once
+	deps  *relayDeps
+	grant Grant
+	once  sync.Once
 }
 
 // WriteTo sends a client's datagram to a peer, if the filter allows it.
@@ -252,16 +175,16 @@ func (c *relayPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 // Close closes the socket and gives back its quota slot.
 func (c *relayPacketConn) Close() error {
 	err := c.PacketConn.Close()
-	c.once.Do(func() { c.deps.quotas.release(c.user) })
+	c.once.Do(func() { c.deps.quotas.release(c.grant, c) })
 	return err
 }
 
 // relayListener is the relay listener of a TCP allocation (RFC 6062).
 type relayListener struct {
 	net.Listener
-	deps *relayDeps
-	user string
-	once sync.Once
+	deps  *relayDeps
+	grant Grant
+	once  sync.Once
 }
 
 // Accept returns the next connection from an allowed peer, closing the
@@ -289,7 +212,7 @@ func (l *relayListener) Accept() (net.Conn, error) {
 // Close closes the listener and gives back its quota slot.
 func (l *relayListener) Close() error {
 	err := l.Listener.Close()
-	l.once.Do(func() { l.deps.quotas.release(l.user) })
+	l.once.Do(func() { l.deps.quotas.release(l.grant, l) })
 	return err
 }
 

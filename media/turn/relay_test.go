@@ -33,7 +33,7 @@ func TestTCPRelayFilter(t *testing.T) {
 	}
 	deps := &relayDeps{
 		filter:  newPeerFilter(nil, nil, []netip.AddrPort{allowed}, nil),
-		quotas:  newQuotas(1, 1),
+		quotas:  newQuotas(1, 1, 1),
 		metrics: m,
 		log:     slog.New(slog.DiscardHandler),
 	}
@@ -48,18 +48,18 @@ func TestTCPRelayFilter(t *testing.T) {
 	// Outbound: only the exact allowed host:port is dialled.
 	for _, to := range []string{"127.0.0.1:9", "[::ffff:127.0.0.1]:9", "169.254.1.1:80", "10.0.0.1:80"} {
 		_, err := g.AllocateConn(turn.AllocateConnConfig{
-			Network: "tcp4", UserID: "alice", RemoteAddr: net.TCPAddrFromAddrPort(netip.MustParseAddrPort(to)),
+			Network: "tcp4", UserID: "::alice", RemoteAddr: net.TCPAddrFromAddrPort(netip.MustParseAddrPort(to)),
 		})
 		if !errors.Is(err, ErrPeerRefused) {
 			t.Errorf("AllocateConn %s = %v, want ErrPeerRefused", to, err)
 		}
 	}
 
-	ln, relayAddr, err := g.AllocateListener(turn.AllocateListenerConfig{Network: "tcp4", UserID: "alice"})
+	ln, relayAddr, err := g.AllocateListener(turn.AllocateListenerConfig{Network: "tcp4", UserID: "::alice"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := g.AllocateListener(turn.AllocateListenerConfig{Network: "tcp4", UserID: "alice"}); !errors.Is(err, ErrQuota) {
+	if _, _, err := g.AllocateListener(turn.AllocateListenerConfig{Network: "tcp4", UserID: "::alice"}); !errors.Is(err, ErrQuota) {
 		t.Fatalf("second allocation = %v, want ErrQuota", err)
 	}
 	accepted := make(chan net.Conn, 1)

@@ -1,11 +1,15 @@
 package turn
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/pion/stun/v4"
 )
 
 // TestPeerFilterSpecialPurpose walks the IANA IPv4 and IPv6
@@ -193,5 +197,219 @@ func TestTCPRelayIgnoresUDPAllowList(t *testing.T) {
 	case <-accepted:
 		t.Fatal("the TCP listener on the SFU's port accepted a relayed connection")
 	default:
+	}
+}
+
+// TestQuotaPerUserAcrossCallsAndPerOrg: a user's allocations count
+// together whatever the call, and an organisation's together whatever the
+// user, so one user opening call after call cannot fill the relay.
+// (Issue 13, item 6.)
+func TestQuotaPerUserAcrossCallsAndPerOrg(t *testing.T) {
+	ts := startServer(t, func(c *Config) {
+		c.MaxAllocationsPerUser = 2
+		c.MaxAllocationsPerOrg = 3
+		c.MaxAllocations = 10
+	})
+	alloc := func(g Grant) error {
+		username, password, _ := ts.Credentials(g, time.Now())
+		relay, err := ts.dial(t, "udp", username, password).Allocate()
+		if err == nil {
+			t.Cleanup(func() { _ = relay.Close() })
+		}
+		return err
+	}
+	for i, call := range []string{"call-1", "call-2"} {
+		if err := alloc(Grant{Org: "acme", Call: call, User: "mallory"}); err != nil {
+			t.Fatalf("mallory's allocation %d: %v", i+1, err)
+		}
+	}
+	if err := alloc(Grant{Org: "acme", Call: "call-3", User: "mallory"}); err == nil {
+		t.Fatal("mallory's third allocation, in a third call, accepted beyond MaxAllocationsPerUser")
+	}
+	if got := ts.metric(t, "allocations_refused_total", "reason", refusedUserQuota); got != 1 {
+		t.Errorf("allocations_refused_total{user_quota} = %v, want 1", got)
+	}
+	if n := ts.UserAllocations("mallory"); n != 2 {
+		t.Errorf("UserAllocations(mallory) = %d, want 2", n)
+	}
+
+	if err := alloc(Grant{Org: "acme", Call: "call-4", User: "bob"}); err != nil {
+		t.Fatalf("bob's first allocation: %v", err)
+	}
+	if err := alloc(Grant{Org: "acme", Call: "call-4", User: "carol"}); err == nil {
+		t.Fatal("a fourth allocation of acme accepted beyond MaxAllocationsPerOrg")
+	}
+	if got := ts.metric(t, "allocations_refused_total", "reason", refusedOrgQuota); got != 1 {
+		t.Errorf("allocations_refused_total{org_quota} = %v, want 1", got)
+	}
+	if n := ts.OrgAllocations("acme"); n != 3 {
+		t.Errorf("OrgAllocations(acme) = %d, want 3", n)
+	}
+	// Another organisation still gets its share.
+	if err := alloc(Grant{Org: "globex", Call: "call-5", User: "dave"}); err != nil {
+		t.Fatalf("another organisation's allocation: %v", err)
+	}
+	if n := ts.Allocations(); n != 4 {
+		t.Errorf("Allocations = %d, want 4", n)
+	}
+}
+
+// grantBook is a CheckGrant whose calls can be ended and users
+// deactivated while the relay runs.
+type grantBook struct {
+	mu    sync.Mutex
+	ended map[string]bool // call ids
+	gone  map[string]bool // user ids
+	asked int
+}
+
+func newGrantBook() *grantBook {
+	return &grantBook{ended: map[string]bool{}, gone: map[string]bool{}}
+}
+
+func (b *grantBook) check(g Grant) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.asked++
+	switch {
+	case b.ended[g.Call]:
+		return errors.New("call ended")
+	case b.gone[g.User]:
+		return errors.New("user deactivated")
+	}
+	return nil
+}
+
+func (b *grantBook) endCall(id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.ended[id] = true
+}
+
+func (b *grantBook) deactivate(id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.gone[id] = true
+}
+
+// refresh sends a TURN Refresh of c's allocation with the given
+// credentials over c's own 5-tuple (the long-term credential dance: the
+// first answer brings the nonce) and returns the error code of the answer,
+// 0 for a success.
+func refresh(t *testing.T, c *turnClient, realm, username, password string) int {
+	t.Helper()
+	lifetime := stun.RawAttribute{Type: stun.AttrLifetime, Value: []byte{0, 0, 2, 88}} // 600 s
+	send := func(setters ...stun.Setter) *stun.Message {
+		msg, err := stun.Build(append([]stun.Setter{stun.TransactionID,
+			stun.NewType(stun.MethodRefresh, stun.ClassRequest), lifetime}, setters...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.PerformTransaction(msg, c.TURNServerAddr(), false)
+		if err != nil {
+			t.Fatalf("refresh: %v", err)
+		}
+		return res.Msg
+	}
+	first := send(stun.Fingerprint)
+	var nonce stun.Nonce
+	if err := nonce.GetFrom(first); err != nil {
+		t.Fatalf("refresh: no nonce in the first answer: %v", err)
+	}
+	res := send(stun.NewUsername(username), stun.NewRealm(realm), nonce,
+		stun.NewLongTermIntegrity(username, realm, password), stun.Fingerprint)
+	if res.Type.Class == stun.ClassSuccessResponse {
+		return 0
+	}
+	var code stun.ErrorCodeAttribute
+	if err := code.GetFrom(res); err != nil {
+		t.Fatalf("refresh: error answer without a code: %v", err)
+	}
+	return int(code.Code)
+}
+
+// TestCredentialsEndWithCallAndUser: credentials make new allocations only
+// until they expire; an allocation they made is refreshed while its call is
+// open and its user active, and refused, then closed, once either ends.
+// (Issue 13, item 16.)
+func TestCredentialsEndWithCallAndUser(t *testing.T) {
+	book := newGrantBook()
+	ts := startServer(t, func(c *Config) {
+		c.CredentialTTL = time.Second
+		c.CheckGrant = book.check
+		c.RecheckInterval = 10 * time.Millisecond
+	})
+	realm := ts.Realm()
+	alice := Grant{Org: "acme", Call: "pump-4", User: "alice"}
+	bob := Grant{Org: "acme", Call: "valve-2", User: "bob"}
+
+	aliceUser, alicePass, expires := ts.Credentials(alice, time.Now())
+	ca := ts.dial(t, "udp", aliceUser, alicePass)
+	ca.allocate(t)
+	bobUser, bobPass, _ := ts.Credentials(bob, time.Now())
+	cb := ts.dial(t, "udp", bobUser, bobPass)
+	cb.allocate(t)
+
+	// Past the expiry, the credentials make no new allocation...
+	waitFor(t, "the credentials to expire", func() bool { return time.Now().Unix() > expires.Unix() })
+	if relay, err := ts.dial(t, "udp", aliceUser, alicePass).Allocate(); err == nil {
+		_ = relay.Close()
+		t.Fatal("expired credentials made a new allocation")
+	}
+	// ...but keep the allocation they made while the call and user live.
+	if code := refresh(t, ca, realm, aliceUser, alicePass); code != 0 {
+		t.Fatalf("refresh of a live call's allocation = error %d, want success", code)
+	}
+
+	// The call ends: its refreshes are refused, new allocations too, and
+	// its live allocation is closed; bob's call goes on.
+	book.endCall(alice.Call)
+	if code := refresh(t, ca, realm, aliceUser, alicePass); code != int(stun.CodeUnauthorized) {
+		t.Errorf("refresh after the call ended = %d, want %d", code, stun.CodeUnauthorized)
+	}
+	freshUser, freshPass, _ := ts.Credentials(alice, time.Now())
+	if relay, err := ts.dial(t, "udp", freshUser, freshPass).Allocate(); err == nil {
+		_ = relay.Close()
+		t.Fatal("fresh credentials of an ended call made an allocation")
+	}
+	waitFor(t, "the ended call's allocation to close", func() bool { return ts.UserAllocations("alice") == 0 })
+	if n := ts.UserAllocations("bob"); n != 1 {
+		t.Fatalf("bob's allocations = %d, want 1", n)
+	}
+	if code := refresh(t, cb, realm, bobUser, bobPass); code != 0 {
+		t.Fatalf("refresh of bob's allocation = error %d, want success", code)
+	}
+	if got := ts.metric(t, "auth_failures_total", "reason", authRevoked); got < 2 {
+		t.Errorf("auth_failures_total{revoked} = %v, want at least 2", got)
+	}
+
+	// The user is deactivated: the same for bob.
+	book.deactivate(bob.User)
+	if code := refresh(t, cb, realm, bobUser, bobPass); code != int(stun.CodeUnauthorized) {
+		t.Errorf("refresh after the user's deactivation = %d, want %d", code, stun.CodeUnauthorized)
+	}
+	waitFor(t, "the deactivated user's allocation to close", func() bool { return ts.Allocations() == 0 })
+}
+
+// TestRevokeClosesAllocations: Revoke closes the matching allocations at
+// once, on every transport, and their quota slots come back. (Issue 13,
+// item 16.)
+func TestRevokeClosesAllocations(t *testing.T) {
+	ts := startServer(t, nil)
+	for _, transport := range []string{"udp", "tcp", "tls"} {
+		username, password, _ := ts.Credentials(Grant{Org: "acme", Call: "pump-4", User: "tech-" + transport}, time.Now())
+		ts.dial(t, transport, username, password).allocate(t)
+	}
+	username, password, _ := ts.Credentials(Grant{Org: "acme", Call: "valve-2", User: "other"}, time.Now())
+	ts.dial(t, "udp", username, password).allocate(t)
+
+	if n := ts.Revoke(func(g Grant) bool { return g.Call == "pump-4" }); n != 3 {
+		t.Fatalf("Revoke closed %d allocations, want 3", n)
+	}
+	if n := ts.Allocations(); n != 1 {
+		t.Fatalf("Allocations = %d after Revoke, want 1", n)
+	}
+	if n := ts.UserAllocations("other"); n != 1 {
+		t.Errorf("the other call's allocation was closed too")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -40,6 +41,8 @@ type Server struct {
 	mu      sync.Mutex
 	started bool
 	stopped bool
+	stop    chan struct{} // closed by Shutdown; ends the recheck loop
+	loop    sync.WaitGroup
 	turn    *turn.Server
 	udp     net.PacketConn
 	tcp     *connTracker
@@ -71,7 +74,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:    cfg,
 		log:    cfg.Logger.With("component", "turn"),
-		quotas: newQuotas(cfg.MaxAllocationsPerUser, cfg.MaxAllocations),
+		quotas: newQuotas(cfg.MaxAllocationsPerUser, cfg.MaxAllocationsPerOrg, cfg.MaxAllocations),
 		secret: cfg.Secret,
 	}
 	m, err := newMetrics(cfg.Registerer, func() float64 { return float64(s.quotas.count()) })
@@ -179,6 +182,11 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	}
 	s.turn = ts
 	s.started = true
+	if s.cfg.CheckGrant != nil {
+		s.stop = make(chan struct{})
+		s.loop.Add(1)
+		go s.recheckLoop(s.stop)
+	}
 	s.log.Info("turn relay started", "udp", s.addrs.UDP, "tcp", s.addrs.TCP, "tls", s.addrs.TLS,
 		"relay_ip", s.cfg.RelayIP, "realm", s.cfg.Realm)
 	return nil
@@ -284,7 +292,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopped = true
 	ts, tcp, tlsl := s.turn, s.tcp, s.tls
 	s.turn = nil
+	if s.stop != nil {
+		close(s.stop)
+		s.stop = nil
+	}
 	s.mu.Unlock()
+	s.loop.Wait()
 
 	s.quotas.close()
 	var errs []error
@@ -324,22 +337,29 @@ func (s *Server) Allocations() int {
 	return s.quotas.count()
 }
 
-// UserAllocations returns the number of live allocations of user.
+// UserAllocations returns the number of live allocations of user, in
+// every call.
 func (s *Server) UserAllocations(user string) int {
 	return s.quotas.userCount(user)
+}
+
+// OrgAllocations returns the number of live allocations of org.
+func (s *Server) OrgAllocations(org string) int {
+	return s.quotas.orgCount(org)
 }
 
 // Realm returns the TURN realm.
 func (s *Server) Realm() string { return s.cfg.Realm }
 
-// Credentials mints TURN REST credentials for user, valid from now for the
-// configured CredentialTTL: username "<unix-expiry>:<user>" and password
+// Credentials mints TURN REST credentials for g, valid for new
+// allocations from now for the configured CredentialTTL: username
+// "<unix-expiry>:<org>:<call>:<user>" and password
 // base64(HMAC-SHA1(secret, username)), as an RTCIceServer expects them.
-// user must not be empty (the relay refuses such a username); it may hold
-// colons. It works before Start and after Shutdown.
-func (s *Server) Credentials(user string, now time.Time) (username, password string, expires time.Time) {
+// g.User must not be empty (the relay refuses such a username). It works
+// before Start and after Shutdown.
+func (s *Server) Credentials(g Grant, now time.Time) (username, password string, expires time.Time) {
 	expires = time.Unix(now.Add(s.cfg.CredentialTTL).Unix(), 0)
-	username = strconv.FormatInt(expires.Unix(), 10) + ":" + user
+	username = strconv.FormatInt(expires.Unix(), 10) + ":" + g.userPart()
 	return username, s.password(username), expires
 }
 
@@ -354,13 +374,36 @@ func (s *Server) password(username string) string {
 // the username must have, and pion checks the request's MESSAGE-INTEGRITY
 // with it (stun's Check compares with hmac.Equal, in constant time). A
 // forged password therefore fails there and is reported through onAuth.
+//
+// The expiry of the username bounds new allocations. The other requests
+// (Refresh, CreatePermission, ChannelBind, Connect) need an allocation
+// the same 5-tuple and user made while the credentials were valid;
+// browsers keep the credentials an allocation was made with, so these
+// requests are accepted after the expiry as long as CheckGrant accepts the
+// grant, which is asked on every request.
 func (s *Server) authenticate(ra *turn.RequestAttributes) (userID string, key []byte, ok bool) {
-	user, reason := s.parseUsername(ra.Username, ra.Realm, time.Now())
-	if reason != "" {
+	refuse := func(reason string, err error) (string, []byte, bool) {
 		s.metrics.authFailed.WithLabelValues(reason).Inc()
 		s.log.Debug("turn auth refused", "reason", reason, "username", ra.Username,
-			"realm", ra.Realm, "src", ra.SrcAddr, "method", ra.Method.String())
+			"realm", ra.Realm, "src", ra.SrcAddr, "method", ra.Method.String(), "err", err)
 		return "", nil, false
+	}
+	user, expiry, reason := s.splitUsername(ra.Username, ra.Realm)
+	if reason != "" {
+		return refuse(reason, nil)
+	}
+	expired := expiry < time.Now().Unix()
+	if expired && (s.cfg.CheckGrant == nil || ra.Method == stun.MethodAllocate) {
+		return refuse(authExpired, nil)
+	}
+	g, ok := parseGrant(user)
+	if !ok {
+		return refuse(authMalformed, nil)
+	}
+	if s.cfg.CheckGrant != nil {
+		if err := s.cfg.CheckGrant(g); err != nil {
+			return refuse(authRevoked, err)
+		}
 	}
 	return user, turn.GenerateAuthKey(ra.Username, ra.Realm, s.password(ra.Username)), true
 }
@@ -368,26 +411,36 @@ func (s *Server) authenticate(ra *turn.RequestAttributes) (userID string, key []
 // parseUsername checks a TURN REST username and returns its user, or the
 // reason for refusing it.
 func (s *Server) parseUsername(username, realm string, now time.Time) (user, reason string) {
-	if realm != s.cfg.Realm {
-		return "", authRealm
-	}
-	ts, user, found := strings.Cut(username, ":")
-	if !found || user == "" || ts == "" || len(ts) > 19 {
-		return "", authMalformed
-	}
-	for _, c := range ts {
-		if c < '0' || c > '9' {
-			return "", authMalformed
-		}
-	}
-	expiry, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return "", authMalformed
+	user, expiry, reason := s.splitUsername(username, realm)
+	if reason != "" {
+		return "", reason
 	}
 	if expiry < now.Unix() {
 		return "", authExpired
 	}
 	return user, ""
+}
+
+// splitUsername checks the form of a TURN REST username and returns its
+// user part and expiry (unix seconds), or the reason for refusing it.
+func (s *Server) splitUsername(username, realm string) (user string, expiry int64, reason string) {
+	if realm != s.cfg.Realm {
+		return "", 0, authRealm
+	}
+	ts, user, found := strings.Cut(username, ":")
+	if !found || user == "" || ts == "" || len(ts) > 19 {
+		return "", 0, authMalformed
+	}
+	for _, c := range ts {
+		if c < '0' || c > '9' {
+			return "", 0, authMalformed
+		}
+	}
+	expiry, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return "", 0, authMalformed
+	}
+	return user, expiry, ""
 }
 
 // onAuth counts the requests whose MESSAGE-INTEGRITY did not match.
@@ -402,7 +455,11 @@ func (s *Server) onAuth(src, dst net.Addr, protocol, username, realm, method str
 
 // checkQuota is pion's QuotaHandler: refusing here answers 486.
 func (s *Server) checkQuota(user, realm string, src net.Addr) bool {
-	if reason := s.quotas.check(user); reason != "" {
+	g, ok := parseGrant(user)
+	if !ok {
+		return false
+	}
+	if reason := s.quotas.check(g); reason != "" {
 		s.metrics.refused.WithLabelValues(reason).Inc()
 		s.log.Debug("turn allocation refused", "reason", reason, "user", user, "src", src)
 		return false
@@ -417,4 +474,51 @@ func (s *Server) onAllocationCreated(src, dst net.Addr, protocol, user, realm st
 
 func (s *Server) onAllocationDeleted(src, dst net.Addr, protocol, user, realm string) {
 	s.log.Debug("turn allocation deleted", "user", user, "src", src, "protocol", protocol)
+}
+
+// Revoke closes the live allocations whose grant matches (those of an
+// ended call, say) and returns how many it closed. Closing a relay socket
+// makes pion delete its allocation; the client learns it when its next
+// request fails.
+func (s *Server) Revoke(match func(Grant) bool) int {
+	socks := s.quotas.sockets(match)
+	for _, sock := range socks {
+		_ = sock.Close()
+	}
+	return len(socks)
+}
+
+// Recheck asks CheckGrant about the grant of every live allocation and
+// closes the allocations of the grants it refuses; it returns how many it
+// closed. The relay does so every RecheckInterval; Recheck does it now.
+func (s *Server) Recheck() int {
+	if s.cfg.CheckGrant == nil {
+		return 0
+	}
+	closed := 0
+	for _, g := range s.quotas.grants() {
+		err := s.cfg.CheckGrant(g)
+		if err == nil {
+			continue
+		}
+		n := s.Revoke(func(x Grant) bool { return x == g })
+		closed += n
+		s.log.Info("turn allocations closed", "org", g.Org, "call", g.Call, "user", g.User,
+			"allocations", n, "reason", err)
+	}
+	return closed
+}
+
+func (s *Server) recheckLoop(stop <-chan struct{}) {
+	defer s.loop.Done()
+	tick := time.NewTicker(s.cfg.RecheckInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			s.Recheck()
+		}
+	}
 }

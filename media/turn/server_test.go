@@ -47,8 +47,8 @@ func TestRelayRoundTrip(t *testing.T) {
 func TestAuthRefused(t *testing.T) {
 	ts := startServer(t, nil)
 	now := time.Now()
-	expUser, expPass, _ := ts.Credentials("alice", now.Add(-2*DefaultCredentialTTL))
-	goodUser, _, _ := ts.Credentials("alice", now)
+	expUser, expPass, _ := ts.Credentials(Grant{User: "alice"}, now.Add(-2*DefaultCredentialTTL))
+	goodUser, _, _ := ts.Credentials(Grant{User: "alice"}, now)
 	forge := func(username string) string {
 		mac := hmac.New(sha1.New, []byte("not-the-secret-0123456789"))
 		mac.Write([]byte(username))
@@ -249,22 +249,23 @@ func TestQuotaReleasedWithTCPConnection(t *testing.T) {
 // TestQuotaGenerator checks the authoritative count in the relay generator,
 // which holds even when the QuotaHandler is raced.
 func TestQuotaGenerator(t *testing.T) {
-	q := newQuotas(1, 2)
-	if r := q.acquire("a"); r != "" {
+	q := newQuotas(1, 2, 2)
+	a, b, c := Grant{User: "a"}, Grant{User: "b"}, Grant{User: "c"}
+	if r := q.acquire(a); r != "" {
 		t.Fatal(r)
 	}
-	if r := q.acquire("a"); r != refusedUserQuota {
+	if r := q.acquire(a); r != refusedUserQuota {
 		t.Fatalf("second slot for a: %q, want %q", r, refusedUserQuota)
 	}
-	if r := q.acquire("b"); r != "" {
+	if r := q.acquire(b); r != "" {
 		t.Fatal(r)
 	}
-	if r := q.acquire("c"); r != refusedTotalQuota {
+	if r := q.acquire(c); r != refusedTotalQuota {
 		t.Fatalf("third slot: %q, want %q", r, refusedTotalQuota)
 	}
-	q.release("a")
+	q.release(a, nil)
 	q.close()
-	if r := q.acquire("c"); r != refusedShutdown {
+	if r := q.acquire(c); r != refusedShutdown {
 		t.Fatalf("after close: %q, want %q", r, refusedShutdown)
 	}
 	select {
@@ -272,7 +273,7 @@ func TestQuotaGenerator(t *testing.T) {
 		t.Fatal("drained with a slot taken")
 	default:
 	}
-	q.release("b")
+	q.release(b, nil)
 	<-q.drained
 }
 

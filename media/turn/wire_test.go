@@ -42,7 +42,7 @@ func xorPeerAddressV6(ap netip.AddrPort) stun.Setter {
 // relay refuses each one.
 func TestMappedPeerOnTheWire(t *testing.T) {
 	ts := startServer(t, nil)
-	username, password, _ := ts.Credentials("mallory", time.Now())
+	username, password, _ := ts.Credentials(Grant{User: "mallory"}, time.Now())
 	c := ts.dial(t, "udp", username, password)
 	c.allocate(t)
 	server := ts.Addrs().UDP

@@ -39,6 +39,7 @@ const state = {
   startedAt: 0,
   retries: 0,
   iceServers: [],
+  iceRefresh: 0, // timer fetching fresh relay credentials
 };
 window.sitelineCall = state;
 // calltools.js (snapshots, pointer, files, recording) works through these.
@@ -178,9 +179,11 @@ function serial(target, f) {
   return p;
 }
 
-async function join() {
-  state.leaving = false;
-  body.dataset.state = "joining";
+// fetchICEServers gets relay credentials for this call. They open new
+// relay allocations only until expires_at, so they are fetched again a
+// minute before then and handed to the open connections, for their next
+// ICE restart; the allocations made already live as long as the call.
+async function fetchICEServers() {
   const res = await fetch(`/api/v1/calls/${encodeURIComponent(callID)}/ice-servers`, {
     headers: { Accept: "application/json" },
     credentials: "same-origin",
@@ -189,7 +192,38 @@ async function join() {
     const e = await res.json().catch(() => ({}));
     throw new Error(e.message || e.error || `ICE servers: HTTP ${res.status}`);
   }
-  state.iceServers = (await res.json()).ice_servers || [];
+  const cfg = await res.json();
+  state.iceServers = cfg.ice_servers || [];
+  clearTimeout(state.iceRefresh);
+  const expires = Date.parse(cfg.expires_at);
+  if (!Number.isNaN(expires)) {
+    const due = Math.max(5000, expires - Date.now() - 60000);
+    state.iceRefresh = setTimeout(refreshICEServers, due);
+  }
+}
+
+async function refreshICEServers() {
+  if (state.leaving) return;
+  try {
+    await fetchICEServers();
+  } catch (err) {
+    console.warn("ice servers", err);
+    state.iceRefresh = setTimeout(refreshICEServers, 15000);
+    return;
+  }
+  for (const pc of [state.pub, state.sub]) {
+    try {
+      if (pc && pc.connectionState !== "closed") pc.setConfiguration({ ...pc.getConfiguration(), iceServers: state.iceServers });
+    } catch (err) {
+      console.warn("ice servers", err);
+    }
+  }
+}
+
+async function join() {
+  state.leaving = false;
+  body.dataset.state = "joining";
+  await fetchICEServers();
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(`${proto}//${location.host}/api/v1/calls/${encodeURIComponent(callID)}/signal`);
   state.ws = ws;
@@ -653,6 +687,7 @@ function leave() {
 
 function finish(title, text) {
   state.leaving = true;
+  clearTimeout(state.iceRefresh);
   window.dispatchEvent(new CustomEvent("siteline:left"));
   closeConnections();
   state.local?.getTracks().forEach((t) => t.stop());
