@@ -77,6 +77,9 @@ func (s *admin) CreateUser(ctx context.Context, a web.Actor, in web.UserInput) (
 	if err := s.checkRoles(ctx, a.OrgID, roles); err != nil {
 		return storage.User{}, err
 	}
+	if err := s.mayGrantRoles(a, roles); err != nil {
+		return storage.User{}, err
+	}
 	hash, err := hashPassword(in.Password)
 	if err != nil {
 		return storage.User{}, err
@@ -97,6 +100,9 @@ func (s *admin) CreateUser(ctx context.Context, a web.Actor, in web.UserInput) (
 func (s *admin) UpdateUser(ctx context.Context, a web.Actor, id string, p web.UserPatch) (storage.User, error) {
 	old, err := s.orgUser(ctx, a, id)
 	if err != nil {
+		return old, err
+	}
+	if err := s.mayUpdate(a, old, p); err != nil {
 		return old, err
 	}
 	u := old
@@ -272,6 +278,9 @@ func (s *admin) SetTeamMember(ctx context.Context, a web.Actor, teamID, userID s
 	if _, err := s.orgUser(ctx, a, userID); err != nil {
 		return err
 	}
+	if err := s.mayJoinTeam(a, teamID); err != nil {
+		return err
+	}
 	m := storage.TeamMembership{TeamID: teamID, UserID: userID, Role: role}
 	if err := s.propose(ctx, a, storage.Change{Op: storage.OpSetTeamMember, Membership: &m}, teamLinkChange(a.OrgID, userID, teamID, true)); err != nil {
 		return err
@@ -282,6 +291,14 @@ func (s *admin) SetTeamMember(ctx context.Context, a web.Actor, teamID, userID s
 func (s *admin) RemoveTeamMember(ctx context.Context, a web.Actor, teamID, userID string) error {
 	if _, err := s.orgTeam(ctx, a, teamID); err != nil {
 		return err
+	}
+	if len(s.n.authz.TeamPermissions(a.OrgID, teamID)) > 0 {
+		// Leaving the team takes its roles away.
+		if u, err := s.orgUser(ctx, a, userID); err == nil {
+			if err := s.mayManage(a, u); err != nil {
+				return err
+			}
+		}
 	}
 	m := storage.TeamMembership{TeamID: teamID, UserID: userID}
 	link := teamLinkChange(a.OrgID, userID, teamID, false)
