@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"siteline/policy"
 	"siteline/storage"
@@ -157,6 +155,10 @@ func (s *admin) UpdateUser(ctx context.Context, a web.Actor, id string, p web.Us
 	}
 	u.UpdatedAt = s.n.now().UTC()
 	changes = append([]storage.Change{{Op: storage.OpPutUser, User: &u, PasswordHash: hash, Existing: true}}, changes...)
+	if p.Password != nil || old.Active && !u.Active {
+		// A reset password or a deactivation ends the user's API tokens.
+		changes = append(changes, storage.Change{Op: storage.OpDelUserTokens, ID: u.ID})
+	}
 	if err := s.propose(ctx, a, changes...); err != nil {
 		return old, err
 	}
@@ -183,6 +185,9 @@ func (s *admin) UpdateUser(ctx context.Context, a web.Actor, id string, p web.Us
 	if p.Password != nil {
 		detail["password"] = "reset"
 	}
+	if p.Password != nil || old.Active && !u.Active {
+		detail["api_tokens"] = "revoked"
+	}
 	u.PasswordHash = hash
 	return u, s.n.audit(ctx, actorID(a), "user.update", u.ID, detail)
 }
@@ -206,10 +211,12 @@ func (s *admin) ChangePassword(ctx context.Context, a web.Actor, current, next s
 		return err
 	}
 	u.UpdatedAt = s.n.now().UTC()
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutUser, User: &u, PasswordHash: hash, Existing: true}); err != nil {
+	// The API tokens made under the old password end with it.
+	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutUser, User: &u, PasswordHash: hash, Existing: true},
+		storage.Change{Op: storage.OpDelUserTokens, ID: u.ID}); err != nil {
 		return err
 	}
-	return s.n.audit(ctx, actorID(a), "user.password", u.ID, nil)
+	return s.n.audit(ctx, actorID(a), "user.password", u.ID, map[string]string{"api_tokens": "revoked"})
 }
 
 func (s *admin) CreateTeam(ctx context.Context, a web.Actor, name string) (storage.Team, error) {
@@ -433,44 +440,6 @@ func (s *admin) DeleteContact(ctx context.Context, a web.Actor, id string) error
 		return err
 	}
 	return s.n.audit(ctx, actorID(a), "contact.delete", id, map[string]string{"name": c.Name})
-}
-
-func (s *admin) CreateToken(ctx context.Context, a web.Actor, name string, ttl time.Duration) (storage.APIToken, string, error) {
-	if a.Local {
-		return storage.APIToken{}, "", validation("user", "the local operator has no account: log in as a user to create a token")
-	}
-	name = strings.TrimSpace(name)
-	if err := checkName("name", name); err != nil {
-		return storage.APIToken{}, "", err
-	}
-	secret := web.TokenPrefix + GeneratePassword() + GeneratePassword()
-	sum := sha256.Sum256([]byte(secret))
-	now := s.n.now().UTC()
-	t := storage.APIToken{ID: newID(), OrgID: a.OrgID, UserID: a.UserID, Name: name, CreatedAt: now}
-	if ttl > 0 {
-		exp := now.Add(ttl)
-		t.ExpiresAt = &exp
-	}
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutToken, Token: &t, TokenHash: sum[:]}); err != nil {
-		return t, "", err
-	}
-	t.Hash = sum[:]
-	return t, secret, s.n.audit(ctx, actorID(a), "token.create", t.ID, map[string]any{"name": name, "expires_at": t.ExpiresAt})
-}
-
-func (s *admin) DeleteToken(ctx context.Context, a web.Actor, id string) error {
-	toks, err := s.n.store.Tokens(ctx, a.UserID)
-	if err != nil {
-		return err
-	}
-	i := slices.IndexFunc(toks, func(t storage.APIToken) bool { return t.ID == id })
-	if i < 0 {
-		return fmt.Errorf("API token %s: %w", id, storage.ErrNotFound)
-	}
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpDelToken, ID: id}); err != nil {
-		return err
-	}
-	return s.n.audit(ctx, actorID(a), "token.delete", id, map[string]string{"name": toks[i].Name})
 }
 
 // ReadBarrier makes the store's next reads linearizable (raft.ReadBarrier).

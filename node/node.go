@@ -339,6 +339,7 @@ func (n *Node) startWeb() error {
 		LoginFailuresPerAddress: n.cfg.Auth.LoginFailuresPerAddress,
 		LoginWindow:             n.cfg.Auth.LoginWindow,
 		UploadLimit:             n.cfg.Media.MaxUpload,
+		TokenMaxTTL:             n.cfg.Tokens.MaxTTL,
 	}, web.Deps{
 		Logger:       n.log.With("component", "web"),
 		Org:          n.store,
