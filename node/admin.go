@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"siteline/policy"
 	"siteline/storage"
@@ -77,6 +75,9 @@ func (s *admin) CreateUser(ctx context.Context, a web.Actor, in web.UserInput) (
 	if err := s.checkRoles(ctx, a.OrgID, roles); err != nil {
 		return storage.User{}, err
 	}
+	if err := s.mayGrantRoles(a, roles); err != nil {
+		return storage.User{}, err
+	}
 	hash, err := hashPassword(in.Password)
 	if err != nil {
 		return storage.User{}, err
@@ -97,6 +98,9 @@ func (s *admin) CreateUser(ctx context.Context, a web.Actor, in web.UserInput) (
 func (s *admin) UpdateUser(ctx context.Context, a web.Actor, id string, p web.UserPatch) (storage.User, error) {
 	old, err := s.orgUser(ctx, a, id)
 	if err != nil {
+		return old, err
+	}
+	if err := s.mayUpdate(a, old, p); err != nil {
 		return old, err
 	}
 	u := old
@@ -151,6 +155,10 @@ func (s *admin) UpdateUser(ctx context.Context, a web.Actor, id string, p web.Us
 	}
 	u.UpdatedAt = s.n.now().UTC()
 	changes = append([]storage.Change{{Op: storage.OpPutUser, User: &u, PasswordHash: hash, Existing: true}}, changes...)
+	if p.Password != nil || old.Active && !u.Active {
+		// A reset password or a deactivation ends the user's API tokens.
+		changes = append(changes, storage.Change{Op: storage.OpDelUserTokens, ID: u.ID})
+	}
 	if err := s.propose(ctx, a, changes...); err != nil {
 		return old, err
 	}
@@ -177,6 +185,9 @@ func (s *admin) UpdateUser(ctx context.Context, a web.Actor, id string, p web.Us
 	if p.Password != nil {
 		detail["password"] = "reset"
 	}
+	if p.Password != nil || old.Active && !u.Active {
+		detail["api_tokens"] = "revoked"
+	}
 	u.PasswordHash = hash
 	return u, s.n.audit(ctx, actorID(a), "user.update", u.ID, detail)
 }
@@ -200,10 +211,12 @@ func (s *admin) ChangePassword(ctx context.Context, a web.Actor, current, next s
 		return err
 	}
 	u.UpdatedAt = s.n.now().UTC()
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutUser, User: &u, PasswordHash: hash, Existing: true}); err != nil {
+	// The API tokens made under the old password end with it.
+	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutUser, User: &u, PasswordHash: hash, Existing: true},
+		storage.Change{Op: storage.OpDelUserTokens, ID: u.ID}); err != nil {
 		return err
 	}
-	return s.n.audit(ctx, actorID(a), "user.password", u.ID, nil)
+	return s.n.audit(ctx, actorID(a), "user.password", u.ID, map[string]string{"api_tokens": "revoked"})
 }
 
 func (s *admin) CreateTeam(ctx context.Context, a web.Actor, name string) (storage.Team, error) {
@@ -272,6 +285,9 @@ func (s *admin) SetTeamMember(ctx context.Context, a web.Actor, teamID, userID s
 	if _, err := s.orgUser(ctx, a, userID); err != nil {
 		return err
 	}
+	if err := s.mayJoinTeam(a, teamID); err != nil {
+		return err
+	}
 	m := storage.TeamMembership{TeamID: teamID, UserID: userID, Role: role}
 	if err := s.propose(ctx, a, storage.Change{Op: storage.OpSetTeamMember, Membership: &m}, teamLinkChange(a.OrgID, userID, teamID, true)); err != nil {
 		return err
@@ -282,6 +298,14 @@ func (s *admin) SetTeamMember(ctx context.Context, a web.Actor, teamID, userID s
 func (s *admin) RemoveTeamMember(ctx context.Context, a web.Actor, teamID, userID string) error {
 	if _, err := s.orgTeam(ctx, a, teamID); err != nil {
 		return err
+	}
+	if len(s.n.authz.TeamPermissions(a.OrgID, teamID)) > 0 {
+		// Leaving the team takes its roles away.
+		if u, err := s.orgUser(ctx, a, userID); err == nil {
+			if err := s.mayManage(a, u); err != nil {
+				return err
+			}
+		}
 	}
 	m := storage.TeamMembership{TeamID: teamID, UserID: userID}
 	link := teamLinkChange(a.OrgID, userID, teamID, false)
@@ -416,44 +440,6 @@ func (s *admin) DeleteContact(ctx context.Context, a web.Actor, id string) error
 		return err
 	}
 	return s.n.audit(ctx, actorID(a), "contact.delete", id, map[string]string{"name": c.Name})
-}
-
-func (s *admin) CreateToken(ctx context.Context, a web.Actor, name string, ttl time.Duration) (storage.APIToken, string, error) {
-	if a.Local {
-		return storage.APIToken{}, "", validation("user", "the local operator has no account: log in as a user to create a token")
-	}
-	name = strings.TrimSpace(name)
-	if err := checkName("name", name); err != nil {
-		return storage.APIToken{}, "", err
-	}
-	secret := web.TokenPrefix + GeneratePassword() + GeneratePassword()
-	sum := sha256.Sum256([]byte(secret))
-	now := s.n.now().UTC()
-	t := storage.APIToken{ID: newID(), OrgID: a.OrgID, UserID: a.UserID, Name: name, CreatedAt: now}
-	if ttl > 0 {
-		exp := now.Add(ttl)
-		t.ExpiresAt = &exp
-	}
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutToken, Token: &t, TokenHash: sum[:]}); err != nil {
-		return t, "", err
-	}
-	t.Hash = sum[:]
-	return t, secret, s.n.audit(ctx, actorID(a), "token.create", t.ID, map[string]any{"name": name, "expires_at": t.ExpiresAt})
-}
-
-func (s *admin) DeleteToken(ctx context.Context, a web.Actor, id string) error {
-	toks, err := s.n.store.Tokens(ctx, a.UserID)
-	if err != nil {
-		return err
-	}
-	i := slices.IndexFunc(toks, func(t storage.APIToken) bool { return t.ID == id })
-	if i < 0 {
-		return fmt.Errorf("API token %s: %w", id, storage.ErrNotFound)
-	}
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpDelToken, ID: id}); err != nil {
-		return err
-	}
-	return s.n.audit(ctx, actorID(a), "token.delete", id, map[string]string{"name": toks[i].Name})
 }
 
 // ReadBarrier makes the store's next reads linearizable (raft.ReadBarrier).

@@ -37,6 +37,7 @@ type Config struct {
 	Auth         AuthConfig         `yaml:"auth"`
 	Mail         MailConfig         `yaml:"mail"`
 	SMS          SMSConfig          `yaml:"sms"`
+	Tokens       TokensConfig       `yaml:"tokens"`
 }
 
 // NodeConfig names this node and its site.
@@ -161,8 +162,9 @@ func Default() Config {
 			LoginFailuresPerAddress: 20,
 			LoginWindow:             15 * time.Minute,
 		},
-		Mail: MailConfig{SMTPPort: 587, TLS: "starttls"},
-		SMS:  SMSConfig{Provider: "log"},
+		Mail:   MailConfig{SMTPPort: 587, TLS: "starttls"},
+		SMS:    SMSConfig{Provider: "log"},
+		Tokens: defaultTokens(),
 	}
 }
 
@@ -377,7 +379,7 @@ func (c *Config) Validate() error {
 	if err := c.validateInvite(); err != nil {
 		return err
 	}
-	return nil
+	return c.validateTokens()
 }
 
 func validAddr(addr string) error {

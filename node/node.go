@@ -98,6 +98,9 @@ type Node struct {
 	// ring pushes incoming calls to the experts' open pages.
 	ring *ringHub
 	web  *web.Server
+	// webSockets is web for the state machine, which closes the sockets
+	// of deactivated users (sockets.go).
+	webSockets webRef
 
 	// dummyHash is verified against when a login names no user, so an
 	// unknown e-mail takes as long to refuse as a wrong password. It is
@@ -273,8 +276,10 @@ func (n *Node) startRaft(ctx context.Context) error {
 }
 
 // applied keeps the enforcer in step with policy changes as the replicated
-// log applies them, on every node, with no reload.
+// log applies them, on every node, with no reload, and closes the sockets
+// of users the command deactivated.
 func (n *Node) applied(cmd storage.Command) {
+	n.closeDeactivated(cmd)
 	for _, ch := range cmd.Changes {
 		var err error
 		switch ch.Op {
@@ -339,6 +344,7 @@ func (n *Node) startWeb() error {
 		LoginFailuresPerAddress: n.cfg.Auth.LoginFailuresPerAddress,
 		LoginWindow:             n.cfg.Auth.LoginWindow,
 		UploadLimit:             n.cfg.Media.MaxUpload,
+		TokenMaxTTL:             n.cfg.Tokens.MaxTTL,
 	}, web.Deps{
 		Logger:       n.log.With("component", "web"),
 		Org:          n.store,
@@ -361,6 +367,7 @@ func (n *Node) startWeb() error {
 		return err
 	}
 	n.web = srv
+	n.webSockets.set(srv)
 
 	sock := n.AdminSocket()
 	_ = os.Remove(sock) // a stale socket of a node that did not stop cleanly

@@ -68,6 +68,7 @@ const (
 	AdminFederation = "admin_federation"
 	AdminAuditLog   = "admin_audit-log"
 	AdminAPITokens  = "admin_api-tokens"
+	AdminOrgTokens  = "admin_organisation_api-tokens"
 )
 
 // Areas of the catalogue.
@@ -131,6 +132,7 @@ func catalogue() []Permission {
 		{AdminFederation, AreaAdministration, "Federation", "manage sites and the federation of nodes"},
 		{AdminAuditLog, AreaAdministration, "Audit log", "read the audit log"},
 		{AdminAPITokens, AreaAdministration, "API tokens", "create API tokens for oneself, for the CLI and automation"},
+		{AdminOrgTokens, AreaAdministration, "API tokens", "list and revoke the API tokens of every user of the organisation"},
 	}
 }
 

@@ -43,6 +43,7 @@ var (
 	adminIDs       = []string{
 		"admin_organisation_members", "admin_organisation_teams", "admin_organisation_labels",
 		"admin_policies", "admin_sso", "admin_federation", "admin_audit-log", "admin_api-tokens",
+		"admin_organisation_api-tokens",
 	}
 )
 

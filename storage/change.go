@@ -33,6 +33,9 @@ const (
 	OpReplacePolicy Op = "policy.replace"  // OrgID, Rules: the org's whole policy
 	OpPutToken      Op = "token.put"       // Token
 	OpDelToken      Op = "token.del"       // ID
+	// OpDelUserTokens revokes every API token of a user, those proposed
+	// concurrently and applied before it included.
+	OpDelUserTokens Op = "token.del_user" // ID (user id)
 
 	OpPutPolicyVersion Op = "policy.version.put" // PolicyVersion: a recorded version of an org's policy
 )
@@ -148,7 +151,7 @@ func (ch Change) validate() error {
 		if ch.OrgID == "" {
 			return missing("org_id")
 		}
-	case OpDeleteUser, OpDeleteTeam, OpDelLabelGroup, OpDelLabel, OpDelContact, OpDelToken:
+	case OpDeleteUser, OpDeleteTeam, OpDelLabelGroup, OpDelLabel, OpDelContact, OpDelToken, OpDelUserTokens:
 		if ch.ID == "" {
 			return missing("id")
 		}

@@ -45,6 +45,8 @@ type OrgReader interface {
 
 	TokenByHash(ctx context.Context, hash []byte) (APIToken, error)
 	Tokens(ctx context.Context, userID string) ([]APIToken, error)
+	// OrgTokens lists the API tokens of every user of an organisation.
+	OrgTokens(ctx context.Context, orgID string) ([]APIToken, error)
 }
 
 // OrgStore is the organisation data as the replicated state machine sees

@@ -144,10 +144,25 @@ type APIToken struct {
 	OrgID     string     `json:"org_id"`
 	UserID    string     `json:"user_id"`
 	Name      string     `json:"name"`
+	Scope     TokenScope `json:"scope"`
 	Hash      []byte     `json:"-"`
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
+
+// TokenScope narrows what an API token may do within its user's
+// permissions.
+type TokenScope string
+
+// Token scopes, from least to most.
+const (
+	// ScopeRead allows GET and HEAD requests only: no change, no
+	// WebSocket, no token minting.
+	ScopeRead TokenScope = "read"
+	// ScopeFull allows everything the user may do, including minting
+	// tokens that expire no later than itself.
+	ScopeFull TokenScope = "full"
+)
 
 // AuditEvent records who did what, when, to what.
 type AuditEvent struct {

@@ -3,8 +3,6 @@ package web
 import (
 	"fmt"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -68,14 +66,10 @@ func (s *Server) apiRoutes() []route {
 		{method: "PATCH", path: p + "/contacts/:id", perm: policy.PhonebookEditor, summary: "Change a contact", in: contactIn{}, out: storage.Contact{}, handler: s.apiUpdateContact},
 		{method: "DELETE", path: p + "/contacts/:id", perm: policy.PhonebookEditor, summary: "Delete a contact", handler: s.apiDeleteContact},
 
-		{method: "GET", path: p + "/tokens", perm: policy.AdminAPITokens, summary: "The caller's API tokens", out: []storage.APIToken{}, handler: s.apiTokens},
-		{method: "POST", path: p + "/tokens", perm: policy.AdminAPITokens, summary: "Create an API token; its secret is shown once", in: tokenIn{}, out: tokenOut{}, handler: s.apiCreateToken},
-		{method: "DELETE", path: p + "/tokens/:id", perm: policy.AdminAPITokens, summary: "Revoke an API token", handler: s.apiDeleteToken},
-
 		{method: "GET", path: p + "/policy", perm: policy.AdminPolicies, summary: "The organisation's permission policy lines", out: []storage.PolicyRule{}, handler: s.apiPolicy},
 		{method: "GET", path: p + "/permissions", perm: policy.AdminPolicies, summary: "The permission catalogue", out: []policy.Permission{}, handler: s.apiCatalogue},
 		{method: "GET", path: p + "/audit", perm: policy.AdminAuditLog, summary: "The audit log, newest first (?action=prefix&limit=n)", out: []storage.AuditEvent{}, handler: s.apiAudit},
-	}, s.policyRoutes()...)
+	}, append(s.policyRoutes(), s.tokenRoutes()...)...)
 }
 
 type versionOut struct {
@@ -143,18 +137,6 @@ type contactIn struct {
 	Phone   string `json:"phone"`
 	Company string `json:"company"`
 	Notes   string `json:"notes"`
-}
-
-type tokenIn struct {
-	Name string `json:"name"`
-	// TTL is how long the token is valid, such as "720h"; empty means no
-	// expiry.
-	TTL string `json:"ttl"`
-}
-
-type tokenOut struct {
-	Token  storage.APIToken `json:"token"`
-	Secret string           `json:"secret"`
 }
 
 func (s *Server) apiVersion(c *fiber.Ctx) error {
@@ -531,59 +513,6 @@ func (s *Server) apiUpdateContact(c *fiber.Ctx) error {
 func (s *Server) apiDeleteContact(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
 	if err := s.deps.Admin.DeleteContact(c.UserContext(), a, c.Params("id")); err != nil {
-		return err
-	}
-	return c.SendStatus(fiber.StatusNoContent)
-}
-
-func (s *Server) apiTokens(c *fiber.Ctx) error {
-	a, _ := actorOf(c)
-	ts, err := s.deps.Org.Tokens(c.UserContext(), a.UserID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(nonNil(ts))
-}
-
-// parseTTL reads a token lifetime: a Go duration ("720h") or a number of
-// days ("30d"); empty means no expiry.
-func parseTTL(s string) (time.Duration, error) {
-	if s == "" {
-		return 0, nil
-	}
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err == nil && n > 0 {
-			return time.Duration(n) * 24 * time.Hour, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, &storage.ValidationError{Field: "ttl", Problem: fmt.Sprintf("%q is not a positive duration such as 720h or 30d", s)}
-	}
-	return d, nil
-}
-
-func (s *Server) apiCreateToken(c *fiber.Ctx) error {
-	var in tokenIn
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	ttl, err := parseTTL(in.TTL)
-	if err != nil {
-		return err
-	}
-	a, _ := actorOf(c)
-	tok, secret, err := s.deps.Admin.CreateToken(c.UserContext(), a, in.Name, ttl)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(tokenOut{Token: tok, Secret: secret})
-}
-
-func (s *Server) apiDeleteToken(c *fiber.Ctx) error {
-	a, _ := actorOf(c)
-	if err := s.deps.Admin.DeleteToken(c.UserContext(), a, c.Params("id")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -85,14 +85,17 @@ func (s *Server) tokenActor(c *fiber.Ctx, header string) (Actor, error) {
 		}
 		return Actor{}, err
 	}
-	if tok.ExpiresAt != nil && !s.now().Before(*tok.ExpiresAt) {
-		return Actor{}, fmt.Errorf("API token %q expired at %s: %w", tok.Name, tok.ExpiresAt.UTC().Format(time.RFC3339), storage.ErrUnauthenticated)
+	if end, ok := TokenExpiry(tok, s.cfg.TokenMaxTTL); ok && !s.now().Before(end) {
+		return Actor{}, fmt.Errorf("API token %q expired at %s: %w", tok.Name, end.UTC().Format(time.RFC3339), storage.ErrUnauthenticated)
 	}
 	u, err := s.activeUser(c, tok.UserID)
 	if err != nil {
 		return Actor{}, err
 	}
-	return Actor{UserID: u.ID, OrgID: u.OrgID, Name: u.Name, Email: u.Email}, nil
+	if err := checkScope(c, tok); err != nil {
+		return Actor{}, err
+	}
+	return Actor{UserID: u.ID, OrgID: u.OrgID, Name: u.Name, Email: u.Email, Token: &tok}, nil
 }
 
 func (s *Server) sessionActor(c *fiber.Ctx, cookie string) (Actor, storage.WebSession, bool) {

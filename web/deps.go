@@ -27,6 +27,9 @@ type Actor struct {
 	Kind   storage.UserKind
 	CallID string
 	Grants []string
+	// Token is the API token the request came with; nil for a browser
+	// session and the local operator.
+	Token *storage.APIToken
 }
 
 // Authorizer answers permission questions from the node's local policy.
@@ -105,8 +108,12 @@ type Admin interface {
 	DeleteContact(ctx context.Context, a Actor, id string) error
 
 	// CreateToken returns the token record and its secret, shown once.
-	CreateToken(ctx context.Context, a Actor, name string, ttl time.Duration) (storage.APIToken, string, error)
+	// A token made with a token has at most its scope and expiry.
+	CreateToken(ctx context.Context, a Actor, in TokenInput) (storage.APIToken, string, error)
+	// DeleteToken revokes one of the actor's own tokens.
 	DeleteToken(ctx context.Context, a Actor, id string) error
+	// RevokeOrgToken revokes any token of the actor's organisation.
+	RevokeOrgToken(ctx context.Context, a Actor, id string) error
 
 	PolicyAdmin
 }
@@ -160,4 +167,7 @@ type Config struct {
 	// UploadLimit is the largest media upload (media.max_upload); only
 	// POST /calls/:id/media may send more than BodyLimit.
 	UploadLimit int
+	// TokenMaxTTL ends API tokens stored without expiry that long after
+	// their creation (tokens.max_ttl).
+	TokenMaxTTL time.Duration
 }

@@ -130,7 +130,7 @@ func (s *Server) apiEvents(c *fiber.Ctx) error {
 // serveEvents runs one events socket: this goroutine reads (pongs, the
 // close), a socketWriter writes.
 func (s *Server) serveEvents(conn *websocket.Conn, events Events, a Actor) {
-	if !s.sockets.add(conn) {
+	if !s.addSocket(conn, a) {
 		_ = conn.Close()
 		return
 	}

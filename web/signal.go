@@ -27,27 +27,77 @@ var (
 	errSlowReader   = errors.New("signaling client too slow to read; disconnected")
 )
 
-// sockets tracks the live signaling sockets so that Shutdown can close
-// them: fasthttp does not wait for hijacked connections.
+// sockets tracks the live signaling and events sockets, with the user of
+// each, so that Shutdown can close them (fasthttp does not wait for
+// hijacked connections) and so can a user's deactivation.
 type sockets struct {
 	mu     sync.Mutex
-	live   map[*websocket.Conn]struct{}
+	live   map[*websocket.Conn]string // user id
 	closed bool
 	wg     sync.WaitGroup
 }
 
-func (ss *sockets) add(c *websocket.Conn) bool {
+func (ss *sockets) add(c *websocket.Conn, userID string) bool {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.closed {
 		return false
 	}
 	if ss.live == nil {
-		ss.live = make(map[*websocket.Conn]struct{})
+		ss.live = make(map[*websocket.Conn]string)
 	}
-	ss.live[c] = struct{}{}
+	ss.live[c] = userID
 	ss.wg.Add(1)
 	return true
+}
+
+// closeUser closes userID's sockets and returns how many there were.
+// Their handlers see the read fail and clean up (leave the call, stop
+// the subscription) as on any disconnection.
+//
+// The lock is held while closing: a handler removes its socket before it
+// returns, and the websocket package reuses a Conn once its handler has
+// returned, so a Conn closed outside the lock might already serve someone
+// else.
+func (ss *sockets) closeUser(userID, reason string) int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	n := 0
+	for c, u := range ss.live {
+		if u == userID {
+			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, reason), time.Now().Add(time.Second))
+			_ = c.Close()
+			n++
+		}
+	}
+	return n
+}
+
+// addSocket registers a user's socket, or refuses it (false) when the
+// server is shutting down or the user was deactivated meanwhile: a
+// deactivation applied between the request's login check and here would
+// otherwise miss the socket.
+func (s *Server) addSocket(conn *websocket.Conn, a Actor) bool {
+	if !s.sockets.add(conn, a.UserID) {
+		return false
+	}
+	if a.Local || a.isGuest() {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if u, err := s.deps.Org.User(ctx, a.UserID); err != nil || !u.Active {
+		s.sockets.remove(conn)
+		return false
+	}
+	return true
+}
+
+// CloseUserSockets closes the signaling and events sockets a user has open
+// on this node, for a user who was just deactivated or deleted. It returns
+// how many it closed.
+func (s *Server) CloseUserSockets(userID string) int {
+	return s.sockets.closeUser(userID, "account deactivated")
 }
 
 func (ss *sockets) remove(c *websocket.Conn) {
@@ -101,7 +151,7 @@ func (s *Server) apiSignal(c *fiber.Ctx) error {
 // serveSignal runs one signaling socket: this goroutine reads, one writer
 // goroutine writes (messages, pings, the close frame).
 func (s *Server) serveSignal(conn *websocket.Conn, calls Calls, a Actor, callID string) {
-	if !s.sockets.add(conn) {
+	if !s.addSocket(conn, a) {
 		_ = conn.Close()
 		return
 	}

@@ -55,6 +55,7 @@ func (s *Server) uiRoutes() []route {
 		{method: "POST", path: "/account/password", page: true, summary: "Change own password", handler: s.uiChangePassword},
 		{method: "POST", path: "/account/tokens", perm: policy.AdminAPITokens, page: true, summary: "Create an API token", handler: s.uiCreateToken},
 		{method: "POST", path: "/account/tokens/:id/delete", perm: policy.AdminAPITokens, page: true, summary: "Revoke an API token", handler: s.uiDeleteToken},
+		{method: "POST", path: "/account/org-tokens/:id/delete", perm: policy.AdminOrgTokens, page: true, summary: "Revoke any API token of the organisation", handler: s.uiRevokeOrgToken},
 
 		{method: "GET", path: "/audit", perm: policy.AdminAuditLog, page: true, summary: "Audit log", handler: s.uiAudit},
 		{method: "GET", path: "/policy", perm: policy.AdminPolicies, page: true, summary: "Permission matrix", handler: s.uiPolicy},
@@ -887,6 +888,10 @@ type accountData struct {
 	Tokens    []storage.APIToken
 	NewToken  *newToken
 	TTLs      []ttlOption
+	// OrgTokens are every user's tokens, for holders of
+	// admin_organisation_api-tokens (ui_tokens.go).
+	CanOrgTokens bool
+	OrgTokens    []orgTokenOut
 }
 
 type newToken struct{ Name, Secret string }
@@ -902,7 +907,7 @@ func (s *Server) showAccount(c *fiber.Ctx, status int, f *formState) error {
 func (s *Server) renderAccount(c *fiber.Ctx, status int, f *formState, nt *newToken) error {
 	a, _ := actorOf(c)
 	d := accountData{Local: a.Local, NewToken: nt, TTLs: []ttlOption{
-		{"30d", "30 days"}, {"90d", "90 days"}, {"365d", "1 year"}, {"", "No expiry"},
+		{"30d", "30 days"}, {"90d", "90 days"}, {"365d", "1 year"},
 	}}
 	if !a.Local {
 		var err error
@@ -918,6 +923,9 @@ func (s *Server) renderAccount(c *fiber.Ctx, status int, f *formState, nt *newTo
 			if d.Tokens, err = s.deps.Org.Tokens(c.UserContext(), a.UserID); err != nil {
 				return err
 			}
+		}
+		if err := s.accountOrgTokens(c, a, &d); err != nil {
+			return err
 		}
 	}
 	v := s.view(c, "Your account", "account")
@@ -946,13 +954,13 @@ func (s *Server) uiChangePassword(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiCreateToken(c *fiber.Ctx) error {
-	f := readForm(c, "token", "name", "ttl")
-	ttl, err := parseTTL(f.V("ttl"))
+	f := readForm(c, "token", "name", "ttl", "scope")
+	in, err := tokenInput(f.V("name"), f.V("ttl"), f.V("scope"))
 	if err != nil {
 		return failed(c, f, err, s.showAccount)
 	}
 	a, _ := actorOf(c)
-	tok, sec, err := s.deps.Admin.CreateToken(c.UserContext(), a, f.V("name"), ttl)
+	tok, sec, err := s.deps.Admin.CreateToken(c.UserContext(), a, in)
 	if err != nil {
 		return failed(c, f, err, s.showAccount)
 	}

@@ -205,6 +205,8 @@ func applyChange(ctx context.Context, q querier, ch storage.Change) error {
 		return putToken(ctx, q, t)
 	case storage.OpDelToken:
 		return deleteToken(ctx, q, ch.ID)
+	case storage.OpDelUserTokens:
+		return exec(ctx, q, "DELETE FROM api_tokens WHERE user_id = ?", ch.ID)
 	case storage.OpPutPolicyVersion:
 		return putPolicyVersion(ctx, q, *ch.PolicyVersion)
 	}

@@ -240,11 +240,17 @@ func (s *Store) Tokens(ctx context.Context, userID string) ([]storage.APIToken, 
 	return many(list, err, "list api tokens of user "+userID)
 }
 
+// OrgTokens lists the API tokens of an organisation, hashes included.
+func (s *Store) OrgTokens(ctx context.Context, orgID string) ([]storage.APIToken, error) {
+	list, err := queryTokens(ctx, s.read, "WHERE org_id = ?", orgID)
+	return many(list, err, "list api tokens of org "+orgID)
+}
+
 func queryTokens(ctx context.Context, q querier, where string, args ...any) ([]storage.APIToken, error) {
 	return collect(ctx, q, func(r *sql.Rows) (storage.APIToken, error) {
 		var t storage.APIToken
-		return t, r.Scan(&t.ID, &t.OrgID, &t.UserID, &t.Name, &t.Hash,
+		return t, r.Scan(&t.ID, &t.OrgID, &t.UserID, &t.Name, &t.Scope, &t.Hash,
 			timeDest{&t.CreatedAt}, optTimeDest{&t.ExpiresAt})
-	}, `SELECT id, org_id, user_id, name, hash, created_at, expires_at
+	}, `SELECT id, org_id, user_id, name, scope, hash, created_at, expires_at
 		FROM api_tokens `+where+` ORDER BY name COLLATE NOCASE, id`, args...)
 }

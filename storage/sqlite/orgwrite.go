@@ -285,12 +285,19 @@ func putToken(ctx context.Context, q querier, t storage.APIToken) error {
 	if err := requireSameOrg(ctx, q, "user", "users", t.UserID, t.OrgID); err != nil {
 		return err
 	}
+	switch t.Scope {
+	case "":
+		t.Scope = storage.ScopeFull // proposed by a node of an earlier release
+	case storage.ScopeRead, storage.ScopeFull:
+	default:
+		return &storage.ValidationError{Field: "token.scope", Problem: fmt.Sprintf("%q is not one of read, full", t.Scope)}
+	}
 	return upsertScoped(ctx, q, "token", t.ID, `INSERT INTO api_tokens
-		(id, org_id, user_id, name, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, name = excluded.name,
+		(id, org_id, user_id, name, scope, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, name = excluded.name, scope = excluded.scope,
 			hash = excluded.hash, created_at = excluded.created_at, expires_at = excluded.expires_at
 		WHERE api_tokens.org_id = excluded.org_id`,
-		t.ID, t.OrgID, t.UserID, t.Name, t.Hash, nanos(t.CreatedAt), optNanos(t.ExpiresAt))
+		t.ID, t.OrgID, t.UserID, t.Name, t.Scope, t.Hash, nanos(t.CreatedAt), optNanos(t.ExpiresAt))
 }
 
 func deleteToken(ctx context.Context, q querier, id string) error {
