@@ -127,9 +127,12 @@ type LogConfig struct {
 type AuthConfig struct {
 	SessionTTL time.Duration `yaml:"session_ttl"`
 	IdleTTL    time.Duration `yaml:"idle_ttl"`
-	// LoginFailuresPerAccount and LoginFailuresPerAddress are how many
-	// failed logins are allowed per LoginWindow before further attempts
-	// are refused with 429.
+	// LoginFailuresPerAddress is how many failed logins an address may
+	// make per LoginWindow; then it is refused with 429 until the window
+	// ends. LoginFailuresPerAccount is how many an account may have before
+	// attempts on it from addresses that failed recently wait a delay that
+	// doubles with each failure (up to LoginWindow); an address without
+	// failures is not held.
 	LoginFailuresPerAccount int           `yaml:"login_failures_per_account"`
 	LoginFailuresPerAddress int           `yaml:"login_failures_per_address"`
 	LoginWindow             time.Duration `yaml:"login_window"`
