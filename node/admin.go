@@ -47,7 +47,14 @@ func (s *admin) Authenticate(ctx context.Context, email, password string) (stora
 	if !ok || !u.Active || u.Kind != storage.UserRegular {
 		return u, storage.ErrUnauthenticated
 	}
+	s.n.firstLogin(ctx, u.ID) // password_initial.go
 	return u, nil
+}
+
+// PasswordChangeRequired reports whether the user still has the password
+// generated at installation.
+func (s *admin) PasswordChangeRequired(ctx context.Context, userID string) bool {
+	return s.n.passwordChangeRequired(ctx, userID)
 }
 
 func (s *admin) CreateUser(ctx context.Context, a web.Actor, in web.UserInput) (storage.User, error) {
@@ -169,6 +176,11 @@ func (s *admin) UpdateUser(ctx context.Context, a web.Actor, id string, p web.Us
 			return u, err
 		}
 	}
+	if p.Password != nil {
+		if err := s.n.initialPasswordReplaced(ctx, u.ID); err != nil {
+			return u, err
+		}
+	}
 	detail := map[string]any{}
 	if p.Email != nil && old.Email != u.Email {
 		detail["email"] = [2]string{old.Email, u.Email}
@@ -203,6 +215,9 @@ func (s *admin) ChangePassword(ctx context.Context, a web.Actor, current, next s
 	if ok, err := verifyPassword(u.PasswordHash, current); err != nil || !ok {
 		return validation("current", "is not your current password")
 	}
+	if next == current {
+		return validation("new", "must differ from the current password")
+	}
 	if err := checkPasswordStrength("new", next); err != nil {
 		return err
 	}
@@ -214,6 +229,14 @@ func (s *admin) ChangePassword(ctx context.Context, a web.Actor, current, next s
 	// The API tokens made under the old password end with it.
 	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutUser, User: &u, PasswordHash: hash, Existing: true},
 		storage.Change{Op: storage.OpDelUserTokens, ID: u.ID}); err != nil {
+		return err
+	}
+	// Whoever knew the old password is logged out: every session of the
+	// user ends here, and the web layer renews the one that asked.
+	if err := s.n.store.DeleteUserWebSessions(ctx, u.ID); err != nil {
+		return err
+	}
+	if err := s.n.initialPasswordReplaced(ctx, u.ID); err != nil {
 		return err
 	}
 	return s.n.audit(ctx, actorID(a), "user.password", u.ID, map[string]string{"api_tokens": "revoked"})

@@ -94,11 +94,14 @@ func (n *Node) firstStart(ctx context.Context) error {
 	if err := os.WriteFile(file, []byte(password+"\n"), 0o600); err != nil {
 		return fmt.Errorf("store initial password: %w", err)
 	}
+	if err := n.markInitialPassword(ctx, admin.ID); err != nil { // password_initial.go
+		return err
+	}
 	if err := n.audit(ctx, "system", "org.create", org.ID, map[string]string{"name": org.Name, "site": site.Name, "admin": admin.Email}); err != nil {
 		return err
 	}
 	fmt.Fprintf(n.opts.Stdout, "Created organisation %q with site %q.\n", org.Name, site.Name)
-	fmt.Fprintf(n.opts.Stdout, "Administrator: %s\nPassword:      %s\n(shown once; also stored in %s, readable by you only)\n", admin.Email, password, file)
+	fmt.Fprintf(n.opts.Stdout, "Administrator: %s\nPassword:      %s\n(shown once; also stored in %s, readable by you only,\nuntil the first login, which asks for a new password)\n", admin.Email, password, file)
 	return nil
 }
 

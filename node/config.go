@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/mail"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -68,6 +69,11 @@ type HTTPConfig struct {
 	KeyFile  string `yaml:"key_file"`
 	// PublicURL is the address users open; derived from Listen when empty.
 	PublicURL string `yaml:"public_url"`
+	// TrustedProxies are the reverse proxies in front of the node, as
+	// CIDRs or addresses: only a request from one of them has its
+	// X-Forwarded-For (the client's address, for login throttling and the
+	// session list), X-Forwarded-Proto and X-Forwarded-Host believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// BodyLimit is the largest request body accepted, in bytes.
 	BodyLimit       int           `yaml:"body_limit"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -122,9 +128,12 @@ type LogConfig struct {
 type AuthConfig struct {
 	SessionTTL time.Duration `yaml:"session_ttl"`
 	IdleTTL    time.Duration `yaml:"idle_ttl"`
-	// LoginFailuresPerAccount and LoginFailuresPerAddress are how many
-	// failed logins are allowed per LoginWindow before further attempts
-	// are refused with 429.
+	// LoginFailuresPerAddress is how many failed logins an address may
+	// make per LoginWindow; then it is refused with 429 until the window
+	// ends. LoginFailuresPerAccount is how many an account may have before
+	// attempts on it from addresses that failed recently wait a delay that
+	// doubles with each failure (up to LoginWindow); an address without
+	// failures is not held.
 	LoginFailuresPerAccount int           `yaml:"login_failures_per_account"`
 	LoginFailuresPerAddress int           `yaml:"login_failures_per_address"`
 	LoginWindow             time.Duration `yaml:"login_window"`
@@ -318,6 +327,9 @@ func (c *Config) Validate() error {
 	if c.HTTP.PublicURL != "" && !strings.HasPrefix(c.HTTP.PublicURL, "http://") && !strings.HasPrefix(c.HTTP.PublicURL, "https://") {
 		return bad("http.public_url", "%q must start with http:// or https://", c.HTTP.PublicURL)
 	}
+	if _, err := c.HTTP.trustedProxies(); err != nil {
+		return bad("http.trusted_proxies", "%v", err)
+	}
 	if c.HTTP.BodyLimit < 1024 {
 		return bad("http.body_limit", "%d is below the minimum of 1024 bytes", c.HTTP.BodyLimit)
 	}
@@ -380,6 +392,23 @@ func (c *Config) Validate() error {
 		return err
 	}
 	return c.validateTokens()
+}
+
+// trustedProxies parses http.trusted_proxies; an address stands for itself.
+func (h HTTPConfig) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range h.TrustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is neither a CIDR (10.0.0.0/8) nor an address", s)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func validAddr(addr string) error {

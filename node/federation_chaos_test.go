@@ -231,11 +231,7 @@ func startVoters(t *testing.T) []*voter {
 		}
 		v.start(join)
 		if i == 0 {
-			pw, err := os.ReadFile(filepath.Join(v.cfg.DataDir, InitialPasswordFile))
-			if err != nil {
-				t.Fatalf("initial password: %v", err)
-			}
-			v.node().password = strings.TrimSpace(string(pw))
+			v.node().password = v.node().replaceFirstPassword()
 		}
 		voters = append(voters, v)
 	}

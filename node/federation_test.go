@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -49,9 +47,7 @@ func fedNode(t testing.TB, ip int, site string, join *JoinOptions, mod func(*Con
 		_ = n.Shutdown(ctx)
 	})
 	tn := &testNode{t: t, n: n, cfg: cfg, url: n.URL()}
-	if pw, err := os.ReadFile(filepath.Join(cfg.DataDir, InitialPasswordFile)); err == nil {
-		tn.password = strings.TrimSpace(string(pw))
-	}
+	tn.password = tn.replaceFirstPassword()
 	return tn
 }
 

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -53,8 +55,17 @@ func startNode(t *testing.T, cfg Config) *testNode {
 }
 
 // startNodeWith starts a node with options (a clock, say); its log goes to
-// the test's log.
+// the test's log. The first administrator's password is adminPassword.
 func startNodeWith(t *testing.T, cfg Config, opts Options) *testNode {
+	t.Helper()
+	tn := startNodeAsIs(t, cfg, opts)
+	tn.password = tn.replaceFirstPassword()
+	return tn
+}
+
+// startNodeAsIs starts a node and leaves its generated first password
+// alone (tn.password is empty).
+func startNodeAsIs(t *testing.T, cfg Config, opts Options) *testNode {
 	t.Helper()
 	opts.LogOutput = testLog(t)
 	n, err := New(cfg, opts)
@@ -73,11 +84,32 @@ func startNodeWith(t *testing.T, cfg Config, opts Options) *testNode {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	pw, err := os.ReadFile(filepath.Join(cfg.DataDir, InitialPasswordFile))
-	if err != nil {
-		t.Fatalf("initial password: %v", err)
+	return &testNode{t: t, n: n, cfg: cfg, url: n.URL()}
+}
+
+// adminPassword is the first administrator's password in tests: the
+// harness replaces the generated one with it right after the first start,
+// as the first login demands.
+const adminPassword = "harness administrator password"
+
+// replaceFirstPassword logs in with the generated first password, when the
+// node still has one, and changes it to adminPassword. A node started
+// before, or one that joined a federation, has none.
+func (tn *testNode) replaceFirstPassword() string {
+	tn.t.Helper()
+	pw, err := os.ReadFile(filepath.Join(tn.cfg.DataDir, InitialPasswordFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return adminPassword
 	}
-	return &testNode{t: t, n: n, cfg: cfg, url: n.URL(), password: strings.TrimSpace(string(pw))}
+	if err != nil {
+		tn.t.Fatalf("initial password: %v", err)
+	}
+	first := strings.TrimSpace(string(pw))
+	b := tn.login(tn.cfg.Organisation.AdminEmail, first)
+	if st := b.do("POST", "/api/v1/me/password", map[string]string{"current": first, "new": adminPassword}, nil); st != 204 {
+		tn.t.Fatalf("replace the first password: status %d", st)
+	}
+	return adminPassword
 }
 
 // shortTempDir keeps the admin socket's path under the 108-byte limit of

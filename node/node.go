@@ -336,6 +336,10 @@ func (n *Node) startBus(ctx context.Context) error {
 }
 
 func (n *Node) startWeb() error {
+	proxies, err := n.cfg.HTTP.trustedProxies()
+	if err != nil {
+		return err
+	}
 	srv, err := web.New(web.Config{
 		BodyLimit:               n.cfg.HTTP.BodyLimit,
 		SessionTTL:              n.cfg.Auth.SessionTTL,
@@ -345,6 +349,9 @@ func (n *Node) startWeb() error {
 		LoginWindow:             n.cfg.Auth.LoginWindow,
 		UploadLimit:             n.cfg.Media.MaxUpload,
 		TokenMaxTTL:             n.cfg.Tokens.MaxTTL,
+		TLS:                     n.cfg.HTTP.TLS != "off",
+		PublicURL:               n.cfg.HTTP.PublicURL,
+		TrustedProxies:          proxies,
 	}, web.Deps{
 		Logger:       n.log.With("component", "web"),
 		Org:          n.store,

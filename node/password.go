@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	_ "embed" // the common password list
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -66,15 +68,42 @@ func verifyPassword(hash, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// checkPasswordStrength refuses passwords too short to resist guessing.
+// checkPasswordStrength refuses passwords too short to resist guessing,
+// one character repeated, and the most common ones.
 func checkPasswordStrength(field, password string) error {
-	if len([]rune(password)) < MinPasswordLength {
+	runes := []rune(password)
+	if len(runes) < MinPasswordLength {
 		return validation(field, fmt.Sprintf("must be at least %d characters", MinPasswordLength))
 	}
 	if len(password) > 1024 {
 		return validation(field, "must be at most 1024 bytes")
 	}
+	if strings.Count(password, string(runes[0])) == len(runes) {
+		return validation(field, "must not be one character repeated")
+	}
+	if commonPassword(password) {
+		return validation(field, "is one of the most common passwords, which are tried first: choose another")
+	}
 	return nil
+}
+
+// commonPasswords is the embedded list, one lower-case password a line
+// after a comment.
+//
+//go:embed common-passwords.txt
+var commonPasswords string
+
+// commonPassword reports whether p is on the list, or is a listed password
+// padded with digits and symbols ("Password123!", "2024qwerty").
+func commonPassword(p string) bool {
+	p = strings.ToLower(p)
+	core := strings.TrimFunc(p, func(r rune) bool { return !unicode.IsLetter(r) })
+	for _, w := range []string{p, core} {
+		if w != "" && strings.Contains(commonPasswords, "\n"+w+"\n") {
+			return true
+		}
+	}
+	return false
 }
 
 // GeneratePassword makes a random password of 24 characters (144 bits).

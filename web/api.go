@@ -197,6 +197,9 @@ func (s *Server) apiChangePassword(c *fiber.Ctx) error {
 	if err := s.deps.Admin.ChangePassword(c.UserContext(), a, in.Current, in.New); err != nil {
 		return err
 	}
+	if err := s.renewSession(c); err != nil { // password_gate.go
+		return err
+	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
 

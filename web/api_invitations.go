@@ -263,7 +263,7 @@ func (s *Server) apiRedeemLink(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	in.Address, in.UserAgent = c.IP(), truncate(c.Get(fiber.HeaderUserAgent), 256)
+	in.Address, in.UserAgent = s.clientIP(c), truncate(c.Get(fiber.HeaderUserAgent), 256)
 	if in.Kind == "" {
 		in.Kind = DeviceKind(in.UserAgent)
 	}
@@ -355,7 +355,7 @@ func (s *Server) uiJoinPost(c *fiber.Ctx) error {
 	token := param(c, "token")
 	f := readForm(c, "join", "name", "accept", "kind")
 	in := RedeemInput{AcceptTerms: f.V("accept") == "yes", Name: f.V("name"), Kind: storage.UserKind(f.V("kind")),
-		Address: c.IP(), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 256)}
+		Address: s.clientIP(c), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 256)}
 	if in.Kind == "" {
 		in.Kind = DeviceKind(in.UserAgent)
 	}

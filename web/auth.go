@@ -184,18 +184,6 @@ func (s *Server) checkCSRF(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-func (s *Server) sameOrigin(c *fiber.Ctx) error {
-	origin := c.Get(fiber.HeaderOrigin)
-	if origin == "" {
-		return nil
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host != c.Hostname() {
-		return &Error{Status: fiber.StatusForbidden, Code: "csrf", Message: fmt.Sprintf("cross-origin request from %q refused", origin)}
-	}
-	return nil
-}
-
 // need checks the route's permission; the local operator holds them all.
 func (s *Server) need(perm string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
@@ -245,7 +233,7 @@ func (s *Server) startSession(c *fiber.Ctx, u storage.User) (storage.WebSession,
 		SeenAt:    now,
 		ExpiresAt: now.Add(s.cfg.SessionTTL),
 		UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 256),
-		Address:   c.IP(),
+		Address:   s.clientIP(c),
 	}
 	if err := s.deps.Sessions.CreateWebSession(c.UserContext(), sess); err != nil {
 		return sess, fmt.Errorf("create session: %w", err)
@@ -276,23 +264,27 @@ func (s *Server) endSession(c *fiber.Ctx) error {
 	return nil
 }
 
-// login checks the limits, then the password. Failed attempts count against
-// both the account and the address.
+// login checks where the request comes from, reserves the attempt with
+// the limiter, then checks the password. Failed attempts count against both
+// the account and the address.
 func (s *Server) login(c *fiber.Ctx, email, password string) (storage.User, error) {
+	if err := s.sameSite(c); err != nil {
+		return storage.User{}, err
+	}
 	email = strings.ToLower(strings.TrimSpace(email))
-	if err := s.limits.allow(email, c.IP()); err != nil {
+	addr := s.clientIP(c)
+	if err := s.limits.begin(email, addr); err != nil {
+		s.log.Debug("login refused", "email", email, "address", addr, "err", err)
 		return storage.User{}, err
 	}
 	u, err := s.deps.Admin.Authenticate(c.UserContext(), email, password)
-	if err != nil {
-		if errors.Is(err, storage.ErrUnauthenticated) {
-			s.limits.fail(email, c.IP())
-			return u, fmt.Errorf("wrong e-mail or password: %w", storage.ErrUnauthenticated)
-		}
-		return u, err
+	failed := errors.Is(err, storage.ErrUnauthenticated)
+	s.limits.end(email, addr, failed)
+	if failed {
+		s.log.Info("login failed", "email", email, "address", addr)
+		return u, fmt.Errorf("wrong e-mail or password: %w", storage.ErrUnauthenticated)
 	}
-	s.limits.succeed(email)
-	return u, nil
+	return u, err
 }
 
 func randomToken() string {

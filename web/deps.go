@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"siteline/storage"
@@ -89,8 +90,12 @@ type Admin interface {
 	CreateUser(ctx context.Context, a Actor, in UserInput) (storage.User, error)
 	UpdateUser(ctx context.Context, a Actor, id string, p UserPatch) (storage.User, error)
 	// ChangePassword changes the actor's own password after checking the
-	// current one.
+	// current one, and ends every web session of the actor.
 	ChangePassword(ctx context.Context, a Actor, current, next string) error
+	// PasswordChangeRequired reports whether the user still has the
+	// password generated at installation, which they must replace before
+	// anything else.
+	PasswordChangeRequired(ctx context.Context, userID string) bool
 
 	CreateTeam(ctx context.Context, a Actor, name string) (storage.Team, error)
 	RenameTeam(ctx context.Context, a Actor, id, name string) (storage.Team, error)
@@ -170,4 +175,13 @@ type Config struct {
 	// TokenMaxTTL ends API tokens stored without expiry that long after
 	// their creation (tokens.max_ttl).
 	TokenMaxTTL time.Duration
+	// TLS is set when the public listener speaks HTTPS: answers then carry
+	// Strict-Transport-Security.
+	TLS bool
+	// PublicURL is the address users open (http.public_url), accepted as
+	// an Origin besides the request's own scheme and host.
+	PublicURL string
+	// TrustedProxies are the reverse proxies (http.trusted_proxies) whose
+	// X-Forwarded-For, -Proto and -Host are believed.
+	TrustedProxies []netip.Prefix
 }

@@ -83,6 +83,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if errors.Is(err, fiber.ErrRequestEntityTooLarge) {
 		he.Message = s.bodyTooLarge(c) // body_limit.go
 	}
+	setRetryAfter(c, err) // limit.go
 	if he.Status >= 500 && he.Code == "internal" {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 	}

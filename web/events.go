@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/gofiber/contrib/websocket"
@@ -94,16 +93,14 @@ func (s *Server) events() (Events, error) {
 // checkSocketUpgrade refuses a request that is not a WebSocket upgrade,
 // and a cookie-authenticated upgrade from another site: browsers send
 // cookies on cross-site upgrades, and no CSRF token comes with them.
-func checkSocketUpgrade(c *fiber.Ctx) error {
+func (s *Server) checkSocketUpgrade(c *fiber.Ctx) error {
 	if !websocket.IsWebSocketUpgrade(c) {
 		return &Error{Status: fiber.StatusUpgradeRequired, Code: "upgrade_required", Message: "this endpoint speaks WebSocket only"}
 	}
 	if _, cookie := sessionOf(c); !cookie {
 		return nil
 	}
-	origin := c.Get(fiber.HeaderOrigin)
-	u, err := url.Parse(origin)
-	if origin == "" || err != nil || u.Host != c.Hostname() && u.Host != string(c.Request().Host()) {
+	if origin := c.Get(fiber.HeaderOrigin); origin == "" || !s.ownOrigin(c, origin) { // origin.go
 		return &Error{Status: fiber.StatusForbidden, Code: "csrf", Message: fmt.Sprintf("WebSocket upgrade from origin %q refused: it must be this site", origin)}
 	}
 	return nil
@@ -115,7 +112,7 @@ func (s *Server) apiEvents(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := checkSocketUpgrade(c); err != nil {
+	if err := s.checkSocketUpgrade(c); err != nil {
 		return err
 	}
 	a, _ := actorOf(c)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -83,6 +84,11 @@ func (s *Server) newApp(local bool) *fiber.App {
 		// signaling socket, the login limiter and the logs keep them
 		// longer.
 		Immutable: true,
+		// X-Forwarded-Proto and -Host are believed from trusted proxies
+		// only (fiber believes anyone otherwise); the client address is
+		// clientIP's (origin.go).
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          prefixStrings(s.cfg.TrustedProxies),
 	})
 	app.Server().HeaderReceived = s.requestLimits // body_limit.go
 	app.Use(s.recoverPanics, s.securityHeaders)
@@ -101,7 +107,7 @@ func (s *Server) newApp(local bool) *fiber.App {
 	for _, r := range s.routes {
 		handlers := []fiber.Handler{authn}
 		if !r.public {
-			handlers = append(handlers, s.requireLogin(r), s.checkCSRF, s.access(r))
+			handlers = append(handlers, s.requireLogin(r), s.checkCSRF, s.passwordGate(r), s.access(r))
 		}
 		if strings.HasPrefix(r.path, APIPrefix+"/") {
 			handlers = append(handlers, s.readConsistency(r)) // consistency.go
@@ -171,6 +177,17 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
+	if s.cfg.TLS {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 	return c.Next()
+}
+
+func prefixStrings(ps []netip.Prefix) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return out
 }

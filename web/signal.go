@@ -135,7 +135,7 @@ func (s *Server) apiSignal(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := checkSocketUpgrade(c); err != nil {
+	if err := s.checkSocketUpgrade(c); err != nil {
 		return err
 	}
 	a, _ := actorOf(c)

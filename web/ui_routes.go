@@ -103,6 +103,7 @@ func (s *Server) uiLoginPost(c *fiber.Ctx) error {
 			f.Err = "Wrong e-mail or password."
 		} else {
 			f.Err = sentence(err.Error())
+			setRetryAfter(c, err)
 		}
 		return s.showLogin(c, status, f)
 	}
@@ -950,7 +951,10 @@ func (s *Server) uiChangePassword(c *fiber.Ctx) error {
 		}
 		return failed(c, f, err, s.showAccount)
 	}
-	return done(c, "/account", "Your password was changed.")
+	if err := s.renewSession(c); err != nil { // password_gate.go
+		return err
+	}
+	return done(c, "/account", "Your password was changed; your other sessions are logged out.")
 }
 
 func (s *Server) uiCreateToken(c *fiber.Ctx) error {

@@ -529,7 +529,8 @@ func (c *chaosClient) do(base, method, path string, in, out any) int {
 	return resp.StatusCode
 }
 
-// adminToken logs the administrator in and creates an API token.
+// adminToken logs the administrator in with the generated first password,
+// chooses another (the first login demands it) and creates an API token.
 func adminToken(t *testing.T, base, email, password string) string {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
@@ -545,16 +546,28 @@ func adminToken(t *testing.T, base, email, password string) string {
 	if resp.StatusCode != 200 || err != nil {
 		t.Fatalf("log in = %d (%v)", resp.StatusCode, err)
 	}
-	req, _ := http.NewRequest("POST", base+"/api/v1/tokens", strings.NewReader(`{"name":"chaos"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-CSRF-Token", me.CSRFToken)
-	for _, c := range resp.Cookies() { // Secure cookies: a jar would not send them over http
-		req.AddCookie(c)
+	cookies := resp.Cookies() // Secure cookies: a jar would not send them over http
+	post := func(path, body string) *http.Response {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", me.CSRFToken)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
 	}
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	change, _ := json.Marshal(map[string]string{"current": password, "new": "chaos administrator password"})
+	resp = post("/api/v1/me/password", string(change))
+	resp.Body.Close()
+	if resp.StatusCode != 204 {
+		t.Fatalf("replace the first password = %d", resp.StatusCode)
 	}
+	cookies = resp.Cookies() // the session's new id
+	resp = post("/api/v1/tokens", `{"name":"chaos"}`)
 	defer resp.Body.Close()
 	var tok struct{ Secret string }
 	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 201 || tok.Secret == "" {

@@ -81,7 +81,9 @@ func serve(args []string) error {
 	dir, _ := filepath.Abs(cfg.DataDir)
 	fmt.Printf("\nSiteline %s is running at %s\n", node.Version, n.URL())
 	fmt.Printf("Data directory: %s\n", dir)
-	fmt.Printf("Log in as %s (first password in %s).\n", cfg.Organisation.AdminEmail, filepath.Join(dir, node.InitialPasswordFile))
+	if first := filepath.Join(dir, node.InitialPasswordFile); fileExists(first) {
+		fmt.Printf("Log in as %s (first password in %s; the first login asks for a new one).\n", cfg.Organisation.AdminEmail, first)
+	}
 	fmt.Printf("Stop with Ctrl-C.\n\n")
 	<-ctx.Done()
 	shutdown, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
@@ -127,3 +129,8 @@ func set(dst *string, v string) {
 }
 
 func version() string { return "siteline " + node.Version }
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

@@ -1,0 +1,64 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+)
+
+// metaPasswordChange names the user who still has the password generated
+// at the organisation's creation: printed on the console and kept in
+// InitialPasswordFile, it is known to whoever saw either. That user must
+// choose their own before doing anything else. The mark is kept by the node
+// that generated the password, the only one that printed or stored it.
+const metaPasswordChange = "password_change_required"
+
+// markInitialPassword records that userID must replace the generated
+// password.
+func (n *Node) markInitialPassword(ctx context.Context, userID string) error {
+	if err := n.store.SetMeta(ctx, metaPasswordChange, userID); err != nil {
+		return fmt.Errorf("mark initial password: %w", err)
+	}
+	return nil
+}
+
+// passwordChangeRequired reports whether userID still has the generated
+// first password.
+func (n *Node) passwordChangeRequired(ctx context.Context, userID string) bool {
+	id, err := n.meta(ctx, metaPasswordChange)
+	if err != nil {
+		n.log.Warn("read password change mark", "err", err)
+		return false
+	}
+	return id != "" && id == userID
+}
+
+// firstLogin removes InitialPasswordFile once its user has logged in with
+// it: from then on the password only lets them choose another.
+func (n *Node) firstLogin(ctx context.Context, userID string) {
+	if !n.passwordChangeRequired(ctx, userID) {
+		return
+	}
+	n.removeInitialPasswordFile()
+}
+
+// initialPasswordReplaced clears the mark once userID has a password of
+// their own (changed by themself or set by an administrator).
+func (n *Node) initialPasswordReplaced(ctx context.Context, userID string) error {
+	if !n.passwordChangeRequired(ctx, userID) {
+		return nil
+	}
+	n.removeInitialPasswordFile()
+	if err := n.store.SetMeta(ctx, metaPasswordChange, ""); err != nil {
+		return fmt.Errorf("clear password change mark: %w", err)
+	}
+	return nil
+}
+
+func (n *Node) removeInitialPasswordFile() {
+	if err := os.Remove(n.cfg.path(InitialPasswordFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		n.log.Warn("remove initial password file", "err", err)
+	}
+}
