@@ -339,6 +339,7 @@ func (n *Node) startWeb() error {
 		LoginFailuresPerAddress: n.cfg.Auth.LoginFailuresPerAddress,
 		LoginWindow:             n.cfg.Auth.LoginWindow,
 		UploadLimit:             n.cfg.Media.MaxUpload,
+		MaxConcurrentUploads:    n.cfg.Media.MaxConcurrentUploads,
 	}, web.Deps{
 		Logger:       n.log.With("component", "web"),
 		Org:          n.store,

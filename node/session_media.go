@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"path/filepath"
@@ -102,7 +103,10 @@ func (ms *mediaService) AddMedia(ctx context.Context, a web.Actor, callID string
 		return storage.Media{}, err
 	}
 	body := bufio.NewReaderSize(in.Body, sniffLen)
-	head, _ := body.Peek(sniffLen)
+	head, err := body.Peek(sniffLen)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return storage.Media{}, fmt.Errorf("add %s to call %s: %w", kind, callID, err)
+	}
 	if len(head) == 0 {
 		return storage.Media{}, validation("file", "is empty")
 	}

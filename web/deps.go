@@ -160,4 +160,7 @@ type Config struct {
 	// UploadLimit is the largest media upload (media.max_upload); only
 	// POST /calls/:id/media may send more than BodyLimit.
 	UploadLimit int
+	// MaxConcurrentUploads bounds the uploads received at once
+	// (media.max_concurrent_uploads); 0 is no bound.
+	MaxConcurrentUploads int
 }
