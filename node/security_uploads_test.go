@@ -3,6 +3,7 @@ package node
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"siteline/media/client"
+	"siteline/storage"
 	"siteline/web"
 )
 
@@ -281,4 +283,84 @@ func TestUploadChunked(t *testing.T) {
 		t.Errorf("a field after the file = %d %q, want 400 saying the file is the last part", st, e.Error)
 	}
 	assertBlobFiles(t, cn.n.sessionMedia.blobs.dir, m.SHA256)
+}
+
+// Uploaded files are kept and served as the type their bytes show, from
+// an allow-list, never as the type the client declared; only images,
+// videos and PDFs may be shown inline, the rest are attachments, always
+// with nosniff. A row that says otherwise (stored before, or forwarded
+// from another site) is served the same way (ISSUE13 item 25).
+func TestUploadedFilesServedWithSniffedType(t *testing.T) {
+	cn := startCallNode(t)
+	call := cn.createCall(t, cn.tech)
+	tech := cn.join(t, cn.tech, call.ID, "Tom", client.Config{})
+	path := "/api/v1/calls/" + call.ID + "/media"
+	mine := map[string]string{"participant": tech.ID()}
+	png := pngBytes(64)
+	cases := []struct {
+		name, declared string
+		data           []byte
+		stored         string
+		disposition    string
+	}{
+		{"page.html", "text/html", []byte("<!DOCTYPE html><html><script>alert(document.cookie)</script></html>"), "application/octet-stream", "attachment"},
+		{"logo.svg", "image/svg+xml", []byte(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`), "application/octet-stream", "attachment"},
+		{"notes.txt", "application/javascript", []byte("torque 45 Nm\n"), "text/plain; charset=utf-8", "attachment"},
+		{"photo.png", "text/html", png, "image/png", "attachment"},
+		{"manual.pdf", "application/pdf", []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"), "application/pdf", "attachment"},
+	}
+	for _, tc := range cases {
+		st, body := cn.tech.upload(path, mine, tc.name, tc.declared, tc.data)
+		m := mustMedia(t, st, body)
+		if m.ContentType != tc.stored {
+			t.Errorf("%s declared %s: stored as %q, want %q", tc.name, tc.declared, m.ContentType, tc.stored)
+		}
+		resp, _ := cn.tech.get(m.URL, nil)
+		checkServed(t, tc.name, resp, tc.stored, tc.disposition)
+	}
+
+	// Rows that carry a dangerous type of their own: a "snapshot" whose
+	// bytes are a page, a file typed text/html.
+	ctx := context.Background()
+	page := []byte("<html><body onload=alert(1)>hi</body></html>")
+	for _, kind := range []string{storage.MediaSnapshot, storage.MediaFile} {
+		b, err := cn.n.sessionMedia.blobs.put(bytes.NewReader(append(page, kind...)), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		m := storage.Media{ID: newID(), SessionID: call.ID, OrgID: cn.n.OrgID(), Kind: kind, Name: "x.html",
+			BlobKey: b.Key, ContentType: "text/html", Size: b.Size, SHA256: b.Key, CreatedBy: "u", CreatedAt: now}
+		ev := storage.SessionEvent{ID: newID(), SessionID: call.ID, At: now, Kind: storage.EventFile, ActorID: "u",
+			Payload: payload(map[string]any{"media": m.ID})}
+		if err := cn.n.store.AddMedia(ctx, m, ev); err != nil {
+			t.Fatal(err)
+		}
+		resp, _ := cn.tech.get(web.MediaURL(m.ID), nil)
+		checkServed(t, "a "+kind+" row typed text/html", resp, "application/octet-stream", "attachment")
+	}
+
+	// A snapshot, an image, is still shown inline.
+	st, body := cn.tech.upload(path, map[string]string{"participant": tech.ID(), "kind": "snapshot"}, "s.png", "image/png", png)
+	snap := mustMedia(t, st, body)
+	resp, _ := cn.tech.get(snap.URL, nil)
+	checkServed(t, "snapshot", resp, "image/png", "inline")
+}
+
+// checkServed checks the type, disposition and nosniff of a download.
+func checkServed(t *testing.T, what string, resp *http.Response, ctype, disposition string) {
+	t.Helper()
+	if resp.StatusCode != 200 {
+		t.Errorf("%s: download = %d", what, resp.StatusCode)
+		return
+	}
+	if got := resp.Header.Get("Content-Type"); got != ctype {
+		t.Errorf("%s: served as %q, want %q", what, got, ctype)
+	}
+	if got := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(got, disposition) {
+		t.Errorf("%s: Content-Disposition %q, want %s", what, got, disposition)
+	}
+	if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("%s: X-Content-Type-Options %q, want nosniff", what, got)
+	}
 }

@@ -296,7 +296,7 @@ func (s *Server) apiMediaBytes(c *fiber.Ctx) error {
 	if m.Kind == storage.MediaSnapshot && c.Query("download") == "" {
 		disposition = "inline"
 	}
-	return sendBlob(c, b, blobMeta{size: m.Size, contentType: m.ContentType, sha256: m.SHA256,
+	return sendBlob(c, b, blobMeta{size: m.Size, sha256: m.SHA256,
 		name: m.Name, disposition: disposition})
 }
 
@@ -316,7 +316,7 @@ func (s *Server) apiRecordingBytes(c *fiber.Ctx) error {
 	if c.Query("download") != "" {
 		disposition = "attachment"
 	}
-	return sendBlob(c, b, blobMeta{size: r.Size, contentType: r.ContentType, sha256: r.SHA256,
+	return sendBlob(c, b, blobMeta{size: r.Size, sha256: r.SHA256,
 		name: r.Name, disposition: disposition})
 }
 
