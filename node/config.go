@@ -37,6 +37,7 @@ type Config struct {
 	Auth         AuthConfig         `yaml:"auth"`
 	Mail         MailConfig         `yaml:"mail"`
 	SMS          SMSConfig          `yaml:"sms"`
+	Metrics      MetricsConfig      `yaml:"metrics"`
 }
 
 // NodeConfig names this node and its site.
@@ -374,6 +375,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateInvite(); err != nil {
 		return err
+	}
+	if t := c.Metrics.Token; t != "" && len(t) < minMetricsToken {
+		return bad("metrics.token", "is %d bytes, at least %d are needed", len(t), minMetricsToken)
 	}
 	return nil
 }

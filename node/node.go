@@ -347,6 +347,7 @@ func (n *Node) startWeb() error {
 		LoginWindow:             n.cfg.Auth.LoginWindow,
 		UploadLimit:             n.cfg.Media.MaxUpload,
 		MaxConcurrentUploads:    n.cfg.Media.MaxConcurrentUploads,
+		MetricsToken:            n.cfg.Metrics.Token,
 	}, web.Deps{
 		Logger:       n.log.With("component", "web"),
 		Org:          n.store,

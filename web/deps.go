@@ -163,4 +163,7 @@ type Config struct {
 	// MaxConcurrentUploads bounds the uploads received at once
 	// (media.max_concurrent_uploads); 0 is no bound.
 	MaxConcurrentUploads int
+	// MetricsToken opens /metrics on the public listener to a request
+	// bearing it (metrics.token); empty keeps it to the admin socket.
+	MetricsToken string
 }

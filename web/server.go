@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/pprof"
 )
 
@@ -96,7 +95,7 @@ func (s *Server) newApp(local bool) *fiber.App {
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	app.Get("/readyz", s.readyz)
 	if s.deps.Metrics != nil {
-		app.Get("/metrics", adaptor.HTTPHandler(s.deps.Metrics))
+		app.Get("/metrics", s.metricsHandler(local)) // metrics.go
 	}
 	if local {
 		// Go profiles (/debug/pprof/) for the node's operator alone: only
