@@ -60,6 +60,9 @@ func checkInvitee(in *web.InviteInput) error {
 	if utf8.RuneCountInString(in.Name) > 200 || strings.ContainsAny(in.Name, "\r\n") {
 		return validation("name", "must be one line of at most 200 characters")
 	}
+	if err := checkNameChars("name", in.Name); err != nil {
+		return err
+	}
 	switch in.Channel {
 	case "link", "":
 		in.Channel = "link"
@@ -109,6 +112,9 @@ func (iv *inviteService) CreateServiceRequest(ctx context.Context, a web.Actor, 
 	in.Subject, in.Goal = strings.TrimSpace(in.Subject), strings.TrimSpace(in.Goal)
 	if len(in.Subject) > 200 || strings.ContainsAny(in.Subject, "\r\n") {
 		return web.InvitationOut{}, validation("subject", "must be one line of at most 200 characters")
+	}
+	if err := checkNameChars("subject", in.Subject); err != nil {
+		return web.InvitationOut{}, err
 	}
 	if len(in.Goal) > 2000 {
 		return web.InvitationOut{}, validation("goal", "must be at most 2000 characters")
@@ -367,6 +373,9 @@ func (iv *inviteService) Redeem(ctx context.Context, token string, in web.Redeem
 		return storage.Guest{}, validation("name", "must be one line of at most 100 characters")
 	case policy.GuestRole(in.Kind) == "":
 		return storage.Guest{}, validation("kind", fmt.Sprintf("%q is not one of guest_app, guest_mobile, guest_desktop", in.Kind))
+	}
+	if err := checkNameChars("name", in.Name); err != nil {
+		return storage.Guest{}, err
 	}
 	now := iv.n.now().UTC()
 	g := storage.Guest{ID: web.GuestIDPrefix + newID(), OrgID: inv.OrgID, InvitationID: inv.ID, SessionID: inv.SessionID,

@@ -101,6 +101,9 @@ func (ms *mediaService) AddMedia(ctx context.Context, a web.Actor, callID string
 	if err := ms.checkExtras(ctx, kind, callID, in); err != nil {
 		return storage.Media{}, err
 	}
+	if err := checkNameChars("file name", in.Name); err != nil {
+		return storage.Media{}, err
+	}
 	body := bufio.NewReaderSize(in.Body, sniffLen)
 	head, err := body.Peek(sniffLen)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
