@@ -38,6 +38,7 @@ type Config struct {
 	Mail         MailConfig         `yaml:"mail"`
 	SMS          SMSConfig          `yaml:"sms"`
 	Metrics      MetricsConfig      `yaml:"metrics"`
+	Invite       InviteConfig       `yaml:"invite"`
 }
 
 // NodeConfig names this node and its site.
@@ -160,8 +161,9 @@ func Default() Config {
 			LoginFailuresPerAddress: 20,
 			LoginWindow:             15 * time.Minute,
 		},
-		Mail: MailConfig{SMTPPort: 587, TLS: "starttls"},
-		SMS:  SMSConfig{Provider: "log"},
+		Mail:   MailConfig{SMTPPort: 587, TLS: "starttls"},
+		SMS:    SMSConfig{Provider: "log"},
+		Invite: InviteConfig{EmailsPerUserPerHour: 20, EmailsPerOrgPerHour: 200},
 	}
 }
 

@@ -38,6 +38,8 @@ const (
 type inviteService struct {
 	n *Node
 	d *deliverer
+	// emails bounds the invitation e-mails sent (invite_throttle.go).
+	emails *emailThrottle
 }
 
 var _ web.Invites = (*inviteService)(nil)
@@ -150,7 +152,15 @@ func (iv *inviteService) create(ctx context.Context, a web.Actor, inv storage.In
 		deliveries = append(deliveries, storage.Delivery{ID: newID(), InvitationID: inv.ID, Channel: in.Channel,
 			Recipient: in.To, Status: storage.DeliveryPending, NextAttemptAt: now, Sealed: sealed, CreatedAt: now})
 	}
+	release := func() {}
+	if in.Channel == "email" {
+		var err error
+		if release, err = iv.emails.reserve(now, actorID(a), inv.OrgID); err != nil {
+			return web.InvitationOut{}, err
+		}
+	}
 	if err := iv.n.store.CreateInvitation(ctx, inv, deliveries); err != nil {
+		release()
 		return web.InvitationOut{}, fmt.Errorf("create invitation: %w", err)
 	}
 	if err := iv.n.audit(ctx, actorID(a), "invitation.create", inv.ID,
@@ -468,6 +478,7 @@ func (n *Node) startInvites() error {
 	if err != nil {
 		return err
 	}
-	n.invites = &inviteService{n: n, d: d}
+	n.invites = &inviteService{n: n, d: d,
+		emails: newEmailThrottle(n.cfg.Invite.EmailsPerUserPerHour, n.cfg.Invite.EmailsPerOrgPerHour)}
 	return nil
 }
