@@ -91,7 +91,7 @@ func (s *Server) newApp(local bool) *fiber.App {
 		Immutable: true,
 	})
 	app.Server().HeaderReceived = s.requestLimits // body_limit.go
-	app.Use(s.recoverPanics, s.readBody, s.securityHeaders)
+	app.Use(s.recoverPanics, s.securityHeaders, s.readBody)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	app.Get("/readyz", s.readyz)
 	if s.deps.Metrics != nil {
