@@ -610,10 +610,8 @@ func checkName(field, s string) error {
 		return validation(field, "is required")
 	case len(s) > 200:
 		return validation(field, "must be at most 200 bytes")
-	case strings.ContainsAny(s, "\x00\r\n"):
-		return validation(field, "must be a single line")
 	}
-	return nil
+	return checkNameChars(field, s)
 }
 
 func actorID(a web.Actor) string {

@@ -472,13 +472,15 @@ func TestLastPolicyAdministratorCannotBeRemoved(t *testing.T) {
 }
 
 func TestHealthReadyMetrics(t *testing.T) {
-	tn := startNode(t, Config{})
+	cfg := testConfig(t, shortTempDir(t))
+	cfg.Metrics.Token = "scrape-me-0123456789abcdef" // /metrics is not public without it
+	tn := startNode(t, cfg)
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if st, body := tn.anon().raw("GET", path, "", nil); st != 200 {
 			t.Errorf("%s = %d %s", path, st, body)
 		}
 	}
-	st, body := tn.anon().raw("GET", "/metrics", "", nil)
+	st, body := tn.anon().with("Authorization", "Bearer "+cfg.Metrics.Token).raw("GET", "/metrics", "", nil)
 	if st != 200 || !bytes.Contains(body, []byte("siteline_raft_leader 1")) || !bytes.Contains(body, []byte("go_goroutines")) {
 		t.Errorf("/metrics = %d\n%s", st, body)
 	}

@@ -58,10 +58,11 @@ func (cs *callService) CreateCall(ctx context.Context, a web.Actor, in web.CallI
 	switch {
 	case len(in.Name) > 200:
 		return storage.Session{}, validation("name", "must be at most 200 characters")
-	case strings.ContainsAny(in.Name, "\r\n"):
-		return storage.Session{}, validation("name", "must be a single line")
 	case len(in.Goal) > 2000:
 		return storage.Session{}, validation("goal", "must be at most 2000 characters")
+	}
+	if err := checkNameChars("name", in.Name); err != nil {
+		return storage.Session{}, err
 	}
 	s := storage.Session{
 		ID: newID(), OrgID: a.OrgID, SiteID: cs.n.siteID, Kind: storage.SessionConference,

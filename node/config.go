@@ -39,6 +39,8 @@ type Config struct {
 	Mail         MailConfig         `yaml:"mail"`
 	SMS          SMSConfig          `yaml:"sms"`
 	Tokens       TokensConfig       `yaml:"tokens"`
+	Metrics      MetricsConfig      `yaml:"metrics"`
+	Invite       InviteConfig       `yaml:"invite"`
 }
 
 // NodeConfig names this node and its site.
@@ -160,7 +162,7 @@ func Default() Config {
 		Raft: RaftConfig{Listen: "127.0.0.1:0"},
 		// Every listener has its own number, whatever the protocol: a
 		// relayed or misdirected packet to one never reaches another.
-		Media: MediaConfig{ICEUDP: ":8445", ICETCP: ":8444", MaxUpload: 50 << 20},
+		Media: MediaConfig{ICEUDP: ":8445", ICETCP: ":8444", MaxUpload: 50 << 20, MaxConcurrentUploads: 8},
 		TURN: TURNConfig{UDP: ":3478", TCP: ":3478", CredentialTTL: 10 * time.Minute,
 			MaxAllocations: 1000, MaxAllocationsPerUser: 20, MaxAllocationsPerOrg: 500},
 		Log: LogConfig{Level: "info", Format: "text"},
@@ -174,6 +176,7 @@ func Default() Config {
 		Mail:   MailConfig{SMTPPort: 587, TLS: "starttls"},
 		SMS:    SMSConfig{Provider: "log"},
 		Tokens: defaultTokens(),
+		Invite: InviteConfig{EmailsPerUserPerHour: 20, EmailsPerOrgPerHour: 200},
 	}
 }
 
@@ -390,6 +393,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateInvite(); err != nil {
 		return err
+	}
+	if t := c.Metrics.Token; t != "" && len(t) < minMetricsToken {
+		return bad("metrics.token", "is %d bytes, at least %d are needed", len(t), minMetricsToken)
 	}
 	return c.validateTokens()
 }

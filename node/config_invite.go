@@ -29,9 +29,27 @@ type SMSConfig struct {
 	WebhookURL string `yaml:"webhook_url"`
 }
 
+// InviteConfig bounds the invitation e-mails the node sends, in a
+// sliding hour: per user who invites, and per organisation.
+type InviteConfig struct {
+	EmailsPerUserPerHour int `yaml:"emails_per_user_per_hour"`
+	EmailsPerOrgPerHour  int `yaml:"emails_per_org_per_hour"`
+}
+
+// maxEmailsPerHour bounds both invite limits.
+const maxEmailsPerHour = 100000
+
 func (c *Config) validateInvite() error {
 	bad := func(key, format string, args ...any) error {
 		return fmt.Errorf("config %s: %s", key, fmt.Sprintf(format, args...))
+	}
+	for _, l := range []struct {
+		key string
+		v   int
+	}{{"invite.emails_per_user_per_hour", c.Invite.EmailsPerUserPerHour}, {"invite.emails_per_org_per_hour", c.Invite.EmailsPerOrgPerHour}} {
+		if l.v < 1 || l.v > maxEmailsPerHour {
+			return bad(l.key, "%d is outside 1 to %d", l.v, maxEmailsPerHour)
+		}
 	}
 	m := c.Mail
 	switch m.TLS {

@@ -24,6 +24,9 @@ type MediaConfig struct {
 	// MaxUpload is the largest snapshot or file shared in a call, in
 	// bytes; only uploads may send request bodies over http.body_limit.
 	MaxUpload int `yaml:"max_upload"`
+	// MaxConcurrentUploads is how many uploads the node receives at once;
+	// the next gets 503 until one ends.
+	MaxConcurrentUploads int `yaml:"max_concurrent_uploads"`
 	// CopyFromSites is when a node (headquarters) copies the bytes of media
 	// forwarded from other sites: "on_view" (the default) the first time
 	// someone opens them, "always" as soon as their rows arrive.
@@ -34,6 +37,8 @@ type MediaConfig struct {
 const (
 	minUpload = 1 << 10
 	maxUpload = 4 << 30
+	// maxConcurrentUploads bounds media.max_concurrent_uploads.
+	maxConcurrentUploads = 1024
 )
 
 // TURNConfig is the embedded TURN relay. Credentials are minted per call
@@ -118,6 +123,9 @@ func (c *Config) validateMedia() error {
 	}
 	if c.Media.MaxUpload < minUpload || c.Media.MaxUpload > maxUpload {
 		return bad("media.max_upload", "%d bytes is outside %d (1 KiB) to %d (4 GiB)", c.Media.MaxUpload, minUpload, maxUpload)
+	}
+	if c.Media.MaxConcurrentUploads < 1 || c.Media.MaxConcurrentUploads > maxConcurrentUploads {
+		return bad("media.max_concurrent_uploads", "%d is outside 1 to %d", c.Media.MaxConcurrentUploads, maxConcurrentUploads)
 	}
 	switch c.Media.CopyFromSites {
 	case "", copyOnView, copyAlways:

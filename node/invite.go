@@ -38,6 +38,8 @@ const (
 type inviteService struct {
 	n *Node
 	d *deliverer
+	// emails bounds the invitation e-mails sent (invite_throttle.go).
+	emails *emailThrottle
 }
 
 var _ web.Invites = (*inviteService)(nil)
@@ -59,6 +61,9 @@ func checkInvitee(in *web.InviteInput) error {
 	in.Channel, in.To, in.Name = strings.TrimSpace(in.Channel), strings.TrimSpace(in.To), strings.TrimSpace(in.Name)
 	if utf8.RuneCountInString(in.Name) > 200 || strings.ContainsAny(in.Name, "\r\n") {
 		return validation("name", "must be one line of at most 200 characters")
+	}
+	if err := checkNameChars("name", in.Name); err != nil {
+		return err
 	}
 	switch in.Channel {
 	case "link", "":
@@ -110,6 +115,9 @@ func (iv *inviteService) CreateServiceRequest(ctx context.Context, a web.Actor, 
 	if len(in.Subject) > 200 || strings.ContainsAny(in.Subject, "\r\n") {
 		return web.InvitationOut{}, validation("subject", "must be one line of at most 200 characters")
 	}
+	if err := checkNameChars("subject", in.Subject); err != nil {
+		return web.InvitationOut{}, err
+	}
 	if len(in.Goal) > 2000 {
 		return web.InvitationOut{}, validation("goal", "must be at most 2000 characters")
 	}
@@ -144,7 +152,15 @@ func (iv *inviteService) create(ctx context.Context, a web.Actor, inv storage.In
 		deliveries = append(deliveries, storage.Delivery{ID: newID(), InvitationID: inv.ID, Channel: in.Channel,
 			Recipient: in.To, Status: storage.DeliveryPending, NextAttemptAt: now, Sealed: sealed, CreatedAt: now})
 	}
+	release := func() {}
+	if in.Channel == "email" {
+		var err error
+		if release, err = iv.emails.reserve(now, actorID(a), inv.OrgID); err != nil {
+			return web.InvitationOut{}, err
+		}
+	}
 	if err := iv.n.store.CreateInvitation(ctx, inv, deliveries); err != nil {
+		release()
 		return web.InvitationOut{}, fmt.Errorf("create invitation: %w", err)
 	}
 	if err := iv.n.audit(ctx, actorID(a), "invitation.create", inv.ID,
@@ -368,6 +384,9 @@ func (iv *inviteService) Redeem(ctx context.Context, token string, in web.Redeem
 	case policy.GuestRole(in.Kind) == "":
 		return storage.Guest{}, validation("kind", fmt.Sprintf("%q is not one of guest_app, guest_mobile, guest_desktop", in.Kind))
 	}
+	if err := checkNameChars("name", in.Name); err != nil {
+		return storage.Guest{}, err
+	}
 	now := iv.n.now().UTC()
 	g := storage.Guest{ID: web.GuestIDPrefix + newID(), OrgID: inv.OrgID, InvitationID: inv.ID, SessionID: inv.SessionID,
 		Kind: in.Kind, Name: in.Name, CreatedAt: now}
@@ -459,6 +478,7 @@ func (n *Node) startInvites() error {
 	if err != nil {
 		return err
 	}
-	n.invites = &inviteService{n: n, d: d}
+	n.invites = &inviteService{n: n, d: d,
+		emails: newEmailThrottle(n.cfg.Invite.EmailsPerUserPerHour, n.cfg.Invite.EmailsPerOrgPerHour)}
 	return nil
 }

@@ -168,6 +168,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := os.MkdirAll(n.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
+	if err := secureDataDir(n.cfg.DataDir); err != nil {
+		return err
+	}
 	if n.store, err = sqlite.Open(ctx, n.cfg.path("siteline.db"), n.log.With("component", "storage")); err != nil {
 		return fmt.Errorf("open storage: %w", err)
 	}
@@ -207,6 +210,10 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	n.startChores()
 	n.startDeliveries()
+	// What the stores created while starting is the owner's too.
+	if err := secureDataDir(n.cfg.DataDir); err != nil {
+		return err
+	}
 	n.log.Info("node started", "node_id", n.nodeID, "site", n.cfg.Node.Site, "data_dir", n.cfg.DataDir, "url", n.URL())
 	return nil
 }
@@ -352,6 +359,8 @@ func (n *Node) startWeb() error {
 		TLS:                     n.cfg.HTTP.TLS != "off",
 		PublicURL:               n.cfg.HTTP.PublicURL,
 		TrustedProxies:          proxies,
+		MaxConcurrentUploads:    n.cfg.Media.MaxConcurrentUploads,
+		MetricsToken:            n.cfg.Metrics.Token,
 	}, web.Deps{
 		Logger:       n.log.With("component", "web"),
 		Org:          n.store,

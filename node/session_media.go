@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -101,8 +101,14 @@ func (ms *mediaService) AddMedia(ctx context.Context, a web.Actor, callID string
 	if err := ms.checkExtras(ctx, kind, callID, in); err != nil {
 		return storage.Media{}, err
 	}
+	if err := checkNameChars("file name", in.Name); err != nil {
+		return storage.Media{}, err
+	}
 	body := bufio.NewReaderSize(in.Body, sniffLen)
-	head, _ := body.Peek(sniffLen)
+	head, err := body.Peek(sniffLen)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return storage.Media{}, fmt.Errorf("add %s to call %s: %w", kind, callID, err)
+	}
 	if len(head) == 0 {
 		return storage.Media{}, validation("file", "is empty")
 	}
@@ -236,30 +242,25 @@ func (ms *mediaService) checkExtras(ctx context.Context, kind, callID string, in
 	return validation("of", fmt.Sprintf("%q is not a participant of call %s", in.Of, callID))
 }
 
-// uploadType decides the stored content type. A snapshot must be a PNG or
-// JPEG image by its first bytes, whatever the client says; a file keeps
-// the type the client gave when it is well formed, else what its bytes
-// look like.
+// uploadType decides the stored content type from the first bytes. A
+// snapshot must be a PNG or JPEG image, whatever the client says; a file
+// is what its bytes look like, from an allow-list (web.SniffType), never
+// what the client declared.
 func uploadType(kind, declared string, head []byte) (string, error) {
-	mt, params, err := mime.ParseMediaType(declared)
-	if kind == storage.MediaSnapshot {
-		if declared != "" && (err != nil || (mt != "image/png" && mt != "image/jpeg")) {
-			return "", validation("file", fmt.Sprintf("has content type %q: a snapshot must be image/png or image/jpeg", declared))
-		}
-		switch {
-		case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
-			return "image/png", nil
-		case bytes.HasPrefix(head, []byte("\xff\xd8\xff")):
-			return "image/jpeg", nil
-		}
-		return "", validation("file", "is not a PNG or JPEG image (its first bytes are neither): a snapshot must be image/png or image/jpeg")
+	if kind != storage.MediaSnapshot {
+		return web.SniffType(head), nil
 	}
-	if declared != "" && err == nil && strings.Contains(mt, "/") {
-		if v := mime.FormatMediaType(mt, params); v != "" && len(v) <= 200 {
-			return v, nil
-		}
+	mt, _, err := mime.ParseMediaType(declared)
+	if declared != "" && (err != nil || (mt != "image/png" && mt != "image/jpeg")) {
+		return "", validation("file", fmt.Sprintf("has content type %q: a snapshot must be image/png or image/jpeg", declared))
 	}
-	return http.DetectContentType(head), nil
+	switch {
+	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
+		return "image/png", nil
+	case bytes.HasPrefix(head, []byte("\xff\xd8\xff")):
+		return "image/jpeg", nil
+	}
+	return "", validation("file", "is not a PNG or JPEG image (its first bytes are neither): a snapshot must be image/png or image/jpeg")
 }
 
 // mediaName makes the stored file name: the client's base name without

@@ -1,13 +1,16 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -41,12 +44,12 @@ type Media interface {
 
 // MediaUpload is one upload of POST /calls/:id/media.
 type MediaUpload struct {
-	Kind        string // snapshot | file; "" is file
-	Participant string // the uploader's participant id in the call
-	Of          string // snapshot: the participant whose video it shows
-	Name        string // the file name the client gave
-	ContentType string // the part's Content-Type, as the client gave it
-	Size        int64
+	Kind        string          // snapshot | file; "" is file
+	Participant string          // the uploader's participant id in the call
+	Of          string          // snapshot: the participant whose video it shows
+	Name        string          // the file name the client gave
+	ContentType string          // the part's Content-Type, as the client gave it
+	Size        int64           // -1: not known before the body is read
 	Annotations json.RawMessage // snapshot: the drawing, JSON
 	Body        io.Reader
 }
@@ -91,7 +94,7 @@ func (s *Server) mediaRoutes() []route {
 	p := APIPrefix
 	routes := []route{
 		{method: "POST", path: p + "/calls/:id/media", perm: policy.CallJoin,
-			summary: "Share a snapshot or file in a call: multipart/form-data with file, kind (snapshot|file), participant (the caller's participant id in the call), of and annotations (snapshot); needs xa_icall_share-files for a file, xa_icall_snapshot-annotate for a snapshot; body up to media.max_upload",
+			summary: "Share a snapshot or file in a call: multipart/form-data with kind (snapshot|file), participant (the caller's participant id in the call), of and annotations (snapshot), then file, the last part, streamed to disk as it arrives; needs xa_icall_share-files for a file, xa_icall_snapshot-annotate for a snapshot; body up to media.max_upload; 503 while media.max_concurrent_uploads others arrive",
 			out:     mediaOut{}, handler: s.apiAddMedia},
 		{method: "GET", path: p + "/calls/:id/media", open: true,
 			summary: "A session's snapshots and files (its participants, or with see-all-call-logs)", out: []mediaOut{}, handler: s.apiSessionMedia},
@@ -118,20 +121,32 @@ func (s *Server) apiAddMedia(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ct, _, _ := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
-	if ct != fiber.MIMEMultipartForm {
-		return &storage.ValidationError{Field: "Content-Type", Problem: fmt.Sprintf("must be multipart/form-data, not %q", ct)}
+	ct, params, _ := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if ct != fiber.MIMEMultipartForm || params["boundary"] == "" {
+		return &storage.ValidationError{Field: "Content-Type", Problem: fmt.Sprintf("must be multipart/form-data with a boundary, not %q", c.Get(fiber.HeaderContentType))}
 	}
-	form, err := c.MultipartForm()
-	if err != nil {
-		return &storage.ValidationError{Field: "body", Problem: "is not a valid multipart/form-data body: " + err.Error()}
+	if ce := c.Get(fiber.HeaderContentEncoding); ce != "" && !strings.EqualFold(ce, "identity") {
+		return &storage.ValidationError{Field: "Content-Encoding", Problem: fmt.Sprintf("must be absent: uploads are sent as they are, not %q", ce)}
 	}
-	in, body, err := uploadFrom(form)
+	release, err := s.uploads.acquire()
 	if err != nil {
 		return err
 	}
-	defer body.Close()
-	in.Body = body
+	defer release()
+	var body io.Reader
+	if b, ok := c.Locals(localUploadBody).(*uploadBody); ok {
+		body = b
+		// The caller is known and allowed: the upload may take its time.
+		if conn := c.Context().Conn(); conn != nil {
+			_ = conn.SetReadDeadline(time.Now().Add(uploadReadTimeout))
+		}
+	} else {
+		body = bytes.NewReader(c.Body())
+	}
+	in, err := readUpload(multipart.NewReader(body, params["boundary"]))
+	if err != nil {
+		return err
+	}
 	a, _ := actorOf(c)
 	m, err := svc.AddMedia(c.UserContext(), a, param(c, "id"), in)
 	if err != nil {
@@ -142,42 +157,93 @@ func (s *Server) apiAddMedia(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(out)
 }
 
-// uploadFrom reads the form's fields and opens its file part, which the
-// caller closes.
-func uploadFrom(form *multipart.Form) (MediaUpload, io.ReadCloser, error) {
-	value := func(k string) string {
-		if v := form.Value[k]; len(v) > 0 {
-			return strings.TrimSpace(v[0])
+// maxUploadField bounds each field of an upload form but the file.
+const maxUploadField = MaxAnnotations
+
+// readUpload reads the form's fields up to its file part, whose bytes are
+// left to the service to read as they arrive. The fields must come first;
+// anything after the file makes reading it fail, so that nothing is kept.
+func readUpload(mr *multipart.Reader) (MediaUpload, error) {
+	in := MediaUpload{Size: -1}
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return in, &storage.ValidationError{Field: "file", Problem: "is required: send the bytes as the form's file part"}
 		}
-		return ""
-	}
-	in := MediaUpload{Kind: value("kind"), Participant: value("participant"), Of: value("of")}
-	if ann := value("annotations"); ann != "" {
-		if len(ann) > MaxAnnotations {
-			return in, nil, &Error{Status: fiber.StatusRequestEntityTooLarge, Code: "too_large",
-				Message: fmt.Sprintf("annotations of %d bytes are over the limit of %d bytes (256 KiB)", len(ann), MaxAnnotations)}
-		}
-		in.Annotations = json.RawMessage(ann)
-	}
-	files := form.File["file"]
-	switch {
-	case len(files) == 1:
-		part := files[0]
-		in.Name, in.ContentType, in.Size = part.Filename, part.Header.Get(fiber.HeaderContentType), part.Size
-		f, err := part.Open()
 		if err != nil {
-			return in, nil, fmt.Errorf("read upload %q: %w", part.Filename, err)
+			return in, uploadReadError(err)
 		}
-		return in, f, nil
-	case len(files) > 1 || len(form.Value["file"]) > 1:
-		return in, nil, &storage.ValidationError{Field: "file", Problem: fmt.Sprintf("must be one file, not %d", len(files)+len(form.Value["file"]))}
-	case len(form.Value["file"]) == 1:
-		// A part without a file name is a plain value to mime/multipart.
-		data := form.Value["file"][0]
-		in.Size = int64(len(data))
-		return in, io.NopCloser(strings.NewReader(data)), nil
+		name := p.FormName()
+		if name == "file" {
+			in.Name, in.ContentType = p.FileName(), p.Header.Get(fiber.HeaderContentType)
+			in.Body = &filePart{p: p, mr: mr}
+			return in, nil
+		}
+		v, err := io.ReadAll(io.LimitReader(p, maxUploadField+1))
+		if err != nil {
+			return in, uploadReadError(err)
+		}
+		if len(v) > maxUploadField {
+			return in, &Error{Status: fiber.StatusRequestEntityTooLarge, Code: "too_large",
+				Message: fmt.Sprintf("%s of more than %d bytes are over the limit (256 KiB)", name, maxUploadField)}
+		}
+		switch value := strings.TrimSpace(string(v)); name {
+		case "kind":
+			in.Kind = value
+		case "participant":
+			in.Participant = value
+		case "of":
+			in.Of = value
+		case "annotations":
+			if value != "" {
+				in.Annotations = json.RawMessage(value)
+			}
+		}
 	}
-	return in, nil, &storage.ValidationError{Field: "file", Problem: "is required: send the bytes as the form's file part"}
+}
+
+// uploadReadError explains a body that stopped being a form, or passes on
+// the limit it broke while being read.
+func uploadReadError(err error) error {
+	var he *Error
+	if errors.As(err, &he) {
+		return he
+	}
+	return &storage.ValidationError{Field: "body", Problem: "is not a valid multipart/form-data body: " + err.Error()}
+}
+
+// filePart is the file part of an upload form; at its end it checks that
+// the form ends too. Its end, or its error, is for good.
+type filePart struct {
+	p   *multipart.Part
+	mr  *multipart.Reader
+	err error
+}
+
+func (f *filePart) Read(b []byte) (int, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	n, err := f.p.Read(b)
+	switch {
+	case err == nil:
+		return n, nil
+	case !errors.Is(err, io.EOF):
+		f.err = uploadReadError(err)
+		return n, f.err
+	}
+	next, err := f.mr.NextPart()
+	switch {
+	case errors.Is(err, io.EOF):
+		f.err = io.EOF
+	case err != nil:
+		f.err = uploadReadError(err)
+	case next.FormName() == "file":
+		f.err = &storage.ValidationError{Field: "file", Problem: "must be one file, not several"}
+	default:
+		f.err = &storage.ValidationError{Field: "file", Problem: fmt.Sprintf("must be the form's last part: %q comes after it (send the other fields first)", next.FormName())}
+	}
+	return n, f.err
 }
 
 func (s *Server) apiSessionMedia(c *fiber.Ctx) error {
@@ -230,7 +296,7 @@ func (s *Server) apiMediaBytes(c *fiber.Ctx) error {
 	if m.Kind == storage.MediaSnapshot && c.Query("download") == "" {
 		disposition = "inline"
 	}
-	return sendBlob(c, b, blobMeta{size: m.Size, contentType: m.ContentType, sha256: m.SHA256,
+	return sendBlob(c, b, blobMeta{size: m.Size, sha256: m.SHA256,
 		name: m.Name, disposition: disposition})
 }
 
@@ -250,7 +316,7 @@ func (s *Server) apiRecordingBytes(c *fiber.Ctx) error {
 	if c.Query("download") != "" {
 		disposition = "attachment"
 	}
-	return sendBlob(c, b, blobMeta{size: r.Size, contentType: r.ContentType, sha256: r.SHA256,
+	return sendBlob(c, b, blobMeta{size: r.Size, sha256: r.SHA256,
 		name: r.Name, disposition: disposition})
 }
 

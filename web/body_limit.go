@@ -1,7 +1,9 @@
 package web
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -9,50 +11,70 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Request bodies are read by fasthttp before any handler runs, so their
-// limit is decided from the request line: http.body_limit for every route
-// but the media upload, which may carry up to media.max_upload. An upload
-// with a Content-Length is parsed as it arrives, files over 16 MiB going to
-// temporary files rather than memory.
+// Request bodies are streamed: fasthttp reads no more than the first 8 KiB
+// of a body before the handlers run. readBody then reads the body of every
+// route into memory, up to http.body_limit, except the media upload's,
+// which only its handler reads, once the caller is authenticated and
+// allowed, straight into the blob store (up to media.max_upload). A body
+// whose Content-Length is over its route's limit is refused from the
+// headers alone.
 const (
-	// uploadReadTimeout is how long an upload may take to arrive: 50 MiB
-	// over a plant's 2 Mbit/s uplink takes over three minutes.
+	// uploadReadTimeout is how long an upload may take to arrive once it
+	// is accepted: 50 MiB over a plant's 2 Mbit/s uplink takes over three
+	// minutes.
 	uploadReadTimeout = 10 * time.Minute
 	// blobWriteTimeout is how long a download of media may take; a video
 	// element reads a recording at the pace it plays it.
 	blobWriteTimeout = 30 * time.Minute
+	// drainAfterUpload is how much is read past a stored upload's closing
+	// boundary to reuse the connection; more and it is closed.
+	drainAfterUpload = 4 << 10
 )
 
-// requestLimits is fasthttp's HeaderReceived hook: the upload route gets
-// the upload limit and time to arrive; media downloads get time to leave.
+// overLimitHeader marks, inside the node, a request whose Content-Length
+// is over its route's limit; a client's own copy is removed first.
+const overLimitHeader = "X-Siteline-Over-Limit"
+
+// localUploadBody keeps the body of an upload request for its handler.
+const localUploadBody = "upload-body"
+
+// requestLimits is fasthttp's HeaderReceived hook. A body announced over
+// its route's limit is not read at all: the request is marked, its length
+// set to nothing, and readBody answers 413 and closes the connection.
+// Media downloads get time to leave. Nothing here trusts the caller's
+// credentials: the upload's longer read timeout is given by its handler,
+// after authentication.
 func (s *Server) requestLimits(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	h.Del(overLimitHeader)
 	path, _, _ := strings.Cut(string(h.RequestURI()), "?")
 	method := string(h.Method())
-	credentials := len(h.Peek(fiber.HeaderAuthorization)) > 0 || len(h.Cookie(SessionCookie)) > 0
-	if limit := s.uploadLimit(method, path, credentials); limit > 0 {
-		return fasthttp.RequestConfig{MaxRequestBodySize: limit, ReadTimeout: uploadReadTimeout}
+	limit := s.bodyLimit(method, path)
+	if n := h.ContentLength(); n > limit {
+		h.Set(overLimitHeader, "1")
+		h.SetContentLength(0)
+		h.SetConnectionClose()
 	}
+	cfg := fasthttp.RequestConfig{MaxRequestBodySize: limit}
 	if method == fiber.MethodGet && (strings.HasPrefix(path, APIPrefix+"/media/") || strings.HasPrefix(path, APIPrefix+"/recordings/")) {
-		return fasthttp.RequestConfig{WriteTimeout: blobWriteTimeout}
+		cfg.WriteTimeout = blobWriteTimeout
 	}
-	return fasthttp.RequestConfig{}
+	return cfg
 }
 
-// uploadLimit is the body limit of an upload request, 0 for any other.
-// A request without credentials, which can only be refused, gets no more
-// than http.body_limit.
-func (s *Server) uploadLimit(method, path string, credentials bool) int {
-	if method != fiber.MethodPost || !isUploadPath(path) || s.cfg.UploadLimit <= 0 {
-		return 0
+// bodyLimit is the largest body of a request: media.max_upload for an
+// upload, http.body_limit for any other.
+func (s *Server) bodyLimit(method, path string) int {
+	if isUpload(method, path) && s.cfg.UploadLimit > 0 {
+		return s.cfg.UploadLimit
 	}
-	if !credentials && s.cfg.UploadLimit > s.cfg.BodyLimit {
-		return s.cfg.BodyLimit
-	}
-	return s.cfg.UploadLimit
+	return s.cfg.BodyLimit
 }
 
-// isUploadPath reports whether path is /api/v1/calls/<id>/media.
-func isUploadPath(path string) bool {
+// isUpload reports whether the request is POST /api/v1/calls/<id>/media.
+func isUpload(method, path string) bool {
+	if method != fiber.MethodPost {
+		return false
+	}
 	rest, ok := strings.CutPrefix(path, APIPrefix+"/calls/")
 	if !ok {
 		return false
@@ -61,11 +83,82 @@ func isUploadPath(path string) bool {
 	return id != "" && tail == "media"
 }
 
-// bodyTooLarge explains a 413 from fasthttp: which limit the body broke.
+// readBody runs before every other handler. It refuses a body marked over
+// its limit, hands an upload's stream to its handler, and reads
+// any other body into memory up to http.body_limit, so that the handlers
+// see it as fasthttp would have read it. A connection whose body was not
+// read to its end is closed after the answer: what is left of the body
+// would otherwise be read as the next request.
+func (s *Server) readBody(c *fiber.Ctx) error {
+	req := c.Request()
+	if len(req.Header.Peek(overLimitHeader)) > 0 {
+		c.Response().Header.SetConnectionClose()
+		return fiber.ErrRequestEntityTooLarge
+	}
+	if !req.IsBodyStream() {
+		return c.Next()
+	}
+	if isUpload(c.Method(), c.Path()) {
+		body := &uploadBody{r: req.BodyStream(), limit: int64(s.bodyLimit(c.Method(), c.Path()))}
+		c.Locals(localUploadBody, body)
+		err := c.Next()
+		if !body.finish(err == nil && c.Response().StatusCode() < 400) {
+			c.Response().Header.SetConnectionClose()
+		}
+		return err
+	}
+	limit := s.bodyLimit(c.Method(), c.Path())
+	data, err := io.ReadAll(io.LimitReader(req.BodyStream(), int64(limit)+1))
+	if err != nil {
+		c.Response().Header.SetConnectionClose()
+		return &Error{Status: fiber.StatusBadRequest, Code: "invalid", Message: "read request body: " + err.Error()}
+	}
+	if len(data) > limit {
+		c.Response().Header.SetConnectionClose()
+		return fiber.ErrRequestEntityTooLarge
+	}
+	req.SetBodyRaw(data)
+	return c.Next()
+}
+
+// uploadBody is an upload's request body as its handler reads it: no more
+// than limit bytes, whatever the framing says.
+type uploadBody struct {
+	r     io.Reader
+	limit int64
+	read  int64
+	eof   bool
+}
+
+func (b *uploadBody) Read(p []byte) (int, error) {
+	if b.eof {
+		return 0, io.EOF
+	}
+	n, err := b.r.Read(p)
+	b.read += int64(n)
+	if b.read > b.limit {
+		return n, &Error{Status: fiber.StatusRequestEntityTooLarge, Code: "too_large",
+			Message: fmt.Sprintf("upload is larger than the limit of %s (media.max_upload)", byteSize(int(b.limit)))}
+	}
+	if errors.Is(err, io.EOF) {
+		b.eof = true
+	}
+	return n, err
+}
+
+// finish reports whether the body was read to its end; after a stored
+// upload it first reads what little may follow the form's last boundary.
+func (b *uploadBody) finish(stored bool) bool {
+	if !b.eof && stored {
+		_, _ = io.CopyN(io.Discard, b, drainAfterUpload)
+	}
+	return b.eof
+}
+
+// bodyTooLarge explains a 413: which limit the body broke.
 func (s *Server) bodyTooLarge(c *fiber.Ctx) string {
-	credentials := c.Get(fiber.HeaderAuthorization) != "" || c.Cookies(SessionCookie) != ""
-	if limit := s.uploadLimit(c.Method(), c.Path(), credentials); limit > 0 && limit == s.cfg.UploadLimit {
-		return fmt.Sprintf("upload is larger than the limit of %s (media.max_upload)", byteSize(limit))
+	if isUpload(c.Method(), c.Path()) && s.cfg.UploadLimit > 0 {
+		return fmt.Sprintf("upload is larger than the limit of %s (media.max_upload)", byteSize(s.cfg.UploadLimit))
 	}
 	msg := fmt.Sprintf("request body is larger than the limit of %s (http.body_limit)", byteSize(s.cfg.BodyLimit))
 	if s.cfg.UploadLimit > s.cfg.BodyLimit {

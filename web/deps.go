@@ -184,4 +184,10 @@ type Config struct {
 	// TrustedProxies are the reverse proxies (http.trusted_proxies) whose
 	// X-Forwarded-For, -Proto and -Host are believed.
 	TrustedProxies []netip.Prefix
+	// MaxConcurrentUploads bounds the uploads received at once
+	// (media.max_concurrent_uploads); 0 is no bound.
+	MaxConcurrentUploads int
+	// MetricsToken opens /metrics on the public listener to a request
+	// bearing it (metrics.token); empty keeps it to the admin socket.
+	MetricsToken string
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -13,24 +14,37 @@ import (
 // blobMeta is what the response says about stored bytes.
 type blobMeta struct {
 	size        int64
-	contentType string
 	sha256      string
 	name        string
 	disposition string // inline | attachment
 }
 
-// sendBlob streams b (closed once sent) with its headers: the stored
-// content type, never sniffed, a sandbox policy, the SHA-256 as ETag, and
-// one byte range when the request asks for it (206; 416 when it lies
-// outside the bytes). Nothing is read into memory: the body is a stream.
+// sendBlob streams b (closed once sent) with its headers: the type its
+// first bytes show, from an allow-list (SniffType), whatever was stored
+// with it; inline only for an image, a video or a PDF, else an
+// attachment; nosniff and a sandbox policy; the SHA-256 as ETag; and one
+// byte range when the request asks for it (206; 416 when it lies outside
+// the bytes). Nothing is read into memory but the first 512 bytes: the
+// body is a stream.
 func sendBlob(c *fiber.Ctx, b Blob, m blobMeta) error {
+	head := make([]byte, 512)
+	n, err := b.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.Close()
+		return fmt.Errorf("read %s: %w", m.name, err)
+	}
+	ctype := SniffType(head[:n])
+	disposition := m.disposition
+	if !mayShowInline(ctype) {
+		disposition = "attachment"
+	}
 	etag := `"` + m.sha256 + `"`
 	h := &c.Response().Header
-	h.Set(fiber.HeaderContentType, m.contentType)
+	h.Set(fiber.HeaderContentType, ctype)
 	h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	// Uploaded bytes never run as this origin's page, even if opened.
 	h.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; img-src 'self'; media-src 'self'; sandbox")
-	h.Set(fiber.HeaderContentDisposition, contentDisposition(m.disposition, m.name))
+	h.Set(fiber.HeaderContentDisposition, contentDisposition(disposition, m.name))
 	h.Set(fiber.HeaderETag, etag)
 	h.Set(fiber.HeaderCacheControl, "private, max-age=3600")
 	h.Set(fiber.HeaderAcceptRanges, "bytes")

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/pprof"
 )
 
@@ -28,6 +27,8 @@ type Server struct {
 	ui     *pages
 	// sockets are the live signaling WebSockets, closed by Shutdown.
 	sockets sockets
+	// uploads bounds the media uploads received at once (upload_slots.go).
+	uploads uploadSlots
 
 	public *fiber.App
 	local  *fiber.App
@@ -50,12 +51,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	s := &Server{
-		cfg:    cfg,
-		deps:   deps,
-		log:    deps.Logger,
-		now:    now,
-		limits: newLoginLimiter(cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress, cfg.LoginWindow, now),
-		ui:     ui,
+		cfg:     cfg,
+		deps:    deps,
+		log:     deps.Logger,
+		now:     now,
+		limits:  newLoginLimiter(cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress, cfg.LoginWindow, now),
+		ui:      ui,
+		uploads: newUploadSlots(cfg.MaxConcurrentUploads),
 	}
 	s.routes = append(append(append(s.apiRoutes(), s.callRoutes()...), s.clusterRoutes()...), s.uiRoutes()...)
 	s.routes = append(s.routes, s.inviteRoutes()...)
@@ -79,6 +81,10 @@ func (s *Server) newApp(local bool) *fiber.App {
 		DisableStartupMessage: true,
 		ErrorHandler:          s.handleError,
 		ReadBufferSize:        16 << 10,
+		// Bodies are read by readBody and the upload handler, not before
+		// the handlers run (body_limit.go).
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
 		// Values from the request (params, headers, the body) are copies:
 		// fasthttp reuses its buffers once a handler returns, and the
 		// signaling socket, the login limiter and the logs keep them
@@ -91,11 +97,11 @@ func (s *Server) newApp(local bool) *fiber.App {
 		TrustedProxies:          prefixStrings(s.cfg.TrustedProxies),
 	})
 	app.Server().HeaderReceived = s.requestLimits // body_limit.go
-	app.Use(s.recoverPanics, s.securityHeaders)
+	app.Use(s.recoverPanics, s.securityHeaders, s.readBody)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	app.Get("/readyz", s.readyz)
 	if s.deps.Metrics != nil {
-		app.Get("/metrics", adaptor.HTTPHandler(s.deps.Metrics))
+		app.Get("/metrics", s.metricsHandler(local)) // metrics.go
 	}
 	if local {
 		// Go profiles (/debug/pprof/) for the node's operator alone: only

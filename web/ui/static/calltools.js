@@ -19,10 +19,12 @@ const COLORS = ["#ff3b30", "#ffcc00", "#34c759", "#0a84ff", "#ffffff", "#111111"
 // ---- uploads ----------------------------------------------------------------
 
 async function upload(blob, filename, fields) {
+  // The file goes last: the node reads the fields first and then streams
+  // the file to disk as it arrives.
   const fd = new FormData();
-  fd.append("file", blob, filename);
   fd.append("participant", call().me);
   for (const [k, v] of Object.entries(fields || {})) fd.append(k, v);
+  fd.append("file", blob, filename);
   const res = await fetch(`/api/v1/calls/${encodeURIComponent(callID)}/media`, {
     method: "POST",
     body: fd,
