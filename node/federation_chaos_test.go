@@ -227,7 +227,7 @@ func startVoters(t *testing.T) []*voter {
 		var join func() *JoinOptions
 		if i > 0 {
 			hq := voters[0].node()
-			join = func() *JoinOptions { return &JoinOptions{Server: hq.url, Token: joinToken(t, hq), Voter: true} }
+			join = func() *JoinOptions { return &JoinOptions{Server: hq.url, Token: voterToken(t, hq), Voter: true} }
 		}
 		v.start(join)
 		if i == 0 {
