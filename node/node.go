@@ -339,6 +339,9 @@ func (n *Node) startWeb() error {
 		LoginFailuresPerAddress: n.cfg.Auth.LoginFailuresPerAddress,
 		LoginWindow:             n.cfg.Auth.LoginWindow,
 		UploadLimit:             n.cfg.Media.MaxUpload,
+
+		LinearizableReadsPerSecond: n.cfg.Raft.LinearizableReadsPerSecond,
+		LinearizableReadBurst:      n.cfg.Raft.LinearizableReadBurst,
 	}, web.Deps{
 		Logger:       n.log.With("component", "web"),
 		Org:          n.store,

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -232,5 +233,52 @@ func TestFedPlantCannotChangeMembership(t *testing.T) {
 	// A plant may leave on its own.
 	if code := admin.do("DELETE", "/api/v1/cluster/nodes/"+plant.n.nodeID, nil, nil); code != 204 {
 		t.Errorf("plant leaves = %d, want 204", code)
+	}
+}
+
+// Item 20: linearizable reads (a Raft barrier each) are limited per user.
+func TestLinearizableReadsLimitedPerUser(t *testing.T) {
+	cfg := testConfig(t, shortTempDir(t))
+	cfg.Raft.LinearizableReadsPerSecond = 1
+	cfg.Raft.LinearizableReadBurst = 3
+	clock := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	tick := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); clock = clock.Add(d) }
+	tn := startNodeWith(t, cfg, Options{Now: now})
+	admin := tn.admin()
+	if code := admin.do("POST", "/api/v1/users", web.UserInput{Email: "reader@example.com", Password: "correct horse battery"}, nil); code != 201 {
+		t.Fatalf("create user = %d", code)
+	}
+	reader := tn.login("reader@example.com", "correct horse battery").with(web.ReadHeader, web.ReadLinearizable)
+	lin := admin.with(web.ReadHeader, web.ReadLinearizable)
+
+	before := tn.n.raft.Stats().LastIndex
+	for i := range 3 {
+		if code := lin.do("GET", "/api/v1/me", nil, nil); code != 200 {
+			t.Fatalf("linearizable read %d within the burst = %d", i+1, code)
+		}
+	}
+	code, body := lin.raw("GET", "/api/v1/me", "", nil)
+	if code != 429 || apiError(t, body).Code != "rate_limited" || !strings.Contains(string(body), web.ReadHeader) {
+		t.Fatalf("read over the burst = %d %s, want 429 rate_limited naming %s", code, body, web.ReadHeader)
+	}
+	if got := tn.n.raft.Stats().LastIndex - before; got != 3 {
+		t.Errorf("Raft log grew by %d entries, want 3 (the refused read wrote none)", got)
+	}
+	// Another user has their own budget; local reads are not limited.
+	if code := reader.do("GET", "/api/v1/me", nil, nil); code != 200 {
+		t.Errorf("another user's linearizable read = %d, want 200", code)
+	}
+	if code := admin.do("GET", "/api/v1/me", nil, nil); code != 200 {
+		t.Errorf("local read over the budget = %d, want 200", code)
+	}
+	// The budget refills with time.
+	tick(time.Second)
+	if code := lin.do("GET", "/api/v1/me", nil, nil); code != 200 {
+		t.Errorf("linearizable read a second later = %d, want 200", code)
+	}
+	if code := lin.do("GET", "/api/v1/me", nil, nil); code != 429 {
+		t.Errorf("second read in that second = %d, want 429", code)
 	}
 }

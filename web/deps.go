@@ -160,4 +160,8 @@ type Config struct {
 	// UploadLimit is the largest media upload (media.max_upload); only
 	// POST /calls/:id/media may send more than BodyLimit.
 	UploadLimit int
+	// LinearizableReadsPerSecond and LinearizableReadBurst limit each
+	// user's reads with Siteline-Read: linearizable; 0 sets no limit.
+	LinearizableReadsPerSecond int
+	LinearizableReadBurst      int
 }

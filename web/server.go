@@ -24,6 +24,7 @@ type Server struct {
 	now    func() time.Time
 	routes []route
 	limits *loginLimiter
+	reads  *readLimiter // read_limit.go
 	ui     *pages
 	// sockets are the live signaling WebSockets, closed by Shutdown.
 	sockets sockets
@@ -54,6 +55,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		log:    deps.Logger,
 		now:    now,
 		limits: newLoginLimiter(cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress, cfg.LoginWindow, now),
+		reads:  newReadLimiter(cfg.LinearizableReadsPerSecond, cfg.LinearizableReadBurst, now),
 		ui:     ui,
 	}
 	s.routes = append(append(append(s.apiRoutes(), s.callRoutes()...), s.clusterRoutes()...), s.uiRoutes()...)
