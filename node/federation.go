@@ -72,8 +72,9 @@ const (
 // federation implements web.Cluster.
 type federation struct {
 	n      *Node
-	joined bool    // this node joined rather than formed the cluster
-	ca     *pki.CA // the CA (with its key on nodes that can sign)
+	joined bool     // this node joined rather than formed the cluster
+	ca     *pki.CA  // the CA (with its key on nodes that can sign)
+	role   pki.Role // what this node's certificate names; "" for none
 
 	mu        sync.Mutex
 	redeeming map[string]bool // token hashes being redeemed now
@@ -131,6 +132,9 @@ func (n *Node) prepareFederation(ctx context.Context) (rs raftSetup, err error) 
 		return rs, err
 	}
 	if rs.tls, err = files.TLSConfig(); err != nil {
+		return rs, err
+	}
+	if n.fed.role, err = pki.CertRole(files.Cert); err != nil {
 		return rs, err
 	}
 	rs.bootstrap = !n.fed.joined
@@ -240,6 +244,18 @@ func (n *Node) afterRaftStart(ctx context.Context, rs raftSetup) error {
 	case rs.bootstrap:
 		if err := n.raft.WaitLeader(wait); err != nil {
 			return fmt.Errorf("raft: no leader elected: %w", err)
+		}
+	case n.fed.role == pki.RoleVoter && n.raft.Suffrage() == "nonvoter":
+		// A voter that did not get to vote when it joined asks again; it
+		// serves either way.
+		try, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		err := n.raft.WaitLeader(try)
+		if err == nil {
+			err = n.becomeVoter(try, pki.RoleVoter)
+		}
+		if err != nil {
+			n.log.Warn("federation: this voter is still a non-voter; it asks again at its next start", "err", err)
 		}
 	}
 	return nil

@@ -117,10 +117,11 @@ func (n *Node) authorize(ctx context.Context, p peer, req rpcRequest) error {
 const probeTimeout = 5 * time.Second
 
 // probe checks that node id answers at addr over the transport (with
-// mutual TLS when the transport has it), presenting a certificate in its
-// own name that does not make it a plant. A voter that cannot be reached
-// would count towards the quorum at once and could cost the cluster its
-// majority; one in another name would be an impostor.
+// mutual TLS when the transport has it) and says it is id; a certificate
+// of the federation's CA (one that names a role) must also be in id's name
+// and not a plant's. A voter that cannot be reached would count towards
+// the quorum at once and could cost the cluster its majority; one in
+// another name would be an impostor.
 func (n *Node) probe(ctx context.Context, id, addr string) error {
 	bad := func(err error) error {
 		return &storage.ValidationError{Field: "raft_addr", Problem: fmt.Sprintf(
@@ -142,7 +143,7 @@ func (n *Node) probe(ctx context.Context, id, addr string) error {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
 	}
-	if p := peerOf(c); p.tls {
+	if p := peerOf(c); p.role != "" {
 		if p.id != id {
 			return bad(fmt.Errorf("it presents the certificate of node %q", p.id))
 		}
