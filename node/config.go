@@ -85,6 +85,12 @@ type HTTPConfig struct {
 type RaftConfig struct {
 	Listen    string `yaml:"listen"`
 	Advertise string `yaml:"advertise"`
+	// LinearizableReadsPerSecond and LinearizableReadBurst limit each
+	// user's API reads with Siteline-Read: linearizable, each of which
+	// writes a barrier to the Raft log: bursts of LinearizableReadBurst,
+	// refilled at LinearizableReadsPerSecond; beyond, 429.
+	LinearizableReadsPerSecond int `yaml:"linearizable_reads_per_second"`
+	LinearizableReadBurst      int `yaml:"linearizable_read_burst"`
 }
 
 // ClusterConfig is the federation's mutual TLS. Empty files mean the
@@ -159,7 +165,7 @@ func Default() Config {
 			BodyLimit:       4 << 20,
 			ShutdownTimeout: 15 * time.Second,
 		},
-		Raft: RaftConfig{Listen: "127.0.0.1:0"},
+		Raft: RaftConfig{Listen: "127.0.0.1:0", LinearizableReadsPerSecond: 10, LinearizableReadBurst: 20},
 		// Every listener has its own number, whatever the protocol: a
 		// relayed or misdirected packet to one never reaches another.
 		Media: MediaConfig{ICEUDP: ":8445", ICETCP: ":8444", MaxUpload: 50 << 20, MaxConcurrentUploads: 8},
@@ -347,6 +353,12 @@ func (c *Config) Validate() error {
 		if err != nil || host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
 			return bad("raft.advertise", "%q must be a reachable host:port", c.Raft.Advertise)
 		}
+	}
+	if c.Raft.LinearizableReadsPerSecond < 1 {
+		return bad("raft.linearizable_reads_per_second", "must be at least 1")
+	}
+	if c.Raft.LinearizableReadBurst < 1 {
+		return bad("raft.linearizable_read_burst", "must be at least 1")
 	}
 	if cl := c.Cluster; cl.CAFile != "" || cl.CertFile != "" || cl.KeyFile != "" {
 		for _, f := range [][2]string{{"cluster.ca_file", cl.CAFile}, {"cluster.cert_file", cl.CertFile}, {"cluster.key_file", cl.KeyFile}} {

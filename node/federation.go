@@ -33,6 +33,13 @@ import (
 // can sign in turn). Bring-your-own PKI: cluster.ca_file, cluster.cert_file
 // and cluster.key_file replace DATA/pki.
 //
+// The token fixes the role (voter or plant): the voter that mints it says
+// which, the certificate names it (pki.Role), and the leader refuses a
+// plant's certificate what only voters may ask for (cluster/raft/peer.go).
+// A voter joins as a non-voter, which cannot cost the cluster its quorum,
+// and once it serves asks to be made a voter; the leader first checks it
+// answers at its address in its own name.
+//
 // Join tokens are kept on the voter that minted them (in its node-local
 // meta table, as the SHA-256 of the secret only) and are redeemed there:
 // they are secrets of a moment between two machines, not organisation data
@@ -47,7 +54,8 @@ type JoinOptions struct {
 	Server string
 	// Token is the join token minted on that voter.
 	Token string
-	// Voter joins as a voter (headquarters) rather than a non-voter.
+	// Voter insists on joining as a voter (headquarters): the join is
+	// refused unless the token admits one. The token decides the role.
 	Voter bool
 	// Insecure skips the check of Server's HTTPS certificate (a node's
 	// self-signed one). The CA pinned in the token is checked regardless.
@@ -64,8 +72,9 @@ const (
 // federation implements web.Cluster.
 type federation struct {
 	n      *Node
-	joined bool    // this node joined rather than formed the cluster
-	ca     *pki.CA // the CA (with its key on nodes that can sign)
+	joined bool     // this node joined rather than formed the cluster
+	ca     *pki.CA  // the CA (with its key on nodes that can sign)
+	role   pki.Role // what this node's certificate names; "" for none
 
 	mu        sync.Mutex
 	redeeming map[string]bool // token hashes being redeemed now
@@ -78,7 +87,8 @@ type raftSetup struct {
 	tls       *tls.Config
 	ln        net.Listener // opened early by a joining node; nil otherwise
 	bootstrap bool
-	firstJoin string // org id this node has just joined; "" otherwise
+	firstJoin string   // org id this node has just joined; "" otherwise
+	joinRole  pki.Role // the role it has just joined in
 }
 
 func (n *Node) pkiFiles() pki.Files {
@@ -104,7 +114,7 @@ func (n *Node) prepareFederation(ctx context.Context) (rs raftSetup, err error) 
 		if rs.ln, err = net.Listen("tcp", n.cfg.Raft.Listen); err != nil {
 			return rs, fmt.Errorf("raft listen %s: %w", n.cfg.Raft.Listen, err)
 		}
-		if rs.firstJoin, err = n.join(ctx, rs.ln, files, byo); err != nil {
+		if rs.firstJoin, rs.joinRole, err = n.join(ctx, rs.ln, files, byo); err != nil {
 			rs.ln.Close()
 			return rs, fmt.Errorf("join federation at %s: %w", n.opts.Join.Server, err)
 		}
@@ -122,6 +132,9 @@ func (n *Node) prepareFederation(ctx context.Context) (rs raftSetup, err error) 
 		return rs, err
 	}
 	if rs.tls, err = files.TLSConfig(); err != nil {
+		return rs, err
+	}
+	if n.fed.role, err = pki.CertRole(files.Cert); err != nil {
 		return rs, err
 	}
 	rs.bootstrap = !n.fed.joined
@@ -142,7 +155,7 @@ func (n *Node) createPKI(files pki.Files) error {
 	if err != nil {
 		return err
 	}
-	cert, err := ca.Sign(csr, n.nodeID)
+	cert, err := ca.Sign(csr, n.nodeID, pki.RoleVoter)
 	if err != nil {
 		return err
 	}
@@ -154,11 +167,11 @@ func (n *Node) createPKI(files pki.Files) error {
 }
 
 // join redeems the join token at the voter and keeps what it answers.
-func (n *Node) join(ctx context.Context, ln net.Listener, files pki.Files, byo bool) (string, error) {
+func (n *Node) join(ctx context.Context, ln net.Listener, files pki.Files, byo bool) (string, pki.Role, error) {
 	j := n.opts.Join
 	pin, err := tokenPin(j.Token)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	advertise := n.cfg.Raft.Advertise
 	if advertise == "" {
@@ -169,38 +182,42 @@ func (n *Node) join(ctx context.Context, ln net.Listener, files pki.Files, byo b
 	if !byo {
 		var csr []byte
 		if keyPEM, csr, err = pki.NewKey(n.nodeID); err != nil {
-			return "", err
+			return "", "", err
 		}
 		req.CSR = string(csr)
 	}
 	var resp web.JoinResponse
 	if err := RemoteClient(j.Server, "", j.Insecure).Do(ctx, http.MethodPost, "/cluster/join", req, &resp); err != nil {
-		return "", err
+		return "", "", err
 	}
 	ca, err := pki.ParseCertPEM([]byte(resp.CACert))
 	if err != nil {
-		return "", fmt.Errorf("CA certificate in the answer: %w", err)
+		return "", "", fmt.Errorf("CA certificate in the answer: %w", err)
 	}
 	if fp := sha256.Sum256(ca.Raw); subtle.ConstantTimeCompare(fp[:pinLen], pin) != 1 {
-		return "", errors.New("the server's federation CA is not the one the join token names")
+		return "", "", errors.New("the server's federation CA is not the one the join token names")
+	}
+	role, err := pki.ParseRole(resp.Role)
+	if err != nil {
+		return "", "", fmt.Errorf("the server's answer: %w", err)
 	}
 	if !byo {
 		if err := files.WriteNode([]byte(resp.CACert), []byte(resp.Cert), keyPEM); err != nil {
-			return "", err
+			return "", "", err
 		}
 		if resp.CAKey != "" {
 			if err := os.WriteFile(n.cfg.path("pki", pki.CAKeyFile), []byte(resp.CAKey), 0o600); err != nil {
-				return "", fmt.Errorf("store CA key: %w", err)
+				return "", "", fmt.Errorf("store CA key: %w", err)
 			}
 		}
 	}
 	for k, v := range map[string]string{metaJoined: j.Server, "org_id": resp.OrgID, metaLeafURL: resp.LeafURL} {
 		if err := n.store.SetMeta(ctx, k, v); err != nil {
-			return "", err
+			return "", "", err
 		}
 	}
-	n.log.Info("joined federation", "server", j.Server, "org_id", resp.OrgID, "voter", j.Voter, "raft_addr", advertise)
-	return resp.OrgID, nil
+	n.log.Info("joined federation", "server", j.Server, "org_id", resp.OrgID, "role", role, "raft_addr", advertise)
+	return resp.OrgID, role, nil
 }
 
 // afterRaftStart waits for what the node needs before it serves: a leader
@@ -216,7 +233,7 @@ func (n *Node) afterRaftStart(ctx context.Context, rs raftSetup) error {
 		defer tick.Stop()
 		for {
 			if _, err := n.store.Org(wait, rs.firstJoin); err == nil {
-				return nil
+				return n.becomeVoter(wait, rs.joinRole)
 			}
 			select {
 			case <-wait.Done():
@@ -228,7 +245,32 @@ func (n *Node) afterRaftStart(ctx context.Context, rs raftSetup) error {
 		if err := n.raft.WaitLeader(wait); err != nil {
 			return fmt.Errorf("raft: no leader elected: %w", err)
 		}
+	case n.fed.role == pki.RoleVoter && n.raft.Suffrage() == "nonvoter":
+		// A voter that did not get to vote when it joined asks again; it
+		// serves either way.
+		try, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		err := n.raft.WaitLeader(try)
+		if err == nil {
+			err = n.becomeVoter(try, pki.RoleVoter)
+		}
+		if err != nil {
+			n.log.Warn("federation: this voter is still a non-voter; it asks again at its next start", "err", err)
+		}
 	}
+	return nil
+}
+
+// becomeVoter makes a node that has just joined as a voter one, now that
+// it serves and the leader can check it answers.
+func (n *Node) becomeVoter(ctx context.Context, role pki.Role) error {
+	if role != pki.RoleVoter {
+		return nil
+	}
+	if err := n.raft.AddVoter(ctx, n.nodeID, n.raft.Addr()); err != nil {
+		return fmt.Errorf("joined as a non-voter; becoming a voter failed: %w", err)
+	}
+	n.log.Info("federation: this node is now a voter")
 	return nil
 }
 
@@ -264,14 +306,21 @@ func tokenPin(token string) ([]byte, error) {
 }
 
 type joinTokenRecord struct {
+	// Role is what the token admits; tokens minted before roles admit
+	// plants.
+	Role      pki.Role   `json:"role,omitempty"`
 	ExpiresAt time.Time  `json:"expires_at"`
 	CreatedBy string     `json:"created_by"`
 	UsedAt    *time.Time `json:"used_at,omitempty"`
 	UsedBy    string     `json:"used_by,omitempty"`
 }
 
-func (f *federation) CreateJoinToken(ctx context.Context, a web.Actor, ttl time.Duration) (web.JoinToken, error) {
+func (f *federation) CreateJoinToken(ctx context.Context, a web.Actor, ttl time.Duration, roleName string) (web.JoinToken, error) {
 	n := f.n
+	role, err := pki.ParseRole(roleName)
+	if err != nil {
+		return web.JoinToken{}, validation("role", "must be voter or plant")
+	}
 	if f.ca == nil || f.ca.Key == nil {
 		return web.JoinToken{}, validation("node", "this node does not hold the federation CA's key: mint the token on a headquarters voter")
 	}
@@ -282,13 +331,13 @@ func (f *federation) CreateJoinToken(ctx context.Context, a web.Actor, ttl time.
 	if err != nil {
 		return web.JoinToken{}, fmt.Errorf("mint join token: %w", err)
 	}
-	rec := joinTokenRecord{ExpiresAt: n.now().UTC().Add(ttl), CreatedBy: actorID(a)}
+	rec := joinTokenRecord{Role: role, ExpiresAt: n.now().UTC().Add(ttl), CreatedBy: actorID(a)}
 	b, _ := json.Marshal(rec)
 	if err := n.store.SetMeta(ctx, metaJoinTokenPre+hex.EncodeToString(hash[:]), string(b)); err != nil {
 		return web.JoinToken{}, fmt.Errorf("store join token: %w", err)
 	}
-	return web.JoinToken{Token: token, ExpiresAt: rec.ExpiresAt, Server: n.URL()},
-		n.audit(ctx, actorID(a), "cluster.token.create", hex.EncodeToString(hash[:8]), map[string]any{"expires_at": rec.ExpiresAt})
+	return web.JoinToken{Token: token, Role: string(role), ExpiresAt: rec.ExpiresAt, Server: n.URL()},
+		n.audit(ctx, actorID(a), "cluster.token.create", hex.EncodeToString(hash[:8]), map[string]any{"expires_at": rec.ExpiresAt, "role": role})
 }
 
 func orNone(s string) string {
@@ -339,15 +388,25 @@ func (f *federation) Join(ctx context.Context, req web.JoinRequest) (web.JoinRes
 	if raw == "" || json.Unmarshal([]byte(raw), &rec) != nil || rec.UsedAt != nil || !n.now().Before(rec.ExpiresAt) {
 		return web.JoinResponse{}, errBadToken
 	}
+	role := rec.Role
+	if role == "" {
+		role = pki.RolePlant
+	}
+	if req.Voter && role != pki.RoleVoter {
+		return web.JoinResponse{}, validation("voter", "this join token admits a plant, not a voter: mint a voter token")
+	}
+	if err := n.checkNewNode(ctx, req.NodeID, req.RaftAddr); err != nil {
+		return web.JoinResponse{}, err
+	}
 
-	resp := web.JoinResponse{OrgID: n.orgID, CACert: string(f.ca.CertPEM), LeafURL: n.LeafURL()}
+	resp := web.JoinResponse{OrgID: n.orgID, CACert: string(f.ca.CertPEM), LeafURL: n.LeafURL(), Role: string(role)}
 	if req.CSR != "" {
-		cert, err := f.ca.Sign([]byte(req.CSR), req.NodeID)
+		cert, err := f.ca.Sign([]byte(req.CSR), req.NodeID, role)
 		if err != nil {
 			return web.JoinResponse{}, validation("csr", err.Error())
 		}
 		resp.Cert = string(cert)
-		if req.Voter {
+		if role == pki.RoleVoter {
 			k, err := f.ca.KeyPEM()
 			if err != nil {
 				return web.JoinResponse{}, err
@@ -355,12 +414,9 @@ func (f *federation) Join(ctx context.Context, req web.JoinRequest) (web.JoinRes
 			resp.CAKey = string(k)
 		}
 	}
-	if req.Voter {
-		err = n.raft.AddVoter(ctx, req.NodeID, req.RaftAddr)
-	} else {
-		err = n.raft.AddNonvoter(ctx, req.NodeID, req.RaftAddr)
-	}
-	if err != nil {
+	// Every node joins as a non-voter; a voter asks to vote once it
+	// serves (becomeVoter), when the leader can check that it answers.
+	if err := n.raft.AddNonvoter(ctx, req.NodeID, req.RaftAddr); err != nil {
 		return web.JoinResponse{}, fmt.Errorf("add node %s to the cluster: %w", req.NodeID, err)
 	}
 	now := n.now().UTC()
@@ -370,7 +426,26 @@ func (f *federation) Join(ctx context.Context, req web.JoinRequest) (web.JoinRes
 		return web.JoinResponse{}, fmt.Errorf("burn join token: %w", err)
 	}
 	return resp, n.audit(ctx, "system", "cluster.join", req.NodeID,
-		map[string]any{"raft_addr": req.RaftAddr, "site": req.Site, "voter": req.Voter})
+		map[string]any{"raft_addr": req.RaftAddr, "site": req.Site, "role": role})
+}
+
+// checkNewNode refuses a node id or a Raft address already in the
+// federation: a second node of that id would get a certificate in its name
+// and take over its place in the configuration.
+func (n *Node) checkNewNode(ctx context.Context, id, addr string) error {
+	srvs, err := n.raft.Servers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range srvs {
+		switch {
+		case s.ID == id:
+			return fmt.Errorf("node id %s is already in the federation (remove that node first): %w", id, storage.ErrConflict)
+		case s.Address == addr:
+			return fmt.Errorf("raft_addr %s is already node %s's: %w", addr, s.ID, storage.ErrConflict)
+		}
+	}
+	return nil
 }
 
 func (f *federation) Status(ctx context.Context) (web.ClusterStatus, error) {

@@ -219,6 +219,9 @@ func startVoters(t *testing.T) []*voter {
 		v := &voter{t: t, link: newLink(t)}
 		host := fmt.Sprintf("127.0.0.%d", i+1)
 		v.cfg = testConfig(t, shortTempDir(t))
+		// The clients share one user, whose linearizable reads are what
+		// this test checks: no per-user limit in their way.
+		v.cfg.Raft.LinearizableReadsPerSecond, v.cfg.Raft.LinearizableReadBurst = 100_000, 100_000
 		v.cfg.HTTP.Listen = host + ":0"
 		v.cfg.Raft.Listen = freeAddr(t, host)
 		v.cfg.Raft.Advertise = v.link.proxy(v.cfg.Raft.Listen)
@@ -227,7 +230,7 @@ func startVoters(t *testing.T) []*voter {
 		var join func() *JoinOptions
 		if i > 0 {
 			hq := voters[0].node()
-			join = func() *JoinOptions { return &JoinOptions{Server: hq.url, Token: joinToken(t, hq), Voter: true} }
+			join = func() *JoinOptions { return &JoinOptions{Server: hq.url, Token: voterToken(t, hq), Voter: true} }
 		}
 		v.start(join)
 		if i == 0 {

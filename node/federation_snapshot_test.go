@@ -31,7 +31,7 @@ func TestFederationSnapshotCatchUpAfterDaysOffline(t *testing.T) {
 	hq := fedNode(t, 1, "HQ 1", nil, snapshots)
 	voters := []*testNode{hq}
 	for i := 2; i <= 3; i++ {
-		tn := fedNode(t, i, fmt.Sprintf("HQ %d", i), &JoinOptions{Server: hq.url, Token: joinToken(t, hq), Voter: true}, snapshots)
+		tn := fedNode(t, i, fmt.Sprintf("HQ %d", i), &JoinOptions{Server: hq.url, Token: voterToken(t, hq), Voter: true}, snapshots)
 		tn.password = hq.password
 		voters = append(voters, tn)
 	}

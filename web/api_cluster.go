@@ -16,9 +16,10 @@ type Cluster interface {
 	// Status lists every node of the federation with its replication state,
 	// as far as this node can reach them.
 	Status(ctx context.Context) (ClusterStatus, error)
-	// CreateJoinToken mints a one-time token a new node joins with; only a
-	// voter holding the federation CA can.
-	CreateJoinToken(ctx context.Context, a Actor, ttl time.Duration) (JoinToken, error)
+	// CreateJoinToken mints a one-time token a new node joins with, in
+	// role (voter or plant), which the token fixes; only a voter holding
+	// the federation CA can.
+	CreateJoinToken(ctx context.Context, a Actor, ttl time.Duration, role string) (JoinToken, error)
 	// Join redeems a join token: it signs the node's certificate and adds
 	// it to the Raft cluster. It is public: the token is the credential.
 	Join(ctx context.Context, req JoinRequest) (JoinResponse, error)
@@ -74,7 +75,9 @@ type ClusterNode struct {
 
 // JoinToken is a freshly minted join token; Token is shown once.
 type JoinToken struct {
-	Token     string    `json:"token"`
+	Token string `json:"token"`
+	// Role is what the token admits: voter or plant.
+	Role      string    `json:"role"`
 	ExpiresAt time.Time `json:"expires_at"`
 	Server    string    `json:"server"`
 }
@@ -85,7 +88,9 @@ type JoinRequest struct {
 	NodeID   string `json:"node_id"`
 	RaftAddr string `json:"raft_addr"`
 	Site     string `json:"site"`
-	Voter    bool   `json:"voter"`
+	// Voter asks to join as a voter; it is refused unless the token admits
+	// one. The token decides the role either way.
+	Voter bool `json:"voter"`
 	// CSR is the node's PEM certificate request; empty when the node
 	// brings its own certificate.
 	CSR string `json:"csr"`
@@ -93,7 +98,10 @@ type JoinRequest struct {
 
 // JoinResponse is what it gets back.
 type JoinResponse struct {
-	OrgID  string `json:"org_id"`
+	OrgID string `json:"org_id"`
+	// Role is the one the token admitted: voter or plant. A voter joins as
+	// a non-voter and asks to vote once it serves.
+	Role   string `json:"role"`
 	CACert string `json:"ca_cert"`
 	Cert   string `json:"cert,omitempty"`
 	// CAKey is given to voters only: any voter can then sign the
@@ -108,6 +116,9 @@ type joinTokenIn struct {
 	// TTL is how long the token is valid, such as "1h"; default 1h, at
 	// most 7 days.
 	TTL string `json:"ttl"`
+	// Role is what the token admits: "plant" (the default) or "voter"
+	// (headquarters: it votes and receives the federation CA's key).
+	Role string `json:"role"`
 }
 
 type transferIn struct {
@@ -161,8 +172,14 @@ func (s *Server) apiCreateJoinToken(c *fiber.Ctx) error {
 			return &storage.ValidationError{Field: "ttl", Problem: "must be a duration between 1s and 168h, such as 1h"}
 		}
 	}
+	if in.Role == "" {
+		in.Role = "plant"
+	}
+	if in.Role != "plant" && in.Role != "voter" {
+		return &storage.ValidationError{Field: "role", Problem: "must be voter or plant"}
+	}
 	a, _ := actorOf(c)
-	t, err := cl.CreateJoinToken(c.UserContext(), a, ttl)
+	t, err := cl.CreateJoinToken(c.UserContext(), a, ttl, in.Role)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,9 @@ package web
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -14,7 +16,9 @@ import (
 // until this node's copy holds every change committed before the request
 // (Admin.ReadBarrier), so it sees every change acknowledged before it was
 // sent, whichever node acknowledged it; when the leader cannot vouch for
-// that, it answers 503 federation_unreachable instead of stale data.
+// that, it answers 503 federation_unreachable instead of stale data. Each
+// such read writes a barrier to the Raft log, so they are limited per user
+// (Config.LinearizableReadsPerSecond, LinearizableReadBurst; 429 beyond).
 const ReadHeader = "Siteline-Read"
 
 // The values ReadHeader accepts.
@@ -35,6 +39,9 @@ func (s *Server) readConsistency(r route) fiber.Handler {
 		case v == "" || strings.EqualFold(v, ReadLocal):
 		case strings.EqualFold(v, ReadLinearizable):
 			if barrier {
+				if err := s.takeRead(c); err != nil {
+					return err
+				}
 				if err := s.deps.Admin.ReadBarrier(c.UserContext()); err != nil {
 					return err
 				}
@@ -50,4 +57,26 @@ func (s *Server) readConsistency(r route) fiber.Handler {
 // linearizable tells the routes on which ReadLinearizable runs the barrier.
 func linearizable(r route) bool {
 	return r.method == fiber.MethodGet && !r.public && strings.HasPrefix(r.path, APIPrefix+"/")
+}
+
+// takeRead spends one linearizable read of the caller's budget. The node's
+// local operator has none to spend.
+func (s *Server) takeRead(c *fiber.Ctx) error {
+	a, _ := actorOf(c)
+	if a.Local {
+		return nil
+	}
+	key := a.UserID
+	if key == "" {
+		key = "ip:" + c.IP()
+	}
+	wait, ok := s.reads.take(key)
+	if ok {
+		return nil
+	}
+	retry := max(time.Second, wait.Round(time.Second))
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(retry/time.Second)))
+	return &Error{Status: fiber.StatusTooManyRequests, Code: "rate_limited", Message: fmt.Sprintf(
+		"too many %s: %s reads: at most %d a second (bursts of %d) per user; try again in %s, or read this node's copy without the header",
+		ReadHeader, ReadLinearizable, s.cfg.LinearizableReadsPerSecond, s.cfg.LinearizableReadBurst, retry)}
 }

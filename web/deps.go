@@ -190,4 +190,8 @@ type Config struct {
 	// MetricsToken opens /metrics on the public listener to a request
 	// bearing it (metrics.token); empty keeps it to the admin socket.
 	MetricsToken string
+	// LinearizableReadsPerSecond and LinearizableReadBurst limit each
+	// user's reads with Siteline-Read: linearizable; 0 sets no limit.
+	LinearizableReadsPerSecond int
+	LinearizableReadBurst      int
 }

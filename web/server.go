@@ -24,6 +24,7 @@ type Server struct {
 	now    func() time.Time
 	routes []route
 	limits *loginLimiter
+	reads  *readLimiter // read_limit.go
 	ui     *pages
 	// sockets are the live signaling WebSockets, closed by Shutdown.
 	sockets sockets
@@ -58,6 +59,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		limits:  newLoginLimiter(cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerAddress, cfg.LoginWindow, now),
 		ui:      ui,
 		uploads: newUploadSlots(cfg.MaxConcurrentUploads),
+		reads:   newReadLimiter(cfg.LinearizableReadsPerSecond, cfg.LinearizableReadBurst, now),
 	}
 	s.routes = append(append(append(s.apiRoutes(), s.callRoutes()...), s.clusterRoutes()...), s.uiRoutes()...)
 	s.routes = append(s.routes, s.inviteRoutes()...)

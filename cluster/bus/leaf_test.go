@@ -23,7 +23,7 @@ func nodeTLS(t *testing.T, ca *pki.CA, dir, id string) *tls.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := ca.Sign(csr, id)
+	cert, err := ca.Sign(csr, id, pki.RolePlant)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,10 @@
 // the forwarding RPC) over mutual TLS: each side presents its node
 // certificate and accepts only certificates signed by the federation's CA.
 //
-// A certificate names its node in the common name and carries the fixed
-// DNS name ServerName; peers check the chain, not the host they dialled, so
-// a node's address may change without new certificates.
+// A certificate names its node in the common name, its role in a URI name
+// (siteline:role:voter or siteline:role:plant, see Role) and carries the
+// fixed DNS name ServerName; peers check the chain, not the host they
+// dialled, so a node's address may change without new certificates.
 package pki
 
 import (
@@ -21,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -121,10 +123,13 @@ func NewKey(nodeID string) (keyPEM, csrPEM []byte, err error) {
 	return pemBlock("EC PRIVATE KEY", der), pemBlock("CERTIFICATE REQUEST", csr), nil
 }
 
-// Sign issues a node certificate for the request csrPEM, for nodeID (the
-// request's own names are ignored: the CA decides what the certificate
-// says). It serves both as server and client certificate.
-func (ca *CA) Sign(csrPEM []byte, nodeID string) ([]byte, error) {
+// Sign issues a node certificate for the request csrPEM, for nodeID in
+// role (the request's own names are ignored: the CA decides what the
+// certificate says). It serves both as server and client certificate.
+func (ca *CA) Sign(csrPEM []byte, nodeID string, role Role) ([]byte, error) {
+	if _, err := ParseRole(string(role)); err != nil {
+		return nil, fmt.Errorf("sign node certificate: %w", err)
+	}
 	if ca.Key == nil {
 		return nil, errors.New("sign node certificate: this node does not hold the federation CA's key")
 	}
@@ -148,6 +153,7 @@ func (ca *CA) Sign(csrPEM []byte, nodeID string) ([]byte, error) {
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: nodeID, Organization: ca.Cert.Subject.Organization},
 		DNSNames:     []string{ServerName},
+		URIs:         []*url.URL{role.URI()},
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(NodeLifetime),
 		KeyUsage:     x509.KeyUsageDigitalSignature,

@@ -14,7 +14,7 @@ func nodeFiles(t *testing.T, ca *CA, id string) Files {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := ca.Sign(csr, id)
+	cert, err := ca.Sign(csr, id, RolePlant)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestMutualTLSAcceptsOnlyTheFederationCA(t *testing.T) {
 	if err := handshake(t, stranger, a); err == nil {
 		t.Error("a server of another CA was trusted")
 	}
-	if _, err := (&CA{Cert: ca.Cert, CertPEM: ca.CertPEM}).Sign(nil, "z"); err == nil {
+	if _, err := (&CA{Cert: ca.Cert, CertPEM: ca.CertPEM}).Sign(nil, "z", RolePlant); err == nil {
 		t.Error("a CA without its key signed")
 	}
 }

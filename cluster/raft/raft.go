@@ -596,11 +596,11 @@ func (n *Node) Snapshot() error {
 	return raftError("raft snapshot", r.Snapshot().Error(), storage.ErrFederationUnreachable)
 }
 
-// AddVoter adds (or promotes) server id at addr as a voter. Only the leader
-// can change the membership: on another node the request is sent to it.
+// AddVoter adds (or promotes) server id at addr as a voter once it answers
+// there (probe). Only the leader changes the membership: others ask it.
 func (n *Node) AddVoter(ctx context.Context, id, addr string) error {
 	return n.onLeader(ctx, "add voter "+id, rpcRequest{Kind: rpcAddVoter, ID: id, Addr: addr}, func(r *hraft.Raft) hraft.Future {
-		return r.AddVoter(hraft.ServerID(id), hraft.ServerAddress(addr), 0, n.timeout(ctx))
+		return n.addVoter(ctx, r, id, addr, n.timeout(ctx))
 	})
 }
 

@@ -65,10 +65,11 @@ type rpcResponse struct {
 // rpcError carries a domain error across the wire so that errors.Is still
 // works on the caller's side.
 type rpcError struct {
-	Code    string `json:"code"` // not_found, conflict, invalid, outcome_unknown, unreachable, not_leader, other
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-	Problem string `json:"problem,omitempty"`
+	Code       string `json:"code"` // not_found, conflict, invalid, forbidden, outcome_unknown, unreachable, not_leader, other
+	Message    string `json:"message"`
+	Field      string `json:"field,omitempty"`
+	Problem    string `json:"problem,omitempty"`
+	Permission string `json:"permission,omitempty"`
 }
 
 func encodeError(err error) *rpcError {
@@ -77,9 +78,12 @@ func encodeError(err error) *rpcError {
 	}
 	e := &rpcError{Code: "other", Message: err.Error()}
 	var ve *storage.ValidationError
+	var fe *storage.ForbiddenError
 	switch {
 	case errors.As(err, &ve):
 		e.Code, e.Field, e.Problem = "invalid", ve.Field, ve.Problem
+	case errors.As(err, &fe):
+		e.Code, e.Permission = "forbidden", fe.Permission
 	case errors.Is(err, storage.ErrOutcomeUnknown): // before not_leader: never claim nothing was done
 		e.Code = "outcome_unknown"
 	case errors.Is(err, hraft.ErrNotLeader):
@@ -111,6 +115,8 @@ func (e *rpcError) err(peer string) error {
 			return &storage.ValidationError{Field: e.Field, Problem: e.Problem}
 		}
 		return fmt.Errorf("%s: %w", msg, storage.ErrInvalid)
+	case "forbidden":
+		return &refused{msg: msg, err: &storage.ForbiddenError{Permission: e.Permission}}
 	case "not_found":
 		return fmt.Errorf("%s: %w", msg, storage.ErrNotFound)
 	case "conflict":
@@ -137,7 +143,17 @@ func (n *Node) serveRPC(c net.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var resp rpcResponse
-	var err error
+	err := n.authorize(ctx, peerOf(c), req) // peer.go
+	if err == nil {
+		resp, err = n.answer(ctx, req, timeout)
+	}
+	resp.Error = encodeError(err)
+	_ = c.SetWriteDeadline(time.Now().Add(handshakeTimeout))
+	_ = json.NewEncoder(c).Encode(resp)
+}
+
+// answer carries out a request the peer may make.
+func (n *Node) answer(ctx context.Context, req rpcRequest, timeout time.Duration) (resp rpcResponse, err error) {
 	switch req.Kind {
 	case rpcPropose:
 		if req.Command == nil {
@@ -147,7 +163,7 @@ func (n *Node) serveRPC(c net.Conn) {
 		resp.Index, err = n.proposeHere(ctx, *req.Command)
 	case rpcAddVoter:
 		err = n.leaderOnly(ctx, func(r *hraft.Raft) hraft.Future {
-			return r.AddVoter(hraft.ServerID(req.ID), hraft.ServerAddress(req.Addr), 0, timeout)
+			return n.addVoter(ctx, r, req.ID, req.Addr, timeout)
 		})
 	case rpcAddNonvoter:
 		err = n.leaderOnly(ctx, func(r *hraft.Raft) hraft.Future {
@@ -172,9 +188,7 @@ func (n *Node) serveRPC(c net.Conn) {
 	default:
 		err = fmt.Errorf("unknown request %q: %w", req.Kind, storage.ErrInvalid)
 	}
-	resp.Error = encodeError(err)
-	_ = c.SetWriteDeadline(time.Now().Add(handshakeTimeout))
-	_ = json.NewEncoder(c).Encode(resp)
+	return resp, err
 }
 
 // leaderOnly runs a membership or leadership change if this node leads.
@@ -329,6 +343,16 @@ func (n *Node) server(ctx context.Context, id string) (Server, error) {
 	}
 	return Server{}, fmt.Errorf("raft server %s: %w", id, storage.ErrNotFound)
 }
+
+// refused is a peer's refusal for want of a permission, told in the
+// peer's words (which already name the permission).
+type refused struct {
+	msg string
+	err *storage.ForbiddenError
+}
+
+func (r *refused) Error() string { return r.msg }
+func (r *refused) Unwrap() error { return r.err }
 
 // errNotSent marks a forwarding failure before the request left this node:
 // the leader did nothing, so trying again is safe.

@@ -25,7 +25,7 @@ import (
 )
 
 // TestChaosKillNine runs three headquarters voters as separate processes of
-// the real binary, formed with the CLI (init, cluster init, cluster token,
+// the real binary, formed with the CLI (init, cluster init, cluster token -voter,
 // cluster join -voter), and streams organisation writes at them while a
 // seeded random schedule SIGKILLs the leader or any node (sometimes two at
 // once, so the cluster also loses its quorum) and restarts it after a
@@ -82,7 +82,7 @@ func TestChaosKillNine(t *testing.T) {
 	hq.waitReady()
 	api := &chaosClient{token: adminToken(t, hq.url(), "it@acme.example", pw[1])}
 	for _, n := range nodes[1:] {
-		out := hq.run("cluster", "token", "-data", hq.dir, "-ttl", "10m")
+		out := hq.run("cluster", "token", "-data", hq.dir, "-ttl", "10m", "-voter")
 		tok := regexp.MustCompile(`(?m)^(slj1\.\S+)$`).FindStringSubmatch(out)
 		if tok == nil {
 			t.Fatalf("cluster token printed:\n%s", out)

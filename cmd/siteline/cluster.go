@@ -26,7 +26,7 @@ func cluster(args []string) error {
 	c.register(fs)
 	server := fs.String("server", "", "join: URL of a voter; token, status, transfer: a remote node (uses $SITELINE_TOKEN)")
 	token := fs.String("token", "", "join: the join token")
-	voter := fs.Bool("voter", false, "join: join as a voter (headquarters) instead of a non-voter (plant)")
+	voter := fs.Bool("voter", false, "token: the token admits a voter (headquarters, gets the CA key) instead of a plant; join: refuse unless the token admits a voter")
 	insecure := fs.Bool("insecure", false, "accept the server's self-signed HTTPS certificate (the token still pins the federation CA)")
 	ttl := fs.String("ttl", "1h", "token: how long the join token is valid")
 	to := fs.String("to", "", "transfer: the node to hand leadership to (default: any voter)")
@@ -59,11 +59,15 @@ func cluster(args []string) error {
 	case "token":
 		return run(func(cl *node.Client) error {
 			var t node.JoinToken
-			if err := cl.Do(ctx, "POST", "/cluster/tokens", map[string]string{"ttl": *ttl}, &t); err != nil {
+			role := "plant"
+			if *voter {
+				role = "voter"
+			}
+			if err := cl.Do(ctx, "POST", "/cluster/tokens", map[string]string{"ttl": *ttl, "role": role}, &t); err != nil {
 				return err
 			}
-			fmt.Printf("Join token (one use, expires %s):\n%s\n\n", t.ExpiresAt.Format(time.RFC3339), t.Token)
-			fmt.Printf("On the new node: siteline cluster join -server %s -token %s [-voter]\n", t.Server, t.Token)
+			fmt.Printf("Join token for a %s (one use, expires %s):\n%s\n\n", t.Role, t.ExpiresAt.Format(time.RFC3339), t.Token)
+			fmt.Printf("On the new node: siteline cluster join -server %s -token %s\n", t.Server, t.Token)
 			return nil
 		})
 	case "status":
