@@ -15,7 +15,7 @@ import (
 	"siteline/web"
 )
 
-// mintToken mints a join token for role (voter or plant) on hq.
+// mintJoinToken mints a join token for role (voter or plant) on hq.
 func mintJoinToken(t testing.TB, hq *testNode, role string) string {
 	t.Helper()
 	var tok struct {
