@@ -1,0 +1,164 @@
+package web
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"siteline/policy"
+	"siteline/storage"
+)
+
+type contactsData struct {
+	Contacts []contactRow
+	Total    int
+	Query    string
+	CanEdit  bool
+	CanCall  bool // start a call (xa_ocall_create_conference)
+	Users    []storage.User
+}
+
+type contactRow struct {
+	storage.Contact
+	UserName string
+}
+
+func (s *Server) uiContacts(c *fiber.Ctx) error {
+	return s.showContacts(c, fiber.StatusOK, &formState{})
+}
+
+func (s *Server) showContacts(c *fiber.Ctx, status int, f *formState) error {
+	ctx := c.UserContext()
+	a, _ := actorOf(c)
+	cs, err := s.deps.Org.Contacts(ctx, a.OrgID)
+	if err != nil {
+		return err
+	}
+	users, err := s.deps.Org.Users(ctx, a.OrgID)
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, u := range users {
+		names[u.ID] = u.Name
+	}
+	d := contactsData{Total: len(cs), Query: strings.TrimSpace(c.Query("q")), CanEdit: s.can(a, policy.PhonebookEditor), CanCall: s.can(a, policy.CreateConference)}
+	q := strings.ToLower(d.Query)
+	for _, ct := range cs {
+		if q != "" && !strings.Contains(strings.ToLower(strings.Join([]string{ct.Name, ct.Company, ct.Email, ct.Phone, ct.Notes}, " ")), q) {
+			continue
+		}
+		d.Contacts = append(d.Contacts, contactRow{Contact: ct, UserName: names[ct.UserID]})
+	}
+	if d.CanEdit {
+		for _, u := range users {
+			if u.Active && u.Kind == storage.UserRegular {
+				d.Users = append(d.Users, u)
+			}
+		}
+	}
+	v := s.view(c, "Contacts", "contacts")
+	v.Form = f
+	v.Data = d
+	return s.ui.render(c, status, "contacts", v)
+}
+
+func contactFields() []string {
+	return []string{"name", "company", "email", "phone", "notes", "user_id"}
+}
+
+func contactFrom(f *formState, id, orgID string) storage.Contact {
+	return storage.Contact{ID: id, OrgID: orgID, UserID: f.V("user_id"), Name: f.V("name"), Email: f.V("email"),
+		Phone: f.V("phone"), Company: f.V("company"), Notes: f.V("notes")}
+}
+
+func (s *Server) uiCreateContact(c *fiber.Ctx) error {
+	f := readForm(c, "create", contactFields()...)
+	a, _ := actorOf(c)
+	if f.V("user_id") != "" {
+		if _, err := s.orgUser(c, f.V("user_id")); err != nil {
+			return failed(c, f, invalid("user_id", "is not a user of this organisation"), s.showContacts)
+		}
+	}
+	ct, err := s.deps.Admin.PutContact(c.UserContext(), a, contactFrom(f, "", a.OrgID))
+	if err != nil {
+		return failed(c, f, err, s.showContacts)
+	}
+	return done(c, "/contacts", fmt.Sprintf("Added %s to the phonebook.", ct.Name))
+}
+
+// orgContact reads a contact of the caller's organisation.
+func (s *Server) orgContact(c *fiber.Ctx, id string) (storage.Contact, error) {
+	a, _ := actorOf(c)
+	ct, err := s.deps.Org.Contact(c.UserContext(), id)
+	if err == nil && ct.OrgID != a.OrgID {
+		err = fmt.Errorf("contact %s: %w", id, storage.ErrNotFound)
+	}
+	return ct, err
+}
+
+type contactData struct {
+	Contact storage.Contact
+	Users   []storage.User
+}
+
+func (s *Server) uiContact(c *fiber.Ctx) error { return s.showContact(c, fiber.StatusOK, &formState{}) }
+
+func (s *Server) showContact(c *fiber.Ctx, status int, f *formState) error {
+	ct, err := s.orgContact(c, param(c, "id"))
+	if err != nil {
+		return err
+	}
+	users, err := s.deps.Org.Users(c.UserContext(), ct.OrgID)
+	if err != nil {
+		return err
+	}
+	d := contactData{Contact: ct}
+	for _, u := range users {
+		if (u.Active && u.Kind == storage.UserRegular) || u.ID == ct.UserID {
+			d.Users = append(d.Users, u)
+		}
+	}
+	v := s.view(c, ct.Name, "contacts")
+	v.Form = f
+	v.Data = d
+	return s.ui.render(c, status, "contact", v)
+}
+
+func (s *Server) uiUpdateContact(c *fiber.Ctx) error {
+	id := param(c, "id")
+	old, err := s.orgContact(c, id)
+	if err != nil {
+		return err
+	}
+	f := readForm(c, "edit", contactFields()...)
+	if f.V("user_id") != "" {
+		if _, err := s.orgUser(c, f.V("user_id")); err != nil {
+			return failed(c, f, invalid("user_id", "is not a user of this organisation"), s.showContact)
+		}
+	}
+	a, _ := actorOf(c)
+	next := contactFrom(f, id, a.OrgID)
+	next.CreatedAt = old.CreatedAt
+	ct, err := s.deps.Admin.PutContact(c.UserContext(), a, next)
+	if err != nil {
+		return failed(c, f, err, s.showContact)
+	}
+	return done(c, "/contacts", fmt.Sprintf("Saved %s.", ct.Name))
+}
+
+func (s *Server) uiDeleteContact(c *fiber.Ctx) error {
+	id := param(c, "id")
+	ct, err := s.orgContact(c, id)
+	if err != nil {
+		return err
+	}
+	a, _ := actorOf(c)
+	if err := s.deps.Admin.DeleteContact(c.UserContext(), a, id); err != nil {
+		return failed(c, &formState{Name: "edit"}, err, s.showContact)
+	}
+	return done(c, "/contacts", fmt.Sprintf("Deleted %s from the phonebook.", ct.Name))
+}
+
+// ---- account -----------------------------------------------------------
