@@ -41,5 +41,6 @@ func (r callRecorder) End(room string, by sfu.ParticipantInfo) error {
 		return fmt.Errorf("record end: %w", err)
 	}
 	r.n.ring.ended(room)
+	r.n.calls.endGuests(ctx, room)
 	return nil
 }

@@ -149,7 +149,7 @@ func Default() Config {
 		},
 		Raft: RaftConfig{Listen: "127.0.0.1:0"},
 		// ICE on UDP 8443 does not clash with HTTPS, which is TCP 8443.
-		Media: MediaConfig{ICEUDP: ":8443", ICETCP: ":8444", MaxUpload: 50 << 20},
+		Media: MediaConfig{ICEUDP: ":8443", ICETCP: ":8444", MaxUpload: 50 << 20, EmptyCallGrace: 2 * time.Minute, MaxParticipants: 50, MaxActiveCalls: 10},
 		TURN:  TURNConfig{UDP: ":3478", TCP: ":3478"},
 		Log:   LogConfig{Level: "info", Format: "text"},
 		Auth: AuthConfig{
