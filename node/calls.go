@@ -351,6 +351,7 @@ func (c *callConn) join(m signal.Message) error {
 	if err != nil {
 		close(ready)
 		p.Leave()
+		c.cs.left(c.callID)
 		return fmt.Errorf("record join: %w", err)
 	}
 	if m.Hidden {
@@ -419,6 +420,7 @@ func (cs *callService) direct(ctx context.Context, a web.Actor, callID, offer, k
 	left, err := cs.recordJoin(ctx, a, callID, pid, info.Name, kind, false)
 	if err != nil {
 		p.Leave()
+		cs.left(callID)
 		return web.DirectSession{}, fmt.Errorf("record %s join: %w", kind, err)
 	}
 	cs.mu.Lock()
