@@ -42,5 +42,6 @@ func (r callRecorder) End(room string, by sfu.ParticipantInfo) error {
 	}
 	r.n.ring.ended(room)
 	r.n.closeCallRelays(room) // turn_grant.go
+	r.n.calls.endGuests(ctx, room)
 	return nil
 }

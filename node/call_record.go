@@ -50,7 +50,7 @@ const chatHistoryLimit = 500
 
 // ChatHistory returns the call's last chat messages, oldest first.
 func (cs *callService) ChatHistory(ctx context.Context, a web.Actor, callID string) ([]web.ChatLine, error) {
-	if _, err := cs.Call(ctx, a, callID); err != nil {
+	if _, err := cs.ViewCall(ctx, a, callID); err != nil {
 		return nil, err
 	}
 	evs, err := cs.n.store.SessionEvents(ctx, callID)

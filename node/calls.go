@@ -27,6 +27,8 @@ type callService struct {
 
 	mu      sync.Mutex
 	directs map[string]*directSession // WHIP and WHEP sessions by id
+
+	empty emptyCalls // call_end.go
 }
 
 type directSession struct {
@@ -64,6 +66,9 @@ func (cs *callService) CreateCall(ctx context.Context, a web.Actor, in web.CallI
 	if err := checkNameChars("name", in.Name); err != nil {
 		return storage.Session{}, err
 	}
+	if err := cs.checkActiveCalls(ctx, a); err != nil {
+		return storage.Session{}, err
+	}
 	s := storage.Session{
 		ID: newID(), OrgID: a.OrgID, SiteID: cs.n.siteID, Kind: storage.SessionConference,
 		Name: in.Name, Goal: in.Goal, Status: storage.SessionActive, CreatedBy: actorID(a),
@@ -78,7 +83,8 @@ func (cs *callService) CreateCall(ctx context.Context, a web.Actor, in web.CallI
 	return s, nil
 }
 
-// Call returns a session of the actor's organisation.
+// Call returns a session of the actor's organisation: what joining by the
+// call's link needs. Its data is for its people (ViewCall).
 func (cs *callService) Call(ctx context.Context, a web.Actor, id string) (storage.Session, error) {
 	s, err := cs.n.store.Session(ctx, id)
 	if err == nil && !a.Local && s.OrgID != a.OrgID {
@@ -105,9 +111,12 @@ func (cs *callService) openCall(ctx context.Context, a web.Actor, id string) (st
 // ICEServers lists STUN and TURN URLs on host with credentials minted for
 // this call and user.
 func (cs *callService) ICEServers(ctx context.Context, a web.Actor, callID, host string) (web.ICEConfig, error) {
-	call, err := cs.openCall(ctx, a, callID)
+	s, err := cs.openCall(ctx, a, callID)
 	if err != nil {
 		return web.ICEConfig{}, err
+	}
+	if err := cs.mayRead(ctx, a, s); err != nil {
+		return web.ICEConfig{}, fmt.Errorf("relay credentials: %w", err)
 	}
 	if cs.n.media == nil || cs.n.media.turn == nil {
 		return web.ICEConfig{ICEServers: []web.ICEServer{}}, nil
@@ -131,7 +140,7 @@ func (cs *callService) ICEServers(ctx context.Context, a web.Actor, callID, host
 	if addrs.TLS != nil {
 		turnURLs = append(turnURLs, "turns:"+net.JoinHostPort(host, strconv.Itoa(addrs.TLS.Port))+"?transport=tcp")
 	}
-	user, pass, expires := relay.Credentials(turn.Grant{Org: call.OrgID, Call: callID, User: actorID(a)}, cs.n.now())
+	user, pass, expires := relay.Credentials(turn.Grant{Org: s.OrgID, Call: callID, User: actorID(a)}, cs.n.now())
 	out := web.ICEConfig{ExpiresAt: expires.UTC()}
 	if len(stun) > 0 {
 		out.ICEServers = append(out.ICEServers, web.ICEServer{URLs: stun})
@@ -152,13 +161,17 @@ func listenIP(addrs ...string) string {
 }
 
 // departure writes a participant's left event once, whichever comes first:
-// the socket's close, the participant's own leave, the call's end.
+// the socket's close, the participant's own leave, the call's end. A
+// supervisor's sit-in is audited on its way out too; an emptied call
+// starts its grace period (call_end.go).
 type departure struct {
-	cs     *callService
-	callID string
-	pid    string
-	userID string
-	once   sync.Once
+	cs       *callService
+	callID   string
+	pid      string
+	userID   string
+	joinedAt time.Time
+	sitIn    bool
+	once     sync.Once
 }
 
 func (d *departure) record() {
@@ -171,6 +184,13 @@ func (d *departure) record() {
 		if err := d.cs.n.store.RecordLeave(ctx, d.pid, now, ev); err != nil {
 			d.cs.n.log.Error("record leave", "call", d.callID, "participant", d.pid, "err", err)
 		}
+		if d.sitIn {
+			if err := d.cs.n.audit(ctx, d.userID, "call.sit_in_end", d.callID, map[string]string{"participant": d.pid,
+				"joined_at": d.joinedAt.Format(time.RFC3339Nano), "left_at": now.Format(time.RFC3339Nano)}); err != nil {
+				d.cs.n.log.Error("audit the end of a sit-in", "call", d.callID, "participant", d.pid, "err", err)
+			}
+		}
+		d.cs.left(d.callID)
 	})
 }
 
@@ -201,7 +221,7 @@ func (cs *callService) recordJoin(ctx context.Context, a web.Actor, callID, pid,
 		return nil, err
 	}
 	cs.answerIfRinging(ctx, a, callID, hidden) // ring.go
-	return &departure{cs: cs, callID: callID, pid: pid, userID: uid}, nil
+	return &departure{cs: cs, callID: callID, pid: pid, userID: uid, joinedAt: now, sitIn: hidden}, nil
 }
 
 // Join opens a signaling connection; the client's join message enters the
@@ -213,7 +233,7 @@ func (cs *callService) Join(ctx context.Context, a web.Actor, callID string, sen
 	if _, err := cs.sfu(); err != nil {
 		return nil, err
 	}
-	return &callConn{cs: cs, actor: a, callID: callID, sendRaw: send,
+	return &callConn{cs: cs, actor: a, callID: callID, sendRaw: send, ended: make(chan struct{}),
 		stream: signal.NewStream(signal.FromClient, signal.DefaultMaxSize)}, nil
 }
 
@@ -224,6 +244,8 @@ type callConn struct {
 	actor   web.Actor
 	callID  string
 	sendRaw func([]byte) error
+	ended   chan struct{} // closed once the call's end is sent
+	endOnce sync.Once
 
 	mu     sync.Mutex
 	stream *signal.Stream
@@ -287,10 +309,19 @@ func (c *callConn) join(m signal.Message) error {
 	if err != nil {
 		return err
 	}
-	name := c.actor.Name
-	if m.Name != "" {
-		name = m.Name
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var supervised string
+	if m.Hidden {
+		call, err := c.cs.openCall(ctx, c.actor, c.callID)
+		if err != nil {
+			return err
+		}
+		if supervised, err = c.cs.checkSitIn(ctx, c.actor, call, m.Monitor); err != nil {
+			return fmt.Errorf("sit in on call %s: %w", c.callID, err)
+		}
 	}
+	name := displayName(c.actor)
 	// Messages to the client wait until the join is on disk: joined is
 	// its acknowledgement.
 	ready := make(chan struct{})
@@ -304,22 +335,35 @@ func (c *callConn) join(m signal.Message) error {
 		if err != nil {
 			return err
 		}
-		return c.sendRaw(data)
+		err = c.sendRaw(data)
+		if msg.Type == signal.TypeEnd {
+			c.endOnce.Do(func() { close(c.ended) })
+		}
+		return err
 	}
 	pid := newID()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	p, err := s.Join(ctx, c.callID, sfu.ParticipantInfo{ID: pid, UserID: actorID(c.actor), Name: name,
-		Hidden: m.Hidden, Monitor: m.Monitor}, send)
+		Hidden: m.Hidden, Monitor: supervised}, send)
 	if err != nil {
 		close(ready)
 		return err
 	}
+	c.cs.joined(c.callID)
 	left, err := c.cs.recordJoin(ctx, c.actor, c.callID, pid, name, "", m.Hidden)
 	if err != nil {
 		close(ready)
 		p.Leave()
+		c.cs.left(c.callID)
 		return fmt.Errorf("record join: %w", err)
+	}
+	if m.Hidden {
+		if err := c.cs.n.audit(ctx, actorID(c.actor), "call.sit_in", c.callID, map[string]string{"participant": pid,
+			"supervised": supervised, "joined_at": left.joinedAt.Format(time.RFC3339Nano)}); err != nil {
+			close(ready)
+			p.Leave()
+			left.record()
+			return err
+		}
 	}
 	ok = true
 	close(ready)
@@ -327,6 +371,10 @@ func (c *callConn) join(m signal.Message) error {
 	c.cs.watch(p, left)
 	return nil
 }
+
+// Ended is closed once the call's end has been sent: the socket has
+// nothing more to carry.
+func (c *callConn) Ended() <-chan struct{} { return c.ended }
 
 // Close leaves the call and records the departure before returning.
 func (c *callConn) Close() {
@@ -359,7 +407,7 @@ func (cs *callService) direct(ctx context.Context, a web.Actor, callID, offer, k
 		return web.DirectSession{}, err
 	}
 	pid := newID()
-	info := sfu.ParticipantInfo{ID: pid, UserID: actorID(a), Name: a.Name}
+	info := sfu.ParticipantInfo{ID: pid, UserID: actorID(a), Name: displayName(a)}
 	var p *sfu.Participant
 	var answer string
 	if kind == "whip" {
@@ -370,9 +418,11 @@ func (cs *callService) direct(ctx context.Context, a web.Actor, callID, offer, k
 	if err != nil {
 		return web.DirectSession{}, err
 	}
-	left, err := cs.recordJoin(ctx, a, callID, pid, a.Name, kind, false)
+	cs.joined(callID)
+	left, err := cs.recordJoin(ctx, a, callID, pid, info.Name, kind, false)
 	if err != nil {
 		p.Leave()
+		cs.left(callID)
 		return web.DirectSession{}, fmt.Errorf("record %s join: %w", kind, err)
 	}
 	cs.mu.Lock()

@@ -31,6 +31,15 @@ type MediaConfig struct {
 	// forwarded from other sites: "on_view" (the default) the first time
 	// someone opens them, "always" as soon as their rows arrive.
 	CopyFromSites string `yaml:"copy_from_sites"`
+	// EmptyCallGrace is how long a call everyone has left stays open (a
+	// page reload rejoins it) before it ends, as if ended for all.
+	EmptyCallGrace time.Duration `yaml:"empty_call_grace"`
+	// MaxParticipants caps the participants of one call, supervisors
+	// sitting in included.
+	MaxParticipants int `yaml:"max_participants"`
+	// MaxActiveCalls caps the calls one user has started that have not
+	// ended.
+	MaxActiveCalls int `yaml:"max_active_calls"`
 }
 
 // Bounds of media.max_upload.
@@ -126,6 +135,15 @@ func (c *Config) validateMedia() error {
 	}
 	if c.Media.MaxConcurrentUploads < 1 || c.Media.MaxConcurrentUploads > maxConcurrentUploads {
 		return bad("media.max_concurrent_uploads", "%d is outside 1 to %d", c.Media.MaxConcurrentUploads, maxConcurrentUploads)
+	}
+	if c.Media.EmptyCallGrace <= 0 || c.Media.EmptyCallGrace > 24*time.Hour {
+		return bad("media.empty_call_grace", "%v must be above 0 and at most 24h", c.Media.EmptyCallGrace)
+	}
+	if c.Media.MaxParticipants < 2 || c.Media.MaxParticipants > 10000 {
+		return bad("media.max_participants", "%d must be from 2 to 10000", c.Media.MaxParticipants)
+	}
+	if c.Media.MaxActiveCalls < 1 || c.Media.MaxActiveCalls > 10000 {
+		return bad("media.max_active_calls", "%d must be from 1 to 10000", c.Media.MaxActiveCalls)
 	}
 	switch c.Media.CopyFromSites {
 	case "", copyOnView, copyAlways:

@@ -96,6 +96,9 @@ func (iv *inviteService) InviteToCall(ctx context.Context, a web.Actor, callID s
 		return web.InvitationOut{}, err
 	}
 	call, err := iv.n.calls.openCall(ctx, a, callID)
+	if err == nil {
+		err = iv.n.calls.mayRead(ctx, a, call)
+	}
 	if err != nil {
 		return web.InvitationOut{}, fmt.Errorf("invite to call: %w", err)
 	}

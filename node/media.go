@@ -62,16 +62,17 @@ func (n *Node) startMedia(ctx context.Context) (err error) {
 		m.tcp = tcp.Addr()
 	}
 	m.sfu, err = sfu.New(sfu.Config{
-		Logger:      n.log.With("component", "sfu"),
-		UDPConn:     udp,
-		UDPPort:     udpPort,
-		TCPListener: tcp,
-		NAT1To1IPs:  n.cfg.Media.PublicIPs,
-		Authorizer:  callAuthorizer{n},
-		Recorder:    callRecorder{n},
-		RecordDir:   n.recordDir(),
-		OnRecorded:  n.onRecorded,
-		Registerer:  n.reg,
+		Logger:          n.log.With("component", "sfu"),
+		UDPConn:         udp,
+		UDPPort:         udpPort,
+		TCPListener:     tcp,
+		NAT1To1IPs:      n.cfg.Media.PublicIPs,
+		Authorizer:      callAuthorizer{n},
+		Recorder:        callRecorder{n},
+		RecordDir:       n.recordDir(),
+		MaxParticipants: n.cfg.Media.MaxParticipants,
+		OnRecorded:      n.onRecorded,
+		Registerer:      n.reg,
 	})
 	if err != nil {
 		closeUDP()
@@ -115,6 +116,7 @@ func (n *Node) stopMedia(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
+	n.calls.stopEnding()
 	if err := n.media.sfu.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("stop sfu: %w", err))
 	}

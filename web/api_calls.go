@@ -19,8 +19,11 @@ type Calls interface {
 	// CreateCall starts a session at this site.
 	CreateCall(ctx context.Context, a Actor, in CallInput) (storage.Session, error)
 	// Call returns a session of the actor's organisation, or
-	// storage.ErrNotFound.
+	// storage.ErrNotFound: what joining by the call's link needs.
 	Call(ctx context.Context, a Actor, id string) (storage.Session, error)
+	// ViewCall returns it to those who may read the call's data: its
+	// owner and participants, their supervisors and call-log readers.
+	ViewCall(ctx context.Context, a Actor, id string) (storage.Session, error)
 	// ICEServers mints per-call, per-user TURN credentials and lists the
 	// STUN and TURN URLs on host, the name the client reached the node by.
 	ICEServers(ctx context.Context, a Actor, callID, host string) (ICEConfig, error)
@@ -48,9 +51,11 @@ type ChatLine struct {
 
 // CallConn is one client's signaling connection. Handle is called from one
 // goroutine with each message; refused messages are answered with an error
-// message and change nothing. Close leaves the call.
+// message and change nothing. Close leaves the call. Ended is closed once
+// the call's end has been sent; the socket then closes.
 type CallConn interface {
 	Handle(data []byte) error
+	Ended() <-chan struct{}
 	Close()
 }
 
@@ -129,7 +134,7 @@ func (s *Server) apiCall(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	sess, err := calls.Call(c.UserContext(), a, c.Params("id"))
+	sess, err := calls.ViewCall(c.UserContext(), a, c.Params("id"))
 	if err != nil {
 		return err
 	}

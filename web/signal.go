@@ -25,6 +25,7 @@ const (
 var (
 	errSocketClosed = errors.New("signaling socket closed")
 	errSlowReader   = errors.New("signaling client too slow to read; disconnected")
+	errCallEnded    = errors.New("the call has ended")
 )
 
 // sockets tracks the live signaling and events sockets, with the user of
@@ -171,6 +172,13 @@ func (s *Server) serveSignal(conn *websocket.Conn, calls Calls, a Actor, callID 
 		w.wait()
 		return
 	}
+	go func() {
+		select {
+		case <-cc.Ended():
+			stop(errCallEnded) // after what is queued: the end itself
+		case <-ctx.Done():
+		}
+	}()
 	conn.SetReadLimit(maxSignalFrame)
 	_ = conn.SetReadDeadline(time.Now().Add(pongWait))
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })

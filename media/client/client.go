@@ -74,6 +74,7 @@ type Client struct {
 	tracks   map[string]*Received
 	chat     *webrtc.DataChannel
 	sentPubs []*Publication
+	screens  map[string]bool // ids of the tracks published as screens
 }
 
 // New builds a client that will signal through sig.
@@ -91,6 +92,7 @@ func New(cfg Config, sig Signaler) (*Client, error) {
 		answered: make(chan signal.Message, 1),
 		notify:   make(chan struct{}),
 		tracks:   make(map[string]*Received),
+		screens:  make(map[string]bool),
 	}
 	var err error
 	if c.up, err = c.newPeerConnection(); err != nil {
@@ -347,7 +349,9 @@ func (c *Client) negotiatePublish(ctx context.Context, restart bool) error {
 	m := signal.New(signal.TypeOffer)
 	m.ID = fmt.Sprintf("pub-%d", c.pubSeq.Add(1))
 	m.Target = signal.TargetPublish
-	m.SDP = offer.SDP
+	if m.SDP, err = c.markScreens(offer.SDP); err != nil {
+		return err
+	}
 	c.upGate.Hold()
 	if err := c.up.SetLocalDescription(offer); err != nil {
 		c.upGate.Release(func() {})

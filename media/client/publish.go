@@ -3,7 +3,9 @@ package client
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +35,10 @@ type TrackSpec struct {
 	// KeyframeEvery is the number of frames between unrequested
 	// keyframes; 0 means 60.
 	KeyframeEvery int
+	// Screen marks a video track as a screen share (a=content:slides in
+	// the offer), which the SFU lets through only with the screen-share
+	// permission.
+	Screen bool
 }
 
 // Publication is a track being published. It sends until the client
@@ -137,6 +143,11 @@ func (c *Client) addTrack(spec TrackSpec) (*Publication, error) {
 		rids = []string{""}
 	}
 	pub := &Publication{spec: spec, sent: make([]atomic.Uint64, len(rids)), done: make(chan struct{})}
+	if spec.Screen {
+		c.mu.Lock()
+		c.screens[spec.ID] = true
+		c.mu.Unlock()
+	}
 	for _, rid := range rids {
 		var opts []func(*webrtc.TrackLocalStaticRTP)
 		if rid != "" {
@@ -265,4 +276,36 @@ func (p *Publication) sendLoop() {
 			ts[i] += step
 		}
 	}
+}
+
+// markScreens adds a=content:slides to the video sections of offer that
+// carry a track published as a screen; the local description stays as
+// pion made it.
+func (c *Client) markScreens(offer string) (string, error) {
+	c.mu.Lock()
+	screens := maps.Clone(c.screens)
+	c.mu.Unlock()
+	if len(screens) == 0 {
+		return offer, nil
+	}
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(offer); err != nil {
+		return "", fmt.Errorf("parse publish offer: %w", err)
+	}
+	for _, md := range sd.MediaDescriptions {
+		if md.MediaName.Media != "video" {
+			continue
+		}
+		for _, a := range md.Attributes {
+			if f := strings.Fields(a.Value); a.Key == "msid" && len(f) == 2 && screens[f[1]] {
+				md.WithValueAttribute("content", "slides")
+				break
+			}
+		}
+	}
+	b, err := sd.Marshal()
+	if err != nil {
+		return "", fmt.Errorf("write publish offer: %w", err)
+	}
+	return string(b), nil
 }

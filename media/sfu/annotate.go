@@ -22,6 +22,9 @@ func (p *Participant) handleAnnotate(m signal.Message) error {
 	if p.info.Hidden {
 		return fmt.Errorf("a hidden participant cannot draw: %w", storage.ErrConflict)
 	}
+	if err := p.drawLimit.take(time.Now()); err != nil {
+		return err
+	}
 	ev := signal.New(signal.TypeAnnotate)
 	ev.ID = m.ID
 	ev.Participant = p.id
@@ -51,6 +54,11 @@ func (p *Participant) handlePointer(m signal.Message) error {
 	now := time.Now()
 	if m.Point != nil && now.Sub(p.lastPointer) < pointerInterval {
 		return nil // dropped: the next position replaces it
+	}
+	if m.Point == nil { // a hide is never dropped silently: it is limited
+		if err := p.hideLimit.take(now); err != nil {
+			return err
+		}
 	}
 	p.lastPointer = now
 	ev := signal.New(signal.TypePointer)

@@ -69,6 +69,15 @@ type Config struct {
 	// MessageQueueSize is the number of signaling messages a participant
 	// may have pending before it is disconnected as too slow; 0 means 256.
 	MessageQueueSize int
+	// MaxParticipants caps the participants of one room, hidden ones
+	// included; a join over it is refused with ErrLimit. 0 means no cap.
+	MaxParticipants int
+	// MessageRate is how many chat messages, and apart from them how many
+	// annotations, a participant may send a second on average, with
+	// bursts of MessageBurst; what goes over is refused with ErrLimit and
+	// not written or relayed. 0 means 5 a second, bursts of 20.
+	MessageRate  float64
+	MessageBurst int
 }
 
 func (c *Config) setDefaults() {
@@ -80,6 +89,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MessageQueueSize == 0 {
 		c.MessageQueueSize = 256
+	}
+	if c.MessageRate == 0 {
+		c.MessageRate = 5
+	}
+	if c.MessageBurst == 0 {
+		c.MessageBurst = 20
 	}
 }
 
@@ -98,6 +113,10 @@ func (c *Config) Validate() error {
 		return errors.New("sfu config: QueueSize must not be negative")
 	case c.MessageQueueSize < 0:
 		return errors.New("sfu config: MessageQueueSize must not be negative")
+	case c.MaxParticipants < 0:
+		return errors.New("sfu config: MaxParticipants must not be negative")
+	case c.MessageRate < 0 || c.MessageBurst < 0:
+		return errors.New("sfu config: MessageRate and MessageBurst must not be negative")
 	}
 	return nil
 }
@@ -112,10 +131,13 @@ type ParticipantInfo struct {
 	// Name is shown to the others.
 	Name string
 	// Hidden joins as a supervisor sitting in: receives every track and the
-	// chat, is never announced, and may not publish or chat.
+	// chat, is never announced, and may not publish or chat. Every visible
+	// participant is sent monitoring-on while a hidden one is in the room
+	// (when it joins, or when they join after it) and monitoring-off when
+	// the last one leaves. Whom a supervisor may sit in on is decided
+	// before Join, by the caller.
 	Hidden bool
-	// Monitor is the user id of the member a hidden participant supervises;
-	// that member's connections get monitoring-on and monitoring-off. Empty
-	// means every visible participant is told.
+	// Monitor is the user id of the member a hidden participant supervises,
+	// as the caller checked it; the SFU keeps it for the caller's records.
 	Monitor string
 }

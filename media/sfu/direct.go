@@ -28,11 +28,7 @@ func (s *SFU) Publish(ctx context.Context, roomID string, info ParticipantInfo, 
 	if len(kinds) == 0 {
 		return nil, "", fmt.Errorf("whip publish to room %s: the offer sends no audio or video: %w", roomID, storage.ErrInvalid)
 	}
-	for kind := range kinds {
-		perm := signal.PermPublishCamera
-		if kind == "audio" {
-			perm = signal.PermPublishMic
-		}
+	for _, perm := range publishPermissions(kinds) {
 		if err := s.cfg.Authorizer.Check(info.UserID, perm); err != nil {
 			return nil, "", fmt.Errorf("whip publish to room %s: %w", roomID, err)
 		}

@@ -12,6 +12,9 @@ var (
 	ErrNotStarted = errors.New("sfu not started")
 	ErrClosed     = errors.New("sfu shut down")
 	ErrLeft       = errors.New("participant has left")
+	// ErrLimit refuses what goes over a configured limit (participants
+	// of a room, messages a second); the message names the limit.
+	ErrLimit = errors.New("limit reached")
 )
 
 // ErrorMessage turns err into the error message a participant is sent in
@@ -32,6 +35,8 @@ func ErrorMessage(id string, err error) signal.Message {
 		errors.Is(err, signal.ErrUnknownType), errors.Is(err, signal.ErrOutOfOrder),
 		errors.Is(err, storage.ErrInvalid):
 		m.Code = signal.CodeBadMessage
+	case errors.Is(err, ErrLimit):
+		m.Code = signal.CodeLimit
 	case errors.Is(err, storage.ErrNotFound):
 		m.Code = signal.CodeNotFound
 	case errors.Is(err, storage.ErrConflict):

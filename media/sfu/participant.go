@@ -57,6 +57,9 @@ type Participant struct {
 	direct bool
 
 	lastPointer time.Time // of the last pointer relayed; under handleMu
+	// Rate limits on what the others are sent and history keeps; under
+	// handleMu.
+	chatLimit, drawLimit, hideLimit *bucket
 
 	sending atomic.Int32 // kinds of media the last publish offer sends
 
@@ -75,6 +78,9 @@ func newParticipant(s *SFU, info ParticipantInfo, send func(signal.Message) erro
 		done:      make(chan struct{}),
 		downs:     make(map[string]*downTrack),
 		published: make(map[string]*upTrack),
+		chatLimit: newBucket("chat messages", s.cfg.MessageRate, s.cfg.MessageBurst),
+		drawLimit: newBucket("annotations", s.cfg.MessageRate, s.cfg.MessageBurst),
+		hideLimit: newBucket("pointer hides", s.cfg.MessageRate, s.cfg.MessageBurst),
 	}
 	var err error
 	if p.up, _, err = s.newPeerConnection(publish); err != nil {
@@ -248,16 +254,16 @@ func (p *Participant) handleOffer(m signal.Message) error {
 	if len(kinds) > 0 && p.info.Hidden {
 		return fmt.Errorf("a hidden participant cannot publish: %w", storage.ErrConflict)
 	}
-	for kind := range kinds {
-		perm := signal.PermPublishCamera
-		if kind == "audio" {
-			perm = signal.PermPublishMic
-		}
+	for _, perm := range publishPermissions(kinds) {
 		if err := p.sfu.cfg.Authorizer.Check(p.info.UserID, perm); err != nil {
 			return err
 		}
 	}
-	p.sending.Store(int32(len(kinds)))
+	sending := len(kinds)
+	if kinds["screen"] {
+		sending-- // a kind of video, not a third kind of media
+	}
+	p.sending.Store(int32(sending))
 	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}
 	if err := p.up.SetRemoteDescription(offer); err != nil {
 		return fmt.Errorf("set publish offer: %w: %v", storage.ErrInvalid, err)
@@ -344,6 +350,9 @@ func (p *Participant) handleChat(m signal.Message) error {
 	}
 	if p.info.Hidden {
 		return fmt.Errorf("a hidden participant cannot chat: %w", storage.ErrConflict)
+	}
+	if err := p.chatLimit.take(time.Now()); err != nil {
+		return err
 	}
 	ev := signal.New(signal.TypeChat)
 	ev.ID = m.ID

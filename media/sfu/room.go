@@ -83,6 +83,10 @@ func (r *Room) add(p *Participant) error {
 		r.mu.Unlock()
 		return fmt.Errorf("participant %s is already in the room: %w", p.id, storage.ErrConflict)
 	}
+	if max := r.sfu.cfg.MaxParticipants; max > 0 && len(r.participants) >= max {
+		r.mu.Unlock()
+		return fmt.Errorf("the call is full: %d participants is the most a call takes: %w", max, ErrLimit)
+	}
 	p.room = r
 	r.participants[p.id] = p
 
@@ -103,26 +107,24 @@ func (r *Room) add(p *Participant) error {
 	p.send(joined)
 
 	if p.info.Hidden {
-		for _, o := range r.participants {
-			if o != p && !o.info.Hidden && monitors(p, o) {
-				o.send(signal.New(signal.TypeMonitoringOn))
+		// The first supervisor in turns the indicator on for everyone.
+		if !r.monitoredLocked(p) {
+			for _, o := range r.participants {
+				if !o.info.Hidden {
+					o.send(signal.New(signal.TypeMonitoringOn))
+				}
 			}
 		}
 	} else {
 		ev := signal.New(signal.TypeParticipantJoined)
 		peer := p.peer()
 		ev.Peer = &peer
-		monitored := false
 		for _, o := range r.participants {
-			if o == p {
-				continue
-			}
-			o.send(ev)
-			if o.info.Hidden && monitors(o, p) {
-				monitored = true
+			if o != p {
+				o.send(ev)
 			}
 		}
-		if monitored {
+		if r.monitoredLocked(nil) {
 			p.send(signal.New(signal.TypeMonitoringOn))
 		}
 	}
@@ -133,11 +135,6 @@ func (r *Room) add(p *Participant) error {
 	}
 	p.negotiate(false)
 	return nil
-}
-
-// monitors reports whether hidden participant h supervises participant o.
-func monitors(h, o *Participant) bool {
-	return h.info.Monitor == "" || h.info.Monitor == o.info.UserID
 }
 
 // remove takes p out of the room and tells the others; the room is
@@ -163,9 +160,12 @@ func (r *Room) remove(p *Participant) {
 		r.broadcastLocked(ev, p)
 	}
 	if p.info.Hidden {
-		for _, o := range r.participants {
-			if !o.info.Hidden && monitors(p, o) && !r.monitoredLocked(o) {
-				o.send(signal.New(signal.TypeMonitoringOff))
+		// The last supervisor out turns it off.
+		if !r.monitoredLocked(nil) {
+			for _, o := range r.participants {
+				if !o.info.Hidden {
+					o.send(signal.New(signal.TypeMonitoringOff))
+				}
 			}
 		}
 	} else {
@@ -188,10 +188,11 @@ func (r *Room) remove(p *Participant) {
 	}
 }
 
-// monitoredLocked reports whether a hidden participant still supervises o.
-func (r *Room) monitoredLocked(o *Participant) bool {
+// monitoredLocked reports whether a hidden participant other than except
+// is in the room: while one is, every visible participant is monitored.
+func (r *Room) monitoredLocked(except *Participant) bool {
 	for _, h := range r.participants {
-		if h.info.Hidden && monitors(h, o) {
+		if h != except && h.info.Hidden {
 			return true
 		}
 	}

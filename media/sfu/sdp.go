@@ -5,11 +5,18 @@ import (
 
 	"github.com/pion/sdp/v3"
 
+	"siteline/media/signal"
 	"siteline/storage"
 )
 
-// sendingKinds returns the media kinds ("audio", "video") an offer sends:
-// the sections that are not rejected and are sendrecv or sendonly.
+// ScreenContent is the RFC 4796 content attribute value that marks a
+// video section as a screen share: a=content:slides. Publishing one needs
+// signal.PermScreenShare on top of PermPublishCamera.
+const ScreenContent = "slides"
+
+// sendingKinds returns the media kinds an offer sends: "audio", "video",
+// and "screen" for a video section marked a=content:slides; only the
+// sections that are not rejected and are sendrecv or sendonly count.
 func sendingKinds(offer string) (map[string]bool, error) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(offer); err != nil {
@@ -21,15 +28,38 @@ func sendingKinds(offer string) (map[string]bool, error) {
 		if kind != "audio" && kind != "video" || md.MediaName.Port.Value == 0 {
 			continue
 		}
-		sending := true // sendrecv is the default
+		sending, screen := true, false // sendrecv is the default
 		for _, a := range md.Attributes {
-			if a.Key == "recvonly" || a.Key == "inactive" {
+			switch {
+			case a.Key == "recvonly" || a.Key == "inactive":
 				sending = false
+			case a.Key == "content" && kind == "video" && a.Value == ScreenContent:
+				screen = true
 			}
 		}
 		if sending {
 			kinds[kind] = true
+			if screen {
+				kinds["screen"] = true
+			}
 		}
 	}
 	return kinds, nil
+}
+
+// publishPermissions returns the permissions sending kinds needs, in a
+// fixed order: the camera for video, the microphone for audio, screen
+// share for a screen.
+func publishPermissions(kinds map[string]bool) []string {
+	var perms []string
+	if kinds["video"] {
+		perms = append(perms, signal.PermPublishCamera)
+	}
+	if kinds["audio"] {
+		perms = append(perms, signal.PermPublishMic)
+	}
+	if kinds["screen"] {
+		perms = append(perms, signal.PermScreenShare)
+	}
+	return perms
 }

@@ -219,6 +219,17 @@ func (s *SFU) Broadcast(id string, m signal.Message) bool {
 	return true
 }
 
+// End ends room id for everyone, as end for all does, without writing
+// anything: the caller has. It reports whether the room existed.
+func (s *SFU) End(id, reason string) bool {
+	r := s.Room(id)
+	if r == nil {
+		return false
+	}
+	r.end(reason)
+	return true
+}
+
 // Room returns the room called id, or nil.
 func (s *SFU) Room(id string) *Room {
 	s.mu.Lock()

@@ -16,4 +16,6 @@
 // "publish" connection, where the participant offers and the SFU answers,
 // and the "subscribe" connection, where the SFU offers and the participant
 // answers. Offers, answers, candidates and ICE restarts name their target.
+// A video section of a publish offer marked a=content:slides (RFC 4796) is
+// a screen share, which needs PermScreenShare.
 package signal

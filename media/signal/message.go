@@ -53,6 +53,7 @@ const (
 	CodeForbidden  = "forbidden"   // a permission is missing; see Permission
 	CodeNotFound   = "not-found"   // the room or participant does not exist
 	CodeConflict   = "conflict"    // the request clashes with the call's state
+	CodeLimit      = "limit"       // a limit was reached (rate, call size); the message names it
 	CodeInternal   = "internal"    // the SFU failed; the message says how
 )
 

@@ -171,6 +171,21 @@ function send(msg) {
   return msg.id;
 }
 
+// request sends msg and resolves with the reply to it (an answer), or
+// rejects with the error message refusing it.
+const waiting = new Map(); // request id -> {resolve, reject}
+function request(msg) {
+  return new Promise((resolve, reject) => waiting.set(send(msg), { resolve, reject }));
+}
+
+function settle(m) {
+  const w = m.id && waiting.get(m.id);
+  if (!w) return;
+  waiting.delete(m.id);
+  if (m.type === "error") w.reject(m);
+  else w.resolve(m);
+}
+
 // serial runs f after every earlier operation on the same connection, so
 // that candidates never reach a connection before its description.
 function serial(target, f) {
@@ -179,7 +194,8 @@ function serial(target, f) {
   return p;
 }
 
-// fetchICEServers gets relay credentials for this call. They open new
+// fetchICEServers gets relay credentials for this call: the node hands
+// them to its participants, so only once joined. They open new
 // relay allocations only until expires_at, so they are fetched again a
 // minute before then and handed to the open connections, for their next
 // ICE restart; the allocations made already live as long as the call.
@@ -223,7 +239,6 @@ async function refreshICEServers() {
 async function join() {
   state.leaving = false;
   body.dataset.state = "joining";
-  await fetchICEServers();
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(`${proto}//${location.host}/api/v1/calls/${encodeURIComponent(callID)}/signal`);
   state.ws = ws;
@@ -256,6 +271,7 @@ function reconnect() {
 }
 
 function onMessage(m) {
+  if (m.type === "answer" || m.type === "error") settle(m);
   switch (m.type) {
     case "joined":
       return onJoined(m);
@@ -305,9 +321,14 @@ function onJoined(m) {
   for (const t of m.tracks || []) state.tracks.set(t.id, t);
   for (const p of m.participants || []) addPeer(p.id, p.name);
   window.dispatchEvent(new CustomEvent("siteline:message", { detail: m }));
-  newSubscribe();
-  newPublish();
-  if (body.dataset.state !== "incall") enterCall();
+  // The SFU's offer and candidates wait in the queues for the connections.
+  const ready = fetchICEServers().then(() => {
+    newSubscribe();
+    newPublish();
+    if (body.dataset.state !== "incall") enterCall();
+  });
+  ready.catch((err) => onError({ code: "internal", error: err.message }));
+  for (const target of ["publish", "subscribe"]) state.queues[target] = state.queues[target].then(() => ready);
 }
 
 // loadChat shows the chat so far, once per page: a late joiner or a
@@ -362,7 +383,20 @@ async function publishOffer(iceRestart) {
   const pc = state.pub;
   const offer = await pc.createOffer({ iceRestart });
   await pc.setLocalDescription(offer);
-  send({ type: "offer", target: "publish", sdp: pc.localDescription.sdp });
+  const sdp = state.screen ? markScreen(pc.localDescription.sdp) : pc.localDescription.sdp;
+  return request({ type: "offer", target: "publish", sdp });
+}
+
+// markScreen marks the video section a screen share (RFC 4796
+// a=content:slides): the node lets it through only with the screen-share
+// permission.
+function markScreen(sdp) {
+  const parts = sdp.split("\r\nm=");
+  for (let i = 1; i < parts.length; i++) {
+    if (!parts[i].startsWith("video ")) continue;
+    parts[i] += parts[i].endsWith("\r\n") ? "a=content:slides\r\n" : "\r\na=content:slides";
+  }
+  return parts.join("\r\nm=");
 }
 
 function newSubscribe() {
@@ -393,9 +427,12 @@ function onOffer(m) {
 }
 
 function onCandidate(m) {
-  const pc = m.target === "publish" ? state.pub : state.sub;
-  if (!pc || !m.candidate) return;
-  serial(m.target, () => (m.candidate.candidate ? pc.addIceCandidate(m.candidate) : pc.addIceCandidate()));
+  if (!m.candidate) return;
+  serial(m.target, () => {
+    const pc = m.target === "publish" ? state.pub : state.sub;
+    if (!pc) return;
+    return m.candidate.candidate ? pc.addIceCandidate(m.candidate) : pc.addIceCandidate();
+  });
 }
 
 function sendCandidate(target, c) {
@@ -642,7 +679,21 @@ async function toggleShare() {
     toast("Join with a camera to share your screen.");
     return;
   }
+  // The node hears of the share, and may refuse it, before anyone sees it.
   state.screen = s;
+  let accepted = true;
+  await serial("publish", () =>
+    publishOffer(false).catch(async (err) => {
+      accepted = false;
+      await state.pub?.setLocalDescription({ type: "rollback" }).catch(() => {});
+      throw err;
+    }),
+  );
+  if (!accepted || state.screen !== s) {
+    s.getTracks().forEach((t) => t.stop());
+    if (state.screen === s) state.screen = null;
+    return;
+  }
   await sender.replaceTrack(track);
   send({ type: "mute", kind: "video", muted: false });
   track.onended = () => stopShare();
@@ -658,6 +709,7 @@ async function stopShare() {
   state.screen = null;
   const cam = state.local.getVideoTracks()[0] || null;
   await videoSender()?.replaceTrack(cam);
+  if (state.pub) serial("publish", () => publishOffer(false)); // no longer a screen
   if (!state.camOn) send({ type: "mute", kind: "video", muted: true });
   $("#self-video").srcObject = state.local;
   $("#tile-self").classList.remove("screen");
@@ -673,6 +725,7 @@ function closeConnections() {
   }
   state.pub = state.sub = state.chat = null;
   state.queues = { publish: Promise.resolve(), subscribe: Promise.resolve() };
+  waiting.clear();
   for (const id of [...state.peers.keys()]) removePeer(id, false);
   state.tracks.clear();
   const ws = state.ws;
