@@ -110,6 +110,9 @@ type Node struct {
 	// argonSlots bounds concurrent password hashing: each takes 64 MiB, so
 	// a burst of logins must queue rather than exhaust memory.
 	argonSlots chan struct{}
+	// passwordMark is who must replace the generated first password
+	// (password_initial.go).
+	passwordMark initialPasswordMark
 
 	// Facts learnt at start.
 	nodeID string

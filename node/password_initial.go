@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sync"
 )
 
 // metaPasswordChange names the user who still has the password generated
@@ -15,24 +16,47 @@ import (
 // that generated the password, the only one that printed or stored it.
 const metaPasswordChange = "password_change_required"
 
+// initialPasswordMark caches the mark: it is asked on every authenticated
+// request and changes twice in a node's life at most.
+type initialPasswordMark struct {
+	mu     sync.Mutex
+	loaded bool
+	userID string
+}
+
 // markInitialPassword records that userID must replace the generated
 // password.
 func (n *Node) markInitialPassword(ctx context.Context, userID string) error {
+	return n.setPasswordMark(ctx, userID)
+}
+
+func (n *Node) setPasswordMark(ctx context.Context, userID string) error {
+	m := &n.passwordMark
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if err := n.store.SetMeta(ctx, metaPasswordChange, userID); err != nil {
-		return fmt.Errorf("mark initial password: %w", err)
+		m.loaded = false
+		return fmt.Errorf("set password change mark: %w", err)
 	}
+	m.loaded, m.userID = true, userID
 	return nil
 }
 
 // passwordChangeRequired reports whether userID still has the generated
 // first password.
 func (n *Node) passwordChangeRequired(ctx context.Context, userID string) bool {
-	id, err := n.meta(ctx, metaPasswordChange)
-	if err != nil {
-		n.log.Warn("read password change mark", "err", err)
-		return false
+	m := &n.passwordMark
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.loaded {
+		id, err := n.meta(ctx, metaPasswordChange)
+		if err != nil {
+			n.log.Warn("read password change mark", "err", err)
+			return false
+		}
+		m.loaded, m.userID = true, id
 	}
-	return id != "" && id == userID
+	return m.userID != "" && m.userID == userID
 }
 
 // firstLogin removes InitialPasswordFile once its user has logged in with
@@ -51,10 +75,7 @@ func (n *Node) initialPasswordReplaced(ctx context.Context, userID string) error
 		return nil
 	}
 	n.removeInitialPasswordFile()
-	if err := n.store.SetMeta(ctx, metaPasswordChange, ""); err != nil {
-		return fmt.Errorf("clear password change mark: %w", err)
-	}
-	return nil
+	return n.setPasswordMark(ctx, "")
 }
 
 func (n *Node) removeInitialPasswordFile() {
