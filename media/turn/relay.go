@@ -172,10 +172,16 @@ func (c *relayPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	}
 }
 
-// Close closes the socket and gives back its quota slot.
+// Close closes the socket and gives back its quota slot. Only the first
+// call does anything: a revoked allocation's socket is closed again by
+// pion, whose allocation manager stops closing the others at the first
+// error it gets at shutdown.
 func (c *relayPacketConn) Close() error {
-	err := c.PacketConn.Close()
-	c.once.Do(func() { c.deps.quotas.release(c.grant, c) })
+	var err error
+	c.once.Do(func() {
+		err = c.PacketConn.Close()
+		c.deps.quotas.release(c.grant, c)
+	})
 	return err
 }
 
@@ -209,10 +215,14 @@ func (l *relayListener) Accept() (net.Conn, error) {
 	}
 }
 
-// Close closes the listener and gives back its quota slot.
+// Close closes the listener and gives back its quota slot; only the
+// first call does anything, as for relayPacketConn.
 func (l *relayListener) Close() error {
-	err := l.Listener.Close()
-	l.once.Do(func() { l.deps.quotas.release(l.grant, l) })
+	var err error
+	l.once.Do(func() {
+		err = l.Listener.Close()
+		l.deps.quotas.release(l.grant, l)
+	})
 	return err
 }
 
