@@ -228,15 +228,6 @@ func linkHeaders(c *fiber.Ctx) {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 }
 
-// deadLink answers a dead link: JSON on the API.
-func deadLink(c *fiber.Ctx, err error) error {
-	var dl *DeadLinkError
-	if errors.As(err, &dl) {
-		return c.Status(dl.Status()).JSON(ErrorBody{Error: dl.Message, Code: "link_" + dl.Reason})
-	}
-	return err
-}
-
 func (s *Server) apiInspectLink(c *fiber.Ctx) error {
 	linkHeaders(c)
 	iv, err := s.invites()
@@ -245,7 +236,7 @@ func (s *Server) apiInspectLink(c *fiber.Ctx) error {
 	}
 	info, err := iv.Inspect(c.UserContext(), param(c, "token"))
 	if err != nil {
-		return deadLink(c, err)
+		return err // a *DeadLinkError answers 404 or 410 (errors.go)
 	}
 	return c.JSON(info)
 }
@@ -269,7 +260,7 @@ func (s *Server) apiRedeemLink(c *fiber.Ctx) error {
 	}
 	g, err := iv.Redeem(c.UserContext(), param(c, "token"), in)
 	if err != nil {
-		return deadLink(c, err)
+		return err // a *DeadLinkError answers 404 or 410 (errors.go)
 	}
 	sess, err := s.startSession(c, storage.User{ID: g.ID, OrgID: g.OrgID})
 	if err != nil {

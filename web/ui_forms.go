@@ -138,27 +138,27 @@ func (f *formState) Error(name string) string {
 }
 
 // formError tells errors a form shows to the user (bad input, a conflict,
-// federation unreachable, an unknown outcome, a wrong password) from those
-// that make an error page (not found, forbidden, internal).
+// too many attempts, federation unreachable, an unknown outcome, a wrong
+// password) from those that make an error page (not found, forbidden,
+// internal). The status is toHTTP's, but for a wrong password, which is
+// bad input on a form (the login page answers 401 itself).
 func formError(err error) (status int, field string, ok bool) {
+	he := domainError(err) // errors.go
+	if he == nil {
+		return 0, "", false
+	}
+	switch he.Code {
+	case "invalid", "conflict", "rate_limited", "federation_unreachable", "outcome_unknown":
+	case "unauthenticated":
+		he.Status = fiber.StatusBadRequest
+	default:
+		return 0, "", false
+	}
 	var ve *storage.ValidationError
 	if errors.As(err, &ve) {
-		return fiber.StatusBadRequest, ve.Field, true
+		field = ve.Field
 	}
-	var tm *TooManyError
-	switch {
-	case errors.As(err, &tm):
-		return fiber.StatusTooManyRequests, "", true
-	case errors.Is(err, storage.ErrInvalid):
-		return fiber.StatusBadRequest, "", true
-	case errors.Is(err, storage.ErrConflict):
-		return fiber.StatusConflict, "", true
-	case errors.Is(err, storage.ErrFederationUnreachable): // ErrOutcomeUnknown too
-		return fiber.StatusServiceUnavailable, "", true
-	case errors.Is(err, storage.ErrUnauthenticated):
-		return fiber.StatusBadRequest, "", true
-	}
-	return 0, "", false
+	return he.Status, field, true
 }
 
 // failed shows a form again with the error, or passes errors that are not
