@@ -136,20 +136,19 @@ type Deps struct {
 	Authz    Authorizer
 	Admin    Admin
 	Health   Health
-	// Cluster is the federation; nil answers its routes with 404.
+	// Cluster is the federation; nil leaves its routes out.
 	Cluster Cluster
-	// Calls is the call service; nil answers its routes with 404.
+	// Calls is the call service; nil leaves its routes out.
 	Calls Calls
-	// Invites is the invitation service; nil answers its routes with 404.
+	// Invites is the invitation service; nil leaves its routes out.
 	Invites Invites
 	// History lists sessions, federated ones included at headquarters;
-	// nil answers its routes with 404.
+	// nil leaves its routes out.
 	History SessionHistory
-	// Events pushes incoming calls to users' pages; nil answers its
-	// routes with 404.
+	// Events pushes incoming calls to users' pages; nil leaves its routes
+	// out.
 	Events Events
-	// Media stores and serves session media; nil answers its routes with
-	// 404.
+	// Media stores and serves session media; nil leaves its routes out.
 	Media Media
 	// Metrics serves /metrics (the node's own Prometheus registry).
 	Metrics http.Handler
