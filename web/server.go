@@ -37,8 +37,8 @@ type Server struct {
 
 // New builds the server and its routes; nothing listens until Serve.
 func New(cfg Config, deps Deps) (*Server, error) {
-	if deps.Org == nil || deps.Sessions == nil || deps.Authz == nil || deps.Admin == nil || deps.Health == nil {
-		return nil, errors.New("web: Org, Sessions, Authz, Admin and Health are required")
+	if err := deps.missing(); err != nil {
+		return nil, err
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
