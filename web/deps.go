@@ -57,9 +57,10 @@ type Sessions interface {
 	Audit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error)
 }
 
-// Admin is every use case that changes organisation data, as the node's
-// admin service implements them together; web takes each part on its own
-// (Deps), declared next to the handlers that use it. Every change validates
+// Admin gathers the organisation's use cases: login and passwords, the read
+// barrier and every change of organisation data, as the node's admin
+// service implements them together; web takes each part on its own (Deps),
+// declared next to the handlers that use it. Every change validates
 // its input (returning *storage.ValidationError naming the field), proposes
 // the change through the replicated log, writes the audit log, and returns
 // storage.ErrFederationUnreachable when the change cannot be committed, or
