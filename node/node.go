@@ -350,6 +350,7 @@ func (n *Node) startWeb() error {
 	if err != nil {
 		return err
 	}
+	adm := &admin{n: n}
 	srv, err := web.New(web.Config{
 		BodyLimit:                  n.cfg.HTTP.BodyLimit,
 		SessionTTL:                 n.cfg.Auth.SessionTTL,
@@ -371,7 +372,14 @@ func (n *Node) startWeb() error {
 		Org:          n.store,
 		Sessions:     n.store,
 		Authz:        n.authz,
-		Admin:        &admin{n: n},
+		Accounts:     adm,
+		Barrier:      adm,
+		Users:        adm,
+		Teams:        adm,
+		Labels:       adm,
+		Contacts:     adm,
+		Tokens:       adm,
+		Policy:       adm,
 		Health:       n,
 		Cluster:      n.fed,
 		Calls:        n.calls,

@@ -194,7 +194,7 @@ func (s *Server) apiChangePassword(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	if err := s.deps.Admin.ChangePassword(c.UserContext(), a, in.Current, in.New); err != nil {
+	if err := s.deps.Accounts.ChangePassword(c.UserContext(), a, in.Current, in.New); err != nil {
 		return err
 	}
 	if err := s.renewSession(c); err != nil { // password_gate.go
@@ -222,7 +222,7 @@ func (s *Server) apiCreateUser(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	u, err := s.deps.Admin.CreateUser(c.UserContext(), a, in)
+	u, err := s.deps.Users.CreateUser(c.UserContext(), a, in)
 	if err != nil {
 		return err
 	}
@@ -251,7 +251,7 @@ func (s *Server) apiUpdateUser(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	u, err := s.deps.Admin.UpdateUser(c.UserContext(), a, c.Params("id"), p)
+	u, err := s.deps.Users.UpdateUser(c.UserContext(), a, c.Params("id"), p)
 	if err != nil {
 		return err
 	}
@@ -305,7 +305,7 @@ func (s *Server) apiCreateTeam(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	t, err := s.deps.Admin.CreateTeam(c.UserContext(), a, in.Name)
+	t, err := s.deps.Teams.CreateTeam(c.UserContext(), a, in.Name)
 	if err != nil {
 		return err
 	}
@@ -340,7 +340,7 @@ func (s *Server) apiRenameTeam(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	t, err := s.deps.Admin.RenameTeam(c.UserContext(), a, c.Params("id"), in.Name)
+	t, err := s.deps.Teams.RenameTeam(c.UserContext(), a, c.Params("id"), in.Name)
 	if err != nil {
 		return err
 	}
@@ -349,7 +349,7 @@ func (s *Server) apiRenameTeam(c *fiber.Ctx) error {
 
 func (s *Server) apiDeleteTeam(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	if err := s.deps.Admin.DeleteTeam(c.UserContext(), a, c.Params("id")); err != nil {
+	if err := s.deps.Teams.DeleteTeam(c.UserContext(), a, c.Params("id")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -361,7 +361,7 @@ func (s *Server) apiSetMember(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	if err := s.deps.Admin.SetTeamMember(c.UserContext(), a, c.Params("id"), c.Params("user"), in.Role); err != nil {
+	if err := s.deps.Teams.SetTeamMember(c.UserContext(), a, c.Params("id"), c.Params("user"), in.Role); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -369,7 +369,7 @@ func (s *Server) apiSetMember(c *fiber.Ctx) error {
 
 func (s *Server) apiRemoveMember(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	if err := s.deps.Admin.RemoveTeamMember(c.UserContext(), a, c.Params("id"), c.Params("user")); err != nil {
+	if err := s.deps.Teams.RemoveTeamMember(c.UserContext(), a, c.Params("id"), c.Params("user")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -412,7 +412,7 @@ func (s *Server) apiCreateLabelGroup(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	g, err := s.deps.Admin.PutLabelGroup(c.UserContext(), a, storage.LabelGroup{OrgID: a.OrgID, Name: in.Name, Color: in.Color})
+	g, err := s.deps.Labels.PutLabelGroup(c.UserContext(), a, storage.LabelGroup{OrgID: a.OrgID, Name: in.Name, Color: in.Color})
 	if err != nil {
 		return err
 	}
@@ -425,7 +425,7 @@ func (s *Server) apiUpdateLabelGroup(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	g, err := s.deps.Admin.PutLabelGroup(c.UserContext(), a, storage.LabelGroup{ID: c.Params("id"), OrgID: a.OrgID, Name: in.Name, Color: in.Color})
+	g, err := s.deps.Labels.PutLabelGroup(c.UserContext(), a, storage.LabelGroup{ID: c.Params("id"), OrgID: a.OrgID, Name: in.Name, Color: in.Color})
 	if err != nil {
 		return err
 	}
@@ -434,7 +434,7 @@ func (s *Server) apiUpdateLabelGroup(c *fiber.Ctx) error {
 
 func (s *Server) apiDeleteLabelGroup(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	if err := s.deps.Admin.DeleteLabelGroup(c.UserContext(), a, c.Params("id")); err != nil {
+	if err := s.deps.Labels.DeleteLabelGroup(c.UserContext(), a, c.Params("id")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -446,7 +446,7 @@ func (s *Server) apiCreateLabel(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	l, err := s.deps.Admin.PutLabel(c.UserContext(), a, storage.Label{OrgID: a.OrgID, GroupID: in.GroupID, Name: in.Name})
+	l, err := s.deps.Labels.PutLabel(c.UserContext(), a, storage.Label{OrgID: a.OrgID, GroupID: in.GroupID, Name: in.Name})
 	if err != nil {
 		return err
 	}
@@ -459,7 +459,7 @@ func (s *Server) apiUpdateLabel(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	l, err := s.deps.Admin.PutLabel(c.UserContext(), a, storage.Label{ID: c.Params("id"), OrgID: a.OrgID, GroupID: in.GroupID, Name: in.Name})
+	l, err := s.deps.Labels.PutLabel(c.UserContext(), a, storage.Label{ID: c.Params("id"), OrgID: a.OrgID, GroupID: in.GroupID, Name: in.Name})
 	if err != nil {
 		return err
 	}
@@ -468,7 +468,7 @@ func (s *Server) apiUpdateLabel(c *fiber.Ctx) error {
 
 func (s *Server) apiDeleteLabel(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	if err := s.deps.Admin.DeleteLabel(c.UserContext(), a, c.Params("id")); err != nil {
+	if err := s.deps.Labels.DeleteLabel(c.UserContext(), a, c.Params("id")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -493,7 +493,7 @@ func (s *Server) apiCreateContact(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	ct, err := s.deps.Admin.PutContact(c.UserContext(), a, in.contact("", a.OrgID))
+	ct, err := s.deps.Contacts.PutContact(c.UserContext(), a, in.contact("", a.OrgID))
 	if err != nil {
 		return err
 	}
@@ -506,7 +506,7 @@ func (s *Server) apiUpdateContact(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	ct, err := s.deps.Admin.PutContact(c.UserContext(), a, in.contact(c.Params("id"), a.OrgID))
+	ct, err := s.deps.Contacts.PutContact(c.UserContext(), a, in.contact(c.Params("id"), a.OrgID))
 	if err != nil {
 		return err
 	}
@@ -515,7 +515,7 @@ func (s *Server) apiUpdateContact(c *fiber.Ctx) error {
 
 func (s *Server) apiDeleteContact(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	if err := s.deps.Admin.DeleteContact(c.UserContext(), a, c.Params("id")); err != nil {
+	if err := s.deps.Contacts.DeleteContact(c.UserContext(), a, c.Params("id")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

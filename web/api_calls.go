@@ -87,9 +87,10 @@ type DirectSession struct {
 	Answer string
 }
 
+// callRoutes are the call service's: the API and the call pages.
 func (s *Server) callRoutes() []route {
 	p := APIPrefix
-	return []route{
+	return append([]route{
 		{method: "POST", path: p + "/calls", perm: policy.CreateConference, summary: "Start a call: creates its session at this site", in: CallInput{}, out: storage.Session{}, handler: s.apiCreateCall},
 		{method: "GET", path: p + "/calls/:id", perm: policy.CallJoin, summary: "One call's session", out: storage.Session{}, handler: s.apiCall},
 		{method: "GET", path: p + "/calls/:id/chat", perm: policy.CallJoin, summary: "The call's chat so far (the last 500 messages, oldest first)", out: []ChatLine{}, handler: s.apiChatHistory},
@@ -99,28 +100,16 @@ func (s *Server) callRoutes() []route {
 		{method: "DELETE", path: p + "/calls/:id/whip/:session", perm: policy.CallJoin, summary: "WHIP: end a publication", handler: s.apiEndDirect},
 		{method: "POST", path: p + "/calls/:id/whep", perm: policy.CallJoin, summary: "WHEP: play the call's tracks with an SDP offer (application/sdp); answers 201 with the SDP answer and Location", handler: s.apiWHEP},
 		{method: "DELETE", path: p + "/calls/:id/whep/:session", perm: policy.CallJoin, summary: "WHEP: stop playing", handler: s.apiEndDirect},
-	}
-}
-
-// calls returns the call service, or a 404 when the node runs without one.
-func (s *Server) calls() (Calls, error) {
-	if s.deps.Calls == nil {
-		return nil, fmt.Errorf("calls are not served by this node: %w", storage.ErrNotFound)
-	}
-	return s.deps.Calls, nil
+	}, s.callUIRoutes()...)
 }
 
 func (s *Server) apiCreateCall(c *fiber.Ctx) error {
-	calls, err := s.calls()
-	if err != nil {
-		return err
-	}
 	var in CallInput
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
 	a, _ := actorOf(c)
-	sess, err := calls.CreateCall(c.UserContext(), a, in)
+	sess, err := s.deps.Calls.CreateCall(c.UserContext(), a, in)
 	if err != nil {
 		return err
 	}
@@ -129,12 +118,8 @@ func (s *Server) apiCreateCall(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiCall(c *fiber.Ctx) error {
-	calls, err := s.calls()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
-	sess, err := calls.ViewCall(c.UserContext(), a, c.Params("id"))
+	sess, err := s.deps.Calls.ViewCall(c.UserContext(), a, c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -142,12 +127,8 @@ func (s *Server) apiCall(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiChatHistory(c *fiber.Ctx) error {
-	calls, err := s.calls()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
-	lines, err := calls.ChatHistory(c.UserContext(), a, c.Params("id"))
+	lines, err := s.deps.Calls.ChatHistory(c.UserContext(), a, c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -155,12 +136,8 @@ func (s *Server) apiChatHistory(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiICEServers(c *fiber.Ctx) error {
-	calls, err := s.calls()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
-	cfg, err := calls.ICEServers(c.UserContext(), a, c.Params("id"), c.Hostname())
+	cfg, err := s.deps.Calls.ICEServers(c.UserContext(), a, c.Params("id"), c.Hostname())
 	if err != nil {
 		return err
 	}
@@ -177,10 +154,6 @@ func (s *Server) apiWHEP(c *fiber.Ctx) error { return s.direct(c, "whep") }
 // direct answers a WHIP or WHEP offer: application/sdp in, 201 with the
 // answer and the session's Location out.
 func (s *Server) direct(c *fiber.Ctx, kind string) error {
-	calls, err := s.calls()
-	if err != nil {
-		return err
-	}
 	ct := strings.ToLower(strings.TrimSpace(strings.Split(c.Get(fiber.HeaderContentType), ";")[0]))
 	if ct != "application/sdp" {
 		return &storage.ValidationError{Field: "Content-Type", Problem: fmt.Sprintf("must be application/sdp, not %q", ct)}
@@ -195,11 +168,14 @@ func (s *Server) direct(c *fiber.Ctx, kind string) error {
 	a, _ := actorOf(c)
 	ctx, cancel := context.WithTimeout(c.UserContext(), 20*time.Second)
 	defer cancel()
-	var ds DirectSession
+	var (
+		ds  DirectSession
+		err error
+	)
 	if kind == "whip" {
-		ds, err = calls.Publish(ctx, a, c.Params("id"), offer)
+		ds, err = s.deps.Calls.Publish(ctx, a, c.Params("id"), offer)
 	} else {
-		ds, err = calls.Play(ctx, a, c.Params("id"), offer)
+		ds, err = s.deps.Calls.Play(ctx, a, c.Params("id"), offer)
 	}
 	if err != nil {
 		return err
@@ -210,12 +186,8 @@ func (s *Server) direct(c *fiber.Ctx, kind string) error {
 }
 
 func (s *Server) apiEndDirect(c *fiber.Ctx) error {
-	calls, err := s.calls()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
-	if err := calls.EndDirect(c.UserContext(), a, c.Params("id"), c.Params("session")); err != nil {
+	if err := s.deps.Calls.EndDirect(c.UserContext(), a, c.Params("id"), c.Params("session")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusOK)

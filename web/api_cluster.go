@@ -138,19 +138,8 @@ func (s *Server) clusterRoutes() []route {
 	}
 }
 
-func (s *Server) cluster() (Cluster, error) {
-	if s.deps.Cluster == nil {
-		return nil, fiber.NewError(fiber.StatusNotFound, "this node has no federation")
-	}
-	return s.deps.Cluster, nil
-}
-
 func (s *Server) apiCluster(c *fiber.Ctx) error {
-	cl, err := s.cluster()
-	if err != nil {
-		return err
-	}
-	st, err := cl.Status(c.UserContext())
+	st, err := s.deps.Cluster.Status(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -158,16 +147,13 @@ func (s *Server) apiCluster(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiCreateJoinToken(c *fiber.Ctx) error {
-	cl, err := s.cluster()
-	if err != nil {
-		return err
-	}
 	var in joinTokenIn
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
 	ttl := time.Hour
 	if in.TTL != "" {
+		var err error
 		if ttl, err = time.ParseDuration(in.TTL); err != nil || ttl <= 0 || ttl > 7*24*time.Hour {
 			return &storage.ValidationError{Field: "ttl", Problem: "must be a duration between 1s and 168h, such as 1h"}
 		}
@@ -179,7 +165,7 @@ func (s *Server) apiCreateJoinToken(c *fiber.Ctx) error {
 		return &storage.ValidationError{Field: "role", Problem: "must be voter or plant"}
 	}
 	a, _ := actorOf(c)
-	t, err := cl.CreateJoinToken(c.UserContext(), a, ttl, in.Role)
+	t, err := s.deps.Cluster.CreateJoinToken(c.UserContext(), a, ttl, in.Role)
 	if err != nil {
 		return err
 	}
@@ -188,15 +174,11 @@ func (s *Server) apiCreateJoinToken(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiJoin(c *fiber.Ctx) error {
-	cl, err := s.cluster()
-	if err != nil {
-		return err
-	}
 	var in JoinRequest
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	resp, err := cl.Join(c.UserContext(), in)
+	resp, err := s.deps.Cluster.Join(c.UserContext(), in)
 	if err != nil {
 		return err
 	}
@@ -205,10 +187,6 @@ func (s *Server) apiJoin(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiTransferLeader(c *fiber.Ctx) error {
-	cl, err := s.cluster()
-	if err != nil {
-		return err
-	}
 	var in transferIn
 	if len(c.Body()) > 0 {
 		if err := decodeJSON(c, &in); err != nil {
@@ -216,19 +194,15 @@ func (s *Server) apiTransferLeader(c *fiber.Ctx) error {
 		}
 	}
 	a, _ := actorOf(c)
-	if err := cl.TransferLeadership(c.UserContext(), a, in.To); err != nil {
+	if err := s.deps.Cluster.TransferLeadership(c.UserContext(), a, in.To); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
 func (s *Server) apiRemoveNode(c *fiber.Ctx) error {
-	cl, err := s.cluster()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
-	if err := cl.RemoveNode(c.UserContext(), a, c.Params("id")); err != nil {
+	if err := s.deps.Cluster.RemoveNode(c.UserContext(), a, c.Params("id")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
 	"html/template"
 	"slices"
 	"strings"
@@ -123,13 +122,6 @@ func (s *Server) inviteRoutes() []route {
 	}
 }
 
-func (s *Server) invites() (Invites, error) {
-	if s.deps.Invites == nil {
-		return nil, fmt.Errorf("invitations are not served by this node: %w", storage.ErrNotFound)
-	}
-	return s.deps.Invites, nil
-}
-
 // isGuest tells a guest's actor from a user's.
 func (a Actor) isGuest() bool { return strings.HasPrefix(a.UserID, GuestIDPrefix) }
 
@@ -149,16 +141,12 @@ func guestAllowed(c *fiber.Ctx, a Actor, perm string) error {
 }
 
 func (s *Server) apiInviteToCall(c *fiber.Ctx) error {
-	iv, err := s.invites()
-	if err != nil {
-		return err
-	}
 	var in InviteInput
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
 	a, _ := actorOf(c)
-	out, err := iv.InviteToCall(c.UserContext(), a, param(c, "id"), in)
+	out, err := s.deps.Invites.InviteToCall(c.UserContext(), a, param(c, "id"), in)
 	if err != nil {
 		return err
 	}
@@ -167,16 +155,12 @@ func (s *Server) apiInviteToCall(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiCreateServiceRequest(c *fiber.Ctx) error {
-	iv, err := s.invites()
-	if err != nil {
-		return err
-	}
 	var in ServiceRequestInput
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
 	a, _ := actorOf(c)
-	out, err := iv.CreateServiceRequest(c.UserContext(), a, in)
+	out, err := s.deps.Invites.CreateServiceRequest(c.UserContext(), a, in)
 	if err != nil {
 		return err
 	}
@@ -185,12 +169,8 @@ func (s *Server) apiCreateServiceRequest(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiServiceRequestCalls(c *fiber.Ctx) error {
-	iv, err := s.invites()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
-	out, err := iv.ServiceRequests(c.UserContext(), a)
+	out, err := s.deps.Invites.ServiceRequests(c.UserContext(), a)
 	if err != nil {
 		return err
 	}
@@ -198,12 +178,8 @@ func (s *Server) apiServiceRequestCalls(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiInvitations(c *fiber.Ctx) error {
-	iv, err := s.invites()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
-	out, err := iv.Invitations(c.UserContext(), a)
+	out, err := s.deps.Invites.Invitations(c.UserContext(), a)
 	if err != nil {
 		return err
 	}
@@ -211,12 +187,8 @@ func (s *Server) apiInvitations(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiRevokeInvitation(c *fiber.Ctx) error {
-	iv, err := s.invites()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
-	if err := iv.Revoke(c.UserContext(), a, param(c, "id")); err != nil {
+	if err := s.deps.Invites.Revoke(c.UserContext(), a, param(c, "id")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -228,34 +200,17 @@ func linkHeaders(c *fiber.Ctx) {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 }
 
-// deadLink answers a dead link: JSON on the API.
-func deadLink(c *fiber.Ctx, err error) error {
-	var dl *DeadLinkError
-	if errors.As(err, &dl) {
-		return c.Status(dl.Status()).JSON(ErrorBody{Error: dl.Message, Code: "link_" + dl.Reason})
-	}
-	return err
-}
-
 func (s *Server) apiInspectLink(c *fiber.Ctx) error {
 	linkHeaders(c)
-	iv, err := s.invites()
+	info, err := s.deps.Invites.Inspect(c.UserContext(), param(c, "token"))
 	if err != nil {
-		return err
-	}
-	info, err := iv.Inspect(c.UserContext(), param(c, "token"))
-	if err != nil {
-		return deadLink(c, err)
+		return err // a *DeadLinkError answers 404 or 410 (errors.go)
 	}
 	return c.JSON(info)
 }
 
 func (s *Server) apiRedeemLink(c *fiber.Ctx) error {
 	linkHeaders(c)
-	iv, err := s.invites()
-	if err != nil {
-		return err
-	}
 	if err := s.sameOrigin(c); err != nil {
 		return err
 	}
@@ -267,9 +222,9 @@ func (s *Server) apiRedeemLink(c *fiber.Ctx) error {
 	if in.Kind == "" {
 		in.Kind = DeviceKind(in.UserAgent)
 	}
-	g, err := iv.Redeem(c.UserContext(), param(c, "token"), in)
+	g, err := s.deps.Invites.Redeem(c.UserContext(), param(c, "token"), in)
 	if err != nil {
-		return deadLink(c, err)
+		return err // a *DeadLinkError answers 404 or 410 (errors.go)
 	}
 	sess, err := s.startSession(c, storage.User{ID: g.ID, OrgID: g.OrgID})
 	if err != nil {
@@ -304,12 +259,8 @@ type joinData struct {
 
 func (s *Server) uiJoin(c *fiber.Ctx) error {
 	linkHeaders(c)
-	iv, err := s.invites()
-	if err != nil {
-		return err
-	}
 	token := param(c, "token")
-	info, err := iv.Inspect(c.UserContext(), token)
+	info, err := s.deps.Invites.Inspect(c.UserContext(), token)
 	if err != nil {
 		return s.deadLinkPage(c, err)
 	}
@@ -345,10 +296,6 @@ func (s *Server) deadLinkPage(c *fiber.Ctx, err error) error {
 
 func (s *Server) uiJoinPost(c *fiber.Ctx) error {
 	linkHeaders(c)
-	iv, err := s.invites()
-	if err != nil {
-		return err
-	}
 	if err := s.sameOrigin(c); err != nil {
 		return err
 	}
@@ -359,13 +306,13 @@ func (s *Server) uiJoinPost(c *fiber.Ctx) error {
 	if in.Kind == "" {
 		in.Kind = DeviceKind(in.UserAgent)
 	}
-	g, err := iv.Redeem(c.UserContext(), token, in)
+	g, err := s.deps.Invites.Redeem(c.UserContext(), token, in)
 	if err != nil {
 		var dl *DeadLinkError
 		if errors.As(err, &dl) {
 			return s.deadLinkPage(c, err)
 		}
-		info, ierr := iv.Inspect(c.UserContext(), token)
+		info, ierr := s.deps.Invites.Inspect(c.UserContext(), token)
 		if ierr != nil {
 			return s.deadLinkPage(c, ierr)
 		}

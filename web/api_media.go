@@ -108,19 +108,7 @@ func (s *Server) mediaRoutes() []route {
 	return append(routes, s.sessionPageRoutes()...)
 }
 
-// media returns the media service, or a 404 when the node runs without one.
-func (s *Server) media() (Media, error) {
-	if s.deps.Media == nil {
-		return nil, fmt.Errorf("session media are not served by this node: %w", storage.ErrNotFound)
-	}
-	return s.deps.Media, nil
-}
-
 func (s *Server) apiAddMedia(c *fiber.Ctx) error {
-	svc, err := s.media()
-	if err != nil {
-		return err
-	}
 	ct, params, _ := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if ct != fiber.MIMEMultipartForm || params["boundary"] == "" {
 		return &storage.ValidationError{Field: "Content-Type", Problem: fmt.Sprintf("must be multipart/form-data with a boundary, not %q", c.Get(fiber.HeaderContentType))}
@@ -148,7 +136,7 @@ func (s *Server) apiAddMedia(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	m, err := svc.AddMedia(c.UserContext(), a, param(c, "id"), in)
+	m, err := s.deps.Media.AddMedia(c.UserContext(), a, param(c, "id"), in)
 	if err != nil {
 		return err
 	}
@@ -247,12 +235,8 @@ func (f *filePart) Read(b []byte) (int, error) {
 }
 
 func (s *Server) apiSessionMedia(c *fiber.Ctx) error {
-	svc, err := s.media()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
-	list, err := svc.SessionMedia(c.UserContext(), a, param(c, "id"))
+	list, err := s.deps.Media.SessionMedia(c.UserContext(), a, param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -264,12 +248,8 @@ func (s *Server) apiSessionMedia(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiSessionRecordings(c *fiber.Ctx) error {
-	svc, err := s.media()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
-	list, err := svc.SessionRecordings(c.UserContext(), a, param(c, "id"))
+	list, err := s.deps.Media.SessionRecordings(c.UserContext(), a, param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -283,12 +263,8 @@ func (s *Server) apiSessionRecordings(c *fiber.Ctx) error {
 // apiMediaBytes serves a snapshot inline (an image) or a file as an
 // attachment; ?download=1 makes a snapshot an attachment too.
 func (s *Server) apiMediaBytes(c *fiber.Ctx) error {
-	svc, err := s.media()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
-	m, b, err := svc.OpenMedia(c.UserContext(), a, param(c, "id"))
+	m, b, err := s.deps.Media.OpenMedia(c.UserContext(), a, param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -303,12 +279,8 @@ func (s *Server) apiMediaBytes(c *fiber.Ctx) error {
 // apiRecordingBytes serves a recording inline (a <video> plays and seeks
 // it with Range requests); ?download=1 makes it an attachment.
 func (s *Server) apiRecordingBytes(c *fiber.Ctx) error {
-	svc, err := s.media()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
-	r, b, err := svc.OpenRecording(c.UserContext(), a, param(c, "id"))
+	r, b, err := s.deps.Media.OpenRecording(c.UserContext(), a, param(c, "id"))
 	if err != nil {
 		return err
 	}

@@ -127,7 +127,7 @@ func (s *Server) policyRoutes() []route {
 
 func (s *Server) apiPolicyExport(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	data, err := s.deps.Admin.ExportPolicy(c.UserContext(), a)
+	data, err := s.deps.Policy.ExportPolicy(c.UserContext(), a)
 	if err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func (s *Server) apiPolicyImport(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	return policyAnswer(c)(s.deps.Admin.ImportPolicy(c.UserContext(), a, in))
+	return policyAnswer(c)(s.deps.Policy.ImportPolicy(c.UserContext(), a, in))
 }
 
 func (s *Server) apiPolicyGrant(c *fiber.Ctx) error {
@@ -151,7 +151,7 @@ func (s *Server) apiPolicyGrant(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	return policyAnswer(c)(s.deps.Admin.Grant(c.UserContext(), a, in))
+	return policyAnswer(c)(s.deps.Policy.Grant(c.UserContext(), a, in))
 }
 
 func (s *Server) apiPolicyRevoke(c *fiber.Ctx) error {
@@ -160,12 +160,12 @@ func (s *Server) apiPolicyRevoke(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	return policyAnswer(c)(s.deps.Admin.Revoke(c.UserContext(), a, in))
+	return policyAnswer(c)(s.deps.Policy.Revoke(c.UserContext(), a, in))
 }
 
 func (s *Server) apiPolicyRoles(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	roles, err := s.deps.Admin.PolicyRoles(c.UserContext(), a)
+	roles, err := s.deps.Policy.PolicyRoles(c.UserContext(), a)
 	if err != nil {
 		return err
 	}
@@ -178,7 +178,7 @@ func (s *Server) apiPolicyCreateRole(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	res, err := s.deps.Admin.CreateRole(c.UserContext(), a, in)
+	res, err := s.deps.Policy.CreateRole(c.UserContext(), a, in)
 	if err != nil {
 		return err
 	}
@@ -187,7 +187,7 @@ func (s *Server) apiPolicyCreateRole(c *fiber.Ctx) error {
 
 func (s *Server) apiPolicyDeleteRole(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	return policyAnswer(c)(s.deps.Admin.DeleteRole(c.UserContext(), a, param(c, "name")))
+	return policyAnswer(c)(s.deps.Policy.DeleteRole(c.UserContext(), a, param(c, "name")))
 }
 
 func (s *Server) apiPolicyAssign(c *fiber.Ctx) error {
@@ -196,7 +196,7 @@ func (s *Server) apiPolicyAssign(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	return policyAnswer(c)(s.deps.Admin.Assign(c.UserContext(), a, in))
+	return policyAnswer(c)(s.deps.Policy.Assign(c.UserContext(), a, in))
 }
 
 func (s *Server) apiPolicyUnassign(c *fiber.Ctx) error {
@@ -205,7 +205,7 @@ func (s *Server) apiPolicyUnassign(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	return policyAnswer(c)(s.deps.Admin.Unassign(c.UserContext(), a, in))
+	return policyAnswer(c)(s.deps.Policy.Unassign(c.UserContext(), a, in))
 }
 
 // CheckArgs reads the check query's arguments: user and permission, or
@@ -229,7 +229,7 @@ func (s *Server) apiPolicyCheck(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	res, err := s.deps.Admin.CheckPolicy(c.UserContext(), a, user, perm)
+	res, err := s.deps.Policy.CheckPolicy(c.UserContext(), a, user, perm)
 	if err != nil {
 		return err
 	}
@@ -263,12 +263,12 @@ func (s *Server) apiPolicyRestore(c *fiber.Ctx) error {
 		}
 	}
 	a, _ := actorOf(c)
-	return policyAnswer(c)(s.deps.Admin.RestorePolicyVersion(c.UserContext(), a, param(c, "id"), in.Note))
+	return policyAnswer(c)(s.deps.Policy.RestorePolicyVersion(c.UserContext(), a, param(c, "id"), in.Note))
 }
 
 func (s *Server) apiPolicySupervision(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	users, err := s.deps.Admin.SupervisionScope(c.UserContext(), a, param(c, "user"))
+	users, err := s.deps.Policy.SupervisionScope(c.UserContext(), a, param(c, "user"))
 	if err != nil {
 		return err
 	}

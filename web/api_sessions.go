@@ -39,13 +39,6 @@ func (s *Server) sessionRoutes() []route {
 	}
 }
 
-func (s *Server) history() (SessionHistory, error) {
-	if s.deps.History == nil {
-		return nil, fiber.NewError(fiber.StatusNotFound, "this node keeps no session history")
-	}
-	return s.deps.History, nil
-}
-
 // sessionFilter reads the query into a filter the actor may use: all the
 // organisation's sessions with see-all-call-logs, else only the ones the
 // actor created or took part in (see-own-call-logs), else 403.
@@ -91,11 +84,7 @@ func (s *Server) sessionFilter(c *fiber.Ctx) (storage.SessionFilter, error) {
 
 // listSessions lists what the filter selects, with site names.
 func (s *Server) listSessions(c *fiber.Ctx, f storage.SessionFilter) ([]sessionOut, []storage.Site, error) {
-	h, err := s.history()
-	if err != nil {
-		return nil, nil, err
-	}
-	list, err := h.ListSessions(c.UserContext(), f)
+	list, err := s.deps.History.ListSessions(c.UserContext(), f)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,6 +13,17 @@ import (
 	"siteline/policy"
 	"siteline/storage"
 )
+
+// Tokens creates and revokes API tokens.
+type Tokens interface {
+	// CreateToken returns the token record and its secret, shown once.
+	// A token made with a token has at most its scope and expiry.
+	CreateToken(ctx context.Context, a Actor, in TokenInput) (storage.APIToken, string, error)
+	// DeleteToken revokes one of the actor's own tokens.
+	DeleteToken(ctx context.Context, a Actor, id string) error
+	// RevokeOrgToken revokes any token of the actor's organisation.
+	RevokeOrgToken(ctx context.Context, a Actor, id string) error
+}
 
 // TokenInput creates an API token.
 type TokenInput struct {
@@ -143,7 +155,7 @@ func (s *Server) apiCreateToken(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	tok, secret, err := s.deps.Admin.CreateToken(c.UserContext(), a, ti)
+	tok, secret, err := s.deps.Tokens.CreateToken(c.UserContext(), a, ti)
 	if err != nil {
 		return err
 	}
@@ -152,7 +164,7 @@ func (s *Server) apiCreateToken(c *fiber.Ctx) error {
 
 func (s *Server) apiDeleteToken(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	if err := s.deps.Admin.DeleteToken(c.UserContext(), a, c.Params("id")); err != nil {
+	if err := s.deps.Tokens.DeleteToken(c.UserContext(), a, c.Params("id")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -191,7 +203,7 @@ func (s *Server) apiOrgTokens(c *fiber.Ctx) error {
 
 func (s *Server) apiRevokeOrgToken(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	if err := s.deps.Admin.RevokeOrgToken(c.UserContext(), a, param(c, "id")); err != nil {
+	if err := s.deps.Tokens.RevokeOrgToken(c.UserContext(), a, param(c, "id")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

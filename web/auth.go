@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -17,6 +18,22 @@ import (
 
 	"siteline/storage"
 )
+
+// Accounts is what the node knows of a user's own credentials: the
+// password checked at login, changed on the account page, and the mark of
+// one generated at installation (password_gate.go).
+type Accounts interface {
+	// Authenticate checks an e-mail and password and returns the active
+	// user, or storage.ErrUnauthenticated.
+	Authenticate(ctx context.Context, email, password string) (storage.User, error)
+	// ChangePassword changes the actor's own password after checking the
+	// current one, and ends every web session of the actor.
+	ChangePassword(ctx context.Context, a Actor, current, next string) error
+	// PasswordChangeRequired reports whether the user still has the
+	// password generated at installation, which they must replace before
+	// anything else.
+	PasswordChangeRequired(ctx context.Context, userID string) bool
+}
 
 // SessionCookie is the browser session cookie. The __Host- prefix makes the
 // browser insist on Secure, Path=/ and no Domain.
@@ -279,7 +296,7 @@ func (s *Server) login(c *fiber.Ctx, email, password string) (storage.User, erro
 		s.log.Debug("login refused", "email", email, "address", addr, "err", err)
 		return storage.User{}, err
 	}
-	u, err := s.deps.Admin.Authenticate(c.UserContext(), email, password)
+	u, err := s.deps.Accounts.Authenticate(c.UserContext(), email, password)
 	failed := errors.Is(err, storage.ErrUnauthenticated)
 	s.limits.end(email, addr, failed)
 	if failed {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,7 +15,7 @@ import (
 // data, which on a node other than the Raft leader may lag behind changes
 // already acknowledged elsewhere. With ReadLinearizable, a GET first waits
 // until this node's copy holds every change committed before the request
-// (Admin.ReadBarrier), so it sees every change acknowledged before it was
+// (Barrier.ReadBarrier), so it sees every change acknowledged before it was
 // sent, whichever node acknowledged it; when the leader cannot vouch for
 // that, it answers 503 federation_unreachable instead of stale data. Each
 // such read writes a barrier to the Raft log, so they are limited per user
@@ -26,6 +27,15 @@ const (
 	ReadLocal        = "local"
 	ReadLinearizable = "linearizable"
 )
+
+// Barrier makes reads linearizable.
+type Barrier interface {
+	// ReadBarrier waits until the node's copy of the organisation data
+	// (Deps.Org) holds every change committed anywhere before the call,
+	// so that reads which follow are linearizable; it returns
+	// storage.ErrFederationUnreachable when the leader cannot vouch for it.
+	ReadBarrier(ctx context.Context) error
+}
 
 // readConsistency honours ReadHeader on an API route: it refuses values it
 // does not know and, on a GET that needs a caller, runs the read barrier
@@ -42,7 +52,7 @@ func (s *Server) readConsistency(r route) fiber.Handler {
 				if err := s.takeRead(c); err != nil {
 					return err
 				}
-				if err := s.deps.Admin.ReadBarrier(c.UserContext()); err != nil {
+				if err := s.deps.Barrier.ReadBarrier(c.UserContext()); err != nil {
 					return err
 				}
 			}

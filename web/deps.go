@@ -1,14 +1,17 @@
 // Package web is the node's HTTP face: the JSON API under /api/v1, the
 // server-rendered backoffice, login and sessions, health and metrics. It
 // decides nothing about organisation data itself: the services it calls are
-// the interfaces below, which the node implements.
+// interfaces, each declared next to the handlers that use it and gathered in
+// Deps, which the node implements.
 package web
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"siteline/storage"
@@ -54,73 +57,23 @@ type Sessions interface {
 	Audit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error)
 }
 
-// UserInput creates a user.
-type UserInput struct {
-	Email    string   `json:"email"`
-	Name     string   `json:"name"`
-	Password string   `json:"password"`
-	Roles    []string `json:"roles"`
-}
-
-// UserPatch changes a user; nil fields are left as they are.
-type UserPatch struct {
-	Email    *string   `json:"email"`
-	Name     *string   `json:"name"`
-	Active   *bool     `json:"active"`
-	Roles    *[]string `json:"roles"`
-	Password *string   `json:"password"`
-}
-
-// Admin changes organisation data. Every method validates its input
-// (returning *storage.ValidationError naming the field), proposes the change
-// through the replicated log, writes the audit log, and returns
+// Admin gathers the organisation's use cases: login and passwords, the read
+// barrier and every change of organisation data, as the node's admin
+// service implements them together; web takes each part on its own (Deps),
+// declared next to the handlers that use it. Every change validates
+// its input (returning *storage.ValidationError naming the field), proposes
+// the change through the replicated log, writes the audit log, and returns
 // storage.ErrFederationUnreachable when the change cannot be committed, or
 // storage.ErrOutcomeUnknown when it was sent but no answer came.
 type Admin interface {
-	// Authenticate checks an e-mail and password and returns the active
-	// user, or storage.ErrUnauthenticated.
-	Authenticate(ctx context.Context, email, password string) (storage.User, error)
-
-	// ReadBarrier waits until the node's copy of the organisation data
-	// (Deps.Org) holds every change committed anywhere before the call,
-	// so that reads which follow are linearizable; it returns
-	// storage.ErrFederationUnreachable when the leader cannot vouch for it.
-	ReadBarrier(ctx context.Context) error
-
-	CreateUser(ctx context.Context, a Actor, in UserInput) (storage.User, error)
-	UpdateUser(ctx context.Context, a Actor, id string, p UserPatch) (storage.User, error)
-	// ChangePassword changes the actor's own password after checking the
-	// current one, and ends every web session of the actor.
-	ChangePassword(ctx context.Context, a Actor, current, next string) error
-	// PasswordChangeRequired reports whether the user still has the
-	// password generated at installation, which they must replace before
-	// anything else.
-	PasswordChangeRequired(ctx context.Context, userID string) bool
-
-	CreateTeam(ctx context.Context, a Actor, name string) (storage.Team, error)
-	RenameTeam(ctx context.Context, a Actor, id, name string) (storage.Team, error)
-	DeleteTeam(ctx context.Context, a Actor, id string) error
-	SetTeamMember(ctx context.Context, a Actor, teamID, userID string, role storage.TeamRole) error
-	RemoveTeamMember(ctx context.Context, a Actor, teamID, userID string) error
-
-	// PutLabelGroup creates the group when g.ID is empty, else updates it.
-	PutLabelGroup(ctx context.Context, a Actor, g storage.LabelGroup) (storage.LabelGroup, error)
-	DeleteLabelGroup(ctx context.Context, a Actor, id string) error
-	PutLabel(ctx context.Context, a Actor, l storage.Label) (storage.Label, error)
-	DeleteLabel(ctx context.Context, a Actor, id string) error
-
-	PutContact(ctx context.Context, a Actor, c storage.Contact) (storage.Contact, error)
-	DeleteContact(ctx context.Context, a Actor, id string) error
-
-	// CreateToken returns the token record and its secret, shown once.
-	// A token made with a token has at most its scope and expiry.
-	CreateToken(ctx context.Context, a Actor, in TokenInput) (storage.APIToken, string, error)
-	// DeleteToken revokes one of the actor's own tokens.
-	DeleteToken(ctx context.Context, a Actor, id string) error
-	// RevokeOrgToken revokes any token of the actor's organisation.
-	RevokeOrgToken(ctx context.Context, a Actor, id string) error
-
-	PolicyAdmin
+	Accounts    // auth.go
+	Barrier     // consistency.go
+	Users       // ui_users.go
+	Teams       // ui_teams.go
+	Labels      // ui_labels.go
+	Contacts    // ui_contacts.go
+	Tokens      // api_tokens.go
+	PolicyAdmin // api_policy.go
 }
 
 // Health reports whether the node can serve (readiness).
@@ -134,22 +87,30 @@ type Deps struct {
 	Org      storage.OrgReader
 	Sessions Sessions
 	Authz    Authorizer
-	Admin    Admin
 	Health   Health
-	// Cluster is the federation; nil answers its routes with 404.
+	// The use cases that change organisation data, one interface for each
+	// (Admin); all are required.
+	Accounts Accounts
+	Barrier  Barrier
+	Users    Users
+	Teams    Teams
+	Labels   Labels
+	Contacts Contacts
+	Tokens   Tokens
+	Policy   PolicyAdmin
+	// Cluster is the federation; nil leaves its routes out.
 	Cluster Cluster
-	// Calls is the call service; nil answers its routes with 404.
+	// Calls is the call service; nil leaves its routes out.
 	Calls Calls
-	// Invites is the invitation service; nil answers its routes with 404.
+	// Invites is the invitation service; nil leaves its routes out.
 	Invites Invites
 	// History lists sessions, federated ones included at headquarters;
-	// nil answers its routes with 404.
+	// nil leaves its routes out.
 	History SessionHistory
-	// Events pushes incoming calls to users' pages; nil answers its
-	// routes with 404.
+	// Events pushes incoming calls to users' pages; nil leaves its routes
+	// out.
 	Events Events
-	// Media stores and serves session media; nil answers its routes with
-	// 404.
+	// Media stores and serves session media; nil leaves its routes out.
 	Media Media
 	// Metrics serves /metrics (the node's own Prometheus registry).
 	Metrics http.Handler
@@ -159,6 +120,27 @@ type Deps struct {
 	DefaultOrgID string
 	// Version is shown in the UI footer and /api/v1/version.
 	Version string
+}
+
+// missing names the required dependencies that are nil.
+func (d Deps) missing() error {
+	var names []string
+	for _, dep := range []struct {
+		name string
+		set  bool
+	}{
+		{"Org", d.Org != nil}, {"Sessions", d.Sessions != nil}, {"Authz", d.Authz != nil}, {"Health", d.Health != nil},
+		{"Accounts", d.Accounts != nil}, {"Barrier", d.Barrier != nil}, {"Users", d.Users != nil}, {"Teams", d.Teams != nil},
+		{"Labels", d.Labels != nil}, {"Contacts", d.Contacts != nil}, {"Tokens", d.Tokens != nil}, {"Policy", d.Policy != nil},
+	} {
+		if !dep.set {
+			names = append(names, dep.name)
+		}
+	}
+	if len(names) > 0 {
+		return fmt.Errorf("web: Deps lacks %s", strings.Join(names, ", "))
+	}
+	return nil
 }
 
 // Config is the web layer's own settings.

@@ -10,6 +10,12 @@ import (
 	"siteline/storage"
 )
 
+// Errors become HTTP answers here. Services return the domain errors of
+// storage/errors.go (and the web layer its own: *Error, *TooManyError,
+// *DeadLinkError); toHTTP gives each its status and machine-readable code
+// once, and handleError answers with JSON on the API and with a page in the
+// backoffice.
+
 // Error is an HTTP error with a machine-readable code.
 type Error struct {
 	Status     int
@@ -35,22 +41,51 @@ var fiberCodes = map[int]string{
 	fiber.StatusInternalServerError:   "internal",
 }
 
-// toHTTP maps domain errors to statuses. It is the only place that does.
+// toHTTP maps an error to the status and code it is answered with. It is
+// the only place that does: the API's JSON error, the backoffice's error
+// page and a form shown again with its message (formError) all take their
+// status from here.
 func toHTTP(err error) *Error {
 	var (
-		he  *Error
-		fe  *fiber.Error
+		he *Error
+		fe *fiber.Error
+	)
+	if errors.As(err, &he) {
+		return he
+	}
+	if de := domainError(err); de != nil {
+		return de
+	}
+	if errors.As(err, &fe) {
+		msg := err.Error()
+		code, ok := fiberCodes[fe.Code]
+		if !ok {
+			code = fmt.Sprintf("http_%d", fe.Code)
+		}
+		if fe.Code == fiber.StatusRequestEntityTooLarge {
+			msg = "request body is larger than this server accepts"
+		}
+		return &Error{Status: fe.Code, Code: code, Message: msg}
+	}
+	return &Error{Status: fiber.StatusInternalServerError, Code: "internal", Message: "internal error"}
+}
+
+// domainError maps the domain errors (storage/errors.go) and the web
+// layer's own refusals; nil for any other error.
+func domainError(err error) *Error {
+	var (
 		fb  *storage.ForbiddenError
 		tm  *TooManyError
+		dl  *DeadLinkError
 		msg = err.Error()
 	)
 	switch {
-	case errors.As(err, &he):
-		return he
 	case errors.As(err, &fb):
 		return &Error{Status: fiber.StatusForbidden, Code: "forbidden", Message: msg, Permission: fb.Permission}
 	case errors.As(err, &tm):
 		return &Error{Status: fiber.StatusTooManyRequests, Code: "rate_limited", Message: msg}
+	case errors.As(err, &dl):
+		return &Error{Status: dl.Status(), Code: "link_" + dl.Reason, Message: dl.Message}
 	case errors.Is(err, storage.ErrUnauthenticated):
 		return &Error{Status: fiber.StatusUnauthorized, Code: "unauthenticated", Message: msg}
 	case errors.Is(err, storage.ErrInvalid):
@@ -63,17 +98,8 @@ func toHTTP(err error) *Error {
 		return &Error{Status: fiber.StatusServiceUnavailable, Code: "outcome_unknown", Message: msg}
 	case errors.Is(err, storage.ErrFederationUnreachable):
 		return &Error{Status: fiber.StatusServiceUnavailable, Code: "federation_unreachable", Message: msg}
-	case errors.As(err, &fe):
-		code, ok := fiberCodes[fe.Code]
-		if !ok {
-			code = fmt.Sprintf("http_%d", fe.Code)
-		}
-		if fe.Code == fiber.StatusRequestEntityTooLarge {
-			msg = "request body is larger than this server accepts"
-		}
-		return &Error{Status: fe.Code, Code: code, Message: msg}
 	}
-	return &Error{Status: fiber.StatusInternalServerError, Code: "internal", Message: "internal error"}
+	return nil
 }
 
 // handleError answers every error of every route: JSON for the API, a page

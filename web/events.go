@@ -83,13 +83,6 @@ func (s *Server) eventRoutes() []route {
 	}
 }
 
-func (s *Server) events() (Events, error) {
-	if s.deps.Events == nil {
-		return nil, fmt.Errorf("events are not served by this node: %w", storage.ErrNotFound)
-	}
-	return s.deps.Events, nil
-}
-
 // checkSocketUpgrade refuses a request that is not a WebSocket upgrade,
 // and a cookie-authenticated upgrade from another site: browsers send
 // cookies on cross-site upgrades, and no CSRF token comes with them.
@@ -108,10 +101,7 @@ func (s *Server) checkSocketUpgrade(c *fiber.Ctx) error {
 
 // apiEvents upgrades to the events WebSocket of a logged-in user.
 func (s *Server) apiEvents(c *fiber.Ctx) error {
-	events, err := s.events()
-	if err != nil {
-		return err
-	}
+	events := s.deps.Events
 	if err := s.checkSocketUpgrade(c); err != nil {
 		return err
 	}
@@ -169,24 +159,16 @@ func (s *Server) serveEvents(conn *websocket.Conn, events Events, a Actor) {
 }
 
 func (s *Server) apiDecline(c *fiber.Ctx) error {
-	events, err := s.events()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
-	if err := events.Decline(c.UserContext(), a, param(c, "id")); err != nil {
+	if err := s.deps.Events.Decline(c.UserContext(), a, param(c, "id")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
 func (s *Server) apiWaitingCalls(c *fiber.Ctx) error {
-	events, err := s.events()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
-	out, err := events.WaitingCalls(c.UserContext(), a)
+	out, err := s.deps.Events.WaitingCalls(c.UserContext(), a)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ func (s *Server) passwordGate(r route) fiber.Handler {
 	}
 	return func(c *fiber.Ctx) error {
 		a, _ := actorOf(c)
-		if a.Local || a.isGuest() || !s.deps.Admin.PasswordChangeRequired(c.UserContext(), a.UserID) {
+		if a.Local || a.isGuest() || !s.deps.Accounts.PasswordChangeRequired(c.UserContext(), a.UserID) {
 			return c.Next()
 		}
 		if r.page {

@@ -37,8 +37,8 @@ type Server struct {
 
 // New builds the server and its routes; nothing listens until Serve.
 func New(cfg Config, deps Deps) (*Server, error) {
-	if deps.Org == nil || deps.Sessions == nil || deps.Authz == nil || deps.Admin == nil || deps.Health == nil {
-		return nil, errors.New("web: Org, Sessions, Authz, Admin and Health are required")
+	if err := deps.missing(); err != nil {
+		return nil, err
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
@@ -61,15 +61,33 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		uploads: newUploadSlots(cfg.MaxConcurrentUploads),
 		reads:   newReadLimiter(cfg.LinearizableReadsPerSecond, cfg.LinearizableReadBurst, now),
 	}
-	s.routes = append(append(append(s.apiRoutes(), s.callRoutes()...), s.clusterRoutes()...), s.uiRoutes()...)
-	s.routes = append(s.routes, s.inviteRoutes()...)
-	s.routes = append(s.routes, s.sessionRoutes()...)
-	s.routes = append(s.routes, s.eventRoutes()...)
-	s.routes = append(s.routes, s.guestUIRoutes()...)
-	s.routes = append(s.routes, s.mediaRoutes()...)
+	s.routes = s.routeTable()
 	s.public = s.newApp(false)
 	s.local = s.newApp(true)
 	return s, nil
+}
+
+// routeTable is every route the server serves. The routes of a service the
+// node runs without are left out: they answer 404 like any unknown path, and
+// the OpenAPI document, made from this table, does not list them.
+func (s *Server) routeTable() []route {
+	routes := append(append(s.apiRoutes(), s.uiRoutes()...), s.guestUIRoutes()...)
+	for _, svc := range []struct {
+		present bool
+		routes  func() []route
+	}{
+		{s.deps.Calls != nil, s.callRoutes},
+		{s.deps.Cluster != nil, s.clusterRoutes},
+		{s.deps.Invites != nil, s.inviteRoutes},
+		{s.deps.History != nil, s.sessionRoutes},
+		{s.deps.Events != nil, s.eventRoutes},
+		{s.deps.Media != nil, s.mediaRoutes},
+	} {
+		if svc.present {
+			routes = append(routes, svc.routes()...)
+		}
+	}
+	return routes
 }
 
 // newApp builds one fiber app with every route; local marks its callers as

@@ -132,10 +132,7 @@ func (ss *sockets) closeAll(ctx context.Context) error {
 // must also come from this very origin, since browsers send cookies on
 // cross-site WebSocket upgrades and no CSRF token comes with them.
 func (s *Server) apiSignal(c *fiber.Ctx) error {
-	calls, err := s.calls()
-	if err != nil {
-		return err
-	}
+	calls := s.deps.Calls
 	if err := s.checkSocketUpgrade(c); err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func (s *Server) uiChangePassword(c *fiber.Ctx) error {
 	if next != secret(c, "confirm") {
 		return failed(c, f, invalid("confirm", "does not match the new password"), s.showAccount)
 	}
-	if err := s.deps.Admin.ChangePassword(c.UserContext(), a, secret(c, "current"), next); err != nil {
+	if err := s.deps.Accounts.ChangePassword(c.UserContext(), a, secret(c, "current"), next); err != nil {
 		if errors.Is(err, storage.ErrUnauthenticated) {
 			err = invalid("current", "is not your current password")
 		}
@@ -94,7 +94,7 @@ func (s *Server) uiCreateToken(c *fiber.Ctx) error {
 		return failed(c, f, err, s.showAccount)
 	}
 	a, _ := actorOf(c)
-	tok, sec, err := s.deps.Admin.CreateToken(c.UserContext(), a, in)
+	tok, sec, err := s.deps.Tokens.CreateToken(c.UserContext(), a, in)
 	if err != nil {
 		return failed(c, f, err, s.showAccount)
 	}
@@ -111,7 +111,7 @@ func (s *Server) uiDeleteToken(c *fiber.Ctx) error {
 	}
 	for _, t := range toks {
 		if t.ID == id {
-			if err := s.deps.Admin.DeleteToken(c.UserContext(), a, id); err != nil {
+			if err := s.deps.Tokens.DeleteToken(c.UserContext(), a, id); err != nil {
 				return failed(c, &formState{Name: "token"}, err, s.showAccount)
 			}
 			return done(c, "/account#tokens", fmt.Sprintf("Revoked token %s.", t.Name))

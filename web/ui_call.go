@@ -24,10 +24,6 @@ func (s *Server) callUIRoutes() []route {
 // uiStartCall creates a call (named after the contact called, if any) and
 // takes the caller to its page.
 func (s *Server) uiStartCall(c *fiber.Ctx) error {
-	calls, err := s.calls()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
 	name := strings.TrimSpace(strings.Clone(c.FormValue("name")))
 	if id := strings.TrimSpace(c.FormValue("contact")); id != "" {
@@ -40,7 +36,7 @@ func (s *Server) uiStartCall(c *fiber.Ctx) error {
 	if name == "" && a.Name != "" {
 		name = "Call by " + a.Name
 	}
-	sess, err := calls.CreateCall(c.UserContext(), a, CallInput{Name: name})
+	sess, err := s.deps.Calls.CreateCall(c.UserContext(), a, CallInput{Name: name})
 	if err != nil {
 		return err
 	}
@@ -63,12 +59,8 @@ type callData struct {
 }
 
 func (s *Server) uiCall(c *fiber.Ctx) error {
-	calls, err := s.calls()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
-	sess, err := calls.Call(c.UserContext(), a, param(c, "id"))
+	sess, err := s.deps.Calls.Call(c.UserContext(), a, param(c, "id"))
 	if err != nil {
 		return err
 	}

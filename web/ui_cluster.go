@@ -6,11 +6,7 @@ import (
 
 // uiCluster shows every node of the federation.
 func (s *Server) uiCluster(c *fiber.Ctx) error {
-	cl, err := s.cluster()
-	if err != nil {
-		return err
-	}
-	st, err := cl.Status(c.UserContext())
+	st, err := s.deps.Cluster.Status(c.UserContext())
 	if err != nil {
 		return err
 	}

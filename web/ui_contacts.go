@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -9,6 +10,13 @@ import (
 	"siteline/policy"
 	"siteline/storage"
 )
+
+// Contacts changes the phonebook (the API's handlers are in api.go).
+type Contacts interface {
+	// PutContact creates the contact when c.ID is empty, else updates it.
+	PutContact(ctx context.Context, a Actor, c storage.Contact) (storage.Contact, error)
+	DeleteContact(ctx context.Context, a Actor, id string) error
+}
 
 type contactsData struct {
 	Contacts []contactRow
@@ -81,7 +89,7 @@ func (s *Server) uiCreateContact(c *fiber.Ctx) error {
 			return failed(c, f, invalid("user_id", "is not a user of this organisation"), s.showContacts)
 		}
 	}
-	ct, err := s.deps.Admin.PutContact(c.UserContext(), a, contactFrom(f, "", a.OrgID))
+	ct, err := s.deps.Contacts.PutContact(c.UserContext(), a, contactFrom(f, "", a.OrgID))
 	if err != nil {
 		return failed(c, f, err, s.showContacts)
 	}
@@ -141,7 +149,7 @@ func (s *Server) uiUpdateContact(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
 	next := contactFrom(f, id, a.OrgID)
 	next.CreatedAt = old.CreatedAt
-	ct, err := s.deps.Admin.PutContact(c.UserContext(), a, next)
+	ct, err := s.deps.Contacts.PutContact(c.UserContext(), a, next)
 	if err != nil {
 		return failed(c, f, err, s.showContact)
 	}
@@ -155,7 +163,7 @@ func (s *Server) uiDeleteContact(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	if err := s.deps.Admin.DeleteContact(c.UserContext(), a, id); err != nil {
+	if err := s.deps.Contacts.DeleteContact(c.UserContext(), a, id); err != nil {
 		return failed(c, &formState{Name: "edit"}, err, s.showContact)
 	}
 	return done(c, "/contacts", fmt.Sprintf("Deleted %s from the phonebook.", ct.Name))

@@ -1,12 +1,24 @@
 package web
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
 
 	"siteline/storage"
 )
+
+// Labels changes label groups and labels (the API's handlers are in
+// api.go).
+type Labels interface {
+	// PutLabelGroup creates the group when g.ID is empty, else updates it.
+	PutLabelGroup(ctx context.Context, a Actor, g storage.LabelGroup) (storage.LabelGroup, error)
+	DeleteLabelGroup(ctx context.Context, a Actor, id string) error
+	// PutLabel creates the label when l.ID is empty, else updates it.
+	PutLabel(ctx context.Context, a Actor, l storage.Label) (storage.Label, error)
+	DeleteLabel(ctx context.Context, a Actor, id string) error
+}
 
 type labelsData struct {
 	Groups []labelGroupOut
@@ -64,7 +76,7 @@ func (s *Server) orgLabel(c *fiber.Ctx, id string) (storage.Label, error) {
 func (s *Server) uiCreateGroup(c *fiber.Ctx) error {
 	f := readForm(c, "group", "name", "color")
 	a, _ := actorOf(c)
-	g, err := s.deps.Admin.PutLabelGroup(c.UserContext(), a, storage.LabelGroup{OrgID: a.OrgID, Name: f.V("name"), Color: f.V("color")})
+	g, err := s.deps.Labels.PutLabelGroup(c.UserContext(), a, storage.LabelGroup{OrgID: a.OrgID, Name: f.V("name"), Color: f.V("color")})
 	if err != nil {
 		return failed(c, f, err, s.showLabels)
 	}
@@ -78,7 +90,7 @@ func (s *Server) uiUpdateGroup(c *fiber.Ctx) error {
 	}
 	f := readForm(c, "group:"+id, "name", "color")
 	a, _ := actorOf(c)
-	g, err := s.deps.Admin.PutLabelGroup(c.UserContext(), a, storage.LabelGroup{ID: id, OrgID: a.OrgID, Name: f.V("name"), Color: f.V("color")})
+	g, err := s.deps.Labels.PutLabelGroup(c.UserContext(), a, storage.LabelGroup{ID: id, OrgID: a.OrgID, Name: f.V("name"), Color: f.V("color")})
 	if err != nil {
 		return failed(c, f, err, s.showLabels)
 	}
@@ -92,7 +104,7 @@ func (s *Server) uiDeleteGroup(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	if err := s.deps.Admin.DeleteLabelGroup(c.UserContext(), a, id); err != nil {
+	if err := s.deps.Labels.DeleteLabelGroup(c.UserContext(), a, id); err != nil {
 		return failed(c, &formState{Name: "group:" + id}, err, s.showLabels)
 	}
 	return done(c, "/labels", fmt.Sprintf("Deleted label group %s and its labels.", g.Name))
@@ -105,7 +117,7 @@ func (s *Server) uiCreateLabel(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	l, err := s.deps.Admin.PutLabel(c.UserContext(), a, storage.Label{OrgID: a.OrgID, GroupID: f.V("group_id"), Name: f.V("name")})
+	l, err := s.deps.Labels.PutLabel(c.UserContext(), a, storage.Label{OrgID: a.OrgID, GroupID: f.V("group_id"), Name: f.V("name")})
 	if err != nil {
 		return failed(c, f, err, s.showLabels)
 	}
@@ -126,7 +138,7 @@ func (s *Server) uiUpdateLabel(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	l, err := s.deps.Admin.PutLabel(c.UserContext(), a, storage.Label{ID: id, OrgID: a.OrgID, GroupID: group, Name: f.V("name")})
+	l, err := s.deps.Labels.PutLabel(c.UserContext(), a, storage.Label{ID: id, OrgID: a.OrgID, GroupID: group, Name: f.V("name")})
 	if err != nil {
 		return failed(c, f, err, s.showLabels)
 	}
@@ -140,7 +152,7 @@ func (s *Server) uiDeleteLabel(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	if err := s.deps.Admin.DeleteLabel(c.UserContext(), a, id); err != nil {
+	if err := s.deps.Labels.DeleteLabel(c.UserContext(), a, id); err != nil {
 		return failed(c, &formState{Name: "label:" + l.GroupID}, err, s.showLabels)
 	}
 	return done(c, "/labels#g-"+l.GroupID, fmt.Sprintf("Deleted label %s.", l.Name))

@@ -73,10 +73,10 @@ func (s *Server) uiPolicyCell(c *fiber.Ctx) error {
 	var err error
 	verb := "Granted"
 	if f.V("grant") == "1" {
-		_, err = s.deps.Admin.Grant(c.UserContext(), a, in)
+		_, err = s.deps.Policy.Grant(c.UserContext(), a, in)
 	} else {
 		verb = "Revoked"
-		_, err = s.deps.Admin.Revoke(c.UserContext(), a, in)
+		_, err = s.deps.Policy.Revoke(c.UserContext(), a, in)
 	}
 	if err != nil {
 		return failed(c, f, err, s.showPolicy)
@@ -100,7 +100,7 @@ type policyRolesData struct {
 func (s *Server) showPolicyRoles(c *fiber.Ctx, status int, f *formState) error {
 	a, _ := actorOf(c)
 	ctx := c.UserContext()
-	roles, err := s.deps.Admin.PolicyRoles(ctx, a)
+	roles, err := s.deps.Policy.PolicyRoles(ctx, a)
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (s *Server) uiPolicyRoles(c *fiber.Ctx) error { return s.showPolicyRoles(c,
 func (s *Server) uiPolicyCreateRole(c *fiber.Ctx) error {
 	f := readForm(c, "role", "name", "description", "inherits")
 	a, _ := actorOf(c)
-	_, err := s.deps.Admin.CreateRole(c.UserContext(), a, RoleInput{Name: f.V("name"), Description: f.V("description"), Inherits: f.All("inherits")})
+	_, err := s.deps.Policy.CreateRole(c.UserContext(), a, RoleInput{Name: f.V("name"), Description: f.V("description"), Inherits: f.All("inherits")})
 	if err != nil {
 		return failed(c, f, err, s.showPolicyRoles)
 	}
@@ -137,7 +137,7 @@ func (s *Server) uiPolicyCreateRole(c *fiber.Ctx) error {
 func (s *Server) uiPolicyDeleteRole(c *fiber.Ctx) error {
 	name := param(c, "name")
 	a, _ := actorOf(c)
-	if _, err := s.deps.Admin.DeleteRole(c.UserContext(), a, name); err != nil {
+	if _, err := s.deps.Policy.DeleteRole(c.UserContext(), a, name); err != nil {
 		return failed(c, &formState{Name: "roles"}, err, s.showPolicyRoles)
 	}
 	return done(c, "/policy/roles", fmt.Sprintf("Deleted role %s.", name))
@@ -153,9 +153,9 @@ func (s *Server) uiAssign(c *fiber.Ctx, add bool) error {
 	var err error
 	msg := fmt.Sprintf("Gave role %s to %s.", in.Role, in.Subject)
 	if add {
-		_, err = s.deps.Admin.Assign(c.UserContext(), a, in)
+		_, err = s.deps.Policy.Assign(c.UserContext(), a, in)
 	} else {
-		_, err = s.deps.Admin.Unassign(c.UserContext(), a, in)
+		_, err = s.deps.Policy.Unassign(c.UserContext(), a, in)
 		msg = fmt.Sprintf("Took role %s from %s.", in.Role, in.Subject)
 	}
 	if err != nil {
@@ -176,7 +176,7 @@ type policyRawData struct {
 
 func (s *Server) showPolicyRaw(c *fiber.Ctx, status int, f *formState) error {
 	a, _ := actorOf(c)
-	data, err := s.deps.Admin.ExportPolicy(c.UserContext(), a)
+	data, err := s.deps.Policy.ExportPolicy(c.UserContext(), a)
 	if err != nil {
 		return err
 	}
@@ -194,7 +194,7 @@ func (s *Server) uiPolicyRaw(c *fiber.Ctx) error { return s.showPolicyRaw(c, fib
 func (s *Server) uiPolicyImport(c *fiber.Ctx) error {
 	f := readForm(c, "import", "csv", "note")
 	a, _ := actorOf(c)
-	res, err := s.deps.Admin.ImportPolicy(c.UserContext(), a, ImportInput{CSV: f.V("csv"), Note: f.V("note")})
+	res, err := s.deps.Policy.ImportPolicy(c.UserContext(), a, ImportInput{CSV: f.V("csv"), Note: f.V("note")})
 	if err != nil {
 		return failed(c, f, err, s.showPolicyRaw)
 	}
@@ -248,7 +248,7 @@ func (s *Server) checkQuery(c *fiber.Ctx, a Actor, q string) (CheckResult, error
 	if err != nil {
 		return CheckResult{}, err
 	}
-	return s.deps.Admin.CheckPolicy(c.UserContext(), a, user, perm)
+	return s.deps.Policy.CheckPolicy(c.UserContext(), a, user, perm)
 }
 
 // ---- versions ------------------------------------------------------------
@@ -299,7 +299,7 @@ func (s *Server) uiPolicyVersion(c *fiber.Ctx) error {
 func (s *Server) uiPolicyRestore(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
 	f := readForm(c, "restore", "note")
-	res, err := s.deps.Admin.RestorePolicyVersion(c.UserContext(), a, param(c, "id"), f.V("note"))
+	res, err := s.deps.Policy.RestorePolicyVersion(c.UserContext(), a, param(c, "id"), f.V("note"))
 	if err != nil {
 		return failed(c, f, err, s.showPolicyVersions)
 	}

@@ -56,7 +56,7 @@ func (s *Server) uiRoutes() []route {
 
 		{method: "GET", path: "/audit", perm: policy.AdminAuditLog, page: true, summary: "Audit log", handler: s.uiAudit},
 		{method: "GET", path: "/policy", perm: policy.AdminPolicies, page: true, summary: "Permission matrix", handler: s.uiPolicy},
-	}, append(s.policyUIRoutes(), s.callUIRoutes()...)...)
+	}, s.policyUIRoutes()...)
 }
 
 // param returns a path parameter copied out of fiber's buffer.

@@ -66,12 +66,8 @@ type recordingItem struct {
 }
 
 func (s *Server) uiSession(c *fiber.Ctx) error {
-	svc, err := s.media()
-	if err != nil {
-		return err
-	}
 	a, _ := actorOf(c)
-	d, err := svc.SessionDetail(c.UserContext(), a, param(c, "id"))
+	d, err := s.deps.Media.SessionDetail(c.UserContext(), a, param(c, "id"))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -8,6 +9,16 @@ import (
 
 	"siteline/storage"
 )
+
+// Teams changes teams and their members (the API's handlers are in
+// api.go).
+type Teams interface {
+	CreateTeam(ctx context.Context, a Actor, name string) (storage.Team, error)
+	RenameTeam(ctx context.Context, a Actor, id, name string) (storage.Team, error)
+	DeleteTeam(ctx context.Context, a Actor, id string) error
+	SetTeamMember(ctx context.Context, a Actor, teamID, userID string, role storage.TeamRole) error
+	RemoveTeamMember(ctx context.Context, a Actor, teamID, userID string) error
+}
 
 type teamsData struct{ Teams []teamRow }
 
@@ -70,7 +81,7 @@ func (s *Server) userNames(c *fiber.Ctx, orgID string) (map[string]string, error
 func (s *Server) uiCreateTeam(c *fiber.Ctx) error {
 	f := readForm(c, "create", "name")
 	a, _ := actorOf(c)
-	t, err := s.deps.Admin.CreateTeam(c.UserContext(), a, f.V("name"))
+	t, err := s.deps.Teams.CreateTeam(c.UserContext(), a, f.V("name"))
 	if err != nil {
 		return failed(c, f, err, s.showTeams)
 	}
@@ -137,7 +148,7 @@ func (s *Server) uiRenameTeam(c *fiber.Ctx) error {
 	}
 	f := readForm(c, "rename", "name")
 	a, _ := actorOf(c)
-	t, err := s.deps.Admin.RenameTeam(c.UserContext(), a, id, f.V("name"))
+	t, err := s.deps.Teams.RenameTeam(c.UserContext(), a, id, f.V("name"))
 	if err != nil {
 		return failed(c, f, err, s.showTeam)
 	}
@@ -151,7 +162,7 @@ func (s *Server) uiDeleteTeam(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	if err := s.deps.Admin.DeleteTeam(c.UserContext(), a, id); err != nil {
+	if err := s.deps.Teams.DeleteTeam(c.UserContext(), a, id); err != nil {
 		return failed(c, &formState{Name: "delete"}, err, s.showTeam)
 	}
 	return done(c, "/teams", fmt.Sprintf("Deleted team %s.", t.Name))
@@ -174,7 +185,7 @@ func (s *Server) uiSetMember(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	if err := s.deps.Admin.SetTeamMember(c.UserContext(), a, id, u.ID, storage.TeamRole(f.V("role"))); err != nil {
+	if err := s.deps.Teams.SetTeamMember(c.UserContext(), a, id, u.ID, storage.TeamRole(f.V("role"))); err != nil {
 		return failed(c, f, err, s.showTeam)
 	}
 	return done(c, "/teams/"+id, fmt.Sprintf("%s is now %s of this team.", u.Name, article(f.V("role"))))
@@ -200,7 +211,7 @@ func (s *Server) uiRemoveMember(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
-	if err := s.deps.Admin.RemoveTeamMember(c.UserContext(), a, id, u.ID); err != nil {
+	if err := s.deps.Teams.RemoveTeamMember(c.UserContext(), a, id, u.ID); err != nil {
 		return failed(c, &formState{Name: "role"}, err, s.showTeam)
 	}
 	return done(c, "/teams/"+id, fmt.Sprintf("Removed %s from the team.", u.Name))

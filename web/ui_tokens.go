@@ -29,7 +29,7 @@ func (s *Server) uiRevokeOrgToken(c *fiber.Ctx) error {
 	}
 	for _, t := range toks {
 		if t.ID == id {
-			if err := s.deps.Admin.RevokeOrgToken(c.UserContext(), a, id); err != nil {
+			if err := s.deps.Tokens.RevokeOrgToken(c.UserContext(), a, id); err != nil {
 				return failed(c, &formState{Name: "org-token"}, err, s.showAccount)
 			}
 			return done(c, "/account#org-tokens", fmt.Sprintf("Revoked token %s.", t.Name))

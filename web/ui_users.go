@@ -1,12 +1,36 @@
 package web
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
 
 	"siteline/storage"
 )
+
+// Users creates and changes users (the API's handlers are in api.go).
+type Users interface {
+	CreateUser(ctx context.Context, a Actor, in UserInput) (storage.User, error)
+	UpdateUser(ctx context.Context, a Actor, id string, p UserPatch) (storage.User, error)
+}
+
+// UserInput creates a user.
+type UserInput struct {
+	Email    string   `json:"email"`
+	Name     string   `json:"name"`
+	Password string   `json:"password"`
+	Roles    []string `json:"roles"`
+}
+
+// UserPatch changes a user; nil fields are left as they are.
+type UserPatch struct {
+	Email    *string   `json:"email"`
+	Name     *string   `json:"name"`
+	Active   *bool     `json:"active"`
+	Roles    *[]string `json:"roles"`
+	Password *string   `json:"password"`
+}
 
 type usersData struct {
 	Users  []userRow
@@ -63,7 +87,7 @@ func (s *Server) showUsers(c *fiber.Ctx, status int, f *formState) error {
 func (s *Server) uiCreateUser(c *fiber.Ctx) error {
 	f := readForm(c, "create", "email", "name", "roles")
 	a, _ := actorOf(c)
-	u, err := s.deps.Admin.CreateUser(c.UserContext(), a, UserInput{
+	u, err := s.deps.Users.CreateUser(c.UserContext(), a, UserInput{
 		Email: f.V("email"), Name: f.V("name"), Password: secret(c, "password"), Roles: nonNil(f.All("roles")),
 	})
 	if err != nil {
@@ -121,7 +145,7 @@ func (s *Server) uiUpdateUser(c *fiber.Ctx) error {
 	f := readForm(c, "profile", "name", "email", "roles")
 	name, email, roles := f.V("name"), f.V("email"), nonNil(f.All("roles"))
 	a, _ := actorOf(c)
-	u, err := s.deps.Admin.UpdateUser(c.UserContext(), a, id, UserPatch{Name: &name, Email: &email, Roles: &roles})
+	u, err := s.deps.Users.UpdateUser(c.UserContext(), a, id, UserPatch{Name: &name, Email: &email, Roles: &roles})
 	if err != nil {
 		return failed(c, f, err, s.showUser)
 	}
@@ -139,7 +163,7 @@ func (s *Server) uiUserStatus(c *fiber.Ctx) error {
 	if !active && a.UserID == id {
 		return failed(c, f, fmt.Errorf("you cannot deactivate your own account: %w", storage.ErrConflict), s.showUser)
 	}
-	u, err := s.deps.Admin.UpdateUser(c.UserContext(), a, id, UserPatch{Active: &active})
+	u, err := s.deps.Users.UpdateUser(c.UserContext(), a, id, UserPatch{Active: &active})
 	if err != nil {
 		return failed(c, f, err, s.showUser)
 	}
@@ -161,7 +185,7 @@ func (s *Server) uiUserPassword(c *fiber.Ctx) error {
 		return failed(c, f, invalid("confirm", "does not match the new password"), s.showUser)
 	}
 	a, _ := actorOf(c)
-	u, err := s.deps.Admin.UpdateUser(c.UserContext(), a, id, UserPatch{Password: &pw})
+	u, err := s.deps.Users.UpdateUser(c.UserContext(), a, id, UserPatch{Password: &pw})
 	if err != nil {
 		return failed(c, f, err, s.showUser)
 	}

@@ -1,0 +1,110 @@
+package web
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"mime"
+	"path"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// The backoffice's embedded files: templates, and static files served
+// under names carrying their content hash.
+
+// uiFiles holds the backoffice templates and static files. It is read-only;
+// everything derived from it (parsed templates, versioned asset names) is
+// computed by newPages and assetTable and held by their callers.
+//
+//go:embed ui/templates/*.html ui/static/*
+var uiFiles embed.FS
+
+const (
+	templateDir = "ui/templates"
+	staticDir   = "ui/static"
+	// layoutFile holds the shared layout, the public shell and the icons;
+	// every other template file is one page.
+	layoutFile = "layout.html"
+)
+
+// asset is one static file, served under a name carrying its content hash so
+// that browsers may cache it for a year.
+type asset struct {
+	name      string // "app.css"
+	versioned string // "/static/app.3f2a1c9b.css"
+	ctype     string
+	body      []byte
+}
+
+// assetTable reads the embedded static files and names each by its hash.
+func assetTable() (map[string]asset, error) {
+	entries, err := fs.ReadDir(uiFiles, staticDir)
+	if err != nil {
+		return nil, fmt.Errorf("read static files: %w", err)
+	}
+	out := make(map[string]asset, len(entries))
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		body, err := uiFiles.ReadFile(path.Join(staticDir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("read static file %s: %w", e.Name(), err)
+		}
+		sum := sha256.Sum256(body)
+		ext := path.Ext(e.Name())
+		ctype := mime.TypeByExtension(ext)
+		switch ext { // do not depend on the host's mime.types
+		case ".css":
+			ctype = "text/css; charset=utf-8"
+		case ".js":
+			ctype = "text/javascript; charset=utf-8"
+		case ".svg":
+			ctype = "image/svg+xml"
+		}
+		if ctype == "" {
+			ctype = "application/octet-stream"
+		}
+		out[e.Name()] = asset{
+			name:      e.Name(),
+			versioned: "/static/" + strings.TrimSuffix(e.Name(), ext) + "." + hex.EncodeToString(sum[:4]) + ext,
+			ctype:     ctype,
+			body:      body,
+		}
+	}
+	return out, nil
+}
+
+// mountStatic serves the static files at their versioned names with long
+// cache headers, and the favicon at /favicon.ico.
+func mountStatic(app *fiber.App) {
+	assets, err := assetTable()
+	if err != nil {
+		// newPages reads the same files first and fails New; this cannot
+		// happen with a binary that got this far.
+		panic(err)
+	}
+	for _, a := range assets {
+		app.Get(a.versioned, serveAsset(a, "public, max-age=31536000, immutable"))
+	}
+	if fav, ok := assets["favicon.svg"]; ok {
+		app.Get("/favicon.ico", serveAsset(fav, "public, max-age=86400"))
+	}
+}
+
+func serveAsset(a asset, cacheControl string) fiber.Handler {
+	etag := `"` + strings.TrimSuffix(path.Base(a.versioned), path.Ext(a.versioned)) + `"`
+	return func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderCacheControl, cacheControl)
+		c.Set(fiber.HeaderETag, etag)
+		if c.Get(fiber.HeaderIfNoneMatch) == etag {
+			return c.SendStatus(fiber.StatusNotModified)
+		}
+		c.Set(fiber.HeaderContentType, a.ctype)
+		return c.Send(a.body)
+	}
+}
