@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/cluster/bus"
 	"siteline/storage"
 	"siteline/storage/blob"
 )
@@ -106,6 +107,7 @@ func TestTransferCopiesFromTheOrigin(t *testing.T) {
 	plantBlobs, hqBlobs := openFS(t), openFS(t)
 	startTransfer(t, TransferConfig{NodeID: "p1", Bus: plantBus, Blobs: plantBlobs})
 	hq := startTransfer(t, TransferConfig{NodeID: "hq", Bus: hqBus, Blobs: hqBlobs})
+	waitServed(t, hqBus, "p1")
 
 	b, data := putRandom(t, plantBlobs, 2*BlobChunk+10) // three chunks
 	got, err := readAll(t, hq, b.Key, "p1", b.Size)
@@ -135,6 +137,16 @@ func TestTransferCopiesFromTheOrigin(t *testing.T) {
 	if _, err := readAll(t, hq, missing, "p9", 10); !errors.As(err, &ue) || ue.Origin != "p9" {
 		t.Errorf("open from a node nobody answers for = %v, want UnreachableError", err)
 	}
+}
+
+// waitServed waits until node id's chunk server is reachable from b: a
+// subscription takes a moment to cross a leaf link.
+func waitServed(t *testing.T, b *bus.Bus, id string) {
+	t.Helper()
+	eventually(t, 10*time.Second, "chunk server of "+id+" reachable", func() bool {
+		m, err := b.Conn().Request(blobSubjectPrefix+id, []byte("{}"), time.Second)
+		return err == nil && m.Header.Get(hdrError) != ""
+	})
 }
 
 // renameBlob moves blob from to key to, as a disk fault or tampering

@@ -136,9 +136,10 @@ type Forwarder struct {
 	// records published since start and not yet purged (publishLoop's).
 	published []publishedMark
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	stopOnce sync.Once
 }
 
 // Start starts forwarding the node's history and, on a hub, applying the
@@ -190,8 +191,11 @@ func Start(ctx context.Context, cfg Config) (*Forwarder, error) {
 }
 
 // Stop ends the goroutines, then publishes what is pending once more, so
-// a graceful shutdown leaves the outbox empty when it can.
-func (h *Forwarder) Stop() {
+// a graceful shutdown leaves the outbox empty when it can. Calls after the
+// first do nothing.
+func (h *Forwarder) Stop() { h.stopOnce.Do(h.stop) }
+
+func (h *Forwarder) stop() {
 	_ = h.statusSub.Unsubscribe()
 	h.cancel()
 	h.wg.Wait()
