@@ -3,9 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
-
-	"github.com/nats-io/nats.go"
 
 	"siteline/cluster/bus"
 )
@@ -61,15 +58,6 @@ func (n *Node) busConfig(ctx context.Context) (bus.Config, error) {
 	return cfg, nil
 }
 
-// busConn is the node's connection to its embedded NATS server; nil when
-// it runs without one.
-func (n *Node) busConn() *nats.Conn {
-	if n.bus == nil {
-		return nil
-	}
-	return n.bus.Conn()
-}
-
 // LeafURL is where plants link to this node (tls://host:port); "" when it
 // accepts no leaf links.
 func (n *Node) LeafURL() string {
@@ -86,25 +74,3 @@ func (n *Node) LeafURL() string {
 	}
 	return "tls://" + addr
 }
-
-// startHistory starts forwarding site history (every node) and applying
-// the plants' (voters). Without a bus (offline) records wait in the
-// outbox for the next start.
-func (n *Node) startHistory(ctx context.Context) error {
-	if n.bus == nil {
-		return nil
-	}
-	h, err := newHistory(ctx, n)
-	if err != nil {
-		return fmt.Errorf("start history forwarding: %w", err)
-	}
-	n.history.set(h)
-	return nil
-}
-
-// historyRef holds the node's history forwarding once started; Raft's
-// stats callback reads it from other goroutines.
-type historyRef struct{ p atomic.Pointer[history] }
-
-func (r *historyRef) get() *history  { return r.p.Load() }
-func (r *historyRef) set(h *history) { r.p.Store(h) }

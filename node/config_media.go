@@ -42,6 +42,12 @@ type MediaConfig struct {
 	MaxActiveCalls int `yaml:"max_active_calls"`
 }
 
+// Values of media.copy_from_sites.
+const (
+	copyOnView = "on_view"
+	copyAlways = "always"
+)
+
 // Bounds of media.max_upload.
 const (
 	minUpload = 1 << 10

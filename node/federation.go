@@ -461,6 +461,7 @@ func (f *federation) Status(ctx context.Context) (web.ClusterStatus, error) {
 		st.CAFingerprint = hex.EncodeToString(fp[:])
 		st.Self.CanMintTokens = f.ca.Key != nil && n.raft.Suffrage() == "voter"
 	}
+	histories := n.askHistoryStatus(ctx, servers)
 	stats := make([]raft.Stats, len(servers))
 	errs := make([]error, len(servers))
 	var wg sync.WaitGroup
@@ -478,6 +479,7 @@ func (f *federation) Status(ctx context.Context) (web.ClusterStatus, error) {
 		}()
 	}
 	wg.Wait()
+	hist := histories()
 	leaderLast := local.LastIndex
 	for i, s := range servers {
 		if s.ID == local.LeaderID && errs[i] == nil {
@@ -509,7 +511,7 @@ func (f *federation) Status(ctx context.Context) (web.ClusterStatus, error) {
 				lc := ps.LastContact.UTC()
 				cn.LastContact = &lc
 			}
-			historyStatus(&cn, ps.Extra)
+			historyStatus(&cn, hist[i])
 		}
 		st.Nodes = append(st.Nodes, cn)
 	}

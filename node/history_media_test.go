@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"os"
 	"strings"
 	"sync"
@@ -21,7 +20,7 @@ import (
 func addPlantMedia(t *testing.T, tn *testNode, sessionID, name string, data []byte) storage.Media {
 	t.Helper()
 	ctx := context.Background()
-	b, err := tn.n.sessionMedia.blobs.put(bytes.NewReader(data), 0)
+	b, err := tn.n.sessionMedia.blobs.Put(bytes.NewReader(data), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +45,7 @@ func randomBytes(t *testing.T, n int) []byte {
 }
 
 func blobHere(tn *testNode, key string) bool {
-	_, err := os.Stat(tn.n.sessionMedia.blobs.path(key))
+	_, err := os.Stat(tn.n.sessionMedia.blobs.Path(key))
 	return err == nil
 }
 
@@ -73,7 +72,7 @@ func TestHistoryMediaFollowsLazily(t *testing.T) {
 	mLate := addPlantMedia(t, plant, calls[0], "late.pdf", late)
 
 	video := randomBytes(t, blobChunk+77)
-	vb, err := plant.n.sessionMedia.blobs.put(bytes.NewReader(video), 0)
+	vb, err := plant.n.sessionMedia.blobs.Put(bytes.NewReader(video), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +163,7 @@ func TestHistoryMediaFollowsLazily(t *testing.T) {
 	})
 
 	// Bytes that do not hash to their key are refused, and not kept.
-	if err := os.WriteFile(plant.n.sessionMedia.blobs.path(mPhoto.BlobKey), randomBytes(t, len(photo)), 0o600); err != nil {
+	if err := os.WriteFile(plant.n.sessionMedia.blobs.Path(mPhoto.BlobKey), randomBytes(t, len(photo)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	resp, body = admin.get(web.MediaURL(mPhoto.ID), nil)
@@ -175,47 +174,6 @@ func TestHistoryMediaFollowsLazily(t *testing.T) {
 	}
 	if blobHere(hq, mPhoto.BlobKey) {
 		t.Error("tampered bytes were kept at headquarters")
-	}
-}
-
-// TestBlobServerRefusals: the chunk server answers malformed requests,
-// unknown keys and offsets past the end with an error, not bytes.
-func TestBlobServerRefusals(t *testing.T) {
-	blobs, err := openBlobStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := blobs.put(bytes.NewReader([]byte("twelve bytes")), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs := blobServer{blobs}
-	req := func(key string, off int64) []byte {
-		body, _ := json.Marshal(blobChunkRequest{Key: key, Offset: off})
-		return body
-	}
-	for _, tc := range []struct {
-		name, body, want string
-	}{
-		{"malformed", `{"key": 7}`, "malformed blob request"},
-		{"not a key", string(req("../etc/passwd", 0)), "not a SHA-256 key"},
-		{"unknown", string(req(strings.Repeat("ab", 32), 0)), "is not stored here"},
-		{"past the end", string(req(b.Key, 13)), "outside blob"},
-		{"negative", string(req(b.Key, -1)), "outside blob"},
-	} {
-		if data, _, err := bs.chunk([]byte(tc.body)); err == nil || !strings.Contains(err.Error(), tc.want) || data != nil {
-			t.Errorf("%s: %q, %v; want an error with %q", tc.name, data, err, tc.want)
-		}
-	}
-	data, size, err := bs.chunk(req(b.Key, 7))
-	if err != nil || string(data) != "bytes" || size != 12 {
-		t.Errorf("chunk at 7 = %q of %d, %v", data, size, err)
-	}
-	if data, size, err := bs.chunk(req(b.Key, 12)); err != nil || len(data) != 0 || size != 12 {
-		t.Errorf("chunk at the end = %q of %d, %v", data, size, err)
-	}
-	if _, err := blobs.putKey(bytes.NewReader([]byte("other")), 0, b.Key); !errors.Is(err, errBlobMismatch) {
-		t.Errorf("putKey with other bytes = %v, want a mismatch", err)
 	}
 }
 

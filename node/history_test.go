@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"siteline/media/sfu"
 	"siteline/media/signal"
 	"siteline/policy"
@@ -183,15 +181,15 @@ func historyDiag(hq, plant *testNode) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var b strings.Builder
-	if h := hq.n.history.get(); h != nil && h.hub != nil {
-		un, err := h.hub.unapplied(ctx)
+	if h := hq.n.history; h != nil {
+		un, err := h.Unapplied(ctx)
 		fmt.Fprintf(&b, "hub: unapplied %d (%v)\n", un, err)
 	}
 	if st, err := hq.n.bus.JetStream().Stream(ctx, historyAggregate); err == nil {
 		if info, err := st.Info(ctx); err == nil {
 			fmt.Fprintf(&b, "%s: %+v\n", historyAggregate, info.State)
 			for _, si := range info.Sources {
-				fmt.Fprintf(&b, "  source %s: lag %d, active %s, error %v\n", sourceDomain(&jetstream.StreamSource{External: si.External}), si.Lag, si.Active, si.Error)
+				fmt.Fprintf(&b, "  source %s: lag %d, active %s, error %v\n", sourceAPI(si), si.Lag, si.Active, si.Error)
 			}
 		}
 	}
@@ -376,8 +374,7 @@ func TestHistoryRepublishDoublesNothing(t *testing.T) {
 	}
 	// Both copies went through HISTORY_ALL (which drops what it applied).
 	eventually(t, 60*time.Second, "copies applied at headquarters", func() bool {
-		hub := hq.n.history.get().hub
-		n, err := hub.unapplied(ctx)
+		n, err := hq.n.history.Unapplied(ctx)
 		if err != nil || n != 0 {
 			return false
 		}

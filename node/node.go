@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"siteline/cluster/bus"
+	"siteline/cluster/history"
 	"siteline/cluster/raft"
 	"siteline/policy"
 	"siteline/storage"
@@ -87,7 +88,7 @@ type Node struct {
 
 	// history forwards site history to headquarters (and applies the
 	// plants' on a voter); nil when offline.
-	history historyRef
+	history *history.Forwarder
 
 	media *media // SFU and TURN relay; nil when offline
 	calls *callService
@@ -267,7 +268,6 @@ func (n *Node) startRaft(ctx context.Context) error {
 		Listener:      rs.ln,
 		Dial:          n.opts.RaftDial,
 		ForwardRPC:    true,
-		StatsExtra:    n.statsExtra,
 	}
 	if p := n.opts.RaftSnapshots; p != nil {
 		rc.SnapshotInterval, rc.SnapshotThreshold, rc.TrailingLogs = p.Interval, p.Threshold, p.TrailingLogs
@@ -475,8 +475,8 @@ func (n *Node) stop(ctx context.Context) error {
 	if n.sessionMedia != nil {
 		n.sessionMedia.stop()
 	}
-	if h := n.history.get(); h != nil {
-		h.stop()
+	if n.history != nil {
+		n.history.Stop()
 	}
 	if n.bus != nil {
 		if err := n.bus.Shutdown(ctx); err != nil {

@@ -27,7 +27,7 @@ func (cs *callService) storeRecording(ctx context.Context, callID string, by sfu
 	}
 	publisher := recordingPublisher(callID, f.Path)
 	name := cs.recordingName(ctx, s, publisher, startedAt.Add(f.Start))
-	b, err := ms.blobs.adopt(f.Path, f.SHA256)
+	b, err := ms.blobs.Adopt(f.Path, f.SHA256)
 	if err != nil {
 		return fmt.Errorf("store recording of call %s: %w", callID, err)
 	}

@@ -15,10 +15,12 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"siteline/cluster/history"
 	"siteline/media/sfu"
 	"siteline/media/signal"
 	"siteline/policy"
 	"siteline/storage"
+	"siteline/storage/blob"
 	"siteline/web"
 )
 
@@ -29,11 +31,12 @@ import (
 // then announced to the call: history is written before anyone is told.
 type mediaService struct {
 	n     *Node
-	blobs *blobStore
-	// fetcher opens blobs, fetching those of forwarded media from their
-	// origin node first (blob_fetch.go).
-	fetcher *blobFetcher
-	copier  *mediaCopier // media.copy_from_sites: always
+	blobs *blob.FS
+	// transfer opens blobs, fetching those of forwarded media from their
+	// origin node first, serves this node's to the others and, with
+	// media.copy_from_sites: always, copies every forwarded one
+	// (cluster/history).
+	transfer *history.Transfer
 }
 
 var _ web.Media = (*mediaService)(nil)
@@ -42,27 +45,27 @@ var _ web.Media = (*mediaService)(nil)
 const mediaDir = "media"
 
 func newMediaService(n *Node) (*mediaService, error) {
-	blobs, err := openBlobStore(n.cfg.path(mediaDir))
+	blobs, err := blob.OpenFS(n.cfg.path(mediaDir))
 	if err != nil {
 		return nil, err
 	}
-	ms := &mediaService{n: n, blobs: blobs, fetcher: newBlobFetcher(blobs, n.busConn)}
-	if nc := n.busConn(); nc != nil {
-		if _, err := nc.Subscribe(blobSubjectPrefix+n.nodeID, blobServer{blobs}.serve); err != nil {
-			return nil, fmt.Errorf("serve media to the federation: %w", err)
-		}
-		if n.cfg.Media.CopyFromSites == copyAlways {
-			ms.copier = startMediaCopier(ms, mediaCopyEvery)
-		}
+	t, err := history.StartTransfer(history.TransferConfig{
+		NodeID:     n.nodeID,
+		Bus:        n.bus,
+		Blobs:      blobs,
+		CopyAlways: n.cfg.Media.CopyFromSites == copyAlways,
+		Store:      n.store,
+		Logger:     n.log,
+	})
+	if err != nil {
+		return nil, err
 	}
-	return ms, nil
+	return &mediaService{n: n, blobs: blobs, transfer: t}, nil
 }
 
-// stop ends the copier, if any.
+// stop ends the transfer: its copier, if any, and its chunk answers.
 func (ms *mediaService) stop() {
-	if ms.copier != nil {
-		ms.copier.stop()
-	}
+	ms.transfer.Stop()
 }
 
 // sniffLen is how much of an upload is read to check what it is.
@@ -117,8 +120,8 @@ func (ms *mediaService) AddMedia(ctx context.Context, a web.Actor, callID string
 		return storage.Media{}, err
 	}
 	limit := int64(ms.n.cfg.Media.MaxUpload)
-	b, err := ms.blobs.put(body, limit)
-	if errors.Is(err, errBlobTooLarge) {
+	b, err := ms.blobs.Put(body, limit)
+	if errors.Is(err, storage.ErrBlobTooLarge) {
 		return storage.Media{}, &web.Error{Status: 413, Code: "too_large",
 			Message: fmt.Sprintf("upload is larger than the limit of %d bytes (media.max_upload)", limit)}
 	}

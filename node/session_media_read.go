@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"siteline/cluster/history"
 	"siteline/policy"
 	"siteline/storage"
 	"siteline/web"
@@ -103,7 +104,7 @@ func (ms *mediaService) OpenMedia(ctx context.Context, a web.Actor, id string) (
 	if _, err := ms.readableSession(ctx, a, m.SessionID, true); err != nil {
 		return m, nil, fmt.Errorf("media %s: %w", id, err)
 	}
-	f, err := ms.fetcher.open(ctx, m.BlobKey, m.Origin, m.Size)
+	f, err := ms.transfer.Open(ctx, m.BlobKey, m.Origin, m.Size)
 	if err != nil {
 		return m, nil, mediaUnreachable("media "+id, err)
 	}
@@ -119,7 +120,7 @@ func (ms *mediaService) OpenRecording(ctx context.Context, a web.Actor, id strin
 	if _, err := ms.readableSession(ctx, a, r.SessionID, true); err != nil {
 		return r, nil, fmt.Errorf("recording %s: %w", id, err)
 	}
-	f, err := ms.fetcher.open(ctx, r.BlobKey, r.Origin, r.Size)
+	f, err := ms.transfer.Open(ctx, r.BlobKey, r.Origin, r.Size)
 	if err != nil {
 		return r, nil, mediaUnreachable("recording "+id, err)
 	}
@@ -155,4 +156,23 @@ func guestNotFound(a web.Actor, err error) error {
 		return &storage.ForbiddenError{Permission: policy.OutsideTheCall}
 	}
 	return err
+}
+
+// mediaUnreachable is the answer when the bytes of what (a media or
+// recording) could not be opened: their origin node out of reach (503),
+// or answering other bytes than the key names (502, nothing kept).
+func mediaUnreachable(what string, err error) error {
+	var ue *history.UnreachableError
+	switch {
+	case errors.As(err, &ue):
+		return &web.Error{Status: 503, Code: "media_unreachable",
+			Message: fmt.Sprintf("the bytes of %s are kept at the site where it was recorded, and %s; they are copied here on the first view once the site is reachable", what, ue)}
+	case errors.Is(err, storage.ErrBlobMismatch):
+		return &web.Error{Status: 502, Code: "media_mismatch",
+			Message: fmt.Sprintf("%s: the site where it was recorded answered other bytes than it recorded; nothing was kept: %v", what, err)}
+	case errors.Is(err, history.ErrOriginAnswer), errors.Is(err, storage.ErrBlobTooLarge):
+		return &web.Error{Status: 502, Code: "media_unavailable",
+			Message: fmt.Sprintf("%s: the site where it was recorded could not give its bytes; nothing was kept: %v", what, err)}
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }

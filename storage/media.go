@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -82,6 +83,21 @@ type Recording struct {
 	// forwarded from a plant; "" for this node's own.
 	Origin string `json:"origin,omitempty"`
 }
+
+// Blob is a stored blob's key (the hex SHA-256 of its bytes) and size.
+// The blob stores (storage/blob) keep session media by it.
+type Blob struct {
+	Key  string
+	Size int64
+}
+
+// Errors of the blob stores.
+var (
+	// ErrBlobTooLarge: the bytes exceed the limit the writer set.
+	ErrBlobTooLarge = errors.New("blob exceeds the size limit")
+	// ErrBlobMismatch: the bytes are not the ones their key names.
+	ErrBlobMismatch = errors.New("the bytes do not match their SHA-256")
+)
 
 // ValidBlobKey reports whether key is a blob key: a lower-case hex
 // SHA-256.

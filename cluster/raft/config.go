@@ -2,7 +2,6 @@ package raft
 
 import (
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -100,9 +99,6 @@ type Config struct {
 	// OnRestore, when set, is called after the store was replaced by a
 	// snapshot from the leader (state the onApply callbacks did not see).
 	OnRestore func()
-	// StatsExtra, when set, adds what the caller wants other nodes to see
-	// to this node's Stats (Stats.Extra), such as its history backlog.
-	StatsExtra func() json.RawMessage
 }
 
 // WithDefaults returns c with every unset field given its default.

@@ -673,16 +673,11 @@ type Stats struct {
 	// Halted is the store failure that stopped the node, if any: it needs
 	// a restart once the store is fixed.
 	Halted string `json:"halted,omitempty"`
-	// Extra is what Config.StatsExtra adds.
-	Extra json.RawMessage `json:"extra,omitempty"`
 }
 
 // Stats returns the node's view of the cluster now.
 func (n *Node) Stats() Stats {
 	st := Stats{NodeID: n.cfg.NodeID, Site: n.cfg.Site, StoreIndex: n.fsm.applied.Load(), SnapshotRestores: n.fsm.restores.Load()}
-	if f := n.cfg.StatsExtra; f != nil {
-		st.Extra = f()
-	}
 	if h := n.fsm.halted.Load(); h != nil {
 		st.Halted = (*h).Error()
 	}

@@ -1,4 +1,4 @@
-package node
+package history
 
 import (
 	"context"
@@ -27,15 +27,16 @@ import (
 // the federation still delivers what it had recorded.
 
 const (
-	historyAggregate = "HISTORY_ALL"
-	historyConsumer  = "apply"
-	// historySourcesEvery is how often the hub looks for new plants.
-	historySourcesEvery = 5 * time.Second
-	historyAckWait      = 30 * time.Second
+	// Aggregate is a hub's stream of every other node's history.
+	Aggregate    = "HISTORY_ALL"
+	consumerName = "apply"
+	// sourcesEvery is how often the hub looks for new plants.
+	sourcesEvery = 5 * time.Second
+	ackWait      = 30 * time.Second
 )
 
-type historyHub struct {
-	h     *history
+type hub struct {
+	h     *Forwarder
 	ready chan struct{} // closed once the consumer exists
 	// purged is the stream sequence HISTORY_ALL was last purged through
 	// (chores' own).
@@ -45,42 +46,42 @@ type historyHub struct {
 	cons jetstream.Consumer
 }
 
-func newHistoryHub(h *history) *historyHub {
-	return &historyHub{h: h, ready: make(chan struct{})}
+func newHub(h *Forwarder) *hub {
+	return &hub{h: h, ready: make(chan struct{})}
 }
 
-func (hub *historyHub) start() {
+func (hub *hub) start() {
 	hub.h.wg.Add(2)
 	go hub.sourcesLoop()
 	go hub.applyLoop()
 }
 
-func (hub *historyHub) consumer() jetstream.Consumer {
+func (hub *hub) consumer() jetstream.Consumer {
 	hub.mu.Lock()
 	defer hub.mu.Unlock()
 	return hub.cons
 }
 
-// sourcesLoop adds new plants to the sources every historySourcesEvery
+// sourcesLoop adds new plants to the sources every sourcesEvery
 // and, when a leaf link comes up, restarts the sources that went quiet: a
 // source that failed through an outage is otherwise retried only after
 // JetStream's back-off (up to two minutes), and a request lost in the
 // outage holds it 30 s more.
-func (hub *historyHub) sourcesLoop() {
+func (hub *hub) sourcesLoop() {
 	defer hub.h.wg.Done()
 	ctx := hub.h.ctx
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var lastSync time.Time
-	links := hub.h.n.bus.LeafLinks()
+	links := hub.h.cfg.Bus.LeafLinks()
 	for {
-		if time.Since(lastSync) >= historySourcesEvery {
+		if time.Since(lastSync) >= sourcesEvery {
 			lastSync = time.Now()
 			if err := hub.syncSources(ctx); err != nil && ctx.Err() == nil {
 				hub.h.log.Warn("history: source the plants' streams", "err", err)
 			}
 		}
-		if now := hub.h.n.bus.LeafLinks(); now > links && hub.consumer() != nil {
+		if now := hub.h.cfg.Bus.LeafLinks(); now > links && hub.consumer() != nil {
 			if err := hub.restartQuietSources(ctx); err != nil && ctx.Err() == nil {
 				hub.h.log.Warn("history: restart sources after a link came up", "err", err)
 			}
@@ -96,14 +97,14 @@ func (hub *historyHub) sourcesLoop() {
 	}
 }
 
-// historySourceQuiet is how long a healthy source goes without a message
+// sourceQuiet is how long a healthy source goes without a message
 // or heartbeat (JetStream sends one a second) at most.
-const historySourceQuiet = 3 * time.Second
+const sourceQuiet = 3 * time.Second
 
 // restartQuietSources restarts the sources of HISTORY_ALL that have been
-// quiet longer than historySourceQuiet.
-func (hub *historyHub) restartQuietSources(ctx context.Context) error {
-	st, err := hub.h.n.bus.JetStream().Stream(ctx, historyAggregate)
+// quiet longer than sourceQuiet.
+func (hub *hub) restartQuietSources(ctx context.Context) error {
+	st, err := hub.h.cfg.Bus.JetStream().Stream(ctx, Aggregate)
 	if err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func (hub *historyHub) restartQuietSources(ctx context.Context) error {
 	}
 	var quiet []string
 	for _, si := range info.Sources {
-		if si == nil || si.Active >= 0 && si.Active <= historySourceQuiet && si.Error == nil {
+		if si == nil || si.Active >= 0 && si.Active <= sourceQuiet && si.Error == nil {
 			continue
 		}
 		if d := sourceDomain(&jetstream.StreamSource{External: si.External}); d != "" {
@@ -124,20 +125,20 @@ func (hub *historyHub) restartQuietSources(ctx context.Context) error {
 		return nil
 	}
 	hub.h.log.Info("history: restarting quiet sources after a link came up", "plants", quiet)
-	return hub.h.n.bus.RestartSources(ctx, historyAggregate, quiet)
+	return hub.h.cfg.Bus.RestartSources(ctx, Aggregate, quiet)
 }
 
 // syncSources adds every plant of the Raft configuration to HISTORY_ALL's
 // sources and makes sure the apply consumer exists.
-func (hub *historyHub) syncSources(ctx context.Context) error {
-	n := hub.h.n
-	servers, err := n.raft.Servers(ctx)
+func (hub *hub) syncSources(ctx context.Context) error {
+	cfg := hub.h.cfg
+	members, err := cfg.Members(ctx)
 	if err != nil {
 		return err
 	}
-	js := n.bus.JetStream()
+	js := cfg.Bus.JetStream()
 	have := map[string]bool{}
-	st, err := js.Stream(ctx, historyAggregate)
+	st, err := js.Stream(ctx, Aggregate)
 	switch {
 	case err == nil:
 		for _, s := range st.CachedInfo().Config.Sources {
@@ -146,16 +147,16 @@ func (hub *historyHub) syncSources(ctx context.Context) error {
 			}
 		}
 	case !errors.Is(err, jetstream.ErrStreamNotFound):
-		return fmt.Errorf("stream %s: %w", historyAggregate, err)
+		return fmt.Errorf("stream %s: %w", Aggregate, err)
 	}
 	domains := make([]string, 0, len(have))
 	for d := range have {
 		domains = append(domains, d)
 	}
 	added := false
-	for _, s := range servers {
-		if s.ID != n.nodeID && !have[s.ID] {
-			domains, added = append(domains, s.ID), true
+	for _, m := range members {
+		if m.ID != cfg.NodeID && !have[m.ID] {
+			domains, added = append(domains, m.ID), true
 		}
 	}
 	if len(domains) == 0 {
@@ -165,9 +166,9 @@ func (hub *historyHub) syncSources(ctx context.Context) error {
 		slices.Sort(domains)
 		sources := make([]bus.Source, len(domains))
 		for i, d := range domains {
-			sources[i] = bus.Source{Stream: historyStream, Domain: d}
+			sources[i] = bus.Source{Stream: Stream, Domain: d}
 		}
-		if err := n.bus.SourceStream(ctx, historyAggregate, sources); err != nil {
+		if err := cfg.Bus.SourceStream(ctx, Aggregate, sources); err != nil {
 			return err
 		}
 		hub.h.log.Info("history: sourcing the other nodes", "nodes", domains)
@@ -175,14 +176,14 @@ func (hub *historyHub) syncSources(ctx context.Context) error {
 	if hub.consumer() != nil {
 		return nil
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, historyAggregate, jetstream.ConsumerConfig{
-		Durable:       historyConsumer,
+	cons, err := js.CreateOrUpdateConsumer(ctx, Aggregate, jetstream.ConsumerConfig{
+		Durable:       consumerName,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       historyAckWait,
-		MaxAckPending: 4 * historyBatch,
+		AckWait:       ackWait,
+		MaxAckPending: 4 * batchSize,
 	})
 	if err != nil {
-		return fmt.Errorf("consumer %s on %s: %w", historyConsumer, historyAggregate, err)
+		return fmt.Errorf("consumer %s on %s: %w", consumerName, Aggregate, err)
 	}
 	hub.mu.Lock()
 	hub.cons = cons
@@ -208,7 +209,7 @@ func sourceDomain(s *jetstream.StreamSource) string {
 	return d
 }
 
-func (hub *historyHub) applyLoop() {
+func (hub *hub) applyLoop() {
 	defer hub.h.wg.Done()
 	ctx := hub.h.ctx
 	select {
@@ -220,8 +221,8 @@ func (hub *historyHub) applyLoop() {
 	for ctx.Err() == nil {
 		msgs, err := fetchBatch(cons)
 		if err != nil {
-			hub.h.log.Warn("history: fetch from "+historyAggregate, "err", err)
-			sleepCtx(ctx, historyRetry)
+			hub.h.log.Warn("history: fetch from "+Aggregate, "err", err)
+			sleepCtx(ctx, retryAfter)
 			continue
 		}
 		if len(msgs) > 0 {
@@ -241,7 +242,7 @@ func fetchBatch(cons jetstream.Consumer) ([]jetstream.Msg, error) {
 		return nil, err
 	}
 	msgs := []jetstream.Msg{first}
-	more, err := cons.FetchNoWait(historyBatch - 1)
+	more, err := cons.FetchNoWait(batchSize - 1)
 	if err != nil {
 		return msgs, nil // the first is worth applying; the rest come next time
 	}
@@ -255,7 +256,7 @@ func fetchBatch(cons jetstream.Consumer) ([]jetstream.Msg, error) {
 // each plant. A store failure is retried with the same batch, so records
 // apply in order; on shutdown the batch is left unacknowledged and
 // JetStream redelivers it.
-func (hub *historyHub) apply(ctx context.Context, msgs []jetstream.Msg) {
+func (hub *hub) apply(ctx context.Context, msgs []jetstream.Msg) {
 	batch := make([]storage.HistoryMessage, len(msgs))
 	for i, m := range msgs {
 		if err := json.Unmarshal(m.Data(), &batch[i]); err != nil {
@@ -267,7 +268,7 @@ func (hub *historyHub) apply(ctx context.Context, msgs []jetstream.Msg) {
 		}
 	}
 	for {
-		res, err := hub.h.n.store.ApplyHistory(ctx, batch)
+		res, err := hub.h.cfg.Store.ApplyHistory(ctx, batch)
 		if err == nil {
 			for _, r := range res.Rejected {
 				hub.h.log.Error("history: record rejected; kept in history_rejected", "origin", r.Origin, "seq", r.Seq, "id", r.ID, "reason", r.Reason)
@@ -275,7 +276,7 @@ func (hub *historyHub) apply(ctx context.Context, msgs []jetstream.Msg) {
 			break
 		}
 		hub.h.log.Warn("history: apply; retrying", "records", len(batch), "err", err)
-		if !sleepCtx(ctx, historyRetry) {
+		if !sleepCtx(ctx, retryAfter) {
 			return
 		}
 	}
@@ -296,10 +297,10 @@ func (hub *historyHub) apply(ctx context.Context, msgs []jetstream.Msg) {
 // sendAcks tells each origin the highest of its sequences applied here.
 // Acknowledgements are plain NATS messages: one lost is made good by the
 // next, or by resendAcks.
-func (hub *historyHub) sendAcks(marks map[string]int64) {
-	nc := hub.h.n.bus.Conn()
+func (hub *hub) sendAcks(marks map[string]int64) {
+	nc := hub.h.cfg.Bus.Conn()
 	for origin, seq := range marks {
-		if err := nc.Publish(historyAckPrefix+origin, []byte(strconv.FormatInt(seq, 10))); err != nil {
+		if err := nc.Publish(ackPrefix+origin, []byte(strconv.FormatInt(seq, 10))); err != nil {
 			hub.h.log.Debug("history: send acknowledgement", "origin", origin, "err", err)
 		}
 	}
@@ -307,8 +308,8 @@ func (hub *historyHub) sendAcks(marks map[string]int64) {
 
 // resendAcks sends every plant its applied mark again, for a plant that
 // restarted or whose link came back.
-func (hub *historyHub) resendAcks(ctx context.Context) {
-	marks, err := hub.h.n.store.HistoryMarks(ctx)
+func (hub *hub) resendAcks(ctx context.Context) {
+	marks, err := hub.h.cfg.Store.HistoryMarks(ctx)
 	if err != nil {
 		hub.h.log.Warn("history: read applied marks", "err", err)
 		return
@@ -318,13 +319,13 @@ func (hub *historyHub) resendAcks(ctx context.Context) {
 
 // hasPeers reports whether other voters source this one's history; when
 // the configuration cannot be read it answers yes, which keeps records.
-func (hub *historyHub) hasPeers(ctx context.Context) bool {
-	servers, err := hub.h.n.raft.Servers(ctx)
+func (hub *hub) hasPeers(ctx context.Context) bool {
+	members, err := hub.h.cfg.Members(ctx)
 	if err != nil {
 		return true
 	}
-	for _, s := range servers {
-		if s.Voter && s.ID != hub.h.n.nodeID {
+	for _, m := range members {
+		if m.Voter && m.ID != hub.h.cfg.NodeID {
 			return true
 		}
 	}
@@ -337,21 +338,21 @@ func (hub *historyHub) hasPeers(ctx context.Context) bool {
 // nothing needs to stay for the sources to resume. (Purging by subject,
 // keeping each source's last message, lost sourced messages in a test:
 // TestHistoryVotersHoldEveryonesHistory under load.)
-func (hub *historyHub) purgeApplied(ctx context.Context) {
+func (hub *hub) purgeApplied(ctx context.Context) {
 	cons := hub.consumer()
 	if cons == nil {
 		return
 	}
 	info, err := cons.Info(ctx)
 	if err != nil {
-		hub.h.log.Warn("history: consumer "+historyConsumer, "err", err)
+		hub.h.log.Warn("history: consumer "+consumerName, "err", err)
 		return
 	}
 	below := info.AckFloor.Stream + 1
 	if below <= hub.purged+1 {
 		return
 	}
-	if err := hub.h.n.bus.Purge(ctx, historyAggregate, below); err != nil {
+	if err := hub.h.cfg.Bus.Purge(ctx, Aggregate, below); err != nil {
 		hub.h.log.Warn("history: purge applied records", "err", err)
 		return
 	}
@@ -359,14 +360,14 @@ func (hub *historyHub) purgeApplied(ctx context.Context) {
 }
 
 // unapplied is how many sourced messages wait to be applied here.
-func (hub *historyHub) unapplied(ctx context.Context) (int64, error) {
+func (hub *hub) unapplied(ctx context.Context) (int64, error) {
 	cons := hub.consumer()
 	if cons == nil {
 		return 0, nil
 	}
 	info, err := cons.Info(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("consumer %s: %w", historyConsumer, err)
+		return 0, fmt.Errorf("consumer %s: %w", consumerName, err)
 	}
 	return int64(info.NumPending) + int64(info.NumAckPending), nil
 }

@@ -1,10 +1,9 @@
-package node
+package history
 
 import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 )
@@ -15,38 +14,33 @@ import (
 // files of every site even if a plant later burns down. The copies go one
 // at a time; a site out of reach is tried again on the next round.
 
-// Values of media.copy_from_sites.
-const (
-	copyOnView = "on_view"
-	copyAlways = "always"
-)
-
 // mediaCopyEvery is how often the copier looks for forwarded media whose
-// bytes are not here.
+// bytes are not here, unless TransferConfig.CopyEvery says otherwise.
 const mediaCopyEvery = 5 * time.Second
 
-type mediaCopier struct {
-	ms     *mediaService
+type copier struct {
+	t      *Transfer
+	store  BlobLister
 	log    *slog.Logger
 	every  time.Duration
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-func startMediaCopier(ms *mediaService, every time.Duration) *mediaCopier {
+func startCopier(t *Transfer, store BlobLister, log *slog.Logger, every time.Duration) *copier {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &mediaCopier{ms: ms, log: ms.n.log.With("component", "media-copy"), every: every, cancel: cancel}
+	c := &copier{t: t, store: store, log: log, every: every, cancel: cancel}
 	c.wg.Add(1)
 	go c.loop(ctx)
 	return c
 }
 
-func (c *mediaCopier) stop() {
+func (c *copier) stop() {
 	c.cancel()
 	c.wg.Wait()
 }
 
-func (c *mediaCopier) loop(ctx context.Context) {
+func (c *copier) loop(ctx context.Context) {
 	defer c.wg.Done()
 	t := time.NewTicker(c.every)
 	defer t.Stop()
@@ -62,8 +56,8 @@ func (c *mediaCopier) loop(ctx context.Context) {
 
 // round copies every forwarded blob that is not here yet, skipping the
 // rest of a node's blobs once it did not answer.
-func (c *mediaCopier) round(ctx context.Context) {
-	refs, err := c.ms.n.store.ForwardedBlobs(ctx)
+func (c *copier) round(ctx context.Context) {
+	refs, err := c.store.ForwardedBlobs(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			c.log.Warn("media copy: list forwarded media", "err", err)
@@ -78,11 +72,11 @@ func (c *mediaCopier) round(ctx context.Context) {
 		if unreachable[ref.Origin] {
 			continue
 		}
-		if _, err := os.Stat(c.ms.blobs.path(ref.Key)); err == nil {
+		if c.t.blobs.Has(ref.Key) {
 			continue
 		}
-		err := c.ms.fetcher.fetch(ctx, ref.Key, ref.Origin, ref.Size)
-		var ue *unreachableError
+		err := c.t.fetch(ctx, ref.Key, ref.Origin, ref.Size)
+		var ue *UnreachableError
 		switch {
 		case err == nil:
 			c.log.Debug("media copy: copied", "key", ref.Key, "origin", ref.Origin, "bytes", ref.Size)
