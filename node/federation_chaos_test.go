@@ -20,6 +20,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
+	"siteline/internal/testutil"
 	"siteline/storage"
 	"siteline/web"
 )
@@ -279,7 +280,7 @@ func (v *voter) start(join func() *JoinOptions) {
 		return
 	}
 	for attempt := 1; ; attempt++ {
-		opts := Options{LogOutput: testLog(v.t), RaftDial: v.link.dial}
+		opts := Options{LogOutput: testutil.NewLog(v.t), RaftDial: v.link.dial}
 		if join != nil {
 			opts.Join = join()
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/internal/testutil"
 	"siteline/media/client"
 	"siteline/media/signal"
 )
@@ -52,7 +53,7 @@ func testNackRecovers(t *testing.T, loss, completeFloor float64) {
 	h.publish(pub, client.TrackSpec{Kind: "video", PacketSize: 600})
 
 	v := trackOf(t, sub, pub.ID(), "video")
-	eventually(t, 15*time.Second, fmt.Sprintf("%d packets received", lossWindow), func() bool {
+	testutil.Eventually(t, 15*time.Second, fmt.Sprintf("%d packets received", lossWindow), func() bool {
 		s := v.Stats()
 		return s.Unique+s.Missing >= lossWindow
 	})
@@ -63,7 +64,7 @@ func testNackRecovers(t *testing.T, loss, completeFloor float64) {
 		s = v.Stats()
 		return float64(s.Unique) / float64(s.Unique+s.Missing)
 	}
-	eventually(t, 5*time.Second, fmt.Sprintf("at least %.0f%% of the sequence received", completeFloor*100), func() bool {
+	testutil.Eventually(t, 5*time.Second, fmt.Sprintf("at least %.0f%% of the sequence received", completeFloor*100), func() bool {
 		return share() >= completeFloor
 	})
 	rate := s.Rate()
@@ -116,7 +117,7 @@ func TestNackToSubscriber(t *testing.T) {
 			}
 			h.publish(pub, client.TrackSpec{Kind: "video", PacketSize: 600})
 			v := trackOf(t, sub, pub.ID(), "video")
-			eventually(t, 15*time.Second, fmt.Sprintf("%d packets received", lossWindow), func() bool {
+			testutil.Eventually(t, 15*time.Second, fmt.Sprintf("%d packets received", lossWindow), func() bool {
 				s := v.Stats()
 				return s.Unique+s.Missing >= lossWindow
 			})
@@ -125,7 +126,7 @@ func TestNackToSubscriber(t *testing.T) {
 				s = v.Stats()
 				return float64(s.Unique) / float64(s.Unique+s.Missing)
 			}
-			eventually(t, 5*time.Second, fmt.Sprintf("at least %.0f%% of the sequence received", tt.completeFloor*100), func() bool {
+			testutil.Eventually(t, 5*time.Second, fmt.Sprintf("at least %.0f%% of the sequence received", tt.completeFloor*100), func() bool {
 				return share() >= tt.completeFloor
 			})
 			sent, dropped := proxy.rtpDown.Load(), proxy.droppedDown.Load()

@@ -10,6 +10,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"siteline/internal/testutil"
 	"siteline/media/client"
 	"siteline/media/signal"
 	"siteline/media/turn"
@@ -182,7 +183,7 @@ func TestRelayRefusesBadCredentials(t *testing.T) {
 			if _, err := c.Publish(ctx, client.TrackSpec{Kind: "video"}); err != nil {
 				t.Fatalf("publish: %v", err) // signaling works; ICE will not
 			}
-			eventually(t, 10*time.Second, "publish connection's gathering to complete", func() bool {
+			testutil.Eventually(t, 10*time.Second, "publish connection's gathering to complete", func() bool {
 				return c.Conn(signal.TargetPublish).Gathering == webrtc.ICEGatheringStateComplete
 			})
 			info := c.Conn(signal.TargetPublish)
