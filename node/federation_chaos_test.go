@@ -401,6 +401,7 @@ func (c *tally) String() string {
 // end, healed, every node holds the same data, every team created with an
 // acknowledgement and none refused as federation_unreachable.
 func TestFederationLinearizableUnderPartitions(t *testing.T) {
+	testutil.System(t)
 	began := time.Now()
 	phase := func(what string) { t.Logf("%s after %s", what, time.Since(began).Round(100*time.Millisecond)) }
 	seed, duration := chaosParams(t, 20*time.Second)

@@ -23,6 +23,7 @@ import (
 // organisation comes from hq's federation (or a new one when join is nil).
 func fedNode(t testing.TB, ip int, site string, join *JoinOptions, mod func(*Config, *Options)) *testNode {
 	t.Helper()
+	testutil.System(t)
 	cfg := testConfig(t, shortTempDir(t))
 	host := fmt.Sprintf("127.0.0.%d", ip)
 	cfg.HTTP.Listen = host + ":0"

@@ -67,6 +67,9 @@ func startNodeWith(t *testing.T, cfg Config, opts Options) *testNode {
 // alone (tn.password is empty).
 func startNodeAsIs(t *testing.T, cfg Config, opts Options) *testNode {
 	t.Helper()
+	// A whole node takes seconds to start (an election, argon2id hashes):
+	// every test that starts one is a system test.
+	testutil.System(t)
 	opts.LogOutput = testutil.NewLog(t)
 	n, err := New(cfg, opts)
 	if err != nil {

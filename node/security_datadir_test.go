@@ -17,6 +17,7 @@ import (
 // and bus stores, keys, blobs), even when they existed with looser modes
 // (ISSUE13 item 17).
 func TestDataDirectoryIsOwnerOnly(t *testing.T) {
+	testutil.System(t)
 	cfg := testConfig(t, shortTempDir(t))
 	// A first start creates the files; it is stopped, and an operator's
 	// copy or a careless umask loosens every mode.

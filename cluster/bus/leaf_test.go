@@ -63,6 +63,7 @@ func freePort(t *testing.T) string {
 // a mutual-TLS leaf link; every event arrives exactly once, across a
 // headquarters that starts late and one that restarts.
 func TestHistoryReachesHeadquartersOnceAfterOutages(t *testing.T) {
+	testutil.System(t)
 	dir := t.TempDir()
 	ca, err := pki.NewCA("Acme")
 	if err != nil {
@@ -147,6 +148,7 @@ func TestHistoryReachesHeadquartersOnceAfterOutages(t *testing.T) {
 // TestLeafLinkRefusesForeignCertificates: a node with a certificate from
 // another CA never links.
 func TestLeafLinkRefusesForeignCertificates(t *testing.T) {
+	testutil.System(t)
 	dir := t.TempDir()
 	ca, _ := pki.NewCA("Acme")
 	other, _ := pki.NewCA("Intruder")

@@ -522,6 +522,7 @@ func (f *leaderForwarder) Forward(ctx context.Context, leaderID, leaderAddr stri
 }
 
 func TestThreeNodeCluster(t *testing.T) {
+	testutil.System(t)
 	ctx := testContext(t)
 	fwd := &leaderForwarder{nodes: map[string]*Node{}}
 	withFwd := func(c *Config) { c.Forwarder = fwd }

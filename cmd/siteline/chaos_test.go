@@ -46,6 +46,7 @@ import (
 // in the same time. The same code runs race-checked in node's in-process
 // federation tests.
 func TestChaosKillNine(t *testing.T) {
+	testutil.System(t)
 	seed := time.Now().UnixNano()
 	if s := os.Getenv("SITELINE_CHAOS_SEED"); s != "" {
 		var err error

@@ -35,6 +35,7 @@ func complete(t *testing.T, who string, r *client.Received, n uint64) {
 }
 
 func TestForwardToTwoSubscribers(t *testing.T) {
+	testutil.System(t)
 	h := startSFU(t)
 	pubC := h.join("tech", "s1", client.JoinOptions{})
 	sub1 := h.join("expert", "s1", client.JoinOptions{})

@@ -25,6 +25,7 @@ import (
 //     both rates, that is 24 of the 30 frames/s;
 //   - the SFU sent NACKs and counted the packets missing on arrival.
 func TestNackRecoversLoss(t *testing.T) {
+	testutil.System(t)
 	for _, tt := range []struct {
 		loss, completeFloor float64
 	}{
@@ -100,6 +101,7 @@ func testNackRecovers(t *testing.T, loss, completeFloor float64) {
 // publisher's shared packet cache, so the subscriber sees the sequence
 // (almost) complete. Floors as for TestNackRecoversLoss.
 func TestNackToSubscriber(t *testing.T) {
+	testutil.System(t)
 	for _, tt := range []struct {
 		loss, completeFloor float64
 	}{

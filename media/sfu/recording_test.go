@@ -308,6 +308,7 @@ func TestRecordingLateJoinerOneFile(t *testing.T) {
 // TestRecordingRestartAtOnce: a recording started right after one stops
 // (while the first is still being finished) records the tracks too.
 func TestRecordingRestartAtOnce(t *testing.T) {
+	testutil.System(t)
 	recorded := make(chan sfu.Recorded, 2)
 	h := startSFU(t, func(c *sfu.Config) {
 		c.RecordDir = t.TempDir()

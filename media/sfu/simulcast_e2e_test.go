@@ -81,6 +81,7 @@ func onLayer(t *testing.T, who string, r *client.Received, layer int, n uint64) 
 // The unlimited subscriber's budget is the SFU's send-side estimate from
 // its TWCC feedback; a REMB from a subscriber lowers it too.
 func TestSimulcastLayerPerSubscriber(t *testing.T) {
+	testutil.System(t)
 	h := startSFU(t)
 	pub := h.join("tech", "sim", client.JoinOptions{})
 	lowC, lowP := h.joinAs("expert", "sim")

@@ -120,6 +120,7 @@ func (h *harness) joinRelayed(user, room string, ice webrtc.ICEServer) *client.C
 // candidates only: every packet between them and the SFU crosses the
 // TURN relay, authenticated with credentials minted by turn.Server.
 func TestRelayOnly(t *testing.T) {
+	testutil.System(t)
 	h := startSFU(t)
 	relay := startTURN(t, h)
 	creds := func(user string) webrtc.ICEServer {
