@@ -20,6 +20,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
+	"siteline/internal/testutil"
 	"siteline/storage"
 	"siteline/web"
 )
@@ -279,7 +280,7 @@ func (v *voter) start(join func() *JoinOptions) {
 		return
 	}
 	for attempt := 1; ; attempt++ {
-		opts := Options{LogOutput: testLog(v.t), RaftDial: v.link.dial}
+		opts := Options{LogOutput: testutil.NewLog(v.t), RaftDial: v.link.dial}
 		if join != nil {
 			opts.Join = join()
 		}
@@ -400,6 +401,7 @@ func (c *tally) String() string {
 // end, healed, every node holds the same data, every team created with an
 // acknowledgement and none refused as federation_unreachable.
 func TestFederationLinearizableUnderPartitions(t *testing.T) {
+	testutil.System(t)
 	began := time.Now()
 	phase := func(what string) { t.Logf("%s after %s", what, time.Since(began).Round(100*time.Millisecond)) }
 	seed, duration := chaosParams(t, 20*time.Second)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/internal/testutil"
 	"siteline/policy"
 	"siteline/storage"
 	"siteline/web"
@@ -152,7 +153,7 @@ func TestFederationSnapshotCatchUpAfterDaysOffline(t *testing.T) {
 // before, with no join: it remembers its federation.
 func restartNode(t *testing.T, cfg Config, password string) *testNode {
 	t.Helper()
-	n, err := New(cfg, Options{LogOutput: testLog(t)})
+	n, err := New(cfg, Options{LogOutput: testutil.NewLog(t)})
 	if err != nil {
 		t.Fatalf("new node %s: %v", cfg.Node.Site, err)
 	}

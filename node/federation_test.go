@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/internal/testutil"
 	"siteline/policy"
 	"siteline/storage"
 	"siteline/web"
@@ -22,13 +23,14 @@ import (
 // organisation comes from hq's federation (or a new one when join is nil).
 func fedNode(t testing.TB, ip int, site string, join *JoinOptions, mod func(*Config, *Options)) *testNode {
 	t.Helper()
+	testutil.System(t)
 	cfg := testConfig(t, shortTempDir(t))
 	host := fmt.Sprintf("127.0.0.%d", ip)
 	cfg.HTTP.Listen = host + ":0"
 	cfg.Raft.Listen = host + ":0"
 	cfg.Node.Site = site
 	cfg.Node.ID = strings.ToLower(strings.ReplaceAll(site, " ", "-"))
-	opts := Options{Join: join, LogOutput: testLog(t)}
+	opts := Options{Join: join, LogOutput: testutil.NewLog(t)}
 	if mod != nil {
 		mod(&cfg, &opts)
 	}
@@ -87,14 +89,7 @@ func startFederation(t testing.TB, voters, plants int, plantMod func(i int, c *C
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > within {
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return time.Since(start)
+	return testutil.Eventually(t, within, what, cond)
 }
 
 // tryLogin logs in once the user has reached this node's copy of the

@@ -11,10 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"siteline/internal/testutil"
 	"siteline/web"
 )
 
@@ -67,7 +67,10 @@ func startNodeWith(t *testing.T, cfg Config, opts Options) *testNode {
 // alone (tn.password is empty).
 func startNodeAsIs(t *testing.T, cfg Config, opts Options) *testNode {
 	t.Helper()
-	opts.LogOutput = testLog(t)
+	// A whole node takes seconds to start (an election, argon2id hashes):
+	// every test that starts one is a system test.
+	testutil.System(t)
+	opts.LogOutput = testutil.NewLog(t)
 	n, err := New(cfg, opts)
 	if err != nil {
 		t.Fatalf("new node: %v", err)
@@ -239,33 +242,4 @@ func apiError(t testing.TB, data []byte) web.ErrorBody {
 		t.Fatalf("error body %q: %v", data, err)
 	}
 	return e
-}
-
-// testLog collects a node's log and prints it only if the test fails, so a
-// passing run stays quiet and a failing one shows what the node said.
-func testLog(t testing.TB) io.Writer {
-	w := &lockedBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("node log:\n%s", w.String())
-		}
-	})
-	return w
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

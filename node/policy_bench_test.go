@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/internal/testutil"
 	"siteline/policy"
 	"siteline/storage"
 	"siteline/web"
@@ -25,7 +26,7 @@ func benchNode(b *testing.B, lines int) (*Node, []string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { os.RemoveAll(dir) })
-	n, err := New(testConfig(b, dir), Options{LogOutput: testLog(b)})
+	n, err := New(testConfig(b, dir), Options{LogOutput: testutil.NewLog(b)})
 	if err != nil {
 		b.Fatal(err)
 	}

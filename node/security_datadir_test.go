@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"siteline/internal/testutil"
 )
 
 // The data directory and everything in it are the owner's alone once the
@@ -15,10 +17,11 @@ import (
 // and bus stores, keys, blobs), even when they existed with looser modes
 // (ISSUE13 item 17).
 func TestDataDirectoryIsOwnerOnly(t *testing.T) {
+	testutil.System(t)
 	cfg := testConfig(t, shortTempDir(t))
 	// A first start creates the files; it is stopped, and an operator's
 	// copy or a careless umask loosens every mode.
-	n, err := New(cfg, Options{LogOutput: testLog(t)})
+	n, err := New(cfg, Options{LogOutput: testutil.NewLog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

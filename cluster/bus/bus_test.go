@@ -2,46 +2,19 @@ package bus
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"siteline/internal/testutil"
 )
-
-// logBuffer collects logs and prints them only if the test fails, so a
-// late log line never reaches a finished test.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func testLogger(t *testing.T) *slog.Logger {
-	t.Helper()
-	lb := &logBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			lb.mu.Lock()
-			t.Logf("logs:\n%s", lb.buf.String())
-			lb.mu.Unlock()
-		}
-	})
-	return slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
 
 func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -53,7 +26,7 @@ func testContext(t *testing.T) context.Context {
 func startBus(t *testing.T, ctx context.Context, cfg Config) *Bus {
 	t.Helper()
 	if cfg.Logger == nil {
-		cfg.Logger = testLogger(t)
+		cfg.Logger = testutil.NewLog(t).Logger()
 	}
 	b, err := New(cfg)
 	if err != nil {
@@ -173,7 +146,7 @@ func TestMessageSurvivesRestart(t *testing.T) {
 	ctx := testContext(t)
 	dir := t.TempDir()
 
-	first, err := New(Config{Dir: dir, ServerName: "plant-1", Logger: testLogger(t)})
+	first, err := New(Config{Dir: dir, ServerName: "plant-1", Logger: testutil.NewLog(t).Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"siteline/cluster/pki"
+	"siteline/internal/testutil"
 )
 
 // nodeTLS issues a node certificate from ca and returns its mutual TLS
@@ -57,22 +58,12 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestHistoryReachesHeadquartersOnceAfterOutages: a plant writes history
 // into its own stream whatever the link does; headquarters sources it over
 // a mutual-TLS leaf link; every event arrives exactly once, across a
 // headquarters that starts late and one that restarts.
 func TestHistoryReachesHeadquartersOnceAfterOutages(t *testing.T) {
+	testutil.System(t)
 	dir := t.TempDir()
 	ca, err := pki.NewCA("Acme")
 	if err != nil {
@@ -105,7 +96,7 @@ func TestHistoryReachesHeadquartersOnceAfterOutages(t *testing.T) {
 		LeafListen: leafAddr, LeafTLS: hqTLS,
 	}
 	hq := startBus(t, context.Background(), hqCfg)
-	waitFor(t, "leaf link up", 20*time.Second, func() bool { return hq.LeafLinks() == 1 })
+	testutil.Eventually(t, 20*time.Second, "leaf link up", func() bool { return hq.LeafLinks() == 1 })
 	if err := hq.SourceStream(ctx, "HISTORY_ALL", []Source{{Stream: "HISTORY", Domain: "plant-1"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +107,7 @@ func TestHistoryReachesHeadquartersOnceAfterOutages(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, "backlog at headquarters", 30*time.Second, func() bool { return count(hq) == 100 })
+	testutil.Eventually(t, 30*time.Second, "backlog at headquarters", func() bool { return count(hq) == 100 })
 
 	// Headquarters goes away; the plant goes on writing; it comes back.
 	if err := hq.Shutdown(ctx); err != nil {
@@ -125,12 +116,12 @@ func TestHistoryReachesHeadquartersOnceAfterOutages(t *testing.T) {
 	publish(100, 150)
 	publish(140, 150) // a retry of the last ten, as after a lost ack: deduplicated
 	hq = startBus(t, context.Background(), hqCfg)
-	waitFor(t, "leaf link back", 20*time.Second, func() bool { return hq.LeafLinks() == 1 })
+	testutil.Eventually(t, 20*time.Second, "leaf link back", func() bool { return hq.LeafLinks() == 1 })
 	// The restarted server retried sourcing before the link was back, and
 	// JetStream backs off between retries (at most two minutes): the
 	// backlog is delayed, never lost.
 	start := time.Now()
-	waitFor(t, "history after restart", 150*time.Second, func() bool { return count(hq) >= 150 })
+	testutil.Eventually(t, 150*time.Second, "history after restart", func() bool { return count(hq) >= 150 })
 	t.Logf("backlog of 50 arrived %s after headquarters restarted", time.Since(start).Round(time.Second))
 
 	// Exactly once, in order.
@@ -157,6 +148,7 @@ func TestHistoryReachesHeadquartersOnceAfterOutages(t *testing.T) {
 // TestLeafLinkRefusesForeignCertificates: a node with a certificate from
 // another CA never links.
 func TestLeafLinkRefusesForeignCertificates(t *testing.T) {
+	testutil.System(t)
 	dir := t.TempDir()
 	ca, _ := pki.NewCA("Acme")
 	other, _ := pki.NewCA("Intruder")
@@ -170,7 +162,7 @@ func TestLeafLinkRefusesForeignCertificates(t *testing.T) {
 		LeafRemotes: []LeafRemote{{URL: "tls://" + leafAddr, TLS: nodeTLS(t, ca, dir, "good")}},
 	})
 	_ = good
-	waitFor(t, "the good link", 20*time.Second, func() bool { return hq.LeafLinks() == 1 })
+	testutil.Eventually(t, 20*time.Second, "the good link", func() bool { return hq.LeafLinks() == 1 })
 	intruder := startBus(t, context.Background(), Config{
 		Dir: filepath.Join(dir, "bad"), ServerName: "bad", Domain: "bad",
 		LeafRemotes: []LeafRemote{{URL: "tls://" + leafAddr, TLS: nodeTLS(t, other, dir, "bad")}},
@@ -205,7 +197,7 @@ func TestLeafAddrReportsThePickedPort(t *testing.T) {
 		Dir: filepath.Join(dir, "plant"), ServerName: "plant", Domain: "plant",
 		LeafRemotes: []LeafRemote{{URL: "tls://" + addr, TLS: nodeTLS(t, ca, dir, "plant")}},
 	})
-	waitFor(t, "leaf link", 20*time.Second, func() bool { return hq.LeafLinks() == 1 && plant.LeafLinks() == 1 })
+	testutil.Eventually(t, 20*time.Second, "leaf link", func() bool { return hq.LeafLinks() == 1 && plant.LeafLinks() == 1 })
 	if plant.LeafAddr() != "" {
 		t.Errorf("a node that accepts no links reports LeafAddr %q", plant.LeafAddr())
 	}
@@ -227,7 +219,7 @@ func TestRestartSourcesResumesOnce(t *testing.T) {
 	if err := plant.EnsureStream(ctx, "HISTORY", []string{"history.plant"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "leaf link", 20*time.Second, func() bool { return hq.LeafLinks() == 1 })
+	testutil.Eventually(t, 20*time.Second, "leaf link", func() bool { return hq.LeafLinks() == 1 })
 	if err := hq.SourceStream(ctx, "ALL", []Source{{Stream: "HISTORY", Domain: "plant"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +233,7 @@ func TestRestartSourcesResumesOnce(t *testing.T) {
 	}
 	count := func() uint64 { n, _ := hq.StreamLen(ctx, "ALL"); return n }
 	publish(0, 50)
-	waitFor(t, "first 50", 20*time.Second, func() bool { return count() == 50 })
+	testutil.Eventually(t, 20*time.Second, "first 50", func() bool { return count() == 50 })
 	if err := hq.RestartSources(ctx, "ALL", []string{"plant"}); err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +241,7 @@ func TestRestartSourcesResumesOnce(t *testing.T) {
 		t.Errorf("restart of a domain not sourced = %v, want nothing done", err)
 	}
 	publish(50, 100)
-	waitFor(t, "all 100", 20*time.Second, func() bool { return count() >= 100 })
+	testutil.Eventually(t, 20*time.Second, "all 100", func() bool { return count() >= 100 })
 	st, err := hq.JetStream().Stream(ctx, "ALL")
 	if err != nil {
 		t.Fatal(err)

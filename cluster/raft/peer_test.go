@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"siteline/cluster/pki"
+	"siteline/internal/testutil"
 	"siteline/storage"
 )
 
@@ -62,6 +63,7 @@ func suffrages(t *testing.T, ctx context.Context, n *Node) map[string]bool {
 // certificate has no business asking for, and adds no voter it cannot
 // reach in that voter's name.
 func TestPlantCertificateIsRefusedMembershipChanges(t *testing.T) {
+	testutil.System(t)
 	ctx := testContext(t)
 	ca, err := pki.NewCA("Acme")
 	if err != nil {
@@ -121,6 +123,7 @@ func TestPlantCertificateIsRefusedMembershipChanges(t *testing.T) {
 // A voter's certificate may ask for membership changes; one that names no
 // role counts as a voter's when its node votes.
 func TestVoterCertificateMayChangeMembership(t *testing.T) {
+	testutil.System(t)
 	ctx := testContext(t)
 	ca, err := pki.NewCA("Acme")
 	if err != nil {

@@ -1,7 +1,6 @@
 package raft
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,38 +12,16 @@ import (
 	"testing"
 	"time"
 
+	"siteline/internal/testutil"
 	"siteline/storage"
 	"siteline/storage/sqlite"
 )
 
-// logBuffer collects logs and prints them only if the test fails, so a
-// late log line never reaches a finished test.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func testLogger(t *testing.T) (*slog.Logger, *logBuffer) {
+// testLogger logs at debug level into a log shown only if the test fails.
+func testLogger(t *testing.T) (*slog.Logger, *testutil.Log) {
 	t.Helper()
-	lb := &logBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("logs:\n%s", lb.String())
-		}
-	})
-	return slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})), lb
+	l := testutil.NewLog(t)
+	return l.Logger(), l
 }
 
 func testContext(t *testing.T) context.Context {
@@ -53,20 +30,10 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// eventually polls cond until it holds or a deadline passes.
+// eventually polls cond until it holds or ten seconds pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.NewTimer(10 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
+	testutil.Eventually(t, 10*time.Second, what, cond)
 }
 
 // applyLog records the commands onApply saw.
@@ -93,7 +60,7 @@ type testNode struct {
 	store   *sqlite.Store
 	node    *Node
 	applied *applyLog
-	logs    *logBuffer
+	logs    *testutil.Log
 	stopped bool
 }
 
@@ -555,6 +522,7 @@ func (f *leaderForwarder) Forward(ctx context.Context, leaderID, leaderAddr stri
 }
 
 func TestThreeNodeCluster(t *testing.T) {
+	testutil.System(t)
 	ctx := testContext(t)
 	fwd := &leaderForwarder{nodes: map[string]*Node{}}
 	withFwd := func(c *Config) { c.Forwarder = fwd }
@@ -636,7 +604,7 @@ func TestThreeNodeCluster(t *testing.T) {
 }
 
 func TestHCLogAdapter(t *testing.T) {
-	var buf logBuffer
+	var buf testutil.Log
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	a := newHCLogAdapter(logger, "raft")
 	if a.IsDebug() || !a.IsInfo() || !a.IsError() {

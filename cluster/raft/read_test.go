@@ -11,6 +11,7 @@ import (
 
 	hraft "github.com/hashicorp/raft"
 
+	"siteline/internal/testutil"
 	"siteline/storage"
 )
 
@@ -93,6 +94,7 @@ func startCluster(t *testing.T, ctx context.Context, gates [3]*gatedStore, opts 
 func gate() *gatedStore { return newGatedStore(nil) }
 
 func TestReadBarrierSeesAcknowledgedWrites(t *testing.T) {
+	testutil.System(t)
 	ctx := testContext(t)
 	lagging := gate()
 	nodes := startCluster(t, ctx, [3]*gatedStore{nil, lagging, nil})
@@ -137,6 +139,7 @@ func TestReadBarrierSeesAcknowledgedWrites(t *testing.T) {
 // Propose returns, not only in the leader's: its caller reads its own
 // writes there.
 func TestForwardedProposalIsReadableWhereMade(t *testing.T) {
+	testutil.System(t)
 	ctx := testContext(t)
 	nodes := startCluster(t, ctx, [3]*gatedStore{})
 	for i := range 20 {
@@ -148,6 +151,7 @@ func TestForwardedProposalIsReadableWhereMade(t *testing.T) {
 }
 
 func TestReadBarrierWithoutLeaderFails(t *testing.T) {
+	testutil.System(t)
 	for _, tc := range []struct {
 		name string
 		stop []int // the nodes stopped; the first of the rest reads
@@ -180,6 +184,7 @@ func TestReadBarrierWithoutLeaderFails(t *testing.T) {
 
 // Each way a change can fail says whether it may still be applied.
 func TestUnknownOutcomeIsToldApart(t *testing.T) {
+	testutil.System(t)
 	unknown := func(t *testing.T, err error) {
 		t.Helper()
 		if !errors.Is(err, storage.ErrOutcomeUnknown) || !errors.Is(err, storage.ErrFederationUnreachable) {

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/internal/testutil"
 	"siteline/node"
 	"siteline/storage/sqlite"
 )
@@ -45,6 +46,7 @@ import (
 // in the same time. The same code runs race-checked in node's in-process
 // federation tests.
 func TestChaosKillNine(t *testing.T) {
+	testutil.System(t)
 	seed := time.Now().UnixNano()
 	if s := os.Getenv("SITELINE_CHAOS_SEED"); s != "" {
 		var err error
@@ -210,7 +212,7 @@ func TestChaosKillNine(t *testing.T) {
 		n.waitReady()
 	}
 	var applied uint64
-	waitFor(t, 60*time.Second, "nodes converge", func() bool {
+	testutil.Eventually(t, 60*time.Second, "nodes converge", func() bool {
 		var idx []uint64
 		for _, n := range nodes {
 			var st node.ClusterStatus
@@ -418,7 +420,7 @@ func (n *chaosNode) terminate() {
 // waitReady waits until the node's process answers HTTP.
 func (n *chaosNode) waitReady() {
 	n.t.Helper()
-	waitFor(n.t, 60*time.Second, n.id+" ready", func() bool {
+	testutil.Eventually(n.t, 60*time.Second, n.id+" ready", func() bool {
 		select {
 		case <-n.exited:
 			n.t.Fatalf("%s exited: %v", n.id, n.exitErr)
@@ -574,18 +576,6 @@ func adminToken(t *testing.T, base, email, password string) string {
 		t.Fatalf("create API token = %d (%v)", resp.StatusCode, err)
 	}
 	return tok.Secret
-}
-
-// waitFor polls cond until it holds, failing the test after within.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // freePort reserves a loopback port for a node to listen on.

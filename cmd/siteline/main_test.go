@@ -14,12 +14,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"siteline/internal/testutil"
 )
 
 // TestBinary builds the siteline command and drives it as an operator
 // would: init, user commands on a stopped node, serve, user commands on the
 // running node through its admin socket, SIGTERM.
 func TestBinary(t *testing.T) {
+	testutil.System(t)
 	bin := filepath.Join(t.TempDir(), "siteline")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"siteline/internal/testutil"
 	"siteline/media/client"
 	"siteline/media/sfu"
 )
@@ -68,7 +69,7 @@ func benchForward(b *testing.B, n int) {
 	tracks := make([]*client.Received, n)
 	for i := range n {
 		c := join(fmt.Sprintf("sub%d", i))
-		benchWait(b, 30*time.Second, "a subscriber's track", func() bool {
+		testutil.Eventually(b, 30*time.Second, "a subscriber's track", func() bool {
 			for _, r := range c.Tracks() {
 				if r.Stats().Unique > 0 {
 					tracks[i] = r
@@ -102,7 +103,7 @@ func benchForward(b *testing.B, n int) {
 	start := time.Now()
 	b.StartTimer()
 	// Packets arrive at their own pace; the loop waits for b.N of them.
-	benchWait(b, time.Duration(b.N/(benchFPS*benchPPF*n)+30)*time.Second, "b.N packets delivered", func() bool {
+	testutil.Eventually(b, time.Duration(b.N/(benchFPS*benchPPF*n)+30)*time.Second, "b.N packets delivered", func() bool {
 		sn, _ := take()
 		return sn.unique-before.unique >= uint64(b.N)
 	})
@@ -138,17 +139,6 @@ func benchSFU(b *testing.B) (*sfu.SFU, *prometheus.Registry) {
 		_ = s.Shutdown(ctx)
 	})
 	return s, reg
-}
-
-func benchWait(b *testing.B, within time.Duration, what string, cond func() bool) {
-	b.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 func gather(b *testing.B, reg *prometheus.Registry, name string) float64 {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/internal/testutil"
 	"siteline/media/client"
 )
 
@@ -27,13 +28,14 @@ func checkRate(t *testing.T, who string, r *client.Received, want float64) {
 // complete waits until r has at least n packets and no gap.
 func complete(t *testing.T, who string, r *client.Received, n uint64) {
 	t.Helper()
-	eventually(t, 15*time.Second, who+" "+r.Kind+" packets complete", func() bool {
+	testutil.Eventually(t, 15*time.Second, who+" "+r.Kind+" packets complete", func() bool {
 		s := r.Stats()
 		return s.Unique >= n && s.Missing == 0
 	})
 }
 
 func TestForwardToTwoSubscribers(t *testing.T) {
+	testutil.System(t)
 	h := startSFU(t)
 	pubC := h.join("tech", "s1", client.JoinOptions{})
 	sub1 := h.join("expert", "s1", client.JoinOptions{})
@@ -59,7 +61,7 @@ func TestForwardToTwoSubscribers(t *testing.T) {
 
 	// sub2 leaves and comes back as a new connection.
 	_ = sub2.Close()
-	eventually(t, 5*time.Second, "sub2 gone from the room", func() bool {
+	testutil.Eventually(t, 5*time.Second, "sub2 gone from the room", func() bool {
 		return len(h.sfu.Room("s1").Participants()) == 2
 	})
 	sub2 = h.join("lead", "s1", client.JoinOptions{})
@@ -77,7 +79,7 @@ func TestForwardToTwoSubscribers(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := v1.Stats().Unique
-	eventually(t, 10*time.Second, "flow after ICE restart", func() bool {
+	testutil.Eventually(t, 10*time.Second, "flow after ICE restart", func() bool {
 		return v1.Stats().Unique >= before+120
 	})
 	if n := len(h.sfu.Room("s1").Participants()); n != 3 {

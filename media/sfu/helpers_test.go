@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"siteline/internal/testutil"
 	"siteline/media/client"
 	"siteline/media/sfu"
 	"siteline/media/signal"
@@ -192,7 +193,7 @@ func startSFU(t *testing.T, opts ...func(*sfu.Config)) *harness {
 			t.Errorf("shutdown: %v", err)
 		}
 		// pion ends some goroutines a moment after Close returns.
-		eventually(t, 10*time.Second, "goroutines to end after shutdown", func() bool {
+		testutil.Eventually(t, 10*time.Second, "goroutines to end after shutdown", func() bool {
 			return runtime.NumGoroutine() <= before
 		})
 	})
@@ -242,25 +243,11 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		<-tick.C
-	}
-}
-
 // trackOf waits for c to receive a track of kind from participant pid.
 func trackOf(t *testing.T, c *client.Client, pid, kind string) *client.Received {
 	t.Helper()
 	var found *client.Received
-	eventually(t, 10*time.Second, kind+" track from "+pid, func() bool {
+	testutil.Eventually(t, 10*time.Second, kind+" track from "+pid, func() bool {
 		for _, r := range c.Tracks() {
 			if r.Participant == pid && r.Kind == kind && r.Stats().Unique > 0 {
 				found = r

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/internal/testutil"
 	"siteline/media/client"
 	"siteline/media/sfu"
 	"siteline/media/signal"
@@ -61,7 +62,7 @@ func TestChatAndAnnotationsAreRateLimited(t *testing.T) {
 		t.Fatalf("error = %+v, want %s", e, signal.CodeLimit)
 	}
 	// The listener got three of each, and the chats before the strokes.
-	eventually(t, 10*time.Second, "three strokes at the listener", func() bool {
+	testutil.Eventually(t, 10*time.Second, "three strokes at the listener", func() bool {
 		n := 0
 		for _, m := range listener.Seen() {
 			if m.Type == signal.TypeAnnotate {

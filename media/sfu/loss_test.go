@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/internal/testutil"
 	"siteline/media/client"
 	"siteline/media/signal"
 )
@@ -24,6 +25,7 @@ import (
 //     both rates, that is 24 of the 30 frames/s;
 //   - the SFU sent NACKs and counted the packets missing on arrival.
 func TestNackRecoversLoss(t *testing.T) {
+	testutil.System(t)
 	for _, tt := range []struct {
 		loss, completeFloor float64
 	}{
@@ -52,7 +54,7 @@ func testNackRecovers(t *testing.T, loss, completeFloor float64) {
 	h.publish(pub, client.TrackSpec{Kind: "video", PacketSize: 600})
 
 	v := trackOf(t, sub, pub.ID(), "video")
-	eventually(t, 15*time.Second, fmt.Sprintf("%d packets received", lossWindow), func() bool {
+	testutil.Eventually(t, 15*time.Second, fmt.Sprintf("%d packets received", lossWindow), func() bool {
 		s := v.Stats()
 		return s.Unique+s.Missing >= lossWindow
 	})
@@ -63,7 +65,7 @@ func testNackRecovers(t *testing.T, loss, completeFloor float64) {
 		s = v.Stats()
 		return float64(s.Unique) / float64(s.Unique+s.Missing)
 	}
-	eventually(t, 5*time.Second, fmt.Sprintf("at least %.0f%% of the sequence received", completeFloor*100), func() bool {
+	testutil.Eventually(t, 5*time.Second, fmt.Sprintf("at least %.0f%% of the sequence received", completeFloor*100), func() bool {
 		return share() >= completeFloor
 	})
 	rate := s.Rate()
@@ -99,6 +101,7 @@ func testNackRecovers(t *testing.T, loss, completeFloor float64) {
 // publisher's shared packet cache, so the subscriber sees the sequence
 // (almost) complete. Floors as for TestNackRecoversLoss.
 func TestNackToSubscriber(t *testing.T) {
+	testutil.System(t)
 	for _, tt := range []struct {
 		loss, completeFloor float64
 	}{
@@ -116,7 +119,7 @@ func TestNackToSubscriber(t *testing.T) {
 			}
 			h.publish(pub, client.TrackSpec{Kind: "video", PacketSize: 600})
 			v := trackOf(t, sub, pub.ID(), "video")
-			eventually(t, 15*time.Second, fmt.Sprintf("%d packets received", lossWindow), func() bool {
+			testutil.Eventually(t, 15*time.Second, fmt.Sprintf("%d packets received", lossWindow), func() bool {
 				s := v.Stats()
 				return s.Unique+s.Missing >= lossWindow
 			})
@@ -125,7 +128,7 @@ func TestNackToSubscriber(t *testing.T) {
 				s = v.Stats()
 				return float64(s.Unique) / float64(s.Unique+s.Missing)
 			}
-			eventually(t, 5*time.Second, fmt.Sprintf("at least %.0f%% of the sequence received", tt.completeFloor*100), func() bool {
+			testutil.Eventually(t, 5*time.Second, fmt.Sprintf("at least %.0f%% of the sequence received", tt.completeFloor*100), func() bool {
 				return share() >= tt.completeFloor
 			})
 			sent, dropped := proxy.rtpDown.Load(), proxy.droppedDown.Load()

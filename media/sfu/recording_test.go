@@ -11,6 +11,7 @@ import (
 	"github.com/at-wat/ebml-go"
 	"github.com/at-wat/ebml-go/webm"
 
+	"siteline/internal/testutil"
 	"siteline/media/client"
 	"siteline/media/sfu"
 	"siteline/media/signal"
@@ -101,7 +102,7 @@ func TestRecordingWritesEveryPublisher(t *testing.T) {
 	// Two seconds of media: 60 video frames at 30 a second.
 	video := pubs[1]
 	start := sum(video.Sent())
-	eventually(t, 20*time.Second, "60 more video frames sent", func() bool { return sum(video.Sent()) >= start+120 })
+	testutil.Eventually(t, 20*time.Second, "60 more video frames sent", func() bool { return sum(video.Sent()) >= start+120 })
 
 	if err := expert.Send(ctx, signal.Message{V: 1, Type: signal.TypeRecord, ID: "r3", Recording: false}); err != nil {
 		t.Fatal(err)
@@ -172,7 +173,7 @@ func TestRecordingEndsWithTheCall(t *testing.T) {
 	}
 	next(t, tech, "recording on", isType(signal.TypeRecording))
 	start := sum(pubs[0].Sent())
-	eventually(t, 20*time.Second, "frames sent", func() bool { return sum(pubs[0].Sent()) >= start+60 })
+	testutil.Eventually(t, 20*time.Second, "frames sent", func() bool { return sum(pubs[0].Sent()) >= start+60 })
 	if err := tech.Leave(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +291,7 @@ func TestRecordingLateJoinerOneFile(t *testing.T) {
 	pubs := h.publish(expert, client.TrackSpec{Kind: "audio"}, client.TrackSpec{Kind: "video"})
 	trackOf(t, tech, expert.ID(), "video")
 	start := sum(pubs[1].Sent())
-	eventually(t, 20*time.Second, "frames sent", func() bool { return sum(pubs[1].Sent()) >= start+120 })
+	testutil.Eventually(t, 20*time.Second, "frames sent", func() bool { return sum(pubs[1].Sent()) >= start+120 })
 	if err := tech.Send(ctx, signal.Message{V: 1, Type: signal.TypeRecord, Recording: false}); err != nil {
 		t.Fatal(err)
 	}
@@ -307,6 +308,7 @@ func TestRecordingLateJoinerOneFile(t *testing.T) {
 // TestRecordingRestartAtOnce: a recording started right after one stops
 // (while the first is still being finished) records the tracks too.
 func TestRecordingRestartAtOnce(t *testing.T) {
+	testutil.System(t)
 	recorded := make(chan sfu.Recorded, 2)
 	h := startSFU(t, func(c *sfu.Config) {
 		c.RecordDir = t.TempDir()
@@ -328,7 +330,7 @@ func TestRecordingRestartAtOnce(t *testing.T) {
 	frames := func(n uint64) {
 		t.Helper()
 		start := sum(pubs[1].Sent())
-		eventually(t, 20*time.Second, "frames sent", func() bool { return sum(pubs[1].Sent()) >= start+n })
+		testutil.Eventually(t, 20*time.Second, "frames sent", func() bool { return sum(pubs[1].Sent()) >= start+n })
 	}
 	// Each recording runs 2.5 s: long enough for a keyframe whatever the
 	// publisher's last one was (the recorder asks again every second).

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/internal/testutil"
 	"siteline/media/client"
 	"siteline/media/signal"
 )
@@ -138,7 +139,7 @@ func TestPermissionsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	next(t, viewer, "viewer told the call ended", isType(signal.TypeEnd))
-	eventually(t, 5*time.Second, "room dropped", func() bool { return h.sfu.Room("s4") == nil })
+	testutil.Eventually(t, 5*time.Second, "room dropped", func() bool { return h.sfu.Room("s4") == nil })
 	if got := h.metric("siteline_sfu_rooms"); got != 0 {
 		t.Errorf("rooms gauge = %v after end", got)
 	}

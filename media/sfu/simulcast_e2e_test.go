@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/internal/testutil"
 	"siteline/media/client"
 	"siteline/media/sfu"
 )
@@ -46,7 +47,7 @@ func onLayer(t *testing.T, who string, r *client.Received, layer int, n uint64) 
 	t.Helper()
 	var from client.TrackStats
 	started := false
-	eventually(t, 15*time.Second, fmt.Sprintf("%s to receive %d packets of layer %d only", who, n, layer), func() bool {
+	testutil.Eventually(t, 15*time.Second, fmt.Sprintf("%s to receive %d packets of layer %d only", who, n, layer), func() bool {
 		s := r.Stats()
 		if s.LastLayer != layer {
 			started = false
@@ -80,6 +81,7 @@ func onLayer(t *testing.T, who string, r *client.Received, layer int, n uint64) 
 // The unlimited subscriber's budget is the SFU's send-side estimate from
 // its TWCC feedback; a REMB from a subscriber lowers it too.
 func TestSimulcastLayerPerSubscriber(t *testing.T) {
+	testutil.System(t)
 	h := startSFU(t)
 	pub := h.join("tech", "sim", client.JoinOptions{})
 	lowC, lowP := h.joinAs("expert", "sim")
@@ -87,7 +89,7 @@ func TestSimulcastLayerPerSubscriber(t *testing.T) {
 	lowP.LimitBitrate(lowBudget)
 
 	pubs := h.publish(pub, client.TrackSpec{Kind: "video", Layers: []string{"q", "h", "f"}, PacketSize: simulcastPacket})
-	eventually(t, 10*time.Second, "every layer sent", func() bool {
+	testutil.Eventually(t, 10*time.Second, "every layer sent", func() bool {
 		s := pubs[0].Sent()
 		return len(s) == 3 && s[0] > 0 && s[1] > 0 && s[2] > 0
 	})

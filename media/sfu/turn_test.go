@@ -10,6 +10,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"siteline/internal/testutil"
 	"siteline/media/client"
 	"siteline/media/signal"
 	"siteline/media/turn"
@@ -119,6 +120,7 @@ func (h *harness) joinRelayed(user, room string, ice webrtc.ICEServer) *client.C
 // candidates only: every packet between them and the SFU crosses the
 // TURN relay, authenticated with credentials minted by turn.Server.
 func TestRelayOnly(t *testing.T) {
+	testutil.System(t)
 	h := startSFU(t)
 	relay := startTURN(t, h)
 	creds := func(user string) webrtc.ICEServer {
@@ -182,7 +184,7 @@ func TestRelayRefusesBadCredentials(t *testing.T) {
 			if _, err := c.Publish(ctx, client.TrackSpec{Kind: "video"}); err != nil {
 				t.Fatalf("publish: %v", err) // signaling works; ICE will not
 			}
-			eventually(t, 10*time.Second, "publish connection's gathering to complete", func() bool {
+			testutil.Eventually(t, 10*time.Second, "publish connection's gathering to complete", func() bool {
 				return c.Conn(signal.TargetPublish).Gathering == webrtc.ICEGatheringStateComplete
 			})
 			info := c.Conn(signal.TargetPublish)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/pion/stun/v4"
+
+	"siteline/internal/testutil"
 )
 
 // TestPeerFilterSpecialPurpose walks the IANA IPv4 and IPv6
@@ -351,7 +353,7 @@ func TestCredentialsEndWithCallAndUser(t *testing.T) {
 	cb.allocate(t)
 
 	// Past the expiry, the credentials make no new allocation...
-	waitFor(t, "the credentials to expire", func() bool { return time.Now().Unix() > expires.Unix() })
+	testutil.Eventually(t, 10*time.Second, "the credentials to expire", func() bool { return time.Now().Unix() > expires.Unix() })
 	if relay, err := ts.dial(t, "udp", aliceUser, alicePass).Allocate(); err == nil {
 		_ = relay.Close()
 		t.Fatal("expired credentials made a new allocation")
@@ -372,7 +374,7 @@ func TestCredentialsEndWithCallAndUser(t *testing.T) {
 		_ = relay.Close()
 		t.Fatal("fresh credentials of an ended call made an allocation")
 	}
-	waitFor(t, "the ended call's allocation to close", func() bool { return ts.UserAllocations("alice") == 0 })
+	testutil.Eventually(t, 10*time.Second, "the ended call's allocation to close", func() bool { return ts.UserAllocations("alice") == 0 })
 	if n := ts.UserAllocations("bob"); n != 1 {
 		t.Fatalf("bob's allocations = %d, want 1", n)
 	}
@@ -388,7 +390,7 @@ func TestCredentialsEndWithCallAndUser(t *testing.T) {
 	if code := refresh(t, cb, realm, bobUser, bobPass); code != int(stun.CodeUnauthorized) {
 		t.Errorf("refresh after the user's deactivation = %d, want %d", code, stun.CodeUnauthorized)
 	}
-	waitFor(t, "the deactivated user's allocation to close", func() bool { return ts.Allocations() == 0 })
+	testutil.Eventually(t, 10*time.Second, "the deactivated user's allocation to close", func() bool { return ts.Allocations() == 0 })
 }
 
 // TestRevokeClosesAllocations: Revoke closes the matching allocations at

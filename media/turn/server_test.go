@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"siteline/internal/testutil"
 )
 
 func TestRelayRoundTrip(t *testing.T) {
@@ -161,7 +163,7 @@ func TestPortFilter(t *testing.T) {
 			t.Fatalf("WriteTo %s: %v", to, err)
 		}
 	}
-	waitFor(t, "two datagrams refused at send", func() bool {
+	testutil.Eventually(t, 10*time.Second, "two datagrams refused at send", func() bool {
 		return ts.metric(t, "peer_refused_total", "stage", stageSend, "reason", reasonPort) >= 2
 	})
 
@@ -169,7 +171,7 @@ func TestPortFilter(t *testing.T) {
 	if _, err := other.WriteToUDP([]byte("from forbidden port"), relayAddr); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a datagram refused at receive", func() bool {
+	testutil.Eventually(t, 10*time.Second, "a datagram refused at receive", func() bool {
 		return ts.metric(t, "peer_refused_total", "stage", stageReceive, "reason", reasonPort) >= 1
 	})
 	// The next datagram the client gets is the allowed peer's echo.
@@ -225,7 +227,7 @@ func TestQuotas(t *testing.T) {
 	if err := a1.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "alice's first allocation to be released", func() bool { return ts.UserAllocations("alice") == 1 })
+	testutil.Eventually(t, 10*time.Second, "alice's first allocation to be released", func() bool { return ts.UserAllocations("alice") == 1 })
 	if _, err := alloc("carol"); err != nil {
 		t.Fatalf("carol after a release: %v", err)
 	}
@@ -242,7 +244,7 @@ func TestQuotaReleasedWithTCPConnection(t *testing.T) {
 		t.Fatal("second allocation for alice accepted")
 	}
 	c.close()
-	waitFor(t, "the TCP allocation to be released", func() bool { return ts.Allocations() == 0 })
+	testutil.Eventually(t, 10*time.Second, "the TCP allocation to be released", func() bool { return ts.Allocations() == 0 })
 	ts.dialUser(t, "tls", "alice").allocate(t)
 }
 
@@ -294,7 +296,7 @@ func TestMetrics(t *testing.T) {
 
 	payload := bytes.Repeat([]byte{0xab}, 500)
 	roundTrip(t, relay, udpAddr(peer.addr), payload)
-	waitFor(t, "relayed counters", func() bool {
+	testutil.Eventually(t, 10*time.Second, "relayed counters", func() bool {
 		return ts.metric(t, "relayed_packets_total", "direction", dirClientToPeer) >= 1 &&
 			ts.metric(t, "relayed_packets_total", "direction", dirPeerToClient) >= 1
 	})
@@ -308,7 +310,7 @@ func TestMetrics(t *testing.T) {
 	if err := relay.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "allocations gauge back to 0", func() bool { return ts.metric(t, "allocations") == 0 })
+	testutil.Eventually(t, 10*time.Second, "allocations gauge back to 0", func() bool { return ts.metric(t, "allocations") == 0 })
 }
 
 func TestLifecycle(t *testing.T) {
