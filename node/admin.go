@@ -341,8 +341,6 @@ func (s *admin) RemoveTeamMember(ctx context.Context, a web.Actor, teamID, userI
 	return s.n.audit(ctx, actorID(a), "team.member.remove", teamID, m)
 }
 
-var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
-
 func (s *admin) PutLabelGroup(ctx context.Context, a web.Actor, g storage.LabelGroup) (storage.LabelGroup, error) {
 	g.OrgID = a.OrgID
 	g.Name = strings.TrimSpace(g.Name)
@@ -350,7 +348,7 @@ func (s *admin) PutLabelGroup(ctx context.Context, a web.Actor, g storage.LabelG
 	if err := checkName("name", g.Name); err != nil {
 		return g, err
 	}
-	if !colorRE.MatchString(g.Color) {
+	if !storage.ValidColor(g.Color) {
 		return g, validation("color", fmt.Sprintf("%q is not a colour of the form #rrggbb", g.Color))
 	}
 	action := "labelgroup.update"

@@ -1,7 +1,10 @@
 // Package node is the composition root of a Siteline node and holds its
-// application services. New builds every part from a validated Config and
-// fails fast; Start opens storage, Raft, the bus and the HTTP listeners in
-// that order; Shutdown closes them in reverse.
+// application services. New validates the Config and opens nothing; Start
+// builds and opens the parts in order, storage first, then Raft, the bus
+// and site history, the call, media and invitation services, the SFU and
+// TURN relay, and the HTTP listeners last, closing what it opened if one
+// fails (an offline node opens storage, Raft and the admin socket only);
+// Shutdown stops accepting requests and closes the parts in reverse.
 package node
 
 import (
@@ -133,7 +136,8 @@ type Node struct {
 	stopped bool
 }
 
-// New validates cfg and builds the node. Nothing is opened yet.
+// New validates cfg, fills in the defaults of opts and makes the node's
+// logger. It builds and opens nothing else: Start does.
 func New(cfg Config, opts Options) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err

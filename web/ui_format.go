@@ -2,7 +2,7 @@ package web
 
 import (
 	"html/template"
-	"regexp"
+	"siteline/storage"
 	"strconv"
 	"strings"
 	"time"
@@ -41,15 +41,13 @@ func formatTimePtr(t *time.Time) string {
 	return formatTime(*t)
 }
 
-var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
-
 // normColor returns a #rrggbb colour, or a neutral grey for anything else.
 func normColor(c string) string {
 	c = strings.TrimSpace(c)
 	if len(c) == 4 && c[0] == '#' {
 		c = "#" + strings.Repeat(c[1:2], 2) + strings.Repeat(c[2:3], 2) + strings.Repeat(c[3:4], 2)
 	}
-	if !hexColor.MatchString(c) {
+	if !storage.ValidColor(c) {
 		return "#64748b"
 	}
 	return strings.ToLower(c)

@@ -121,8 +121,8 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// ParticipantInfo describes who joins. The web layer fills it from the
-// authenticated session and the join message.
+// ParticipantInfo describes who joins. The caller (node's call service)
+// fills it from the authenticated session and the join message.
 type ParticipantInfo struct {
 	// ID identifies this connection in the room; empty means generate one.
 	ID string

@@ -24,7 +24,17 @@
 // are forwarded to the publisher, throttled. All calls share one UDP port
 // (ICE UDP mux) and, optionally, one TCP port (ICE-TCP).
 //
-// The SFU does not read sockets: the web layer calls Join with a
-// participant's join message and Handle with every later message, and
-// gives a send function for messages to the participant.
+// Beyond forwarding, a room relays chat and annotations (strokes drawn on
+// a snapshot, pointer positions), rate-limited per participant and checked
+// against the Authorizer; records every publisher to WebM files
+// (recording.go, media/record) when asked; and takes hidden participants,
+// supervisors who receive every track and the chat but may neither publish
+// nor chat and are never announced, while the others are told that the
+// call is monitored (ParticipantInfo.Hidden).
+//
+// The SFU reads no signaling socket: the caller
+// (node's call service, behind web's WebSocket handler) calls Join with a
+// participant's join message, gives a send function for messages to the
+// participant and calls Handle with every later message; Publish and Play
+// answer a WHIP or WHEP offer in one step (direct.go).
 package sfu

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
+	"siteline/media/internal/pionlog"
 	"siteline/media/signal"
 )
 
@@ -62,7 +63,8 @@ func (s *SFU) Start() error {
 	if s.started {
 		return nil
 	}
-	logs := pionLogger{s.log}
+	// pion's Debug and Trace chatter is dropped; Info and above keep their level.
+	logs := pionlog.Factory{Log: s.log}
 	se := webrtc.SettingEngine{LoggerFactory: logs}
 	if s.cfg.UDPConn != nil {
 		s.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), s.cfg.UDPConn)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"unicode/utf8"
+
+	"siteline/storage"
 )
 
 // Errors returned by Decode and Stream.Decode, wrapped with the detail.
@@ -229,7 +231,7 @@ func (s *Stroke) validate() error {
 	if !strokeTools[s.Tool] {
 		return fmt.Errorf("tool %q is not one of pen, arrow, circle, text", truncate(s.Tool))
 	}
-	if !colorRE(s.Color) {
+	if !storage.ValidColor(s.Color) {
 		return fmt.Errorf("color %q is not #rrggbb", truncate(s.Color))
 	}
 	if !(s.Width > 0 && s.Width <= 0.2) {
@@ -254,19 +256,6 @@ func (s *Stroke) validate() error {
 		return errors.New("only the text tool carries text")
 	}
 	return nil
-}
-
-// colorRE reports whether c is #rrggbb.
-func colorRE(c string) bool {
-	if len(c) != 7 || c[0] != '#' {
-		return false
-	}
-	for _, r := range c[1:] {
-		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 func (t Target) valid() bool { return t == TargetPublish || t == TargetSubscribe }

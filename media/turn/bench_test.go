@@ -38,7 +38,7 @@ func startPionServer(b *testing.B) (addr string, realm string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	quiet := pionLoggerFactory{log: slog.New(slog.DiscardHandler)}
+	quiet := pionLogs(slog.New(slog.DiscardHandler))
 	s, err := turn.NewServer(turn.ServerConfig{
 		Realm:         DefaultRealm,
 		AuthHandler:   turn.LongTermTURNRESTAuthHandler(testSecret, quiet.NewLogger("auth")),

@@ -148,7 +148,7 @@ func TestCredentials(t *testing.T) {
 	}
 	// pion's own TURN REST handler (coturn's use-auth-secret scheme) must
 	// derive the same key from the same secret.
-	pionAuth := turn.LongTermTURNRESTAuthHandler("0123456789abcdef0123456789abcdef", pionLogger{log: slog.New(slog.DiscardHandler)})
+	pionAuth := turn.LongTermTURNRESTAuthHandler("0123456789abcdef0123456789abcdef", pionLogs(slog.New(slog.DiscardHandler)).NewLogger("turn"))
 	// (pion's handler takes the field after the expiry as the user.)
 	user, key, ok := pionAuth(&turn.RequestAttributes{Username: username, Realm: DefaultRealm})
 	if !ok || user != "acme" {

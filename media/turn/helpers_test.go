@@ -237,7 +237,7 @@ func newTurnClient(t testing.TB, conn net.PacketConn, server, realm, username, p
 		Password:       password,
 		Realm:          realm,
 		RTO:            200 * time.Millisecond,
-		LoggerFactory:  pionLoggerFactory{log: slog.New(slog.DiscardHandler)},
+		LoggerFactory:  pionLogs(slog.New(slog.DiscardHandler)),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -152,7 +152,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 
 	sc := turn.ServerConfig{
 		Realm:         s.cfg.Realm,
-		LoggerFactory: pionLoggerFactory{log: s.log},
+		LoggerFactory: pionLogs(s.log),
 		AuthHandler:   s.authenticate,
 		QuotaHandler:  s.checkQuota,
 		EventHandler: turn.EventHandler{
