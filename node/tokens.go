@@ -77,14 +77,7 @@ func (s *admin) DeleteToken(ctx context.Context, a web.Actor, id string) error {
 	if err != nil {
 		return err
 	}
-	i := slices.IndexFunc(toks, func(t storage.APIToken) bool { return t.ID == id })
-	if i < 0 {
-		return fmt.Errorf("API token %s: %w", id, storage.ErrNotFound)
-	}
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpDelToken, ID: id}); err != nil {
-		return err
-	}
-	return s.n.audit(ctx, actorID(a), "token.delete", id, map[string]string{"name": toks[i].Name})
+	return s.dropToken(ctx, a, toks, id, "token.delete")
 }
 
 // RevokeOrgToken revokes any token of the actor's organisation (the route
@@ -94,6 +87,12 @@ func (s *admin) RevokeOrgToken(ctx context.Context, a web.Actor, id string) erro
 	if err != nil {
 		return err
 	}
+	return s.dropToken(ctx, a, toks, id, "token.revoke")
+}
+
+// dropToken deletes token id, which must be among toks (those the actor may
+// delete), and audits it as action.
+func (s *admin) dropToken(ctx context.Context, a web.Actor, toks []storage.APIToken, id, action string) error {
 	i := slices.IndexFunc(toks, func(t storage.APIToken) bool { return t.ID == id })
 	if i < 0 {
 		return fmt.Errorf("API token %s: %w", id, storage.ErrNotFound)
@@ -101,5 +100,5 @@ func (s *admin) RevokeOrgToken(ctx context.Context, a web.Actor, id string) erro
 	if err := s.propose(ctx, a, storage.Change{Op: storage.OpDelToken, ID: id}); err != nil {
 		return err
 	}
-	return s.n.audit(ctx, actorID(a), "token.revoke", id, map[string]string{"name": toks[i].Name, "user": toks[i].UserID})
+	return s.n.audit(ctx, actorID(a), action, id, map[string]string{"name": toks[i].Name, "user": toks[i].UserID})
 }
