@@ -12,10 +12,12 @@ import (
 )
 
 // A call ends when its last participant has left and nobody came back
-// within media.empty_call_grace (a page reload rejoins it): its end is
+// within media.empty_call_grace (a page reload rejoins it), and when nobody
+// joined it within media.unjoined_call_ttl of its creation: its end is
 // written to the session's history as end for all writes it, and the web
 // sessions of its guests end with it, so that an invitation does not
-// outlive the call it was for.
+// outlive the call it was for. A node that starts gives the calls it was
+// running the same grace, for their participants to reconnect.
 
 // emptyCalls holds the grace timers of the calls everyone has left.
 type emptyCalls struct {
@@ -38,6 +40,35 @@ func (cs *callService) joined(callID string) {
 
 // left starts the grace period of a call once its room is empty.
 func (cs *callService) left(callID string) {
+	cs.endIfEmptyAfter(callID, cs.n.cfg.Media.EmptyCallGrace, "everyone left")
+}
+
+// created gives a new call until media.unjoined_call_ttl for someone to
+// join it.
+func (cs *callService) created(callID string) {
+	cs.endIfEmptyAfter(callID, cs.n.cfg.Media.UnjoinedCallTTL, "nobody joined")
+}
+
+// resume gives the calls this node was running when it stopped the grace
+// period of a call everyone left: their participants reconnect within it,
+// or the call ends.
+func (cs *callService) resume(ctx context.Context) error {
+	if cs.n.orgID == "" {
+		return nil // a joining node has no calls yet
+	}
+	active, err := cs.n.store.ListSessions(ctx, storage.SessionFilter{OrgID: cs.n.orgID, SiteID: cs.n.siteID, Status: storage.SessionActive})
+	if err != nil {
+		return fmt.Errorf("resume calls: %w", err)
+	}
+	for _, s := range active {
+		cs.endIfEmptyAfter(s.ID, cs.n.cfg.Media.EmptyCallGrace, "everyone left")
+	}
+	return nil
+}
+
+// endIfEmptyAfter ends call callID after d unless someone is in it by
+// then; a call that already waits keeps its timer.
+func (cs *callService) endIfEmptyAfter(callID string, d time.Duration, reason string) {
 	s, err := cs.sfu()
 	if err != nil || s.Room(callID) != nil {
 		return
@@ -52,7 +83,7 @@ func (cs *callService) left(callID string) {
 		e.timers = make(map[string]*time.Timer)
 	}
 	var t *time.Timer
-	t = time.AfterFunc(cs.n.cfg.Media.EmptyCallGrace, func() {
+	t = time.AfterFunc(d, func() {
 		e.mu.Lock()
 		if e.stopped || e.timers[callID] != t {
 			e.mu.Unlock()
@@ -62,7 +93,7 @@ func (cs *callService) left(callID string) {
 		e.wg.Add(1)
 		e.mu.Unlock()
 		defer e.wg.Done()
-		cs.endEmpty(callID)
+		cs.endEmpty(callID, d, reason)
 	})
 	e.timers[callID] = t
 }
@@ -88,8 +119,8 @@ func (cs *callService) stopEnding() {
 	e.wg.Wait()
 }
 
-// endEmpty ends a call whose grace period ran out with nobody in it.
-func (cs *callService) endEmpty(callID string) {
+// endEmpty ends a call that has been empty for d, for reason.
+func (cs *callService) endEmpty(callID string, d time.Duration, reason string) {
 	s, err := cs.sfu()
 	if err != nil || s.Room(callID) != nil {
 		return // someone joined meanwhile
@@ -98,16 +129,16 @@ func (cs *callService) endEmpty(callID string) {
 	defer cancel()
 	now := cs.n.now().UTC()
 	ev := storage.SessionEvent{ID: newID(), SessionID: callID, At: now, Kind: storage.EventEnded,
-		Payload: payload(map[string]string{"reason": "everyone left"})}
+		Payload: payload(map[string]string{"reason": reason})}
 	if err := cs.n.store.EndSession(ctx, callID, now, ev); err != nil {
 		if !errors.Is(err, storage.ErrConflict) { // ended for all meanwhile
-			cs.n.log.Error("end a call everyone left", "call", callID, "err", err)
+			cs.n.log.Error("end an empty call", "call", callID, "reason", reason, "err", err)
 		}
 		return
 	}
-	cs.n.log.Info("call ended: everyone left", "call", callID, "grace", cs.n.cfg.Media.EmptyCallGrace)
+	cs.n.log.Info("empty call ended", "call", callID, "reason", reason, "after", d)
 	// A join that raced with the end entered a room of an ended call.
-	s.End(callID, "the call has ended: everyone had left")
+	s.End(callID, "the call has ended: "+reason)
 	cs.n.ring.ended(callID)
 	cs.endGuests(ctx, callID)
 }

@@ -80,6 +80,7 @@ func (cs *callService) CreateCall(ctx context.Context, a web.Actor, in web.CallI
 	if err := cs.n.store.CreateSession(ctx, s); err != nil {
 		return storage.Session{}, fmt.Errorf("create call: %w", err)
 	}
+	cs.created(s.ID)
 	return s, nil
 }
 

@@ -34,6 +34,9 @@ type MediaConfig struct {
 	// EmptyCallGrace is how long a call everyone has left stays open (a
 	// page reload rejoins it) before it ends, as if ended for all.
 	EmptyCallGrace time.Duration `yaml:"empty_call_grace"`
+	// UnjoinedCallTTL is how long a new call waits for someone to join it
+	// before it ends; it no longer counts against max_active_calls then.
+	UnjoinedCallTTL time.Duration `yaml:"unjoined_call_ttl"`
 	// MaxParticipants caps the participants of one call, supervisors
 	// sitting in included.
 	MaxParticipants int `yaml:"max_participants"`
@@ -144,6 +147,9 @@ func (c *Config) validateMedia() error {
 	}
 	if c.Media.EmptyCallGrace <= 0 || c.Media.EmptyCallGrace > 24*time.Hour {
 		return bad("media.empty_call_grace", "%v must be above 0 and at most 24h", c.Media.EmptyCallGrace)
+	}
+	if c.Media.UnjoinedCallTTL < c.Media.EmptyCallGrace || c.Media.UnjoinedCallTTL > 24*time.Hour {
+		return bad("media.unjoined_call_ttl", "%v must be at least media.empty_call_grace (%v) and at most 24h", c.Media.UnjoinedCallTTL, c.Media.EmptyCallGrace)
 	}
 	if c.Media.MaxParticipants < 2 || c.Media.MaxParticipants > 10000 {
 		return bad("media.max_participants", "%d must be from 2 to 10000", c.Media.MaxParticipants)

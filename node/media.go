@@ -99,6 +99,9 @@ func (n *Node) startMedia(ctx context.Context) (err error) {
 	if err := m.sfu.Start(); err != nil {
 		return fmt.Errorf("start sfu: %w", err)
 	}
+	if err := n.calls.resume(ctx); err != nil {
+		n.log.Warn("calls left open by the last run stay open", "err", err)
+	}
 	n.log.Info("media started", "ice_udp", m.udp, "ice_tcp", m.tcp, "turn", m.turnAddrs())
 	return nil
 }
