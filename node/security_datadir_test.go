@@ -15,7 +15,7 @@ import (
 // The data directory and everything in it are the owner's alone once the
 // node has started: directories 0700, files 0600 (the database, the Raft
 // and bus stores, keys, blobs), even when they existed with looser modes
-// (ISSUE13 item 17).
+// (issue 13, item 17).
 func TestDataDirectoryIsOwnerOnly(t *testing.T) {
 	testutil.System(t)
 	cfg := testConfig(t, shortTempDir(t))

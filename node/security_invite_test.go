@@ -12,7 +12,7 @@ import (
 // Invitation e-mails are throttled per user and per organisation: over
 // either limit the invitation gets 429 naming the key, nothing is sent
 // and nothing is created; links are not throttled; the limits are per
-// sliding hour (ISSUE13 item 24).
+// sliding hour (issue 13, item 24).
 func TestInvitationEmailsAreThrottled(t *testing.T) {
 	box := &mailbox{}
 	host, port := startSMTP(t, box)

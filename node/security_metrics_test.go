@@ -38,7 +38,7 @@ func adminSocketClient(tn *testNode) *http.Client {
 }
 
 // /metrics is not public by default: the admin socket serves it, the
-// public listener only with metrics.token as a bearer token (ISSUE13 item
+// public listener only with metrics.token as a bearer token (issue 13, item
 // 27).
 func TestMetricsAreNotPublic(t *testing.T) {
 	isMetrics := func(st int, body []byte) bool {

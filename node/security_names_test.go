@@ -15,7 +15,7 @@ import (
 // overrides and isolates, wherever a name is given: users, teams, label
 // groups, labels, contacts, tokens, calls, invitees, service requests,
 // guests, files. The error names the field and the character, and nothing
-// is changed (ISSUE13 item 26).
+// is changed (issue 13, item 26).
 func TestNamesRefuseControlAndBidiCharacters(t *testing.T) {
 	in := startInviteNode(t, nil)
 	admin := in.admin

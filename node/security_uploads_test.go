@@ -85,7 +85,7 @@ func (u *uploadConn) answer() (*http.Response, []byte, error) {
 // An upload is authenticated before its body is read: a caller without a
 // valid session or token is refused after the first few kilobytes, the
 // connection is closed, and the rest of a body of tens of megabytes is
-// never read (ISSUE13 item 2).
+// never read (issue 13, item 2).
 func TestUploadRefusedBeforeItsBodyIsRead(t *testing.T) {
 	cn := startCallNode(t)
 	call := cn.createCall(t, cn.tech)
@@ -147,7 +147,7 @@ func TestUploadRefusedBeforeItsBodyIsRead(t *testing.T) {
 
 // Uploads stream to a temporary file of the blob store as they arrive,
 // and no more than media.max_concurrent_uploads run at once: the next gets
-// 503 naming the key until one ends (ISSUE13 item 2).
+// 503 naming the key until one ends (issue 13, item 2).
 func TestUploadsStreamToDiskAndAreCapped(t *testing.T) {
 	cfg := testConfig(t, shortTempDir(t))
 	cfg.Media.MaxConcurrentUploads = 1
@@ -234,7 +234,7 @@ func tempFileOver(t *testing.T, dir string, n int64) bool {
 
 // A chunked upload, whose length is not known in advance, streams too:
 // under the limit it is stored, over it it is refused with 413 and nothing
-// is kept (ISSUE13 item 2).
+// is kept (issue 13, item 2).
 func TestUploadChunked(t *testing.T) {
 	cfg := testConfig(t, shortTempDir(t))
 	cfg.Media.MaxUpload = 1 << 20
@@ -289,7 +289,7 @@ func TestUploadChunked(t *testing.T) {
 // an allow-list, never as the type the client declared; only images,
 // videos and PDFs may be shown inline, the rest are attachments, always
 // with nosniff. A row that says otherwise (stored before, or forwarded
-// from another site) is served the same way (ISSUE13 item 25).
+// from another site) is served the same way (issue 13, item 25).
 func TestUploadedFilesServedWithSniffedType(t *testing.T) {
 	cn := startCallNode(t)
 	call := cn.createCall(t, cn.tech)
