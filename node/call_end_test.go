@@ -34,7 +34,7 @@ func TestUnjoinedCallsEnd(t *testing.T) {
 		c.Media.MaxActiveCalls = 2
 	})
 	first := cn.createCall(t, cn.tech)
-	cn.createCall(t, cn.tech)
+	second := cn.createCall(t, cn.tech)
 	if st := cn.tech.do("POST", "/api/v1/calls", map[string]string{"name": "third"}, nil); st != 409 {
 		t.Fatalf("third open call = %d, want 409", st)
 	}
@@ -42,9 +42,10 @@ func TestUnjoinedCallsEnd(t *testing.T) {
 	if r := lastEnd(t, cn.testNode, first.ID); r != "nobody joined" {
 		t.Errorf("end reason = %q, want %q", r, "nobody joined")
 	}
-	eventually(t, 10*time.Second, "a new call to be allowed", func() bool {
-		return cn.tech.do("POST", "/api/v1/calls", map[string]string{"name": "again"}, nil) == 201
-	})
+	eventually(t, 10*time.Second, "the second unjoined call to end", func() bool { return cn.status(t, second.ID) == storage.SessionEnded })
+	if st := cn.tech.do("POST", "/api/v1/calls", map[string]string{"name": "again"}, nil); st != 201 {
+		t.Fatalf("a new call once the unjoined ones ended = %d, want 201", st)
+	}
 
 	// A call someone joined is not ended by the creation timer.
 	joined := cn.createCall(t, cn.tech)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +31,12 @@ const (
 	// drainAfterUpload is how much is read past a stored upload's closing
 	// boundary to reuse the connection; more and it is closed.
 	drainAfterUpload = 4 << 10
+	// drainOverLimit is how far past its limit a refused body is read and
+	// thrown away after the 413 is sent, and drainTimeout for how long, so
+	// that a client that writes its whole body before it reads sees the
+	// answer rather than a reset connection (net/http's lingering close).
+	drainOverLimit = 256 << 10
+	drainTimeout   = time.Second
 )
 
 // overLimitHeader marks, inside the node, a request whose Content-Length
@@ -39,8 +47,9 @@ const overLimitHeader = "X-Siteline-Over-Limit"
 const localUploadBody = "upload-body"
 
 // requestLimits is fasthttp's HeaderReceived hook. A body announced over
-// its route's limit is not read at all: the request is marked, its length
-// set to nothing, and readBody answers 413 and closes the connection.
+// its route's limit is not read before the answer: the request is marked,
+// its length set to nothing, and readBody answers 413 and closes the
+// connection (refuseBody).
 // Media downloads get time to leave. Nothing here trusts the caller's
 // credentials: the upload's longer read timeout is given by its handler,
 // after authentication.
@@ -50,9 +59,8 @@ func (s *Server) requestLimits(h *fasthttp.RequestHeader) fasthttp.RequestConfig
 	method := string(h.Method())
 	limit := s.bodyLimit(method, path)
 	if n := h.ContentLength(); n > limit {
-		h.Set(overLimitHeader, "1")
+		h.Set(overLimitHeader, strconv.Itoa(n))
 		h.SetContentLength(0)
-		h.SetConnectionClose()
 	}
 	cfg := fasthttp.RequestConfig{MaxRequestBodySize: limit}
 	if method == fiber.MethodGet && (strings.HasPrefix(path, APIPrefix+"/media/") || strings.HasPrefix(path, APIPrefix+"/recordings/")) {
@@ -91,8 +99,8 @@ func isUpload(method, path string) bool {
 // would otherwise be read as the next request.
 func (s *Server) readBody(c *fiber.Ctx) error {
 	req := c.Request()
-	if len(req.Header.Peek(overLimitHeader)) > 0 {
-		c.Response().Header.SetConnectionClose()
+	if mark := req.Header.Peek(overLimitHeader); len(mark) > 0 {
+		s.refuseBody(c, string(mark))
 		return fiber.ErrRequestEntityTooLarge
 	}
 	if !req.IsBodyStream() {
@@ -119,6 +127,23 @@ func (s *Server) readBody(c *fiber.Ctx) error {
 	}
 	req.SetBodyRaw(data)
 	return c.Next()
+}
+
+// refuseBody closes the connection of a request whose body, announced as
+// length bytes, is over its limit and was not read. Up to drainOverLimit
+// past the limit, the body is read and thrown away once the answer is
+// sent, then the connection is closed; a larger one is not read at all.
+func (s *Server) refuseBody(c *fiber.Ctx, length string) {
+	n, err := strconv.Atoi(length)
+	if err != nil || n > s.bodyLimit(c.Method(), c.Path())+drainOverLimit {
+		c.Response().Header.SetConnectionClose()
+		return
+	}
+	// fasthttp sends the answer, calls this, then closes the connection.
+	c.Context().Hijack(func(conn net.Conn) {
+		_ = conn.SetReadDeadline(time.Now().Add(drainTimeout))
+		_, _ = io.CopyN(io.Discard, conn, int64(n))
+	})
 }
 
 // uploadBody is an upload's request body as its handler reads it: no more
