@@ -33,6 +33,13 @@ type Server struct {
 
 	public *fiber.App
 	local  *fiber.App
+
+	// requests is the context every request's handlers run under (their
+	// UserContext); Shutdown ends it once in-flight requests have had
+	// their grace, so that a handler waiting on the federation does not
+	// hold the node's stop.
+	requests    context.Context
+	endRequests context.CancelFunc
 }
 
 // New builds the server and its routes; nothing listens until Serve.
@@ -61,6 +68,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		uploads: newUploadSlots(cfg.MaxConcurrentUploads),
 		reads:   newReadLimiter(cfg.LinearizableReadsPerSecond, cfg.LinearizableReadBurst, now),
 	}
+	s.requests, s.endRequests = context.WithCancel(context.Background())
 	s.routes = s.routeTable()
 	s.public = s.newApp(false)
 	s.local = s.newApp(true)
@@ -117,7 +125,7 @@ func (s *Server) newApp(local bool) *fiber.App {
 		TrustedProxies:          prefixStrings(s.cfg.TrustedProxies),
 	})
 	app.Server().HeaderReceived = s.requestLimits // body_limit.go
-	app.Use(s.recoverPanics, s.securityHeaders, s.readBody)
+	app.Use(s.requestContext, s.recoverPanics, s.securityHeaders, s.readBody)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	app.Get("/readyz", s.readyz)
 	if s.deps.Metrics != nil {
@@ -162,8 +170,16 @@ func (s *Server) serve(app *fiber.App, ln net.Listener) error {
 }
 
 // Shutdown stops accepting connections and waits for in-flight requests to
-// finish, until ctx ends.
+// finish, until ctx ends. Requests still running when half of the time ctx
+// leaves has passed have their context ended: one waiting on Raft or on
+// another node then answers at once (503, the federation being
+// unreachable) instead of holding the stop until ctx's end.
 func (s *Server) Shutdown(ctx context.Context) error {
+	grace, cancel := halfway(ctx)
+	defer cancel()
+	stop := context.AfterFunc(grace, s.endRequests)
+	defer stop()
+	defer s.endRequests()
 	var errs []error
 	if err := s.sockets.closeAll(ctx); err != nil {
 		errs = append(errs, err)
@@ -174,6 +190,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// halfway is ctx, ended at the middle of the time left to its deadline if
+// it has one.
+func halfway(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, time.Until(dl)/2)
+}
+
+// requestContext runs the request's handlers under the server's request
+// context (see Shutdown).
+func (s *Server) requestContext(c *fiber.Ctx) error {
+	c.SetUserContext(s.requests)
+	return c.Next()
 }
 
 // Handler exposes the public app for tests that drive it without a socket.

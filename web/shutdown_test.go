@@ -1,0 +1,76 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"siteline/storage"
+)
+
+// stuckBarrier never vouches for a read: it waits for its caller's context,
+// as a barrier does while the federation has no leader.
+type stuckBarrier struct{ entered chan struct{} }
+
+func (b stuckBarrier) ReadBarrier(ctx context.Context) error {
+	close(b.entered)
+	<-ctx.Done()
+	return fmt.Errorf("read barrier: %w: %w", storage.ErrFederationUnreachable, ctx.Err())
+}
+
+// A request waiting on the federation when the node stops has its context
+// ended halfway through the stop's time: it answers 503 and the stop ends
+// in time, instead of both waiting for the federation until the deadline.
+func TestShutdownEndsRequestsStillWaitingHalfway(t *testing.T) {
+	entered := make(chan struct{})
+	s, _, admin, _ := loggedIn(t, func(d *Deps) { d.Barrier = stuckBarrier{entered: entered} })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+
+	type result struct {
+		status int
+		err    error
+	}
+	answered := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+APIPrefix+"/teams", nil)
+		req.AddCookie(&http.Cookie{Name: SessionCookie, Value: admin.cookie})
+		req.Header.Set(ReadHeader, ReadLinearizable)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		answered <- result{status: resp.StatusCode}
+	}()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the read never reached the barrier")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("shutdown returned only once its context had ended")
+	}
+	got := <-answered
+	if got.err != nil || got.status != http.StatusServiceUnavailable {
+		t.Fatalf("the waiting read got %d, %v; want 503", got.status, got.err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("serve: %v", err)
+	}
+}
