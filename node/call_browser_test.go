@@ -195,9 +195,14 @@ func TestCallBrowser(t *testing.T) {
 	a, b := newCallChromium(t), newCallChromium(t)
 	netA, netB := watchNetwork(t, a), watchNetwork(t, b)
 
-	// Tom starts a call from the home page.
+	// Tom starts a call from the home page, naming it and its goal.
+	const callName, callGoal = "Pump 4 seal", "Stop the leak at the flange"
 	if err := chromedp.Do(a, browserLogin(base, "tech@plant.example", "tech's password 1"),
 		chromedp.Click(chromedp.CSS(`#new-call`)),
+		chromedp.WaitVisible(chromedp.CSS(`#new-call-dialog #nc-name`)),
+		chromedp.SetValue(chromedp.CSS(`#nc-name`), callName),
+		chromedp.SetValue(chromedp.CSS(`#nc-goal`), callGoal),
+		chromedp.Click(chromedp.CSS(`#nc-start`)),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"] #join`)),
 	); err != nil {
 		t.Fatalf("tech starts a call: %v", err)
@@ -207,6 +212,9 @@ func TestCallBrowser(t *testing.T) {
 		t.Fatalf("after New call the tech is at %q, %v", loc, err)
 	}
 	callID := loc[strings.LastIndex(loc, "/")+1:]
+	if s, err := cn.n.Store().Session(context.Background(), callID); err != nil || s.Name != callName || s.Goal != callGoal {
+		t.Fatalf("the call started from the dialog is %q / %q (%v), want %q / %q", s.Name, s.Goal, err, callName, callGoal)
+	}
 	if err := chromedp.Do(b, browserLogin(base, "expert@plant.example", "expert's password 1")); err != nil {
 		t.Fatalf("expert logs in: %v", err)
 	}

@@ -21,22 +21,28 @@ func (s *Server) callUIRoutes() []route {
 	}
 }
 
-// uiStartCall creates a call (named after the contact called, if any) and
-// takes the caller to its page.
+// uiStartCall creates a call with the name and goal typed in the new-call
+// dialog, and takes the caller to its page. A call left unnamed (or whose
+// caller skipped the dialog) is named after the contact called, if any,
+// else after its caller.
 func (s *Server) uiStartCall(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	name := strings.TrimSpace(strings.Clone(c.FormValue("name")))
-	if id := strings.TrimSpace(c.FormValue("contact")); id != "" {
-		ct, err := s.orgContact(c, strings.Clone(id))
-		if err != nil {
-			return err
+	in := CallInput{Name: strings.TrimSpace(c.FormValue("name")), Goal: strings.TrimSpace(c.FormValue("goal"))}
+	if c.FormValue("skip") != "" {
+		in = CallInput{}
+	}
+	if in.Name == "" {
+		if id := strings.TrimSpace(c.FormValue("contact")); id != "" {
+			ct, err := s.orgContact(c, id)
+			if err != nil {
+				return err
+			}
+			in.Name = "Call with " + ct.Name
+		} else if a.Name != "" {
+			in.Name = "Call by " + a.Name
 		}
-		name = "Call with " + ct.Name
 	}
-	if name == "" && a.Name != "" {
-		name = "Call by " + a.Name
-	}
-	sess, err := s.deps.Calls.CreateCall(c.UserContext(), a, CallInput{Name: name})
+	sess, err := s.deps.Calls.CreateCall(c.UserContext(), a, in)
 	if err != nil {
 		return err
 	}
