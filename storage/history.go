@@ -40,6 +40,9 @@ type HistoryRecord struct {
 	// fetches the bytes from the origin node when they are first opened.
 	Media     *Media     `json:"media,omitempty"`
 	Recording *Recording `json:"recording,omitempty"`
+	// Report is the version of a service report a HistoryServiceReport
+	// record carries (its id is the version's).
+	Report *ServiceReport `json:"report,omitempty"`
 }
 
 // HistoryOutboxRow is a record waiting in (or published from) a node's

@@ -98,6 +98,9 @@ func applyHistoryRecord(ctx context.Context, tx *sql.Tx, origin string, raw json
 	if err := upsertSession(ctx, tx, *rec.Session); err != nil {
 		return rec.ID, err
 	}
+	if rec.Kind == storage.HistoryServiceReport {
+		return rec.ID, applyServiceReport(ctx, tx, rec)
+	}
 	if p := rec.Participant; p != nil {
 		kind := p.UserKind
 		if kind == "" {
@@ -196,13 +199,25 @@ func validRecord(rec storage.HistoryRecord) error {
 	}
 	switch rec.Kind {
 	case storage.HistorySessionCreated, storage.HistorySessionEnded, storage.HistoryJoined,
-		storage.HistoryLeft, storage.HistoryEvent:
+		storage.HistoryLeft, storage.HistoryEvent, storage.HistoryServiceReport:
 	default:
 		return bad("kind", fmt.Sprintf("%q is not a history record kind", rec.Kind))
 	}
 	ss := rec.Session
 	if ss == nil || ss.ID == "" || ss.OrgID == "" || ss.SiteID == "" || ss.StartedAt.IsZero() {
 		return bad("session", "needs id, org_id, site_id and started_at")
+	}
+	if rec.Kind == storage.HistoryServiceReport {
+		r := rec.Report
+		switch {
+		case r == nil:
+			return bad("report", "is required for a service_report record")
+		case r.VersionID != rec.ID:
+			return bad("report.version_id", "differs from the record's id")
+		case r.SessionID != ss.ID || r.OrgID != ss.OrgID:
+			return bad("report", "must be of the record's session and its organisation")
+		}
+		return validReport(*r)
 	}
 	if rec.Kind == storage.HistorySessionCreated {
 		if rec.ID != ss.ID {
