@@ -26,6 +26,7 @@ import (
 	"siteline/cluster/bus"
 	"siteline/cluster/history"
 	"siteline/cluster/raft"
+	"siteline/node/reports"
 	"siteline/policy"
 	"siteline/storage"
 	"siteline/storage/sqlite"
@@ -101,6 +102,8 @@ type Node struct {
 	invites *inviteService
 	// ring pushes incoming calls to the experts' open pages.
 	ring *ringHub
+	// reports is the service-report use case.
+	reports *reports.Service
 	web  *web.Server
 	// webSockets is web for the state machine, which closes the sockets
 	// of deactivated users (sockets.go).
@@ -205,6 +208,8 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return err
 	}
 	n.ring = newRingHub(n)
+	n.reports = reports.New(reports.Deps{Store: n.store, Sessions: n.calls, Authz: n.authz, NodeID: n.nodeID,
+		SiteID: n.siteID, Now: n.now, NewID: newID, Log: n.log.With("component", "reports")})
 	if err := n.startInvites(); err != nil {
 		return err
 	}
@@ -391,6 +396,7 @@ func (n *Node) startWeb() error {
 		History:      n.store,
 		Events:       n.ring,
 		Media:        n.sessionMedia,
+		Reports:      n.reports,
 		Metrics:      metricsHandler(n.reg),
 		Now:          n.now,
 		DefaultOrgID: n.orgID,

@@ -37,14 +37,18 @@ type ServiceReport struct {
 	EditedAt  time.Time `json:"edited_at"`
 	// Origin is the node the version was written at.
 	Origin string `json:"origin"`
+	// SessionName is the session's name, as searches return it.
+	SessionName string `json:"session_name,omitempty"`
 }
 
 // ServiceReportQuery selects reports of one organisation: those whose text
 // or field values hold every word of Text (all of them when empty), of the
-// given sessions only when Sessions is set, the latest edited first.
+// given sessions only when Sessions is set, of the sessions UserID created,
+// owns or took part in when it is set; the latest edited first.
 type ServiceReportQuery struct {
 	OrgID    string
 	Text     string
 	Sessions []string
+	UserID   string
 	Limit    int
 }

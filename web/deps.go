@@ -112,6 +112,9 @@ type Deps struct {
 	Events Events
 	// Media stores and serves session media; nil leaves its routes out.
 	Media Media
+	// Reports is the service-report use case; nil (or no Calls) leaves its
+	// routes out.
+	Reports Reports
 	// Metrics serves /metrics (the node's own Prometheus registry).
 	Metrics http.Handler
 	// Now is the clock; time.Now when nil.

@@ -272,7 +272,12 @@ type (
 	fakeHistory struct{ SessionHistory }
 	fakeEvents  struct{ Events }
 	fakeMedia   struct{ Media }
+	fakeReports struct{ reportService }
 )
+
+// reportService is Reports under another name: embedded as Reports, its
+// field would hide its method of that name.
+type reportService = Reports
 
 // fakeDeps builds the server's dependencies on d: every required one, and
 // none of the optional services.
@@ -299,7 +304,7 @@ func fakeDeps(d *fakeData) Deps {
 // withServices adds fakes of every optional service.
 func withServices(deps *Deps) {
 	deps.Calls, deps.Cluster, deps.Invites = fakeCalls{}, fakeCluster{}, fakeInvites{}
-	deps.History, deps.Events, deps.Media = fakeHistory{}, fakeEvents{}, fakeMedia{}
+	deps.History, deps.Events, deps.Media, deps.Reports = fakeHistory{}, fakeEvents{}, fakeMedia{}, fakeReports{}
 }
 
 func testConfig() Config {

@@ -90,6 +90,7 @@ func (s *Server) routeTable() []route {
 		{s.deps.History != nil, s.sessionRoutes},
 		{s.deps.Events != nil, s.eventRoutes},
 		{s.deps.Media != nil, s.mediaRoutes},
+		{s.deps.Reports != nil && s.deps.Calls != nil, s.reportRoutes},
 	} {
 		if svc.present {
 			routes = append(routes, svc.routes()...)

@@ -82,6 +82,9 @@ func (p *pages) funcs() template.FuncMap {
 		"roleClass": roleClass,
 		"join":      strings.Join,
 		"add":       func(a, b int) int { return a + b },
+		"reportValues": func(fields []ReportField, values map[string]string) reportValues {
+			return reportValues{Fields: fields, Values: values}
+		},
 		"contactForm": func(f *formState, name string, users []storage.User) contactFieldsData {
 			return contactFieldsData{F: f, Name: name, Users: users}
 		},
@@ -198,8 +201,8 @@ type view struct {
 // nav says which navigation entries the actor may see.
 type nav struct {
 	Home, Contacts, Users, Teams, Labels, Policy, Audit, Cluster bool
-	// Sessions shows the session history.
-	Sessions bool
+	// Sessions shows the session history; Reports the service reports.
+	Sessions, Reports bool
 	// Invite shows the invite dialog: service requests, guests.
 	Invite bool
 }
@@ -228,6 +231,7 @@ func (s *Server) view(c *fiber.Ctx, title, section string) *view {
 		Home:     s.can(a, policy.HomeDashboardAccess),
 		Contacts: s.can(a, policy.ContactList),
 		Sessions: s.can(a, policy.CallLogs),
+		Reports:  s.deps.Reports != nil && s.deps.Calls != nil && s.can(a, policy.ServiceReports),
 		Users:    s.can(a, policy.AdminMembers),
 		Teams:    s.can(a, policy.AdminTeams),
 		Labels:   s.can(a, policy.AdminLabels),

@@ -35,6 +35,11 @@ type sessionPageData struct {
 	// CanDownload: the bytes of media may be fetched (participants always
 	// may; others need download-media).
 	CanDownload bool
+	// Reports are the session's service reports, for a reader of them;
+	// CanReport offers to write one.
+	Reports   []storage.ServiceReport
+	ReportsOn bool
+	CanReport bool
 }
 
 type participantRow struct {
@@ -112,6 +117,13 @@ func (s *Server) uiSession(c *fiber.Ctx) error {
 			continue // strokes are shown on their snapshot, not one by one
 		}
 		page.Timeline = append(page.Timeline, timelineOf(ev, names))
+	}
+	if s.deps.Reports != nil && s.can(a, policy.ReadServiceReports) {
+		page.ReportsOn = true
+		if page.Reports, err = s.deps.Reports.SessionReports(c.UserContext(), a, d.Session.ID); err != nil {
+			return err
+		}
+		page.CanReport = s.can(a, policy.CreateServiceReport)
 	}
 	title := d.Session.Name
 	if title == "" {

@@ -161,8 +161,18 @@ func (s *Store) SearchServiceReports(ctx context.Context, q storage.ServiceRepor
 		ids, _ := json.Marshal(q.Sessions)
 		args = append(args, string(ids))
 	}
+	if q.UserID != "" {
+		where = append(where, `r.session_id IN (SELECT id FROM sessions WHERE org_id = ? AND (created_by = ? OR owner_id = ?)
+			UNION SELECT session_id FROM session_participants WHERE user_id = ?)`)
+		args = append(args, q.OrgID, q.UserID, q.UserID, q.UserID)
+	}
 	args = append(args, q.Limit)
-	out, err := collect(ctx, s.read, scanReport, `SELECT `+reportColumns+` FROM service_reports r
+	out, err := collect(ctx, s.read, func(rows *sql.Rows) (storage.ServiceReport, error) {
+		var name string
+		r, err := scanReportRow(rows, &name)
+		r.SessionName = name
+		return r, err
+	}, `SELECT `+reportColumns+`, COALESCE(ss.name, '') FROM service_reports r LEFT JOIN sessions ss ON ss.id = r.session_id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY r.edited_at DESC, r.id LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search service reports: %w", err)
@@ -193,11 +203,13 @@ const (
 
 func scanReport(r *sql.Rows) (storage.ServiceReport, error) { return scanReportRow(r) }
 
-func scanReportRow(r interface{ Scan(...any) error }) (storage.ServiceReport, error) {
+// scanReportRow reads reportColumns or versionColumns, then more, if the
+// query selects more.
+func scanReportRow(r interface{ Scan(...any) error }, more ...any) (storage.ServiceReport, error) {
 	var rep storage.ServiceReport
 	var fields string
-	err := r.Scan(&rep.VersionID, &rep.ID, &rep.OrgID, &rep.SiteID, &rep.SessionID, &rep.Version, &fields, &rep.Body,
-		&rep.Deleted, &rep.CreatedBy, timeDest{&rep.CreatedAt}, &rep.EditedBy, timeDest{&rep.EditedAt}, &rep.Origin)
+	err := r.Scan(append([]any{&rep.VersionID, &rep.ID, &rep.OrgID, &rep.SiteID, &rep.SessionID, &rep.Version, &fields, &rep.Body,
+		&rep.Deleted, &rep.CreatedBy, timeDest{&rep.CreatedAt}, &rep.EditedBy, timeDest{&rep.EditedAt}, &rep.Origin}, more...)...)
 	if err != nil {
 		return rep, err
 	}

@@ -78,6 +78,13 @@ func TestServiceReportVersions(t *testing.T) {
 		}
 	}
 
+	for user, want := range map[string][]string{"u1": {"r1-v2"}, "u9": nil} {
+		rs, err := s.SearchServiceReports(ctx, storage.ServiceReportQuery{OrgID: "o1", UserID: user, Limit: 10})
+		if err != nil || !slices.Equal(reportIDs(rs), want) {
+			t.Errorf("reports of %s's sessions: %v, %v; want %v", user, reportIDs(rs), err, want)
+		}
+	}
+
 	for _, c := range []struct {
 		name string
 		r    storage.ServiceReport
