@@ -104,7 +104,7 @@ type Node struct {
 	ring *ringHub
 	// reports is the service-report use case.
 	reports *reports.Service
-	web  *web.Server
+	web     *web.Server
 	// webSockets is web for the state machine, which closes the sockets
 	// of deactivated users (sockets.go).
 	webSockets webRef

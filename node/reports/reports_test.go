@@ -81,8 +81,8 @@ func newFixture(t *testing.T) *fixture {
 		Authz: authzFake{"eve": all, "rita": {policy.ReadServiceReports, policy.SeeAllCallLogs},
 			"otto": all, "olga": all},
 		NodeID: "node-1", SiteID: "plant",
-		Now:    func() time.Time { f.clock = f.clock.Add(time.Minute); return f.clock },
-		NewID:  func() string { n++; return fmt.Sprintf("id%d", n) },
+		Now:   func() time.Time { f.clock = f.clock.Add(time.Minute); return f.clock },
+		NewID: func() string { n++; return fmt.Sprintf("id%d", n) },
 	})
 	return f
 }
