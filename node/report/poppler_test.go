@@ -116,6 +116,24 @@ func TestReportEmbedsEverySnapshotAtItsSize(t *testing.T) {
 	}
 }
 
+func TestReportSaysWhyASnapshotHasNoImage(t *testing.T) {
+	testutil.System(t)
+	s := summary(t, 1)
+	s.Snapshots = append(s.Snapshots,
+		report.Snapshot{Title: "Broken", Image: []byte("<svg>not a picture</svg>")},
+		report.Snapshot{Title: "Forwarded", Note: "its image is not on this node"})
+	file := writePDF(t, s)
+	text := flat(poppler(t, "pdftotext", "-enc", "UTF-8", file, "-"))
+	for _, w := range []string{"Broken", "The image could not be read", "Forwarded", "its image is not on this node", "The image is missing."} {
+		if !strings.Contains(text, w) {
+			t.Errorf("the extracted text lacks %q", w)
+		}
+	}
+	if list := poppler(t, "pdfimages", "-list", file); strings.Count(list, " image ") != 1 {
+		t.Errorf("pdfimages lists other than the one image that decodes:\n%s", list)
+	}
+}
+
 // TestReportDrawsTheStrokesOverTheSnapshot renders the pages with
 // poppler and looks for each stroke's colour: the visible strokes are
 // there, the one a Clear wiped is not.

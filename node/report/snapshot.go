@@ -42,6 +42,9 @@ type picture struct {
 // preparePicture turns a snapshot's bytes into a JPEG the PDF can embed:
 // a JPEG as it is, anything else decoded and encoded, flattened on white.
 func preparePicture(b []byte) (picture, error) {
+	if len(b) == 0 {
+		return picture{}, errors.New("the image is missing")
+	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
 		return picture{}, fmt.Errorf("the image could not be read: %w", err)
@@ -50,7 +53,7 @@ func preparePicture(b []byte) (picture, error) {
 		return picture{}, errors.New("the image has no pixels")
 	}
 	if cfg.Width*cfg.Height > maxPixels {
-		return picture{}, errTooLarge
+		return picture{}, fmt.Errorf("%w (%d×%d pixels)", errTooLarge, cfg.Width, cfg.Height)
 	}
 	if format == "jpeg" {
 		switch cfg.ColorModel {
@@ -109,9 +112,10 @@ func (d *doc) snapshot(i int, s Snapshot) {
 		d.line(marginL, y, pageW-marginR, y, rule, 0.3)
 		p.SetFillColor(shade.r, shade.g, shade.b)
 		p.Rect(marginL, y, bodyW, h, "F")
-		p.SetXY(marginL+4, y+h/2-3)
+		p.SetXY(marginL+4, y+4)
 		d.font("", 9.5, muted)
-		p.CellFormat(bodyW-8, 6, "No image to show: "+err.Error(), "", 0, "L", false, 0, "")
+		msg := clean(err.Error())
+		p.MultiCell(bodyW-8, 5, strings.ToUpper(msg[:1])+msg[1:]+".", "", "L", false)
 		p.SetXY(marginL, y+h+6)
 		return
 	}
