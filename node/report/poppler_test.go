@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"image"
 	"image/png"
@@ -47,6 +48,49 @@ func writePDF(t *testing.T, s report.Summary) string {
 		t.Fatal(err)
 	}
 	return file
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/report.txt from the rendered report")
+
+// TestReportTextGolden compares the text of the fixture's report, line by
+// line as pdftotext reads it (blank lines and indentation left out), with
+// testdata/report.txt: a change of wording, order or page layout shows in
+// the diff and is accepted with -update.
+func TestReportTextGolden(t *testing.T) {
+	testutil.System(t)
+	file := writePDF(t, summary(t, 3))
+	var lines []string
+	for _, l := range strings.Split(poppler(t, "pdftotext", "-enc", "UTF-8", file, "-"), "\n") {
+		if l = strings.Join(strings.Fields(l), " "); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	got := strings.Join(lines, "\n") + "\n"
+	golden := filepath.Join("testdata", "report.txt")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to write it)", err)
+	}
+	if got != string(want) {
+		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
+		for i := range max(len(gl), len(wl)) {
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if g != w {
+				t.Fatalf("the report's text differs from %s at line %d:\n got %q\nwant %q\n(run with -update if the change is meant)", golden, i+1, g, w)
+			}
+		}
+	}
 }
 
 // flat joins a text's lines and runs of spaces into single spaces.
