@@ -59,7 +59,7 @@ func Render(w io.Writer, s Summary) error {
 	p.AddUTF8FontFromBytes(font, "B", gobold.TTF)
 	p.SetMargins(marginL, marginT, marginR)
 	p.SetAutoPageBreak(true, marginB)
-	p.SetTitle(d.title(), true)
+	p.SetTitle(oneLine(d.title()), true)
 	p.SetSubject("Session report", true)
 	p.SetAuthor(s.Organisation, true)
 	p.SetCreator("Siteline", true)
@@ -102,7 +102,7 @@ func (d *doc) header() {
 	p := d.pdf
 	p.SetY(9)
 	d.font("B", 9, ink)
-	p.CellFormat(bodyW/2, 5, d.s.Organisation, "", 0, "L", false, 0, "")
+	p.CellFormat(bodyW/2, 5, oneLine(d.s.Organisation), "", 0, "L", false, 0, "")
 	d.font("", 9, muted)
 	p.CellFormat(bodyW/2, 5, "Session report", "", 1, "R", false, 0, "")
 	d.line(marginL, 15, pageW-marginR, 15, rule, 0.3)
@@ -118,7 +118,7 @@ func (d *doc) footer() {
 	if !d.s.Generated.IsZero() {
 		left += " · generated " + d.when(d.s.Generated)
 	}
-	p.CellFormat(bodyW*0.75, 5, left, "", 0, "L", false, 0, "")
+	p.CellFormat(bodyW*0.75, 5, oneLine(left), "", 0, "L", false, 0, "")
 	p.CellFormat(bodyW*0.25, 5, fmt.Sprintf("Page %d of {nb}", p.PageNo()), "", 0, "R", false, 0, "")
 }
 
@@ -127,10 +127,10 @@ func (d *doc) cover() {
 	p := d.pdf
 	s := d.s.Session
 	d.font("B", 20, ink)
-	p.MultiCell(bodyW, 9, d.title(), "", "L", false)
+	p.MultiCell(bodyW, 9, clean(d.title()), "", "L", false)
 	if s.Goal != "" {
 		d.font("", 11, muted)
-		p.MultiCell(bodyW, 5.5, s.Goal, "", "L", false)
+		p.MultiCell(bodyW, 5.5, clean(s.Goal), "", "L", false)
 	}
 	p.Ln(4)
 
@@ -177,7 +177,7 @@ func (d *doc) fields(fs []Field) {
 		y := p.GetY()
 		d.font("B", 9.5, muted)
 		p.SetXY(marginL, y)
-		p.CellFormat(nameW, 5.5, f.Name, "", 0, "L", false, 0, "")
+		p.CellFormat(nameW, 5.5, oneLine(f.Name), "", 0, "L", false, 0, "")
 		d.font("", 10, ink)
 		p.SetXY(marginL+nameW, y)
 		p.MultiCell(bodyW-nameW, 5.5, clean(f.Value), "", "L", false)
@@ -191,9 +191,9 @@ func (d *doc) labels() {
 	d.font("B", 9, ink)
 	x, y := marginL, p.GetY()+1
 	for _, l := range d.s.Labels {
-		text := l.Name
+		text := oneLine(l.Name)
 		if l.Group != "" {
-			text = l.Group + ": " + l.Name
+			text = oneLine(l.Group) + ": " + text
 		}
 		w := p.GetStringWidth(text) + 2*pad
 		if w > bodyW {
@@ -277,7 +277,7 @@ func (d *doc) serviceReport() {
 	p := d.pdf
 	if r.Title != "" {
 		d.font("B", 12, ink)
-		p.MultiCell(bodyW, 6, r.Title, "", "L", false)
+		p.MultiCell(bodyW, 6, clean(r.Title), "", "L", false)
 		p.Ln(1)
 	}
 	fs := []Field{{"Written by", r.Author}}
@@ -382,6 +382,9 @@ func clean(s string) string {
 		return r
 	}, s)
 }
+
+// oneLine is clean text on one line, for a cell that does not wrap.
+func oneLine(s string) string { return strings.ReplaceAll(clean(s), "\n", " ") }
 
 // parseColor reads #rrggbb.
 func parseColor(s string) (rgb, bool) {

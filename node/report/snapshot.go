@@ -26,9 +26,10 @@ const (
 	captionH  = 11.0
 )
 
-// maxPixels bounds the images a report decodes (a 40-megapixel frame):
-// more is not a snapshot, and would take the memory of a bomb.
-const maxPixels = 40_000_000
+// maxPixels bounds the images a report decodes (4096×4096, above any
+// video frame's size): more is not a snapshot, and decoding it would take
+// the memory a decompression bomb is made to take.
+const maxPixels = 4096 * 4096
 
 // errTooLarge: an image with more pixels than maxPixels.
 var errTooLarge = errors.New("the image is too large to print")
@@ -102,9 +103,9 @@ func (d *doc) snapshot(i int, s Snapshot) {
 		title = fmt.Sprintf("Snapshot %d", i+1)
 	}
 	d.font("B", 10.5, ink)
-	p.CellFormat(bodyW, 5.5, title, "", 1, "L", false, 0, "")
+	p.CellFormat(bodyW, 5.5, oneLine(title), "", 1, "L", false, 0, "")
 	d.font("", 8.5, muted)
-	p.CellFormat(bodyW, 4.5, d.caption(s), "", 1, "L", false, 0, "")
+	p.CellFormat(bodyW, 4.5, oneLine(d.caption(s)), "", 1, "L", false, 0, "")
 	p.Ln(1)
 	x, y := marginL+(bodyW-w)/2, p.GetY()
 
@@ -228,7 +229,7 @@ func (d *doc) strokes(strokes []Stroke, x, y, w, h, imgW float64) {
 			rx, ry := math.Abs(x1-x0)/2, math.Abs(y1-y0)/2
 			p.Ellipse((x0+x1)/2, (y0+y1)/2, math.Max(rx, mm), math.Max(ry, mm), 0, "D")
 		case "text":
-			text := strings.TrimSpace(clean(strings.ReplaceAll(s.Text, "\n", " ")))
+			text := strings.TrimSpace(oneLine(s.Text))
 			if text == "" {
 				continue
 			}

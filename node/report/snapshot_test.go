@@ -116,3 +116,20 @@ func TestParseColor(t *testing.T) {
 		}
 	}
 }
+
+func TestCleanDropsControlCharacters(t *testing.T) {
+	for in, want := range map[string]string{
+		"a\r\nb":            "a\nb",
+		"tab\there":         "tab here",
+		"bell\x07 esc\x1b.": "bell esc.",
+		"c1\u0085 ok":       "c1 ok",
+		"Łódź — Привет":     "Łódź — Привет",
+	} {
+		if got := clean(in); got != want {
+			t.Errorf("clean(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := oneLine("two\nlines"); got != "two lines" {
+		t.Errorf("oneLine: %q", got)
+	}
+}
