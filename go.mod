@@ -3,6 +3,7 @@ module siteline
 go 1.26.8
 
 require (
+	codeberg.org/go-pdf/fpdf v0.12.0
 	github.com/anishathalye/porcupine v1.3.1
 	github.com/at-wat/ebml-go v0.19.4
 	github.com/casbin/casbin/v2 v2.135.0
@@ -33,6 +34,7 @@ require (
 	go.etcd.io/bbolt v1.4.3
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/crypto v0.58.0
+	golang.org/x/image v0.46.0
 	modernc.org/sqlite v1.61.1
 	rsc.io/qr v0.2.0
 )

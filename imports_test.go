@@ -15,11 +15,14 @@ import (
 
 // layers is DESIGN.md's import direction (cmd → node → web, media,
 // cluster, policy → storage): for each folder (each command, for cmd), the
-// folders of the project its packages may import besides their own.
+// folders of the project its packages may import besides their own. A
+// sub-folder named here has rules of its own: node/report, which renders
+// a session's history, reads storage's types and nothing of the node.
 var layers = map[string][]string{
 	"cmd/siteline":      {"node"},
 	"cmd/siteline-load": {"media"},
-	"node":              {"web", "media", "cluster", "policy", "storage"},
+	"node":              {"node/report", "web", "media", "cluster", "policy", "storage"},
+	"node/report":       {"storage"},
 	"web":               {"policy", "storage"},
 	"media":             {"storage"},
 	"cluster":           {"storage"},
@@ -46,6 +49,7 @@ var owners = map[string][]string{
 	"modernc.org/sqlite":            {"storage"},
 	"github.com/pressly/goose/":     {"storage"},
 	"github.com/wneessen/go-mail":   {"node"},
+	"codeberg.org/go-pdf/":          {"node/report"},
 }
 
 // forbidden names, per folder, the modules none of its packages may depend
@@ -154,14 +158,17 @@ func listPackages(t *testing.T) []pkg {
 	return pkgs
 }
 
-// folder names the unit the rules speak of: the top-level folder, or for
-// commands the command's own folder.
+// folder names the unit the rules speak of: the top-level folder, for
+// commands the command's own folder, and a sub-folder that layers names.
 func folder(importPath string) string {
 	rest := strings.TrimPrefix(importPath, "siteline/")
 	top, sub, _ := strings.Cut(rest, "/")
+	name, _, _ := strings.Cut(sub, "/")
 	if top == "cmd" {
-		name, _, _ := strings.Cut(sub, "/")
 		return "cmd/" + name
+	}
+	if _, ok := layers[top+"/"+name]; ok && name != "" {
+		return top + "/" + name
 	}
 	return top
 }
