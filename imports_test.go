@@ -16,13 +16,13 @@ import (
 // layers is DESIGN.md's import direction (cmd → node → web, media,
 // cluster, policy → storage): for each folder (each command, for cmd), the
 // folders of the project its packages may import besides their own. A
-// sub-folder named here has rules of its own: node/report, which renders
+// sub-folder named here has rules of its own: node/pdf, which renders
 // a session's history, reads storage's types and nothing of the node.
 var layers = map[string][]string{
 	"cmd/siteline":      {"node"},
 	"cmd/siteline-load": {"media"},
-	"node":              {"node/report", "web", "media", "cluster", "policy", "storage"},
-	"node/report":       {"storage"},
+	"node":              {"node/pdf", "web", "media", "cluster", "policy", "storage"},
+	"node/pdf":          {"storage"},
 	"web":               {"policy", "storage"},
 	"media":             {"storage"},
 	"cluster":           {"storage"},
@@ -49,7 +49,7 @@ var owners = map[string][]string{
 	"modernc.org/sqlite":            {"storage"},
 	"github.com/pressly/goose/":     {"storage"},
 	"github.com/wneessen/go-mail":   {"node"},
-	"codeberg.org/go-pdf/":          {"node/report"},
+	"codeberg.org/go-pdf/":          {"node/pdf"},
 }
 
 // forbidden names, per folder, the modules none of its packages may depend

@@ -1,4 +1,4 @@
-package report_test
+package pdf_test
 
 import (
 	"image/color"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"siteline/node/report"
+	"siteline/node/pdf"
 )
 
 // BenchmarkRender20Snapshots times the PDF of a session with 20 annotated
@@ -27,7 +27,7 @@ func BenchmarkRender20Snapshots(b *testing.B) {
 			cpu0 := cpuTime(b)
 			for b.Loop() {
 				var w counter
-				if err := report.Render(&w, s); err != nil {
+				if err := pdf.Render(&w, s); err != nil {
 					b.Fatal(err)
 				}
 				size = int(w)

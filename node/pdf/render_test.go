@@ -1,17 +1,17 @@
-package report_test
+package pdf_test
 
 import (
 	"bytes"
 	"strings"
 	"testing"
 
-	"siteline/node/report"
+	"siteline/node/pdf"
 )
 
-func render(t testing.TB, s report.Summary) []byte {
+func render(t testing.TB, s pdf.Summary) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := report.Render(&b, s); err != nil {
+	if err := pdf.Render(&b, s); err != nil {
 		t.Fatalf("Render: %v", err)
 	}
 	return b.Bytes()
@@ -39,8 +39,8 @@ func TestRenderWritesAPDFWithOneImagePerSnapshot(t *testing.T) {
 func TestRenderNotesASnapshotWhoseBytesDoNotDecode(t *testing.T) {
 	s := summary(t, 2)
 	s.Snapshots = append(s.Snapshots,
-		report.Snapshot{Title: "Broken", Image: []byte("<svg>not a picture</svg>"), Strokes: strokes(9)},
-		report.Snapshot{Title: "Missing"})
+		pdf.Snapshot{Title: "Broken", Image: []byte("<svg>not a picture</svg>"), Strokes: strokes(9)},
+		pdf.Snapshot{Title: "Missing"})
 	pdf := render(t, s)
 	if got := images(pdf); got != 2 {
 		t.Errorf("%d image objects, want the 2 that decode", got)
@@ -48,7 +48,7 @@ func TestRenderNotesASnapshotWhoseBytesDoNotDecode(t *testing.T) {
 }
 
 func TestRenderAcceptsAnEmptySummary(t *testing.T) {
-	pdf := render(t, report.Summary{})
+	pdf := render(t, pdf.Summary{})
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) || images(pdf) != 0 {
 		t.Fatalf("empty summary: not a PDF without images (%d bytes)", len(pdf))
 	}
@@ -56,7 +56,7 @@ func TestRenderAcceptsAnEmptySummary(t *testing.T) {
 
 func TestRenderPrintsAChatMessageLongerThanAPage(t *testing.T) {
 	s := summary(t, 0)
-	s.Chat = append(s.Chat, report.ChatLine{At: t0, Who: "Zoë", Text: strings.Repeat("Ölstand prüfen, Ventil schließen. ", 600)})
+	s.Chat = append(s.Chat, pdf.ChatLine{At: t0, Who: "Zoë", Text: strings.Repeat("Ölstand prüfen, Ventil schließen. ", 600)})
 	short := render(t, summary(t, 0))
 	long := render(t, s)
 	if len(long) <= len(short) {

@@ -1,4 +1,4 @@
-// Package report writes a session's history as a PDF that headquarters can
+// Package pdf writes a session's history as a PDF that headquarters can
 // file, print and search: the organisation and the session, its labels and
 // notes, who took part, the timeline, the chat, every snapshot with its
 // drawing, and the service report.
@@ -8,7 +8,7 @@
 // fonts (embedded, so Latin, Greek and Cyrillic names print as written) and
 // stays real text in the file; drawings on snapshots are vector strokes
 // over the image, in their colours.
-package report
+package pdf
 
 import "time"
 

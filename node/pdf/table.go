@@ -1,4 +1,4 @@
-package report
+package pdf
 
 // column is one column of a table: its heading and width in millimetres.
 type column struct {

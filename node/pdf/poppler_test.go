@@ -1,4 +1,4 @@
-package report_test
+package pdf_test
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"siteline/internal/testutil"
-	"siteline/node/report"
+	"siteline/node/pdf"
 )
 
 // The tests below read the reports with poppler (Debian's poppler-utils),
@@ -41,7 +41,7 @@ func poppler(t *testing.T, tool string, args ...string) string {
 	return string(out)
 }
 
-func writePDF(t *testing.T, s report.Summary) string {
+func writePDF(t *testing.T, s pdf.Summary) string {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "report.pdf")
 	if err := os.WriteFile(file, render(t, s), 0o600); err != nil {
@@ -164,8 +164,8 @@ func TestReportSaysWhyASnapshotHasNoImage(t *testing.T) {
 	testutil.System(t)
 	s := summary(t, 1)
 	s.Snapshots = append(s.Snapshots,
-		report.Snapshot{Title: "Broken", Image: []byte("<svg>not a picture</svg>")},
-		report.Snapshot{Title: "Forwarded", Note: "its image is not on this node"})
+		pdf.Snapshot{Title: "Broken", Image: []byte("<svg>not a picture</svg>")},
+		pdf.Snapshot{Title: "Forwarded", Note: "its image is not on this node"})
 	file := writePDF(t, s)
 	text := flat(poppler(t, "pdftotext", "-enc", "UTF-8", file, "-"))
 	for _, w := range []string{"Broken", "The image could not be read", "Forwarded", "its image is not on this node", "The image is missing."} {
@@ -183,8 +183,8 @@ func TestReportSaysWhyASnapshotHasNoImage(t *testing.T) {
 // there, the one a Clear wiped is not.
 func TestReportDrawsTheStrokesOverTheSnapshot(t *testing.T) {
 	testutil.System(t)
-	s := report.Summary{Organisation: "Org", Session: report.Session{Name: "Strokes", Start: t0},
-		Snapshots: []report.Snapshot{{Title: "one", Image: encode(t, "jpeg", frame(640, 360, 255)), Strokes: strokes(1)}}}
+	s := pdf.Summary{Organisation: "Org", Session: pdf.Session{Name: "Strokes", Start: t0},
+		Snapshots: []pdf.Snapshot{{Title: "one", Image: encode(t, "jpeg", frame(640, 360, 255)), Strokes: strokes(1)}}}
 	file := writePDF(t, s)
 	prefix := filepath.Join(t.TempDir(), "page")
 	poppler(t, "pdftoppm", "-r", "100", "-png", file, prefix)
@@ -223,7 +223,7 @@ func TestReportPrintsAChatMessageLongerThanAPageWhole(t *testing.T) {
 	testutil.System(t)
 	s := summary(t, 0)
 	long := strings.Repeat("Ölstand prüfen, Ventil schließen. ", 500) + "Ende der Nachricht."
-	s.Chat = append(s.Chat, report.ChatLine{At: t0, Who: "Zoë", Text: long})
+	s.Chat = append(s.Chat, pdf.ChatLine{At: t0, Who: "Zoë", Text: long})
 	file := writePDF(t, s)
 	text := flat(poppler(t, "pdftotext", "-enc", "UTF-8", file, "-"))
 	// Words, not sentences: a page break puts the footer and the next

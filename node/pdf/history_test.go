@@ -1,4 +1,4 @@
-package report_test
+package pdf_test
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"siteline/media/signal"
-	"siteline/node/report"
+	"siteline/node/pdf"
 	"siteline/storage"
 )
 
@@ -55,7 +55,7 @@ func TestFromHistoryWordsTheStoredSession(t *testing.T) {
 			Annotations: json.RawMessage(`{"source":"m1","strokes":[]}`), CreatedAt: t0.Add(9 * time.Minute)},
 	}
 	img := encode(t, "jpeg", frame(64, 36, 255))
-	s := report.FromHistory(report.History{
+	s := pdf.FromHistory(pdf.History{
 		Organisation: "Nordwerk", Site: "Plant Łódź", Owner: "Jürgen", Session: sess,
 		Participants: parts, Events: events, Media: media,
 		Images: map[string][]byte{"m1": img}, Roles: map[string]string{"u1": "Expert"},
@@ -65,7 +65,7 @@ func TestFromHistoryWordsTheStoredSession(t *testing.T) {
 		s.Session.Status != "Ended" || !s.Session.End.Equal(ended) || s.Session.Owner != "Jürgen" {
 		t.Errorf("session words: %+v", s.Session)
 	}
-	wantParts := []report.Participant{
+	wantParts := []pdf.Participant{
 		{Name: "Jürgen", Role: "Expert", Kind: "Registered user", Device: "desktop", Joined: t0, Left: left},
 		{Name: "Zoë", Kind: "Guest (app)", Device: "mobile", Joined: t0.Add(time.Minute)},
 		{Name: "Mira", Kind: "Registered user (hidden)", Joined: t0.Add(2 * time.Minute)},
@@ -73,7 +73,7 @@ func TestFromHistoryWordsTheStoredSession(t *testing.T) {
 	if !reflect.DeepEqual(s.Participants, wantParts) {
 		t.Errorf("participants:\n got %+v\nwant %+v", s.Participants, wantParts)
 	}
-	if want := []report.ChatLine{{At: t0.Add(2 * time.Minute), Who: "Zoë", Text: "Привет"}}; !reflect.DeepEqual(s.Chat, want) {
+	if want := []pdf.ChatLine{{At: t0.Add(2 * time.Minute), Who: "Zoë", Text: "Привет"}}; !reflect.DeepEqual(s.Chat, want) {
 		t.Errorf("chat: %+v", s.Chat)
 	}
 	var timeline []string
@@ -90,7 +90,7 @@ func TestFromHistoryWordsTheStoredSession(t *testing.T) {
 		t.Fatalf("%d snapshots, want the 2 of kind snapshot", len(s.Snapshots))
 	}
 	live := s.Snapshots[0]
-	wantStrokes := []report.Stroke{
+	wantStrokes := []pdf.Stroke{
 		{Tool: "pen", Color: "#ef4444", Width: 0.006, Points: pen.Points},
 		{Clear: true},
 		{Tool: "text", Color: "#facc15", Width: 0.005, Points: text.Points, Text: "hier"},
