@@ -378,7 +378,7 @@ func (n *Node) startWeb() error {
 		LinearizableReadBurst:      n.cfg.Raft.LinearizableReadBurst,
 	}, web.Deps{
 		Logger:       n.log.With("component", "web"),
-		Org:          n.store,
+		Org:          n.store.Scoped(),
 		Sessions:     n.store,
 		Authz:        n.authz,
 		Accounts:     adm,

@@ -171,7 +171,7 @@ func (s *Server) apiMe(c *fiber.Ctx) error {
 	if a.Local {
 		return c.JSON(meOut{Local: true, Roles: []string{}, Permissions: policy.IDs()})
 	}
-	u, err := s.deps.Org.User(c.UserContext(), a.UserID)
+	u, err := s.deps.Org.User(c.UserContext(), a.OrgID, a.UserID)
 	if err != nil {
 		return err
 	}
@@ -263,22 +263,23 @@ func (s *Server) apiUpdateUser(c *fiber.Ctx) error {
 }
 
 // orgUser reads a user of the caller's organisation; another
-// organisation's user is as good as absent.
+// organisation's user is not found.
 func (s *Server) orgUser(c *fiber.Ctx, id string) (storage.User, error) {
 	a, _ := actorOf(c)
-	u, err := s.deps.Org.User(c.UserContext(), id)
-	if err == nil && u.OrgID != a.OrgID {
-		err = fmt.Errorf("user %s: %w", id, storage.ErrNotFound)
-	}
-	return u, err
+	return s.deps.Org.User(c.UserContext(), a.OrgID, id)
 }
 
 func (s *Server) userOut(c *fiber.Ctx, u storage.User) (userOut, error) {
-	teams, err := s.deps.Org.UserTeams(c.UserContext(), u.ID)
+	a, _ := actorOf(c)
+	teams, err := s.deps.Org.UserTeams(c.UserContext(), a.OrgID, u.ID)
 	if err != nil {
 		return userOut{}, err
 	}
-	return userOut{User: u, Roles: nonNil(s.deps.Authz.Roles(u.OrgID, u.ID)), Teams: nonNil(teams)}, nil
+	ms := make([]storage.TeamMembership, len(teams))
+	for i, t := range teams {
+		ms[i] = t.TeamMembership
+	}
+	return userOut{User: u, Roles: nonNil(s.deps.Authz.Roles(u.OrgID, u.ID)), Teams: ms}, nil
 }
 
 func (s *Server) apiRoles(c *fiber.Ctx) error {
@@ -312,26 +313,20 @@ func (s *Server) apiCreateTeam(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(t)
 }
 
-// orgTeam reads a team of the caller's organisation.
+// orgTeam reads a team of the caller's organisation; another
+// organisation's team is not found.
 func (s *Server) orgTeam(c *fiber.Ctx, id string) (storage.Team, error) {
 	a, _ := actorOf(c)
-	t, err := s.deps.Org.Team(c.UserContext(), id)
-	if err == nil && t.OrgID != a.OrgID {
-		err = fmt.Errorf("team %s: %w", id, storage.ErrNotFound)
-	}
-	return t, err
+	return s.deps.Org.Team(c.UserContext(), a.OrgID, id)
 }
 
 func (s *Server) apiTeam(c *fiber.Ctx) error {
-	t, err := s.orgTeam(c, c.Params("id"))
+	a, _ := actorOf(c)
+	t, err := s.deps.Org.TeamWithMembers(c.UserContext(), a.OrgID, c.Params("id"))
 	if err != nil {
 		return err
 	}
-	members, err := s.deps.Org.TeamMembers(c.UserContext(), t.ID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(teamOut{Team: t, Members: nonNil(members)})
+	return c.JSON(teamOut{Team: t.Team, Members: nonNil(t.Members)})
 }
 
 func (s *Server) apiRenameTeam(c *fiber.Ctx) error {

@@ -53,8 +53,8 @@ func (s *Server) sessionFilter(c *fiber.Ctx) (storage.SessionFilter, error) {
 		return f, &storage.ForbiddenError{Permission: policy.SeeOwnCallLogs}
 	}
 	if site := strings.TrimSpace(c.Query("site")); site != "" {
-		st, err := s.deps.Org.Site(c.UserContext(), site)
-		if err != nil || st.OrgID != a.OrgID {
+		st, err := s.deps.Org.Site(c.UserContext(), a.OrgID, site)
+		if err != nil {
 			return f, &storage.ValidationError{Field: "site", Problem: "is not a site of this organisation"}
 		}
 		f.SiteID = st.ID

@@ -138,7 +138,7 @@ func TokenExpiry(tok storage.APIToken, maxTTL time.Duration) (end time.Time, ok 
 
 func (s *Server) apiTokens(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	ts, err := s.deps.Org.Tokens(c.UserContext(), a.UserID)
+	ts, err := s.deps.Org.Tokens(c.UserContext(), a.OrgID, a.UserID)
 	if err != nil {
 		return err
 	}

@@ -95,7 +95,7 @@ func (s *Server) tokenActor(c *fiber.Ctx, header string) (Actor, error) {
 		return Actor{}, fmt.Errorf("authorization header must be \"Bearer %s...\": %w", TokenPrefix, storage.ErrUnauthenticated)
 	}
 	sum := sha256.Sum256([]byte(secret))
-	tok, err := s.deps.Org.TokenByHash(c.UserContext(), sum[:])
+	tok, err := s.deps.Sessions.TokenByHash(c.UserContext(), sum[:])
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return Actor{}, fmt.Errorf("unknown or revoked API token: %w", storage.ErrUnauthenticated)
@@ -105,7 +105,7 @@ func (s *Server) tokenActor(c *fiber.Ctx, header string) (Actor, error) {
 	if end, ok := TokenExpiry(tok, s.cfg.TokenMaxTTL); ok && !s.now().Before(end) {
 		return Actor{}, fmt.Errorf("API token %q expired at %s: %w", tok.Name, end.UTC().Format(time.RFC3339), storage.ErrUnauthenticated)
 	}
-	u, err := s.activeUser(c, tok.UserID)
+	u, err := s.activeUser(c, tok.OrgID, tok.UserID)
 	if err != nil {
 		return Actor{}, err
 	}
@@ -132,7 +132,7 @@ func (s *Server) sessionActor(c *fiber.Ctx, cookie string) (Actor, storage.WebSe
 			return Actor{}, sess, false
 		}
 	} else {
-		u, err := s.activeUser(c, sess.UserID)
+		u, err := s.activeUser(c, sess.OrgID, sess.UserID)
 		if err != nil {
 			return Actor{}, sess, false
 		}
@@ -147,8 +147,10 @@ func (s *Server) sessionActor(c *fiber.Ctx, cookie string) (Actor, storage.WebSe
 	return a, sess, true
 }
 
-func (s *Server) activeUser(c *fiber.Ctx, id string) (storage.User, error) {
-	u, err := s.deps.Org.User(c.UserContext(), id)
+// activeUser reads the user a session or token was issued to, in the
+// organisation it was issued in.
+func (s *Server) activeUser(c *fiber.Ctx, orgID, id string) (storage.User, error) {
+	u, err := s.deps.Org.User(c.UserContext(), orgID, id)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return u, fmt.Errorf("user no longer exists: %w", storage.ErrUnauthenticated)

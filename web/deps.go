@@ -47,9 +47,11 @@ type Authorizer interface {
 	Roles(orgID, userID string) []string
 }
 
-// Sessions stores browser sessions and reads the audit log; the node passes
-// its site store.
+// Sessions stores browser sessions, finds API tokens by the hash of their
+// secret (the one read that comes before the organisation is known), and
+// reads the audit log; the node passes its store.
 type Sessions interface {
+	TokenByHash(ctx context.Context, hash []byte) (storage.APIToken, error)
 	CreateWebSession(ctx context.Context, s storage.WebSession) error
 	WebSession(ctx context.Context, id string) (storage.WebSession, error)
 	TouchWebSession(ctx context.Context, id string, seen, expires time.Time) error
@@ -83,8 +85,9 @@ type Health interface {
 
 // Deps is everything the web layer is given by the node.
 type Deps struct {
-	Logger   *slog.Logger
-	Org      storage.OrgReader
+	Logger *slog.Logger
+	// Org reads organisation data, one organisation at a time (reads.go).
+	Org      OrgReader
 	Sessions Sessions
 	Authz    Authorizer
 	Health   Health

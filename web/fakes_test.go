@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,15 +25,22 @@ import (
 
 // fakeData is the organisation behind every fake: one organisation, its
 // users with their passwords and permissions, its teams, and the web
-// sessions. changes records every change a fake use case was asked to make,
-// so a test can tell that a refused request changed nothing.
+// sessions; and a second organisation with records of its own, which the
+// first one's users must never reach. changes records every change a fake
+// use case was asked to make, so a test can tell that a refused request
+// changed nothing.
 type fakeData struct {
 	mu        sync.Mutex
 	org       storage.Org
+	orgs      map[string]storage.Org
 	users     map[string]storage.User // by id
 	passwords map[string]string       // by e-mail
 	perms     map[string][]string     // by user id
 	teams     map[string]storage.Team // by id
+	members   []storage.TeamMembership
+	contacts  map[string]storage.Contact       // by id
+	sites     map[string]storage.Site          // by id
+	versions  map[string]storage.PolicyVersion // by id
 	sessions  map[string]storage.WebSession
 	changes   []string
 	// fail, when set, is what the next change returns instead of making
@@ -41,12 +49,17 @@ type fakeData struct {
 }
 
 func newFakeData() *fakeData {
+	org := storage.Org{ID: "o1", Name: "Plant One"}
 	return &fakeData{
-		org:       storage.Org{ID: "o1", Name: "Plant One"},
+		org:       org,
+		orgs:      map[string]storage.Org{org.ID: org},
 		users:     map[string]storage.User{},
 		passwords: map[string]string{},
 		perms:     map[string][]string{},
 		teams:     map[string]storage.Team{},
+		contacts:  map[string]storage.Contact{},
+		sites:     map[string]storage.Site{},
+		versions:  map[string]storage.PolicyVersion{},
 		sessions:  map[string]storage.WebSession{},
 	}
 }
@@ -79,57 +92,182 @@ func (d *fakeData) changed() []string {
 	return slices.Clone(d.changes)
 }
 
-// fakeOrg reads the organisation data. Methods no test needs are left to
-// the embedded nil interface: calling one panics, which the server answers
-// with 500.
-type fakeOrg struct {
-	storage.OrgReader
-	d *fakeData
+// addOrgRecords gives organisation orgID a site, a user, a team with that
+// user in it, a contact and a policy version, each with an id that starts
+// with prefix, and returns the ids by kind.
+func (d *fakeData) addOrgRecords(orgID, prefix string) map[string]string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.orgs[orgID]; !ok {
+		d.orgs[orgID] = storage.Org{ID: orgID, Name: "Org " + orgID}
+	}
+	ids := map[string]string{"site": prefix + "-site", "user": prefix + "-user", "team": prefix + "-team",
+		"contact": prefix + "-contact", "version": prefix + "-version"}
+	d.sites[ids["site"]] = storage.Site{ID: ids["site"], OrgID: orgID, Name: "Site " + prefix}
+	d.users[ids["user"]] = storage.User{ID: ids["user"], OrgID: orgID, Email: prefix + "@plant.example", Name: "User " + prefix, Active: true}
+	d.teams[ids["team"]] = storage.Team{ID: ids["team"], OrgID: orgID, Name: "Team " + prefix}
+	d.members = append(d.members, storage.TeamMembership{TeamID: ids["team"], UserID: ids["user"], Role: storage.TeamLead})
+	d.contacts[ids["contact"]] = storage.Contact{ID: ids["contact"], OrgID: orgID, Name: "Contact " + prefix}
+	d.versions[ids["version"]] = storage.PolicyVersion{ID: ids["version"], OrgID: orgID, Note: "version " + prefix}
+	return ids
 }
 
-func (o fakeOrg) Org(_ context.Context, id string) (storage.Org, error) {
-	if id != o.d.org.ID {
-		return storage.Org{}, fmt.Errorf("org %s: %w", id, storage.ErrNotFound)
+// fakeOrg reads the organisation data as the store's scoped reads do: a
+// record of another organisation is not found.
+type fakeOrg struct{ d *fakeData }
+
+// scoped returns the record of orgID under id in m, or ErrNotFound naming
+// what was looked up.
+func scoped[T any](d *fakeData, m map[string]T, orgOf func(T) string, what, orgID, id string) (T, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	v, ok := m[id]
+	if !ok || orgOf(v) != orgID {
+		var zero T
+		return zero, fmt.Errorf("%s %s: %w", what, id, storage.ErrNotFound)
 	}
-	return o.d.org, nil
+	return v, nil
 }
 
-func (o fakeOrg) User(_ context.Context, id string) (storage.User, error) {
-	o.d.mu.Lock()
-	defer o.d.mu.Unlock()
-	u, ok := o.d.users[id]
-	if !ok {
-		return u, fmt.Errorf("user %s: %w", id, storage.ErrNotFound)
+// listed returns the records of orgID in m, ordered by id.
+func listed[T any](d *fakeData, m map[string]T, orgOf func(T) string, orgID string) []T {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := []T{}
+	for _, id := range slices.Sorted(maps.Keys(m)) {
+		if orgOf(m[id]) == orgID {
+			out = append(out, m[id])
+		}
 	}
-	return u, nil
+	return out
+}
+
+func userOrg(u storage.User) string             { return u.OrgID }
+func teamOrg(t storage.Team) string             { return t.OrgID }
+func contactOrg(c storage.Contact) string       { return c.OrgID }
+func siteOrg(s storage.Site) string             { return s.OrgID }
+func versionOrg(v storage.PolicyVersion) string { return v.OrgID }
+
+func (o fakeOrg) Org(_ context.Context, orgID string) (storage.Org, error) {
+	return scoped(o.d, o.d.orgs, func(g storage.Org) string { return g.ID }, "org", orgID, orgID)
+}
+
+func (o fakeOrg) Sites(_ context.Context, orgID string) ([]storage.Site, error) {
+	return listed(o.d, o.d.sites, siteOrg, orgID), nil
+}
+
+func (o fakeOrg) Site(_ context.Context, orgID, id string) (storage.Site, error) {
+	return scoped(o.d, o.d.sites, siteOrg, "site", orgID, id)
+}
+
+func (o fakeOrg) User(_ context.Context, orgID, id string) (storage.User, error) {
+	return scoped(o.d, o.d.users, userOrg, "user", orgID, id)
 }
 
 func (o fakeOrg) Users(_ context.Context, orgID string) ([]storage.User, error) {
-	o.d.mu.Lock()
-	defer o.d.mu.Unlock()
-	var out []storage.User
-	for _, u := range o.d.users {
-		if u.OrgID == orgID {
-			out = append(out, u)
-		}
-	}
-	return out, nil
+	return listed(o.d, o.d.users, userOrg, orgID), nil
+}
+
+func (o fakeOrg) Roles(context.Context, string) ([]storage.Role, error) { return []storage.Role{}, nil }
+
+func (o fakeOrg) Team(_ context.Context, orgID, id string) (storage.Team, error) {
+	return scoped(o.d, o.d.teams, teamOrg, "team", orgID, id)
 }
 
 func (o fakeOrg) Teams(_ context.Context, orgID string) ([]storage.Team, error) {
+	return listed(o.d, o.d.teams, teamOrg, orgID), nil
+}
+
+// membersOf lists a team's memberships.
+func (o fakeOrg) membersOf(teamID string) []storage.TeamMembership {
 	o.d.mu.Lock()
 	defer o.d.mu.Unlock()
-	var out []storage.Team
-	for _, t := range o.d.teams {
-		if t.OrgID == orgID {
-			out = append(out, t)
+	out := []storage.TeamMembership{}
+	for _, m := range o.d.members {
+		if m.TeamID == teamID {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (o fakeOrg) TeamWithMembers(ctx context.Context, orgID, id string) (storage.TeamWithMembers, error) {
+	t, err := o.Team(ctx, orgID, id)
+	if err != nil {
+		return storage.TeamWithMembers{}, err
+	}
+	return storage.TeamWithMembers{Team: t, Members: o.membersOf(t.ID)}, nil
+}
+
+func (o fakeOrg) TeamsWithMembers(ctx context.Context, orgID string) ([]storage.TeamWithMembers, error) {
+	teams, _ := o.Teams(ctx, orgID)
+	out := make([]storage.TeamWithMembers, 0, len(teams))
+	for _, t := range teams {
+		out = append(out, storage.TeamWithMembers{Team: t, Members: o.membersOf(t.ID)})
+	}
+	return out, nil
+}
+
+func (o fakeOrg) UserTeams(ctx context.Context, orgID, userID string) ([]storage.UserTeam, error) {
+	teams, _ := o.TeamsWithMembers(ctx, orgID)
+	out := []storage.UserTeam{}
+	for _, t := range teams {
+		for _, m := range t.Members {
+			if m.UserID == userID {
+				out = append(out, storage.UserTeam{TeamMembership: m, TeamName: t.Name})
+			}
 		}
 	}
 	return out, nil
 }
 
-func (o fakeOrg) TeamMembers(context.Context, string) ([]storage.TeamMembership, error) {
-	return nil, nil
+func (o fakeOrg) LabelGroups(context.Context, string) ([]storage.LabelGroup, error) {
+	return []storage.LabelGroup{}, nil
+}
+
+func (o fakeOrg) Labels(context.Context, string) ([]storage.Label, error) {
+	return []storage.Label{}, nil
+}
+
+func (o fakeOrg) Contact(_ context.Context, orgID, id string) (storage.Contact, error) {
+	return scoped(o.d, o.d.contacts, contactOrg, "contact", orgID, id)
+}
+
+func (o fakeOrg) Contacts(_ context.Context, orgID string) ([]storage.Contact, error) {
+	return listed(o.d, o.d.contacts, contactOrg, orgID), nil
+}
+
+func (o fakeOrg) Policy(context.Context, string) ([]storage.PolicyRule, error) {
+	return []storage.PolicyRule{}, nil
+}
+
+func (o fakeOrg) PolicyVersions(_ context.Context, orgID string) ([]storage.PolicyVersion, error) {
+	return listed(o.d, o.d.versions, versionOrg, orgID), nil
+}
+
+func (o fakeOrg) PolicyVersion(_ context.Context, orgID, id string) (storage.PolicyVersion, error) {
+	return scoped(o.d, o.d.versions, versionOrg, "policy version", orgID, id)
+}
+
+func (o fakeOrg) Tokens(context.Context, string, string) ([]storage.APIToken, error) {
+	return []storage.APIToken{}, nil
+}
+
+func (o fakeOrg) OrgTokens(context.Context, string) ([]storage.APIToken, error) {
+	return []storage.APIToken{}, nil
+}
+
+func (o fakeOrg) Counts(ctx context.Context, orgID string) (storage.OrgCounts, error) {
+	users, _ := o.Users(ctx, orgID)
+	teams, _ := o.Teams(ctx, orgID)
+	contacts, _ := o.Contacts(ctx, orgID)
+	c := storage.OrgCounts{Users: len(users), Teams: len(teams), Contacts: len(contacts)}
+	for _, u := range users {
+		if u.Active {
+			c.ActiveUsers++
+		}
+	}
+	return c, nil
 }
 
 // fakeSessions keeps web sessions in memory; Audit is left unimplemented.

@@ -87,7 +87,7 @@ func (s *Server) addSocket(conn *websocket.Conn, a Actor) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if u, err := s.deps.Org.User(ctx, a.UserID); err != nil || !u.Active {
+	if u, err := s.deps.Org.User(ctx, a.OrgID, a.UserID); err != nil || !u.Active {
 		s.sockets.remove(conn)
 		return false
 	}

@@ -42,7 +42,7 @@ func (s *Server) renderAccount(c *fiber.Ctx, status int, f *formState, nt *newTo
 	}}
 	if !a.Local {
 		var err error
-		if d.User, err = s.deps.Org.User(c.UserContext(), a.UserID); err != nil {
+		if d.User, err = s.deps.Org.User(c.UserContext(), a.OrgID, a.UserID); err != nil {
 			return err
 		}
 		d.Roles = s.deps.Authz.Roles(a.OrgID, a.UserID)
@@ -51,7 +51,7 @@ func (s *Server) renderAccount(c *fiber.Ctx, status int, f *formState, nt *newTo
 		}
 		d.CanTokens = s.can(a, policy.AdminAPITokens)
 		if d.CanTokens {
-			if d.Tokens, err = s.deps.Org.Tokens(c.UserContext(), a.UserID); err != nil {
+			if d.Tokens, err = s.deps.Org.Tokens(c.UserContext(), a.OrgID, a.UserID); err != nil {
 				return err
 			}
 		}
@@ -105,7 +105,7 @@ func (s *Server) uiCreateToken(c *fiber.Ctx) error {
 func (s *Server) uiDeleteToken(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
 	id := param(c, "id")
-	toks, err := s.deps.Org.Tokens(c.UserContext(), a.UserID)
+	toks, err := s.deps.Org.Tokens(c.UserContext(), a.OrgID, a.UserID)
 	if err != nil {
 		return err
 	}

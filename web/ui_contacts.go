@@ -96,14 +96,11 @@ func (s *Server) uiCreateContact(c *fiber.Ctx) error {
 	return done(c, "/contacts", fmt.Sprintf("Added %s to the phonebook.", ct.Name))
 }
 
-// orgContact reads a contact of the caller's organisation.
+// orgContact reads a contact of the caller's organisation; another
+// organisation's contact is not found.
 func (s *Server) orgContact(c *fiber.Ctx, id string) (storage.Contact, error) {
 	a, _ := actorOf(c)
-	ct, err := s.deps.Org.Contact(c.UserContext(), id)
-	if err == nil && ct.OrgID != a.OrgID {
-		err = fmt.Errorf("contact %s: %w", id, storage.ErrNotFound)
-	}
-	return ct, err
+	return s.deps.Org.Contact(c.UserContext(), a.OrgID, id)
 }
 
 type contactData struct {
@@ -118,7 +115,8 @@ func (s *Server) showContact(c *fiber.Ctx, status int, f *formState) error {
 	if err != nil {
 		return err
 	}
-	users, err := s.deps.Org.Users(c.UserContext(), ct.OrgID)
+	a, _ := actorOf(c)
+	users, err := s.deps.Org.Users(c.UserContext(), a.OrgID)
 	if err != nil {
 		return err
 	}

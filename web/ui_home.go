@@ -1,8 +1,6 @@
 package web
 
 import (
-	"errors"
-
 	"github.com/gofiber/fiber/v2"
 
 	"siteline/policy"
@@ -34,35 +32,12 @@ func (s *Server) uiHome(c *fiber.Ctx) error {
 	if d.Sites, err = s.deps.Org.Sites(ctx, a.OrgID); err != nil {
 		return err
 	}
-	users, err := s.deps.Org.Users(ctx, a.OrgID)
+	counts, err := s.deps.Org.Counts(ctx, a.OrgID)
 	if err != nil {
 		return err
 	}
-	d.Users = len(users)
-	for _, u := range users {
-		if u.Active {
-			d.ActiveUsers++
-		}
-	}
-	teams, err := s.deps.Org.Teams(ctx, a.OrgID)
-	if err != nil {
-		return err
-	}
-	d.Teams = len(teams)
-	contacts, err := s.deps.Org.Contacts(ctx, a.OrgID)
-	if err != nil {
-		return err
-	}
-	d.Contacts = len(contacts)
-	groups, err := s.deps.Org.LabelGroups(ctx, a.OrgID)
-	if err != nil {
-		return err
-	}
-	labels, err := s.deps.Org.Labels(ctx, a.OrgID)
-	if err != nil {
-		return err
-	}
-	d.LabelGroups, d.Labels = len(groups), len(labels)
+	d.Users, d.ActiveUsers, d.Teams, d.Contacts = counts.Users, counts.ActiveUsers, counts.Teams, counts.Contacts
+	d.LabelGroups, d.Labels = counts.LabelGroups, counts.Labels
 	if !a.Local {
 		d.Roles = s.deps.Authz.Roles(a.OrgID, a.UserID)
 		if d.MyTeams, err = s.teamRefs(c, a.UserID); err != nil {
@@ -81,20 +56,14 @@ func (s *Server) uiHome(c *fiber.Ctx) error {
 
 // teamRefs lists a user's teams by name.
 func (s *Server) teamRefs(c *fiber.Ctx, userID string) ([]teamRef, error) {
-	ms, err := s.deps.Org.UserTeams(c.UserContext(), userID)
+	a, _ := actorOf(c)
+	ms, err := s.deps.Org.UserTeams(c.UserContext(), a.OrgID, userID)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]teamRef, 0, len(ms))
 	for _, m := range ms {
-		t, err := s.deps.Org.Team(c.UserContext(), m.TeamID)
-		if err != nil {
-			if errors.Is(err, storage.ErrNotFound) {
-				continue
-			}
-			return nil, err
-		}
-		out = append(out, teamRef{ID: t.ID, Name: t.Name, Role: m.Role})
+		out = append(out, teamRef{ID: m.TeamID, Name: m.TeamName, Role: m.Role})
 	}
 	return out, nil
 }

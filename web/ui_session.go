@@ -77,7 +77,7 @@ func (s *Server) uiSession(c *fiber.Ctx) error {
 		return err
 	}
 	page := sessionPageData{Session: sessionOut{Session: d.Session, SiteName: d.Session.SiteID}}
-	if st, err := s.deps.Org.Site(c.UserContext(), d.Session.SiteID); err == nil {
+	if st, err := s.deps.Org.Site(c.UserContext(), a.OrgID, d.Session.SiteID); err == nil {
 		page.Session.SiteName = st.Name
 	}
 	if d.Session.EndedAt != nil {

@@ -34,7 +34,7 @@ func (s *Server) uiTeams(c *fiber.Ctx) error { return s.showTeams(c, fiber.Statu
 func (s *Server) showTeams(c *fiber.Ctx, status int, f *formState) error {
 	ctx := c.UserContext()
 	a, _ := actorOf(c)
-	teams, err := s.deps.Org.Teams(ctx, a.OrgID)
+	teams, err := s.deps.Org.TeamsWithMembers(ctx, a.OrgID)
 	if err != nil {
 		return err
 	}
@@ -44,12 +44,8 @@ func (s *Server) showTeams(c *fiber.Ctx, status int, f *formState) error {
 	}
 	d := teamsData{Teams: make([]teamRow, 0, len(teams))}
 	for _, t := range teams {
-		ms, err := s.deps.Org.TeamMembers(ctx, t.ID)
-		if err != nil {
-			return err
-		}
-		row := teamRow{Team: t, Members: len(ms)}
-		for _, m := range ms {
+		row := teamRow{Team: t.Team, Members: len(t.Members)}
+		for _, m := range t.Members {
 			switch m.Role {
 			case storage.TeamLead:
 				row.Leads = append(row.Leads, names[m.UserID])
@@ -104,15 +100,13 @@ func (s *Server) uiTeam(c *fiber.Ctx) error { return s.showTeam(c, fiber.StatusO
 
 func (s *Server) showTeam(c *fiber.Ctx, status int, f *formState) error {
 	ctx := c.UserContext()
-	t, err := s.orgTeam(c, param(c, "id"))
+	a, _ := actorOf(c)
+	tm, err := s.deps.Org.TeamWithMembers(ctx, a.OrgID, param(c, "id"))
 	if err != nil {
 		return err
 	}
-	ms, err := s.deps.Org.TeamMembers(ctx, t.ID)
-	if err != nil {
-		return err
-	}
-	users, err := s.deps.Org.Users(ctx, t.OrgID)
+	t, ms := tm.Team, tm.Members
+	users, err := s.deps.Org.Users(ctx, a.OrgID)
 	if err != nil {
 		return err
 	}

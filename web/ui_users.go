@@ -57,17 +57,13 @@ func (s *Server) showUsers(c *fiber.Ctx, status int, f *formState) error {
 	if err != nil {
 		return err
 	}
-	teams, err := s.deps.Org.Teams(ctx, a.OrgID)
+	teams, err := s.deps.Org.TeamsWithMembers(ctx, a.OrgID)
 	if err != nil {
 		return err
 	}
 	teamsOf := map[string][]string{}
 	for _, t := range teams {
-		ms, err := s.deps.Org.TeamMembers(ctx, t.ID)
-		if err != nil {
-			return err
-		}
-		for _, m := range ms {
+		for _, m := range t.Members {
 			teamsOf[m.UserID] = append(teamsOf[m.UserID], t.Name)
 		}
 	}
@@ -123,7 +119,7 @@ func (s *Server) showUser(c *fiber.Ctx, status int, f *formState) error {
 	}
 	a, _ := actorOf(c)
 	d := userData{User: u, Roles: s.deps.Authz.Roles(u.OrgID, u.ID), Self: a.UserID == u.ID}
-	roles, err := s.deps.Org.Roles(c.UserContext(), u.OrgID)
+	roles, err := s.deps.Org.Roles(c.UserContext(), a.OrgID)
 	if err != nil {
 		return err
 	}
