@@ -64,11 +64,18 @@ var forbidden = map[string][]string{
 }
 
 type pkg struct {
-	ImportPath string
-	GoFiles    []string
-	Imports    []string
-	Deps       []string
+	ImportPath   string
+	GoFiles      []string
+	Imports      []string
+	Deps         []string
+	TestImports  []string
+	XTestImports []string
 }
+
+// testHelpers are packages for tests alone: no package of the binaries
+// may import them, and a test may import one only where its folder's
+// layer allows (web's tests reach no pion through media/mediatest).
+var testHelpers = []string{"siteline/internal/testutil", "siteline/media/mediatest"}
 
 // TestImports fails on an import between the project's folders against
 // DESIGN.md's direction, and on a third-party module reached from a folder
@@ -84,6 +91,9 @@ func TestImports(t *testing.T) {
 			continue
 		}
 		for _, imp := range p.Imports {
+			if slices.Contains(testHelpers, imp) {
+				t.Errorf("%s imports %s, which is for tests only", p.ImportPath, imp)
+			}
 			if strings.HasPrefix(imp, "siteline/") {
 				if to := folder(imp); to != from && !slices.Contains(allowed, to) {
 					t.Errorf("%s imports %s: %s may import only %v", p.ImportPath, imp, from, allowed)
@@ -95,6 +105,11 @@ func TestImports(t *testing.T) {
 				if !slices.Contains(owners[key], from) {
 					t.Errorf("%s imports %s: only %v may import %s directly", p.ImportPath, imp, owners[key], key)
 				}
+			}
+		}
+		for _, imp := range slices.Concat(p.TestImports, p.XTestImports) {
+			if slices.Contains(testHelpers, imp) && folder(imp) != "internal" && folder(imp) != from && !slices.Contains(allowed, folder(imp)) {
+				t.Errorf("tests of %s import %s: %s may import only %v", p.ImportPath, imp, from, allowed)
 			}
 		}
 		for _, dep := range p.Deps {
@@ -131,7 +146,7 @@ func TestImports(t *testing.T) {
 // packages do not go into the binaries and are left out.
 func listPackages(t *testing.T) []pkg {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-json=ImportPath,GoFiles,Imports,Deps", "siteline/...").Output()
+	out, err := exec.Command("go", "list", "-json=ImportPath,GoFiles,Imports,Deps,TestImports,XTestImports", "siteline/...").Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {

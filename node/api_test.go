@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/node/apiclient"
 	"siteline/policy"
 	"siteline/storage"
 	"siteline/web"
@@ -460,9 +461,9 @@ func TestLastPolicyAdministratorCannotBeRemoved(t *testing.T) {
 		t.Errorf("demote last admin = %d %+v, want 409 naming %s", st, e, policy.AdminPolicies)
 	}
 	// The local operator, who holds every permission, is refused too.
-	op := SocketClient(tn.n.AdminSocket())
+	op := apiclient.Socket(tn.n.AdminSocket())
 	err := op.Do(t.Context(), "PATCH", "/users/"+me.User.ID, web.UserPatch{Active: &off}, nil)
-	var ae *APIError
+	var ae *apiclient.APIError
 	if !errors.As(err, &ae) || ae.Status != 409 {
 		t.Errorf("operator deactivating the last admin: %v, want 409", err)
 	}

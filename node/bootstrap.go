@@ -30,7 +30,7 @@ func (n *Node) bootstrap(ctx context.Context) error {
 			return err
 		}
 		if len(orgs) == 0 {
-			if n.fed != nil && n.fed.joined {
+			if n.fedSetup.Joined {
 				return errors.New("this node joined a federation but holds no organisation yet")
 			}
 			return n.firstStart(ctx)

@@ -5,11 +5,8 @@ import (
 	"fmt"
 
 	"siteline/cluster/bus"
+	"siteline/node/federation"
 )
-
-// metaLeafURL keeps the headquarters leaf URL a plant learnt when it
-// joined (nats.leaf_remotes overrides it).
-const metaLeafURL = "federation_leaf_url"
 
 // busConfig is the embedded NATS server's configuration. Its JetStream
 // domain is the node id, so headquarters names a plant's stream by it. A
@@ -34,7 +31,7 @@ func (n *Node) busConfig(ctx context.Context) (bus.Config, error) {
 	}
 	remotes := n.cfg.NATS.LeafRemotes
 	if len(remotes) == 0 {
-		url, err := n.meta(ctx, metaLeafURL)
+		url, err := n.meta(ctx, federation.MetaLeafURL)
 		if err != nil {
 			return cfg, err
 		}

@@ -11,12 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/logging"
 	"github.com/pion/rtp"
-	pionturn "github.com/pion/turn/v5"
 	"github.com/pion/webrtc/v4"
 
 	"siteline/media/client"
+	"siteline/media/mediatest"
 	"siteline/media/signal"
 	"siteline/media/turn"
 	"siteline/storage"
@@ -300,26 +299,14 @@ func TestTURNRefusesBadCredentialsAndForbiddenPeers(t *testing.T) {
 	expiredUser, expiredPass, _ := cn.n.media.turn.Credentials(turn.Grant{Org: call.OrgID, Call: call.ID, User: "x"}, time.Now().Add(-48*time.Hour))
 
 	allocate := func(user, pass string) (net.PacketConn, func(), error) {
-		conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := pionturn.NewClient(&pionturn.ClientConfig{STUNServerAddr: server, TURNServerAddr: server, Conn: conn,
-			Username: user, Password: pass, Realm: cn.n.media.turn.Realm(), RTO: 200 * time.Millisecond,
-			LoggerFactory: logging.NewDefaultLoggerFactory()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Listen(); err != nil {
-			t.Fatal(err)
-		}
-		cleanup := func() { c.Close(); conn.Close() }
+		c := mediatest.NewTURNClient(t, mediatest.TURN{Conn: mediatest.UDP4(t), Server: server,
+			Realm: cn.n.media.turn.Realm(), Username: user, Password: pass})
 		relay, err := c.Allocate()
 		if err != nil {
-			cleanup()
+			c.Close()
 			return nil, nil, err
 		}
-		return relay, func() { relay.Close(); cleanup() }, nil
+		return relay, func() { relay.Close(); c.Close() }, nil
 	}
 	if _, _, err := allocate(good.Username, good.Credential+"x"); err == nil {
 		t.Errorf("allocation with a forged password succeeded")
@@ -354,7 +341,7 @@ func TestWHIPPublishWHEPPlay(t *testing.T) {
 	call := cn.createCall(t, cn.admin)
 
 	// The publisher: a plain pion peer connection, as OBS or GStreamer.
-	pc := newPlainPC(t)
+	pc := mediatest.PeerConnection(t)
 	video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "obs")
 	if err != nil {
 		t.Fatal(err)
@@ -391,7 +378,7 @@ func TestWHIPPublishWHEPPlay(t *testing.T) {
 	})
 
 	// The player.
-	player := newPlainPC(t)
+	player := mediatest.PeerConnection(t)
 	if _, err := player.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		t.Fatal(err)
 	}
@@ -444,39 +431,12 @@ func TestWHIPPublishWHEPPlay(t *testing.T) {
 	})
 }
 
-// newPlainPC is a pion peer connection with default codecs, on loopback.
-func newPlainPC(t *testing.T) *webrtc.PeerConnection {
-	t.Helper()
-	se := webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	return pc
-}
-
 // exchange posts pc's complete offer to the call's WHIP or WHEP endpoint
 // with a bearer token and returns the answer and Location.
 func (cn *callNode) exchange(t *testing.T, pc *webrtc.PeerConnection, tok, callID, kind string) (string, string) {
 	t.Helper()
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	req, _ := http.NewRequest("POST", cn.url+"/api/v1/calls/"+callID+"/"+kind, strings.NewReader(pc.LocalDescription().SDP))
+	offer := mediatest.Offer(t, pc)
+	req, _ := http.NewRequest("POST", cn.url+"/api/v1/calls/"+callID+"/"+kind, strings.NewReader(offer))
 	req.Header.Set("Content-Type", "application/sdp")
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := http.DefaultClient.Do(req)

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"siteline/node/federation"
 )
 
 // Config is the whole configuration of a node. It is read from a YAML file,
@@ -441,14 +443,7 @@ func validAddr(addr string) error {
 	return nil
 }
 
-func validNodeID(id string) bool {
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return len(id) > 0 && len(id) <= 64
-}
+func validNodeID(id string) bool { return federation.ValidNodeID(id) }
 
 // path returns a file or folder inside the data directory.
 func (c *Config) path(elem ...string) string {

@@ -26,6 +26,7 @@ import (
 	"siteline/cluster/bus"
 	"siteline/cluster/history"
 	"siteline/cluster/raft"
+	"siteline/node/federation"
 	"siteline/node/reports"
 	"siteline/policy"
 	"siteline/storage"
@@ -87,8 +88,12 @@ type Node struct {
 	store *sqlite.Store
 	authz *policy.Enforcer
 	raft  *raft.Node
-	fed   *federation
 	bus   *bus.Bus
+
+	// fedSetup is what preparing the federation decided at start;
+	// membership serves the cluster API (node/federation).
+	fedSetup   federation.Setup
+	membership *federation.Membership
 
 	// history forwards site history to headquarters (and applies the
 	// plants' on a voter); nil when offline.
@@ -270,11 +275,11 @@ func (n *Node) startRaft(ctx context.Context) error {
 		Site:          n.cfg.Node.Site,
 		BindAddr:      n.cfg.Raft.Listen,
 		AdvertiseAddr: n.cfg.Raft.Advertise,
-		Bootstrap:     rs.bootstrap,
+		Bootstrap:     rs.Bootstrap,
 		Logger:        n.log,
 		OnRestore:     n.reloadPolicy,
-		TLS:           rs.tls,
-		Listener:      rs.ln,
+		TLS:           rs.TLS,
+		Listener:      rs.Listener,
 		Dial:          n.opts.RaftDial,
 		ForwardRPC:    true,
 	}
@@ -283,8 +288,8 @@ func (n *Node) startRaft(ctx context.Context) error {
 	}
 	n.raft, err = raft.New(rc, n.store, n.applied)
 	if err != nil {
-		if rs.ln != nil {
-			rs.ln.Close()
+		if rs.Listener != nil {
+			rs.Listener.Close()
 		}
 		return err
 	}
@@ -390,7 +395,7 @@ func (n *Node) startWeb() error {
 		Tokens:       adm,
 		Policy:       adm,
 		Health:       n,
-		Cluster:      n.fed,
+		Cluster:      n.newMembership(),
 		Calls:        n.calls,
 		Invites:      n.invites,
 		History:      n.store,
@@ -580,6 +585,10 @@ func (n *Node) URL() string {
 func (n *Node) AdminSocket() string { return adminSocket(n.cfg.DataDir) }
 
 func adminSocket(dataDir string) string { return filepath.Join(dataDir, "admin.sock") }
+
+// AdminSocketPath is where the node owning dataDir listens for its
+// operator.
+func AdminSocketPath(dataDir string) string { return adminSocket(dataDir) }
 
 // OrgID is the organisation this node serves.
 func (n *Node) OrgID() string { return n.orgID }

@@ -128,14 +128,14 @@ func TestFedJoinTokenFixesRole(t *testing.T) {
 func TestFedJoinRefusesDuplicateNodeID(t *testing.T) {
 	nodes := startFederation(t, 1, 1, nil)
 	hq, plant := nodes[0], nodes[1]
-	before, _ := hq.n.raftServer(context.Background(), plant.n.nodeID)
+	before, _ := hq.n.membership.Server(context.Background(), plant.n.nodeID)
 	for _, id := range []string{plant.n.nodeID, hq.n.nodeID} {
 		code, resp := rawJoin(t, hq, mintJoinToken(t, hq, "plant"), id, freeAddr(t, "127.0.0.6"), false)
 		if code != 409 || resp.Cert != "" {
 			t.Errorf("join as existing node %s = %d (certificate given: %v), want 409", id, code, resp.Cert != "")
 		}
 	}
-	after, _ := hq.n.raftServer(context.Background(), plant.n.nodeID)
+	after, _ := hq.n.membership.Server(context.Background(), plant.n.nodeID)
 	if after != before {
 		t.Errorf("plant's entry changed from %+v to %+v", before, after)
 	}

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/logging"
 	pionturn "github.com/pion/turn/v5"
 
+	"siteline/media/mediatest"
 	"siteline/media/sfu"
 	"siteline/web"
 )
@@ -43,17 +43,8 @@ func turnTCPClient(t *testing.T, tn *testNode, username, password string) *piont
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := pionturn.NewClient(&pionturn.ClientConfig{STUNServerAddr: server, TURNServerAddr: server,
-		Conn: pionturn.NewSTUNConn(conn), Username: username, Password: password, Realm: tn.n.media.turn.Realm(),
-		RTO: 200 * time.Millisecond, LoggerFactory: logging.NewDefaultLoggerFactory()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); conn.Close() })
-	return c
+	return mediatest.NewTURNClient(t, mediatest.TURN{Conn: pionturn.NewSTUNConn(conn), Server: server,
+		Realm: tn.n.media.turn.Realm(), Username: username, Password: password}).Client
 }
 
 // TestTURNTCPRelayCannotReachTheNode: with the media UDP port and the HTTPS
@@ -91,22 +82,10 @@ func TestTURNTCPRelayCannotReachTheNode(t *testing.T) {
 	}
 
 	// UDP relays still reach the SFU's media port.
-	udpConn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer udpConn.Close()
 	server := tn.n.media.turn.Addrs().UDP.String()
-	uc, err := pionturn.NewClient(&pionturn.ClientConfig{STUNServerAddr: server, TURNServerAddr: server, Conn: udpConn,
-		Username: cred.Username, Password: cred.Credential, Realm: tn.n.media.turn.Realm(), RTO: 200 * time.Millisecond,
-		LoggerFactory: logging.NewDefaultLoggerFactory()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	uc := mediatest.NewTURNClient(t, mediatest.TURN{Conn: mediatest.UDP4(t), Server: server,
+		Realm: tn.n.media.turn.Realm(), Username: cred.Username, Password: cred.Credential})
 	defer uc.Close()
-	if err := uc.Listen(); err != nil {
-		t.Fatal(err)
-	}
 	relay, err := uc.Allocate()
 	if err != nil {
 		t.Fatalf("UDP Allocate: %v", err)
@@ -171,30 +150,11 @@ func relayCreds(t *testing.T, b *browser, callID string) web.ICEServer {
 	return ice.ICEServers[len(ice.ICEServers)-1]
 }
 
-// udpRelay is a pion TURN client over UDP to the node's relay.
-type udpRelay struct {
-	*pionturn.Client
-	conn net.PacketConn
-}
-
-func dialUDPRelay(t *testing.T, tn *testNode, cred web.ICEServer) *udpRelay {
+// dialUDPRelay starts a pion TURN client over UDP to the node's relay.
+func dialUDPRelay(t *testing.T, tn *testNode, cred web.ICEServer) *mediatest.TURNClient {
 	t.Helper()
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	server := tn.n.media.turn.Addrs().UDP.String()
-	c, err := pionturn.NewClient(&pionturn.ClientConfig{STUNServerAddr: server, TURNServerAddr: server, Conn: conn,
-		Username: cred.Username, Password: cred.Credential, Realm: tn.n.media.turn.Realm(), RTO: 200 * time.Millisecond,
-		LoggerFactory: logging.NewDefaultLoggerFactory()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); conn.Close() })
-	return &udpRelay{Client: c, conn: conn}
+	return mediatest.NewTURNClient(t, mediatest.TURN{Conn: mediatest.UDP4(t), Server: tn.n.media.turn.Addrs().UDP.String(),
+		Realm: tn.n.media.turn.Realm(), Username: cred.Username, Password: cred.Credential})
 }
 
 // allocate asks for a UDP allocation with cred; it is closed at cleanup.

@@ -32,31 +32,14 @@ func (f *startedCalls) last() CallInput {
 	return f.in[len(f.in)-1]
 }
 
-// orgWithContacts adds a phonebook to the fake organisation.
-type orgWithContacts struct {
-	fakeOrg
-	contacts map[string]storage.Contact
-}
-
-func (o orgWithContacts) Contact(_ context.Context, id string) (storage.Contact, error) {
-	if c, ok := o.contacts[id]; ok {
-		return c, nil
-	}
-	return storage.Contact{}, fmt.Errorf("contact %s: %w", id, storage.ErrNotFound)
-}
-
 // The new-call form names the call and its goal; a caller who skips them,
 // or leaves the name empty, gets the call named after the contact called
 // or after themselves. Another organisation's contact is not found.
 func TestStartingACallNamesIt(t *testing.T) {
 	calls := &startedCalls{}
-	s, d := newTestServer(t, withServices, func(deps *Deps) {
-		deps.Calls = calls
-		deps.Org = orgWithContacts{fakeOrg: deps.Org.(fakeOrg), contacts: map[string]storage.Contact{
-			"c1":    {ID: "c1", OrgID: "o1", Name: "Carl Customer"},
-			"other": {ID: "other", OrgID: "o2", Name: "Somebody Else"},
-		}}
-	})
+	s, d := newTestServer(t, withServices, func(deps *Deps) { deps.Calls = calls })
+	own := d.addOrgRecords(d.org.ID, "own")
+	other := d.addOrgRecords("o2", "other")
 	d.addUser("u1", adminEmail, testPass, policy.CreateConference)
 	b := &browser{t: t, s: s}
 	b.login(adminEmail, testPass)
@@ -68,8 +51,8 @@ func TestStartingACallNamesIt(t *testing.T) {
 		{url.Values{"name": {"  Press 7 stops  "}, "goal": {"Restart it safely"}}, CallInput{Name: "Press 7 stops", Goal: "Restart it safely"}},
 		{url.Values{"name": {"Pump"}, "goal": {"Find the leak"}, "skip": {"1"}}, CallInput{Name: "Call by User u1"}},
 		{url.Values{"name": {""}, "goal": {"Check the valve"}}, CallInput{Name: "Call by User u1", Goal: "Check the valve"}},
-		{url.Values{"contact": {"c1"}}, CallInput{Name: "Call with Carl Customer"}},
-		{url.Values{"contact": {"c1"}, "name": {"Valve on line 2"}}, CallInput{Name: "Valve on line 2"}},
+		{url.Values{"contact": {own["contact"]}}, CallInput{Name: "Call with Contact own"}},
+		{url.Values{"contact": {own["contact"]}, "name": {"Valve on line 2"}}, CallInput{Name: "Valve on line 2"}},
 	} {
 		got := b.form("/calls", c.form)
 		if got.status != http.StatusSeeOther {
@@ -80,7 +63,7 @@ func TestStartingACallNamesIt(t *testing.T) {
 		}
 	}
 	before := len(calls.in)
-	if got := b.form("/calls", url.Values{"contact": {"other"}}); got.status != http.StatusNotFound {
+	if got := b.form("/calls", url.Values{"contact": {other["contact"]}}); got.status != http.StatusNotFound {
 		t.Errorf("calling another organisation's contact = %d, want 404", got.status)
 	}
 	if len(calls.in) != before {

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"siteline/internal/testutil"
-	"siteline/node"
+	"siteline/node/apiclient"
 	"siteline/storage/sqlite"
 )
 
@@ -92,7 +92,7 @@ func TestChaosKillNine(t *testing.T) {
 		n.start("cluster", "join", "-data", n.dir, "-server", hq.url(), "-token", tok[1], "-voter")
 		n.waitReady()
 	}
-	var st node.ClusterStatus
+	var st apiclient.ClusterStatus
 	if code := api.do(hq.url(), "GET", "/api/v1/cluster", nil, &st); code != 200 || len(st.Nodes) != 3 {
 		t.Fatalf("cluster status = %d %+v", code, st.Nodes)
 	}
@@ -215,7 +215,7 @@ func TestChaosKillNine(t *testing.T) {
 	testutil.Eventually(t, 60*time.Second, "nodes converge", func() bool {
 		var idx []uint64
 		for _, n := range nodes {
-			var st node.ClusterStatus
+			var st apiclient.ClusterStatus
 			if api.do(n.url(), "GET", "/api/v1/cluster", nil, &st) != 200 || st.LeaderID == "" {
 				return false
 			}
@@ -441,7 +441,7 @@ func leaderOf(api *chaosClient, nodes []*chaosNode) *chaosNode {
 		if n.proc == nil {
 			continue
 		}
-		var st node.ClusterStatus
+		var st apiclient.ClusterStatus
 		if api.do(n.url(), "GET", "/api/v1/cluster", nil, &st) != 200 {
 			continue
 		}

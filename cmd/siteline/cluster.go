@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"siteline/node"
+	"siteline/node/apiclient"
 )
 
 // cluster runs the federation subcommands: init, token, join, leave,
@@ -40,14 +41,14 @@ func cluster(args []string) error {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	run := func(fn func(*node.Client) error) error { return c.operate(ctx, *server, *insecure, fn) }
-	status := func(cl *node.Client) (node.ClusterStatus, error) {
-		var st node.ClusterStatus
+	run := func(fn func(*apiclient.Client) error) error { return c.operate(ctx, *server, *insecure, fn) }
+	status := func(cl *apiclient.Client) (apiclient.ClusterStatus, error) {
+		var st apiclient.ClusterStatus
 		return st, cl.Do(ctx, "GET", "/cluster", nil, &st)
 	}
 	switch sub {
 	case "init":
-		return run(func(cl *node.Client) error {
+		return run(func(cl *apiclient.Client) error {
 			st, err := status(cl)
 			if err != nil {
 				return err
@@ -57,8 +58,8 @@ func cluster(args []string) error {
 			return nil
 		})
 	case "token":
-		return run(func(cl *node.Client) error {
-			var t node.JoinToken
+		return run(func(cl *apiclient.Client) error {
+			var t apiclient.JoinToken
 			role := "plant"
 			if *voter {
 				role = "voter"
@@ -71,7 +72,7 @@ func cluster(args []string) error {
 			return nil
 		})
 	case "status":
-		return run(func(cl *node.Client) error {
+		return run(func(cl *apiclient.Client) error {
 			st, err := status(cl)
 			if err != nil {
 				return err
@@ -95,7 +96,7 @@ func cluster(args []string) error {
 			return tw.Flush()
 		})
 	case "leave":
-		return run(func(cl *node.Client) error {
+		return run(func(cl *apiclient.Client) error {
 			st, err := status(cl)
 			if err != nil {
 				return err
@@ -107,7 +108,7 @@ func cluster(args []string) error {
 			return nil
 		})
 	case "transfer":
-		return run(func(cl *node.Client) error {
+		return run(func(cl *apiclient.Client) error {
 			return cl.Do(ctx, "POST", "/cluster/leader/transfer", map[string]string{"to": *to}, nil)
 		})
 	}

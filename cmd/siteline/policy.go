@@ -8,11 +8,10 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"siteline/node/apiclient"
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"siteline/node"
 )
 
 const policyUsage = `policy: want one of
@@ -53,14 +52,14 @@ func policyCmd(args []string) error {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	run := func(fn func(*node.Client) error) error { return c.operate(ctx, *server, *insecure, fn) }
+	run := func(fn func(*apiclient.Client) error) error { return c.operate(ctx, *server, *insecure, fn) }
 	want := func(n int, what string) error {
 		if len(pos) != n {
 			return fmt.Errorf("policy %s: want %s, got %d arguments", sub, what, len(pos))
 		}
 		return nil
 	}
-	printResult := func(res node.PolicyResult) {
+	printResult := func(res apiclient.PolicyResult) {
 		for _, w := range res.Warnings {
 			fmt.Fprintln(os.Stderr, "warning:", w)
 		}
@@ -76,8 +75,8 @@ func policyCmd(args []string) error {
 		if err := want(0, "no arguments"); err != nil {
 			return err
 		}
-		return run(func(cl *node.Client) error {
-			var rules []node.PolicyRule
+		return run(func(cl *apiclient.Client) error {
+			var rules []apiclient.PolicyRule
 			if err := cl.Do(ctx, "GET", "/policy", nil, &rules); err != nil {
 				return err
 			}
@@ -93,9 +92,9 @@ func policyCmd(args []string) error {
 		if err := want(2, "SUBJECT PERMISSION"); err != nil {
 			return err
 		}
-		return run(func(cl *node.Client) error {
-			var res node.PolicyResult
-			if err := cl.Do(ctx, "POST", "/policy/"+sub, node.GrantInput{Subject: pos[0], Permission: pos[1], Note: *note}, &res); err != nil {
+		return run(func(cl *apiclient.Client) error {
+			var res apiclient.PolicyResult
+			if err := cl.Do(ctx, "POST", "/policy/"+sub, apiclient.GrantInput{Subject: pos[0], Permission: pos[1], Note: *note}, &res); err != nil {
 				return err
 			}
 			printResult(res)
@@ -111,9 +110,9 @@ func policyCmd(args []string) error {
 		if *remove {
 			path = "/policy/unassign"
 		}
-		return run(func(cl *node.Client) error {
-			var res node.PolicyResult
-			if err := cl.Do(ctx, "POST", path, node.AssignInput{Subject: pos[0], Role: pos[1]}, &res); err != nil {
+		return run(func(cl *apiclient.Client) error {
+			var res apiclient.PolicyResult
+			if err := cl.Do(ctx, "POST", path, apiclient.AssignInput{Subject: pos[0], Role: pos[1]}, &res); err != nil {
 				return err
 			}
 			printResult(res)
@@ -133,9 +132,9 @@ func policyCmd(args []string) error {
 		if err != nil {
 			return fmt.Errorf("policy import: %w", err)
 		}
-		return run(func(cl *node.Client) error {
-			var res node.PolicyResult
-			if err := cl.Do(ctx, "POST", "/policy/import", node.ImportInput{CSV: string(data), Note: *note}, &res); err != nil {
+		return run(func(cl *apiclient.Client) error {
+			var res apiclient.PolicyResult
+			if err := cl.Do(ctx, "POST", "/policy/import", apiclient.ImportInput{CSV: string(data), Note: *note}, &res); err != nil {
 				return err
 			}
 			printResult(res)
@@ -145,7 +144,7 @@ func policyCmd(args []string) error {
 		if err := want(0, "no arguments"); err != nil {
 			return err
 		}
-		return run(func(cl *node.Client) error {
+		return run(func(cl *apiclient.Client) error {
 			var data []byte
 			if err := cl.Do(ctx, "GET", "/policy/export", nil, &data); err != nil {
 				return err
@@ -158,7 +157,7 @@ func policyCmd(args []string) error {
 		})
 	case "check":
 		if len(pos) == 1 {
-			u, p, err := node.ParseCheckQuery(pos[0])
+			u, p, err := apiclient.ParseCheckQuery(pos[0])
 			if err != nil {
 				return err
 			}
@@ -167,8 +166,8 @@ func policyCmd(args []string) error {
 		if err := want(2, "USER PERMISSION"); err != nil {
 			return err
 		}
-		var res node.CheckResult
-		err := run(func(cl *node.Client) error {
+		var res apiclient.CheckResult
+		err := run(func(cl *apiclient.Client) error {
 			q := url.Values{"user": {pos[0]}, "permission": {pos[1]}}
 			return cl.Do(ctx, "GET", "/policy/check?"+q.Encode(), nil, &res)
 		})
@@ -194,8 +193,8 @@ func policyCmd(args []string) error {
 		}
 		return nil
 	case "versions":
-		return run(func(cl *node.Client) error {
-			var vs []node.PolicyVersion
+		return run(func(cl *apiclient.Client) error {
+			var vs []apiclient.PolicyVersion
 			if err := cl.Do(ctx, "GET", "/policy/versions", nil, &vs); err != nil {
 				return err
 			}
@@ -210,8 +209,8 @@ func policyCmd(args []string) error {
 		if err := want(1, "a version id"); err != nil {
 			return err
 		}
-		return run(func(cl *node.Client) error {
-			var res node.PolicyResult
+		return run(func(cl *apiclient.Client) error {
+			var res apiclient.PolicyResult
 			in := map[string]string{"note": *note}
 			if err := cl.Do(ctx, "POST", "/policy/versions/"+url.PathEscape(pos[0])+"/restore", in, &res); err != nil {
 				return err
@@ -223,10 +222,10 @@ func policyCmd(args []string) error {
 	return fmt.Errorf("policy: unknown subcommand %q\n%s", sub, policyUsage)
 }
 
-func policyRoles(ctx context.Context, run func(func(*node.Client) error) error, pos []string, inherits, description string, printResult func(node.PolicyResult)) error {
+func policyRoles(ctx context.Context, run func(func(*apiclient.Client) error) error, pos []string, inherits, description string, printResult func(apiclient.PolicyResult)) error {
 	if len(pos) == 0 {
-		return run(func(cl *node.Client) error {
-			var roles []node.RoleInfo
+		return run(func(cl *apiclient.Client) error {
+			var roles []apiclient.RoleInfo
 			if err := cl.Do(ctx, "GET", "/policy/roles", nil, &roles); err != nil {
 				return err
 			}
@@ -241,11 +240,11 @@ func policyRoles(ctx context.Context, run func(func(*node.Client) error) error, 
 	if len(pos) != 2 || (pos[0] != "create" && pos[0] != "delete") {
 		return fmt.Errorf("policy roles: want no arguments, create NAME or delete NAME")
 	}
-	return run(func(cl *node.Client) error {
-		var res node.PolicyResult
+	return run(func(cl *apiclient.Client) error {
+		var res apiclient.PolicyResult
 		var err error
 		if pos[0] == "create" {
-			err = cl.Do(ctx, "POST", "/policy/roles", node.RoleInput{Name: pos[1], Description: description, Inherits: splitList(inherits)}, &res)
+			err = cl.Do(ctx, "POST", "/policy/roles", apiclient.RoleInput{Name: pos[1], Description: description, Inherits: splitList(inherits)}, &res)
 		} else {
 			err = cl.Do(ctx, "DELETE", "/policy/roles/"+url.PathEscape(pos[1]), nil, &res)
 		}

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -12,6 +15,7 @@ import (
 	"time"
 
 	"siteline/node"
+	"siteline/node/apiclient"
 )
 
 // common holds the flags every command shares.
@@ -38,19 +42,19 @@ func (c *common) load(more func(*node.Config)) (node.Config, error) {
 // operate runs fn against a node: the remote one at server with the API
 // token in $SITELINE_TOKEN, else the one owning the data directory (through
 // its admin socket, or opened offline when it is not running).
-func (c *common) operate(ctx context.Context, server string, insecure bool, fn func(*node.Client) error) error {
+func (c *common) operate(ctx context.Context, server string, insecure bool, fn func(*apiclient.Client) error) error {
 	if server != "" {
 		tok := os.Getenv("SITELINE_TOKEN")
 		if tok == "" {
 			return errors.New("-server needs an API token in $SITELINE_TOKEN")
 		}
-		return fn(node.RemoteClient(server, tok, insecure))
+		return fn(apiclient.Remote(server, tok, insecure))
 	}
 	cfg, err := c.load(nil)
 	if err != nil {
 		return err
 	}
-	return node.Operate(ctx, cfg, os.Stdout, fn)
+	return operateLocal(ctx, cfg, os.Stdout, fn)
 }
 
 func serve(args []string) error {
@@ -112,7 +116,7 @@ func initNode(args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	return node.Operate(ctx, cfg, os.Stdout, func(cl *node.Client) error {
+	return operateLocal(ctx, cfg, os.Stdout, func(cl *apiclient.Client) error {
 		var v struct{ Version string }
 		if err := cl.Do(ctx, "GET", "/version", nil, &v); err != nil {
 			return err
@@ -133,4 +137,36 @@ func version() string { return "siteline " + node.Version }
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// operateLocal runs fn with a client of the node that owns cfg.DataDir:
+// the running node through its admin socket, or, when none runs, the data
+// directory itself opened by a node started offline for the purpose (no
+// public listener, no bus) and stopped afterwards. Either way every change
+// takes the same path through the API and the replicated log.
+func operateLocal(ctx context.Context, cfg node.Config, stdout io.Writer, fn func(*apiclient.Client) error) error {
+	c := apiclient.Socket(node.AdminSocketPath(cfg.DataDir))
+	if err := c.Do(ctx, http.MethodGet, "/version", nil, nil); err == nil {
+		return fn(c)
+	} else if !isNoNode(err) {
+		return err
+	}
+	cfg.Log.Level = "error"
+	n, err := node.New(cfg, node.Options{Offline: true, Stdout: stdout})
+	if err != nil {
+		return err
+	}
+	if err := n.Start(ctx); err != nil {
+		return err
+	}
+	runErr := fn(apiclient.Socket(n.AdminSocket()))
+	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return errors.Join(runErr, n.Shutdown(stopCtx))
+}
+
+// isNoNode tells "no node listens on the socket" from other failures.
+func isNoNode(err error) bool {
+	var ne *net.OpError
+	return errors.As(err, &ne) && ne.Op == "dial"
 }

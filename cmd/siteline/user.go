@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"siteline/node"
+	"siteline/node/apiclient"
 )
 
 type userRecord struct {
-	node.User
+	apiclient.User
 	Roles []string `json:"roles"`
 }
 
@@ -37,7 +38,7 @@ func user(args []string) error {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	run := func(fn func(*node.Client) error) error { return c.operate(ctx, *server, *insecure, fn) }
+	run := func(fn func(*apiclient.Client) error) error { return c.operate(ctx, *server, *insecure, fn) }
 	var email string
 	if len(positional) > 0 {
 		email = positional[0]
@@ -52,9 +53,9 @@ func user(args []string) error {
 	switch sub {
 	case "add":
 		pw, generated := passwordOrGenerated(*password)
-		return run(func(cl *node.Client) error {
+		return run(func(cl *apiclient.Client) error {
 			var u userRecord
-			in := node.UserInput{Email: email, Name: *name, Password: pw, Roles: splitList(*roles)}
+			in := apiclient.UserInput{Email: email, Name: *name, Password: pw, Roles: splitList(*roles)}
 			if err := cl.Do(ctx, "POST", "/users", in, &u); err != nil {
 				return err
 			}
@@ -65,7 +66,7 @@ func user(args []string) error {
 			return nil
 		})
 	case "list":
-		return run(func(cl *node.Client) error {
+		return run(func(cl *apiclient.Client) error {
 			var users []userRecord
 			if err := cl.Do(ctx, "GET", "/users", nil, &users); err != nil {
 				return err
@@ -83,12 +84,12 @@ func user(args []string) error {
 		})
 	case "passwd":
 		pw, generated := passwordOrGenerated(*password)
-		return run(func(cl *node.Client) error {
+		return run(func(cl *apiclient.Client) error {
 			u, err := findUser(ctx, cl, email)
 			if err != nil {
 				return err
 			}
-			if err := cl.Do(ctx, "PATCH", "/users/"+url.PathEscape(u.ID), node.UserPatch{Password: &pw}, nil); err != nil {
+			if err := cl.Do(ctx, "PATCH", "/users/"+url.PathEscape(u.ID), apiclient.UserPatch{Password: &pw}, nil); err != nil {
 				return err
 			}
 			fmt.Printf("Password of %s changed; their sessions are ended.\n", u.Email)
@@ -98,13 +99,13 @@ func user(args []string) error {
 			return nil
 		})
 	case "disable":
-		return run(func(cl *node.Client) error {
+		return run(func(cl *apiclient.Client) error {
 			u, err := findUser(ctx, cl, email)
 			if err != nil {
 				return err
 			}
 			off := false
-			if err := cl.Do(ctx, "PATCH", "/users/"+url.PathEscape(u.ID), node.UserPatch{Active: &off}, nil); err != nil {
+			if err := cl.Do(ctx, "PATCH", "/users/"+url.PathEscape(u.ID), apiclient.UserPatch{Active: &off}, nil); err != nil {
 				return err
 			}
 			fmt.Printf("Disabled %s; their sessions are ended.\n", u.Email)
@@ -114,7 +115,7 @@ func user(args []string) error {
 	return fmt.Errorf("user: unknown subcommand %q (want add, list, passwd or disable)", sub)
 }
 
-func findUser(ctx context.Context, cl *node.Client, email string) (userRecord, error) {
+func findUser(ctx context.Context, cl *apiclient.Client, email string) (userRecord, error) {
 	var users []userRecord
 	if err := cl.Do(ctx, "GET", "/users", nil, &users); err != nil {
 		return userRecord{}, err

@@ -21,6 +21,8 @@ import (
 
 	"github.com/pion/turn/v5"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"siteline/media/mediatest"
 )
 
 const testSecret = "test-secret-0123456789abcdef"
@@ -180,8 +182,7 @@ func (ts *testServer) metric(t testing.TB, name string, labels ...string) float6
 
 // turnClient is a pion TURN client connected to a testServer.
 type turnClient struct {
-	*turn.Client
-	conn net.PacketConn // UDP socket or STUN framing over TCP/TLS
+	*mediatest.TURNClient
 }
 
 // dial connects a pion client over transport ("udp", "tcp" or "tls").
@@ -229,30 +230,10 @@ func dialAddr(t testing.TB, server, realm, username, password string) *turnClien
 
 func newTurnClient(t testing.TB, conn net.PacketConn, server, realm, username, password string) *turnClient {
 	t.Helper()
-	c, err := turn.NewClient(&turn.ClientConfig{
-		STUNServerAddr: server,
-		TURNServerAddr: server,
-		Conn:           conn,
-		Username:       username,
-		Password:       password,
-		Realm:          realm,
-		RTO:            200 * time.Millisecond,
-		LoggerFactory:  pionLogs(slog.New(slog.DiscardHandler)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	tc := &turnClient{Client: c, conn: conn}
-	t.Cleanup(tc.close)
-	return tc
-}
-
-func (c *turnClient) close() {
-	c.Client.Close()
-	_ = c.conn.Close()
+	return &turnClient{mediatest.NewTURNClient(t, mediatest.TURN{
+		Conn: conn, Server: server, Realm: realm, Username: username, Password: password,
+		Logs: pionLogs(slog.New(slog.DiscardHandler)),
+	})}
 }
 
 // dialUser dials with fresh credentials for user.

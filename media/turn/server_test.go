@@ -243,7 +243,7 @@ func TestQuotaReleasedWithTCPConnection(t *testing.T) {
 	if _, err := ts.dialUser(t, "tls", "alice").Allocate(); err == nil {
 		t.Fatal("second allocation for alice accepted")
 	}
-	c.close()
+	c.Close()
 	testutil.Eventually(t, 10*time.Second, "the TCP allocation to be released", func() bool { return ts.Allocations() == 0 })
 	ts.dialUser(t, "tls", "alice").allocate(t)
 }

@@ -1,11 +1,15 @@
-package node
+// Package apiclient calls a node's JSON API: over the admin socket of a
+// node on this machine (as its operator) or over HTTPS with an API token.
+// It is the command line's client, and a joining node's to the voter it
+// joins through. Its types are the API's answers and requests as the
+// command line reads and sends them.
+package apiclient
 
 import (
 	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,12 +17,10 @@ import (
 	"strings"
 	"time"
 
-	"siteline/storage"
 	"siteline/web"
 )
 
-// Client calls a node's JSON API: over the admin socket of a node on this
-// machine (as its operator) or over HTTPS with an API token.
+// Client calls a node's JSON API.
 type Client struct {
 	base  string
 	token string
@@ -27,19 +29,21 @@ type Client struct {
 
 // APIError is an error answer of the API.
 type APIError struct {
-	Status int
-	web.ErrorBody
+	Status     int    `json:"-"`
+	Message    string `json:"error"`
+	Code       string `json:"code"`
+	Permission string `json:"permission,omitempty"`
 }
 
 func (e *APIError) Error() string {
 	if e.Permission != "" {
-		return fmt.Sprintf("%s (HTTP %d, missing permission %s)", e.ErrorBody.Error, e.Status, e.Permission)
+		return fmt.Sprintf("%s (HTTP %d, missing permission %s)", e.Message, e.Status, e.Permission)
 	}
-	return fmt.Sprintf("%s (HTTP %d)", e.ErrorBody.Error, e.Status)
+	return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status)
 }
 
-// SocketClient talks to the node whose admin socket is at path.
-func SocketClient(path string) *Client {
+// Socket talks to the node whose admin socket is at path.
+func Socket(path string) *Client {
 	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", path)
@@ -47,9 +51,9 @@ func SocketClient(path string) *Client {
 	return &Client{base: "http://node", http: &http.Client{Transport: tr, Timeout: time.Minute}}
 }
 
-// RemoteClient talks to a node at url with an API token. insecure skips
+// Remote talks to a node at url with an API token. insecure skips
 // certificate checks (a node's self-signed certificate).
-func RemoteClient(url, token string, insecure bool) *Client {
+func Remote(url, token string, insecure bool) *Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: insecure} //nolint:gosec // the operator asked for it
 	return &Client{base: strings.TrimRight(url, "/"), token: token, http: &http.Client{Transport: tr, Timeout: time.Minute}}
@@ -89,8 +93,8 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	}
 	if resp.StatusCode >= 300 {
 		e := &APIError{Status: resp.StatusCode}
-		if json.Unmarshal(data, &e.ErrorBody) != nil || e.ErrorBody.Error == "" {
-			e.ErrorBody.Error = strings.TrimSpace(string(data))
+		if json.Unmarshal(data, e) != nil || e.Message == "" {
+			e.Message = strings.TrimSpace(string(data))
 		}
 		return e
 	}
@@ -105,55 +109,6 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	}
 	return nil
 }
-
-// Operate runs fn with a client of the node that owns cfg.DataDir: the
-// running node through its admin socket, or, when none runs, the data
-// directory itself opened by a node started offline for the purpose (no
-// public listener, no bus) and stopped afterwards. Either way every change
-// takes the same path through the API and the replicated log.
-func Operate(ctx context.Context, cfg Config, stdout io.Writer, fn func(*Client) error) error {
-	c := SocketClient(adminSocket(cfg.DataDir))
-	if err := c.Do(ctx, http.MethodGet, "/version", nil, nil); err == nil {
-		return fn(c)
-	} else if !isNoNode(err) {
-		return err
-	}
-	cfg.Log.Level = "error"
-	n, err := New(cfg, Options{Offline: true, Stdout: stdout})
-	if err != nil {
-		return err
-	}
-	if err := n.Start(ctx); err != nil {
-		return err
-	}
-	runErr := fn(SocketClient(n.AdminSocket()))
-	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return errors.Join(runErr, n.Shutdown(stopCtx))
-}
-
-// isNoNode tells "no node listens on the socket" from other failures.
-func isNoNode(err error) bool {
-	var ne *net.OpError
-	return errors.As(err, &ne) && ne.Op == "dial"
-}
-
-// Types of the API, for the CLI (which imports node alone).
-type (
-	User      = storage.User
-	UserInput = web.UserInput
-	UserPatch = web.UserPatch
-
-	PolicyRule    = storage.PolicyRule
-	PolicyVersion = storage.PolicyVersion
-	GrantInput    = web.GrantInput
-	AssignInput   = web.AssignInput
-	RoleInput     = web.RoleInput
-	ImportInput   = web.ImportInput
-	PolicyResult  = web.PolicyResult
-	CheckResult   = web.CheckResult
-	RoleInfo      = web.RoleInfo
-)
 
 // ParseCheckQuery reads "USER PERMISSION" (or "can USER do PERMISSION?").
 func ParseCheckQuery(q string) (user, permission string, err error) {
