@@ -19,8 +19,8 @@ import (
 // adds, policy.CheckLockout when lines go), and proposes ONE command
 // through Raft holding the change and a new policy version (the whole rule
 // set after the change). The enforcer of every node follows when the
-// command is applied (node.Node.applied); the audit log gets the before/after
-// difference.
+// command is applied (the node's Raft callback); the audit log gets the
+// before/after difference.
 //
 // Team memberships are policy lines too ("g, user:U, team:T, org", see
 // policy.TeamLink), kept by SetTeamMember, RemoveTeamMember and DeleteTeam
