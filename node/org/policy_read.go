@@ -12,6 +12,8 @@ import (
 	"siteline/web"
 )
 
+// SupervisionScope lists the users the supervisor (an id or an e-mail of
+// the actor's organisation) reaches through their teams.
 func (s *Service) SupervisionScope(ctx context.Context, a web.Actor, supervisor string) ([]storage.User, error) {
 	u, err := s.findUser(ctx, a, "user", supervisor)
 	if err != nil {
