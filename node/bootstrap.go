@@ -60,7 +60,7 @@ func (n *Node) firstStart(ctx context.Context) error {
 	org := storage.Org{ID: newID(), Name: n.cfg.Organisation.Name, CreatedAt: now}
 	site := storage.Site{ID: newID(), OrgID: org.ID, Name: n.cfg.Node.Site, CreatedAt: now}
 	password := GeneratePassword()
-	hash, err := hashPassword(password)
+	hash, err := n.passwords.Hash(password)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (n *Node) firstStart(ctx context.Context) error {
 	if err := os.WriteFile(file, []byte(password+"\n"), 0o600); err != nil {
 		return fmt.Errorf("store initial password: %w", err)
 	}
-	if err := n.markInitialPassword(ctx, admin.ID); err != nil { // password_initial.go
+	if err := n.firstPassword.Mark(ctx, admin.ID); err != nil {
 		return err
 	}
 	if err := n.audit(ctx, "system", "org.create", org.ID, map[string]string{"name": org.Name, "site": site.Name, "admin": admin.Email}); err != nil {

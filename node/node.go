@@ -17,7 +17,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 	"siteline/cluster/history"
 	"siteline/cluster/raft"
 	"siteline/node/federation"
+	"siteline/node/org"
 	"siteline/node/reports"
 	"siteline/policy"
 	"siteline/storage"
@@ -63,6 +63,12 @@ type Options struct {
 	// reason to change it. Zero fields keep the defaults; raft.Config
 	// validates the rest.
 	RaftSnapshots *RaftSnapshotPolicy
+	// PasswordCost, when set, replaces the argon2id cost of the passwords
+	// the node hashes (org.DefaultCost). It is for tests, whose nodes hash
+	// a few passwords each and spend most of their time doing so;
+	// operators have no reason to change it. Hashes keep their own cost:
+	// any node verifies them.
+	PasswordCost *org.Cost
 }
 
 // RaftSnapshotPolicy is when Raft snapshots the organisation store and how
@@ -114,17 +120,13 @@ type Node struct {
 	// of deactivated users (sockets.go).
 	webSockets webRef
 
-	// dummyHash is verified against when a login names no user, so an
-	// unknown e-mail takes as long to refuse as a wrong password. It is
-	// made on first use (64 MiB of argon2 work is not free at start).
-	dummyOnce sync.Once
-	dummyHash string
-	// argonSlots bounds concurrent password hashing: each takes 64 MiB, so
-	// a burst of logins must queue rather than exhaust memory.
-	argonSlots chan struct{}
-	// passwordMark is who must replace the generated first password
-	// (password_initial.go).
-	passwordMark initialPasswordMark
+	// Organisation administration (node/org, wired in org_service.go):
+	// the service behind web's Accounts, Users, Teams, ... PolicyAdmin,
+	// the password hasher and who must replace the generated first
+	// password.
+	admin         *org.Service
+	passwords     *org.Hasher
+	firstPassword *org.FirstPassword
 
 	// Facts learnt at start.
 	nodeID string
@@ -163,8 +165,7 @@ func New(cfg Config, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Node{cfg: cfg, opts: opts, log: log, now: opts.Now, reg: prometheus.NewRegistry(),
-		argonSlots: make(chan struct{}, runtime.NumCPU())}, nil
+	return &Node{cfg: cfg, opts: opts, log: log, now: opts.Now, reg: prometheus.NewRegistry()}, nil
 }
 
 // Start opens every part in order. On failure it closes what it opened.
@@ -196,8 +197,12 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.startRaft(ctx); err != nil {
 		return err
 	}
+	n.startPasswords() // org_service.go
 	if err := n.bootstrap(ctx); err != nil {
 		return fmt.Errorf("first start: %w", err)
+	}
+	if err := n.startOrg(); err != nil { // org_service.go
+		return err
 	}
 	if !n.opts.Offline {
 		if err := n.startBus(ctx); err != nil {
@@ -364,7 +369,6 @@ func (n *Node) startWeb() error {
 	if err != nil {
 		return err
 	}
-	adm := &admin{n: n}
 	srv, err := web.New(web.Config{
 		BodyLimit:                  n.cfg.HTTP.BodyLimit,
 		SessionTTL:                 n.cfg.Auth.SessionTTL,
@@ -386,14 +390,14 @@ func (n *Node) startWeb() error {
 		Org:          n.store.Scoped(),
 		Sessions:     n.store,
 		Authz:        n.authz,
-		Accounts:     adm,
-		Barrier:      adm,
-		Users:        adm,
-		Teams:        adm,
-		Labels:       adm,
-		Contacts:     adm,
-		Tokens:       adm,
-		Policy:       adm,
+		Accounts:     n.admin,
+		Barrier:      n.admin,
+		Users:        n.admin,
+		Teams:        n.admin,
+		Labels:       n.admin,
+		Contacts:     n.admin,
+		Tokens:       n.admin,
+		Policy:       n.admin,
 		Health:       n,
 		Cluster:      n.newMembership(),
 		Calls:        n.calls,

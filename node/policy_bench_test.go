@@ -93,7 +93,7 @@ func BenchmarkPolicyChangeToEffect(b *testing.B) {
 		n, _ := benchNode(b, lines)
 		org := n.OrgID()
 		ctx := context.Background()
-		s := &admin{n: n}
+		s := n.admin
 		actor := web.Actor{Local: true, OrgID: org}
 		// A user holding one custom role; the benchmark grants and
 		// revokes a permission that role lacks.

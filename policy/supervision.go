@@ -59,11 +59,16 @@ func (e *ScopeError) Error() string {
 // Unwrap returns the permission refusal.
 func (e *ScopeError) Unwrap() error { return &storage.ForbiddenError{Permission: e.Permission} }
 
+// Checker decides whether a user holds a permission (an *Enforcer).
+type Checker interface {
+	Check(orgID, userID, permission string) error
+}
+
 // CanSupervise returns nil when supervisorID holds permission in orgID and
 // targetID is within the supervisor's scope, the enforcer's refusal when
 // the permission is not held, and a *ScopeError when the target is out of
 // scope.
-func CanSupervise(e *Enforcer, memberships []storage.TeamMembership, orgID, supervisorID, targetID, permission string) error {
+func CanSupervise(e Checker, memberships []storage.TeamMembership, orgID, supervisorID, targetID, permission string) error {
 	if err := e.Check(orgID, supervisorID, permission); err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package node
+package org
 
 import (
 	"fmt"
@@ -13,19 +13,19 @@ import (
 // The local operator holds every permission and passes them all.
 
 // held returns the permissions the actor holds.
-func (s *admin) held(a web.Actor) []string {
+func (s *Service) held(a web.Actor) []string {
 	if a.Local {
 		return policy.IDs()
 	}
-	return s.n.authz.Permissions(a.OrgID, a.UserID)
+	return s.d.Enforcer.Permissions(a.OrgID, a.UserID)
 }
 
 // mayGrantRoles refuses roles carrying a permission the actor lacks (with
 // the roles they inherit).
-func (s *admin) mayGrantRoles(a web.Actor, roles []string) error {
+func (s *Service) mayGrantRoles(a web.Actor, roles []string) error {
 	have := s.held(a)
 	for _, r := range roles {
-		if p := policy.Missing(have, s.n.authz.RolePermissions(a.OrgID, r)); p != "" {
+		if p := policy.Missing(have, s.d.Enforcer.RolePermissions(a.OrgID, r)); p != "" {
 			return fmt.Errorf("give role %s: %w", r, &storage.ForbiddenError{Permission: p})
 		}
 	}
@@ -34,8 +34,8 @@ func (s *admin) mayGrantRoles(a web.Actor, roles []string) error {
 
 // mayJoinTeam refuses to put a user in a team whose roles carry a
 // permission the actor lacks.
-func (s *admin) mayJoinTeam(a web.Actor, teamID string) error {
-	if p := policy.Missing(s.held(a), s.n.authz.TeamPermissions(a.OrgID, teamID)); p != "" {
+func (s *Service) mayJoinTeam(a web.Actor, teamID string) error {
+	if p := policy.Missing(s.held(a), s.d.Enforcer.TeamPermissions(a.OrgID, teamID)); p != "" {
 		return fmt.Errorf("add to team %s, whose roles carry more than you hold: %w", teamID, &storage.ForbiddenError{Permission: p})
 	}
 	return nil
@@ -43,8 +43,8 @@ func (s *admin) mayJoinTeam(a web.Actor, teamID string) error {
 
 // mayManage refuses a change to the login, password, roles, teams or
 // active state of a user who holds a permission the actor lacks.
-func (s *admin) mayManage(a web.Actor, u storage.User) error {
-	if p := policy.Missing(s.held(a), s.n.authz.Permissions(u.OrgID, u.ID)); p != "" {
+func (s *Service) mayManage(a web.Actor, u storage.User) error {
+	if p := policy.Missing(s.held(a), s.d.Enforcer.Permissions(u.OrgID, u.ID)); p != "" {
 		return fmt.Errorf("change %s, who holds more than you: %w", u.Email, &storage.ForbiddenError{Permission: p})
 	}
 	return nil
@@ -53,8 +53,8 @@ func (s *admin) mayManage(a web.Actor, u storage.User) error {
 // mayChangeOwnRoles refuses a change to one's own roles without the
 // policy permission: whoever may change roles but not policies would
 // otherwise pick their own.
-func (s *admin) mayChangeOwnRoles(a web.Actor) error {
-	if err := s.n.authz.Check(a.OrgID, a.UserID, policy.AdminPolicies); err != nil {
+func (s *Service) mayChangeOwnRoles(a web.Actor) error {
+	if err := s.d.Enforcer.Check(a.OrgID, a.UserID, policy.AdminPolicies); err != nil {
 		return fmt.Errorf("change your own roles: %w", err)
 	}
 	return nil
@@ -63,11 +63,11 @@ func (s *admin) mayChangeOwnRoles(a web.Actor) error {
 // mayUpdate checks a change to user u: managing u at all when it touches
 // their login, password, roles or active state; the policy permission for
 // one's own roles; holding every permission of the roles given.
-func (s *admin) mayUpdate(a web.Actor, u storage.User, p web.UserPatch) error {
+func (s *Service) mayUpdate(a web.Actor, u storage.User, p web.UserPatch) error {
 	var oldRoles, added []string
 	rolesChange := false
 	if p.Roles != nil {
-		oldRoles = s.n.authz.Roles(a.OrgID, u.ID)
+		oldRoles = s.d.Enforcer.Roles(a.OrgID, u.ID)
 		added = minus(*p.Roles, oldRoles)
 		rolesChange = len(added) > 0 || len(minus(oldRoles, *p.Roles)) > 0
 	}

@@ -1,4 +1,4 @@
-package node
+package org
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"siteline/node/internal/ids"
 	"siteline/storage"
 	"siteline/web"
 )
@@ -16,7 +17,7 @@ import (
 // node's default when none is asked, and never more than tokens.max_ttl.
 // A token minted with a token needs a full-scope one, and neither outlives
 // it nor gets a wider scope.
-func (s *admin) CreateToken(ctx context.Context, a web.Actor, in web.TokenInput) (storage.APIToken, string, error) {
+func (s *Service) CreateToken(ctx context.Context, a web.Actor, in web.TokenInput) (storage.APIToken, string, error) {
 	if a.Local {
 		return storage.APIToken{}, "", validation("user", "the local operator has no account: log in as a user to create a token")
 	}
@@ -28,14 +29,14 @@ func (s *admin) CreateToken(ctx context.Context, a web.Actor, in web.TokenInput)
 	if err := checkName("name", name); err != nil {
 		return storage.APIToken{}, "", err
 	}
-	now := s.n.now().UTC()
-	maxTTL := s.n.cfg.Tokens.MaxTTL
+	now := s.d.Now().UTC()
+	maxTTL := s.d.TokenMaxTTL
 	if in.TTL > maxTTL {
 		return storage.APIToken{}, "", validation("ttl", fmt.Sprintf("must be at most %s (tokens.max_ttl)", days(maxTTL)))
 	}
 	exp := now.Add(in.TTL)
 	if in.TTL == 0 {
-		exp = now.Add(s.n.cfg.Tokens.DefaultTTL)
+		exp = now.Add(s.d.TokenDefaultTTL)
 	}
 	if p := a.Token; p != nil {
 		end, _ := web.TokenExpiry(*p, maxTTL)
@@ -52,16 +53,17 @@ func (s *admin) CreateToken(ctx context.Context, a web.Actor, in web.TokenInput)
 	}
 	secret := web.TokenPrefix + GeneratePassword() + GeneratePassword()
 	sum := sha256.Sum256([]byte(secret))
-	t := storage.APIToken{ID: newID(), OrgID: a.OrgID, UserID: a.UserID, Name: name, Scope: scope, CreatedAt: now, ExpiresAt: &exp}
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpPutToken, Token: &t, TokenHash: sum[:]}); err != nil {
-		return t, "", err
-	}
-	t.Hash = sum[:]
+	t := storage.APIToken{ID: ids.New(), OrgID: a.OrgID, UserID: a.UserID, Name: name, Scope: scope, CreatedAt: now, ExpiresAt: &exp}
 	detail := map[string]any{"name": name, "scope": scope, "expires_at": t.ExpiresAt}
 	if a.Token != nil {
 		detail["created_with"] = a.Token.ID
 	}
-	return t, secret, s.n.audit(ctx, actorID(a), "token.create", t.ID, detail)
+	if err := s.commit(ctx, a, entry{"token.create", t.ID, detail},
+		storage.Change{Op: storage.OpPutToken, Token: &t, TokenHash: sum[:]}); err != nil {
+		return t, "", err
+	}
+	t.Hash = sum[:]
+	return t, secret, nil
 }
 
 // days writes a lifetime in whole days when it is one.
@@ -72,8 +74,8 @@ func days(d time.Duration) string {
 	return d.String()
 }
 
-func (s *admin) DeleteToken(ctx context.Context, a web.Actor, id string) error {
-	toks, err := s.n.store.Tokens(ctx, a.UserID)
+func (s *Service) DeleteToken(ctx context.Context, a web.Actor, id string) error {
+	toks, err := s.d.Store.Tokens(ctx, a.UserID)
 	if err != nil {
 		return err
 	}
@@ -82,8 +84,8 @@ func (s *admin) DeleteToken(ctx context.Context, a web.Actor, id string) error {
 
 // RevokeOrgToken revokes any token of the actor's organisation (the route
 // checks admin_organisation_api-tokens).
-func (s *admin) RevokeOrgToken(ctx context.Context, a web.Actor, id string) error {
-	toks, err := s.n.store.OrgTokens(ctx, a.OrgID)
+func (s *Service) RevokeOrgToken(ctx context.Context, a web.Actor, id string) error {
+	toks, err := s.d.Store.OrgTokens(ctx, a.OrgID)
 	if err != nil {
 		return err
 	}
@@ -92,13 +94,11 @@ func (s *admin) RevokeOrgToken(ctx context.Context, a web.Actor, id string) erro
 
 // dropToken deletes token id, which must be among toks (those the actor may
 // delete), and audits it as action.
-func (s *admin) dropToken(ctx context.Context, a web.Actor, toks []storage.APIToken, id, action string) error {
+func (s *Service) dropToken(ctx context.Context, a web.Actor, toks []storage.APIToken, id, action string) error {
 	i := slices.IndexFunc(toks, func(t storage.APIToken) bool { return t.ID == id })
 	if i < 0 {
-		return fmt.Errorf("API token %s: %w", id, storage.ErrNotFound)
+		return notFound("API token", id)
 	}
-	if err := s.propose(ctx, a, storage.Change{Op: storage.OpDelToken, ID: id}); err != nil {
-		return err
-	}
-	return s.n.audit(ctx, actorID(a), action, id, map[string]string{"name": toks[i].Name, "user": toks[i].UserID})
+	return s.commit(ctx, a, entry{action, id, map[string]string{"name": toks[i].Name, "user": toks[i].UserID}},
+		storage.Change{Op: storage.OpDelToken, ID: id})
 }

@@ -1,14 +1,14 @@
-package node
+package org
 
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 
+	"siteline/node/internal/ids"
 	"siteline/policy"
 	"siteline/storage"
 	"siteline/web"
@@ -19,8 +19,8 @@ import (
 // adds, policy.CheckLockout when lines go), and proposes ONE command
 // through Raft holding the change and a new policy version (the whole rule
 // set after the change). The enforcer of every node follows when the
-// command is applied (Node.applied); the audit log gets the before/after
-// difference.
+// command is applied (the node's Raft callback); the audit log gets the
+// before/after difference.
 //
 // Team memberships are policy lines too ("g, user:U, team:T, org", see
 // policy.TeamLink), kept by SetTeamMember, RemoveTeamMember and DeleteTeam
@@ -46,9 +46,9 @@ type policyChange struct {
 
 // commitPolicy validates and proposes a policy change, records a version
 // and audits it.
-func (s *admin) commitPolicy(ctx context.Context, a web.Actor, pc policyChange) (web.PolicyResult, error) {
+func (s *Service) commitPolicy(ctx context.Context, a web.Actor, pc policyChange) (web.PolicyResult, error) {
 	orgID := a.OrgID
-	current := s.n.authz.Rules(orgID)
+	current := s.d.Enforcer.Rules(orgID)
 	added, removed := diffRules(current, pc.next)
 	res := web.PolicyResult{Warnings: pc.warnings, Added: len(added), Removed: len(removed)}
 	if len(added) == 0 && len(removed) == 0 && len(pc.extra) == 0 {
@@ -65,7 +65,7 @@ func (s *admin) commitPolicy(ctx context.Context, a web.Actor, pc policyChange) 
 			return res, err
 		}
 	}
-	now := s.n.now().UTC()
+	now := s.d.Now().UTC()
 	changes := slices.Clone(pc.extra)
 	switch {
 	case pc.replace:
@@ -78,14 +78,14 @@ func (s *admin) commitPolicy(ctx context.Context, a web.Actor, pc policyChange) 
 			changes = append(changes, storage.Change{Op: storage.OpAddPolicy, Rules: added})
 		}
 	}
-	versions, err := s.n.store.PolicyVersions(ctx, orgID)
+	versions, err := s.d.Store.PolicyVersions(ctx, orgID)
 	if err != nil {
 		return res, err
 	}
 	if len(versions) == 0 {
 		// The first recorded change also records what it changed, so it
 		// can be undone like any later one.
-		first := storage.PolicyVersion{ID: newID(), OrgID: orgID, At: now.Add(-1), ActorID: "system", Note: "policy before the first recorded change", Rules: current}
+		first := storage.PolicyVersion{ID: ids.New(), OrgID: orgID, At: now.Add(-1), ActorID: "system", Note: "policy before the first recorded change", Rules: current}
 		changes = append(changes, storage.Change{Op: storage.OpPutPolicyVersion, PolicyVersion: &first})
 	}
 	note := strings.TrimSpace(pc.note)
@@ -95,14 +95,8 @@ func (s *admin) commitPolicy(ctx context.Context, a web.Actor, pc policyChange) 
 	if err := checkNote(note); err != nil {
 		return res, err
 	}
-	v := storage.PolicyVersion{ID: newID(), OrgID: orgID, At: now, ActorID: actorID(a), Note: note, Rules: pc.next}
+	v := storage.PolicyVersion{ID: ids.New(), OrgID: orgID, At: now, ActorID: actorID(a), Note: note, Rules: pc.next}
 	changes = append(changes, storage.Change{Op: storage.OpPutPolicyVersion, PolicyVersion: &v})
-	if err := s.propose(ctx, a, changes...); err != nil {
-		return res, err
-	}
-	res.Changed = true
-	v.Lines, v.Rules = len(pc.next), nil
-	res.Version = &v
 	detail := map[string]any{"version": v.ID, "note": note, "added": ruleLines(added), "removed": ruleLines(removed)}
 	if len(pc.warnings) > 0 {
 		detail["warnings"] = pc.warnings
@@ -110,18 +104,24 @@ func (s *admin) commitPolicy(ctx context.Context, a web.Actor, pc policyChange) 
 	for k, x := range pc.detail {
 		detail[k] = x
 	}
-	return res, s.n.audit(ctx, actorID(a), pc.action, pc.target, detail)
+	if err := s.commit(ctx, a, entry{pc.action, pc.target, detail}, changes...); err != nil {
+		return res, err
+	}
+	res.Changed = true
+	v.Lines, v.Rules = len(pc.next), nil
+	res.Version = &v
+	return res, nil
 }
 
-func (s *admin) Grant(ctx context.Context, a web.Actor, in web.GrantInput) (web.PolicyResult, error) {
+func (s *Service) Grant(ctx context.Context, a web.Actor, in web.GrantInput) (web.PolicyResult, error) {
 	return s.grantOrRevoke(ctx, a, in, true)
 }
 
-func (s *admin) Revoke(ctx context.Context, a web.Actor, in web.GrantInput) (web.PolicyResult, error) {
+func (s *Service) Revoke(ctx context.Context, a web.Actor, in web.GrantInput) (web.PolicyResult, error) {
 	return s.grantOrRevoke(ctx, a, in, false)
 }
 
-func (s *admin) grantOrRevoke(ctx context.Context, a web.Actor, in web.GrantInput, grant bool) (web.PolicyResult, error) {
+func (s *Service) grantOrRevoke(ctx context.Context, a web.Actor, in web.GrantInput, grant bool) (web.PolicyResult, error) {
 	sub, err := s.subject(ctx, a, "subject", in.Subject)
 	if err != nil {
 		return web.PolicyResult{}, err
@@ -132,7 +132,7 @@ func (s *admin) grantOrRevoke(ctx context.Context, a web.Actor, in web.GrantInpu
 		return web.PolicyResult{}, fieldRuleError("permission", err)
 	}
 	rule = norm[0]
-	current := s.n.authz.Rules(a.OrgID)
+	current := s.d.Enforcer.Rules(a.OrgID)
 	pc := policyChange{action: "policy.grant", target: sub, note: in.Note, warnings: warnings,
 		detail: map[string]any{"subject": sub, "permission": rule.V[2]}}
 	pc.warnings = oneRuleWarnings(pc.warnings)
@@ -149,8 +149,8 @@ func (s *admin) grantOrRevoke(ctx context.Context, a web.Actor, in web.GrantInpu
 	return s.commitPolicy(ctx, a, pc)
 }
 
-func (s *admin) PolicyRoles(ctx context.Context, a web.Actor) ([]web.RoleInfo, error) {
-	roles, err := s.n.store.Roles(ctx, a.OrgID)
+func (s *Service) PolicyRoles(ctx context.Context, a web.Actor) ([]web.RoleInfo, error) {
+	roles, err := s.d.Store.Roles(ctx, a.OrgID)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func (s *admin) PolicyRoles(ctx context.Context, a web.Actor) ([]web.RoleInfo, e
 		out[i] = web.RoleInfo{Role: r, Inherits: []string{}, Children: []string{}, Users: []string{}, Teams: []string{}, Grants: []string{}}
 		byName[r.Name] = &out[i]
 	}
-	for _, r := range s.n.authz.Rules(a.OrgID) {
+	for _, r := range s.d.Enforcer.Rules(a.OrgID) {
 		switch r.PType {
 		case policy.PTypeGrant:
 			if name, ok := strings.CutPrefix(r.V[0], "role:"); ok && byName[name] != nil {
@@ -190,7 +190,7 @@ func (s *admin) PolicyRoles(ctx context.Context, a web.Actor) ([]web.RoleInfo, e
 	return out, nil
 }
 
-func (s *admin) CreateRole(ctx context.Context, a web.Actor, in web.RoleInput) (web.PolicyResult, error) {
+func (s *Service) CreateRole(ctx context.Context, a web.Actor, in web.RoleInput) (web.PolicyResult, error) {
 	name := strings.TrimSpace(in.Name)
 	if !roleNameRE.MatchString(name) {
 		return web.PolicyResult{}, validation("name", fmt.Sprintf("%q is not a role name: 1 to 64 lower-case letters, digits, _ or -, starting with a letter or digit", name))
@@ -199,14 +199,14 @@ func (s *admin) CreateRole(ctx context.Context, a web.Actor, in web.RoleInput) (
 	if len(desc) > 200 || strings.ContainsAny(desc, "\x00\r\n") {
 		return web.PolicyResult{}, validation("description", "must be a single line of at most 200 bytes")
 	}
-	roles, err := s.n.store.Roles(ctx, a.OrgID)
+	roles, err := s.d.Store.Roles(ctx, a.OrgID)
 	if err != nil {
 		return web.PolicyResult{}, err
 	}
 	if hasRole(roles, name) {
 		return web.PolicyResult{}, fmt.Errorf("a role named %q already exists: %w", name, storage.ErrConflict)
 	}
-	next := s.n.authz.Rules(a.OrgID)
+	next := s.d.Enforcer.Rules(a.OrgID)
 	for _, p := range in.Inherits {
 		p = strings.TrimPrefix(strings.TrimSpace(p), "role:")
 		if !hasRole(roles, p) {
@@ -222,8 +222,8 @@ func (s *admin) CreateRole(ctx context.Context, a web.Actor, in web.RoleInput) (
 	})
 }
 
-func (s *admin) DeleteRole(ctx context.Context, a web.Actor, name string) (web.PolicyResult, error) {
-	roles, err := s.n.store.Roles(ctx, a.OrgID)
+func (s *Service) DeleteRole(ctx context.Context, a web.Actor, name string) (web.PolicyResult, error) {
+	roles, err := s.d.Store.Roles(ctx, a.OrgID)
 	if err != nil {
 		return web.PolicyResult{}, err
 	}
@@ -235,7 +235,7 @@ func (s *admin) DeleteRole(ctx context.Context, a web.Actor, name string) (web.P
 		return web.PolicyResult{}, validation("role", fmt.Sprintf("%q is a built-in role: narrow its grants instead of deleting it", name))
 	}
 	sub := policy.RoleSubject(name)
-	next := slices.DeleteFunc(s.n.authz.Rules(a.OrgID), func(r storage.PolicyRule) bool {
+	next := slices.DeleteFunc(s.d.Enforcer.Rules(a.OrgID), func(r storage.PolicyRule) bool {
 		return r.V[0] == sub || (r.PType == policy.PTypeAssign && r.V[1] == sub)
 	})
 	return s.commitPolicy(ctx, a, policyChange{
@@ -245,21 +245,21 @@ func (s *admin) DeleteRole(ctx context.Context, a web.Actor, name string) (web.P
 	})
 }
 
-func (s *admin) Assign(ctx context.Context, a web.Actor, in web.AssignInput) (web.PolicyResult, error) {
+func (s *Service) Assign(ctx context.Context, a web.Actor, in web.AssignInput) (web.PolicyResult, error) {
 	return s.assign(ctx, a, in, true)
 }
 
-func (s *admin) Unassign(ctx context.Context, a web.Actor, in web.AssignInput) (web.PolicyResult, error) {
+func (s *Service) Unassign(ctx context.Context, a web.Actor, in web.AssignInput) (web.PolicyResult, error) {
 	return s.assign(ctx, a, in, false)
 }
 
-func (s *admin) assign(ctx context.Context, a web.Actor, in web.AssignInput, add bool) (web.PolicyResult, error) {
+func (s *Service) assign(ctx context.Context, a web.Actor, in web.AssignInput, add bool) (web.PolicyResult, error) {
 	sub, err := s.subject(ctx, a, "subject", in.Subject)
 	if err != nil {
 		return web.PolicyResult{}, err
 	}
 	role := strings.TrimPrefix(strings.TrimSpace(in.Role), "role:")
-	roles, err := s.n.store.Roles(ctx, a.OrgID)
+	roles, err := s.d.Store.Roles(ctx, a.OrgID)
 	if err != nil {
 		return web.PolicyResult{}, err
 	}
@@ -267,7 +267,7 @@ func (s *admin) assign(ctx context.Context, a web.Actor, in web.AssignInput, add
 		return web.PolicyResult{}, validation("role", fmt.Sprintf("%q is not a role of this organisation", role))
 	}
 	if child, ok := strings.CutPrefix(sub, "role:"); ok && add {
-		if child == role || slices.Contains(s.n.authz.RoleAncestors(a.OrgID, role), child) {
+		if child == role || slices.Contains(s.d.Enforcer.RoleAncestors(a.OrgID, role), child) {
 			return web.PolicyResult{}, validation("role", fmt.Sprintf("role %s already inherits %s: giving it to %s would make a cycle", role, child, child))
 		}
 	}
@@ -275,7 +275,7 @@ func (s *admin) assign(ctx context.Context, a web.Actor, in web.AssignInput, add
 	if _, _, err := policy.Normalize([]storage.PolicyRule{rule}); err != nil {
 		return web.PolicyResult{}, fieldRuleError("subject", err)
 	}
-	current := s.n.authz.Rules(a.OrgID)
+	current := s.d.Enforcer.Rules(a.OrgID)
 	pc := policyChange{action: "policy.assign", target: sub, detail: map[string]any{"subject": sub, "role": role},
 		note: fmt.Sprintf("assign role %s to %s", role, sub)}
 	if add {
@@ -287,7 +287,7 @@ func (s *admin) assign(ctx context.Context, a web.Actor, in web.AssignInput, add
 	return s.commitPolicy(ctx, a, pc)
 }
 
-func (s *admin) ImportPolicy(ctx context.Context, a web.Actor, in web.ImportInput) (web.PolicyResult, error) {
+func (s *Service) ImportPolicy(ctx context.Context, a web.Actor, in web.ImportInput) (web.PolicyResult, error) {
 	rules, warnings, err := policy.ParseCSV(a.OrgID, strings.NewReader(in.CSV))
 	if err != nil {
 		return web.PolicyResult{}, fmt.Errorf("import policy: %w", err)
@@ -295,8 +295,8 @@ func (s *admin) ImportPolicy(ctx context.Context, a web.Actor, in web.ImportInpu
 	return s.replacePolicy(ctx, a, "policy.import", in.Note, rules, warnings)
 }
 
-func (s *admin) RestorePolicyVersion(ctx context.Context, a web.Actor, id, note string) (web.PolicyResult, error) {
-	v, err := s.n.store.PolicyVersion(ctx, a.OrgID, id)
+func (s *Service) RestorePolicyVersion(ctx context.Context, a web.Actor, id, note string) (web.PolicyResult, error) {
+	v, err := s.d.Store.PolicyVersion(ctx, a.OrgID, id)
 	if err != nil {
 		return web.PolicyResult{}, err
 	}
@@ -316,7 +316,7 @@ func (s *admin) RestorePolicyVersion(ctx context.Context, a web.Actor, id, note 
 // replacePolicy makes rules the whole policy: team membership lines are
 // kept as they are, and roles the rules name but the organisation lacks
 // are created.
-func (s *admin) replacePolicy(ctx context.Context, a web.Actor, action, note string, rules []storage.PolicyRule, warnings []string) (web.PolicyResult, error) {
+func (s *Service) replacePolicy(ctx context.Context, a web.Actor, action, note string, rules []storage.PolicyRule, warnings []string) (web.PolicyResult, error) {
 	next := make([]storage.PolicyRule, 0, len(rules))
 	dropped := 0
 	for _, r := range rules {
@@ -329,12 +329,12 @@ func (s *admin) replacePolicy(ctx context.Context, a web.Actor, action, note str
 	if dropped > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d team membership lines ignored: memberships come from the teams", dropped))
 	}
-	for _, r := range s.n.authz.Rules(a.OrgID) {
+	for _, r := range s.d.Enforcer.Rules(a.OrgID) {
 		if policy.IsTeamLink(r) {
 			next = append(next, r)
 		}
 	}
-	roles, err := s.n.store.Roles(ctx, a.OrgID)
+	roles, err := s.d.Store.Roles(ctx, a.OrgID)
 	if err != nil {
 		return web.PolicyResult{}, err
 	}
@@ -358,17 +358,17 @@ func (s *admin) replacePolicy(ctx context.Context, a web.Actor, action, note str
 		detail: map[string]any{"lines": len(next)}})
 }
 
-func (s *admin) ExportPolicy(ctx context.Context, a web.Actor) ([]byte, error) {
+func (s *Service) ExportPolicy(ctx context.Context, a web.Actor) ([]byte, error) {
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "# Siteline policy of organisation %s (casbin CSV). Team memberships are not included: they come from the teams.\n", a.OrgID)
-	rules := slices.DeleteFunc(s.n.authz.Rules(a.OrgID), policy.IsTeamLink)
+	rules := slices.DeleteFunc(s.d.Enforcer.Rules(a.OrgID), policy.IsTeamLink)
 	if err := policy.WriteCSV(&buf, rules); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
 }
 
-func (s *admin) CheckPolicy(ctx context.Context, a web.Actor, user, permission string) (web.CheckResult, error) {
+func (s *Service) CheckPolicy(ctx context.Context, a web.Actor, user, permission string) (web.CheckResult, error) {
 	u, err := s.findUser(ctx, a, "user", user)
 	if err != nil {
 		return web.CheckResult{}, err
@@ -378,11 +378,11 @@ func (s *admin) CheckPolicy(ctx context.Context, a web.Actor, user, permission s
 	if alias {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%q is the misspelt alias of %q", permission, id))
 	}
-	ok, rule, err := s.n.authz.Explain(a.OrgID, u.ID, id)
+	ok, rule, err := s.d.Enforcer.Explain(a.OrgID, u.ID, id)
 	if err != nil {
 		return res, fieldRuleError("permission", err)
 	}
-	res.Allowed, res.Roles = ok, nonNilStrings(s.n.authz.Roles(a.OrgID, u.ID))
+	res.Allowed, res.Roles = ok, nonNilStrings(s.d.Enforcer.Roles(a.OrgID, u.ID))
 	if ok && len(rule) > 0 {
 		res.Rule = rule
 	}
@@ -402,235 +402,4 @@ func (s *admin) CheckPolicy(ctx context.Context, a web.Actor, user, permission s
 		res.Explanation = fmt.Sprintf("no: no line grants %s to %s or to any of their roles (%s)", id, u.Email, strings.Join(res.Roles, ", "))
 	}
 	return res, nil
-}
-
-func (s *admin) SupervisionScope(ctx context.Context, a web.Actor, supervisor string) ([]storage.User, error) {
-	u, err := s.findUser(ctx, a, "user", supervisor)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := s.n.supervisees(ctx, a.OrgID, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]storage.User, 0, len(ids))
-	for _, id := range ids {
-		if x, err := s.n.store.User(ctx, id); err == nil {
-			out = append(out, x)
-		}
-	}
-	return out, nil
-}
-
-// supervisees returns the ids of the users supervisorID reaches through
-// the teams of orgID (policy.Supervisees).
-func (n *Node) supervisees(ctx context.Context, orgID, supervisorID string) ([]string, error) {
-	ms, err := n.orgMemberships(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	return policy.Supervisees(ms, supervisorID), nil
-}
-
-// CanSupervise decides a supervision action (sit in, take over, transfer,
-// monitor a screen, the team dashboard) of supervisorID on targetID: the
-// permission org-wide, then the team scope.
-func (n *Node) CanSupervise(ctx context.Context, orgID, supervisorID, targetID, permission string) error {
-	ms, err := n.orgMemberships(ctx, orgID)
-	if err != nil {
-		return err
-	}
-	return policy.CanSupervise(n.authz, ms, orgID, supervisorID, targetID, permission)
-}
-
-func (n *Node) orgMemberships(ctx context.Context, orgID string) ([]storage.TeamMembership, error) {
-	teams, err := n.store.Teams(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	var ms []storage.TeamMembership
-	for _, t := range teams {
-		m, err := n.store.TeamMembers(ctx, t.ID)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, m...)
-	}
-	return ms, nil
-}
-
-// subject resolves "role:NAME" (or a bare role name), "user:ID-OR-EMAIL"
-// and "team:ID-OR-NAME" to a policy subject of the actor's organisation.
-func (s *admin) subject(ctx context.Context, a web.Actor, field, in string) (string, error) {
-	in = strings.TrimSpace(in)
-	kind, name, ok := strings.Cut(in, ":")
-	if !ok {
-		kind, name = "role", in
-	}
-	switch kind {
-	case "role":
-		roles, err := s.n.store.Roles(ctx, a.OrgID)
-		if err != nil {
-			return "", err
-		}
-		if !hasRole(roles, name) {
-			return "", validation(field, fmt.Sprintf("%q is not a role of this organisation", name))
-		}
-		return policy.RoleSubject(name), nil
-	case "user":
-		u, err := s.findUser(ctx, a, field, name)
-		if err != nil {
-			return "", err
-		}
-		return policy.UserSubject(u.ID), nil
-	case "team":
-		teams, err := s.n.store.Teams(ctx, a.OrgID)
-		if err != nil {
-			return "", err
-		}
-		for _, t := range teams {
-			if t.ID == name || strings.EqualFold(t.Name, name) {
-				return policy.TeamSubject(t.ID), nil
-			}
-		}
-		return "", validation(field, fmt.Sprintf("%q is not a team of this organisation", name))
-	}
-	return "", validation(field, fmt.Sprintf("%q must be role:NAME, user:ID-OR-EMAIL or team:ID-OR-NAME", in))
-}
-
-// findUser finds a user of the actor's organisation by id or e-mail.
-func (s *admin) findUser(ctx context.Context, a web.Actor, field, idOrEmail string) (storage.User, error) {
-	idOrEmail = strings.TrimSpace(idOrEmail)
-	if strings.Contains(idOrEmail, "@") {
-		u, err := s.n.store.UserByEmail(ctx, a.OrgID, strings.ToLower(idOrEmail))
-		if errors.Is(err, storage.ErrNotFound) {
-			return u, validation(field, fmt.Sprintf("no user with e-mail %s in this organisation", idOrEmail))
-		}
-		return u, err
-	}
-	u, err := s.orgUser(ctx, a, idOrEmail)
-	if errors.Is(err, storage.ErrNotFound) {
-		return u, validation(field, fmt.Sprintf("no user with id %q in this organisation", idOrEmail))
-	}
-	return u, err
-}
-
-func (s *admin) activeUsers(ctx context.Context, orgID string) ([]string, error) {
-	users, err := s.n.store.Users(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for _, u := range users {
-		if u.Active {
-			ids = append(ids, u.ID)
-		}
-	}
-	return ids, nil
-}
-
-// teamLinkChanges returns the policy change that follows a membership
-// change: the user's link to the team added or removed.
-func teamLinkChange(orgID, userID, teamID string, add bool) storage.Change {
-	op := storage.OpRemovePolicy
-	if add {
-		op = storage.OpAddPolicy
-	}
-	return storage.Change{Op: op, Rules: []storage.PolicyRule{policy.TeamLink(orgID, userID, teamID)}}
-}
-
-// teamLines returns every policy line naming a team.
-func (s *admin) teamLines(orgID, teamID string) []storage.PolicyRule {
-	sub := policy.TeamSubject(teamID)
-	return slices.DeleteFunc(s.n.authz.Rules(orgID), func(r storage.PolicyRule) bool {
-		return r.V[0] != sub && r.V[1] != sub
-	})
-}
-
-func hasRole(roles []storage.Role, name string) bool {
-	return slices.ContainsFunc(roles, func(r storage.Role) bool { return r.Name == name })
-}
-
-func roleLink(orgID, child, parent string) storage.PolicyRule {
-	return storage.PolicyRule{OrgID: orgID, PType: policy.PTypeAssign, V: []string{policy.RoleSubject(child), policy.RoleSubject(parent), orgID}}
-}
-
-func ruleKey(r storage.PolicyRule) string { return r.PType + "," + strings.Join(r.V, ",") }
-
-// diffRules returns the rules of next not in current, and those of current
-// not in next.
-func diffRules(current, next []storage.PolicyRule) (added, removed []storage.PolicyRule) {
-	cur := make(map[string]bool, len(current))
-	for _, r := range current {
-		cur[ruleKey(r)] = true
-	}
-	nxt := make(map[string]bool, len(next))
-	for _, r := range next {
-		k := ruleKey(r)
-		if !cur[k] && !nxt[k] {
-			added = append(added, r)
-		}
-		nxt[k] = true
-	}
-	for _, r := range current {
-		if !nxt[ruleKey(r)] {
-			removed = append(removed, r)
-		}
-	}
-	return added, removed
-}
-
-func withoutRules(rules []storage.PolicyRule, drop ...storage.PolicyRule) []storage.PolicyRule {
-	return slices.DeleteFunc(rules, func(r storage.PolicyRule) bool {
-		return slices.ContainsFunc(drop, func(x storage.PolicyRule) bool { return sameRule(r, x) })
-	})
-}
-
-// ruleLines renders rules as CSV lines for the audit log, at most
-// auditDiffMax of them.
-func ruleLines(rules []storage.PolicyRule) []string {
-	out := []string{}
-	for i, r := range rules {
-		if i == auditDiffMax {
-			out = append(out, fmt.Sprintf("... and %d more", len(rules)-auditDiffMax))
-			break
-		}
-		out = append(out, r.PType+", "+strings.Join(r.V, ", "))
-	}
-	return out
-}
-
-func checkNote(note string) error {
-	if len(note) > 500 || strings.ContainsAny(note, "\x00\r\n") {
-		return validation("note", "must be a single line of at most 500 bytes")
-	}
-	return nil
-}
-
-// fieldRuleError drops the line number from a policy rule error about one
-// rule the caller typed (there are no lines), keeping the suggestion.
-func fieldRuleError(field string, err error) error {
-	var re *policy.RuleError
-	if errors.As(err, &re) {
-		c := *re
-		c.Line = 0
-		return &c
-	}
-	return err
-}
-
-// oneRuleWarnings drops the "line 1: " of Normalize's warnings about a
-// single rule.
-func oneRuleWarnings(ws []string) []string {
-	for i, w := range ws {
-		ws[i] = strings.TrimPrefix(w, "line 1: ")
-	}
-	return ws
-}
-
-func nonNilStrings(v []string) []string {
-	if v == nil {
-		return []string{}
-	}
-	return v
 }

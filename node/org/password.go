@@ -1,4 +1,4 @@
-package node
+package org
 
 import (
 	"context"
@@ -9,17 +9,27 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/crypto/argon2"
+
+	"siteline/node/internal/ids"
 )
 
-// argon2id parameters: RFC 9106's second recommended option (64 MiB, 3
-// passes), with 2 lanes for a 2-core plant server.
+// Cost is the work of one argon2id hash.
+type Cost struct {
+	Time    uint32 // passes
+	Memory  uint32 // KiB
+	Threads uint8  // lanes
+}
+
+// DefaultCost is RFC 9106's second recommended option (64 MiB, 3 passes),
+// with 2 lanes for a 2-core plant server. Nodes use it; only tests of the
+// use cases ask for less.
+var DefaultCost = Cost{Time: 3, Memory: 64 * 1024, Threads: 2}
+
 const (
-	argonTime    = 3
-	argonMemory  = 64 * 1024
-	argonThreads = 2
 	argonKeyLen  = 32
 	argonSaltLen = 16
 )
@@ -27,21 +37,66 @@ const (
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 10
 
-// hashPassword returns a PHC string: $argon2id$v=19$m=...,t=...,p=...$salt$key.
-func hashPassword(password string) (string, error) {
+// Hasher hashes passwords with argon2id at its cost, and bounds how many
+// logins hash at once: each hash takes Cost.Memory, so a burst of logins
+// must queue rather than exhaust memory.
+type Hasher struct {
+	cost  Cost
+	slots chan struct{}
+
+	// dummy is verified against when a login names no user, so an unknown
+	// e-mail takes as long to refuse as a wrong password. It is made on
+	// first use (64 MiB of argon2 work is not free at start).
+	dummyOnce sync.Once
+	dummy     string
+}
+
+// NewHasher returns a Hasher at cost letting at most concurrent logins
+// hash at once.
+func NewHasher(cost Cost, concurrent int) *Hasher {
+	return &Hasher{cost: cost, slots: make(chan struct{}, max(concurrent, 1))}
+}
+
+// Hash returns a PHC string: $argon2id$v=19$m=...,t=...,p=...$salt$key.
+func (h *Hasher) Hash(password string) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	c := h.cost
+	key := argon2.IDKey([]byte(password), salt, c.Time, c.Memory, c.Threads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		argon2.Version, c.Memory, c.Time, c.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-// verifyPassword checks a password against a PHC string in constant time,
-// with the parameters the hash was made with.
-func verifyPassword(hash, password string) (bool, error) {
+// wait waits for one of the hashing slots; call the returned function when
+// done.
+func (h *Hasher) wait(ctx context.Context) (func(), error) {
+	select {
+	case h.slots <- struct{}{}:
+		return func() { <-h.slots }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait to hash a password: %w", ctx.Err())
+	}
+}
+
+// dummyHash returns a hash to verify against when there is no user to
+// check.
+func (h *Hasher) dummyHash() string {
+	h.dummyOnce.Do(func() {
+		d, err := h.Hash(ids.New())
+		if err != nil {
+			panic(err) // only crypto/rand can fail, and it does not
+		}
+		h.dummy = d
+	})
+	return h.dummy
+}
+
+// Verify checks a password against a PHC string in constant time, with
+// the parameters the hash was made with.
+func Verify(hash, password string) (bool, error) {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false, errors.New("not an argon2id hash")
@@ -68,9 +123,9 @@ func verifyPassword(hash, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// checkPasswordStrength refuses passwords too short to resist guessing,
+// CheckPasswordStrength refuses passwords too short to resist guessing,
 // one character repeated, and the most common ones.
-func checkPasswordStrength(field, password string) error {
+func CheckPasswordStrength(field, password string) error {
 	runes := []rune(password)
 	if len(runes) < MinPasswordLength {
 		return validation(field, fmt.Sprintf("must be at least %d characters", MinPasswordLength))
@@ -113,27 +168,4 @@ func GeneratePassword() string {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// hashing waits for one of the node's password-hashing slots; call the
-// returned function when done.
-func (n *Node) hashing(ctx context.Context) (func(), error) {
-	select {
-	case n.argonSlots <- struct{}{}:
-		return func() { <-n.argonSlots }, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("wait to hash a password: %w", ctx.Err())
-	}
-}
-
-// dummy returns a hash to verify against when there is no user to check.
-func (n *Node) dummy() string {
-	n.dummyOnce.Do(func() {
-		h, err := hashPassword(newID())
-		if err != nil {
-			panic(err) // only crypto/rand can fail, and it does not
-		}
-		n.dummyHash = h
-	})
-	return n.dummyHash
 }

@@ -1,0 +1,66 @@
+package node
+
+import (
+	"context"
+	"runtime"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"siteline/node/org"
+	"siteline/storage"
+)
+
+// startPasswords makes the password hasher and the first-password mark,
+// which the first start needs before the organisation service exists.
+func (n *Node) startPasswords() {
+	cost := org.DefaultCost
+	if n.opts.PasswordCost != nil {
+		cost = *n.opts.PasswordCost
+	}
+	n.passwords = org.NewHasher(cost, runtime.NumCPU())
+	n.firstPassword = org.NewFirstPassword(n.store, n.cfg.path(InitialPasswordFile), n.log)
+}
+
+// startOrg builds the organisation service (node/org) once the node knows
+// its organisation and site, which its audit entries carry.
+func (n *Node) startOrg() error {
+	lost := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "siteline_audit_failures_total",
+		Help: "Audit entries not written after their organisation change was committed.",
+	})
+	if err := n.reg.Register(lost); err != nil {
+		return err
+	}
+	svc, err := org.New(org.Deps{
+		Proposer:        n.raft,
+		Store:           n.store,
+		Enforcer:        n.authz,
+		Audit:           auditLog{store: n.store, orgID: n.orgID, siteID: n.siteID, now: n.now},
+		Hasher:          n.passwords,
+		FirstPassword:   n.firstPassword,
+		TokenDefaultTTL: n.cfg.Tokens.DefaultTTL,
+		TokenMaxTTL:     n.cfg.Tokens.MaxTTL,
+		AuditFailures:   lost,
+		Now:             n.now,
+		Log:             n.log.With("component", "org"),
+	})
+	if err != nil {
+		return err
+	}
+	n.admin = svc
+	return nil
+}
+
+// CanSupervise decides a supervision action of supervisorID on targetID
+// (org.Service.CanSupervise).
+func (n *Node) CanSupervise(ctx context.Context, orgID, supervisorID, targetID, permission string) error {
+	return n.admin.CanSupervise(ctx, orgID, supervisorID, targetID, permission)
+}
+
+// orgMemberships returns the memberships of every team of orgID.
+func (n *Node) orgMemberships(ctx context.Context, orgID string) ([]storage.TeamMembership, error) {
+	return n.admin.Memberships(ctx, orgID)
+}
+
+// GeneratePassword makes a random password of 24 characters (144 bits).
+func GeneratePassword() string { return org.GeneratePassword() }
