@@ -153,7 +153,7 @@ func TestFederationSnapshotCatchUpAfterDaysOffline(t *testing.T) {
 // before, with no join: it remembers its federation.
 func restartNode(t *testing.T, cfg Config, password string) *testNode {
 	t.Helper()
-	n, err := New(cfg, Options{LogOutput: testutil.NewLog(t)})
+	n, err := New(cfg, cheapHashes(Options{LogOutput: testutil.NewLog(t)}))
 	if err != nil {
 		t.Fatalf("new node %s: %v", cfg.Node.Site, err)
 	}

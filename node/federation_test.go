@@ -34,7 +34,7 @@ func fedNode(t testing.TB, ip int, site string, join *JoinOptions, mod func(*Con
 	if mod != nil {
 		mod(&cfg, &opts)
 	}
-	n, err := New(cfg, opts)
+	n, err := New(cfg, cheapHashes(opts))
 	if err != nil {
 		t.Fatalf("new node %s: %v", site, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"siteline/internal/testutil"
+	"siteline/node/org"
 	"siteline/web"
 )
 
@@ -63,6 +64,20 @@ func startNodeWith(t *testing.T, cfg Config, opts Options) *testNode {
 	return tn
 }
 
+// testCost is the argon2id cost of the passwords of the nodes tests start.
+// Production's (org.DefaultCost, 64 MiB and 3 passes a hash) is most of a
+// node test's CPU, and node/org's tests hold what it is; a test whose
+// point is the cost of hashing (a flood of logins) asks for it.
+var testCost = org.Cost{Time: 1, Memory: 64, Threads: 1}
+
+// cheapHashes gives opts the test cost, unless they set one.
+func cheapHashes(opts Options) Options {
+	if opts.PasswordCost == nil {
+		opts.PasswordCost = &testCost
+	}
+	return opts
+}
+
 // startNodeAsIs starts a node and leaves its generated first password
 // alone (tn.password is empty).
 func startNodeAsIs(t *testing.T, cfg Config, opts Options) *testNode {
@@ -71,7 +86,7 @@ func startNodeAsIs(t *testing.T, cfg Config, opts Options) *testNode {
 	// every test that starts one is a system test.
 	testutil.System(t)
 	opts.LogOutput = testutil.NewLog(t)
-	n, err := New(cfg, opts)
+	n, err := New(cfg, cheapHashes(opts))
 	if err != nil {
 		t.Fatalf("new node: %v", err)
 	}
