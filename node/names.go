@@ -1,40 +1,8 @@
 package node
 
-import (
-	"fmt"
-	"unicode/utf8"
-)
+import "siteline/node/internal/usecase"
 
-// checkNameChars refuses, in any name a person gives (users, teams, label
-// groups, labels, contacts, tokens, calls, invitees and guests, files),
-// what would let it pass for something else on screen: bytes that are not
-// UTF-8, NUL and the other C0 and C1 control characters, and the
-// bidirectional embeddings, overrides and isolates (U+202A to U+202E,
-// U+2066 to U+2069), which make "exe.pdf" read as "fdp.exe". Every entry
-// point that takes a name calls it.
-func checkNameChars(field, s string) error {
-	for i, r := range s {
-		var what string
-		switch {
-		case r == utf8.RuneError && !validRuneAt(s, i):
-			return validation(field, fmt.Sprintf("is not valid UTF-8 (at byte %d)", i))
-		case r == '\r' || r == '\n':
-			return validation(field, "must be a single line")
-		case r < 0x20 || (r >= 0x7f && r < 0xa0):
-			what = "a control character"
-		case (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
-			what = "a bidirectional override"
-		default:
-			continue
-		}
-		return validation(field, fmt.Sprintf("holds %U, %s, at byte %d: names must not hold control characters or bidirectional overrides", r, what, i))
-	}
-	return nil
-}
-
-// validRuneAt reports whether s holds a real U+FFFD at byte i, not an
-// invalid byte decoded as one.
-func validRuneAt(s string, i int) bool {
-	_, size := utf8.DecodeRuneInString(s[i:])
-	return size == 3
-}
+// checkNameChars refuses what would let a name pass for something else on
+// screen (usecase.CheckNameChars). Every entry point that takes a name
+// calls it.
+func checkNameChars(field, s string) error { return usecase.CheckNameChars(field, s) }
