@@ -14,7 +14,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -61,6 +63,35 @@ type deliverer struct {
 	store Store
 	now   func() time.Time
 	log   *slog.Logger
+
+	mu       sync.Mutex
+	inFlight map[string]bool // ids of the deliveries being attempted
+}
+
+// claim marks deliveries as being attempted, or returns false when one of
+// them already is: a new delivery is due at once, and the outbox must not
+// send it again while the request that created it makes its first
+// attempt.
+func (d *deliverer) claim(ids ...string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, id := range ids {
+		if d.inFlight[id] {
+			return false
+		}
+	}
+	for _, id := range ids {
+		d.inFlight[id] = true
+	}
+	return true
+}
+
+func (d *deliverer) release(ids ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, id := range ids {
+		delete(d.inFlight, id)
+	}
 }
 
 func newDeliverer(cfg Config, deps Deps) (*deliverer, error) {
@@ -76,7 +107,7 @@ func newDeliverer(cfg Config, deps Deps) (*deliverer, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &deliverer{aead: aead, kick: make(chan struct{}, 1), store: deps.Store, now: deps.Now, log: deps.Logger,
+	d := &deliverer{aead: aead, kick: make(chan struct{}, 1), inFlight: make(map[string]bool), store: deps.Store, now: deps.Now, log: deps.Logger,
 		mail: deps.Mail, sms: deps.SMS}
 	if d.mail == nil && cfg.Mail.Host != "" {
 		d.mail = &smtpSender{cfg: cfg.Mail}
@@ -243,30 +274,49 @@ func (s *Service) RetryDue(ctx context.Context) {
 		return
 	}
 	for _, del := range due {
-		inv, err := s.store.Invitation(ctx, del.InvitationID)
-		if err != nil {
-			s.log.Warn("invitation outbox", "delivery", del.ID, "err", err)
-			continue
+		if !s.d.claim(del.ID) {
+			continue // its first attempt is under way
 		}
-		token, err := s.d.open(del.Sealed)
-		if err != nil {
-			del.Attempts, del.Status, del.Sealed = MaxDeliveryAttempts, storage.DeliveryFailed, nil
-			del.LastError = "the link cannot be recovered (outbox key changed): create a new invitation"
-			_ = s.store.UpdateDelivery(ctx, del)
-			continue
-		}
-		a := web.Actor{UserID: inv.CreatedBy, OrgID: inv.OrgID}
-		if u, err := s.store.User(ctx, inv.CreatedBy); err == nil {
-			a.Name = u.Name
-		}
-		call := inv.Subject
-		if inv.SessionID != "" {
-			if c, err := s.store.Session(ctx, inv.SessionID); err == nil {
-				call = c.Name
-			}
-		}
-		s.d.attempt(ctx, del, s.message(a, inv, call, token))
+		s.retry(ctx, del)
+		s.d.release(del.ID)
 	}
+}
+
+// retry attempts a due delivery again, if it still is due: it may have
+// been attempted since it was listed.
+func (s *Service) retry(ctx context.Context, del storage.Delivery) {
+	ds, err := s.store.Deliveries(ctx, del.InvitationID)
+	if err != nil {
+		s.log.Warn("invitation outbox", "delivery", del.ID, "err", err)
+		return
+	}
+	i := slices.IndexFunc(ds, func(d storage.Delivery) bool { return d.ID == del.ID })
+	if i < 0 || ds[i].Status != storage.DeliveryPending || ds[i].Attempts != del.Attempts {
+		return
+	}
+	inv, err := s.store.Invitation(ctx, del.InvitationID)
+	if err != nil {
+		s.log.Warn("invitation outbox", "delivery", del.ID, "err", err)
+		return
+	}
+	token, err := s.d.open(del.Sealed)
+	if err != nil {
+		del.Attempts, del.Status, del.Sealed = MaxDeliveryAttempts, storage.DeliveryFailed, nil
+		del.LastError = "the link cannot be recovered (outbox key changed): create a new invitation"
+		_ = s.store.UpdateDelivery(ctx, del)
+		return
+	}
+	a := web.Actor{UserID: inv.CreatedBy, OrgID: inv.OrgID}
+	if u, err := s.store.User(ctx, inv.CreatedBy); err == nil {
+		a.Name = u.Name
+	}
+	call := inv.Subject
+	if inv.SessionID != "" {
+		if c, err := s.store.Session(ctx, inv.SessionID); err == nil {
+			call = c.Name
+		}
+	}
+	s.d.attempt(ctx, del, s.message(a, inv, call, token))
 }
 
 // RunOutbox retries due deliveries every few seconds, and at once when

@@ -274,6 +274,13 @@ func (s *Service) create(ctx context.Context, a web.Actor, inv storage.Invitatio
 		deliveries = append(deliveries, storage.Delivery{ID: newID(), InvitationID: inv.ID, Channel: in.Channel,
 			Recipient: in.To, Status: storage.DeliveryPending, NextAttemptAt: now, Sealed: sealed, CreatedAt: now})
 	}
+	// The outbox leaves the new deliveries to the first attempt below.
+	ids := make([]string, len(deliveries))
+	for i, del := range deliveries {
+		ids[i] = del.ID
+	}
+	s.d.claim(ids...)
+	defer s.d.release(ids...)
 	release := func() {}
 	if in.Channel == "email" {
 		var err error

@@ -560,3 +560,56 @@ func TestGuestActor(t *testing.T) {
 		t.Fatalf("permission of a guest of an ended call = %v", err)
 	}
 }
+
+// blockingSMS holds its first send until released and counts them all.
+type blockingSMS struct {
+	mu      sync.Mutex
+	calls   int
+	release chan struct{}
+}
+
+func (b *blockingSMS) SendSMS(context.Context, string, string) error {
+	b.mu.Lock()
+	b.calls++
+	first := b.calls == 1
+	b.mu.Unlock()
+	if first {
+		<-b.release
+	}
+	return nil
+}
+
+func (b *blockingSMS) count() int { b.mu.Lock(); defer b.mu.Unlock(); return b.calls }
+
+// A new delivery is due at once; while the request that made it is still
+// in its first attempt, the outbox leaves it alone rather than send it a
+// second time.
+func TestOutboxLeavesAFirstAttemptInFlight(t *testing.T) {
+	f := newFixture(t, nil)
+	gw := &blockingSMS{release: make(chan struct{})}
+	f.svc.d.sms = gw
+	ctx := context.Background()
+	type result struct {
+		out web.InvitationOut
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := f.svc.InviteToCall(ctx, f.tech, f.call.ID, web.InviteInput{Channel: "sms", To: "+33612345678"})
+		done <- result{out, err}
+	}()
+	testutil.Eventually(t, 10*time.Second, "first attempt under way", func() bool { return gw.count() == 1 })
+	f.svc.RetryDue(ctx)
+	if n := gw.count(); n != 1 {
+		t.Fatalf("the outbox sent a delivery whose first attempt was under way: %d sends", n)
+	}
+	close(gw.release)
+	r := <-done
+	if r.err != nil || r.out.Deliveries[0].Status != storage.DeliverySent {
+		t.Fatalf("invitation = %+v, %v", r.out, r.err)
+	}
+	f.svc.RetryDue(ctx)
+	if n := gw.count(); n != 1 || f.delivery(t, r.out.ID).Attempts != 1 {
+		t.Fatalf("after the first attempt: %d sends, %+v", n, f.delivery(t, r.out.ID))
+	}
+}
