@@ -63,6 +63,32 @@ var forbidden = map[string][]string{
 	"cluster": {"github.com/pion/", "github.com/gofiber/", "github.com/casbin/", "modernc.org/sqlite"},
 }
 
+// useCaseBans names what the use-case packages under node (node/invites,
+// node/attachments, ...) must not import: the node itself, which wires
+// them, and the SQLite store, which they reach through the narrow
+// interfaces they declare.
+var useCaseBans = []string{"siteline/node", "siteline/storage/sqlite"}
+
+// TestUseCasePackagesStayNarrow fails when a package under node imports
+// what useCaseBans names.
+func TestUseCasePackagesStayNarrow(t *testing.T) {
+	seen := 0
+	for _, p := range listPackages(t) {
+		if !strings.HasPrefix(p.ImportPath, "siteline/node/") || strings.Contains(p.ImportPath, "/internal/") {
+			continue
+		}
+		seen++
+		for _, imp := range p.Imports {
+			if slices.Contains(useCaseBans, imp) {
+				t.Errorf("%s imports %s: a use case takes what it needs through interfaces it declares", p.ImportPath, imp)
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no package under node/: the rule checks nothing")
+	}
+}
+
 type pkg struct {
 	ImportPath   string
 	GoFiles      []string

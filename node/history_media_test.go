@@ -20,7 +20,7 @@ import (
 func addPlantMedia(t *testing.T, tn *testNode, sessionID, name string, data []byte) storage.Media {
 	t.Helper()
 	ctx := context.Background()
-	b, err := tn.n.sessionMedia.blobs.Put(bytes.NewReader(data), 0)
+	b, err := tn.n.blobs.Put(bytes.NewReader(data), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func randomBytes(t *testing.T, n int) []byte {
 }
 
 func blobHere(tn *testNode, key string) bool {
-	_, err := os.Stat(tn.n.sessionMedia.blobs.Path(key))
+	_, err := os.Stat(tn.n.blobs.Path(key))
 	return err == nil
 }
 
@@ -72,7 +72,7 @@ func TestHistoryMediaFollowsLazily(t *testing.T) {
 	mLate := addPlantMedia(t, plant, calls[0], "late.pdf", late)
 
 	video := randomBytes(t, blobChunk+77)
-	vb, err := plant.n.sessionMedia.blobs.Put(bytes.NewReader(video), 0)
+	vb, err := plant.n.blobs.Put(bytes.NewReader(video), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestHistoryMediaFollowsLazily(t *testing.T) {
 	})
 
 	// Bytes that do not hash to their key are refused, and not kept.
-	if err := os.WriteFile(plant.n.sessionMedia.blobs.Path(mPhoto.BlobKey), randomBytes(t, len(photo)), 0o600); err != nil {
+	if err := os.WriteFile(plant.n.blobs.Path(mPhoto.BlobKey), randomBytes(t, len(photo)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	resp, body = admin.get(web.MediaURL(mPhoto.ID), nil)

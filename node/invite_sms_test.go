@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/node/invites"
 	"siteline/storage"
 	"siteline/web"
 )
@@ -125,15 +126,15 @@ func TestInvitationSMSWebhookRetriedAndReported(t *testing.T) {
 	if d := inv.Deliveries[0]; d.Status != storage.DeliveryPending || d.Attempts != 1 || !strings.Contains(d.LastError, "503 Service Unavailable: gateway busy, try later") {
 		t.Fatalf("first attempt = %+v", d)
 	}
-	in.n.invites.retryDue(context.Background()) // not due yet
+	in.n.invites.RetryDue(context.Background()) // not due yet
 	if d := in.delivery(t, inv.ID); d.Attempts != 1 {
 		t.Fatalf("retried before due: %+v", d)
 	}
-	in.clock.Add(firstRetry)
-	in.n.invites.kickDeliveries()
+	in.clock.Add(invites.FirstRetry)
+	in.n.invites.Kick()
 	eventually(t, 10*time.Second, "second attempt", func() bool { return in.delivery(t, inv.ID).Attempts == 2 })
-	in.clock.Add(2 * firstRetry)
-	in.n.invites.kickDeliveries()
+	in.clock.Add(2 * invites.FirstRetry)
+	in.n.invites.Kick()
 	eventually(t, 10*time.Second, "sent", func() bool { return in.delivery(t, inv.ID).Status == storage.DeliverySent })
 	if d := in.delivery(t, inv.ID); d.Attempts != 3 || d.LastError != "" || len(gw.sent()) != 1 {
 		t.Fatalf("after the retries = %+v, %d messages", d, len(gw.sent()))
@@ -143,22 +144,22 @@ func TestInvitationSMSWebhookRetriedAndReported(t *testing.T) {
 	// is failed, says why, and keeps no sealed link.
 	gw.failNext(1 << 20)
 	inv = in.invite(t, in.tech, call.ID, web.InviteInput{Channel: "sms", To: "+33699999999"})
-	for attempts := 1; attempts < maxDeliveryAttempts; attempts++ {
-		in.clock.Add(maxRetry)
-		in.n.invites.kickDeliveries()
+	for attempts := 1; attempts < invites.MaxDeliveryAttempts; attempts++ {
+		in.clock.Add(invites.MaxRetry)
+		in.n.invites.Kick()
 		eventually(t, 10*time.Second, "attempt", func() bool { return in.delivery(t, inv.ID).Attempts == attempts+1 })
 	}
 	d := in.delivery(t, inv.ID)
-	if d.Status != storage.DeliveryFailed || d.Attempts != maxDeliveryAttempts || !strings.Contains(d.LastError, "gateway busy") {
-		t.Fatalf("after %d refusals = %+v", maxDeliveryAttempts, d)
+	if d.Status != storage.DeliveryFailed || d.Attempts != invites.MaxDeliveryAttempts || !strings.Contains(d.LastError, "gateway busy") {
+		t.Fatalf("after %d refusals = %+v", invites.MaxDeliveryAttempts, d)
 	}
 	ds, err := in.n.store.Deliveries(context.Background(), inv.ID)
 	if err != nil || len(ds) != 1 || ds[0].Sealed != nil {
 		t.Fatalf("sealed link kept after giving up: %+v %v", ds, err)
 	}
-	in.clock.Add(maxRetry)
-	in.n.invites.retryDue(context.Background())
-	if got := in.delivery(t, inv.ID); got.Attempts != maxDeliveryAttempts {
+	in.clock.Add(invites.MaxRetry)
+	in.n.invites.RetryDue(context.Background())
+	if got := in.delivery(t, inv.ID); got.Attempts != invites.MaxDeliveryAttempts {
 		t.Fatalf("a failed delivery was tried again: %+v", got)
 	}
 }

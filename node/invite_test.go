@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -19,6 +18,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"siteline/media/client"
+	"siteline/node/invites"
 	"siteline/policy"
 	"siteline/storage"
 	"siteline/web"
@@ -30,58 +30,10 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time                     { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration)                { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-func (c *clock) Set(t time.Time)                    { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-func newClock() *clock                              { return &clock{t: time.Date(2030, 3, 4, 9, 0, 0, 0, time.UTC)} }
-func at(base time.Time, d time.Duration) *time.Time { t := base.Add(d); return &t }
-
-func TestInviteLinkValidityRules(t *testing.T) {
-	t0 := time.Date(2030, 1, 1, 8, 0, 0, 0, time.UTC)
-	open := &storage.Session{Status: storage.SessionActive}
-	ended := &storage.Session{Status: storage.SessionEnded}
-	conf := storage.Invitation{Kind: storage.SessionConference, CreatedAt: t0}
-	svc := storage.Invitation{Kind: storage.SessionServiceRequest, CreatedAt: t0, ExpiresAt: at(t0, ServiceRequestTTL)}
-	host := storage.SessionParticipant{JoinedAt: t0.Add(-time.Minute)}
-	hostLeft := storage.SessionParticipant{JoinedAt: t0.Add(-time.Minute), LeftAt: at(t0, 10*time.Minute)}
-	other := storage.SessionParticipant{JoinedAt: t0.Add(time.Minute), LeftAt: at(t0, 20*time.Minute)}
-	rejoin := storage.SessionParticipant{JoinedAt: t0.Add(30 * time.Minute)}
-	revoked, used := conf, conf
-	revoked.RevokedAt, used.UsedAt = at(t0, time.Minute), at(t0, time.Minute)
-	tests := []struct {
-		name  string
-		inv   storage.Invitation
-		call  *storage.Session
-		parts []storage.SessionParticipant
-		now   time.Time
-		want  string // "" = valid, else the reason
-	}{
-		{"conference, call running", conf, open, []storage.SessionParticipant{host}, t0.Add(time.Hour), ""},
-		{"conference, nobody joined yet", conf, open, nil, t0.Add(time.Hour), ""},
-		{"conference, call ended", conf, ended, []storage.SessionParticipant{host}, t0.Add(time.Hour), "call_ended"},
-		{"conference, one of two left", conf, open, []storage.SessionParticipant{host, other}, t0.Add(15 * time.Minute), ""},
-		{"conference, before the last left", conf, open, []storage.SessionParticipant{hostLeft, other}, t0.Add(19 * time.Minute), ""},
-		{"conference, after all others left", conf, open, []storage.SessionParticipant{hostLeft, other}, t0.Add(21 * time.Minute), "everyone_left"},
-		{"conference, dead even after a rejoin", conf, open, []storage.SessionParticipant{hostLeft, other, rejoin}, t0.Add(40 * time.Minute), "everyone_left"},
-		{"service request at 23h59", svc, nil, nil, t0.Add(23*time.Hour + 59*time.Minute), ""},
-		{"service request at 24h00", svc, nil, nil, t0.Add(24 * time.Hour), "expired"},
-		{"service request at 24h01", svc, nil, nil, t0.Add(24*time.Hour + time.Minute), "expired"},
-		{"revoked", revoked, open, nil, t0.Add(time.Hour), "revoked"},
-		{"used", used, open, nil, t0.Add(time.Hour), "used"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			err := linkValidity(tc.inv, tc.call, tc.parts, tc.now)
-			var dl *web.DeadLinkError
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("want valid, got %v", err)
-			case tc.want != "" && (!errors.As(err, &dl) || dl.Reason != tc.want):
-				t.Fatalf("want %s, got %v", tc.want, err)
-			}
-		})
-	}
-}
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+func (c *clock) Set(t time.Time)     { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func newClock() *clock               { return &clock{t: time.Date(2030, 3, 4, 9, 0, 0, 0, time.UTC)} }
 
 // inviteNode is a node on a settable clock with a regular user.
 type inviteNode struct {
@@ -208,7 +160,7 @@ func TestInvitationConferenceLink(t *testing.T) {
 	}
 	// The acceptance, its time and the terms version are recorded.
 	ta, err := in.n.store.TermsAcceptances(context.Background(), inv.ID)
-	if err != nil || len(ta) != 1 || ta[0].TermsVersion != TermsVersion || !ta[0].AcceptedAt.Equal(in.clock.Now()) {
+	if err != nil || len(ta) != 1 || ta[0].TermsVersion != invites.TermsVersion || !ta[0].AcceptedAt.Equal(in.clock.Now()) {
 		t.Fatalf("terms acceptances = %+v, %v", ta, err)
 	}
 	// The guest is in its call ...
@@ -677,16 +629,16 @@ func TestInvitationEmailRetried(t *testing.T) {
 		t.Fatalf("listed = %+v", got)
 	}
 	// Not due yet: nothing is retried.
-	in.n.invites.retryDue(context.Background())
+	in.n.invites.RetryDue(context.Background())
 	if got := delivery(); got.Attempts != 1 {
 		t.Fatalf("retried before due: %+v", got)
 	}
 	// After the backoff the chore retries: fails once more, then sends.
-	in.clock.Add(firstRetry)
-	in.n.invites.kickDeliveries()
+	in.clock.Add(invites.FirstRetry)
+	in.n.invites.Kick()
 	eventually(t, 10*time.Second, "second attempt", func() bool { return delivery().Attempts == 2 })
-	in.clock.Add(2 * firstRetry)
-	in.n.invites.kickDeliveries()
+	in.clock.Add(2 * invites.FirstRetry)
+	in.n.invites.Kick()
 	eventually(t, 10*time.Second, "sent", func() bool { return delivery().Status == storage.DeliverySent })
 	if got := delivery(); got.Attempts != 3 || got.LastError != "" || len(box.messages()) != 1 {
 		t.Fatalf("after retries = %+v, %d messages", got, len(box.messages()))

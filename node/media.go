@@ -286,7 +286,7 @@ type callAuthorizer struct{ n *Node }
 
 func (c callAuthorizer) Check(userID, permission string) error {
 	if strings.HasPrefix(userID, web.GuestIDPrefix) {
-		return c.n.invites.checkGuest(userID, permission) // invite.go
+		return c.n.invites.CheckGuest(userID, permission) // node/invites
 	}
 	orgID := c.n.orgID
 	if u, err := c.n.store.User(context.Background(), userID); err == nil {

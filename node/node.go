@@ -25,11 +25,14 @@ import (
 	"siteline/cluster/bus"
 	"siteline/cluster/history"
 	"siteline/cluster/raft"
+	"siteline/node/attachments"
 	"siteline/node/federation"
+	"siteline/node/invites"
 	"siteline/node/org"
 	"siteline/node/reports"
 	"siteline/policy"
 	"siteline/storage"
+	"siteline/storage/blob"
 	"siteline/storage/sqlite"
 	"siteline/web"
 )
@@ -107,10 +110,14 @@ type Node struct {
 
 	media *media // SFU and TURN relay; nil when offline
 	calls *callService
-	// sessionMedia keeps snapshots, files and recordings (session_media.go).
-	sessionMedia *mediaService
+	// blobs keeps the bytes of media and recordings; transfer opens them,
+	// fetching forwarded ones from their site (usecases.go).
+	blobs    *blob.FS
+	transfer *history.Transfer
+	// sessionMedia keeps snapshots, files and recordings.
+	sessionMedia *attachments.Service
 	// invites is the invitation service and its delivery outbox.
-	invites *inviteService
+	invites *invites.Service
 	// ring pushes incoming calls to the experts' open pages.
 	ring *ringHub
 	// reports is the service-report use case.
@@ -140,6 +147,10 @@ type Node struct {
 	// housekeeping runs periodic chores until stopChores is closed.
 	stopChores chan struct{}
 	chores     sync.WaitGroup
+	// lifetime is cancelled by stop (endLifetime): background work of the
+	// use cases runs under it, as a chore.
+	lifetime    context.Context
+	endLifetime context.CancelFunc
 
 	mu      sync.Mutex
 	started bool
@@ -176,6 +187,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return errors.New("node already started")
 	}
 	n.started = true
+	n.lifetime, n.endLifetime = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			n.stop(context.Background())
@@ -214,7 +226,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	n.registerMetrics()
 	n.calls = newCallService(n)
-	if n.sessionMedia, err = newMediaService(n); err != nil {
+	if err := n.startAttachments(); err != nil {
 		return err
 	}
 	n.ring = newRingHub(n)
@@ -471,6 +483,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 func (n *Node) stop(ctx context.Context) error {
 	n.stopped = true
 	var errs []error
+	if n.endLifetime != nil {
+		n.endLifetime()
+	}
 	if n.stopChores != nil {
 		close(n.stopChores)
 		n.chores.Wait()
@@ -491,8 +506,8 @@ func (n *Node) stop(ctx context.Context) error {
 	if err := n.stopMedia(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	if n.sessionMedia != nil {
-		n.sessionMedia.stop()
+	if n.transfer != nil {
+		n.transfer.Stop() // its copier, if any, and its chunk answers
 	}
 	if n.history != nil {
 		n.history.Stop()

@@ -9,6 +9,7 @@ import (
 
 	"siteline/media/record"
 	"siteline/media/sfu"
+	"siteline/node/attachments"
 	"siteline/storage"
 )
 
@@ -17,8 +18,8 @@ import (
 // written together. by started the recording at startedAt; the file's
 // media starts f.Start later. On error the file stays where it is.
 func (cs *callService) storeRecording(ctx context.Context, callID string, by sfu.ParticipantInfo, startedAt time.Time, f record.File) error {
-	ms := cs.n.sessionMedia
-	if ms == nil {
+	blobs := cs.n.blobs
+	if blobs == nil {
 		return fmt.Errorf("store recording %s: the media store is not open", f.Path)
 	}
 	s, err := cs.n.store.Session(ctx, callID)
@@ -27,7 +28,7 @@ func (cs *callService) storeRecording(ctx context.Context, callID string, by sfu
 	}
 	publisher := recordingPublisher(callID, f.Path)
 	name := cs.recordingName(ctx, s, publisher, startedAt.Add(f.Start))
-	b, err := ms.blobs.Adopt(f.Path, f.SHA256)
+	b, err := blobs.Adopt(f.Path, f.SHA256)
 	if err != nil {
 		return fmt.Errorf("store recording of call %s: %w", callID, err)
 	}
@@ -78,5 +79,5 @@ func (cs *callService) recordingName(ctx context.Context, s storage.Session, pub
 		}
 	}
 	parts = append(parts, at.UTC().Format("2006-01-02 15.04.05"))
-	return mediaName(strings.Join(parts, " - ")+".webm", storage.MediaFile, "video/webm", "")
+	return attachments.FileName(strings.Join(parts, " - ")+".webm", storage.MediaFile, "video/webm", "")
 }

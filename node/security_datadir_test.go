@@ -31,7 +31,7 @@ func TestDataDirectoryIsOwnerOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertOwnerOnly(t, cfg.DataDir)
-	b, err := n.sessionMedia.blobs.Put(strings.NewReader("a blob"), 0)
+	b, err := n.blobs.Put(strings.NewReader("a blob"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

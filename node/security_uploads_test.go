@@ -142,7 +142,7 @@ func TestUploadRefusedBeforeItsBodyIsRead(t *testing.T) {
 		})
 	}
 	// Nothing was stored, not even a temporary file.
-	assertBlobFiles(t, cn.n.sessionMedia.blobs.Dir())
+	assertBlobFiles(t, cn.n.blobs.Dir())
 }
 
 // Uploads stream to a temporary file of the blob store as they arrive,
@@ -176,7 +176,7 @@ func TestUploadsStreamToDiskAndAreCapped(t *testing.T) {
 	}
 
 	// What arrived is already in a temporary file of the blob store.
-	dir := cn.n.sessionMedia.blobs.Dir()
+	dir := cn.n.blobs.Dir()
 	deadline := time.Now().Add(10 * time.Second)
 	for !tempFileOver(t, dir, 128<<10) {
 		if time.Now().After(deadline) {
@@ -282,7 +282,7 @@ func TestUploadChunked(t *testing.T) {
 	if e := apiError(t, body); st != 400 || !strings.Contains(e.Error, "last part") {
 		t.Errorf("a field after the file = %d %q, want 400 saying the file is the last part", st, e.Error)
 	}
-	assertBlobFiles(t, cn.n.sessionMedia.blobs.Dir(), m.SHA256)
+	assertBlobFiles(t, cn.n.blobs.Dir(), m.SHA256)
 }
 
 // Uploaded files are kept and served as the type their bytes show, from
@@ -324,7 +324,7 @@ func TestUploadedFilesServedWithSniffedType(t *testing.T) {
 	ctx := context.Background()
 	page := []byte("<html><body onload=alert(1)>hi</body></html>")
 	for _, kind := range []string{storage.MediaSnapshot, storage.MediaFile} {
-		b, err := cn.n.sessionMedia.blobs.Put(bytes.NewReader(append(page, kind...)), 0)
+		b, err := cn.n.blobs.Put(bytes.NewReader(append(page, kind...)), 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,9 @@
-package node
+// Package attachments is the session media use case behind web.Media:
+// snapshots and files shared in a call and the call's recordings, their
+// bytes in the node's blob store, their rows and events in the site store.
+// An upload is on disk, then in the store with its session event, then
+// announced to the call: history is written before anyone is told.
+package attachments
 
 import (
 	"bufio"
@@ -9,64 +14,103 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"siteline/cluster/history"
 	"siteline/media/sfu"
 	"siteline/media/signal"
+	"siteline/node/internal/check"
+	"siteline/node/internal/ids"
+	"siteline/node/internal/usecase"
 	"siteline/policy"
 	"siteline/storage"
-	"siteline/storage/blob"
 	"siteline/web"
 )
 
-// mediaService is the session media use case behind web.Media: snapshots
-// and files shared in a call and the call's recordings, their bytes in the
-// node's blob store (<data dir>/media), their rows and events in the site
-// store. An upload is on disk, then in the store with its session event,
-// then announced to the call: history is written before anyone is told.
-type mediaService struct {
-	n     *Node
-	blobs *blob.FS
-	// transfer opens blobs, fetching those of forwarded media from their
-	// origin node first, serves this node's to the others and, with
-	// media.copy_from_sites: always, copies every forwarded one
-	// (cluster/history).
-	transfer *history.Transfer
+// Store is what session media read and write in the site store.
+type Store interface {
+	AddMedia(ctx context.Context, m storage.Media, ev storage.SessionEvent) error
+	Media(ctx context.Context, id string) (storage.Media, error)
+	Recording(ctx context.Context, id string) (storage.Recording, error)
+	Session(ctx context.Context, id string) (storage.Session, error)
+	SessionParticipants(ctx context.Context, sessionID string) ([]storage.SessionParticipant, error)
+	SessionEvents(ctx context.Context, sessionID string) ([]storage.SessionEvent, error)
+	SessionMedia(ctx context.Context, sessionID string) ([]storage.Media, error)
+	SessionRecordings(ctx context.Context, sessionID string) ([]storage.Recording, error)
 }
 
-var _ web.Media = (*mediaService)(nil)
-
-// mediaDir is the blob store's directory inside the data directory.
-const mediaDir = "media"
-
-func newMediaService(n *Node) (*mediaService, error) {
-	blobs, err := blob.OpenFS(n.cfg.path(mediaDir))
-	if err != nil {
-		return nil, err
-	}
-	t, err := history.StartTransfer(history.TransferConfig{
-		NodeID:     n.nodeID,
-		Bus:        n.bus,
-		Blobs:      blobs,
-		CopyAlways: n.cfg.Media.CopyFromSites == copyAlways,
-		Store:      n.store,
-		Logger:     n.log,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &mediaService{n: n, blobs: blobs, transfer: t}, nil
+// Blobs keeps the bytes of uploads (storage/blob).
+type Blobs interface {
+	// Put stores r, refusing more than max bytes with
+	// storage.ErrBlobTooLarge.
+	Put(r io.Reader, max int64) (storage.Blob, error)
 }
 
-// stop ends the transfer: its copier, if any, and its chunk answers.
-func (ms *mediaService) stop() {
-	ms.transfer.Stop()
+// Opener opens the bytes of a blob, fetching those kept at another site
+// from their origin first (cluster/history's Transfer).
+type Opener interface {
+	Open(ctx context.Context, key, origin string, size int64) (*os.File, error)
 }
+
+// Authorizer checks a user's permission in the organisation's policy.
+type Authorizer interface {
+	Check(orgID, userID, permission string) error
+}
+
+// Room is who is in a call now.
+type Room interface {
+	Participants() []string
+	Participant(id string) (sfu.ParticipantInfo, bool)
+}
+
+// Calls is what session media need of the call service.
+type Calls interface {
+	// OpenCall returns a call of the actor's that can still be joined.
+	OpenCall(ctx context.Context, a web.Actor, id string) (storage.Session, error)
+	// Room returns the call's room, nil when nobody is in it; an error
+	// when media do not run on this node.
+	Room(callID string) (Room, error)
+	// Broadcast tells everyone in the call; nothing when media do not run.
+	Broadcast(callID string, m signal.Message)
+}
+
+// Deps is what the service is built from.
+type Deps struct {
+	Store Store
+	Blobs Blobs
+	Open  Opener
+	Authz Authorizer
+	Calls Calls
+	Now   func() time.Time
+	// MaxUpload is the largest upload in bytes (media.max_upload).
+	MaxUpload int
+}
+
+// Service is the use case behind web.Media.
+type Service struct {
+	store     Store
+	blobs     Blobs
+	open      Opener
+	authz     Authorizer
+	calls     Calls
+	now       func() time.Time
+	maxUpload int
+}
+
+var _ web.Media = (*Service)(nil)
+
+// New builds the service.
+func New(deps Deps) *Service {
+	return &Service{store: deps.Store, blobs: deps.Blobs, open: deps.Open, authz: deps.Authz, calls: deps.Calls,
+		now: deps.Now, maxUpload: deps.MaxUpload}
+}
+
+func validation(field, problem string) error { return check.Invalid(field, problem) }
 
 // sniffLen is how much of an upload is read to check what it is.
 const sniffLen = 512
@@ -77,7 +121,7 @@ const maxMediaName = 255
 // AddMedia stores an upload of the caller, who is in the call as
 // in.Participant: the bytes, then the row and its event, then the call is
 // told. Bad input and refusals change nothing.
-func (ms *mediaService) AddMedia(ctx context.Context, a web.Actor, callID string, in web.MediaUpload) (storage.Media, error) {
+func (ms *Service) AddMedia(ctx context.Context, a web.Actor, callID string, in web.MediaUpload) (storage.Media, error) {
 	kind, perm := in.Kind, ""
 	switch kind {
 	case "", storage.MediaFile:
@@ -90,7 +134,7 @@ func (ms *mediaService) AddMedia(ctx context.Context, a web.Actor, callID string
 	if err := ms.permit(a, perm); err != nil {
 		return storage.Media{}, err
 	}
-	sess, err := ms.n.calls.openCall(ctx, a, callID)
+	sess, err := ms.calls.OpenCall(ctx, a, callID)
 	if err != nil {
 		return storage.Media{}, err
 	}
@@ -104,7 +148,7 @@ func (ms *mediaService) AddMedia(ctx context.Context, a web.Actor, callID string
 	if err := ms.checkExtras(ctx, kind, callID, in); err != nil {
 		return storage.Media{}, err
 	}
-	if err := checkNameChars("file name", in.Name); err != nil {
+	if err := check.NameChars("file name", in.Name); err != nil {
 		return storage.Media{}, err
 	}
 	body := bufio.NewReaderSize(in.Body, sniffLen)
@@ -119,7 +163,7 @@ func (ms *mediaService) AddMedia(ctx context.Context, a web.Actor, callID string
 	if err != nil {
 		return storage.Media{}, err
 	}
-	limit := int64(ms.n.cfg.Media.MaxUpload)
+	limit := int64(ms.maxUpload)
 	b, err := ms.blobs.Put(body, limit)
 	if errors.Is(err, storage.ErrBlobTooLarge) {
 		return storage.Media{}, &web.Error{Status: 413, Code: "too_large",
@@ -128,19 +172,19 @@ func (ms *mediaService) AddMedia(ctx context.Context, a web.Actor, callID string
 	if err != nil {
 		return storage.Media{}, fmt.Errorf("add %s to call %s: %w", kind, callID, err)
 	}
-	now := ms.n.now().UTC()
-	m := storage.Media{ID: newID(), SessionID: callID, OrgID: sess.OrgID, Kind: kind,
-		Name: mediaName(in.Name, kind, ctype, now.Format("2006-01-02 15.04.05")), BlobKey: b.Key,
+	now := ms.now().UTC()
+	m := storage.Media{ID: ids.New(), SessionID: callID, OrgID: sess.OrgID, Kind: kind,
+		Name: FileName(in.Name, kind, ctype, now.Format("2006-01-02 15.04.05")), BlobKey: b.Key,
 		ContentType: ctype, Size: b.Size, SHA256: b.Key, Annotations: in.Annotations,
-		CreatedBy: actorID(a), Participant: by.ID, Of: in.Of, CreatedAt: now}
+		CreatedBy: usecase.ActorID(a), Participant: by.ID, Of: in.Of, CreatedAt: now}
 	evKind := storage.EventFile
 	if kind == storage.MediaSnapshot {
 		evKind = storage.EventSnapshot
 	}
-	ev := storage.SessionEvent{ID: newID(), SessionID: callID, At: now, Kind: evKind, ActorID: m.CreatedBy,
-		Payload: payload(map[string]any{"media": m.ID, "participant": by.ID, "name": by.Name, "file_name": m.Name,
+	ev := storage.SessionEvent{ID: ids.New(), SessionID: callID, At: now, Kind: evKind, ActorID: m.CreatedBy,
+		Payload: usecase.Payload(map[string]any{"media": m.ID, "participant": by.ID, "name": by.Name, "file_name": m.Name,
 			"content_type": m.ContentType, "size": m.Size, "sha256": m.SHA256, "of": m.Of})}
-	if err := ms.n.store.AddMedia(ctx, m, ev); err != nil {
+	if err := ms.store.AddMedia(ctx, m, ev); err != nil {
 		return storage.Media{}, fmt.Errorf("add %s to call %s: %w", kind, callID, err)
 	}
 	ms.announce(callID, m)
@@ -148,20 +192,16 @@ func (ms *mediaService) AddMedia(ctx context.Context, a web.Actor, callID string
 }
 
 // announce tells everyone in the call about new media.
-func (ms *mediaService) announce(callID string, m storage.Media) {
-	s, err := ms.n.calls.sfu()
-	if err != nil {
-		return
-	}
+func (ms *Service) announce(callID string, m storage.Media) {
 	msg := signal.New(signal.TypeMedia)
 	msg.Media = &signal.Media{ID: m.ID, Kind: m.Kind, Name: m.Name, ContentType: m.ContentType, Size: m.Size,
 		URL: web.MediaURL(m.ID), By: m.Participant, Of: m.Of}
-	s.Broadcast(callID, msg)
+	ms.calls.Broadcast(callID, msg)
 }
 
 // permit checks an in-call permission of the caller: a guest's grants, a
 // user's policy.
-func (ms *mediaService) permit(a web.Actor, perm string) error {
+func (ms *Service) permit(a web.Actor, perm string) error {
 	switch {
 	case a.Local:
 		return nil
@@ -171,22 +211,21 @@ func (ms *mediaService) permit(a web.Actor, perm string) error {
 		}
 		return &storage.ForbiddenError{Permission: perm}
 	}
-	return ms.n.authz.Check(a.OrgID, a.UserID, perm)
+	return ms.authz.Check(a.OrgID, a.UserID, perm)
 }
 
 // participantOf returns the caller's participant in the call: pid, which
 // must be theirs, or, when pid is empty, their only one.
-func (ms *mediaService) participantOf(a web.Actor, callID, pid string) (sfu.ParticipantInfo, error) {
+func (ms *Service) participantOf(a web.Actor, callID, pid string) (sfu.ParticipantInfo, error) {
 	notIn := fmt.Errorf("you are not in call %s: join it before sharing media: %w", callID, storage.ErrConflict)
-	s, err := ms.n.calls.sfu()
+	room, err := ms.calls.Room(callID)
 	if err != nil {
 		return sfu.ParticipantInfo{}, err
 	}
-	room := s.Room(callID)
 	if room == nil {
 		return sfu.ParticipantInfo{}, notIn
 	}
-	uid := actorID(a)
+	uid := usecase.ActorID(a)
 	if pid != "" {
 		info, ok := room.Participant(pid)
 		switch {
@@ -214,7 +253,7 @@ func (ms *mediaService) participantOf(a web.Actor, callID, pid string) (sfu.Part
 }
 
 // checkExtras checks the fields that only snapshots have.
-func (ms *mediaService) checkExtras(ctx context.Context, kind, callID string, in web.MediaUpload) error {
+func (ms *Service) checkExtras(ctx context.Context, kind, callID string, in web.MediaUpload) error {
 	if kind != storage.MediaSnapshot {
 		switch {
 		case in.Of != "":
@@ -233,7 +272,7 @@ func (ms *mediaService) checkExtras(ctx context.Context, kind, callID string, in
 	if in.Of == "" {
 		return nil
 	}
-	ps, err := ms.n.store.SessionParticipants(ctx, callID)
+	ps, err := ms.store.SessionParticipants(ctx, callID)
 	if err != nil {
 		return fmt.Errorf("check snapshot of %s: %w", in.Of, err)
 	}
@@ -266,9 +305,9 @@ func uploadType(kind, declared string, head []byte) (string, error) {
 	return "", validation("file", "is not a PNG or JPEG image (its first bytes are neither): a snapshot must be image/png or image/jpeg")
 }
 
-// mediaName makes the stored file name: the client's base name without
+// FileName makes the stored file name: the client's base name without
 // control characters, or a name made of the kind and the time.
-func mediaName(name, kind, ctype, at string) string {
+func FileName(name, kind, ctype, at string) string {
 	name = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == '/' || r == '\\' || r == '"' {
 			return -1

@@ -1,4 +1,4 @@
-package node
+package invites
 
 import (
 	"bytes"
@@ -14,7 +14,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -26,39 +28,74 @@ import (
 
 // The delivery outbox: every e-mail or SMS of an invitation is a row of
 // invitation_deliveries, attempted when created and then retried with
-// backoff by a chore until it is sent or maxDeliveryAttempts have failed.
+// backoff by a chore until it is sent or MaxDeliveryAttempts have failed.
 // The link is needed to retry, and the token must not be stored in clear:
 // a pending row keeps it sealed with AES-GCM under a key in the data
 // directory, and the sealed copy is erased once the row is sent or failed.
 const (
-	maxDeliveryAttempts = 8
-	firstRetry          = 30 * time.Second
-	maxRetry            = time.Hour
-	deliveryPoll        = 5 * time.Second
-	deliveryTimeout     = 15 * time.Second
-	outboxKeyFile       = "invite-outbox.key"
+	// MaxDeliveryAttempts is how many times a delivery is tried before it
+	// is failed for good.
+	MaxDeliveryAttempts = 8
+	// FirstRetry is the wait before the second attempt; each failure
+	// doubles it, up to MaxRetry.
+	FirstRetry      = 30 * time.Second
+	MaxRetry        = time.Hour
+	deliveryPoll    = 5 * time.Second
+	deliveryTimeout = 15 * time.Second
 )
 
-// mailSender sends one e-mail with a plain-text and an HTML body.
-type mailSender interface {
-	SendMail(ctx context.Context, to, subject, text, html string) error
-}
-
-// smsSender sends one SMS.
-type smsSender interface {
-	SendSMS(ctx context.Context, to, text string) error
+// SMTPConfig is the SMTP server invitations are sent through.
+type SMTPConfig struct {
+	Host               string
+	Port               int
+	Username, Password string
+	From               string
+	// TLS is "starttls" (required, the default), "opportunistic", "tls"
+	// (implicit) or "off".
+	TLS string
 }
 
 type deliverer struct {
-	n    *Node
-	aead cipher.AEAD
-	mail mailSender // nil: e-mail is not configured
-	sms  smsSender
-	kick chan struct{}
+	aead  cipher.AEAD
+	mail  MailSender // nil: e-mail is not configured
+	sms   SMSSender
+	kick  chan struct{}
+	store Store
+	now   func() time.Time
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	inFlight map[string]bool // ids of the deliveries being attempted
 }
 
-func newDeliverer(n *Node) (*deliverer, error) {
-	key, err := loadOrCreateKey(n.cfg.path(outboxKeyFile))
+// claim marks deliveries as being attempted, or returns false when one of
+// them already is: a new delivery is due at once, and the outbox must not
+// send it again while the request that created it makes its first
+// attempt.
+func (d *deliverer) claim(ids ...string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, id := range ids {
+		if d.inFlight[id] {
+			return false
+		}
+	}
+	for _, id := range ids {
+		d.inFlight[id] = true
+	}
+	return true
+}
+
+func (d *deliverer) release(ids ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, id := range ids {
+		delete(d.inFlight, id)
+	}
+}
+
+func newDeliverer(cfg Config, deps Deps) (*deliverer, error) {
+	key, err := loadOrCreateKey(cfg.OutboxKeyPath)
 	if err != nil {
 		return nil, fmt.Errorf("invitation outbox key: %w", err)
 	}
@@ -70,15 +107,18 @@ func newDeliverer(n *Node) (*deliverer, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &deliverer{n: n, aead: aead, kick: make(chan struct{}, 1)}
-	if n.cfg.Mail.SMTPHost != "" {
-		d.mail = &smtpSender{cfg: n.cfg.Mail}
+	d := &deliverer{aead: aead, kick: make(chan struct{}, 1), inFlight: make(map[string]bool), store: deps.Store, now: deps.Now, log: deps.Logger,
+		mail: deps.Mail, sms: deps.SMS}
+	if d.mail == nil && cfg.Mail.Host != "" {
+		d.mail = &smtpSender{cfg: cfg.Mail}
 	}
-	switch n.cfg.SMS.Provider {
-	case "webhook":
-		d.sms = &webhookSMS{url: n.cfg.SMS.WebhookURL, client: &http.Client{Timeout: deliveryTimeout}}
-	default:
-		d.sms = &logSMS{log: n.log.With("component", "sms")}
+	if d.sms == nil {
+		switch cfg.SMSProvider {
+		case "webhook":
+			d.sms = &webhookSMS{url: cfg.SMSWebhookURL, client: &http.Client{Timeout: deliveryTimeout}}
+		default:
+			d.sms = &logSMS{log: deps.Logger.With("component", "sms")}
+		}
 	}
 	return d, nil
 }
@@ -138,8 +178,8 @@ var mailHTML = template.Must(template.New("mail").Parse(`<!doctype html><html><b
 <p style="color:#555">{{.Validity}} Do not forward this link: it lets one person in.</p>
 </body></html>`))
 
-func (iv *inviteService) message(a web.Actor, inv storage.Invitation, call, token string) message {
-	link := iv.link(token)
+func (s *Service) message(a web.Actor, inv storage.Invitation, call, token string) message {
+	link := s.link(token)
 	inviter := a.Name
 	if inviter == "" {
 		inviter = "Siteline"
@@ -187,34 +227,34 @@ func (d *deliverer) attempt(ctx context.Context, del storage.Delivery, msg messa
 	default:
 		err = fmt.Errorf("unknown channel %q", del.Channel)
 	}
-	now := d.n.now().UTC()
+	now := d.now().UTC()
 	del.Attempts++
 	if err == nil {
 		del.Status, del.LastError, del.Sealed, del.SentAt = storage.DeliverySent, "", nil, &now
 	} else {
 		del.LastError = truncateString(err.Error(), 500)
-		if del.Attempts >= maxDeliveryAttempts {
+		if del.Attempts >= MaxDeliveryAttempts {
 			del.Status, del.Sealed = storage.DeliveryFailed, nil
 		} else {
 			del.NextAttemptAt = now.Add(backoff(del.Attempts))
 		}
-		d.n.log.Warn("invitation delivery failed", "delivery", del.ID, "channel", del.Channel,
+		d.log.Warn("invitation delivery failed", "delivery", del.ID, "channel", del.Channel,
 			"attempt", del.Attempts, "status", del.Status, "err", err)
 	}
 	// Recorded with a fresh context: the outcome must be kept even when
 	// the request that made the first attempt went away.
 	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer wcancel()
-	if uerr := d.n.store.UpdateDelivery(wctx, del); uerr != nil {
-		d.n.log.Error("record invitation delivery", "delivery", del.ID, "err", uerr)
+	if uerr := d.store.UpdateDelivery(wctx, del); uerr != nil {
+		d.log.Error("record invitation delivery", "delivery", del.ID, "err", uerr)
 	}
 	return del
 }
 
 func backoff(attempts int) time.Duration {
-	b := firstRetry << (attempts - 1)
-	if b > maxRetry || b <= 0 {
-		b = maxRetry
+	b := FirstRetry << (attempts - 1)
+	if b > MaxRetry || b <= 0 {
+		b = MaxRetry
 	}
 	return b
 }
@@ -226,77 +266,90 @@ func truncateString(s string, n int) string {
 	return s
 }
 
-// retryDue attempts every delivery whose next attempt is due.
-func (iv *inviteService) retryDue(ctx context.Context) {
-	due, err := iv.n.store.DueDeliveries(ctx, iv.n.now(), 50)
+// RetryDue attempts every delivery whose next attempt is due.
+func (s *Service) RetryDue(ctx context.Context) {
+	due, err := s.store.DueDeliveries(ctx, s.now(), 50)
 	if err != nil {
-		iv.n.log.Warn("invitation outbox", "err", err)
+		s.log.Warn("invitation outbox", "err", err)
 		return
 	}
 	for _, del := range due {
-		inv, err := iv.n.store.Invitation(ctx, del.InvitationID)
-		if err != nil {
-			iv.n.log.Warn("invitation outbox", "delivery", del.ID, "err", err)
-			continue
+		if !s.d.claim(del.ID) {
+			continue // its first attempt is under way
 		}
-		token, err := iv.d.open(del.Sealed)
-		if err != nil {
-			del.Attempts, del.Status, del.Sealed = maxDeliveryAttempts, storage.DeliveryFailed, nil
-			del.LastError = "the link cannot be recovered (outbox key changed): create a new invitation"
-			_ = iv.n.store.UpdateDelivery(ctx, del)
-			continue
-		}
-		a := web.Actor{UserID: inv.CreatedBy, OrgID: inv.OrgID}
-		if u, err := iv.n.store.User(ctx, inv.CreatedBy); err == nil {
-			a.Name = u.Name
-		}
-		call := inv.Subject
-		if inv.SessionID != "" {
-			if s, err := iv.n.store.Session(ctx, inv.SessionID); err == nil {
-				call = s.Name
-			}
-		}
-		iv.d.attempt(ctx, del, iv.message(a, inv, call, token))
+		s.retry(ctx, del)
+		s.d.release(del.ID)
 	}
 }
 
-// startDeliveries runs the outbox chore until the node's chores stop.
-func (n *Node) startDeliveries() {
-	if n.invites == nil {
+// retry attempts a due delivery again, if it still is due: it may have
+// been attempted since it was listed.
+func (s *Service) retry(ctx context.Context, del storage.Delivery) {
+	ds, err := s.store.Deliveries(ctx, del.InvitationID)
+	if err != nil {
+		s.log.Warn("invitation outbox", "delivery", del.ID, "err", err)
 		return
 	}
-	n.chores.Add(1)
-	go func() {
-		defer n.chores.Done()
-		t := time.NewTicker(deliveryPoll)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-			case <-n.invites.d.kick:
-			case <-n.stopChores:
-				return
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			n.invites.retryDue(ctx)
-			cancel()
+	i := slices.IndexFunc(ds, func(d storage.Delivery) bool { return d.ID == del.ID })
+	if i < 0 || ds[i].Status != storage.DeliveryPending || ds[i].Attempts != del.Attempts {
+		return
+	}
+	inv, err := s.store.Invitation(ctx, del.InvitationID)
+	if err != nil {
+		s.log.Warn("invitation outbox", "delivery", del.ID, "err", err)
+		return
+	}
+	token, err := s.d.open(del.Sealed)
+	if err != nil {
+		del.Attempts, del.Status, del.Sealed = MaxDeliveryAttempts, storage.DeliveryFailed, nil
+		del.LastError = "the link cannot be recovered (outbox key changed): create a new invitation"
+		_ = s.store.UpdateDelivery(ctx, del)
+		return
+	}
+	a := web.Actor{UserID: inv.CreatedBy, OrgID: inv.OrgID}
+	if u, err := s.store.User(ctx, inv.CreatedBy); err == nil {
+		a.Name = u.Name
+	}
+	call := inv.Subject
+	if inv.SessionID != "" {
+		if c, err := s.store.Session(ctx, inv.SessionID); err == nil {
+			call = c.Name
 		}
-	}()
+	}
+	s.d.attempt(ctx, del, s.message(a, inv, call, token))
 }
 
-// kickDeliveries makes the outbox chore look for due deliveries now.
-func (iv *inviteService) kickDeliveries() {
+// RunOutbox retries due deliveries every few seconds, and at once when
+// kicked, until ctx is cancelled.
+func (s *Service) RunOutbox(ctx context.Context) {
+	t := time.NewTicker(deliveryPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-s.d.kick:
+		case <-ctx.Done():
+			return
+		}
+		rctx, cancel := context.WithTimeout(ctx, time.Minute)
+		s.RetryDue(rctx)
+		cancel()
+	}
+}
+
+// Kick makes the outbox look for due deliveries now.
+func (s *Service) Kick() {
 	select {
-	case iv.d.kick <- struct{}{}:
+	case s.d.kick <- struct{}{}:
 	default:
 	}
 }
 
 // smtpSender sends through the configured SMTP server with go-mail.
-type smtpSender struct{ cfg MailConfig }
+type smtpSender struct{ cfg SMTPConfig }
 
 func (s *smtpSender) SendMail(ctx context.Context, to, subject, text, html string) error {
-	opts := []gomail.Option{gomail.WithPort(s.cfg.SMTPPort), gomail.WithTimeout(deliveryTimeout)}
+	opts := []gomail.Option{gomail.WithPort(s.cfg.Port), gomail.WithTimeout(deliveryTimeout)}
 	switch s.cfg.TLS {
 	case "off":
 		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
@@ -311,9 +364,9 @@ func (s *smtpSender) SendMail(ctx context.Context, to, subject, text, html strin
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
 			gomail.WithUsername(s.cfg.Username), gomail.WithPassword(s.cfg.Password))
 	}
-	c, err := gomail.NewClient(s.cfg.SMTPHost, opts...)
+	c, err := gomail.NewClient(s.cfg.Host, opts...)
 	if err != nil {
-		return fmt.Errorf("smtp client for %s: %w", s.cfg.SMTPHost, err)
+		return fmt.Errorf("smtp client for %s: %w", s.cfg.Host, err)
 	}
 	m := gomail.NewMsg()
 	if err := m.From(s.cfg.From); err != nil {
@@ -326,7 +379,7 @@ func (s *smtpSender) SendMail(ctx context.Context, to, subject, text, html strin
 	m.SetBodyString(gomail.TypeTextPlain, text)
 	m.AddAlternativeString(gomail.TypeTextHTML, html)
 	if err := c.DialAndSendWithContext(ctx, m); err != nil {
-		return fmt.Errorf("send mail to %s via %s:%d: %w", to, s.cfg.SMTPHost, s.cfg.SMTPPort, err)
+		return fmt.Errorf("send mail to %s via %s:%d: %w", to, s.cfg.Host, s.cfg.Port, err)
 	}
 	return nil
 }

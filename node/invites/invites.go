@@ -1,19 +1,25 @@
-package node
+// Package invites is the invitation use case behind web.Invites: links to
+// a call or a service request, sent by e-mail or SMS through an outbox
+// that retries, redeemed once by a guest.
+package invites
 
 import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/mail"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"siteline/node/internal/check"
+	"siteline/node/internal/ids"
+	"siteline/node/internal/usecase"
 	"siteline/policy"
 	"siteline/storage"
 	"siteline/web"
@@ -34,15 +40,124 @@ const (
 	termsText    = "The call may be recorded by the inviting organisation. Share only what you are allowed to share. Your name, address and device are kept with the call's history."
 )
 
-// inviteService is the use case behind web.Invites.
-type inviteService struct {
-	n *Node
-	d *deliverer
-	// emails bounds the invitation e-mails sent (invite_throttle.go).
+// Store is what invitations read and write in the site store.
+type Store interface {
+	CreateInvitation(ctx context.Context, inv storage.Invitation, deliveries []storage.Delivery) error
+	Invitation(ctx context.Context, id string) (storage.Invitation, error)
+	InvitationByHash(ctx context.Context, hash []byte) (storage.Invitation, error)
+	Invitations(ctx context.Context, orgID, createdBy string) ([]storage.Invitation, error)
+	RevokeInvitation(ctx context.Context, id string, at time.Time) error
+	RedeemInvitation(ctx context.Context, r storage.Redemption) error
+	Guest(ctx context.Context, id string) (storage.Guest, error)
+	Deliveries(ctx context.Context, invitationID string) ([]storage.Delivery, error)
+	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]storage.Delivery, error)
+	UpdateDelivery(ctx context.Context, d storage.Delivery) error
+	OwnedSessions(ctx context.Context, orgID, ownerID, kind string) ([]storage.Session, error)
+	Session(ctx context.Context, id string) (storage.Session, error)
+	SessionParticipants(ctx context.Context, sessionID string) ([]storage.SessionParticipant, error)
+	User(ctx context.Context, id string) (storage.User, error)
+}
+
+// Calls is what invitations need of the call service.
+type Calls interface {
+	// OpenCall returns a call of the actor's that can still be joined.
+	OpenCall(ctx context.Context, a web.Actor, id string) (storage.Session, error)
+	// MayRead decides whether a may invite guests into call s.
+	MayRead(ctx context.Context, a web.Actor, s storage.Session) error
+}
+
+// Ringer rings the expert of a service request whose link was redeemed.
+type Ringer interface {
+	Ring(s storage.Session, caller string)
+}
+
+// RingFunc makes a function a Ringer.
+type RingFunc func(s storage.Session, caller string)
+
+// Ring calls f.
+func (f RingFunc) Ring(s storage.Session, caller string) { f(s, caller) }
+
+// Rules lists an organisation's policy rules (the enforcer's).
+type Rules interface {
+	Rules(orgID string) []storage.PolicyRule
+}
+
+// Auditor writes the local audit log.
+type Auditor interface {
+	Audit(ctx context.Context, actor, action, target string, detail any) error
+}
+
+// MailSender sends one e-mail with a plain-text and an HTML body.
+type MailSender interface {
+	SendMail(ctx context.Context, to, subject, text, html string) error
+}
+
+// SMSSender sends one SMS.
+type SMSSender interface {
+	SendSMS(ctx context.Context, to, text string) error
+}
+
+// Config is the node's settings invitations use.
+type Config struct {
+	// OrgID is the organisation of the local operator; SiteID the node's
+	// site, where service requests' calls are made.
+	OrgID, SiteID string
+	// EmailsPerUserPerHour and EmailsPerOrgPerHour bound the invitation
+	// e-mails sent (invite.emails_per_*_per_hour).
+	EmailsPerUserPerHour, EmailsPerOrgPerHour int
+	// OutboxKeyPath is the file of the key that seals pending links.
+	OutboxKeyPath string
+	// Mail is the SMTP server; an empty Host turns e-mail off.
+	Mail SMTPConfig
+	// SMSProvider is "log" (the default) or "webhook", which POSTs to
+	// SMSWebhookURL.
+	SMSProvider, SMSWebhookURL string
+}
+
+// Deps is what the service is built from.
+type Deps struct {
+	Store Store
+	Calls Calls
+	Ring  Ringer
+	Rules Rules
+	Audit Auditor
+	// URL is the address users open, known once the node listens.
+	URL    func() string
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Mail and SMS, when set, replace the senders Config describes.
+	Mail MailSender
+	SMS  SMSSender
+}
+
+// Service is the use case behind web.Invites.
+type Service struct {
+	cfg   Config
+	store Store
+	calls Calls
+	ring  Ringer
+	rules Rules
+	audit Auditor
+	url   func() string
+	now   func() time.Time
+	log   *slog.Logger
+	d     *deliverer
+	// emails bounds the invitation e-mails sent (throttle.go).
 	emails *emailThrottle
 }
 
-var _ web.Invites = (*inviteService)(nil)
+var _ web.Invites = (*Service)(nil)
+
+// New builds the service and its outbox, whose key it reads or creates.
+func New(cfg Config, deps Deps) (*Service, error) {
+	d, err := newDeliverer(cfg, deps)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, store: deps.Store, calls: deps.Calls, ring: deps.Ring, rules: deps.Rules,
+		audit: deps.Audit, url: deps.URL, now: deps.Now, log: deps.Logger, d: d,
+		emails: newEmailThrottle(cfg.EmailsPerUserPerHour, cfg.EmailsPerOrgPerHour)}, nil
+}
 
 func newToken() (token string, hash []byte) {
 	b := make([]byte, tokenBytes)
@@ -54,7 +169,13 @@ func newToken() (token string, hash []byte) {
 	return token, sum[:]
 }
 
-func (iv *inviteService) link(token string) string { return iv.n.URL() + "/join/" + token }
+func (s *Service) link(token string) string { return s.url() + "/join/" + token }
+
+func validation(field, problem string) error { return check.Invalid(field, problem) }
+
+func actorID(a web.Actor) string { return usecase.ActorID(a) }
+
+func newID() string { return ids.New() }
 
 // checkInvitee validates the channel and address of an invitation.
 func checkInvitee(in *web.InviteInput) error {
@@ -62,7 +183,7 @@ func checkInvitee(in *web.InviteInput) error {
 	if utf8.RuneCountInString(in.Name) > 200 || strings.ContainsAny(in.Name, "\r\n") {
 		return validation("name", "must be one line of at most 200 characters")
 	}
-	if err := checkNameChars("name", in.Name); err != nil {
+	if err := check.NameChars("name", in.Name); err != nil {
 		return err
 	}
 	switch in.Channel {
@@ -91,23 +212,23 @@ func checkInvitee(in *web.InviteInput) error {
 
 // InviteToCall creates a conference invitation to an open call of the
 // actor's organisation and sends it.
-func (iv *inviteService) InviteToCall(ctx context.Context, a web.Actor, callID string, in web.InviteInput) (web.InvitationOut, error) {
+func (s *Service) InviteToCall(ctx context.Context, a web.Actor, callID string, in web.InviteInput) (web.InvitationOut, error) {
 	if err := checkInvitee(&in); err != nil {
 		return web.InvitationOut{}, err
 	}
-	call, err := iv.n.calls.openCall(ctx, a, callID)
+	call, err := s.calls.OpenCall(ctx, a, callID)
 	if err == nil {
-		err = iv.n.calls.mayRead(ctx, a, call)
+		err = s.calls.MayRead(ctx, a, call)
 	}
 	if err != nil {
 		return web.InvitationOut{}, fmt.Errorf("invite to call: %w", err)
 	}
-	return iv.create(ctx, a, storage.Invitation{Kind: storage.SessionConference, SessionID: call.ID}, in, call.Name)
+	return s.create(ctx, a, storage.Invitation{Kind: storage.SessionConference, SessionID: call.ID}, in, call.Name)
 }
 
 // CreateServiceRequest creates a 24-hour link that starts a call ringing
 // the actor, and sends it.
-func (iv *inviteService) CreateServiceRequest(ctx context.Context, a web.Actor, in web.ServiceRequestInput) (web.InvitationOut, error) {
+func (s *Service) CreateServiceRequest(ctx context.Context, a web.Actor, in web.ServiceRequestInput) (web.InvitationOut, error) {
 	if a.Local {
 		return web.InvitationOut{}, validation("actor", "must be a user: a service request rings the expert who created it")
 	}
@@ -118,23 +239,23 @@ func (iv *inviteService) CreateServiceRequest(ctx context.Context, a web.Actor, 
 	if len(in.Subject) > 200 || strings.ContainsAny(in.Subject, "\r\n") {
 		return web.InvitationOut{}, validation("subject", "must be one line of at most 200 characters")
 	}
-	if err := checkNameChars("subject", in.Subject); err != nil {
+	if err := check.NameChars("subject", in.Subject); err != nil {
 		return web.InvitationOut{}, err
 	}
 	if len(in.Goal) > 2000 {
 		return web.InvitationOut{}, validation("goal", "must be at most 2000 characters")
 	}
-	expires := iv.n.now().UTC().Add(ServiceRequestTTL)
+	expires := s.now().UTC().Add(ServiceRequestTTL)
 	inv := storage.Invitation{Kind: storage.SessionServiceRequest, ExpiresAt: &expires, Subject: in.Subject, Goal: in.Goal}
-	return iv.create(ctx, a, inv, in.InviteInput, in.Subject)
+	return s.create(ctx, a, inv, in.InviteInput, in.Subject)
 }
 
-func (iv *inviteService) create(ctx context.Context, a web.Actor, inv storage.Invitation, in web.InviteInput, subject string) (web.InvitationOut, error) {
+func (s *Service) create(ctx context.Context, a web.Actor, inv storage.Invitation, in web.InviteInput, subject string) (web.InvitationOut, error) {
 	token, hash := newToken()
-	now := iv.n.now().UTC()
-	inv.ID, inv.OrgID, inv.SiteID, inv.TokenHash, inv.CreatedBy, inv.CreatedAt = newID(), a.OrgID, iv.n.siteID, hash, actorID(a), now
+	now := s.now().UTC()
+	inv.ID, inv.OrgID, inv.SiteID, inv.TokenHash, inv.CreatedBy, inv.CreatedAt = newID(), a.OrgID, s.cfg.SiteID, hash, actorID(a), now
 	if inv.OrgID == "" {
-		inv.OrgID = iv.n.orgID
+		inv.OrgID = s.cfg.OrgID
 	}
 	inv.InviteeName = in.Name
 	var deliveries []storage.Delivery
@@ -145,38 +266,45 @@ func (iv *inviteService) create(ctx context.Context, a web.Actor, inv storage.In
 		inv.InviteePhone = in.To
 	}
 	if in.Channel != "link" {
-		if err := iv.d.configured(in.Channel); err != nil {
+		if err := s.d.configured(in.Channel); err != nil {
 			return web.InvitationOut{}, err
 		}
-		sealed, err := iv.d.seal(token)
+		sealed, err := s.d.seal(token)
 		if err != nil {
 			return web.InvitationOut{}, fmt.Errorf("create invitation: %w", err)
 		}
 		deliveries = append(deliveries, storage.Delivery{ID: newID(), InvitationID: inv.ID, Channel: in.Channel,
 			Recipient: in.To, Status: storage.DeliveryPending, NextAttemptAt: now, Sealed: sealed, CreatedAt: now})
 	}
+	// The outbox leaves the new deliveries to the first attempt below.
+	ids := make([]string, len(deliveries))
+	for i, del := range deliveries {
+		ids[i] = del.ID
+	}
+	s.d.claim(ids...)
+	defer s.d.release(ids...)
 	release := func() {}
 	if in.Channel == "email" {
 		var err error
-		if release, err = iv.emails.reserve(now, actorID(a), inv.OrgID); err != nil {
+		if release, err = s.emails.reserve(now, actorID(a), inv.OrgID); err != nil {
 			return web.InvitationOut{}, err
 		}
 	}
-	if err := iv.n.store.CreateInvitation(ctx, inv, deliveries); err != nil {
+	if err := s.store.CreateInvitation(ctx, inv, deliveries); err != nil {
 		release()
 		return web.InvitationOut{}, fmt.Errorf("create invitation: %w", err)
 	}
-	if err := iv.n.audit(ctx, actorID(a), "invitation.create", inv.ID,
+	if err := s.audit.Audit(ctx, actorID(a), "invitation.create", inv.ID,
 		map[string]string{"kind": inv.Kind, "call": inv.SessionID, "channel": in.Channel, "to": in.To}); err != nil {
 		return web.InvitationOut{}, err
 	}
 	// The first attempt is made now, so a failure is in the answer; the
 	// outbox retries it with backoff.
 	for i := range deliveries {
-		deliveries[i] = iv.d.attempt(ctx, deliveries[i], iv.message(a, inv, subject, token))
+		deliveries[i] = s.d.attempt(ctx, deliveries[i], s.message(a, inv, subject, token))
 	}
-	out := iv.out(inv, deliveries)
-	out.Link = iv.link(token)
+	out := s.out(inv, deliveries)
+	out.Link = s.link(token)
 	out.DeepLink = "siteline://join/" + token
 	if png, err := qrPNG(out.Link); err == nil {
 		out.QRCode = "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
@@ -184,12 +312,12 @@ func (iv *inviteService) create(ctx context.Context, a web.Actor, inv storage.In
 	return out, nil
 }
 
-func (iv *inviteService) out(inv storage.Invitation, ds []storage.Delivery) web.InvitationOut {
+func (s *Service) out(inv storage.Invitation, ds []storage.Delivery) web.InvitationOut {
 	if ds == nil {
 		ds = []storage.Delivery{}
 	}
 	state := "open"
-	if err := iv.validity(context.Background(), inv); err != nil {
+	if err := s.validity(context.Background(), inv); err != nil {
 		var dl *web.DeadLinkError
 		if errors.As(err, &dl) {
 			state = dl.Reason
@@ -200,165 +328,71 @@ func (iv *inviteService) out(inv storage.Invitation, ds []storage.Delivery) web.
 
 // Invitations lists the actor's invitations (every one for the local
 // operator) with their deliveries.
-func (iv *inviteService) Invitations(ctx context.Context, a web.Actor) ([]web.InvitationOut, error) {
+func (s *Service) Invitations(ctx context.Context, a web.Actor) ([]web.InvitationOut, error) {
 	by := actorID(a)
 	if a.Local {
 		by = ""
 	}
 	org := a.OrgID
 	if org == "" {
-		org = iv.n.orgID
+		org = s.cfg.OrgID
 	}
-	invs, err := iv.n.store.Invitations(ctx, org, by)
+	invs, err := s.store.Invitations(ctx, org, by)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]web.InvitationOut, 0, len(invs))
 	for _, inv := range invs {
-		ds, err := iv.n.store.Deliveries(ctx, inv.ID)
+		ds, err := s.store.Deliveries(ctx, inv.ID)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, iv.out(inv, ds))
+		out = append(out, s.out(inv, ds))
 	}
 	return out, nil
 }
 
 // Revoke kills an invitation of the actor's.
-func (iv *inviteService) Revoke(ctx context.Context, a web.Actor, id string) error {
-	inv, err := iv.n.store.Invitation(ctx, id)
+func (s *Service) Revoke(ctx context.Context, a web.Actor, id string) error {
+	inv, err := s.store.Invitation(ctx, id)
 	if err == nil && !a.Local && (inv.OrgID != a.OrgID || inv.CreatedBy != actorID(a)) {
 		err = fmt.Errorf("invitation %s: %w", id, storage.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
-	if err := iv.n.store.RevokeInvitation(ctx, id, iv.n.now().UTC()); err != nil {
+	if err := s.store.RevokeInvitation(ctx, id, s.now().UTC()); err != nil {
 		return err
 	}
-	return iv.n.audit(ctx, actorID(a), "invitation.revoke", id, nil)
+	return s.audit.Audit(ctx, actorID(a), "invitation.revoke", id, nil)
 }
 
 // ServiceRequests lists the open calls that the actor's service requests
 // started: ringing or not, the expert can join them until they end.
-func (iv *inviteService) ServiceRequests(ctx context.Context, a web.Actor) ([]storage.Session, error) {
-	out, err := iv.n.store.OwnedSessions(ctx, a.OrgID, actorID(a), storage.SessionServiceRequest)
+func (s *Service) ServiceRequests(ctx context.Context, a web.Actor) ([]storage.Session, error) {
+	out, err := s.store.OwnedSessions(ctx, a.OrgID, actorID(a), storage.SessionServiceRequest)
 	if out == nil {
 		out = []storage.Session{}
 	}
 	return out, err
 }
 
-func dead(reason, msg string) error { return &web.DeadLinkError{Reason: reason, Message: msg} }
-
-// lookup finds the invitation of a token, comparing the stored hash in
-// constant time.
-func (iv *inviteService) lookup(ctx context.Context, token string) (storage.Invitation, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if len(token) != tokenLen || err != nil || len(raw) != tokenBytes {
-		return storage.Invitation{}, dead("malformed", "This is not a valid invitation link: it is incomplete or damaged. Copy the whole link from the message you received.")
-	}
-	sum := sha256.Sum256([]byte(token))
-	inv, err := iv.n.store.InvitationByHash(ctx, sum[:])
-	if errors.Is(err, storage.ErrNotFound) || err == nil && subtle.ConstantTimeCompare(inv.TokenHash, sum[:]) != 1 {
-		return storage.Invitation{}, dead("unknown", "This is not a valid invitation link: no invitation has this address.")
-	}
-	return inv, err
-}
-
-// validity applies the rules of SPEC.md section 2 at the node's clock.
-func (iv *inviteService) validity(ctx context.Context, inv storage.Invitation) error {
-	now := iv.n.now()
-	var call *storage.Session
-	var parts []storage.SessionParticipant
-	if inv.SessionID != "" && inv.UsedAt == nil {
-		s, err := iv.n.store.Session(ctx, inv.SessionID)
-		if err != nil {
-			return err
-		}
-		call = &s
-		if parts, err = iv.n.store.SessionParticipants(ctx, inv.SessionID); err != nil {
-			return err
-		}
-	}
-	return linkValidity(inv, call, parts, now)
-}
-
-// linkValidity is the rule itself, on data already read: revoked, used,
-// expired (service requests, 24 hours), the call ended, or everyone else
-// left the call before the invitee joined (conference invitations).
-func linkValidity(inv storage.Invitation, call *storage.Session, parts []storage.SessionParticipant, now time.Time) error {
-	switch {
-	case inv.RevokedAt != nil:
-		return dead("revoked", "This invitation was withdrawn by the person who sent it.")
-	case inv.UsedAt != nil:
-		return dead("used", "This invitation link has already been used. Each link lets one person in.")
-	case inv.ExpiresAt != nil && !now.Before(*inv.ExpiresAt):
-		return dead("expired", fmt.Sprintf("This invitation link expired on %s UTC.", inv.ExpiresAt.UTC().Format("2 Jan 2006 at 15:04")))
-	}
-	if inv.Kind != storage.SessionConference || call == nil {
-		return nil
-	}
-	if call.Status == storage.SessionEnded {
-		return dead("call_ended", "The call you were invited to has ended.")
-	}
-	if t, ok := emptiedAt(parts, inv.CreatedAt); ok && !now.Before(t) {
-		return dead("everyone_left", "Everyone else has left the call you were invited to, so the call is over.")
-	}
-	return nil
-}
-
-// emptiedAt returns the first moment, after the invitation was made, at
-// which the call had participants and then none: from then on the link is
-// dead, even if someone joins again.
-func emptiedAt(parts []storage.SessionParticipant, since time.Time) (time.Time, bool) {
-	type edge struct {
-		at   time.Time
-		join bool
-	}
-	var edges []edge
-	for _, p := range parts {
-		edges = append(edges, edge{p.JoinedAt, true})
-		if p.LeftAt != nil {
-			edges = append(edges, edge{*p.LeftAt, false})
-		}
-	}
-	// Order by time; at the same instant, joins first.
-	for i := 1; i < len(edges); i++ {
-		for j := i; j > 0 && (edges[j].at.Before(edges[j-1].at) || edges[j].at.Equal(edges[j-1].at) && edges[j].join && !edges[j-1].join); j-- {
-			edges[j], edges[j-1] = edges[j-1], edges[j]
-		}
-	}
-	active := 0
-	for _, e := range edges {
-		if e.join {
-			active++
-			continue
-		}
-		active--
-		if active == 0 && !e.at.Before(since) {
-			return e.at, true
-		}
-	}
-	return time.Time{}, false
-}
-
 // Inspect reports what a live link leads to.
-func (iv *inviteService) Inspect(ctx context.Context, token string) (web.JoinInfo, error) {
-	inv, err := iv.lookup(ctx, token)
+func (s *Service) Inspect(ctx context.Context, token string) (web.JoinInfo, error) {
+	inv, err := s.lookup(ctx, token)
 	if err != nil {
 		return web.JoinInfo{}, err
 	}
-	if err := iv.validity(ctx, inv); err != nil {
+	if err := s.validity(ctx, inv); err != nil {
 		return web.JoinInfo{}, err
 	}
 	info := web.JoinInfo{Kind: inv.Kind, TermsVersion: TermsVersion, Terms: termsText}
-	if u, err := iv.n.store.User(ctx, inv.CreatedBy); err == nil {
+	if u, err := s.store.User(ctx, inv.CreatedBy); err == nil {
 		info.InviterName = u.Name
 	}
 	if inv.SessionID != "" {
-		if s, err := iv.n.store.Session(ctx, inv.SessionID); err == nil {
-			info.CallName = s.Name
+		if call, err := s.store.Session(ctx, inv.SessionID); err == nil {
+			info.CallName = call.Name
 		}
 	} else {
 		info.CallName = inv.Subject
@@ -368,12 +402,12 @@ func (iv *inviteService) Inspect(ctx context.Context, token string) (web.JoinInf
 
 // Redeem records the terms acceptance, marks the link used and admits a
 // guest; a service request's call is created here and rings its expert.
-func (iv *inviteService) Redeem(ctx context.Context, token string, in web.RedeemInput) (storage.Guest, error) {
-	inv, err := iv.lookup(ctx, token)
+func (s *Service) Redeem(ctx context.Context, token string, in web.RedeemInput) (storage.Guest, error) {
+	inv, err := s.lookup(ctx, token)
 	if err != nil {
 		return storage.Guest{}, err
 	}
-	if err := iv.validity(ctx, inv); err != nil {
+	if err := s.validity(ctx, inv); err != nil {
 		return storage.Guest{}, err
 	}
 	in.Name = strings.TrimSpace(in.Name)
@@ -387,38 +421,38 @@ func (iv *inviteService) Redeem(ctx context.Context, token string, in web.Redeem
 	case policy.GuestRole(in.Kind) == "":
 		return storage.Guest{}, validation("kind", fmt.Sprintf("%q is not one of guest_app, guest_mobile, guest_desktop", in.Kind))
 	}
-	if err := checkNameChars("name", in.Name); err != nil {
+	if err := check.NameChars("name", in.Name); err != nil {
 		return storage.Guest{}, err
 	}
-	now := iv.n.now().UTC()
+	now := s.now().UTC()
 	g := storage.Guest{ID: web.GuestIDPrefix + newID(), OrgID: inv.OrgID, InvitationID: inv.ID, SessionID: inv.SessionID,
 		Kind: in.Kind, Name: in.Name, CreatedAt: now}
 	r := storage.Redemption{InvitationID: inv.ID, At: now, Guest: g}
 	if inv.Kind == storage.SessionServiceRequest {
-		s := storage.Session{ID: newID(), OrgID: inv.OrgID, SiteID: iv.n.siteID, Kind: storage.SessionServiceRequest,
+		call := storage.Session{ID: newID(), OrgID: inv.OrgID, SiteID: s.cfg.SiteID, Kind: storage.SessionServiceRequest,
 			Status: storage.SessionRinging, CreatedBy: inv.CreatedBy, StartedAt: now,
 			Name: inv.Subject, Goal: inv.Goal}
-		if s.Name == "" {
-			s.Name = "Service request from " + in.Name
+		if call.Name == "" {
+			call.Name = "Service request from " + in.Name
 		}
-		r.NewSession = &s
-		r.Guest.SessionID = s.ID
+		r.NewSession = &call
+		r.Guest.SessionID = call.ID
 	}
 	r.Terms = storage.TermsAcceptance{ID: newID(), InvitationID: inv.ID, SessionID: r.Guest.SessionID, UserID: g.ID,
 		TermsVersion: TermsVersion, AcceptedAt: now, Address: in.Address, UserAgent: in.UserAgent}
-	if err := iv.n.store.RedeemInvitation(ctx, r); err != nil {
+	if err := s.store.RedeemInvitation(ctx, r); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return storage.Guest{}, dead("used", "This invitation link has already been used. Each link lets one person in.")
 		}
 		return storage.Guest{}, err
 	}
-	if err := iv.n.audit(ctx, r.Guest.ID, "invitation.redeem", inv.ID,
+	if err := s.audit.Audit(ctx, r.Guest.ID, "invitation.redeem", inv.ID,
 		map[string]string{"call": r.Guest.SessionID, "kind": string(in.Kind), "terms_version": TermsVersion}); err != nil {
 		return storage.Guest{}, err
 	}
 	if r.NewSession != nil {
-		iv.n.log.Info("service request opened: ringing its expert", "call", r.NewSession.ID, "expert", inv.CreatedBy)
-		iv.n.ring.ring(*r.NewSession, r.Guest.Name)
+		s.log.Info("service request opened: ringing its expert", "call", r.NewSession.ID, "expert", inv.CreatedBy)
+		s.ring.Ring(*r.NewSession, r.Guest.Name)
 	}
 	return r.Guest, nil
 }
@@ -426,25 +460,25 @@ func (iv *inviteService) Redeem(ctx context.Context, token string, in web.Redeem
 // GuestActor is the actor of a guest's browser session: the in-call
 // permissions of the guest's role, for the guest's call only, while that
 // call has not ended.
-func (iv *inviteService) GuestActor(ctx context.Context, guestID string) (web.Actor, error) {
-	g, err := iv.n.store.Guest(ctx, guestID)
+func (s *Service) GuestActor(ctx context.Context, guestID string) (web.Actor, error) {
+	g, err := s.store.Guest(ctx, guestID)
 	if err != nil {
 		return web.Actor{}, fmt.Errorf("guest %s: %w", guestID, storage.ErrUnauthenticated)
 	}
-	s, err := iv.n.store.Session(ctx, g.SessionID)
-	if err != nil || s.Status == storage.SessionEnded {
+	call, err := s.store.Session(ctx, g.SessionID)
+	if err != nil || call.Status == storage.SessionEnded {
 		return web.Actor{}, fmt.Errorf("the call of guest %s is over: %w", guestID, storage.ErrUnauthenticated)
 	}
 	return web.Actor{UserID: g.ID, OrgID: g.OrgID, Name: g.Name, Kind: g.Kind, CallID: g.SessionID,
-		Grants: iv.guestGrants(g.OrgID, g.Kind)}, nil
+		Grants: s.guestGrants(g.OrgID, g.Kind)}, nil
 }
 
 // guestGrants are the in-call permissions the organisation's policy grants
 // the guest role of kind; anything else granted to the role is ignored.
-func (iv *inviteService) guestGrants(orgID string, kind storage.UserKind) []string {
+func (s *Service) guestGrants(orgID string, kind storage.UserKind) []string {
 	sub := policy.RoleSubject(policy.GuestRole(kind))
 	var out []string
-	for _, r := range iv.n.authz.Rules(orgID) {
+	for _, r := range s.rules.Rules(orgID) {
 		if r.PType == policy.PTypeGrant && len(r.V) == 3 && r.V[0] == sub && strings.HasPrefix(r.V[2], "xa_icall_") {
 			out = append(out, r.V[2])
 		}
@@ -452,36 +486,17 @@ func (iv *inviteService) guestGrants(orgID string, kind storage.UserKind) []stri
 	return out
 }
 
-// checkGuest answers the SFU's permission question for a guest: the
+// CheckGuest answers the SFU's permission question for a guest: the
 // in-call permissions of the guest's role, while the guest's call is open.
-func (iv *inviteService) checkGuest(guestID, permission string) error {
+func (s *Service) CheckGuest(guestID, permission string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	a, err := iv.GuestActor(ctx, guestID)
+	a, err := s.GuestActor(ctx, guestID)
 	if err != nil {
 		return err
 	}
 	if !slices.Contains(a.Grants, permission) {
 		return &storage.ForbiddenError{Permission: permission}
 	}
-	return nil
-}
-
-// actorKind is the participant kind a call records for an actor.
-func actorKind(a web.Actor) storage.UserKind {
-	if a.Kind != "" {
-		return a.Kind
-	}
-	return storage.UserRegular
-}
-
-// startInvites builds the invitation service and its outbox.
-func (n *Node) startInvites() error {
-	d, err := newDeliverer(n)
-	if err != nil {
-		return err
-	}
-	n.invites = &inviteService{n: n, d: d,
-		emails: newEmailThrottle(n.cfg.Invite.EmailsPerUserPerHour, n.cfg.Invite.EmailsPerOrgPerHour)}
 	return nil
 }

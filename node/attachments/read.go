@@ -1,12 +1,12 @@
-package node
+package attachments
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"siteline/cluster/history"
+	"siteline/node/internal/usecase"
 	"siteline/policy"
 	"siteline/storage"
 	"siteline/web"
@@ -19,7 +19,7 @@ import (
 
 // canRead decides whether a may read session s; download asks for the
 // bytes of its media.
-func (ms *mediaService) canRead(ctx context.Context, a web.Actor, s storage.Session, download bool) error {
+func (ms *Service) canRead(ctx context.Context, a web.Actor, s storage.Session, download bool) error {
 	switch {
 	case a.Local:
 		return nil
@@ -35,21 +35,21 @@ func (ms *mediaService) canRead(ctx context.Context, a web.Actor, s storage.Sess
 	if err != nil || took {
 		return err
 	}
-	if err := ms.n.authz.Check(a.OrgID, a.UserID, policy.SeeAllCallLogs); err != nil {
+	if err := ms.authz.Check(a.OrgID, a.UserID, policy.SeeAllCallLogs); err != nil {
 		return err
 	}
 	if download {
-		return ms.n.authz.Check(a.OrgID, a.UserID, policy.DownloadMedia)
+		return ms.authz.Check(a.OrgID, a.UserID, policy.DownloadMedia)
 	}
 	return nil
 }
 
 // tookPart reports whether the user started the session or was in it.
-func (ms *mediaService) tookPart(ctx context.Context, userID string, s storage.Session) (bool, error) {
+func (ms *Service) tookPart(ctx context.Context, userID string, s storage.Session) (bool, error) {
 	if s.CreatedBy == userID {
 		return true, nil
 	}
-	ps, err := ms.n.store.SessionParticipants(ctx, s.ID)
+	ps, err := ms.store.SessionParticipants(ctx, s.ID)
 	if err != nil {
 		return false, err
 	}
@@ -61,18 +61,14 @@ func (ms *mediaService) tookPart(ctx context.Context, userID string, s storage.S
 	return false, nil
 }
 
-// isGuest tells a guest, whose access ends at their own call: anything
-// else is outside the call, whether it exists or not.
-func isGuest(a web.Actor) bool {
-	return a.CallID != "" || strings.HasPrefix(a.UserID, web.GuestIDPrefix)
-}
+func isGuest(a web.Actor) bool { return usecase.IsGuest(a) }
 
 // readableSession returns a session the caller may read.
-func (ms *mediaService) readableSession(ctx context.Context, a web.Actor, id string, download bool) (storage.Session, error) {
+func (ms *Service) readableSession(ctx context.Context, a web.Actor, id string, download bool) (storage.Session, error) {
 	if isGuest(a) && a.CallID != id {
 		return storage.Session{}, &storage.ForbiddenError{Permission: policy.OutsideTheCall}
 	}
-	s, err := ms.n.store.Session(ctx, id)
+	s, err := ms.store.Session(ctx, id)
 	if err != nil {
 		return s, err
 	}
@@ -80,31 +76,31 @@ func (ms *mediaService) readableSession(ctx context.Context, a web.Actor, id str
 }
 
 // SessionMedia lists a session's snapshots and files.
-func (ms *mediaService) SessionMedia(ctx context.Context, a web.Actor, sessionID string) ([]storage.Media, error) {
+func (ms *Service) SessionMedia(ctx context.Context, a web.Actor, sessionID string) ([]storage.Media, error) {
 	if _, err := ms.readableSession(ctx, a, sessionID, false); err != nil {
 		return nil, fmt.Errorf("media of session %s: %w", sessionID, err)
 	}
-	return ms.n.store.SessionMedia(ctx, sessionID)
+	return ms.store.SessionMedia(ctx, sessionID)
 }
 
 // SessionRecordings lists a session's recordings.
-func (ms *mediaService) SessionRecordings(ctx context.Context, a web.Actor, sessionID string) ([]storage.Recording, error) {
+func (ms *Service) SessionRecordings(ctx context.Context, a web.Actor, sessionID string) ([]storage.Recording, error) {
 	if _, err := ms.readableSession(ctx, a, sessionID, false); err != nil {
 		return nil, fmt.Errorf("recordings of session %s: %w", sessionID, err)
 	}
-	return ms.n.store.SessionRecordings(ctx, sessionID)
+	return ms.store.SessionRecordings(ctx, sessionID)
 }
 
 // OpenMedia returns a snapshot or file and its bytes.
-func (ms *mediaService) OpenMedia(ctx context.Context, a web.Actor, id string) (storage.Media, web.Blob, error) {
-	m, err := ms.n.store.Media(ctx, id)
+func (ms *Service) OpenMedia(ctx context.Context, a web.Actor, id string) (storage.Media, web.Blob, error) {
+	m, err := ms.store.Media(ctx, id)
 	if err != nil {
 		return m, nil, guestNotFound(a, err)
 	}
 	if _, err := ms.readableSession(ctx, a, m.SessionID, true); err != nil {
 		return m, nil, fmt.Errorf("media %s: %w", id, err)
 	}
-	f, err := ms.transfer.Open(ctx, m.BlobKey, m.Origin, m.Size)
+	f, err := ms.open.Open(ctx, m.BlobKey, m.Origin, m.Size)
 	if err != nil {
 		return m, nil, mediaUnreachable("media "+id, err)
 	}
@@ -112,15 +108,15 @@ func (ms *mediaService) OpenMedia(ctx context.Context, a web.Actor, id string) (
 }
 
 // OpenRecording returns a recording and its bytes.
-func (ms *mediaService) OpenRecording(ctx context.Context, a web.Actor, id string) (storage.Recording, web.Blob, error) {
-	r, err := ms.n.store.Recording(ctx, id)
+func (ms *Service) OpenRecording(ctx context.Context, a web.Actor, id string) (storage.Recording, web.Blob, error) {
+	r, err := ms.store.Recording(ctx, id)
 	if err != nil {
 		return r, nil, guestNotFound(a, err)
 	}
 	if _, err := ms.readableSession(ctx, a, r.SessionID, true); err != nil {
 		return r, nil, fmt.Errorf("recording %s: %w", id, err)
 	}
-	f, err := ms.transfer.Open(ctx, r.BlobKey, r.Origin, r.Size)
+	f, err := ms.open.Open(ctx, r.BlobKey, r.Origin, r.Size)
 	if err != nil {
 		return r, nil, mediaUnreachable("recording "+id, err)
 	}
@@ -128,22 +124,22 @@ func (ms *mediaService) OpenRecording(ctx context.Context, a web.Actor, id strin
 }
 
 // SessionDetail is the session page's content.
-func (ms *mediaService) SessionDetail(ctx context.Context, a web.Actor, id string) (web.SessionDetail, error) {
+func (ms *Service) SessionDetail(ctx context.Context, a web.Actor, id string) (web.SessionDetail, error) {
 	var d web.SessionDetail
 	var err error
 	if d.Session, err = ms.readableSession(ctx, a, id, false); err != nil {
 		return d, err
 	}
-	if d.Participants, err = ms.n.store.SessionParticipants(ctx, id); err != nil {
+	if d.Participants, err = ms.store.SessionParticipants(ctx, id); err != nil {
 		return d, err
 	}
-	if d.Events, err = ms.n.store.SessionEvents(ctx, id); err != nil {
+	if d.Events, err = ms.store.SessionEvents(ctx, id); err != nil {
 		return d, err
 	}
-	if d.Media, err = ms.n.store.SessionMedia(ctx, id); err != nil {
+	if d.Media, err = ms.store.SessionMedia(ctx, id); err != nil {
 		return d, err
 	}
-	if d.Recordings, err = ms.n.store.SessionRecordings(ctx, id); err != nil {
+	if d.Recordings, err = ms.store.SessionRecordings(ctx, id); err != nil {
 		return d, err
 	}
 	return d, nil

@@ -1,0 +1,131 @@
+package node
+
+import (
+	"context"
+
+	"siteline/cluster/history"
+	"siteline/media/signal"
+	"siteline/node/attachments"
+	"siteline/node/internal/usecase"
+	"siteline/node/invites"
+	"siteline/storage"
+	"siteline/storage/blob"
+	"siteline/web"
+)
+
+// The wiring of the use cases that live in packages of their own
+// (node/invites, node/attachments): each is built from its dependencies,
+// none holds the node.
+
+// mediaDir is the blob store's directory inside the data directory.
+const mediaDir = "media"
+
+// outboxKeyFile is the key of the invitation outbox, in the data
+// directory.
+const outboxKeyFile = "invite-outbox.key"
+
+// startAttachments opens the blob store and the transfer of forwarded
+// media, and builds the session media service on them.
+func (n *Node) startAttachments() error {
+	blobs, err := blob.OpenFS(n.cfg.path(mediaDir))
+	if err != nil {
+		return err
+	}
+	// The transfer opens blobs, fetching those of forwarded media from
+	// their origin node first, serves this node's to the others and, with
+	// media.copy_from_sites: always, copies every forwarded one.
+	t, err := history.StartTransfer(history.TransferConfig{
+		NodeID:     n.nodeID,
+		Bus:        n.bus,
+		Blobs:      blobs,
+		CopyAlways: n.cfg.Media.CopyFromSites == copyAlways,
+		Store:      n.store,
+		Logger:     n.log,
+	})
+	if err != nil {
+		return err
+	}
+	n.blobs, n.transfer = blobs, t
+	n.sessionMedia = attachments.New(attachments.Deps{
+		Store:     n.store,
+		Blobs:     blobs,
+		Open:      t,
+		Authz:     n.authz,
+		Calls:     callsPort{n.calls},
+		Now:       n.now,
+		MaxUpload: n.cfg.Media.MaxUpload,
+	})
+	return nil
+}
+
+// startInvites builds the invitation service and its outbox.
+func (n *Node) startInvites() error {
+	m := n.cfg.Mail
+	svc, err := invites.New(invites.Config{
+		OrgID:                n.orgID,
+		SiteID:               n.siteID,
+		EmailsPerUserPerHour: n.cfg.Invite.EmailsPerUserPerHour,
+		EmailsPerOrgPerHour:  n.cfg.Invite.EmailsPerOrgPerHour,
+		OutboxKeyPath:        n.cfg.path(outboxKeyFile),
+		Mail: invites.SMTPConfig{Host: m.SMTPHost, Port: m.SMTPPort, Username: m.Username, Password: m.Password,
+			From: m.From, TLS: m.TLS},
+		SMSProvider:   n.cfg.SMS.Provider,
+		SMSWebhookURL: n.cfg.SMS.WebhookURL,
+	}, invites.Deps{
+		Store:  n.store,
+		Calls:  callsPort{n.calls},
+		Ring:   invites.RingFunc(n.ring.ring),
+		Rules:  n.authz,
+		Audit:  usecase.Auditor{Store: n.store, OrgID: n.orgID, SiteID: n.siteID, Now: n.now},
+		URL:    n.URL,
+		Now:    n.now,
+		Logger: n.log,
+	})
+	if err != nil {
+		return err
+	}
+	n.invites = svc
+	return nil
+}
+
+// startDeliveries runs the invitation outbox until the node's lifetime
+// ends; stop waits for it.
+func (n *Node) startDeliveries() {
+	if n.invites == nil {
+		return
+	}
+	n.chores.Add(1)
+	go func() {
+		defer n.chores.Done()
+		n.invites.RunOutbox(n.lifetime)
+	}()
+}
+
+// callsPort is the call service as the use cases in packages of their own
+// ask for it.
+type callsPort struct{ cs *callService }
+
+func (p callsPort) OpenCall(ctx context.Context, a web.Actor, id string) (storage.Session, error) {
+	return p.cs.openCall(ctx, a, id)
+}
+
+func (p callsPort) MayRead(ctx context.Context, a web.Actor, s storage.Session) error {
+	return p.cs.mayRead(ctx, a, s)
+}
+
+func (p callsPort) Room(callID string) (attachments.Room, error) {
+	s, err := p.cs.sfu()
+	if err != nil {
+		return nil, err
+	}
+	if r := s.Room(callID); r != nil {
+		return r, nil
+	}
+	return nil, nil
+}
+
+func (p callsPort) Broadcast(callID string, m signal.Message) {
+	if s, err := p.cs.sfu(); err == nil {
+		s.Broadcast(callID, m)
+	}
+}
