@@ -231,7 +231,8 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	n.ring = newRingHub(n)
 	n.reports = reports.New(reports.Deps{Store: n.store, Sessions: n.calls, Authz: n.authz, NodeID: n.nodeID,
-		SiteID: n.siteID, Now: n.now, NewID: newID, Log: n.log.With("component", "reports")})
+		SiteID: n.siteID, Now: n.now, NewID: newID, Log: n.log.With("component", "reports"),
+		Media: n.sessionMedia, Names: n.store.Scoped(), Roles: n.authz})
 	if err := n.startInvites(); err != nil {
 		return err
 	}

@@ -1,9 +1,14 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +38,21 @@ func TestServiceReportsReachHeadquarters(t *testing.T) {
 		t.Errorf("an edit of version 1 after version 2 = %d, want 409", st)
 	}
 
+	// The session's PDF holds its chat and its service report, as text.
+	st, body := admin.raw("GET", "/api/v1/sessions/"+ids[0]+"/report.pdf", "", nil)
+	if st != 200 || !bytes.HasPrefix(body, []byte("%PDF-")) {
+		t.Fatalf("the session's PDF = %d, %d bytes starting %q", st, len(body), body[:min(len(body), 8)])
+	}
+	text := pdfText(t, body)
+	for _, want := range []string{"Pump 0", "valve 0 closed", "Seal and impeller worn", "Replaced the seal and the impeller."} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the session's PDF does not hold %q:\n%s", want, text)
+		}
+	}
+	if st, _ := admin.raw("GET", "/api/v1/sessions/no-such-session/report.pdf", "", nil); st != 404 {
+		t.Errorf("the PDF of an unknown session = %d, want 404", st)
+	}
+
 	ctx := context.Background()
 	want, err := plant.n.store.ServiceReport(ctx, plant.n.OrgID(), r.ID)
 	if err != nil {
@@ -57,4 +77,18 @@ func TestServiceReportsReachHeadquarters(t *testing.T) {
 	if st := hq.admin().do("POST", fmt.Sprintf("/api/v1/sessions/%s/reports", ids[0]), web.ReportInput{Body: "x"}, nil); st != 409 {
 		t.Errorf("a report written at headquarters on a plant's call = %d, want 409", st)
 	}
+}
+
+// pdfText is the text poppler's pdftotext extracts from a PDF.
+func pdfText(t *testing.T, doc []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "report.pdf")
+	if err := os.WriteFile(path, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-layout", path, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext (poppler-utils, which the test command installs): %v", err)
+	}
+	return string(out)
 }

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -27,6 +30,9 @@ type Reports interface {
 	// Reports searches the reports the actor may read, the latest edited
 	// first.
 	Reports(ctx context.Context, a Actor, text string, limit int) ([]storage.ServiceReport, error)
+	// SessionPDF writes a session's summary as a PDF, with its service
+	// report, for a reader of the session.
+	SessionPDF(ctx context.Context, a Actor, sessionID string, w io.Writer) error
 }
 
 // ReportField is one structured field of a report.
@@ -71,6 +77,9 @@ func (s *Server) reportRoutes() []route {
 			in: ReportInput{}, out: storage.ServiceReport{}, handler: s.apiEditReport},
 		{method: "DELETE", path: p + "/reports/:id", perm: policy.DeleteServiceReports, summary: "Delete a service report (?version=n, the one deleted); its versions stay",
 			handler: s.apiDeleteReport},
+		{method: "GET", path: p + "/sessions/:id/report.pdf", perm: policy.CallLogs, summary: "A session's summary as a PDF: participants, timeline, chat, annotated snapshots, service report",
+			handler: s.sessionPDF},
+		{method: "GET", path: "/sessions/:id/report.pdf", perm: policy.CallLogs, page: true, summary: "A session's summary as a PDF", handler: s.sessionPDF},
 		{method: "GET", path: "/reports", perm: policy.ServiceReports, page: true, summary: "Service reports", handler: s.uiReports},
 		{method: "GET", path: "/reports/:id", perm: policy.ReadServiceReports, page: true, summary: "A service report", handler: s.uiReport},
 		{method: "GET", path: "/sessions/:id/reports/new", perm: policy.CreateServiceReport, page: true, summary: "Write a service report", handler: s.uiNewReport},
@@ -165,4 +174,19 @@ func (s *Server) apiDeleteReport(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// sessionPDF answers a session's PDF, made whole before the first byte so
+// that an error is still an error page.
+func (s *Server) sessionPDF(c *fiber.Ctx) error {
+	a, _ := actorOf(c)
+	id := param(c, "id")
+	var buf bytes.Buffer
+	if err := s.deps.Reports.SessionPDF(c.UserContext(), a, id, &buf); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/pdf")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="session-%s.pdf"`, id))
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Send(buf.Bytes())
 }

@@ -125,6 +125,7 @@ type sessionsData struct {
 	Status   string
 	All      bool // the actor sees every session of the organisation
 	Limit    int
+	PDF      bool // each session's PDF report can be downloaded
 }
 
 func (s *Server) uiSessions(c *fiber.Ctx) error {
@@ -137,6 +138,7 @@ func (s *Server) uiSessions(c *fiber.Ctx) error {
 		return err
 	}
 	v := s.view(c, "Sessions", "sessions")
-	v.Data = sessionsData{Sessions: out, Sites: sites, Site: f.SiteID, Status: f.Status, All: f.UserID == "", Limit: f.Limit}
+	v.Data = sessionsData{Sessions: out, Sites: sites, Site: f.SiteID, Status: f.Status, All: f.UserID == "", Limit: f.Limit,
+		PDF: s.deps.Reports != nil && s.deps.Calls != nil}
 	return s.ui.render(c, fiber.StatusOK, "sessions", v)
 }

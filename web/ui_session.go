@@ -40,6 +40,8 @@ type sessionPageData struct {
 	Reports   []storage.ServiceReport
 	ReportsOn bool
 	CanReport bool
+	// PDF offers the session's PDF report.
+	PDF bool
 }
 
 type participantRow struct {
@@ -118,6 +120,7 @@ func (s *Server) uiSession(c *fiber.Ctx) error {
 		}
 		page.Timeline = append(page.Timeline, timelineOf(ev, names))
 	}
+	page.PDF = s.deps.Reports != nil && s.deps.Calls != nil
 	if s.deps.Reports != nil && s.can(a, policy.ReadServiceReports) {
 		page.ReportsOn = true
 		if page.Reports, err = s.deps.Reports.SessionReports(c.UserContext(), a, d.Session.ID); err != nil {

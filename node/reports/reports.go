@@ -50,6 +50,10 @@ type Deps struct {
 	Now            func() time.Time
 	NewID          func() string
 	Log            *slog.Logger
+	// Media, Names and Roles make the session's PDF (sessionpdf.go).
+	Media Media
+	Names Names
+	Roles Roles
 }
 
 // Service implements web.Reports.
