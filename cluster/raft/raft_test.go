@@ -562,6 +562,9 @@ func TestThreeNodeCluster(t *testing.T) {
 		if _, err := tn.store.User(ctx, "u-1"); err != nil {
 			t.Fatalf("%s: User u-1: %v", tn.node.ID(), err)
 		}
+		// onApply runs once the store has applied the entry: it may come a
+		// moment after the applied index shows it.
+		eventually(t, tn.node.ID()+" calling onApply for both entries", func() bool { return tn.applied.len() >= 2 })
 		if n := tn.applied.len(); n != 2 {
 			t.Fatalf("%s: onApply called %d times, want 2", tn.node.ID(), n)
 		}
