@@ -95,9 +95,9 @@ func (iv *inviteService) InviteToCall(ctx context.Context, a web.Actor, callID s
 	if err := checkInvitee(&in); err != nil {
 		return web.InvitationOut{}, err
 	}
-	call, err := iv.n.calls.openCall(ctx, a, callID)
+	call, err := iv.n.calls.OpenCall(ctx, a, callID)
 	if err == nil {
-		err = iv.n.calls.mayRead(ctx, a, call)
+		err = iv.n.calls.MayRead(ctx, a, call)
 	}
 	if err != nil {
 		return web.InvitationOut{}, fmt.Errorf("invite to call: %w", err)
@@ -418,7 +418,7 @@ func (iv *inviteService) Redeem(ctx context.Context, token string, in web.Redeem
 	}
 	if r.NewSession != nil {
 		iv.n.log.Info("service request opened: ringing its expert", "call", r.NewSession.ID, "expert", inv.CreatedBy)
-		iv.n.ring.ring(*r.NewSession, r.Guest.Name)
+		iv.n.ring.Ring(*r.NewSession, r.Guest.Name)
 	}
 	return r.Guest, nil
 }

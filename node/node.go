@@ -25,6 +25,7 @@ import (
 	"siteline/cluster/bus"
 	"siteline/cluster/history"
 	"siteline/cluster/raft"
+	"siteline/node/calls"
 	"siteline/node/federation"
 	"siteline/node/org"
 	"siteline/node/reports"
@@ -106,13 +107,13 @@ type Node struct {
 	history *history.Forwarder
 
 	media *media // SFU and TURN relay; nil when offline
-	calls *callService
+	calls *calls.Service
 	// sessionMedia keeps snapshots, files and recordings (session_media.go).
 	sessionMedia *mediaService
 	// invites is the invitation service and its delivery outbox.
 	invites *inviteService
 	// ring pushes incoming calls to the experts' open pages.
-	ring *ringHub
+	ring *calls.RingHub
 	// reports is the service-report use case.
 	reports *reports.Service
 	web     *web.Server
@@ -213,11 +214,10 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 	}
 	n.registerMetrics()
-	n.calls = newCallService(n)
 	if n.sessionMedia, err = newMediaService(n); err != nil {
 		return err
 	}
-	n.ring = newRingHub(n)
+	n.newCalls(ctx) // media.go
 	n.reports = reports.New(reports.Deps{Store: n.store, Sessions: n.calls, Authz: n.authz, NodeID: n.nodeID,
 		SiteID: n.siteID, Now: n.now, NewID: newID, Log: n.log.With("component", "reports")})
 	if err := n.startInvites(); err != nil {

@@ -90,7 +90,7 @@ func (ms *mediaService) AddMedia(ctx context.Context, a web.Actor, callID string
 	if err := ms.permit(a, perm); err != nil {
 		return storage.Media{}, err
 	}
-	sess, err := ms.n.calls.openCall(ctx, a, callID)
+	sess, err := ms.n.calls.OpenCall(ctx, a, callID)
 	if err != nil {
 		return storage.Media{}, err
 	}
@@ -149,7 +149,7 @@ func (ms *mediaService) AddMedia(ctx context.Context, a web.Actor, callID string
 
 // announce tells everyone in the call about new media.
 func (ms *mediaService) announce(callID string, m storage.Media) {
-	s, err := ms.n.calls.sfu()
+	s, err := ms.n.sfu()
 	if err != nil {
 		return
 	}
@@ -178,7 +178,7 @@ func (ms *mediaService) permit(a web.Actor, perm string) error {
 // must be theirs, or, when pid is empty, their only one.
 func (ms *mediaService) participantOf(a web.Actor, callID, pid string) (sfu.ParticipantInfo, error) {
 	notIn := fmt.Errorf("you are not in call %s: join it before sharing media: %w", callID, storage.ErrConflict)
-	s, err := ms.n.calls.sfu()
+	s, err := ms.n.sfu()
 	if err != nil {
 		return sfu.ParticipantInfo{}, err
 	}
