@@ -467,14 +467,6 @@ func (iv *inviteService) checkGuest(guestID, permission string) error {
 	return nil
 }
 
-// actorKind is the participant kind a call records for an actor.
-func actorKind(a web.Actor) storage.UserKind {
-	if a.Kind != "" {
-		return a.Kind
-	}
-	return storage.UserRegular
-}
-
 // startInvites builds the invitation service and its outbox.
 func (n *Node) startInvites() error {
 	d, err := newDeliverer(n)
