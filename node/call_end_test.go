@@ -51,7 +51,7 @@ func TestUnjoinedCallsEnd(t *testing.T) {
 	joined := cn.createCall(t, cn.tech)
 	tech := cn.join(t, cn.tech, joined.ID, "Tom", client.Config{})
 	defer tech.Close()
-	if cn.n.calls.graceful(joined.ID) {
+	if cn.n.calls.Graceful(joined.ID) {
 		t.Fatal("a joined call still waits to end")
 	}
 }

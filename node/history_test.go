@@ -13,6 +13,7 @@ import (
 
 	"siteline/media/sfu"
 	"siteline/media/signal"
+	"siteline/node/calls"
 	"siteline/policy"
 	"siteline/storage"
 	"siteline/web"
@@ -47,16 +48,16 @@ func recordCalls(t testing.TB, tn *testNode, n int) []string {
 		t.Fatal(err)
 	}
 	a := web.Actor{UserID: admin.ID, OrgID: tn.n.OrgID(), Name: admin.Name}
-	rec := callRecorder{n: tn.n}
+	rec := tn.n.calls.Recorder()
 	var ids []string
 	for i := range n {
 		s, err := tn.n.calls.CreateCall(ctx, a, web.CallInput{Name: fmt.Sprintf("Pump %d", i), Goal: "leak"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var leaving *departure
+		var leaving *calls.Departure
 		for j, dev := range []string{"desktop", "glasses"} {
-			d, err := tn.n.calls.recordJoin(ctx, a, s.ID, fmt.Sprintf("%s-p%d", s.ID, j), admin.Name, dev, false)
+			d, err := tn.n.calls.RecordJoin(ctx, a, s.ID, fmt.Sprintf("%s-p%d", s.ID, j), admin.Name, dev, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +67,7 @@ func recordCalls(t testing.TB, tn *testNode, n int) []string {
 		if err := rec.Chat(s.ID, me, signal.Message{Text: fmt.Sprintf("valve %d closed", i), Time: time.Now().UnixMilli()}); err != nil {
 			t.Fatal(err)
 		}
-		leaving.record()
+		leaving.Record()
 		if err := rec.End(s.ID, me); err != nil {
 			t.Fatal(err)
 		}

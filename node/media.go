@@ -15,8 +15,8 @@ import (
 
 	"siteline/media/sfu"
 	"siteline/media/turn"
+	"siteline/node/calls"
 	"siteline/storage"
-	"siteline/web"
 )
 
 // turnSecretFile holds the generated TURN secret when turn.secret is empty.
@@ -67,11 +67,11 @@ func (n *Node) startMedia(ctx context.Context) (err error) {
 		UDPPort:         udpPort,
 		TCPListener:     tcp,
 		NAT1To1IPs:      n.cfg.Media.PublicIPs,
-		Authorizer:      callAuthorizer{n},
-		Recorder:        callRecorder{n},
-		RecordDir:       n.recordDir(),
+		Authorizer:      n.callAuthorizer(ctx),
+		Recorder:        n.calls.Recorder(),
+		RecordDir:       n.recordDir(), // recording_dir.go
 		MaxParticipants: n.cfg.Media.MaxParticipants,
-		OnRecorded:      n.onRecorded,
+		OnRecorded:      n.calls.OnRecorded,
 		Registerer:      n.reg,
 	})
 	if err != nil {
@@ -96,10 +96,15 @@ func (n *Node) startMedia(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	var relay calls.Relay // a nil *turn.Server is no relay
+	if m.turn != nil {
+		relay = m.turn
+	}
+	n.calls.SetMedia(m.sfu, relay)
 	if err := m.sfu.Start(); err != nil {
 		return fmt.Errorf("start sfu: %w", err)
 	}
-	if err := n.calls.resume(ctx); err != nil {
+	if err := n.calls.Resume(ctx); err != nil {
 		n.log.Warn("calls left open by the last run stay open", "err", err)
 	}
 	n.log.Info("media started", "ice_udp", m.udp, "ice_tcp", m.tcp, "turn", m.turnAddrs())
@@ -119,11 +124,11 @@ func (n *Node) stopMedia(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
-	n.calls.stopEnding()
+	n.calls.StopEnding()
 	if err := n.media.sfu.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("stop sfu: %w", err))
 	}
-	n.calls.wait()
+	n.calls.Wait()
 	if n.media.turn != nil {
 		if err := n.media.turn.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop turn: %w", err))
@@ -161,7 +166,7 @@ func (n *Node) newTURN(m *media) (*turn.Server, error) {
 		AllowedPeerAddrs: append(sfuPeerAddrs(m, n.cfg.Media.PublicIPs), exact...),
 		OwnIPs:           publicIPs(n.cfg.Media.PublicIPs),
 		CredentialTTL:    n.cfg.TURN.CredentialTTL,
-		CheckGrant:       n.checkTURNGrant, // turn_grant.go
+		CheckGrant:       n.calls.CheckGrant,
 
 		MaxAllocations:        n.cfg.TURN.MaxAllocations,
 		MaxAllocationsPerUser: n.cfg.TURN.MaxAllocationsPerUser,
@@ -280,21 +285,51 @@ func (n *Node) turnSecret() ([]byte, error) {
 	return []byte(s), nil
 }
 
-// callAuthorizer is the SFU's Authorizer: the node's policy enforcer,
-// asked about the participant's user in that user's organisation.
-type callAuthorizer struct{ n *Node }
+// newCalls builds the call service and the ring over the node's store,
+// policy, team supervision (the organisation service) and audit log;
+// startMedia gives it the SFU and relay.
+func (n *Node) newCalls(ctx context.Context) {
+	n.ring = calls.NewRingHub(n.store, n.now, n.log)
+	var blobs calls.Blobs // a nil *blob.FS is no media store
+	if n.blobs != nil {
+		blobs = n.blobs
+	}
+	n.calls = calls.New(calls.Deps{
+		Context:     context.WithoutCancel(ctx),
+		Store:       n.store,
+		Enforcer:    n.authz,
+		Supervision: n.admin,     // org.Service.Supervisees
+		Audit:       n.auditor(), // audit.go
+		Blobs:       blobs,
+		Ring:        n.ring,
+		Now:         n.now,
+		Log:         n.log,
+		Config: calls.Config{
+			OrgID:           n.orgID,
+			SiteID:          n.siteID,
+			EmptyCallGrace:  n.cfg.Media.EmptyCallGrace,
+			UnjoinedCallTTL: n.cfg.Media.UnjoinedCallTTL,
+			MaxActiveCalls:  n.cfg.Media.MaxActiveCalls,
+			RelayListen:     []string{n.cfg.TURN.UDP, n.cfg.TURN.TCP},
+			PublicIPs:       n.cfg.Media.PublicIPs,
+		},
+	})
+}
 
-func (c callAuthorizer) Check(userID, permission string) error {
-	if strings.HasPrefix(userID, web.GuestIDPrefix) {
-		return c.n.invites.CheckGuest(userID, permission) // node/invites
+// callAuthorizer is the SFU's Authorizer: the node's policy enforcer,
+// asked about the participant's user in that user's organisation, and a
+// guest's invitation.
+func (n *Node) callAuthorizer(ctx context.Context) calls.Authorizer {
+	return calls.Authorizer{Context: context.WithoutCancel(ctx), Users: n.store, Enforcer: n.authz,
+		Guests: n.invites.CheckGuest, OrgID: n.orgID} // node/invites
+}
+
+// sfu returns the node's SFU, or an error when media is not running.
+func (n *Node) sfu() (*sfu.SFU, error) {
+	if n.media == nil {
+		return nil, fmt.Errorf("media is not running on this node: %w", storage.ErrNotFound)
 	}
-	orgID := c.n.orgID
-	if u, err := c.n.store.User(context.Background(), userID); err == nil {
-		orgID = u.OrgID
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("check %s of user %s: %w", permission, userID, err)
-	}
-	return c.n.authz.Check(orgID, userID, permission)
+	return n.media.sfu, nil
 }
 
 // unspecifiedHostPort reports whether addr names every interface (":8443",

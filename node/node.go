@@ -26,6 +26,7 @@ import (
 	"siteline/cluster/history"
 	"siteline/cluster/raft"
 	"siteline/node/attachments"
+	"siteline/node/calls"
 	"siteline/node/federation"
 	"siteline/node/invites"
 	"siteline/node/org"
@@ -109,7 +110,7 @@ type Node struct {
 	history *history.Forwarder
 
 	media *media // SFU and TURN relay; nil when offline
-	calls *callService
+	calls *calls.Service
 	// blobs keeps the bytes of media and recordings; transfer opens them,
 	// fetching forwarded ones from their site (usecases.go).
 	blobs    *blob.FS
@@ -119,7 +120,7 @@ type Node struct {
 	// invites is the invitation service and its delivery outbox.
 	invites *invites.Service
 	// ring pushes incoming calls to the experts' open pages.
-	ring *ringHub
+	ring *calls.RingHub
 	// reports is the service-report use case.
 	reports *reports.Service
 	web     *web.Server
@@ -225,11 +226,11 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 	}
 	n.registerMetrics()
-	n.calls = newCallService(n)
-	if err := n.startAttachments(); err != nil {
+	if err := n.openBlobs(); err != nil { // usecases.go
 		return err
 	}
-	n.ring = newRingHub(n)
+	n.newCalls(ctx) // media.go
+	n.startAttachments()
 	n.reports = reports.New(reports.Deps{Store: n.store, Sessions: n.calls, Authz: n.authz, NodeID: n.nodeID,
 		SiteID: n.siteID, Now: n.now, NewID: newID, Log: n.log.With("component", "reports"),
 		Media: n.sessionMedia, Names: n.store.Scoped(), Roles: n.authz})

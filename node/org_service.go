@@ -35,7 +35,7 @@ func (n *Node) startOrg() error {
 		Proposer:        n.raft,
 		Store:           n.store,
 		Enforcer:        n.authz,
-		Audit:           auditLog{store: n.store, orgID: n.orgID, siteID: n.siteID, now: n.now},
+		Audit:           n.auditor(),
 		Hasher:          n.passwords,
 		FirstPassword:   n.firstPassword,
 		TokenDefaultTTL: n.cfg.Tokens.DefaultTTL,

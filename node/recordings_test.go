@@ -84,7 +84,7 @@ func TestRecordingStoredAndServedWithRanges(t *testing.T) {
 	}
 	by := sfu.ParticipantInfo{ID: tom.ID(), UserID: "someone", Name: "Tom"}
 	started := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	if err := cn.n.calls.storeRecording(ctx, call.ID, by, started, f); err != nil {
+	if err := cn.n.calls.StoreRecording(ctx, call.ID, by, started, f); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(f.Path); !os.IsNotExist(err) {

@@ -277,9 +277,9 @@ func TestEmptyCallEndsWithItsGuests(t *testing.T) {
 	tech := cn.join(t, cn.tech, call.ID, "Tom", client.Config{})
 	_ = g.Close()
 	_ = tech.Close()
-	eventually(t, 10*time.Second, "the grace period to start", func() bool { return cn.n.calls.graceful(call.ID) })
+	eventually(t, 10*time.Second, "the grace period to start", func() bool { return cn.n.calls.Graceful(call.ID) })
 	tech = cn.join(t, cn.tech, call.ID, "Tom", client.Config{}) // a reload
-	if cn.n.calls.graceful(call.ID) {
+	if cn.n.calls.Graceful(call.ID) {
 		t.Fatal("a rejoin did not cancel the grace period")
 	}
 	if st := guest.do("GET", "/api/v1/calls/"+call.ID+"/chat", nil, nil); st != 200 {

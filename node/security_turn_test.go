@@ -222,7 +222,7 @@ func TestTURNCredentialsEndWithCallAndUser(t *testing.T) {
 	}
 
 	// The call ends: its allocation is closed, its credentials open nothing.
-	if err := (callRecorder{n: cn.n}).End(call.ID, sfu.ParticipantInfo{ID: "p1", UserID: techID, Name: "Tom Tech"}); err != nil {
+	if err := cn.n.calls.Recorder().End(call.ID, sfu.ParticipantInfo{ID: "p1", UserID: techID, Name: "Tom Tech"}); err != nil {
 		t.Fatal(err)
 	}
 	if n := cn.n.media.turn.UserAllocations(techID); n != 0 {

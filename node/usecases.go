@@ -4,8 +4,10 @@ import (
 	"context"
 
 	"siteline/cluster/history"
+	"siteline/media/sfu"
 	"siteline/media/signal"
 	"siteline/node/attachments"
+	"siteline/node/calls"
 	"siteline/node/internal/usecase"
 	"siteline/node/invites"
 	"siteline/storage"
@@ -24,9 +26,8 @@ const mediaDir = "media"
 // directory.
 const outboxKeyFile = "invite-outbox.key"
 
-// startAttachments opens the blob store and the transfer of forwarded
-// media, and builds the session media service on them.
-func (n *Node) startAttachments() error {
+// openBlobs opens the blob store and the transfer of forwarded media.
+func (n *Node) openBlobs() error {
 	blobs, err := blob.OpenFS(n.cfg.path(mediaDir))
 	if err != nil {
 		return err
@@ -46,16 +47,21 @@ func (n *Node) startAttachments() error {
 		return err
 	}
 	n.blobs, n.transfer = blobs, t
+	return nil
+}
+
+// startAttachments builds the session media service on the blob store and
+// the call service.
+func (n *Node) startAttachments() {
 	n.sessionMedia = attachments.New(attachments.Deps{
 		Store:     n.store,
-		Blobs:     blobs,
-		Open:      t,
+		Blobs:     n.blobs,
+		Open:      n.transfer,
 		Authz:     n.authz,
-		Calls:     callsPort{n.calls},
+		Calls:     callsPort{cs: n.calls, sfu: n.sfu},
 		Now:       n.now,
 		MaxUpload: n.cfg.Media.MaxUpload,
 	})
-	return nil
 }
 
 // startInvites builds the invitation service and its outbox.
@@ -73,8 +79,8 @@ func (n *Node) startInvites() error {
 		SMSWebhookURL: n.cfg.SMS.WebhookURL,
 	}, invites.Deps{
 		Store:  n.store,
-		Calls:  callsPort{n.calls},
-		Ring:   invites.RingFunc(n.ring.ring),
+		Calls:  callsPort{cs: n.calls, sfu: n.sfu},
+		Ring:   invites.RingFunc(n.ring.Ring),
 		Rules:  n.authz,
 		Audit:  usecase.Auditor{Store: n.store, OrgID: n.orgID, SiteID: n.siteID, Now: n.now},
 		URL:    n.URL,
@@ -101,20 +107,23 @@ func (n *Node) startDeliveries() {
 	}()
 }
 
-// callsPort is the call service as the use cases in packages of their own
-// ask for it.
-type callsPort struct{ cs *callService }
+// callsPort is the call service, and the SFU it runs calls on, as the use
+// cases in packages of their own ask for them.
+type callsPort struct {
+	cs  *calls.Service
+	sfu func() (*sfu.SFU, error)
+}
 
 func (p callsPort) OpenCall(ctx context.Context, a web.Actor, id string) (storage.Session, error) {
-	return p.cs.openCall(ctx, a, id)
+	return p.cs.OpenCall(ctx, a, id)
 }
 
 func (p callsPort) MayRead(ctx context.Context, a web.Actor, s storage.Session) error {
-	return p.cs.mayRead(ctx, a, s)
+	return p.cs.MayRead(ctx, a, s)
 }
 
 func (p callsPort) Room(callID string) (attachments.Room, error) {
-	s, err := p.cs.sfu()
+	s, err := p.sfu()
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +134,7 @@ func (p callsPort) Room(callID string) (attachments.Room, error) {
 }
 
 func (p callsPort) Broadcast(callID string, m signal.Message) {
-	if s, err := p.cs.sfu(); err == nil {
+	if s, err := p.sfu(); err == nil {
 		s.Broadcast(callID, m)
 	}
 }

@@ -15,12 +15,9 @@ import (
 	"io"
 	"mime"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"siteline/media/sfu"
 	"siteline/media/signal"
@@ -115,9 +112,6 @@ func validation(field, problem string) error { return check.Invalid(field, probl
 // sniffLen is how much of an upload is read to check what it is.
 const sniffLen = 512
 
-// maxMediaName bounds a stored file name, in bytes.
-const maxMediaName = 255
-
 // AddMedia stores an upload of the caller, who is in the call as
 // in.Participant: the bytes, then the row and its event, then the call is
 // told. Bad input and refusals change nothing.
@@ -174,7 +168,7 @@ func (ms *Service) AddMedia(ctx context.Context, a web.Actor, callID string, in 
 	}
 	now := ms.now().UTC()
 	m := storage.Media{ID: ids.New(), SessionID: callID, OrgID: sess.OrgID, Kind: kind,
-		Name: FileName(in.Name, kind, ctype, now.Format("2006-01-02 15.04.05")), BlobKey: b.Key,
+		Name: check.FileName(in.Name, kind, ctype, now.Format("2006-01-02 15.04.05")), BlobKey: b.Key,
 		ContentType: ctype, Size: b.Size, SHA256: b.Key, Annotations: in.Annotations,
 		CreatedBy: usecase.ActorID(a), Participant: by.ID, Of: in.Of, CreatedAt: now}
 	evKind := storage.EventFile
@@ -303,37 +297,4 @@ func uploadType(kind, declared string, head []byte) (string, error) {
 		return "image/jpeg", nil
 	}
 	return "", validation("file", "is not a PNG or JPEG image (its first bytes are neither): a snapshot must be image/png or image/jpeg")
-}
-
-// FileName makes the stored file name: the client's base name without
-// control characters, or a name made of the kind and the time.
-func FileName(name, kind, ctype, at string) string {
-	name = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '/' || r == '\\' || r == '"' {
-			return -1
-		}
-		return r
-	}, filepath.Base(strings.ReplaceAll(name, "\\", "/")))
-	name = strings.TrimSpace(name)
-	if name == "." || name == "" {
-		name = map[string]string{storage.MediaSnapshot: "Snapshot", storage.MediaFile: "File"}[kind] + " " + at
-		if exts, _ := mime.ExtensionsByType(ctype); len(exts) > 0 {
-			name += preferredExt(ctype, exts)
-		}
-	}
-	for len(name) > maxMediaName {
-		_, size := utf8.DecodeLastRuneInString(name)
-		name = name[:len(name)-size]
-	}
-	return name
-}
-
-func preferredExt(ctype string, exts []string) string {
-	switch ctype {
-	case "image/png":
-		return ".png"
-	case "image/jpeg":
-		return ".jpg"
-	}
-	return exts[0]
 }

@@ -329,19 +329,3 @@ func TestAddMediaRefusals(t *testing.T) {
 		t.Fatalf("told = %+v", f.calls.told)
 	}
 }
-
-func TestFileName(t *testing.T) {
-	long := strings.Repeat("é", 200) // 400 bytes
-	for _, tc := range []struct{ in, kind, ctype, want string }{
-		{"report.pdf", storage.MediaFile, "application/pdf", "report.pdf"},
-		{"../../etc/passwd", storage.MediaFile, "text/plain", "passwd"},
-		{`C:\Users\a\"x".txt`, storage.MediaFile, "text/plain", "x.txt"},
-		{"", storage.MediaSnapshot, "image/jpeg", "Snapshot AT.jpg"},
-		{" . ", storage.MediaFile, "image/png", "File AT.png"},
-		{long, storage.MediaFile, "", strings.Repeat("é", 127)},
-	} {
-		if got := FileName(tc.in, tc.kind, tc.ctype, "AT"); got != tc.want {
-			t.Errorf("FileName(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}

@@ -13,6 +13,7 @@ import (
 	"siteline/cluster/history"
 	"siteline/cluster/pki"
 	"siteline/cluster/raft"
+	"siteline/node/internal/usecase"
 	"siteline/storage"
 	"siteline/web"
 )
@@ -237,14 +238,8 @@ func (m *Membership) Server(ctx context.Context, id string) (raft.Server, error)
 	return raft.Server{}, fmt.Errorf("node %s: %w", id, storage.ErrNotFound)
 }
 
-// actorID names the actor in the audit log: "cli" for the operator on the
-// admin socket.
-func actorID(a web.Actor) string {
-	if a.Local {
-		return "cli"
-	}
-	return a.UserID
-}
+// actorID is who the records name for a.
+func actorID(a web.Actor) string { return usecase.ActorID(a) }
 
 func validation(field, problem string) error {
 	return &storage.ValidationError{Field: field, Problem: problem}

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"time"
 
+	"siteline/node/internal/usecase"
 	"siteline/storage"
 	"siteline/web"
 )
@@ -155,10 +156,5 @@ func (s *Service) commit(ctx context.Context, a web.Actor, e entry, changes ...s
 	return nil
 }
 
-// actorID is who the audit log and the command name for a.
-func actorID(a web.Actor) string {
-	if a.Local {
-		return "cli"
-	}
-	return a.UserID
-}
+// actorID is who the records name for a.
+func actorID(a web.Actor) string { return usecase.ActorID(a) }

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"siteline/node/internal/usecase"
 	"siteline/policy"
 	"siteline/storage"
 	"siteline/web"
@@ -282,9 +283,5 @@ func known(key string) bool {
 	return false
 }
 
-func actorID(a web.Actor) string {
-	if a.Local {
-		return "cli"
-	}
-	return a.UserID
-}
+// actorID is who the records name for a.
+func actorID(a web.Actor) string { return usecase.ActorID(a) }

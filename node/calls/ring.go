@@ -1,9 +1,10 @@
-package node
+package calls
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -12,13 +13,15 @@ import (
 	"siteline/web"
 )
 
-// ringHub rings experts: it fans events out to the open backoffice pages
+// RingHub rings experts: it fans events out to the open backoffice pages
 // of each user (the web layer's events sockets). It keeps no call state of
 // its own: a call rings its expert while its session is ringing and the
 // expert has not declined it (a declined event in its history), so a page
 // opened late, or after a restart, learns of it from the store.
-type ringHub struct {
-	n *Node
+type RingHub struct {
+	store RingStore
+	now   func() time.Time
+	log   *slog.Logger
 
 	mu   sync.Mutex
 	subs map[string]map[*ringSub]struct{} // by user id
@@ -31,14 +34,22 @@ type ringSub struct {
 	send func(web.Event) error
 }
 
-var _ web.Events = (*ringHub)(nil)
+var _ web.Events = (*RingHub)(nil)
 
-func newRingHub(n *Node) *ringHub {
-	return &ringHub{n: n, subs: make(map[string]map[*ringSub]struct{})}
+// NewRingHub builds the ring over the site store; now is the clock
+// (time.Now when nil).
+func NewRingHub(store RingStore, now func() time.Time, log *slog.Logger) *RingHub {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &RingHub{store: store, now: now, log: log, subs: make(map[string]map[*ringSub]struct{})}
 }
 
 // Subscribe registers a page of a user.
-func (h *ringHub) Subscribe(ctx context.Context, a web.Actor, send func(web.Event) error) (func(), error) {
+func (h *RingHub) Subscribe(ctx context.Context, a web.Actor, send func(web.Event) error) (func(), error) {
 	if a.Local || a.UserID == "" || strings.HasPrefix(a.UserID, web.GuestIDPrefix) {
 		return nil, validation("actor", "must be a user: calls ring users, not guests or the local operator")
 	}
@@ -76,7 +87,7 @@ func (h *ringHub) Subscribe(ctx context.Context, a web.Actor, send func(web.Even
 // publish sends an event to every open page of a user. A page too slow to
 // read is disconnected by the web layer; it learns the state again when it
 // reconnects.
-func (h *ringHub) publish(userID string, e web.Event) {
+func (h *RingHub) publish(userID string, e web.Event) {
 	h.mu.Lock()
 	subs := make([]*ringSub, 0, len(h.subs[userID]))
 	for s := range h.subs[userID] {
@@ -95,8 +106,8 @@ func incomingCall(s storage.Session, caller string) web.Event {
 	return web.Event{Type: web.EventIncomingCall, CallID: s.ID, CallerName: caller, Subject: s.Name, StartedAt: &started}
 }
 
-// ring tells the expert of a service request's new call that it rings.
-func (h *ringHub) ring(s storage.Session, caller string) {
+// Ring tells the expert of a service request's new call that it rings.
+func (h *RingHub) Ring(s storage.Session, caller string) {
 	if h == nil {
 		return
 	}
@@ -104,23 +115,23 @@ func (h *ringHub) ring(s storage.Session, caller string) {
 }
 
 // stopped tells the expert a call no longer rings them.
-func (h *ringHub) stopped(s storage.Session, reason string) {
+func (h *RingHub) stopped(s storage.Session, reason string) {
 	if h == nil || s.Kind != storage.SessionServiceRequest {
 		return
 	}
 	h.publish(s.CreatedBy, web.Event{Type: web.EventRingStopped, CallID: s.ID, Reason: reason})
 }
 
-// ended stops the ring of a call its caller ended.
-func (h *ringHub) ended(callID string) {
+// Ended stops the ring of a call that ended.
+func (h *RingHub) Ended(ctx context.Context, callID string) {
 	if h == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	s, err := h.n.store.Session(ctx, callID)
+	s, err := h.store.Session(ctx, callID)
 	if err != nil {
-		h.n.log.Warn("stop the ring of an ended call", "call", callID, "err", err)
+		h.log.Warn("stop the ring of an ended call", "call", callID, "err", err)
 		return
 	}
 	h.stopped(s, web.RingEnded)
@@ -128,15 +139,15 @@ func (h *ringHub) ended(callID string) {
 
 // WaitingCalls lists the actor's open service-request calls with their
 // callers, and whether the actor declined each.
-func (h *ringHub) WaitingCalls(ctx context.Context, a web.Actor) ([]web.WaitingCall, error) {
-	calls, err := h.n.store.OwnedSessions(ctx, a.OrgID, actorID(a), storage.SessionServiceRequest)
+func (h *RingHub) WaitingCalls(ctx context.Context, a web.Actor) ([]web.WaitingCall, error) {
+	calls, err := h.store.OwnedSessions(ctx, a.OrgID, actorID(a), storage.SessionServiceRequest)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]web.WaitingCall, 0, len(calls))
 	for _, s := range calls {
 		w := web.WaitingCall{Call: s, CallerName: "A guest"}
-		guests, err := h.n.store.SessionGuests(ctx, s.ID)
+		guests, err := h.store.SessionGuests(ctx, s.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -153,8 +164,8 @@ func (h *ringHub) WaitingCalls(ctx context.Context, a web.Actor) ([]web.WaitingC
 	return out, nil
 }
 
-func (h *ringHub) declined(ctx context.Context, callID, userID string) (bool, error) {
-	evs, err := h.n.store.SessionEvents(ctx, callID)
+func (h *RingHub) declined(ctx context.Context, callID, userID string) (bool, error) {
+	evs, err := h.store.SessionEvents(ctx, callID)
 	if err != nil {
 		return false, err
 	}
@@ -168,8 +179,8 @@ func (h *ringHub) declined(ctx context.Context, callID, userID string) (bool, er
 
 // Decline records that the expert declined a call ringing them and stops
 // the ring on all their pages. Declining twice is harmless.
-func (h *ringHub) Decline(ctx context.Context, a web.Actor, callID string) error {
-	s, err := h.n.store.Session(ctx, callID)
+func (h *RingHub) Decline(ctx context.Context, a web.Actor, callID string) error {
+	s, err := h.store.Session(ctx, callID)
 	if err == nil && (s.OrgID != a.OrgID || s.Kind != storage.SessionServiceRequest || s.CreatedBy != actorID(a)) {
 		err = fmt.Errorf("no call %s rings you: %w", callID, storage.ErrNotFound)
 	}
@@ -184,9 +195,9 @@ func (h *ringHub) Decline(ctx context.Context, a web.Actor, callID string) error
 		return err
 	}
 	if !already {
-		ev := storage.SessionEvent{ID: newID(), SessionID: callID, At: h.n.now().UTC(), Kind: storage.EventDeclined,
+		ev := storage.SessionEvent{ID: newID(), SessionID: callID, At: h.now().UTC(), Kind: storage.EventDeclined,
 			ActorID: actorID(a), Payload: payload(map[string]string{"name": a.Name})}
-		if err := h.n.store.AppendSessionEvent(ctx, ev); err != nil {
+		if err := h.store.AppendSessionEvent(ctx, ev); err != nil {
 			return fmt.Errorf("decline: %w", err)
 		}
 	}
@@ -198,21 +209,21 @@ func (h *ringHub) Decline(ctx context.Context, a web.Actor, callID string) error
 // the others see them, and stops its ring. A guest's join (the caller's)
 // and a hidden sit-in do not answer a call. It runs after the join is
 // recorded; a failure is logged, never the join's.
-func (cs *callService) answerIfRinging(ctx context.Context, a web.Actor, callID string, hidden bool) {
+func (cs *Service) answerIfRinging(ctx context.Context, a web.Actor, callID string, hidden bool) {
 	if hidden || a.Local || strings.HasPrefix(a.UserID, web.GuestIDPrefix) {
 		return
 	}
-	s, err := cs.n.store.Session(ctx, callID)
+	s, err := cs.store.Session(ctx, callID)
 	if err != nil || s.Status != storage.SessionRinging {
 		return
 	}
-	ev := storage.SessionEvent{ID: newID(), SessionID: callID, At: cs.n.now().UTC(), Kind: storage.EventAnswered,
+	ev := storage.SessionEvent{ID: newID(), SessionID: callID, At: cs.now().UTC(), Kind: storage.EventAnswered,
 		ActorID: actorID(a), Payload: payload(map[string]string{"name": a.Name})}
-	if err := cs.n.store.AnswerSession(ctx, ev); err != nil {
+	if err := cs.store.AnswerSession(ctx, ev); err != nil {
 		if !errors.Is(err, storage.ErrConflict) { // someone else answered first
-			cs.n.log.Error("answer a ringing call", "call", callID, "err", err)
+			cs.log.Error("answer a ringing call", "call", callID, "err", err)
 		}
 		return
 	}
-	cs.n.ring.stopped(s, web.RingAnswered)
+	cs.ring.stopped(s, web.RingAnswered)
 }

@@ -1,7 +1,6 @@
-package node
+package calls
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,15 +15,15 @@ import (
 // longer live.
 var errGrantEnded = errors.New("turn grant no longer holds")
 
-// checkTURNGrant is the relay's CheckGrant: relay credentials hold while
+// CheckGrant is the relay's CheckGrant: relay credentials hold while
 // their call is open and their user active (a guest: invited to that
 // call). The relay asks on every authenticated TURN request and every few
 // seconds for its live allocations, so an ended call or a deactivated
 // user loses its relay, at every node that relays for it.
-func (n *Node) checkTURNGrant(g turn.Grant) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+func (cs *Service) CheckGrant(g turn.Grant) error {
+	ctx, cancel := cs.bounded(5 * time.Second)
 	defer cancel()
-	s, err := n.store.Session(ctx, g.Call)
+	s, err := cs.store.Session(ctx, g.Call)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return fmt.Errorf("call %s: not found: %w", g.Call, errGrantEnded)
@@ -39,7 +38,7 @@ func (n *Node) checkTURNGrant(g turn.Grant) error {
 	case g.User == actorID(web.Actor{Local: true}):
 		return nil // the node's own command line
 	case strings.HasPrefix(g.User, web.GuestIDPrefix):
-		guest, err := n.store.Guest(ctx, g.User)
+		guest, err := cs.store.Guest(ctx, g.User)
 		if errors.Is(err, storage.ErrNotFound) || err == nil && guest.SessionID != g.Call {
 			return fmt.Errorf("guest %s: not invited to call %s: %w", g.User, g.Call, errGrantEnded)
 		}
@@ -48,7 +47,7 @@ func (n *Node) checkTURNGrant(g turn.Grant) error {
 		}
 		return nil
 	}
-	u, err := n.store.User(ctx, g.User)
+	u, err := cs.store.User(ctx, g.User)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return fmt.Errorf("user %s: not found: %w", g.User, errGrantEnded)
@@ -62,12 +61,13 @@ func (n *Node) checkTURNGrant(g turn.Grant) error {
 	return nil
 }
 
-// closeCallRelays closes the relay allocations of a call that ended.
-func (n *Node) closeCallRelays(callID string) {
-	if n.media == nil || n.media.turn == nil {
+// closeRelays closes the relay allocations of a call that ended.
+func (cs *Service) closeRelays(callID string) {
+	relay := cs.relay()
+	if relay == nil {
 		return
 	}
-	if closed := n.media.turn.Revoke(func(g turn.Grant) bool { return g.Call == callID }); closed > 0 {
-		n.log.Info("turn allocations of an ended call closed", "call", callID, "allocations", closed)
+	if closed := relay.Revoke(func(g turn.Grant) bool { return g.Call == callID }); closed > 0 {
+		cs.log.Info("turn allocations of an ended call closed", "call", callID, "allocations", closed)
 	}
 }

@@ -1,61 +1,121 @@
-package node
+package calls
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"siteline/media/sfu"
 	"siteline/media/signal"
 	"siteline/media/turn"
+	"siteline/node/internal/check"
 	"siteline/storage"
 	"siteline/web"
 )
 
-// callService is the calls use case behind web.Calls: a call is a session
+// Service is the calls use case behind web.Calls: a call is a session
 // row in the site store and a room of the SFU under the same id; joins and
 // leaves are written to the session's history before they are
 // acknowledged.
-type callService struct {
-	n  *Node
+type Service struct {
+	life    context.Context // Deps.Context, ended by Wait
+	endLife context.CancelFunc
+
+	store       Store
+	enforcer    Enforcer
+	supervision Supervision
+	audit       Auditor
+	blobs       Blobs
+	ring        *RingHub
+	now         func() time.Time
+	log         *slog.Logger
+	cfg         Config
+
+	media atomic.Pointer[mediaParts] // SetMedia
+
 	wg sync.WaitGroup // departure watchers
 
 	mu      sync.Mutex
 	directs map[string]*directSession // WHIP and WHEP sessions by id
 
-	empty emptyCalls // call_end.go
+	empty emptyCalls // end.go
 }
 
 type directSession struct {
 	callID string
 	userID string
-	left   *departure
+	left   *Departure
 	leave  func()
 }
 
-func newCallService(n *Node) *callService {
-	return &callService{n: n, directs: make(map[string]*directSession)}
+// mediaParts are the SFU and the relay of a node whose media runs.
+type mediaParts struct {
+	sfu   SFU
+	relay Relay // nil when every TURN listener is off
 }
 
-var _ web.Calls = (*callService)(nil)
+// New builds the call service. It has no media until SetMedia: calls can
+// be read, not joined.
+func New(d Deps) *Service {
+	if d.Context == nil {
+		d.Context = context.Background()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	life, end := context.WithCancel(d.Context)
+	return &Service{life: life, endLife: end, store: d.Store, enforcer: d.Enforcer, supervision: d.Supervision,
+		audit: d.Audit, blobs: d.Blobs, ring: d.Ring, now: d.Now, log: d.Log, cfg: d.Config,
+		directs: make(map[string]*directSession)}
+}
 
-// wait waits for the departure watchers, once the SFU has shut down.
-func (cs *callService) wait() { cs.wg.Wait() }
+var _ web.Calls = (*Service)(nil)
 
-func (cs *callService) sfu() (*sfu.SFU, error) {
-	if cs.n.media == nil {
+// SetMedia gives the service the node's SFU and TURN relay (relay nil
+// when off), once both are built and before the SFU starts.
+func (cs *Service) SetMedia(s SFU, relay Relay) {
+	cs.media.Store(&mediaParts{sfu: s, relay: relay})
+}
+
+// Wait waits for the departure watchers, once the SFU has shut down, then
+// ends the service's lifetime.
+func (cs *Service) Wait() {
+	cs.wg.Wait()
+	cs.endLife()
+}
+
+// bounded returns a context for a write nobody waits on, bounded by d.
+func (cs *Service) bounded(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(cs.life, d)
+}
+
+func (cs *Service) sfu() (SFU, error) {
+	m := cs.media.Load()
+	if m == nil {
 		return nil, fmt.Errorf("media is not running on this node: %w", storage.ErrNotFound)
 	}
-	return cs.n.media.sfu, nil
+	return m.sfu, nil
+}
+
+func (cs *Service) relay() Relay {
+	if m := cs.media.Load(); m != nil {
+		return m.relay
+	}
+	return nil
 }
 
 // CreateCall starts a session at this site.
-func (cs *callService) CreateCall(ctx context.Context, a web.Actor, in web.CallInput) (storage.Session, error) {
+func (cs *Service) CreateCall(ctx context.Context, a web.Actor, in web.CallInput) (storage.Session, error) {
 	in.Name, in.Goal = strings.TrimSpace(in.Name), strings.TrimSpace(in.Goal)
 	switch {
 	case len(in.Name) > 200:
@@ -63,21 +123,21 @@ func (cs *callService) CreateCall(ctx context.Context, a web.Actor, in web.CallI
 	case len(in.Goal) > 2000:
 		return storage.Session{}, validation("goal", "must be at most 2000 characters")
 	}
-	if err := checkNameChars("name", in.Name); err != nil {
+	if err := check.NameChars("name", in.Name); err != nil {
 		return storage.Session{}, err
 	}
 	if err := cs.checkActiveCalls(ctx, a); err != nil {
 		return storage.Session{}, err
 	}
 	s := storage.Session{
-		ID: newID(), OrgID: a.OrgID, SiteID: cs.n.siteID, Kind: storage.SessionConference,
+		ID: newID(), OrgID: a.OrgID, SiteID: cs.cfg.SiteID, Kind: storage.SessionConference,
 		Name: in.Name, Goal: in.Goal, Status: storage.SessionActive, CreatedBy: actorID(a),
-		StartedAt: cs.n.now().UTC(),
+		StartedAt: cs.now().UTC(),
 	}
 	if s.OrgID == "" {
-		s.OrgID = cs.n.orgID
+		s.OrgID = cs.cfg.OrgID
 	}
-	if err := cs.n.store.CreateSession(ctx, s); err != nil {
+	if err := cs.store.CreateSession(ctx, s); err != nil {
 		return storage.Session{}, fmt.Errorf("create call: %w", err)
 	}
 	cs.created(s.ID)
@@ -86,8 +146,8 @@ func (cs *callService) CreateCall(ctx context.Context, a web.Actor, in web.CallI
 
 // Call returns a session of the actor's organisation: what joining by the
 // call's link needs. Its data is for its people (ViewCall).
-func (cs *callService) Call(ctx context.Context, a web.Actor, id string) (storage.Session, error) {
-	s, err := cs.n.store.Session(ctx, id)
+func (cs *Service) Call(ctx context.Context, a web.Actor, id string) (storage.Session, error) {
+	s, err := cs.store.Session(ctx, id)
 	if err == nil && !a.Local && s.OrgID != a.OrgID {
 		err = fmt.Errorf("session %s: %w", id, storage.ErrNotFound)
 	}
@@ -97,8 +157,9 @@ func (cs *callService) Call(ctx context.Context, a web.Actor, id string) (storag
 	return s, nil
 }
 
-// openCall returns a session that can still be joined.
-func (cs *callService) openCall(ctx context.Context, a web.Actor, id string) (storage.Session, error) {
+// OpenCall returns a session of the actor's organisation that can still
+// be joined.
+func (cs *Service) OpenCall(ctx context.Context, a web.Actor, id string) (storage.Session, error) {
 	s, err := cs.Call(ctx, a, id)
 	if err != nil {
 		return s, err
@@ -111,22 +172,22 @@ func (cs *callService) openCall(ctx context.Context, a web.Actor, id string) (st
 
 // ICEServers lists STUN and TURN URLs on host with credentials minted for
 // this call and user.
-func (cs *callService) ICEServers(ctx context.Context, a web.Actor, callID, host string) (web.ICEConfig, error) {
-	s, err := cs.openCall(ctx, a, callID)
+func (cs *Service) ICEServers(ctx context.Context, a web.Actor, callID, host string) (web.ICEConfig, error) {
+	s, err := cs.OpenCall(ctx, a, callID)
 	if err != nil {
 		return web.ICEConfig{}, err
 	}
-	if err := cs.mayRead(ctx, a, s); err != nil {
+	if err := cs.MayRead(ctx, a, s); err != nil {
 		return web.ICEConfig{}, fmt.Errorf("relay credentials: %w", err)
 	}
-	if cs.n.media == nil || cs.n.media.turn == nil {
+	relay := cs.relay()
+	if relay == nil {
 		return web.ICEConfig{ICEServers: []web.ICEServer{}}, nil
 	}
-	relay := cs.n.media.turn
-	if ip := listenIP(cs.n.cfg.TURN.UDP, cs.n.cfg.TURN.TCP); ip != "" {
+	if ip := listenIP(cs.cfg.RelayListen...); ip != "" {
 		host = ip
-	} else if len(cs.n.cfg.Media.PublicIPs) > 0 {
-		host = cs.n.cfg.Media.PublicIPs[0]
+	} else if len(cs.cfg.PublicIPs) > 0 {
+		host = cs.cfg.PublicIPs[0]
 	}
 	addrs := relay.Addrs()
 	var stun, turnURLs []string
@@ -141,7 +202,7 @@ func (cs *callService) ICEServers(ctx context.Context, a web.Actor, callID, host
 	if addrs.TLS != nil {
 		turnURLs = append(turnURLs, "turns:"+net.JoinHostPort(host, strconv.Itoa(addrs.TLS.Port))+"?transport=tcp")
 	}
-	user, pass, expires := relay.Credentials(turn.Grant{Org: s.OrgID, Call: callID, User: actorID(a)}, cs.n.now())
+	user, pass, expires := relay.Credentials(turn.Grant{Org: s.OrgID, Call: callID, User: actorID(a)}, cs.now())
 	out := web.ICEConfig{ExpiresAt: expires.UTC()}
 	if len(stun) > 0 {
 		out.ICEServers = append(out.ICEServers, web.ICEServer{URLs: stun})
@@ -161,12 +222,12 @@ func listenIP(addrs ...string) string {
 	return ""
 }
 
-// departure writes a participant's left event once, whichever comes first:
+// Departure writes a participant's left event once, whichever comes first:
 // the socket's close, the participant's own leave, the call's end. A
 // supervisor's sit-in is audited on its way out too; an emptied call
-// starts its grace period (call_end.go).
-type departure struct {
-	cs       *callService
+// starts its grace period (end.go).
+type Departure struct {
+	cs       *Service
 	callID   string
 	pid      string
 	userID   string
@@ -175,20 +236,21 @@ type departure struct {
 	once     sync.Once
 }
 
-func (d *departure) record() {
+// Record writes the departure, the first time it is called.
+func (d *Departure) Record() {
 	d.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := d.cs.bounded(10 * time.Second)
 		defer cancel()
-		now := d.cs.n.now().UTC()
+		now := d.cs.now().UTC()
 		ev := storage.SessionEvent{ID: newID(), SessionID: d.callID, At: now, Kind: storage.EventLeft,
 			ActorID: d.userID, Payload: payload(map[string]string{"participant": d.pid})}
-		if err := d.cs.n.store.RecordLeave(ctx, d.pid, now, ev); err != nil {
-			d.cs.n.log.Error("record leave", "call", d.callID, "participant", d.pid, "err", err)
+		if err := d.cs.store.RecordLeave(ctx, d.pid, now, ev); err != nil {
+			d.cs.log.Error("record leave", "call", d.callID, "participant", d.pid, "err", err)
 		}
 		if d.sitIn {
-			if err := d.cs.n.audit(ctx, d.userID, "call.sit_in_end", d.callID, map[string]string{"participant": d.pid,
+			if err := d.cs.audit.Audit(ctx, d.userID, "call.sit_in_end", d.callID, map[string]string{"participant": d.pid,
 				"joined_at": d.joinedAt.Format(time.RFC3339Nano), "left_at": now.Format(time.RFC3339Nano)}); err != nil {
-				d.cs.n.log.Error("audit the end of a sit-in", "call", d.callID, "participant", d.pid, "err", err)
+				d.cs.log.Error("audit the end of a sit-in", "call", d.callID, "participant", d.pid, "err", err)
 			}
 		}
 		d.cs.left(d.callID)
@@ -196,39 +258,35 @@ func (d *departure) record() {
 }
 
 // watch records the departure when p is gone.
-func (cs *callService) watch(p *sfu.Participant, d *departure) {
+func (cs *Service) watch(p *sfu.Participant, d *Departure) {
 	cs.wg.Add(1)
 	go func() {
 		defer cs.wg.Done()
 		<-p.Done()
-		d.record()
+		d.Record()
 	}()
 }
 
-func payload(v any) json.RawMessage {
-	b, _ := json.Marshal(v)
-	return b
-}
-
-// recordJoin writes the participant row and its joined event.
-func (cs *callService) recordJoin(ctx context.Context, a web.Actor, callID, pid, name, device string, hidden bool) (*departure, error) {
-	now := cs.n.now().UTC()
+// RecordJoin writes the participant row and its joined event, and returns
+// the participant's departure, to be recorded once they leave.
+func (cs *Service) RecordJoin(ctx context.Context, a web.Actor, callID, pid, name, device string, hidden bool) (*Departure, error) {
+	now := cs.now().UTC()
 	uid := actorID(a)
 	p := storage.SessionParticipant{ID: pid, SessionID: callID, UserID: uid, DisplayName: name,
 		UserKind: actorKind(a), DeviceKind: device, Hidden: hidden, JoinedAt: now}
 	ev := storage.SessionEvent{ID: newID(), SessionID: callID, At: now, Kind: storage.EventJoined, ActorID: uid,
 		Payload: payload(map[string]any{"participant": pid, "name": name, "hidden": hidden, "device": device})}
-	if err := cs.n.store.RecordJoin(ctx, p, ev); err != nil {
+	if err := cs.store.RecordJoin(ctx, p, ev); err != nil {
 		return nil, err
 	}
 	cs.answerIfRinging(ctx, a, callID, hidden) // ring.go
-	return &departure{cs: cs, callID: callID, pid: pid, userID: uid, joinedAt: now, sitIn: hidden}, nil
+	return &Departure{cs: cs, callID: callID, pid: pid, userID: uid, joinedAt: now, sitIn: hidden}, nil
 }
 
 // Join opens a signaling connection; the client's join message enters the
 // room.
-func (cs *callService) Join(ctx context.Context, a web.Actor, callID string, send func([]byte) error) (web.CallConn, error) {
-	if _, err := cs.openCall(ctx, a, callID); err != nil {
+func (cs *Service) Join(ctx context.Context, a web.Actor, callID string, send func([]byte) error) (web.CallConn, error) {
+	if _, err := cs.OpenCall(ctx, a, callID); err != nil {
 		return nil, err
 	}
 	if _, err := cs.sfu(); err != nil {
@@ -241,7 +299,7 @@ func (cs *callService) Join(ctx context.Context, a web.Actor, callID string, sen
 // callConn is one signaling connection: it decodes and orders messages
 // (signal.Stream), enters the room on join and hands the rest to the SFU.
 type callConn struct {
-	cs      *callService
+	cs      *Service
 	actor   web.Actor
 	callID  string
 	sendRaw func([]byte) error
@@ -251,7 +309,7 @@ type callConn struct {
 	mu     sync.Mutex
 	stream *signal.Stream
 	p      *sfu.Participant
-	left   *departure
+	left   *Departure
 	closed bool
 }
 
@@ -261,7 +319,7 @@ func (c *callConn) reply(m signal.Message) {
 		err = c.sendRaw(data)
 	}
 	if err != nil {
-		c.cs.n.log.Debug("signaling reply", "call", c.callID, "type", m.Type, "err", err)
+		c.cs.log.Debug("signaling reply", "call", c.callID, "type", m.Type, "err", err)
 	}
 }
 
@@ -310,11 +368,11 @@ func (c *callConn) join(m signal.Message) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := c.cs.bounded(10 * time.Second)
 	defer cancel()
 	var supervised string
 	if m.Hidden {
-		call, err := c.cs.openCall(ctx, c.actor, c.callID)
+		call, err := c.cs.OpenCall(ctx, c.actor, c.callID)
 		if err != nil {
 			return err
 		}
@@ -350,7 +408,7 @@ func (c *callConn) join(m signal.Message) error {
 		return err
 	}
 	c.cs.joined(c.callID)
-	left, err := c.cs.recordJoin(ctx, c.actor, c.callID, pid, name, "", m.Hidden)
+	left, err := c.cs.RecordJoin(ctx, c.actor, c.callID, pid, name, "", m.Hidden)
 	if err != nil {
 		close(ready)
 		p.Leave()
@@ -358,11 +416,11 @@ func (c *callConn) join(m signal.Message) error {
 		return fmt.Errorf("record join: %w", err)
 	}
 	if m.Hidden {
-		if err := c.cs.n.audit(ctx, actorID(c.actor), "call.sit_in", c.callID, map[string]string{"participant": pid,
+		if err := c.cs.audit.Audit(ctx, actorID(c.actor), "call.sit_in", c.callID, map[string]string{"participant": pid,
 			"supervised": supervised, "joined_at": left.joinedAt.Format(time.RFC3339Nano)}); err != nil {
 			close(ready)
 			p.Leave()
-			left.record()
+			left.Record()
 			return err
 		}
 	}
@@ -385,22 +443,22 @@ func (c *callConn) Close() {
 	c.mu.Unlock()
 	if p != nil {
 		p.Leave()
-		left.record()
+		left.Record()
 	}
 }
 
 // Publish answers a WHIP offer.
-func (cs *callService) Publish(ctx context.Context, a web.Actor, callID, offer string) (web.DirectSession, error) {
+func (cs *Service) Publish(ctx context.Context, a web.Actor, callID, offer string) (web.DirectSession, error) {
 	return cs.direct(ctx, a, callID, offer, "whip")
 }
 
 // Play answers a WHEP offer.
-func (cs *callService) Play(ctx context.Context, a web.Actor, callID, offer string) (web.DirectSession, error) {
+func (cs *Service) Play(ctx context.Context, a web.Actor, callID, offer string) (web.DirectSession, error) {
 	return cs.direct(ctx, a, callID, offer, "whep")
 }
 
-func (cs *callService) direct(ctx context.Context, a web.Actor, callID, offer, kind string) (web.DirectSession, error) {
-	if _, err := cs.openCall(ctx, a, callID); err != nil {
+func (cs *Service) direct(ctx context.Context, a web.Actor, callID, offer, kind string) (web.DirectSession, error) {
+	if _, err := cs.OpenCall(ctx, a, callID); err != nil {
 		return web.DirectSession{}, err
 	}
 	s, err := cs.sfu()
@@ -420,7 +478,7 @@ func (cs *callService) direct(ctx context.Context, a web.Actor, callID, offer, k
 		return web.DirectSession{}, err
 	}
 	cs.joined(callID)
-	left, err := cs.recordJoin(ctx, a, callID, pid, info.Name, kind, false)
+	left, err := cs.RecordJoin(ctx, a, callID, pid, info.Name, kind, false)
 	if err != nil {
 		p.Leave()
 		cs.left(callID)
@@ -433,7 +491,7 @@ func (cs *callService) direct(ctx context.Context, a web.Actor, callID, offer, k
 	go func() {
 		defer cs.wg.Done()
 		<-p.Done()
-		left.record()
+		left.Record()
 		cs.mu.Lock()
 		delete(cs.directs, pid)
 		cs.mu.Unlock()
@@ -442,7 +500,7 @@ func (cs *callService) direct(ctx context.Context, a web.Actor, callID, offer, k
 }
 
 // EndDirect ends a WHIP or WHEP session of the actor's.
-func (cs *callService) EndDirect(ctx context.Context, a web.Actor, callID, id string) error {
+func (cs *Service) EndDirect(ctx context.Context, a web.Actor, callID, id string) error {
 	cs.mu.Lock()
 	d := cs.directs[id]
 	cs.mu.Unlock()
@@ -452,6 +510,6 @@ func (cs *callService) EndDirect(ctx context.Context, a web.Actor, callID, id st
 	if d.leave != nil {
 		d.leave()
 	}
-	d.left.record()
+	d.left.Record()
 	return nil
 }

@@ -1,4 +1,4 @@
-package node
+package calls
 
 import (
 	"context"
@@ -24,8 +24,8 @@ import (
 
 // callPeople returns the users of call s, owner first: its owner and every
 // visible participant, past or present, guests left out.
-func (cs *callService) callPeople(ctx context.Context, s storage.Session) ([]string, error) {
-	ps, err := cs.n.store.SessionParticipants(ctx, s.ID)
+func (cs *Service) callPeople(ctx context.Context, s storage.Session) ([]string, error) {
+	ps, err := cs.store.SessionParticipants(ctx, s.ID)
 	if err != nil {
 		return nil, fmt.Errorf("people of call %s: %w", s.ID, err)
 	}
@@ -40,11 +40,11 @@ func (cs *callService) callPeople(ctx context.Context, s storage.Session) ([]str
 
 // tookPart reports whether userID owns call s or was ever in it, hidden
 // or not.
-func (cs *callService) tookPart(ctx context.Context, userID string, s storage.Session) (bool, error) {
+func (cs *Service) tookPart(ctx context.Context, userID string, s storage.Session) (bool, error) {
 	if s.CreatedBy == userID {
 		return true, nil
 	}
-	ps, err := cs.n.store.SessionParticipants(ctx, s.ID)
+	ps, err := cs.store.SessionParticipants(ctx, s.ID)
 	if err != nil {
 		return false, fmt.Errorf("participants of call %s: %w", s.ID, err)
 	}
@@ -53,14 +53,14 @@ func (cs *callService) tookPart(ctx context.Context, userID string, s storage.Se
 
 // supervised returns the first of people that supervisorID may act on
 // with permission, or a refusal naming permission.
-func (cs *callService) supervised(ctx context.Context, orgID, supervisorID, permission string, people []string) (string, error) {
-	ms, err := cs.n.orgMemberships(ctx, orgID)
+func (cs *Service) supervised(ctx context.Context, orgID, supervisorID, permission string, people []string) (string, error) {
+	reach, err := cs.supervision.Supervisees(ctx, orgID, supervisorID)
 	if err != nil {
 		return "", err
 	}
 	var refusal error
 	for _, id := range people {
-		err := policy.CanSupervise(cs.n.authz, ms, orgID, supervisorID, id, permission)
+		err := canSupervise(cs.enforcer, reach, orgID, supervisorID, id, permission)
 		if err == nil {
 			return id, nil
 		}
@@ -76,9 +76,21 @@ func (cs *callService) supervised(ctx context.Context, orgID, supervisorID, perm
 	return "", fmt.Errorf("nobody in the call is a member (or, for managers, a lead) of a team you supervise: %w", refusal)
 }
 
-// mayRead decides whether a may read call s's data, get relay credentials
+// canSupervise is policy.CanSupervise over the supervisor's reach: the
+// permission org-wide, then the team scope.
+func canSupervise(e Enforcer, reach []string, orgID, supervisorID, targetID, permission string) error {
+	if err := e.Check(orgID, supervisorID, permission); err != nil {
+		return err
+	}
+	if !slices.Contains(reach, targetID) {
+		return &policy.ScopeError{SupervisorID: supervisorID, TargetID: targetID, Permission: permission}
+	}
+	return nil
+}
+
+// MayRead decides whether a may read call s's data, get relay credentials
 // for it or invite guests into it. A refusal names see-all-call-logs.
-func (cs *callService) mayRead(ctx context.Context, a web.Actor, s storage.Session) error {
+func (cs *Service) MayRead(ctx context.Context, a web.Actor, s storage.Session) error {
 	switch {
 	case a.Local:
 		return nil
@@ -92,7 +104,7 @@ func (cs *callService) mayRead(ctx context.Context, a web.Actor, s storage.Sessi
 	if err != nil || took {
 		return err
 	}
-	if cs.n.authz.Check(a.OrgID, a.UserID, policy.SeeAllCallLogs) == nil {
+	if cs.enforcer.Check(a.OrgID, a.UserID, policy.SeeAllCallLogs) == nil {
 		return nil
 	}
 	people, err := cs.callPeople(ctx, s)
@@ -107,12 +119,12 @@ func (cs *callService) mayRead(ctx context.Context, a web.Actor, s storage.Sessi
 }
 
 // ViewCall returns a call's session to someone who may read its data.
-func (cs *callService) ViewCall(ctx context.Context, a web.Actor, id string) (storage.Session, error) {
+func (cs *Service) ViewCall(ctx context.Context, a web.Actor, id string) (storage.Session, error) {
 	s, err := cs.Call(ctx, a, id)
 	if err != nil {
 		return storage.Session{}, err
 	}
-	if err := cs.mayRead(ctx, a, s); err != nil {
+	if err := cs.MayRead(ctx, a, s); err != nil {
 		return storage.Session{}, err
 	}
 	return s, nil
@@ -122,11 +134,11 @@ func (cs *callService) ViewCall(ctx context.Context, a web.Actor, id string) (st
 // the user supervised: monitor when given (a user of the organisation in
 // the call whom a's teams reach), else the first of the call's people
 // a's teams reach.
-func (cs *callService) checkSitIn(ctx context.Context, a web.Actor, s storage.Session, monitor string) (string, error) {
+func (cs *Service) checkSitIn(ctx context.Context, a web.Actor, s storage.Session, monitor string) (string, error) {
 	if a.Local || isGuest(a) {
 		return "", &storage.ForbiddenError{Permission: policy.CallSitIn}
 	}
-	if err := cs.n.authz.Check(a.OrgID, a.UserID, policy.CallSitIn); err != nil {
+	if err := cs.enforcer.Check(a.OrgID, a.UserID, policy.CallSitIn); err != nil {
 		return "", err
 	}
 	people, err := cs.callPeople(ctx, s)
@@ -136,7 +148,7 @@ func (cs *callService) checkSitIn(ctx context.Context, a web.Actor, s storage.Se
 	if monitor == "" {
 		return cs.supervised(ctx, a.OrgID, a.UserID, policy.CallSitIn, people)
 	}
-	if u, err := cs.n.store.User(ctx, monitor); errors.Is(err, storage.ErrNotFound) || err == nil && u.OrgID != a.OrgID {
+	if u, err := cs.store.User(ctx, monitor); errors.Is(err, storage.ErrNotFound) || err == nil && u.OrgID != a.OrgID {
 		return "", fmt.Errorf("monitor %q is not a user of this organisation: %w", monitor, storage.ErrInvalid)
 	} else if err != nil {
 		return "", fmt.Errorf("monitor %s: %w", monitor, err)
@@ -144,7 +156,11 @@ func (cs *callService) checkSitIn(ctx context.Context, a web.Actor, s storage.Se
 	if !slices.Contains(people, monitor) {
 		return "", fmt.Errorf("monitor %s is neither the owner nor a participant of call %s: %w", monitor, s.ID, storage.ErrInvalid)
 	}
-	if err := cs.n.CanSupervise(ctx, a.OrgID, a.UserID, monitor, policy.CallSitIn); err != nil {
+	reach, err := cs.supervision.Supervisees(ctx, a.OrgID, a.UserID)
+	if err != nil {
+		return "", err
+	}
+	if err := canSupervise(cs.enforcer, reach, a.OrgID, a.UserID, monitor, policy.CallSitIn); err != nil {
 		return "", err
 	}
 	return monitor, nil

@@ -1,4 +1,4 @@
-package node
+package calls
 
 import (
 	"context"
@@ -28,7 +28,7 @@ type emptyCalls struct {
 }
 
 // joined cancels the grace period of a call someone (re)joined.
-func (cs *callService) joined(callID string) {
+func (cs *Service) joined(callID string) {
 	e := &cs.empty
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -39,36 +39,36 @@ func (cs *callService) joined(callID string) {
 }
 
 // left starts the grace period of a call once its room is empty.
-func (cs *callService) left(callID string) {
-	cs.endIfEmptyAfter(callID, cs.n.cfg.Media.EmptyCallGrace, "everyone left")
+func (cs *Service) left(callID string) {
+	cs.endIfEmptyAfter(callID, cs.cfg.EmptyCallGrace, "everyone left")
 }
 
 // created gives a new call until media.unjoined_call_ttl for someone to
 // join it.
-func (cs *callService) created(callID string) {
-	cs.endIfEmptyAfter(callID, cs.n.cfg.Media.UnjoinedCallTTL, "nobody joined")
+func (cs *Service) created(callID string) {
+	cs.endIfEmptyAfter(callID, cs.cfg.UnjoinedCallTTL, "nobody joined")
 }
 
-// resume gives the calls this node was running when it stopped the grace
+// Resume gives the calls this node was running when it stopped the grace
 // period of a call everyone left: their participants reconnect within it,
-// or the call ends.
-func (cs *callService) resume(ctx context.Context) error {
-	if cs.n.orgID == "" {
+// or the call ends. It runs once the SFU has started.
+func (cs *Service) Resume(ctx context.Context) error {
+	if cs.cfg.OrgID == "" {
 		return nil // a joining node has no calls yet
 	}
-	active, err := cs.n.store.ListSessions(ctx, storage.SessionFilter{OrgID: cs.n.orgID, SiteID: cs.n.siteID, Status: storage.SessionActive})
+	active, err := cs.store.ListSessions(ctx, storage.SessionFilter{OrgID: cs.cfg.OrgID, SiteID: cs.cfg.SiteID, Status: storage.SessionActive})
 	if err != nil {
 		return fmt.Errorf("resume calls: %w", err)
 	}
 	for _, s := range active {
-		cs.endIfEmptyAfter(s.ID, cs.n.cfg.Media.EmptyCallGrace, "everyone left")
+		cs.endIfEmptyAfter(s.ID, cs.cfg.EmptyCallGrace, "everyone left")
 	}
 	return nil
 }
 
 // endIfEmptyAfter ends call callID after d unless someone is in it by
 // then; a call that already waits keeps its timer.
-func (cs *callService) endIfEmptyAfter(callID string, d time.Duration, reason string) {
+func (cs *Service) endIfEmptyAfter(callID string, d time.Duration, reason string) {
 	s, err := cs.sfu()
 	if err != nil || s.Room(callID) != nil {
 		return
@@ -98,16 +98,17 @@ func (cs *callService) endIfEmptyAfter(callID string, d time.Duration, reason st
 	e.timers[callID] = t
 }
 
-// graceful reports whether call callID waits out its grace period.
-func (cs *callService) graceful(callID string) bool {
+// Graceful reports whether call callID waits out its grace period.
+func (cs *Service) Graceful(callID string) bool {
 	cs.empty.mu.Lock()
 	defer cs.empty.mu.Unlock()
 	return cs.empty.timers[callID] != nil
 }
 
-// stopEnding stops the grace timers and waits for the ends under way: a
-// node that shuts down does not end the calls it empties.
-func (cs *callService) stopEnding() {
+// StopEnding stops the grace timers and waits for the ends under way: a
+// node that shuts down does not end the calls it empties. It runs before
+// the SFU shuts down.
+func (cs *Service) StopEnding() {
 	e := &cs.empty
 	e.mu.Lock()
 	e.stopped = true
@@ -120,54 +121,54 @@ func (cs *callService) stopEnding() {
 }
 
 // endEmpty ends a call that has been empty for d, for reason.
-func (cs *callService) endEmpty(callID string, d time.Duration, reason string) {
+func (cs *Service) endEmpty(callID string, d time.Duration, reason string) {
 	s, err := cs.sfu()
 	if err != nil || s.Room(callID) != nil {
 		return // someone joined meanwhile
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := cs.bounded(10 * time.Second)
 	defer cancel()
-	now := cs.n.now().UTC()
+	now := cs.now().UTC()
 	ev := storage.SessionEvent{ID: newID(), SessionID: callID, At: now, Kind: storage.EventEnded,
 		Payload: payload(map[string]string{"reason": reason})}
-	if err := cs.n.store.EndSession(ctx, callID, now, ev); err != nil {
+	if err := cs.store.EndSession(ctx, callID, now, ev); err != nil {
 		if !errors.Is(err, storage.ErrConflict) { // ended for all meanwhile
-			cs.n.log.Error("end an empty call", "call", callID, "reason", reason, "err", err)
+			cs.log.Error("end an empty call", "call", callID, "reason", reason, "err", err)
 		}
 		return
 	}
-	cs.n.log.Info("empty call ended", "call", callID, "reason", reason, "after", d)
+	cs.log.Info("empty call ended", "call", callID, "reason", reason, "after", d)
 	// A join that raced with the end entered a room of an ended call.
 	s.End(callID, "the call has ended: "+reason)
-	cs.n.ring.ended(callID)
+	cs.ring.Ended(ctx, callID)
 	cs.endGuests(ctx, callID)
 }
 
 // endGuests ends the web sessions of a call's guests, once it has ended.
-func (cs *callService) endGuests(ctx context.Context, callID string) {
-	guests, err := cs.n.store.SessionGuests(ctx, callID)
+func (cs *Service) endGuests(ctx context.Context, callID string) {
+	guests, err := cs.store.SessionGuests(ctx, callID)
 	if err != nil {
-		cs.n.log.Error("end the guests' sessions of an ended call", "call", callID, "err", err)
+		cs.log.Error("end the guests' sessions of an ended call", "call", callID, "err", err)
 		return
 	}
 	for _, g := range guests {
-		if err := cs.n.store.DeleteUserWebSessions(ctx, g.ID); err != nil {
-			cs.n.log.Error("end a guest's sessions", "call", callID, "guest", g.ID, "err", err)
+		if err := cs.store.DeleteUserWebSessions(ctx, g.ID); err != nil {
+			cs.log.Error("end a guest's sessions", "call", callID, "guest", g.ID, "err", err)
 		}
 	}
 }
 
 // checkActiveCalls refuses a new call to a user who has started
 // media.max_active_calls calls that have not ended.
-func (cs *callService) checkActiveCalls(ctx context.Context, a web.Actor) error {
+func (cs *Service) checkActiveCalls(ctx context.Context, a web.Actor) error {
 	if a.Local {
 		return nil
 	}
-	open, err := cs.n.store.OwnedSessions(ctx, a.OrgID, actorID(a), storage.SessionConference)
+	open, err := cs.store.OwnedSessions(ctx, a.OrgID, actorID(a), storage.SessionConference)
 	if err != nil {
 		return fmt.Errorf("count open calls: %w", err)
 	}
-	if max := cs.n.cfg.Media.MaxActiveCalls; len(open) >= max {
+	if max := cs.cfg.MaxActiveCalls; len(open) >= max {
 		return fmt.Errorf("you have %d calls that have not ended, the most one user may have (media.max_active_calls); end or leave one first: %w",
 			len(open), storage.ErrConflict)
 	}
