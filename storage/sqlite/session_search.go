@@ -1,0 +1,331 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"siteline/storage"
+)
+
+// Search of the session history (SPEC.md section 3): one organisation's
+// sessions, filtered, sorted on any column and paged by keyset: the next
+// page starts after the last row's (sort key, id), so a page costs the same
+// wherever it is, and rows written meanwhile neither repeat nor vanish.
+
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+	maxSearchTerms  = 8
+)
+
+// noValue is the sort key of an end, a duration or a time to solve that
+// does not exist yet: after every real one.
+const noValue = "9223372036854775807"
+
+// sortKeys are the SQL sort keys, written exactly as in the indexes of
+// migration 00013 so that SQLite walks an index instead of sorting.
+var sortKeys = map[storage.SessionSort]string{
+	storage.SortStart:       `s.started_at`,
+	storage.SortEnd:         `COALESCE(s.ended_at, ` + noValue + `)`,
+	storage.SortDuration:    `COALESCE(s.ended_at - s.started_at, ` + noValue + `)`,
+	storage.SortTimeToSolve: `COALESCE(COALESCE(s.solved_at, s.ended_at) - s.started_at, ` + noValue + `)`,
+	storage.SortName:        `lower(s.name)`,
+	storage.SortSite:        `s.site_id`,
+	storage.SortOwner:       `s.owner_id`,
+	storage.SortOutcome:     `s.outcome`,
+}
+
+// textSort reports whether a sort key is TEXT (else INTEGER).
+func textSort(s storage.SessionSort) bool {
+	switch s {
+	case storage.SortName, storage.SortSite, storage.SortOwner, storage.SortOutcome:
+		return true
+	}
+	return false
+}
+
+// SearchSessions returns one page of an organisation's sessions matching
+// q. Bad input (no organisation, an unknown sort, an inverted date range, a
+// malformed cursor or one of another query) is a *storage.ValidationError
+// naming the field.
+func (s *Store) SearchSessions(ctx context.Context, q storage.SessionQuery) (storage.SessionPage, error) {
+	plan, err := planSearch(q)
+	if err != nil {
+		return storage.SessionPage{}, fmt.Errorf("search sessions: %w", err)
+	}
+	page, err := s.runSearch(ctx, plan)
+	if err != nil {
+		return storage.SessionPage{}, fmt.Errorf("search sessions of %s: %w", q.OrgID, err)
+	}
+	return page, nil
+}
+
+// searchPlan is a validated query turned into SQL.
+type searchPlan struct {
+	q           storage.SessionQuery
+	fingerprint string
+	sql         string
+	args        []any
+	limit       int
+}
+
+func planSearch(q storage.SessionQuery) (searchPlan, error) {
+	bad := func(field, problem string) error { return &storage.ValidationError{Field: field, Problem: problem} }
+	if q.OrgID == "" {
+		return searchPlan{}, bad("org_id", "is required")
+	}
+	if q.Sort == "" {
+		q.Sort = storage.SortStart
+	}
+	key, ok := sortKeys[q.Sort]
+	if !ok {
+		names := make([]string, len(storage.SessionSorts))
+		for i, s := range storage.SessionSorts {
+			names[i] = string(s)
+		}
+		return searchPlan{}, bad("sort", fmt.Sprintf("%q is not a sortable column (one of %s)", q.Sort, strings.Join(names, ", ")))
+	}
+	limit := q.Limit
+	switch {
+	case limit < 0 || limit > maxPageSize:
+		return searchPlan{}, bad("limit", fmt.Sprintf("%d is outside 0 to %d", limit, maxPageSize))
+	case limit == 0:
+		limit = defaultPageSize
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		return searchPlan{}, bad("from", fmt.Sprintf("%s is not before to %s", q.From.Format("2006-01-02T15:04:05Z07:00"), q.To.Format("2006-01-02T15:04:05Z07:00")))
+	}
+	if q.OwnOnly && q.ViewerID == "" {
+		return searchPlan{}, bad("viewer_id", "is required for one's own sessions")
+	}
+	switch q.Status {
+	case "", storage.SessionRinging, storage.SessionActive, storage.SessionEnded:
+	default:
+		return searchPlan{}, bad("status", fmt.Sprintf("%q is not ringing, active or ended", q.Status))
+	}
+	if !storage.ValidOutcome(q.Outcome) {
+		return searchPlan{}, bad("outcome", fmt.Sprintf("%q is not an outcome", q.Outcome))
+	}
+	terms := searchTerms(q.Text)
+	if strings.TrimSpace(q.Text) != "" && len(terms) == 0 {
+		return searchPlan{}, bad("text", fmt.Sprintf("%q has no word to search for", q.Text))
+	}
+	if len(terms) > maxSearchTerms {
+		return searchPlan{}, bad("text", fmt.Sprintf("has %d words, at most %d are searched", len(terms), maxSearchTerms))
+	}
+
+	p := searchPlan{q: q, fingerprint: fingerprint(q), limit: limit}
+	var w strings.Builder
+	w.WriteString(`SELECT s.id, s.org_id, s.site_id, s.kind, s.name, s.goal, s.status, s.created_by, s.owner_id,
+		s.outcome, s.notes, s.started_at, s.ended_at, s.solved_at, ` + key + ` FROM sessions s WHERE s.org_id = ?`)
+	p.args = append(p.args, q.OrgID)
+	and := func(cond string, args ...any) {
+		w.WriteString("\n\tAND " + cond)
+		p.args = append(p.args, args...)
+	}
+	if !q.From.IsZero() {
+		and(`s.started_at >= ?`, nanos(q.From))
+	}
+	if !q.To.IsZero() {
+		and(`s.started_at < ?`, nanos(q.To))
+	}
+	if q.OwnerID != "" {
+		and(`s.owner_id = ?`, q.OwnerID)
+	}
+	if q.ParticipantID != "" {
+		and(`s.id IN (SELECT session_id FROM session_participants WHERE user_id = ?)`, q.ParticipantID)
+	}
+	if q.OwnOnly {
+		and(`(s.owner_id = ? OR s.id IN (SELECT session_id FROM session_participants WHERE user_id = ?))`, q.ViewerID, q.ViewerID)
+	}
+	if len(q.LabelIDs) > 0 {
+		and(`s.id IN (SELECT session_id FROM session_labels WHERE label_id IN (`+placeholders(len(q.LabelIDs))+`))`, anys(q.LabelIDs)...)
+	}
+	if len(q.SiteIDs) > 0 {
+		and(`s.site_id IN (`+placeholders(len(q.SiteIDs))+`)`, anys(q.SiteIDs)...)
+	}
+	if q.Status != "" {
+		and(`s.status = ?`, q.Status)
+	}
+	if q.Outcome != "" {
+		and(`s.outcome = ?`, q.Outcome)
+	}
+	for _, t := range terms {
+		m := `"` + t + `"*`
+		and(`s.rowid IN (SELECT rowid FROM session_fts WHERE session_fts MATCH ?
+			UNION SELECT sid FROM session_people_fts WHERE session_people_fts MATCH ?
+			UNION SELECT sid FROM session_chat_fts WHERE session_chat_fts MATCH ?)`, m, m, m)
+	}
+	cmp, dir := ">", "ASC"
+	if q.Desc {
+		cmp, dir = "<", "DESC"
+	}
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor, p.fingerprint, textSort(q.Sort))
+		if err != nil {
+			return searchPlan{}, err
+		}
+		and(`(`+key+`, s.id) `+cmp+` (?, ?)`, c.key(), c.ID)
+	}
+	fmt.Fprintf(&w, "\nORDER BY %s %s, s.id %s LIMIT ?", key, dir, dir)
+	p.args = append(p.args, limit+1)
+	p.sql = w.String()
+	return p, nil
+}
+
+func (s *Store) runSearch(ctx context.Context, p searchPlan) (storage.SessionPage, error) {
+	type row struct {
+		ss  storage.SessionSummary
+		key any
+	}
+	rows, err := collect(ctx, s.read, func(r *sql.Rows) (row, error) {
+		var x row
+		ss := &x.ss
+		err := r.Scan(&ss.ID, &ss.OrgID, &ss.SiteID, &ss.Kind, &ss.Name, &ss.Goal, &ss.Status, &ss.CreatedBy, &ss.OwnerID,
+			&ss.Outcome, &ss.Notes, timeDest{&ss.StartedAt}, optTimeDest{&ss.EndedAt}, optTimeDest{&ss.SolvedAt}, &x.key)
+		return x, err
+	}, p.sql, p.args...)
+	if err != nil {
+		return storage.SessionPage{}, err
+	}
+	page := storage.SessionPage{Sessions: make([]storage.SessionSummary, 0, len(rows))}
+	for i, r := range rows {
+		if i == p.limit {
+			last := rows[i-1]
+			page.Next = encodeCursor(p.fingerprint, last.key, last.ss.ID)
+			break
+		}
+		page.Sessions = append(page.Sessions, r.ss)
+	}
+	if err := s.fillLabels(ctx, page.Sessions); err != nil {
+		return storage.SessionPage{}, err
+	}
+	return page, nil
+}
+
+// fillLabels sets the label ids of a page of sessions with one query.
+func (s *Store) fillLabels(ctx context.Context, page []storage.SessionSummary) error {
+	if len(page) == 0 {
+		return nil
+	}
+	at := make(map[string]int, len(page))
+	ids := make([]any, len(page))
+	for i := range page {
+		at[page[i].ID] = i
+		ids[i] = page[i].ID
+		page[i].Labels = []string{}
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT session_id, label_id FROM session_labels
+		WHERE session_id IN (`+placeholders(len(ids))+`) ORDER BY session_id, label_id`, ids...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sid, lid string
+		if err := rows.Scan(&sid, &lid); err != nil {
+			return err
+		}
+		page[at[sid]].Labels = append(page[at[sid]].Labels, lid)
+	}
+	return rows.Err()
+}
+
+// searchTerms splits text into the words FTS5's unicode61 tokenizer would
+// see, lower-cased; each is matched as a word prefix.
+func searchTerms(text string) []string {
+	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+}
+
+// A cursor is the base64url of {"f": fingerprint, "n"|"s": key, "id": id}
+// followed by "." and a checksum of that. The fingerprint ties it to the
+// query it came from; the checksum catches a cursor edited by hand. Neither
+// is secret, and needs not be: a cursor only says where in the query's own
+// results to start, and the query's scope is enforced whatever it says.
+type cursor struct {
+	F  string  `json:"f"`
+	N  *int64  `json:"n,omitempty"`
+	S  *string `json:"s,omitempty"`
+	ID string  `json:"id"`
+}
+
+func (c cursor) key() any {
+	if c.S != nil {
+		return *c.S
+	}
+	return *c.N
+}
+
+func encodeCursor(fp string, key any, id string) string {
+	c := cursor{F: fp, ID: id}
+	switch k := key.(type) {
+	case int64:
+		c.N = &k
+	case string:
+		c.S = &k
+	case []byte:
+		s := string(k)
+		c.S = &s
+	}
+	data, _ := json.Marshal(c) // plain fields cannot fail
+	return base64.RawURLEncoding.EncodeToString(data) + "." + checksum(data)
+}
+
+func decodeCursor(s, fp string, text bool) (cursor, error) {
+	bad := &storage.ValidationError{Field: "cursor", Problem: "is malformed or was altered"}
+	body, sum, ok := strings.Cut(s, ".")
+	if !ok {
+		return cursor{}, bad
+	}
+	data, err := base64.RawURLEncoding.DecodeString(body)
+	if err != nil || sum != checksum(data) {
+		return cursor{}, bad
+	}
+	var c cursor
+	if err := json.Unmarshal(data, &c); err != nil || c.ID == "" || (c.N == nil) == (c.S == nil) || (c.S != nil) != text {
+		return cursor{}, bad
+	}
+	if c.F != fp {
+		return cursor{}, &storage.ValidationError{Field: "cursor", Problem: "belongs to another query (its filters, sort or order differ)"}
+	}
+	return c, nil
+}
+
+func checksum(data []byte) string {
+	h := sha256.Sum256(append([]byte("siteline.session-cursor\x00"), data...))
+	return base64.RawURLEncoding.EncodeToString(h[:9])
+}
+
+// fingerprint identifies everything of a query but its page: the cursor
+// and the page size.
+func fingerprint(q storage.SessionQuery) string {
+	q.Cursor, q.Limit = "", 0
+	data, err := json.Marshal(q)
+	if err != nil {
+		panic(errors.New("session query does not encode: " + err.Error()))
+	}
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:12])
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
