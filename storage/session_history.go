@@ -106,8 +106,9 @@ type SessionQuery struct {
 	ViewerID string
 	OwnOnly  bool
 
-	// Text: words that must each appear (as a word prefix) in the name,
-	// goal, notes, a participant's name or a chat line of the session.
+	// Text: words that must each appear in the name, goal, notes, a
+	// participant's name or a chat line of the session, ignoring case and
+	// diacritics; a word of two characters or more matches as a prefix.
 	Text string
 
 	From, To      time.Time // started at or after From, and before To
@@ -144,4 +145,12 @@ type SessionHistoryStore interface {
 	SetSessionOutcome(ctx context.Context, sessionID, outcome string, solvedAt *time.Time, v Version) (bool, error)
 	SetSessionNotes(ctx context.Context, sessionID, notes string, v Version) (bool, error)
 	SetSessionLabels(ctx context.Context, sessionID string, labelIDs []string, v Version) (bool, error)
+}
+
+// SessionBundle is a past session with everything it holds, as an import
+// or a seeding tool writes it in one go.
+type SessionBundle struct {
+	Session      SessionSummary
+	Participants []SessionParticipant
+	Events       []SessionEvent // Seq is taken from here
 }

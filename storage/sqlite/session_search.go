@@ -159,7 +159,10 @@ func planSearch(q storage.SessionQuery) (searchPlan, error) {
 		and(`s.outcome = ?`, q.Outcome)
 	}
 	for _, t := range terms {
-		m := `"` + t + `"*`
+		m := `"` + t + `"`
+		if len([]rune(t)) > 1 {
+			m += "*" // a prefix; a single letter or digit stays a whole word
+		}
 		and(`s.rowid IN (SELECT rowid FROM session_fts WHERE session_fts MATCH ?
 			UNION SELECT sid FROM session_people_fts WHERE session_people_fts MATCH ?
 			UNION SELECT sid FROM session_chat_fts WHERE session_chat_fts MATCH ?)`, m, m, m)

@@ -47,9 +47,9 @@ DROP INDEX session_labels_label;
 CREATE INDEX session_labels_label ON session_labels(label_id, session_id);
 CREATE INDEX session_participants_user_session ON session_participants(user_id, session_id);
 
-CREATE VIRTUAL TABLE session_fts USING fts5(name, goal, notes, tokenize = 'unicode61 remove_diacritics 2');
-CREATE VIRTUAL TABLE session_people_fts USING fts5(sid UNINDEXED, name, tokenize = 'unicode61 remove_diacritics 2');
-CREATE VIRTUAL TABLE session_chat_fts USING fts5(sid UNINDEXED, text, tokenize = 'unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE session_fts USING fts5(name, goal, notes, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+CREATE VIRTUAL TABLE session_people_fts USING fts5(sid UNINDEXED, name, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+CREATE VIRTUAL TABLE session_chat_fts USING fts5(sid UNINDEXED, text, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
 
 INSERT INTO session_fts (rowid, name, goal, notes) SELECT rowid, name, goal, notes FROM sessions;
 INSERT INTO session_people_fts (rowid, sid, name)
