@@ -529,5 +529,3 @@ func TestSessionFieldSetters(t *testing.T) {
 func second(_ bool, err error) error { return err }
 
 func ptr[T any](v T) *T { return &v }
-
-
