@@ -9,12 +9,26 @@ import (
 	"siteline/storage"
 )
 
+// loadCacheKiB is the writer's page cache while loading sessions, in the
+// negative KiB form PRAGMA cache_size takes.
+const loadCacheKiB = -256 << 10
+
 // LoadSessions stores complete past sessions in one transaction: imports
 // and the history generator. The rows go in as given, versions of the
 // fields set after the call included (at the session's end, origin
 // "load"); nothing is added to the history outbox, so loaded sessions are
 // not forwarded. An id already present is a conflict and loads nothing.
 func (s *Store) LoadSessions(ctx context.Context, bundles []storage.SessionBundle) error {
+	// A large page cache while loading: the indexes of a big history no
+	// longer fit the default 2 MB, and every insert would read pages back.
+	var cache int64
+	if err := s.write.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
+		return fmt.Errorf("load %d sessions: %w", len(bundles), err)
+	}
+	if _, err := s.write.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, loadCacheKiB)); err != nil {
+		return fmt.Errorf("load %d sessions: %w", len(bundles), err)
+	}
+	defer s.write.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d`, cache))
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		stmts := map[string]*sql.Stmt{}
 		prep := func(q string) (*sql.Stmt, error) {

@@ -72,8 +72,9 @@ func (s *Store) SearchSessions(ctx context.Context, q storage.SessionQuery) (sto
 type searchPlan struct {
 	q           storage.SessionQuery
 	fingerprint string
-	sql         string
-	args        []any
+	key         string   // SQL sort key
+	terms       []string // words of the text
+	after       *cursor  // where the page starts; nil for the first
 	limit       int
 }
 
@@ -122,14 +123,45 @@ func planSearch(q storage.SessionQuery) (searchPlan, error) {
 		return searchPlan{}, bad("text", fmt.Sprintf("has %d words, at most %d are searched", len(terms), maxSearchTerms))
 	}
 
-	p := searchPlan{q: q, fingerprint: fingerprint(q), limit: limit}
+	p := searchPlan{q: q, fingerprint: fingerprint(q), limit: limit, key: key, terms: terms}
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor, p.fingerprint, textSort(q.Sort))
+		if err != nil {
+			return searchPlan{}, err
+		}
+		p.after = &c
+	}
+	return p, nil
+}
+
+// matchSet is the rowids of the sessions one search term matches: in their
+// name, goal or notes, a participant's name or a chat line.
+const matchSet = `SELECT rowid AS sid FROM session_fts WHERE session_fts MATCH ?
+	UNION SELECT sid FROM session_people_fts WHERE session_people_fts MATCH ?
+	UNION SELECT sid FROM session_chat_fts WHERE session_chat_fts MATCH ?`
+
+// sql is the query of the plan. With drive >= 0 the rows come from the
+// matches of terms[drive] and are sorted after, the fast way when the
+// term is rare; otherwise SQLite walks the index of the sort key and
+// checks every row, the fast way when matches are common.
+func (p searchPlan) sql(drive int) (string, []any) {
+	q := p.q
 	var w strings.Builder
+	var args []any
 	w.WriteString(`SELECT s.id, s.org_id, s.site_id, s.kind, s.name, s.goal, s.status, s.created_by, s.owner_id,
-		s.outcome, s.notes, s.started_at, s.ended_at, s.solved_at, ` + key + ` FROM sessions s WHERE s.org_id = ?`)
-	p.args = append(p.args, q.OrgID)
-	and := func(cond string, args ...any) {
+		s.outcome, s.notes, s.started_at, s.ended_at, s.solved_at, ` + p.key + ` FROM `)
+	if drive >= 0 {
+		m := ftsMatch(p.terms[drive])
+		w.WriteString(`(` + matchSet + `) m CROSS JOIN sessions s ON s.rowid = m.sid`)
+		args = append(args, m, m, m)
+	} else {
+		w.WriteString(`sessions s`)
+	}
+	w.WriteString(` WHERE s.org_id = ?`)
+	args = append(args, q.OrgID)
+	and := func(cond string, more ...any) {
 		w.WriteString("\n\tAND " + cond)
-		p.args = append(p.args, args...)
+		args = append(args, more...)
 	}
 	if !q.From.IsZero() {
 		and(`s.started_at >= ?`, nanos(q.From))
@@ -158,33 +190,63 @@ func planSearch(q storage.SessionQuery) (searchPlan, error) {
 	if q.Outcome != "" {
 		and(`s.outcome = ?`, q.Outcome)
 	}
-	for _, t := range terms {
-		m := `"` + t + `"`
-		if len([]rune(t)) > 1 {
-			m += "*" // a prefix; a single letter or digit stays a whole word
+	for i, t := range p.terms {
+		if i != drive {
+			m := ftsMatch(t)
+			and(`s.rowid IN (`+matchSet+`)`, m, m, m)
 		}
-		and(`s.rowid IN (SELECT rowid FROM session_fts WHERE session_fts MATCH ?
-			UNION SELECT sid FROM session_people_fts WHERE session_people_fts MATCH ?
-			UNION SELECT sid FROM session_chat_fts WHERE session_chat_fts MATCH ?)`, m, m, m)
 	}
 	cmp, dir := ">", "ASC"
 	if q.Desc {
 		cmp, dir = "<", "DESC"
 	}
-	if q.Cursor != "" {
-		c, err := decodeCursor(q.Cursor, p.fingerprint, textSort(q.Sort))
-		if err != nil {
-			return searchPlan{}, err
-		}
-		and(`(`+key+`, s.id) `+cmp+` (?, ?)`, c.key(), c.ID)
+	if p.after != nil {
+		and(`(`+p.key+`, s.id) `+cmp+` (?, ?)`, p.after.key(), p.after.ID)
 	}
-	fmt.Fprintf(&w, "\nORDER BY %s %s, s.id %s LIMIT ?", key, dir, dir)
-	p.args = append(p.args, limit+1)
-	p.sql = w.String()
-	return p, nil
+	fmt.Fprintf(&w, "\nORDER BY %s %s, s.id %s LIMIT ?", p.key, dir, dir)
+	args = append(args, p.limit+1)
+	return w.String(), args
+}
+
+// ftsMatch is the FTS5 query of one search term: a quoted string, and a
+// prefix when it has two characters or more (a single letter or digit
+// stays a whole word).
+func ftsMatch(t string) string {
+	m := `"` + t + `"`
+	if len([]rune(t)) > 1 {
+		m += "*"
+	}
+	return m
+}
+
+// rareMatches is how many sessions a term may match for the search to
+// start from its matches rather than from the sort order. A variable so
+// that tests can try both ways on small data.
+var rareMatches = 4000
+
+// driver picks the rarest term when it matches at most rareMatches
+// sessions (of every organisation), else -1.
+func (s *Store) driver(ctx context.Context, p searchPlan) (int, error) {
+	best, fewest := -1, rareMatches+1
+	for i, t := range p.terms {
+		m := ftsMatch(t)
+		var n int
+		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM (`+matchSet+` LIMIT ?)`, m, m, m, fewest).Scan(&n); err != nil {
+			return -1, err
+		}
+		if n < fewest {
+			best, fewest = i, n
+		}
+	}
+	return best, nil
 }
 
 func (s *Store) runSearch(ctx context.Context, p searchPlan) (storage.SessionPage, error) {
+	drive, err := s.driver(ctx, p)
+	if err != nil {
+		return storage.SessionPage{}, err
+	}
+	query, args := p.sql(drive)
 	type row struct {
 		ss  storage.SessionSummary
 		key any
@@ -195,7 +257,7 @@ func (s *Store) runSearch(ctx context.Context, p searchPlan) (storage.SessionPag
 		err := r.Scan(&ss.ID, &ss.OrgID, &ss.SiteID, &ss.Kind, &ss.Name, &ss.Goal, &ss.Status, &ss.CreatedBy, &ss.OwnerID,
 			&ss.Outcome, &ss.Notes, timeDest{&ss.StartedAt}, optTimeDest{&ss.EndedAt}, optTimeDest{&ss.SolvedAt}, &x.key)
 		return x, err
-	}, p.sql, p.args...)
+	}, query, args...)
 	if err != nil {
 		return storage.SessionPage{}, err
 	}
