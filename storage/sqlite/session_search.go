@@ -140,6 +140,15 @@ const matchSet = `SELECT rowid AS sid FROM session_fts WHERE session_fts MATCH ?
 	UNION SELECT sid FROM session_people_fts WHERE session_people_fts MATCH ?
 	UNION SELECT sid FROM session_chat_fts WHERE session_chat_fts MATCH ?`
 
+// matchesRow tells whether one search term matches the session s, looking
+// up only that session's rows in the full-text indexes: no list of every
+// match is built, which is what a common term needs.
+const matchesRow = `(EXISTS (SELECT 1 FROM session_fts WHERE session_fts MATCH ? AND rowid = s.rowid)
+		OR EXISTS (SELECT 1 FROM session_participants p JOIN session_people_fts f ON f.rowid = p.rowid
+			WHERE p.session_id = s.id AND f.session_people_fts MATCH ?)
+		OR EXISTS (SELECT 1 FROM session_events e JOIN session_chat_fts f ON f.rowid = e.rowid
+			WHERE e.session_id = s.id AND e.kind = 'chat' AND f.session_chat_fts MATCH ?))`
+
 // sql is the query of the plan. With drive >= 0 the rows come from the
 // matches of terms[drive] and are sorted after, the fast way when the
 // term is rare; otherwise SQLite walks the index of the sort key and
@@ -193,7 +202,7 @@ func (p searchPlan) sql(drive int) (string, []any) {
 	for i, t := range p.terms {
 		if i != drive {
 			m := ftsMatch(t)
-			and(`s.rowid IN (`+matchSet+`)`, m, m, m)
+			and(matchesRow, m, m, m)
 		}
 	}
 	cmp, dir := ">", "ASC"
