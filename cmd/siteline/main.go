@@ -5,6 +5,7 @@
 //	siteline user add|list|passwd|disable
 //	siteline cluster init|token|join|leave|status|transfer
 //	siteline policy list|grant|revoke|roles|assign|import|export|check|versions|restore
+//	siteline dev seed-history
 //	siteline version
 package main
 
@@ -31,6 +32,8 @@ func main() {
 		err = cluster(args)
 	case "policy":
 		err = policyCmd(args)
+	case "dev":
+		err = dev(args)
 	case "version":
 		fmt.Println(version())
 	case "help":
@@ -54,6 +57,7 @@ Commands:
   user      add | list | passwd | disable users
   cluster   init | token | join | leave | status | transfer: the federation
   policy    list | grant | revoke | roles | assign | import | export | check | versions | restore
+  dev       seed-history: fill a data directory with generated session history
   version   print the version
 
 Run "siteline COMMAND -h" for a command's flags.

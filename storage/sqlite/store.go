@@ -120,8 +120,9 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // writerDSN is the DSN of the single writer connection: WAL, every commit
 // synced (synchronous=FULL: acknowledged means on disk), foreign keys
-// enforced, and BEGIN IMMEDIATE so a write transaction takes the write lock
-// up front instead of failing to upgrade half way.
+// enforced, BEGIN IMMEDIATE so a write transaction takes the write lock
+// up front instead of failing to upgrade half way, and temporary files
+// (statement journals of statements firing triggers) in memory.
 func writerDSN(path string) string {
 	return fileURI(path, url.Values{
 		"_pragma": {
@@ -129,6 +130,7 @@ func writerDSN(path string) string {
 			"journal_mode(WAL)",
 			"synchronous(FULL)",
 			"foreign_keys(1)",
+			"temp_store(MEMORY)",
 		},
 		"_txlock": {"immediate"},
 	})

@@ -1,0 +1,180 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"siteline/storage"
+)
+
+// The fields people give a session after the call, each with the version
+// of its last change (migration 00013). A setter applies its change only
+// when the version is later than the stored one, so the history forwarder
+// can apply the same change any number of times and in any order.
+//
+// These writes are not yet added to the history outbox: forwarding them to
+// headquarters is wired by the caller that will set them.
+
+var _ storage.SessionHistoryStore = (*Store)(nil)
+
+// SetSessionDetails sets a session's name and goal if v is later than
+// their last change; it reports whether it did.
+func (s *Store) SetSessionDetails(ctx context.Context, sessionID, name, goal string, v storage.Version) (bool, error) {
+	if err := validVersion(v); err != nil {
+		return false, fmt.Errorf("set details of session %s: %w", sessionID, err)
+	}
+	return s.setVersioned(ctx, "set details of session "+sessionID, sessionID, "details", v,
+		`name = ?, goal = ?`, name, goal)
+}
+
+// SetSessionOutcome sets a session's outcome and solved time if v is later
+// than their last change; it reports whether it did. The solved time is
+// kept only for OutcomeSolved, and defaults to v.At then; it may not be
+// before the session started. An empty outcome clears both.
+func (s *Store) SetSessionOutcome(ctx context.Context, sessionID, outcome string, solvedAt *time.Time, v storage.Version) (bool, error) {
+	what := "set outcome of session " + sessionID
+	if err := validVersion(v); err != nil {
+		return false, fmt.Errorf("%s: %w", what, err)
+	}
+	if outcome == "" && solvedAt == nil {
+		// clearing: fine
+	} else if !storage.ValidOutcome(outcome) || outcome == "" {
+		return false, fmt.Errorf("%s: %w", what, &storage.ValidationError{Field: "outcome",
+			Problem: fmt.Sprintf("%q must be 1 to 64 lower-case letters, digits or underscores", outcome)})
+	}
+	var solved any
+	if outcome == storage.OutcomeSolved {
+		at := v.At
+		if solvedAt != nil {
+			at = *solvedAt
+		}
+		solved = nanos(at)
+	} else if solvedAt != nil {
+		return false, fmt.Errorf("%s: %w", what, &storage.ValidationError{Field: "solved_at",
+			Problem: fmt.Sprintf("is only kept with outcome %q, not %q", storage.OutcomeSolved, outcome)})
+	}
+	var applied bool
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		var started int64
+		if err := tx.QueryRowContext(ctx, `SELECT started_at FROM sessions WHERE id = ?`, sessionID).Scan(&started); err == sql.ErrNoRows {
+			return fmt.Errorf("session %s: %w", sessionID, storage.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		if t, ok := solved.(nanoTime); ok && time.Time(t).UnixNano() < started {
+			return &storage.ValidationError{Field: "solved_at", Problem: "is before the session started"}
+		}
+		ok, err := bumpVersion(ctx, tx, sessionID, "outcome", v, `outcome = ?, solved_at = ?`, outcome, solved)
+		applied = ok
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", what, err)
+	}
+	return applied, nil
+}
+
+// SetSessionNotes sets a session's notes if v is later than their last
+// change; it reports whether it did.
+func (s *Store) SetSessionNotes(ctx context.Context, sessionID, notes string, v storage.Version) (bool, error) {
+	if err := validVersion(v); err != nil {
+		return false, fmt.Errorf("set notes of session %s: %w", sessionID, err)
+	}
+	return s.setVersioned(ctx, "set notes of session "+sessionID, sessionID, "notes", v, `notes = ?`, notes)
+}
+
+// SetSessionLabels replaces a session's labels with labelIDs if v is later
+// than their last change; it reports whether it did. Every id must be a
+// label of the session's organisation.
+func (s *Store) SetSessionLabels(ctx context.Context, sessionID string, labelIDs []string, v storage.Version) (bool, error) {
+	what := "set labels of session " + sessionID
+	if err := validVersion(v); err != nil {
+		return false, fmt.Errorf("%s: %w", what, err)
+	}
+	ids := slices.Clone(labelIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var applied bool
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		var org string
+		if err := tx.QueryRowContext(ctx, `SELECT org_id FROM sessions WHERE id = ?`, sessionID).Scan(&org); err == sql.ErrNoRows {
+			return fmt.Errorf("session %s: %w", sessionID, storage.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM labels WHERE id = ? AND org_id = ?`, id, org).Scan(&one)
+			if err == sql.ErrNoRows {
+				return &storage.ValidationError{Field: "labels", Problem: fmt.Sprintf("%q is not a label of organisation %s", id, org)}
+			} else if err != nil {
+				return err
+			}
+		}
+		ok, err := bumpVersion(ctx, tx, sessionID, "labels", v, "")
+		if err != nil || !ok {
+			return err
+		}
+		applied = true
+		if err := exec(ctx, tx, `DELETE FROM session_labels WHERE session_id = ?`, sessionID); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := exec(ctx, tx, `INSERT INTO session_labels (session_id, label_id) VALUES (?, ?)`, sessionID, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", what, err)
+	}
+	return applied, nil
+}
+
+// setVersioned runs one versioned UPDATE of a session's field group.
+func (s *Store) setVersioned(ctx context.Context, what, sessionID, field string, v storage.Version, set string, args ...any) (bool, error) {
+	var applied bool
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		ok, err := bumpVersion(ctx, tx, sessionID, field, v, set, args...)
+		applied = ok
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", what, err)
+	}
+	return applied, nil
+}
+
+// bumpVersion sets field's version (and the columns of set, if any) when v
+// is later than the stored one. It reports whether it did; a missing
+// session is storage.ErrNotFound.
+func bumpVersion(ctx context.Context, tx *sql.Tx, sessionID, field string, v storage.Version, set string, args ...any) (bool, error) {
+	at, origin := field+"_at", field+"_origin"
+	if set != "" {
+		set += ", "
+	}
+	q := `UPDATE sessions SET ` + set + at + ` = ?, ` + origin + ` = ?, updated_at = max(COALESCE(updated_at, 0), ?)
+		WHERE id = ? AND (` + at + ` IS NULL OR ` + at + ` < ? OR (` + at + ` = ? AND ` + origin + ` < ?))`
+	t := nanos(v.At)
+	args = append(args, t, v.Origin, t, sessionID, t, t, v.Origin)
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return false, domainError(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n > 0 {
+		return n > 0, err
+	}
+	return false, sessionExists(ctx, tx, sessionID)
+}
+
+func validVersion(v storage.Version) error {
+	if v.At.IsZero() {
+		return &storage.ValidationError{Field: "version.at", Problem: "is required"}
+	}
+	return nil
+}

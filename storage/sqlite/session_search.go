@@ -1,0 +1,405 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"siteline/storage"
+)
+
+// Search of the session history (SPEC.md section 3): one organisation's
+// sessions, filtered, sorted on any column and paged by keyset: the next
+// page starts after the last row's (sort key, id), so a page costs the same
+// wherever it is, and rows written meanwhile neither repeat nor vanish.
+
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+	maxSearchTerms  = 8
+)
+
+// noValue is the sort key of an end, a duration or a time to solve that
+// does not exist yet: after every real one.
+const noValue = "9223372036854775807"
+
+// sortKeys are the SQL sort keys, written exactly as in the indexes of
+// migration 00013 so that SQLite walks an index instead of sorting.
+var sortKeys = map[storage.SessionSort]string{
+	storage.SortStart:       `s.started_at`,
+	storage.SortEnd:         `COALESCE(s.ended_at, ` + noValue + `)`,
+	storage.SortDuration:    `COALESCE(s.ended_at - s.started_at, ` + noValue + `)`,
+	storage.SortTimeToSolve: `COALESCE(COALESCE(s.solved_at, s.ended_at) - s.started_at, ` + noValue + `)`,
+	storage.SortName:        `lower(s.name)`,
+	storage.SortSite:        `s.site_id`,
+	storage.SortOwner:       `s.owner_id`,
+	storage.SortOutcome:     `s.outcome`,
+}
+
+// textSort reports whether a sort key is TEXT (else INTEGER).
+func textSort(s storage.SessionSort) bool {
+	switch s {
+	case storage.SortName, storage.SortSite, storage.SortOwner, storage.SortOutcome:
+		return true
+	}
+	return false
+}
+
+// SearchSessions returns one page of an organisation's sessions matching
+// q. Bad input (no organisation, an unknown sort, an inverted date range, a
+// malformed cursor or one of another query) is a *storage.ValidationError
+// naming the field.
+func (s *Store) SearchSessions(ctx context.Context, q storage.SessionQuery) (storage.SessionPage, error) {
+	plan, err := planSearch(q)
+	if err != nil {
+		return storage.SessionPage{}, fmt.Errorf("search sessions: %w", err)
+	}
+	page, err := s.runSearch(ctx, plan)
+	if err != nil {
+		return storage.SessionPage{}, fmt.Errorf("search sessions of %s: %w", q.OrgID, err)
+	}
+	return page, nil
+}
+
+// searchPlan is a validated query turned into SQL.
+type searchPlan struct {
+	q           storage.SessionQuery
+	fingerprint string
+	key         string   // SQL sort key
+	terms       []string // words of the text
+	after       *cursor  // where the page starts; nil for the first
+	limit       int
+}
+
+func planSearch(q storage.SessionQuery) (searchPlan, error) {
+	bad := func(field, problem string) error { return &storage.ValidationError{Field: field, Problem: problem} }
+	if q.OrgID == "" {
+		return searchPlan{}, bad("org_id", "is required")
+	}
+	if q.Sort == "" {
+		q.Sort = storage.SortStart
+	}
+	key, ok := sortKeys[q.Sort]
+	if !ok {
+		names := make([]string, len(storage.SessionSorts))
+		for i, s := range storage.SessionSorts {
+			names[i] = string(s)
+		}
+		return searchPlan{}, bad("sort", fmt.Sprintf("%q is not a sortable column (one of %s)", q.Sort, strings.Join(names, ", ")))
+	}
+	limit := q.Limit
+	switch {
+	case limit < 0 || limit > maxPageSize:
+		return searchPlan{}, bad("limit", fmt.Sprintf("%d is outside 0 to %d", limit, maxPageSize))
+	case limit == 0:
+		limit = defaultPageSize
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		return searchPlan{}, bad("from", fmt.Sprintf("%s is not before to %s", q.From.Format("2006-01-02T15:04:05Z07:00"), q.To.Format("2006-01-02T15:04:05Z07:00")))
+	}
+	if q.OwnOnly && q.ViewerID == "" {
+		return searchPlan{}, bad("viewer_id", "is required for one's own sessions")
+	}
+	switch q.Status {
+	case "", storage.SessionRinging, storage.SessionActive, storage.SessionEnded:
+	default:
+		return searchPlan{}, bad("status", fmt.Sprintf("%q is not ringing, active or ended", q.Status))
+	}
+	if !storage.ValidOutcome(q.Outcome) {
+		return searchPlan{}, bad("outcome", fmt.Sprintf("%q is not an outcome", q.Outcome))
+	}
+	terms := searchTerms(q.Text)
+	if strings.TrimSpace(q.Text) != "" && len(terms) == 0 {
+		return searchPlan{}, bad("text", fmt.Sprintf("%q has no word to search for", q.Text))
+	}
+	if len(terms) > maxSearchTerms {
+		return searchPlan{}, bad("text", fmt.Sprintf("has %d words, at most %d are searched", len(terms), maxSearchTerms))
+	}
+
+	p := searchPlan{q: q, fingerprint: fingerprint(q), limit: limit, key: key, terms: terms}
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor, p.fingerprint, textSort(q.Sort))
+		if err != nil {
+			return searchPlan{}, err
+		}
+		p.after = &c
+	}
+	return p, nil
+}
+
+// matchSet is the rowids of the sessions one search term matches: in their
+// name, goal or notes, a participant's name or a chat line.
+const matchSet = `SELECT rowid AS sid FROM session_fts WHERE session_fts MATCH ?
+	UNION SELECT sid FROM session_people_fts WHERE session_people_fts MATCH ?
+	UNION SELECT sid FROM session_chat_fts WHERE session_chat_fts MATCH ?`
+
+// matchesRow tells whether one search term matches the session s, looking
+// up only that session's rows in the full-text indexes: no list of every
+// match is built, which is what a common term needs.
+const matchesRow = `(EXISTS (SELECT 1 FROM session_fts WHERE session_fts MATCH ? AND rowid = s.rowid)
+		OR EXISTS (SELECT 1 FROM session_participants p JOIN session_people_fts f ON f.rowid = p.rowid
+			WHERE p.session_id = s.id AND f.session_people_fts MATCH ?)
+		OR EXISTS (SELECT 1 FROM session_events e JOIN session_chat_fts f ON f.rowid = e.rowid
+			WHERE e.session_id = s.id AND e.kind = 'chat' AND f.session_chat_fts MATCH ?))`
+
+// sql is the query of the plan. With drive >= 0 the rows come from the
+// matches of terms[drive] and are sorted after, the fast way when the
+// term is rare; otherwise SQLite walks the index of the sort key and
+// checks every row, the fast way when matches are common.
+func (p searchPlan) sql(drive int) (string, []any) {
+	q := p.q
+	var w strings.Builder
+	var args []any
+	w.WriteString(`SELECT s.id, s.org_id, s.site_id, s.kind, s.name, s.goal, s.status, s.created_by, s.owner_id,
+		s.outcome, s.notes, s.started_at, s.ended_at, s.solved_at, ` + p.key + ` FROM `)
+	if drive >= 0 {
+		m := ftsMatch(p.terms[drive])
+		w.WriteString(`(` + matchSet + `) m CROSS JOIN sessions s ON s.rowid = m.sid`)
+		args = append(args, m, m, m)
+	} else {
+		w.WriteString(`sessions s`)
+	}
+	w.WriteString(` WHERE s.org_id = ?`)
+	args = append(args, q.OrgID)
+	and := func(cond string, more ...any) {
+		w.WriteString("\n\tAND " + cond)
+		args = append(args, more...)
+	}
+	if !q.From.IsZero() {
+		and(`s.started_at >= ?`, nanos(q.From))
+	}
+	if !q.To.IsZero() {
+		and(`s.started_at < ?`, nanos(q.To))
+	}
+	if q.OwnerID != "" {
+		and(`s.owner_id = ?`, q.OwnerID)
+	}
+	if q.ParticipantID != "" {
+		and(`s.id IN (SELECT session_id FROM session_participants WHERE user_id = ?)`, q.ParticipantID)
+	}
+	if q.OwnOnly {
+		and(`(s.owner_id = ? OR s.id IN (SELECT session_id FROM session_participants WHERE user_id = ?))`, q.ViewerID, q.ViewerID)
+	}
+	if len(q.LabelIDs) > 0 {
+		and(`s.id IN (SELECT session_id FROM session_labels WHERE label_id IN (`+placeholders(len(q.LabelIDs))+`))`, anys(q.LabelIDs)...)
+	}
+	if len(q.SiteIDs) > 0 {
+		and(`s.site_id IN (`+placeholders(len(q.SiteIDs))+`)`, anys(q.SiteIDs)...)
+	}
+	if q.Status != "" {
+		and(`s.status = ?`, q.Status)
+	}
+	if q.Outcome != "" {
+		and(`s.outcome = ?`, q.Outcome)
+	}
+	for i, t := range p.terms {
+		if i != drive {
+			m := ftsMatch(t)
+			and(matchesRow, m, m, m)
+		}
+	}
+	cmp, dir := ">", "ASC"
+	if q.Desc {
+		cmp, dir = "<", "DESC"
+	}
+	if p.after != nil {
+		and(`(`+p.key+`, s.id) `+cmp+` (?, ?)`, p.after.key(), p.after.ID)
+	}
+	fmt.Fprintf(&w, "\nORDER BY %s %s, s.id %s LIMIT ?", p.key, dir, dir)
+	args = append(args, p.limit+1)
+	return w.String(), args
+}
+
+// ftsMatch is the FTS5 query of one search term: a quoted string, and a
+// prefix when it has two characters or more (a single letter or digit
+// stays a whole word).
+func ftsMatch(t string) string {
+	m := `"` + t + `"`
+	if len([]rune(t)) > 1 {
+		m += "*"
+	}
+	return m
+}
+
+// rareMatches is how many sessions a term may match for the search to
+// start from its matches rather than from the sort order. A variable so
+// that tests can try both ways on small data.
+var rareMatches = 4000
+
+// driver picks the rarest term when it matches at most rareMatches
+// sessions (of every organisation), else -1.
+func (s *Store) driver(ctx context.Context, p searchPlan) (int, error) {
+	best, fewest := -1, rareMatches+1
+	for i, t := range p.terms {
+		m := ftsMatch(t)
+		var n int
+		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM (`+matchSet+` LIMIT ?)`, m, m, m, fewest).Scan(&n); err != nil {
+			return -1, err
+		}
+		if n < fewest {
+			best, fewest = i, n
+		}
+	}
+	return best, nil
+}
+
+func (s *Store) runSearch(ctx context.Context, p searchPlan) (storage.SessionPage, error) {
+	drive, err := s.driver(ctx, p)
+	if err != nil {
+		return storage.SessionPage{}, err
+	}
+	query, args := p.sql(drive)
+	type row struct {
+		ss  storage.SessionSummary
+		key any
+	}
+	rows, err := collect(ctx, s.read, func(r *sql.Rows) (row, error) {
+		var x row
+		ss := &x.ss
+		err := r.Scan(&ss.ID, &ss.OrgID, &ss.SiteID, &ss.Kind, &ss.Name, &ss.Goal, &ss.Status, &ss.CreatedBy, &ss.OwnerID,
+			&ss.Outcome, &ss.Notes, timeDest{&ss.StartedAt}, optTimeDest{&ss.EndedAt}, optTimeDest{&ss.SolvedAt}, &x.key)
+		return x, err
+	}, query, args...)
+	if err != nil {
+		return storage.SessionPage{}, err
+	}
+	page := storage.SessionPage{Sessions: make([]storage.SessionSummary, 0, len(rows))}
+	for i, r := range rows {
+		if i == p.limit {
+			last := rows[i-1]
+			page.Next = encodeCursor(p.fingerprint, last.key, last.ss.ID)
+			break
+		}
+		page.Sessions = append(page.Sessions, r.ss)
+	}
+	if err := s.fillLabels(ctx, page.Sessions); err != nil {
+		return storage.SessionPage{}, err
+	}
+	return page, nil
+}
+
+// fillLabels sets the label ids of a page of sessions with one query.
+func (s *Store) fillLabels(ctx context.Context, page []storage.SessionSummary) error {
+	if len(page) == 0 {
+		return nil
+	}
+	at := make(map[string]int, len(page))
+	ids := make([]any, len(page))
+	for i := range page {
+		at[page[i].ID] = i
+		ids[i] = page[i].ID
+		page[i].Labels = []string{}
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT session_id, label_id FROM session_labels
+		WHERE session_id IN (`+placeholders(len(ids))+`) ORDER BY session_id, label_id`, ids...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sid, lid string
+		if err := rows.Scan(&sid, &lid); err != nil {
+			return err
+		}
+		page[at[sid]].Labels = append(page[at[sid]].Labels, lid)
+	}
+	return rows.Err()
+}
+
+// searchTerms splits text into the words FTS5's unicode61 tokenizer would
+// see, lower-cased; each is matched as a word prefix.
+func searchTerms(text string) []string {
+	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+}
+
+// A cursor is the base64url of {"f": fingerprint, "n"|"s": key, "id": id}
+// followed by "." and a checksum of that. The fingerprint ties it to the
+// query it came from; the checksum catches a cursor edited by hand. Neither
+// is secret, and needs not be: a cursor only says where in the query's own
+// results to start, and the query's scope is enforced whatever it says.
+type cursor struct {
+	F  string  `json:"f"`
+	N  *int64  `json:"n,omitempty"`
+	S  *string `json:"s,omitempty"`
+	ID string  `json:"id"`
+}
+
+func (c cursor) key() any {
+	if c.S != nil {
+		return *c.S
+	}
+	return *c.N
+}
+
+func encodeCursor(fp string, key any, id string) string {
+	c := cursor{F: fp, ID: id}
+	switch k := key.(type) {
+	case int64:
+		c.N = &k
+	case string:
+		c.S = &k
+	case []byte:
+		s := string(k)
+		c.S = &s
+	}
+	data, _ := json.Marshal(c) // plain fields cannot fail
+	return base64.RawURLEncoding.EncodeToString(data) + "." + checksum(data)
+}
+
+func decodeCursor(s, fp string, text bool) (cursor, error) {
+	bad := &storage.ValidationError{Field: "cursor", Problem: "is malformed or was altered"}
+	body, sum, ok := strings.Cut(s, ".")
+	if !ok {
+		return cursor{}, bad
+	}
+	data, err := base64.RawURLEncoding.DecodeString(body)
+	if err != nil || sum != checksum(data) {
+		return cursor{}, bad
+	}
+	var c cursor
+	if err := json.Unmarshal(data, &c); err != nil || c.ID == "" || (c.N == nil) == (c.S == nil) || (c.S != nil) != text {
+		return cursor{}, bad
+	}
+	if c.F != fp {
+		return cursor{}, &storage.ValidationError{Field: "cursor", Problem: "belongs to another query (its filters, sort or order differ)"}
+	}
+	return c, nil
+}
+
+func checksum(data []byte) string {
+	h := sha256.Sum256(append([]byte("siteline.session-cursor\x00"), data...))
+	return base64.RawURLEncoding.EncodeToString(h[:9])
+}
+
+// fingerprint identifies everything of a query but its page: the cursor
+// and the page size.
+func fingerprint(q storage.SessionQuery) string {
+	q.Cursor, q.Limit = "", 0
+	data, err := json.Marshal(q)
+	if err != nil {
+		panic(errors.New("session query does not encode: " + err.Error()))
+	}
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:12])
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
