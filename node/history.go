@@ -28,6 +28,10 @@ func (n *Node) startHistory(ctx context.Context) error {
 		return fmt.Errorf("start history forwarding: %w", err)
 	}
 	n.history = h
+	n.onStop("history", func(context.Context) error {
+		h.Stop()
+		return nil
+	})
 	return nil
 }
 

@@ -82,6 +82,7 @@ func (n *Node) startMedia(ctx context.Context) (err error) {
 		return fmt.Errorf("media: %w", err)
 	}
 	n.media = m
+	n.onStop("media", n.stopMedia)
 	defer func() {
 		if err != nil {
 			// Shutdown of a never-started SFU closes its sockets.
@@ -120,9 +121,6 @@ func (m *media) turnAddrs() any {
 
 // stopMedia stops the SFU (ending every call), then the relay.
 func (n *Node) stopMedia(ctx context.Context) error {
-	if n.media == nil {
-		return nil
-	}
 	var errs []error
 	n.calls.StopEnding()
 	if err := n.media.sfu.Shutdown(ctx); err != nil {

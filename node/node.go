@@ -145,13 +145,13 @@ type Node struct {
 	localLn net.Listener
 	serving sync.WaitGroup
 
-	// housekeeping runs periodic chores until stopChores is closed.
-	stopChores chan struct{}
-	chores     sync.WaitGroup
-	// lifetime is cancelled by stop (endLifetime): background work of the
-	// use cases runs under it, as a chore.
+	// lifetime is the context of the node's background work, which stop
+	// ends (endLifetime) and waits for (work); parts are what Start
+	// opened, in order, with how each stops (lifecycle.go).
 	lifetime    context.Context
 	endLifetime context.CancelFunc
+	work        sync.WaitGroup
+	parts       []part
 
 	mu      sync.Mutex
 	started bool
@@ -204,6 +204,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if n.store, err = sqlite.Open(ctx, n.cfg.path("siteline.db"), n.log.With("component", "storage")); err != nil {
 		return fmt.Errorf("open storage: %w", err)
 	}
+	n.onStop("storage", func(context.Context) error { return n.store.Close() })
 	if n.nodeID, err = n.loadNodeID(ctx); err != nil {
 		return err
 	}
@@ -312,6 +313,7 @@ func (n *Node) startRaft(ctx context.Context) error {
 		}
 		return err
 	}
+	n.onStop("raft", n.raft.Shutdown)
 	if err := n.raft.Start(ctx); err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
@@ -375,6 +377,7 @@ func (n *Node) startBus(ctx context.Context) error {
 		return fmt.Errorf("start bus: %w", err)
 	}
 	n.bus = b
+	n.onStop("bus", b.Shutdown)
 	return nil
 }
 
@@ -430,6 +433,12 @@ func (n *Node) startWeb() error {
 	}
 	n.web = srv
 	n.webSockets.set(srv)
+	n.onStop("http", func(ctx context.Context) error {
+		err := srv.Shutdown(ctx)
+		n.serving.Wait()
+		_ = os.Remove(n.AdminSocket())
+		return err
+	})
 
 	sock := n.AdminSocket()
 	_ = os.Remove(sock) // a stale socket of a node that did not stop cleanly
@@ -471,8 +480,10 @@ func (n *Node) serve(f func() error) {
 	}()
 }
 
-// Shutdown stops accepting requests, lets in-flight ones finish, then
-// closes the bus, Raft and storage, in that order.
+// Shutdown ends the node's background work, then stops its parts in the
+// reverse order of their start (lifecycle.go): the HTTP server first,
+// which lets in-flight requests finish (ending, halfway through ctx, those
+// still waiting), then media, history, the bus, Raft and storage.
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -482,79 +493,23 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	return n.stop(ctx)
 }
 
-func (n *Node) stop(ctx context.Context) error {
-	n.stopped = true
-	var errs []error
-	if n.endLifetime != nil {
-		n.endLifetime()
-	}
-	if n.stopChores != nil {
-		close(n.stopChores)
-		n.chores.Wait()
-	}
-	if n.web != nil {
-		if err := n.web.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("stop http: %w", err))
-		}
-		n.serving.Wait()
-		_ = os.Remove(n.AdminSocket())
-	} else {
-		for _, ln := range []net.Listener{n.httpLn, n.localLn} {
-			if ln != nil {
-				ln.Close()
-			}
-		}
-	}
-	if err := n.stopMedia(ctx); err != nil {
-		errs = append(errs, err)
-	}
-	if n.transfer != nil {
-		n.transfer.Stop() // its copier, if any, and its chunk answers
-	}
-	if n.history != nil {
-		n.history.Stop()
-	}
-	if n.bus != nil {
-		if err := n.bus.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("stop bus: %w", err))
-		}
-	}
-	if n.raft != nil {
-		if err := n.raft.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("stop raft: %w", err))
-		}
-	}
-	if n.store != nil {
-		if err := n.store.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close storage: %w", err))
-		}
-	}
-	if len(errs) == 0 {
-		n.log.Info("node stopped")
-	}
-	return errors.Join(errs...)
-}
-
 // sessionSweepInterval is how often expired browser sessions are deleted.
 const sessionSweepInterval = time.Hour
 
-// startChores runs the node's periodic housekeeping.
+// startChores runs the node's periodic housekeeping for its lifetime.
 func (n *Node) startChores() {
-	n.stopChores = make(chan struct{})
-	n.chores.Add(1)
-	go func() {
-		defer n.chores.Done()
+	n.background(func(ctx context.Context) {
 		t := time.NewTicker(sessionSweepInterval)
 		defer t.Stop()
 		for {
 			n.sweepSessions()
 			select {
 			case <-t.C:
-			case <-n.stopChores:
+			case <-ctx.Done():
 				return
 			}
 		}
-	}()
+	})
 }
 
 // sweepSessions deletes browser sessions past their expiry. Expired

@@ -47,6 +47,10 @@ func (n *Node) openBlobs() error {
 		return err
 	}
 	n.blobs, n.transfer = blobs, t
+	n.onStop("media transfer", func(context.Context) error {
+		t.Stop() // its copier, if any, and its chunk answers
+		return nil
+	})
 	return nil
 }
 
@@ -100,11 +104,7 @@ func (n *Node) startDeliveries() {
 	if n.invites == nil {
 		return
 	}
-	n.chores.Add(1)
-	go func() {
-		defer n.chores.Done()
-		n.invites.RunOutbox(n.lifetime)
-	}()
+	n.background(n.invites.RunOutbox)
 }
 
 // callsPort is the call service, and the SFU it runs calls on, as the use
