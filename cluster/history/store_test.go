@@ -16,6 +16,7 @@ import (
 
 	"siteline/cluster/bus"
 	"siteline/cluster/pki"
+	"siteline/internal/testutil"
 	"siteline/storage"
 )
 
@@ -245,11 +246,5 @@ func nodeTLS(t *testing.T, ca *pki.CA, dir, id string) *tls.Config {
 // eventually polls cond until it holds, failing the test after limit.
 func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.Eventually(t, limit, what, cond)
 }
