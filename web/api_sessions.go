@@ -2,9 +2,9 @@ package web
 
 import (
 	"context"
-	"strconv"
+	"net/url"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -12,17 +12,14 @@ import (
 	"siteline/storage"
 )
 
-// SessionHistory lists sessions: a plant's own and, at headquarters, every
-// plant's as forwarded there (each keeps its site). The node's store
-// implements it.
+// SessionHistory searches the session history: a plant's own and, at
+// headquarters, every plant's as forwarded there (each keeps its site).
+// The node's store implements it.
 type SessionHistory interface {
-	ListSessions(ctx context.Context, f storage.SessionFilter) ([]storage.Session, error)
+	SearchSessions(ctx context.Context, q storage.SessionQuery) (storage.SessionPage, error)
 }
 
-const (
-	sessionPageSize = 100
-	sessionMaxLimit = 1000
-)
+const sessionPageSize = 50
 
 // sessionOut is a session with the name of its site.
 type sessionOut struct {
@@ -33,112 +30,83 @@ type sessionOut struct {
 func (s *Server) sessionRoutes() []route {
 	return []route{
 		{method: "GET", path: APIPrefix + "/sessions", perm: policy.CallLogs,
-			summary: "Session history, newest first (?site=&status=&before=RFC3339&limit=n): every site's with see-all-call-logs, else the caller's own",
-			out:     []sessionOut{}, handler: s.apiSessions},
+			summary: "Session history (?q=words&from=&to=&owner=&participant=&label=&site=&status=&outcome=&sort=&order=asc|desc&limit=&cursor=): every site's with see-all-call-logs, else the caller's own; the next page's cursor is in the " + NextCursorHeader + " header",
+			out:     []historyRow{}, handler: s.apiSessions},
+		{method: "GET", path: APIPrefix + "/sessions/export", perm: policy.ExportCallLog,
+			summary: "The whole history the same query selects, streamed as CSV (?format=csv) or JSON (?format=json)",
+			handler: s.apiExport},
 		{method: "GET", path: "/sessions", perm: policy.CallLogs, page: true, summary: "Session history", handler: s.uiSessions},
 	}
 }
 
-// sessionFilter reads the query into a filter the actor may use: all the
-// organisation's sessions with see-all-call-logs, else only the ones the
-// actor created or took part in (see-own-call-logs), else 403.
-func (s *Server) sessionFilter(c *fiber.Ctx) (storage.SessionFilter, error) {
-	a, _ := actorOf(c)
-	f := storage.SessionFilter{OrgID: a.OrgID, Limit: sessionPageSize}
-	switch {
-	case s.can(a, policy.SeeAllCallLogs):
-	case s.can(a, policy.SeeOwnCallLogs):
-		f.UserID = a.UserID
-	default:
-		return f, &storage.ForbiddenError{Permission: policy.SeeOwnCallLogs}
-	}
-	if site := strings.TrimSpace(c.Query("site")); site != "" {
-		st, err := s.deps.Org.Site(c.UserContext(), a.OrgID, site)
-		if err != nil {
-			return f, &storage.ValidationError{Field: "site", Problem: "is not a site of this organisation"}
-		}
-		f.SiteID = st.ID
-	}
-	switch st := c.Query("status"); st {
-	case "", storage.SessionRinging, storage.SessionActive, storage.SessionEnded:
-		f.Status = st
-	default:
-		return f, &storage.ValidationError{Field: "status", Problem: "must be ringing, active or ended"}
-	}
-	if b := c.Query("before"); b != "" {
-		t, err := time.Parse(time.RFC3339, b)
-		if err != nil {
-			return f, &storage.ValidationError{Field: "before", Problem: "must be an RFC 3339 time, such as 2025-03-01T08:00:00Z"}
-		}
-		f.Before = t
-	}
-	if l := c.Query("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > sessionMaxLimit {
-			return f, &storage.ValidationError{Field: "limit", Problem: "must be a number from 1 to " + strconv.Itoa(sessionMaxLimit)}
-		}
-		f.Limit = n
-	}
-	return f, nil
-}
-
-// listSessions lists what the filter selects, with site names.
-func (s *Server) listSessions(c *fiber.Ctx, f storage.SessionFilter) ([]sessionOut, []storage.Site, error) {
-	list, err := s.deps.History.ListSessions(c.UserContext(), f)
-	if err != nil {
-		return nil, nil, err
-	}
-	sites, err := s.deps.Org.Sites(c.UserContext(), f.OrgID)
-	if err != nil {
-		return nil, nil, err
-	}
-	names := map[string]string{}
-	for _, st := range sites {
-		names[st.ID] = st.Name
-	}
-	out := make([]sessionOut, len(list))
-	for i, ss := range list {
-		out[i] = sessionOut{Session: ss, SiteName: names[ss.SiteID]}
-		if out[i].SiteName == "" {
-			out[i].SiteName = ss.SiteID
-		}
-	}
-	return out, sites, nil
-}
-
-func (s *Server) apiSessions(c *fiber.Ctx) error {
-	f, err := s.sessionFilter(c)
-	if err != nil {
-		return err
-	}
-	out, _, err := s.listSessions(c, f)
-	if err != nil {
-		return err
-	}
-	return c.JSON(out)
-}
-
 type sessionsData struct {
-	Sessions []sessionOut
+	Sessions []historyRow
 	Sites    []storage.Site
-	Site     string
-	Status   string
-	All      bool // the actor sees every session of the organisation
-	Limit    int
-	PDF      bool // each session's PDF report can be downloaded
+	Users    []storage.User
+	Labels   []historyLabel
+	Query    storage.SessionQuery
+	// URL is the page's query, to build the links that change it.
+	URL       url.Values
+	Next      string // the next page's URL, "" on the last page
+	Label     string // the label filtered on, if one
+	Site      string // the site filtered on, if one
+	All       bool   // the actor sees every session of the organisation
+	PDF       bool   // each session's PDF report can be downloaded
+	CanExport bool
+	Outcomes  []string
+	// From and To are the date filters as typed; ExportCSV and ExportJSON
+	// export what the page shows.
+	From, To              string
+	ExportCSV, ExportJSON string
 }
 
 func (s *Server) uiSessions(c *fiber.Ctx) error {
-	f, err := s.sessionFilter(c)
+	a, _ := actorOf(c)
+	q, err := s.historyQuery(c)
 	if err != nil {
 		return err
 	}
-	out, sites, err := s.listSessions(c, f)
+	rows, next, names, err := s.searchHistory(c.UserContext(), q)
 	if err != nil {
 		return err
 	}
+	query, _ := url.ParseQuery(string(c.Context().QueryArgs().QueryString()))
+	d := sessionsData{Sessions: rows, Query: q, URL: query, All: !q.OwnOnly,
+		PDF: s.deps.Reports != nil && s.deps.Calls != nil, CanExport: s.can(a, policy.ExportCallLog),
+		Outcomes: []string{storage.OutcomeSolved, storage.OutcomeNotSolved, storage.OutcomeFollowUp},
+		From:     query.Get("from"), To: query.Get("to")}
+	export := url.Values{}
+	for k, vs := range query {
+		if k != "cursor" && k != "limit" {
+			export[k] = vs
+		}
+	}
+	export.Set("format", "csv")
+	d.ExportCSV = APIPrefix + "/sessions/export?" + export.Encode()
+	export.Set("format", "json")
+	d.ExportJSON = APIPrefix + "/sessions/export?" + export.Encode()
+	if next != "" {
+		d.Next = historyURL(query, "cursor", next)
+	}
+	if len(q.LabelIDs) > 0 {
+		d.Label = q.LabelIDs[0]
+	}
+	if len(q.SiteIDs) > 0 {
+		d.Site = q.SiteIDs[0]
+	}
+	if d.Sites, err = s.deps.Org.Sites(c.UserContext(), a.OrgID); err != nil {
+		return err
+	}
+	if d.All {
+		if d.Users, err = s.deps.Org.Users(c.UserContext(), a.OrgID); err != nil {
+			return err
+		}
+	}
+	for _, l := range names.labels {
+		d.Labels = append(d.Labels, l)
+	}
+	slices.SortFunc(d.Labels, func(x, y historyLabel) int { return strings.Compare(x.Name, y.Name) })
 	v := s.view(c, "Sessions", "sessions")
-	v.Data = sessionsData{Sessions: out, Sites: sites, Site: f.SiteID, Status: f.Status, All: f.UserID == "", Limit: f.Limit,
-		PDF: s.deps.Reports != nil && s.deps.Calls != nil}
+	v.Data = d
 	return s.ui.render(c, fiber.StatusOK, "sessions", v)
 }

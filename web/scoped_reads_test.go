@@ -16,8 +16,8 @@ import (
 // be checked.
 type listHistory struct{}
 
-func (listHistory) ListSessions(context.Context, storage.SessionFilter) ([]storage.Session, error) {
-	return []storage.Session{}, nil
+func (listHistory) SearchSessions(context.Context, storage.SessionQuery) (storage.SessionPage, error) {
+	return storage.SessionPage{}, nil
 }
 
 // idKinds is what the :id (or :user) of a route names, by the start of its

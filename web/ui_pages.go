@@ -74,14 +74,17 @@ func (p *pages) funcs() template.FuncMap {
 			}
 			return a.versioned, nil
 		},
-		"initials":  initials,
-		"when":      formatTime,
-		"whenp":     func(t *time.Time) string { return formatTimePtr(t) },
-		"chip":      chipStyle,
-		"swatch":    func(c string) string { return normColor(c) },
-		"roleClass": roleClass,
-		"join":      strings.Join,
-		"add":       func(a, b int) int { return a + b },
+		"initials":   initials,
+		"when":       formatTime,
+		"whenp":      func(t *time.Time) string { return formatTimePtr(t) },
+		"chip":       chipStyle,
+		"swatch":     func(c string) string { return normColor(c) },
+		"roleClass":  roleClass,
+		"join":       strings.Join,
+		"add":        func(a, b int) int { return a + b },
+		"historyURL": historyURL,
+		"sortURL":    sortURL,
+		"sortMark":   sortMark,
 		"reportValues": func(fields []ReportField, values map[string]string) reportValues {
 			return reportValues{Fields: fields, Values: values}
 		},
