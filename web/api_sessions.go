@@ -62,6 +62,12 @@ type sessionsData struct {
 
 func (s *Server) uiSessions(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
+	// The filter form sends every field; the URL to bookmark keeps the
+	// ones that filter.
+	query, _ := url.ParseQuery(string(c.Context().QueryArgs().QueryString()))
+	if clean := withoutEmpty(query); len(clean) != len(query) {
+		return c.Redirect(historyURL(clean, "", ""), fiber.StatusSeeOther)
+	}
 	q, err := s.historyQuery(c)
 	if err != nil {
 		return err
@@ -70,7 +76,6 @@ func (s *Server) uiSessions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	query, _ := url.ParseQuery(string(c.Context().QueryArgs().QueryString()))
 	d := sessionsData{Sessions: rows, Query: q, URL: query, All: !q.OwnOnly,
 		PDF: s.deps.Reports != nil && s.deps.Calls != nil, CanExport: s.can(a, policy.ExportCallLog),
 		Outcomes: []string{storage.OutcomeSolved, storage.OutcomeNotSolved, storage.OutcomeFollowUp},
@@ -109,4 +114,17 @@ func (s *Server) uiSessions(c *fiber.Ctx) error {
 	v := s.view(c, "Sessions", "sessions")
 	v.Data = d
 	return s.ui.render(c, fiber.StatusOK, "sessions", v)
+}
+
+// withoutEmpty is query without its empty values.
+func withoutEmpty(query url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range query {
+		for _, v := range vs {
+			if v != "" {
+				out.Add(k, v)
+			}
+		}
+	}
+	return out
 }

@@ -403,9 +403,11 @@ func historyURL(base url.Values, key, value string) string {
 	for k, vs := range base {
 		v[k] = slices.Clone(vs)
 	}
-	if value == "" {
+	switch {
+	case key == "":
+	case value == "":
 		v.Del(key)
-	} else {
+	default:
 		v.Set(key, value)
 	}
 	if key != "cursor" {
