@@ -21,6 +21,9 @@ const (
 	HistoryLeft           = "participant.left"
 	HistoryEvent          = "session.event"
 	HistoryAudit          = "audit"
+	// HistoryFields carries a change of the fields people give a session
+	// after the call (SessionFields).
+	HistoryFields = "session.fields"
 )
 
 // HistoryRecord is one site-history write as headquarters applies it. ID is
@@ -43,6 +46,30 @@ type HistoryRecord struct {
 	// Report is the version of a service report a HistoryServiceReport
 	// record carries (its id is the version's).
 	Report *ServiceReport `json:"report,omitempty"`
+	// Fields is the change a HistoryFields record carries.
+	Fields *SessionFields `json:"fields,omitempty"`
+}
+
+// The groups of a session's fields that change together, each with a
+// version of its own (Version).
+const (
+	FieldsDetails = "details" // Name, Goal
+	FieldsOutcome = "outcome" // Outcome, SolvedAt
+	FieldsNotes   = "notes"   // Notes
+	FieldsLabels  = "labels"  // Labels
+)
+
+// SessionFields is one change of one group of a session's fields, as it
+// travels to headquarters; the group's other fields are ignored.
+type SessionFields struct {
+	Group    string     `json:"group"`
+	Version  Version    `json:"version"`
+	Name     string     `json:"name,omitempty"`
+	Goal     string     `json:"goal,omitempty"`
+	Outcome  string     `json:"outcome,omitempty"`
+	SolvedAt *time.Time `json:"solved_at,omitempty"`
+	Notes    string     `json:"notes,omitempty"`
+	Labels   []string   `json:"labels,omitempty"`
 }
 
 // HistoryOutboxRow is a record waiting in (or published from) a node's

@@ -101,6 +101,10 @@ func applyHistoryRecord(ctx context.Context, tx *sql.Tx, origin string, raw json
 	if rec.Kind == storage.HistoryServiceReport {
 		return rec.ID, applyServiceReport(ctx, tx, rec)
 	}
+	if rec.Kind == storage.HistoryFields {
+		_, err := applyFieldsTx(ctx, tx, rec.Session.ID, *rec.Fields)
+		return rec.ID, err
+	}
 	if p := rec.Participant; p != nil {
 		kind := p.UserKind
 		if kind == "" {
@@ -199,13 +203,28 @@ func validRecord(rec storage.HistoryRecord) error {
 	}
 	switch rec.Kind {
 	case storage.HistorySessionCreated, storage.HistorySessionEnded, storage.HistoryJoined,
-		storage.HistoryLeft, storage.HistoryEvent, storage.HistoryServiceReport:
+		storage.HistoryLeft, storage.HistoryEvent, storage.HistoryServiceReport, storage.HistoryFields:
 	default:
 		return bad("kind", fmt.Sprintf("%q is not a history record kind", rec.Kind))
 	}
 	ss := rec.Session
 	if ss == nil || ss.ID == "" || ss.OrgID == "" || ss.SiteID == "" || ss.StartedAt.IsZero() {
 		return bad("session", "needs id, org_id, site_id and started_at")
+	}
+	if rec.Kind == storage.HistoryFields {
+		f := rec.Fields
+		switch {
+		case f == nil:
+			return bad("fields", "is required for a session.fields record")
+		case f.Version.At.IsZero() || f.Version.Origin == "":
+			return bad("fields.version", "needs at and origin")
+		}
+		switch f.Group {
+		case storage.FieldsDetails, storage.FieldsOutcome, storage.FieldsNotes, storage.FieldsLabels:
+		default:
+			return bad("fields.group", fmt.Sprintf("%q is not a group of session fields", f.Group))
+		}
+		return nil
 	}
 	if rec.Kind == storage.HistoryServiceReport {
 		r := rec.Report

@@ -15,19 +15,15 @@ import (
 // when the version is later than the stored one, so the history forwarder
 // can apply the same change any number of times and in any order.
 //
-// These writes are not yet added to the history outbox: forwarding them to
-// headquarters is wired by the caller that will set them.
+// A change made here is site history: it goes to the history outbox in
+// its own transaction, and headquarters applies it (history_apply.go).
 
 var _ storage.SessionHistoryStore = (*Store)(nil)
 
 // SetSessionDetails sets a session's name and goal if v is later than
 // their last change; it reports whether it did.
 func (s *Store) SetSessionDetails(ctx context.Context, sessionID, name, goal string, v storage.Version) (bool, error) {
-	if err := validVersion(v); err != nil {
-		return false, fmt.Errorf("set details of session %s: %w", sessionID, err)
-	}
-	return s.setVersioned(ctx, "set details of session "+sessionID, sessionID, "details", v,
-		`name = ?, goal = ?`, name, goal)
+	return s.setFields(ctx, sessionID, storage.SessionFields{Group: storage.FieldsDetails, Version: v, Name: name, Goal: goal})
 }
 
 // SetSessionOutcome sets a session's outcome and solved time if v is later
@@ -35,15 +31,80 @@ func (s *Store) SetSessionDetails(ctx context.Context, sessionID, name, goal str
 // kept only for OutcomeSolved, and defaults to v.At then; it may not be
 // before the session started. An empty outcome clears both.
 func (s *Store) SetSessionOutcome(ctx context.Context, sessionID, outcome string, solvedAt *time.Time, v storage.Version) (bool, error) {
-	what := "set outcome of session " + sessionID
-	if err := validVersion(v); err != nil {
+	return s.setFields(ctx, sessionID, storage.SessionFields{Group: storage.FieldsOutcome, Version: v, Outcome: outcome, SolvedAt: solvedAt})
+}
+
+// SetSessionNotes sets a session's notes if v is later than their last
+// change; it reports whether it did.
+func (s *Store) SetSessionNotes(ctx context.Context, sessionID, notes string, v storage.Version) (bool, error) {
+	return s.setFields(ctx, sessionID, storage.SessionFields{Group: storage.FieldsNotes, Version: v, Notes: notes})
+}
+
+// SetSessionLabels replaces a session's labels with labelIDs if v is later
+// than their last change; it reports whether it did. Every id must be a
+// label of the session's organisation.
+func (s *Store) SetSessionLabels(ctx context.Context, sessionID string, labelIDs []string, v storage.Version) (bool, error) {
+	return s.setFields(ctx, sessionID, storage.SessionFields{Group: storage.FieldsLabels, Version: v, Labels: labelIDs})
+}
+
+// setFields applies change f in one transaction and, when it applied,
+// adds it to the history outbox in that transaction: the change is site
+// history, forwarded to headquarters, which applies it with
+// applyFieldsTx.
+func (s *Store) setFields(ctx context.Context, sessionID string, f storage.SessionFields) (bool, error) {
+	what := fmt.Sprintf("set %s of session %s", f.Group, sessionID)
+	var applied bool
+	err := s.historyTx(ctx, func(tx *sql.Tx) error {
+		ok, err := applyFieldsTx(ctx, tx, sessionID, f)
+		if err != nil || !ok {
+			return err
+		}
+		applied = true
+		rec, err := sessionRecord(ctx, tx, storage.HistoryFields, fieldsRecordID(sessionID, f), sessionID, "", "")
+		if err != nil {
+			return err
+		}
+		rec.Fields = &f
+		return enqueueHistory(ctx, tx, f.Version.At, rec)
+	})
+	if err != nil {
 		return false, fmt.Errorf("%s: %w", what, err)
 	}
+	return applied, nil
+}
+
+// fieldsRecordID names the history record of one change: the same change
+// has the same id wherever it is applied.
+func fieldsRecordID(sessionID string, f storage.SessionFields) string {
+	return fmt.Sprintf("%s/%s/%d/%s", sessionID, f.Group, f.Version.At.UnixNano(), f.Version.Origin)
+}
+
+// applyFieldsTx applies change f to a session inside tx if its version is
+// later than the group's last change; it reports whether it did.
+func applyFieldsTx(ctx context.Context, tx *sql.Tx, sessionID string, f storage.SessionFields) (bool, error) {
+	v := f.Version
+	if err := validVersion(v); err != nil {
+		return false, err
+	}
+	switch f.Group {
+	case storage.FieldsDetails:
+		return bumpVersion(ctx, tx, sessionID, "details", v, `name = ?, goal = ?`, f.Name, f.Goal)
+	case storage.FieldsNotes:
+		return bumpVersion(ctx, tx, sessionID, "notes", v, `notes = ?`, f.Notes)
+	case storage.FieldsOutcome:
+		return applyOutcomeTx(ctx, tx, sessionID, f.Outcome, f.SolvedAt, v)
+	case storage.FieldsLabels:
+		return applyLabelsTx(ctx, tx, sessionID, f.Labels, v)
+	}
+	return false, &storage.ValidationError{Field: "group", Problem: fmt.Sprintf("%q is not a group of session fields", f.Group)}
+}
+
+func applyOutcomeTx(ctx context.Context, tx *sql.Tx, sessionID, outcome string, solvedAt *time.Time, v storage.Version) (bool, error) {
 	if outcome == "" && solvedAt == nil {
 		// clearing: fine
 	} else if !storage.ValidOutcome(outcome) || outcome == "" {
-		return false, fmt.Errorf("%s: %w", what, &storage.ValidationError{Field: "outcome",
-			Problem: fmt.Sprintf("%q must be 1 to 64 lower-case letters, digits or underscores", outcome)})
+		return false, &storage.ValidationError{Field: "outcome",
+			Problem: fmt.Sprintf("%q must be 1 to 64 lower-case letters, digits or underscores", outcome)}
 	}
 	var solved any
 	if outcome == storage.OutcomeSolved {
@@ -53,100 +114,53 @@ func (s *Store) SetSessionOutcome(ctx context.Context, sessionID, outcome string
 		}
 		solved = nanos(at)
 	} else if solvedAt != nil {
-		return false, fmt.Errorf("%s: %w", what, &storage.ValidationError{Field: "solved_at",
-			Problem: fmt.Sprintf("is only kept with outcome %q, not %q", storage.OutcomeSolved, outcome)})
+		return false, &storage.ValidationError{Field: "solved_at",
+			Problem: fmt.Sprintf("is only kept with outcome %q, not %q", storage.OutcomeSolved, outcome)}
 	}
-	var applied bool
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		var started int64
-		if err := tx.QueryRowContext(ctx, `SELECT started_at FROM sessions WHERE id = ?`, sessionID).Scan(&started); err == sql.ErrNoRows {
-			return fmt.Errorf("session %s: %w", sessionID, storage.ErrNotFound)
-		} else if err != nil {
-			return err
-		}
-		if t, ok := solved.(nanoTime); ok && time.Time(t).UnixNano() < started {
-			return &storage.ValidationError{Field: "solved_at", Problem: "is before the session started"}
-		}
-		ok, err := bumpVersion(ctx, tx, sessionID, "outcome", v, `outcome = ?, solved_at = ?`, outcome, solved)
-		applied = ok
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("%s: %w", what, err)
+	var started int64
+	if err := tx.QueryRowContext(ctx, `SELECT started_at FROM sessions WHERE id = ?`, sessionID).Scan(&started); err == sql.ErrNoRows {
+		return false, fmt.Errorf("session %s: %w", sessionID, storage.ErrNotFound)
+	} else if err != nil {
+		return false, err
 	}
-	return applied, nil
+	if t, ok := solved.(nanoTime); ok && time.Time(t).UnixNano() < started {
+		return false, &storage.ValidationError{Field: "solved_at", Problem: "is before the session started"}
+	}
+	return bumpVersion(ctx, tx, sessionID, "outcome", v, `outcome = ?, solved_at = ?`, outcome, solved)
 }
 
-// SetSessionNotes sets a session's notes if v is later than their last
-// change; it reports whether it did.
-func (s *Store) SetSessionNotes(ctx context.Context, sessionID, notes string, v storage.Version) (bool, error) {
-	if err := validVersion(v); err != nil {
-		return false, fmt.Errorf("set notes of session %s: %w", sessionID, err)
-	}
-	return s.setVersioned(ctx, "set notes of session "+sessionID, sessionID, "notes", v, `notes = ?`, notes)
-}
-
-// SetSessionLabels replaces a session's labels with labelIDs if v is later
-// than their last change; it reports whether it did. Every id must be a
-// label of the session's organisation.
-func (s *Store) SetSessionLabels(ctx context.Context, sessionID string, labelIDs []string, v storage.Version) (bool, error) {
-	what := "set labels of session " + sessionID
-	if err := validVersion(v); err != nil {
-		return false, fmt.Errorf("%s: %w", what, err)
-	}
+func applyLabelsTx(ctx context.Context, tx *sql.Tx, sessionID string, labelIDs []string, v storage.Version) (bool, error) {
 	ids := slices.Clone(labelIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	var applied bool
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		var org string
-		if err := tx.QueryRowContext(ctx, `SELECT org_id FROM sessions WHERE id = ?`, sessionID).Scan(&org); err == sql.ErrNoRows {
-			return fmt.Errorf("session %s: %w", sessionID, storage.ErrNotFound)
+	var org string
+	if err := tx.QueryRowContext(ctx, `SELECT org_id FROM sessions WHERE id = ?`, sessionID).Scan(&org); err == sql.ErrNoRows {
+		return false, fmt.Errorf("session %s: %w", sessionID, storage.ErrNotFound)
+	} else if err != nil {
+		return false, err
+	}
+	for _, id := range ids {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM labels WHERE id = ? AND org_id = ?`, id, org).Scan(&one)
+		if err == sql.ErrNoRows {
+			return false, &storage.ValidationError{Field: "labels", Problem: fmt.Sprintf("%q is not a label of organisation %s", id, org)}
 		} else if err != nil {
-			return err
+			return false, err
 		}
-		for _, id := range ids {
-			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM labels WHERE id = ? AND org_id = ?`, id, org).Scan(&one)
-			if err == sql.ErrNoRows {
-				return &storage.ValidationError{Field: "labels", Problem: fmt.Sprintf("%q is not a label of organisation %s", id, org)}
-			} else if err != nil {
-				return err
-			}
-		}
-		ok, err := bumpVersion(ctx, tx, sessionID, "labels", v, "")
-		if err != nil || !ok {
-			return err
-		}
-		applied = true
-		if err := exec(ctx, tx, `DELETE FROM session_labels WHERE session_id = ?`, sessionID); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if err := exec(ctx, tx, `INSERT INTO session_labels (session_id, label_id) VALUES (?, ?)`, sessionID, id); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return false, fmt.Errorf("%s: %w", what, err)
 	}
-	return applied, nil
-}
-
-// setVersioned runs one versioned UPDATE of a session's field group.
-func (s *Store) setVersioned(ctx context.Context, what, sessionID, field string, v storage.Version, set string, args ...any) (bool, error) {
-	var applied bool
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		ok, err := bumpVersion(ctx, tx, sessionID, field, v, set, args...)
-		applied = ok
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("%s: %w", what, err)
+	ok, err := bumpVersion(ctx, tx, sessionID, "labels", v, "")
+	if err != nil || !ok {
+		return false, err
 	}
-	return applied, nil
+	if err := exec(ctx, tx, `DELETE FROM session_labels WHERE session_id = ?`, sessionID); err != nil {
+		return false, err
+	}
+	for _, id := range ids {
+		if err := exec(ctx, tx, `INSERT INTO session_labels (session_id, label_id) VALUES (?, ?)`, sessionID, id); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // bumpVersion sets field's version (and the columns of set, if any) when v
