@@ -40,14 +40,18 @@ func TestSessionFieldsReachHeadquarters(t *testing.T) {
 	if err := plant.CreateSession(ctx, storage.Session{ID: "call", OrgID: "o1", SiteID: "s1", Name: "Call by Alice", CreatedBy: "u1", StartedAt: start}); err != nil {
 		t.Fatal(err)
 	}
-	at := func(min int) storage.Version { return storage.Version{At: start.Add(time.Duration(min) * time.Minute), Origin: "plant"} }
+	at := func(min int) storage.Version {
+		return storage.Version{At: start.Add(time.Duration(min) * time.Minute), Origin: "plant"}
+	}
 	solved := start.Add(40 * time.Minute)
 	for _, set := range []func() (bool, error){
 		func() (bool, error) { return plant.SetSessionDetails(ctx, "call", "Press 7 jam", "restart it", at(1)) },
 		func() (bool, error) { return plant.SetSessionOutcome(ctx, "call", storage.OutcomeFollowUp, nil, at(2)) },
 		func() (bool, error) { return plant.SetSessionLabels(ctx, "call", []string{"l1"}, at(3)) },
 		func() (bool, error) { return plant.SetSessionNotes(ctx, "call", "order a new belt", at(4)) },
-		func() (bool, error) { return plant.SetSessionOutcome(ctx, "call", storage.OutcomeSolved, &solved, at(5)) },
+		func() (bool, error) {
+			return plant.SetSessionOutcome(ctx, "call", storage.OutcomeSolved, &solved, at(5))
+		},
 		func() (bool, error) { return plant.SetSessionLabels(ctx, "call", []string{"l1", "l2"}, at(6)) },
 	} {
 		if ok, err := set(); err != nil || !ok {
