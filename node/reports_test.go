@@ -92,3 +92,49 @@ func pdfText(t *testing.T, doc []byte) string {
 	}
 	return string(out)
 }
+
+// TestSessionFieldsReachHeadquarters: an expert gives a plant's call its
+// outcome, notes and a label through the API; headquarters' history has
+// them, finds the call by them, and leaves changing them to the plant.
+func TestSessionFieldsReachHeadquarters(t *testing.T) {
+	hq, plant := historyFederation(t, nil, nil)
+	ids := recordCalls(t, plant, 2)
+	admin := plant.admin()
+	var group storage.LabelGroup
+	if st := admin.do("POST", "/api/v1/label-groups", map[string]string{"name": "Machine", "color": "#0f766e"}, &group); st != 201 {
+		t.Fatalf("create a label group = %d", st)
+	}
+	var label storage.Label
+	if st := admin.do("POST", "/api/v1/labels", map[string]string{"name": "Press 7", "group_id": group.ID}, &label); st != 201 {
+		t.Fatalf("create a label = %d", st)
+	}
+	outcome, notes, labels := storage.OutcomeSolved, "Belt replaced; order two spares", []string{label.ID}
+	var got storage.SessionSummary
+	if st := admin.do("PATCH", "/api/v1/sessions/"+ids[1], web.SessionFieldsInput{Outcome: &outcome, Notes: &notes, Labels: &labels}, &got); st != 200 ||
+		got.Outcome != outcome || got.Notes != notes || len(got.Labels) != 1 || got.SolvedAt == nil {
+		t.Fatalf("set the call's fields = %d %+v", st, got)
+	}
+	bad := "fixed"
+	if st := admin.do("PATCH", "/api/v1/sessions/"+ids[1], web.SessionFieldsInput{Outcome: &bad}, nil); st != 400 {
+		t.Errorf("an unknown outcome = %d, want 400", st)
+	}
+
+	ctx := context.Background()
+	want, err := plant.n.store.SessionSummary(ctx, plant.n.OrgID(), ids[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "the call's fields at headquarters", func() bool {
+		got, err := hq.n.store.SessionSummary(ctx, plant.n.OrgID(), ids[1])
+		return err == nil && reflect.DeepEqual(got, want)
+	})
+	var rows []struct {
+		ID string `json:"id"`
+	}
+	if st := hq.admin().do("GET", "/api/v1/sessions?outcome=solved&label="+label.ID+"&q=spares", nil, &rows); st != 200 || len(rows) != 1 || rows[0].ID != ids[1] {
+		t.Errorf("headquarters' history by outcome, label and notes = %d %+v, want %s", st, rows, ids[1])
+	}
+	if st := hq.admin().do("PATCH", "/api/v1/sessions/"+ids[1], web.SessionFieldsInput{Notes: &notes}, nil); st != 409 {
+		t.Errorf("a change at headquarters of a plant's call = %d, want 409", st)
+	}
+}

@@ -33,6 +33,20 @@ type Reports interface {
 	// SessionPDF writes a session's summary as a PDF, with its service
 	// report, for a reader of the session.
 	SessionPDF(ctx context.Context, a Actor, sessionID string, w io.Writer) error
+	// SessionFields returns the fields given a session after the call;
+	// SetSessionFields changes those in gives, for a reader of the session.
+	SessionFields(ctx context.Context, a Actor, sessionID string) (storage.SessionSummary, error)
+	SetSessionFields(ctx context.Context, a Actor, sessionID string, in SessionFieldsInput) (storage.SessionSummary, error)
+}
+
+// SessionFieldsInput changes the fields given a session after the call;
+// a field left out (null) is left as it is.
+type SessionFieldsInput struct {
+	Name    *string   `json:"name,omitempty"`
+	Goal    *string   `json:"goal,omitempty"`
+	Outcome *string   `json:"outcome,omitempty"` // solved, not_solved, follow_up, or "" for none
+	Notes   *string   `json:"notes,omitempty"`
+	Labels  *[]string `json:"labels,omitempty"` // label ids, replacing the session's
 }
 
 // ReportField is one structured field of a report.
@@ -80,6 +94,9 @@ func (s *Server) reportRoutes() []route {
 		{method: "GET", path: p + "/sessions/:id/report.pdf", perm: policy.CallLogs, summary: "A session's summary as a PDF: participants, timeline, chat, annotated snapshots, service report",
 			handler: s.sessionPDF},
 		{method: "GET", path: "/sessions/:id/report.pdf", perm: policy.CallLogs, page: true, summary: "A session's summary as a PDF", handler: s.sessionPDF},
+		{method: "PATCH", path: p + "/sessions/:id", perm: policy.CallLogs, summary: "Set a session's name, goal, outcome, notes or labels (the fields given are changed)",
+			in: SessionFieldsInput{}, out: storage.SessionSummary{}, handler: s.apiSetSessionFields},
+		{method: "POST", path: "/sessions/:id/fields", perm: policy.CallLogs, page: true, summary: "Set a session's fields", handler: s.uiSetSessionFields},
 		{method: "GET", path: "/reports", perm: policy.ServiceReports, page: true, summary: "Service reports", handler: s.uiReports},
 		{method: "GET", path: "/reports/:id", perm: policy.ReadServiceReports, page: true, summary: "A service report", handler: s.uiReport},
 		{method: "GET", path: "/sessions/:id/reports/new", perm: policy.CreateServiceReport, page: true, summary: "Write a service report", handler: s.uiNewReport},
@@ -189,4 +206,17 @@ func (s *Server) sessionPDF(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="session-%s.pdf"`, id))
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Send(buf.Bytes())
+}
+
+func (s *Server) apiSetSessionFields(c *fiber.Ctx) error {
+	a, _ := actorOf(c)
+	var in SessionFieldsInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	out, err := s.deps.Reports.SetSessionFields(c.UserContext(), a, param(c, "id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
 }

@@ -2,7 +2,9 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +44,18 @@ type sessionPageData struct {
 	CanReport bool
 	// PDF offers the session's PDF report.
 	PDF bool
+	// Fields are what was given the session after the call, with the
+	// organisation's labels (checked when the session has them) and the
+	// outcomes to choose from, for the form that changes them.
+	Fields      storage.SessionSummary
+	FieldLabels []labelChoice
+	Outcomes    []string
+	FieldsOn    bool
+}
+
+type labelChoice struct {
+	historyLabel
+	Checked bool
 }
 
 type participantRow struct {
@@ -72,7 +86,9 @@ type recordingItem struct {
 	HumanLen string
 }
 
-func (s *Server) uiSession(c *fiber.Ctx) error {
+func (s *Server) uiSession(c *fiber.Ctx) error { return s.showSession(c, fiber.StatusOK, &formState{}) }
+
+func (s *Server) showSession(c *fiber.Ctx, status int, f *formState) error {
 	a, _ := actorOf(c)
 	d, err := s.deps.Media.SessionDetail(c.UserContext(), a, param(c, "id"))
 	if err != nil {
@@ -128,13 +144,19 @@ func (s *Server) uiSession(c *fiber.Ctx) error {
 		}
 		page.CanReport = s.can(a, policy.CreateServiceReport)
 	}
+	if s.deps.Reports != nil {
+		if err := s.sessionFields(c, &page, f); err != nil {
+			return err
+		}
+	}
 	title := d.Session.Name
 	if title == "" {
 		title = "Untitled call"
 	}
 	v := s.view(c, title, "sessions")
+	v.Form = f
 	v.Data = page
-	return s.ui.render(c, fiber.StatusOK, "session", v)
+	return s.ui.render(c, status, "session", v)
 }
 
 // timelineOf words one event for the timeline.
@@ -194,3 +216,50 @@ func humanDuration(d time.Duration) string {
 }
 
 func byteSize64(n int64) string { return byteSize(int(n)) }
+
+// sessionFields fills the page's fields panel: as stored, or as typed
+// into the form that failed.
+func (s *Server) sessionFields(c *fiber.Ctx, page *sessionPageData, f *formState) error {
+	a, _ := actorOf(c)
+	fields, err := s.deps.Reports.SessionFields(c.UserContext(), a, page.Session.ID)
+	var denied *storage.ForbiddenError
+	if errors.As(err, &denied) || errors.Is(err, storage.ErrNotFound) {
+		return nil // the page shows what the media rules let through; no panel
+	}
+	if err != nil {
+		return err
+	}
+	names, err := s.historyNames(c.UserContext(), a.OrgID)
+	if err != nil {
+		return err
+	}
+	checked := fields.Labels
+	if f.Is("fields") {
+		fields.Name, fields.Goal = f.V("name"), f.V("goal")
+		fields.Outcome, fields.Notes = f.V("outcome"), f.V("notes")
+		checked = f.All("labels")
+	}
+	page.FieldsOn, page.Fields = true, fields
+	page.Outcomes = []string{storage.OutcomeSolved, storage.OutcomeNotSolved, storage.OutcomeFollowUp}
+	for _, l := range names.labels {
+		page.FieldLabels = append(page.FieldLabels, labelChoice{historyLabel: l, Checked: slices.Contains(checked, l.ID)})
+	}
+	slices.SortFunc(page.FieldLabels, func(x, y labelChoice) int { return strings.Compare(x.Name, y.Name) })
+	return nil
+}
+
+func (s *Server) uiSetSessionFields(c *fiber.Ctx) error {
+	a, _ := actorOf(c)
+	f := readForm(c, "fields", "name", "goal", "outcome", "notes", "labels")
+	name, goal, outcome, notes := f.V("name"), f.V("goal"), f.V("outcome"), f.V("notes")
+	labels := f.All("labels")
+	if labels == nil {
+		labels = []string{}
+	}
+	in := SessionFieldsInput{Name: &name, Goal: &goal, Outcome: &outcome, Notes: &notes, Labels: &labels}
+	id := param(c, "id")
+	if _, err := s.deps.Reports.SetSessionFields(c.UserContext(), a, id, in); err != nil {
+		return failed(c, f, err, s.showSession)
+	}
+	return done(c, "/sessions/"+id+"#fields", "Session saved.")
+}

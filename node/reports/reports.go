@@ -51,6 +51,9 @@ type Deps struct {
 	Now            func() time.Time
 	NewID          func() string
 	Log            *slog.Logger
+	// Fields reads and sets the fields given a session after the call
+	// (fields.go).
+	Fields Fielder
 	// Media, Names and Roles make the session's PDF (sessionpdf.go).
 	Media Media
 	Names Names

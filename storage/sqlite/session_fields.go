@@ -192,3 +192,24 @@ func validVersion(v storage.Version) error {
 	}
 	return nil
 }
+
+// SessionSummary returns one session of an organisation as the history
+// lists it; another organisation's is storage.ErrNotFound.
+func (s *Store) SessionSummary(ctx context.Context, orgID, id string) (storage.SessionSummary, error) {
+	var ss storage.SessionSummary
+	err := s.read.QueryRowContext(ctx, `SELECT id, org_id, site_id, kind, name, goal, status, created_by, owner_id,
+		outcome, notes, started_at, ended_at, solved_at FROM sessions WHERE id = ? AND org_id = ?`, id, orgID).Scan(
+		&ss.ID, &ss.OrgID, &ss.SiteID, &ss.Kind, &ss.Name, &ss.Goal, &ss.Status, &ss.CreatedBy, &ss.OwnerID,
+		&ss.Outcome, &ss.Notes, timeDest{&ss.StartedAt}, optTimeDest{&ss.EndedAt}, optTimeDest{&ss.SolvedAt})
+	if err == sql.ErrNoRows {
+		return ss, fmt.Errorf("session %s: %w", id, storage.ErrNotFound)
+	}
+	if err != nil {
+		return ss, fmt.Errorf("session %s: %w", id, err)
+	}
+	page := []storage.SessionSummary{ss}
+	if err := s.fillLabels(ctx, page); err != nil {
+		return ss, fmt.Errorf("session %s: %w", id, err)
+	}
+	return page[0], nil
+}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"slices"
 	"testing"
@@ -85,6 +86,12 @@ func TestSessionFieldsReachHeadquarters(t *testing.T) {
 		}
 	}
 	want, got := summaryOf(t, plant, "call"), summaryOf(t, hq, "call")
+	if one, err := hq.SessionSummary(ctx, "o1", "call"); err != nil || !reflect.DeepEqual(one, got) {
+		t.Errorf("SessionSummary = %+v, %v; the history lists %+v", one, err, got)
+	}
+	if _, err := hq.SessionSummary(ctx, "o2", "call"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("another organisation reads the session: %v", err)
+	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("headquarters holds %+v\nthe plant %+v", got, want)
 	}
