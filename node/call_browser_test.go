@@ -266,6 +266,16 @@ func TestCallBrowser(t *testing.T) {
 	if !chatStored || slices.Index(kinds, storage.EventChat) < slices.Index(kinds, storage.EventJoined) {
 		t.Fatalf("session events %v: chat %q by Tom Tech stored = %v", kinds, text, chatStored)
 	}
+	// Both joined from a desktop browser, as their User-Agent says.
+	parts, err := cn.n.Store().SessionParticipants(context.Background(), callID)
+	if err != nil || len(parts) < 2 {
+		t.Fatalf("participants %+v, %v", parts, err)
+	}
+	for _, p := range parts {
+		if p.DeviceKind != web.DeviceDesktop {
+			t.Errorf("%s joined from device %q, want %q", p.DisplayName, p.DeviceKind, web.DeviceDesktop)
+		}
+	}
 
 	checkCallTools(t, cn, a, b, callID)
 

@@ -246,6 +246,31 @@ func DeviceKind(userAgent string) storage.UserKind {
 	return storage.UserGuestDesktop
 }
 
+// The kinds of device a participant joins from, as the history shows them.
+const (
+	DevicePhone   = "phone"
+	DeviceTablet  = "tablet"
+	DeviceDesktop = "desktop"
+	DeviceApp     = "app"
+)
+
+// Device tells from a User-Agent the kind of device a participant joins
+// from: the Siteline app, a tablet (an iPad, or Android without "Mobile"),
+// a phone, or else a desktop browser.
+func Device(userAgent string) string {
+	ua := strings.ToLower(userAgent)
+	switch {
+	case strings.Contains(ua, "sitelineapp"):
+		return DeviceApp
+	case strings.Contains(ua, "ipad"), strings.Contains(ua, "tablet"),
+		strings.Contains(ua, "android") && !strings.Contains(ua, "mobile"):
+		return DeviceTablet
+	case strings.Contains(ua, "mobi"), strings.Contains(ua, "iphone"), strings.Contains(ua, "android"):
+		return DevicePhone
+	}
+	return DeviceDesktop
+}
+
 // ---- pages ---------------------------------------------------------------
 
 type joinData struct {

@@ -34,6 +34,9 @@ type Actor struct {
 	// Token is the API token the request came with; nil for a browser
 	// session and the local operator.
 	Token *storage.APIToken
+	// Device is the kind of device a call is joined from (Device), set
+	// on the signaling socket.
+	Device string
 }
 
 // Authorizer answers permission questions from the node's local policy.

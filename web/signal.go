@@ -137,6 +137,7 @@ func (s *Server) apiSignal(c *fiber.Ctx) error {
 		return err
 	}
 	a, _ := actorOf(c)
+	a.Device = Device(c.Get(fiber.HeaderUserAgent))
 	callID := c.Params("id") // a copy: the app is Immutable (server.go)
 	if _, err := calls.Call(c.UserContext(), a, callID); err != nil {
 		return err

@@ -408,7 +408,7 @@ func (c *callConn) join(m signal.Message) error {
 		return err
 	}
 	c.cs.joined(c.callID)
-	left, err := c.cs.RecordJoin(ctx, c.actor, c.callID, pid, name, "", m.Hidden)
+	left, err := c.cs.RecordJoin(ctx, c.actor, c.callID, pid, name, c.actor.Device, m.Hidden)
 	if err != nil {
 		close(ready)
 		p.Leave()
