@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -10,8 +11,9 @@ import (
 )
 
 // TestHistoryBrowser: in Chromium, an expert searches the history for a
-// word said in one call's chat, finds that call alone, opens it, and
-// downloads its PDF report and the history's CSV export.
+// word said in one call's chat, finds that call alone, exports the
+// search as CSV, opens the call, gives it its outcome and notes, and
+// downloads its PDF report.
 func TestHistoryBrowser(t *testing.T) {
 	tn := startNode(t, Config{})
 	// Browsers keep the __Host- Secure cookie on http://localhost.
@@ -50,6 +52,19 @@ func TestHistoryBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#reports`)),
 	); err != nil {
 		t.Fatalf("open the session: %v", err)
+	}
+	// The expert gives the call its outcome and notes on its page.
+	if err := chromedp.Do(tab,
+		chromedp.SetValue(chromedp.CSS(`#sf-outcome`), "solved"),
+		chromedp.SetValue(chromedp.CSS(`#sf-notes`), "Seal replaced, belt to order"),
+		chromedp.Click(chromedp.CSS(`#sf-save`)),
+		chromedp.WaitVisible(chromedp.CSS(`#fields`)),
+	); err != nil {
+		t.Fatalf("save the outcome and notes: %v", err)
+	}
+	fields, err := tn.n.store.SessionSummary(context.Background(), tn.n.OrgID(), ids[1])
+	if err != nil || fields.Outcome != "solved" || fields.Notes != "Seal replaced, belt to order" || fields.Name != "Pump 1" {
+		t.Errorf("the call's fields after the form: %+v, %v", fields, err)
 	}
 	pdf, err := chromedp.Run(tab, chromedp.Evaluate[string](
 		`fetch(document.querySelector("#session-pdf").href).then(async r => r.status + " " + r.headers.get("content-type") + " " + (await r.text()).slice(0, 5))`,
