@@ -58,7 +58,8 @@ func TestHistoryBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#sf-outcome`), "solved"),
 		chromedp.SetValue(chromedp.CSS(`#sf-notes`), "Seal replaced, belt to order"),
 		chromedp.Click(chromedp.CSS(`#sf-save`)),
-		chromedp.WaitVisible(chromedp.CSS(`#fields`)),
+		// The page after the save, not the one the form was on.
+		chromedp.WaitVisible(chromedp.Search(`//div[@class="flash"]/span[text()="Session saved."]`)),
 	); err != nil {
 		t.Fatalf("save the outcome and notes: %v", err)
 	}
