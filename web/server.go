@@ -251,3 +251,20 @@ func prefixStrings(ps []netip.Prefix) []string {
 	}
 	return out
 }
+
+// RouteInfo is one route the server serves: its method, its path with
+// :parameters, whether it is a backoffice page, and the permission it
+// needs ("" for any logged-in caller or a public route).
+type RouteInfo struct {
+	Method, Path, Permission string
+	Page, Public             bool
+}
+
+// Routes lists every route the server serves, in its table's order.
+func (s *Server) Routes() []RouteInfo {
+	out := make([]RouteInfo, len(s.routes))
+	for i, r := range s.routes {
+		out[i] = RouteInfo{Method: r.method, Path: r.path, Permission: r.perm, Page: r.page, Public: r.public}
+	}
+	return out
+}

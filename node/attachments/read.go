@@ -98,7 +98,7 @@ func (ms *Service) OpenMedia(ctx context.Context, a web.Actor, id string) (stora
 		return m, nil, guestNotFound(a, err)
 	}
 	if _, err := ms.readableSession(ctx, a, m.SessionID, true); err != nil {
-		return m, nil, fmt.Errorf("media %s: %w", id, err)
+		return m, nil, fmt.Errorf("media %s: %w", id, hideSession(err))
 	}
 	f, err := ms.open.Open(ctx, m.BlobKey, m.Origin, m.Size)
 	if err != nil {
@@ -114,7 +114,7 @@ func (ms *Service) OpenRecording(ctx context.Context, a web.Actor, id string) (s
 		return r, nil, guestNotFound(a, err)
 	}
 	if _, err := ms.readableSession(ctx, a, r.SessionID, true); err != nil {
-		return r, nil, fmt.Errorf("recording %s: %w", id, err)
+		return r, nil, fmt.Errorf("recording %s: %w", id, hideSession(err))
 	}
 	f, err := ms.open.Open(ctx, r.BlobKey, r.Origin, r.Size)
 	if err != nil {
@@ -143,6 +143,15 @@ func (ms *Service) SessionDetail(ctx context.Context, a web.Actor, id string) (w
 		return d, err
 	}
 	return d, nil
+}
+
+// hideSession answers a record of a session that is not found (another
+// organisation's) as a record that does not exist, without the session's id.
+func hideSession(err error) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.ErrNotFound
+	}
+	return err
 }
 
 // guestNotFound hides from a guest whether a record outside their call

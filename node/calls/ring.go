@@ -181,10 +181,12 @@ func (h *RingHub) declined(ctx context.Context, callID, userID string) (bool, er
 // the ring on all their pages. Declining twice is harmless.
 func (h *RingHub) Decline(ctx context.Context, a web.Actor, callID string) error {
 	s, err := h.store.Session(ctx, callID)
-	if err == nil && (s.OrgID != a.OrgID || s.Kind != storage.SessionServiceRequest || s.CreatedBy != actorID(a)) {
-		err = fmt.Errorf("no call %s rings you: %w", callID, storage.ErrNotFound)
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, storage.ErrNotFound),
+		err == nil && (s.OrgID != a.OrgID || s.Kind != storage.SessionServiceRequest || s.CreatedBy != actorID(a)):
+		// A call of another organisation, or none: the same answer.
+		return fmt.Errorf("decline: no call %s rings you: %w", callID, storage.ErrNotFound)
+	case err != nil:
 		return fmt.Errorf("decline: %w", err)
 	}
 	if s.Status != storage.SessionRinging {
