@@ -138,3 +138,100 @@ func TestSessionFieldsReachHeadquarters(t *testing.T) {
 		t.Errorf("a change at headquarters of a plant's call = %d, want 409", st)
 	}
 }
+
+// TestHistoryEditsWhileCutOffReachHeadquarters: a plant cut off from
+// headquarters goes on giving a call its outcome, notes and labels and
+// editing its service report, several times over; once the link heals,
+// headquarters holds exactly the plant's final state, every version of
+// the report included.
+func TestHistoryEditsWhileCutOffReachHeadquarters(t *testing.T) {
+	l := newLink(t)
+	hq, plant := historyFederation(t, nil, func(hq *testNode, c *Config) {
+		c.NATS.LeafRemotes = []string{"tls://" + l.proxy(strings.TrimPrefix(hq.n.LeafURL(), "tls://"))}
+	})
+	eventually(t, 20*time.Second, "leaf link", func() bool { return plant.n.bus.LeafLinks() == 1 })
+	admin := plant.admin()
+	ctx := context.Background()
+	org := plant.n.OrgID()
+
+	// Labels are organisation data: made while the link is up.
+	var group storage.LabelGroup
+	if st := admin.do("POST", "/api/v1/label-groups", map[string]string{"name": "Machine", "color": "#0f766e"}, &group); st != 201 {
+		t.Fatalf("create a label group = %d", st)
+	}
+	var press, belt storage.Label
+	for _, lb := range []struct {
+		name string
+		out  *storage.Label
+	}{{"Press 7", &press}, {"Belt", &belt}} {
+		if st := admin.do("POST", "/api/v1/labels", map[string]string{"name": lb.name, "group_id": group.ID}, lb.out); st != 201 {
+			t.Fatalf("create label %s = %d", lb.name, st)
+		}
+	}
+	eventually(t, 20*time.Second, "labels at the plant", func() bool {
+		ls, err := plant.n.store.Labels(ctx, org)
+		return err == nil && len(ls) == 2
+	})
+	id := recordCalls(t, plant, 1)[0]
+	var r storage.ServiceReport
+	if st := admin.do("POST", "/api/v1/sessions/"+id+"/reports", web.ReportInput{
+		Fields: map[string]string{"asset": "Press 7", "fault": "Belt slipping"}, Body: "Tightened the belt."}, &r); st != 201 {
+		t.Fatalf("write a report = %d", st)
+	}
+	eventually(t, 60*time.Second, "the report at headquarters", func() bool {
+		_, err := hq.n.store.ServiceReport(ctx, org, r.ID)
+		return err == nil
+	})
+
+	l.setCut(true)
+	eventually(t, 20*time.Second, "leaf link down", func() bool { return hq.n.bus.LeafLinks() == 0 })
+	str := func(s string) *string { return &s }
+	for i, in := range []web.SessionFieldsInput{
+		{Outcome: str(storage.OutcomeNotSolved), Notes: str("Belt slips under load"), Labels: &[]string{press.ID}},
+		{Outcome: str(storage.OutcomeFollowUp), Notes: str("Belt ordered"), Labels: &[]string{press.ID, belt.ID}},
+		{Outcome: str(storage.OutcomeSolved), Notes: str("Belt replaced, runs at full load"), Labels: &[]string{belt.ID}, Name: str("Press 7 belt")},
+	} {
+		if st := admin.do("PATCH", "/api/v1/sessions/"+id, in, nil); st != 200 {
+			t.Fatalf("change %d of the call's fields while cut off = %d", i, st)
+		}
+	}
+	for v, body := range []string{"Ordered a belt.", "Replaced the belt; tested at full load."} {
+		if st := admin.do("PUT", "/api/v1/reports/"+r.ID, web.ReportInput{Version: v + 1,
+			Fields: map[string]string{"asset": "Press 7", "fault": "Belt worn"}, Body: body}, &r); st != 200 {
+			t.Fatalf("edit %d of the report while cut off = %d", v+1, st)
+		}
+	}
+	if got, err := hq.n.store.SessionSummary(ctx, org, id); err != nil || got.Notes != "" {
+		t.Fatalf("headquarters has the call's notes before the link heals: %+v, %v", got, err)
+	}
+
+	l.setCut(false)
+	wantFields, err := plant.n.store.SessionSummary(ctx, org, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantVersions, err := plant.n.store.ServiceReportVersions(ctx, org, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantFields.Outcome != storage.OutcomeSolved || wantFields.Name != "Press 7 belt" || len(wantVersions) != 3 {
+		t.Fatalf("the plant's final state: %+v, %d report versions", wantFields, len(wantVersions))
+	}
+	eventually(t, 90*time.Second, "headquarters holds the plant's final state", func() bool {
+		gotFields, err := hq.n.store.SessionSummary(ctx, org, id)
+		if err != nil || !reflect.DeepEqual(gotFields, wantFields) {
+			return false
+		}
+		gotVersions, err := hq.n.store.ServiceReportVersions(ctx, org, r.ID)
+		return err == nil && reflect.DeepEqual(gotVersions, wantVersions)
+	})
+	var rows []struct {
+		ID string `json:"id"`
+	}
+	if st := hq.admin().do("GET", "/api/v1/sessions?outcome=solved&label="+belt.ID+"&q=full+load", nil, &rows); st != 200 || len(rows) != 1 || rows[0].ID != id {
+		t.Errorf("headquarters' history by the final outcome, label and notes = %d %+v, want %s", st, rows, id)
+	}
+	if st := hq.admin().do("GET", "/api/v1/sessions?label="+press.ID, nil, &rows); st != 200 || len(rows) != 0 {
+		t.Errorf("headquarters finds the call by a label it no longer has: %d %+v", st, rows)
+	}
+}
