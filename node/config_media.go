@@ -164,8 +164,8 @@ func (c *Config) validateMedia() error {
 	if c.Media.MaxActiveCalls < 1 || c.Media.MaxActiveCalls > 10000 {
 		return bad("media.max_active_calls", "%d must be from 1 to 10000", c.Media.MaxActiveCalls)
 	}
-	if c.Media.SweepEvery < time.Minute || c.Media.SweepEvery > 7*24*time.Hour {
-		return bad("media.sweep_every", "%v must be from 1m to 168h", c.Media.SweepEvery)
+	if c.Media.SweepEvery < time.Second || c.Media.SweepEvery > 7*24*time.Hour {
+		return bad("media.sweep_every", "%v must be from 1s to 168h", c.Media.SweepEvery)
 	}
 	if c.Media.SweepGrace < time.Minute || c.Media.SweepGrace > 30*24*time.Hour {
 		return bad("media.sweep_grace", "%v must be from 1m to 720h", c.Media.SweepGrace)
