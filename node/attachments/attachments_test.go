@@ -148,6 +148,7 @@ func newFixture(t *testing.T) *fixture {
 			owner.UserID:   {policy.CallShareFiles},
 			cleaner.UserID: {policy.SeeAllCallLogs, policy.DeleteMedia},
 			alien.UserID:   {policy.DeleteMedia},
+			nobody.UserID:  {policy.DeleteMedia},
 		}, SiteID: "s1"})
 	return f
 }

@@ -38,6 +38,9 @@ func TestDeleteMedia(t *testing.T) {
 	if _, err := f.svc.DeleteMedia(ctx, guest, m1.ID); !errors.As(err, &fe) || fe.Permission != policy.DeleteMedia {
 		t.Errorf("deletion by a guest = %v, want 403 naming %s", err, policy.DeleteMedia)
 	}
+	if _, err := f.svc.DeleteMedia(ctx, nobody, m1.ID); !errors.As(err, &fe) || fe.Permission != policy.SeeAllCallLogs {
+		t.Errorf("deletion in a session one may not read = %v, want 403 naming %s", err, policy.SeeAllCallLogs)
+	}
 	for who, a := range map[string]web.Actor{"unknown id": cleaner, "another organisation": alien} {
 		id := m1.ID
 		if who == "unknown id" {
@@ -147,7 +150,7 @@ func TestDeleteMediaOnlyWhereItIsKept(t *testing.T) {
 	ctx := context.Background()
 	m := f.upload(t, member, file("a.txt", "kept at the plant"))
 	svc := New(Deps{Store: forwarded{f.store}, Blobs: f.blobs, Open: opener{f.blobs}, Calls: f.calls, Now: time.Now,
-		Authz: authz{cleaner.UserID: {policy.DeleteMedia}}})
+		Authz: authz{cleaner.UserID: {policy.SeeAllCallLogs, policy.DeleteMedia}}})
 	_, err := svc.DeleteMedia(ctx, cleaner, m.ID)
 	if !isStatus(err, 409) || !strings.Contains(err.Error(), "site s1") || !strings.Contains(err.Error(), "node-plant") {
 		t.Fatalf("deletion away from the site = %v, want 409 naming the site and node", err)
@@ -169,7 +172,7 @@ func TestSweeper(t *testing.T) {
 	ctx := context.Background()
 	// A deletion whose removal failed is left to the sweeper.
 	svc := New(Deps{Store: f.store, Blobs: failingBlobs{f.blobs}, Open: opener{f.blobs}, Calls: f.calls, Now: time.Now,
-		Authz: authz{cleaner.UserID: {policy.DeleteMedia}}, MaxUpload: 1 << 10})
+		Authz: authz{cleaner.UserID: {policy.SeeAllCallLogs, policy.DeleteMedia}}, MaxUpload: 1 << 10})
 	deleted := f.upload(t, member, file("gone.txt", "deleted bytes"))
 	if _, err := svc.DeleteMedia(ctx, cleaner, deleted.ID); err != nil {
 		t.Fatalf("a deletion whose removal failed = %v; the deletion stands", err)
