@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"siteline/node/attachments"
 	"strconv"
 	"strings"
 	"time"
@@ -171,7 +172,8 @@ func Default() Config {
 		// Every listener has its own number, whatever the protocol: a
 		// relayed or misdirected packet to one never reaches another.
 		Media: MediaConfig{ICEUDP: ":8445", ICETCP: ":8444", MaxUpload: 50 << 20, MaxConcurrentUploads: 8,
-			EmptyCallGrace: 2 * time.Minute, UnjoinedCallTTL: time.Hour, MaxParticipants: 50, MaxActiveCalls: 10},
+			EmptyCallGrace: 2 * time.Minute, UnjoinedCallTTL: time.Hour, MaxParticipants: 50, MaxActiveCalls: 10,
+			SweepEvery: attachments.DefaultSweepEvery, SweepGrace: attachments.DefaultSweepGrace},
 		TURN: TURNConfig{UDP: ":3478", TCP: ":3478", CredentialTTL: 10 * time.Minute,
 			MaxAllocations: 1000, MaxAllocationsPerUser: 20, MaxAllocationsPerOrg: 500},
 		Log: LogConfig{Level: "info", Format: "text"},

@@ -43,6 +43,13 @@ type MediaConfig struct {
 	// MaxActiveCalls caps the calls one user has started that have not
 	// ended.
 	MaxActiveCalls int `yaml:"max_active_calls"`
+	// SweepEvery is how often the node removes orphan blobs, the bytes of
+	// media no live row refers to (the bytes of a deleted snapshot, file
+	// or recording go at once).
+	SweepEvery time.Duration `yaml:"sweep_every"`
+	// SweepGrace is how old an orphan blob must be before it is removed,
+	// so that the bytes of an upload whose row is still being written stay.
+	SweepGrace time.Duration `yaml:"sweep_grace"`
 }
 
 // Values of media.copy_from_sites.
@@ -156,6 +163,12 @@ func (c *Config) validateMedia() error {
 	}
 	if c.Media.MaxActiveCalls < 1 || c.Media.MaxActiveCalls > 10000 {
 		return bad("media.max_active_calls", "%d must be from 1 to 10000", c.Media.MaxActiveCalls)
+	}
+	if c.Media.SweepEvery < time.Second || c.Media.SweepEvery > 7*24*time.Hour {
+		return bad("media.sweep_every", "%v must be from 1s to 168h", c.Media.SweepEvery)
+	}
+	if c.Media.SweepGrace < time.Minute || c.Media.SweepGrace > 30*24*time.Hour {
+		return bad("media.sweep_grace", "%v must be from 1m to 720h", c.Media.SweepGrace)
 	}
 	switch c.Media.CopyFromSites {
 	case "", copyOnView, copyAlways:

@@ -248,6 +248,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	n.startChores()
 	n.startDeliveries()
+	n.startMediaSweep() // usecases.go
 	// What the stores created while starting is the owner's too.
 	if err := secureDataDir(n.cfg.DataDir); err != nil {
 		return err

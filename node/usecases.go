@@ -65,7 +65,18 @@ func (n *Node) startAttachments() {
 		Calls:     callsPort{cs: n.calls, sfu: n.sfu},
 		Now:       n.now,
 		MaxUpload: n.cfg.Media.MaxUpload,
+		SiteID:    n.siteID,
 	})
+}
+
+// startMediaSweep removes the bytes of deleted media, here and those of
+// deletions applied from other sites' history, and orphan blobs, until
+// the node's lifetime ends.
+func (n *Node) startMediaSweep() {
+	sw := &attachments.Sweeper{Store: n.store, Blobs: n.blobs, Notify: n.store.DeletionNotify(),
+		Every: n.cfg.Media.SweepEvery, Grace: n.cfg.Media.SweepGrace,
+		Log: n.log.With("component", "media-sweep")}
+	n.background(sw.Run)
 }
 
 // startInvites builds the invitation service and its outbox.

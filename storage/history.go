@@ -24,6 +24,10 @@ const (
 	// HistoryFields carries a change of the fields people give a session
 	// after the call (SessionFields).
 	HistoryFields = "session.fields"
+	// HistoryMediaDeleted carries the deletion of a snapshot, file or
+	// recording (Deletion) with its session event: headquarters keeps the
+	// tombstone and drops its copy of the bytes.
+	HistoryMediaDeleted = "media.deleted"
 )
 
 // HistoryRecord is one site-history write as headquarters applies it. ID is
@@ -48,6 +52,8 @@ type HistoryRecord struct {
 	Report *ServiceReport `json:"report,omitempty"`
 	// Fields is the change a HistoryFields record carries.
 	Fields *SessionFields `json:"fields,omitempty"`
+	// Deletion is what a HistoryMediaDeleted record deletes.
+	Deletion *MediaDeletion `json:"deletion,omitempty"`
 }
 
 // The groups of a session's fields that change together, each with a

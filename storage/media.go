@@ -13,6 +13,15 @@ const (
 	EventSnapshot  = "snapshot"
 	EventFile      = "file"
 	EventRecording = "recording"
+	// EventMediaDeleted: a snapshot, file or recording was deleted; its
+	// payload names it (media, what, kind, file_name) and who deleted it.
+	EventMediaDeleted = "media_deleted"
+)
+
+// What a MediaDeletion removes.
+const (
+	DeletedMedia     = "media"     // a snapshot or a file
+	DeletedRecording = "recording" // a recording file
 )
 
 // Media kinds, as the media table allows them.
@@ -56,6 +65,10 @@ type Media struct {
 	// Origin is the node whose blob store holds the bytes, for media
 	// forwarded from a plant; "" for this node's own.
 	Origin string `json:"origin,omitempty"`
+	// DeletedAt and DeletedBy mark a tombstone: the row is kept, its
+	// bytes are gone.
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	DeletedBy string     `json:"deleted_by,omitempty"`
 }
 
 // Recording is one file of a session's recording: one publisher's tracks
@@ -82,6 +95,26 @@ type Recording struct {
 	// Origin is the node whose blob store holds the bytes, for recordings
 	// forwarded from a plant; "" for this node's own.
 	Origin string `json:"origin,omitempty"`
+	// DeletedAt and DeletedBy mark a tombstone (Status deleted).
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	DeletedBy string     `json:"deleted_by,omitempty"`
+}
+
+// MediaDeletion is the deletion of a snapshot, file or recording: kept as
+// a tombstone where the row is, and carried to headquarters in a
+// HistoryMediaDeleted record, where it wins over the row whichever of the
+// two arrives first.
+type MediaDeletion struct {
+	What      string    `json:"what"` // DeletedMedia | DeletedRecording
+	ID        string    `json:"id"`   // the media's or recording's id
+	SessionID string    `json:"session_id"`
+	OrgID     string    `json:"org_id"`
+	Kind      string    `json:"kind"` // snapshot | file | recording
+	Name      string    `json:"name"`
+	SHA256    string    `json:"sha256"`
+	At        time.Time `json:"at"`
+	By        string    `json:"by"`
+	ByName    string    `json:"by_name,omitempty"`
 }
 
 // Blob is a stored blob's key (the hex SHA-256 of its bytes) and size.
@@ -126,6 +159,7 @@ type BlobRef struct {
 // in one transaction, so the event is on disk before anyone is told.
 type MediaStore interface {
 	AddMedia(ctx context.Context, m Media, ev SessionEvent) error
+	// Media returns one media row, a tombstone (DeletedAt set) included.
 	Media(ctx context.Context, id string) (Media, error)
 	// SessionMedia lists a session's media, oldest first, deleted ones
 	// left out.
@@ -136,8 +170,23 @@ type MediaStore interface {
 	ForwardedBlobs(ctx context.Context) ([]BlobRef, error)
 
 	AddRecording(ctx context.Context, r Recording, ev SessionEvent) error
+	// Recording returns one recording, a tombstone (DeletedAt set)
+	// included.
 	Recording(ctx context.Context, id string) (Recording, error)
 	// SessionRecordings lists a session's recordings by start time,
 	// deleted ones left out.
 	SessionRecordings(ctx context.Context, sessionID string) ([]Recording, error)
+
+	// DeleteMedia turns a live media or recording row into a tombstone
+	// and, in the same transaction, appends ev (EventMediaDeleted) with
+	// its HistoryMediaDeleted record and the audit event with its record.
+	// A row that is not there is storage.ErrNotFound, one deleted already
+	// storage.ErrConflict.
+	DeleteMedia(ctx context.Context, d MediaDeletion, ev SessionEvent, audit AuditEvent) error
+	// SessionDeletions lists a session's deleted media and recordings,
+	// oldest deletion first.
+	SessionDeletions(ctx context.Context, sessionID string) ([]MediaDeletion, error)
+	// MediaBlobLive reports whether a media or recording row that is not
+	// deleted refers to blob key: a blob no live row refers to may go.
+	MediaBlobLive(ctx context.Context, key string) (bool, error)
 }

@@ -40,6 +40,11 @@ type Media interface {
 	OpenRecording(ctx context.Context, a Actor, id string) (storage.Recording, Blob, error)
 	// SessionDetail is everything the session page shows.
 	SessionDetail(ctx context.Context, a Actor, sessionID string) (SessionDetail, error)
+	// DeleteMedia and DeleteRecording delete a snapshot or file, or a
+	// recording, at the site that holds it (delete-media): the row stays
+	// as a tombstone, the bytes go, headquarters follows from the history.
+	DeleteMedia(ctx context.Context, a Actor, id string) (storage.MediaDeletion, error)
+	DeleteRecording(ctx context.Context, a Actor, id string) (storage.MediaDeletion, error)
 }
 
 // MediaUpload is one upload of POST /calls/:id/media.
@@ -67,6 +72,11 @@ type SessionDetail struct {
 	Events       []storage.SessionEvent
 	Media        []storage.Media
 	Recordings   []storage.Recording
+	// Deleted are the session's deleted media and recordings.
+	Deleted []storage.MediaDeletion
+	// CanDelete: the reader may delete media (delete-media); only those
+	// kept at this node (Origin "") can be deleted here.
+	CanDelete bool
 }
 
 // MaxAnnotations bounds the annotations field of a snapshot upload.
@@ -99,11 +109,15 @@ func (s *Server) mediaRoutes() []route {
 		{method: "GET", path: p + "/calls/:id/media", open: true,
 			summary: "A session's snapshots and files (its participants, or with see-all-call-logs)", out: []mediaOut{}, handler: s.apiSessionMedia},
 		{method: "GET", path: p + "/media/:id", open: true,
-			summary: "The bytes of a snapshot (inline) or file (attachment), ETag = SHA-256 (participants of the session, or see-all-call-logs and download-media)", handler: s.apiMediaBytes},
+			summary: "The bytes of a snapshot (inline) or file (attachment), ETag = SHA-256 (participants of the session, or see-all-call-logs and download-media); 410 once deleted", handler: s.apiMediaBytes},
 		{method: "GET", path: p + "/calls/:id/recordings", open: true,
 			summary: "A session's recordings (its participants, or with see-all-call-logs)", out: []recordingOut{}, handler: s.apiSessionRecordings},
 		{method: "GET", path: p + "/recordings/:id", open: true,
-			summary: "A recording as video/webm, with Range support (participants of the session, or see-all-call-logs and download-media)", handler: s.apiRecordingBytes},
+			summary: "A recording as video/webm, with Range support (participants of the session, or see-all-call-logs and download-media); 410 once deleted", handler: s.apiRecordingBytes},
+		{method: "DELETE", path: p + "/media/:id", perm: policy.DeleteMedia,
+			summary: "Delete a snapshot or file (xa_ocall_calllog_delete-media), at the site that holds it (409 elsewhere): the row stays as a tombstone, the bytes go, the deletion is audited and reaches headquarters with the site's history", out: storage.MediaDeletion{}, handler: s.apiDeleteMedia},
+		{method: "DELETE", path: p + "/recordings/:id", perm: policy.DeleteMedia,
+			summary: "Delete a recording (xa_ocall_calllog_delete-media), at the site that holds it (409 elsewhere), as DELETE /media/:id does", out: storage.MediaDeletion{}, handler: s.apiDeleteRecording},
 	}
 	return append(routes, s.sessionPageRoutes()...)
 }
@@ -290,6 +304,24 @@ func (s *Server) apiRecordingBytes(c *fiber.Ctx) error {
 	}
 	return sendBlob(c, b, blobMeta{size: r.Size, sha256: r.SHA256,
 		name: r.Name, disposition: disposition})
+}
+
+func (s *Server) apiDeleteMedia(c *fiber.Ctx) error {
+	a, _ := actorOf(c)
+	d, err := s.deps.Media.DeleteMedia(c.UserContext(), a, param(c, "id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(d)
+}
+
+func (s *Server) apiDeleteRecording(c *fiber.Ctx) error {
+	a, _ := actorOf(c)
+	d, err := s.deps.Media.DeleteRecording(c.UserContext(), a, param(c, "id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(d)
 }
 
 // access is a route's permission check: need(perm), or nothing more than

@@ -21,6 +21,10 @@ func (s *Server) sessionPageRoutes() []route {
 	return []route{
 		{method: "GET", path: "/sessions/:id", perm: policy.CallLogs, page: true,
 			summary: "Session summary: participants, chat and events, snapshots, files and recordings", handler: s.uiSession},
+		{method: "POST", path: "/sessions/:id/media/:media/delete", perm: policy.DeleteMedia, page: true,
+			summary: "Delete a snapshot or file of a session", handler: s.uiDeleteMedia},
+		{method: "POST", path: "/sessions/:id/recordings/:recording/delete", perm: policy.DeleteMedia, page: true,
+			summary: "Delete a recording of a session", handler: s.uiDeleteRecording},
 	}
 }
 
@@ -32,8 +36,10 @@ type sessionPageData struct {
 	Snapshots    []mediaItem
 	Files        []mediaItem
 	Recordings   []recordingItem
-	Chats        int
-	Annotations  int
+	// Deleted are the media and recordings deleted from the session.
+	Deleted     []deletedItem
+	Chats       int
+	Annotations int
 	// CanDownload: the bytes of media may be fetched (participants always
 	// may; others need download-media).
 	CanDownload bool
@@ -76,6 +82,9 @@ type mediaItem struct {
 	URL      string
 	By, Of   string
 	HumanLen string
+	// Delete is its delete button, for a reader who may delete it when it
+	// is kept at this node; nil otherwise.
+	Delete *deleteButton
 }
 
 type recordingItem struct {
@@ -84,6 +93,17 @@ type recordingItem struct {
 	Who      string
 	Length   string
 	HumanLen string
+	Delete   *deleteButton
+}
+
+// deleteButton is a delete form of the session page.
+type deleteButton struct {
+	Action, CSRF, What string
+}
+
+type deletedItem struct {
+	storage.MediaDeletion
+	Who string
 }
 
 func (s *Server) uiSession(c *fiber.Ctx) error { return s.showSession(c, fiber.StatusOK, &formState{}) }
@@ -94,6 +114,11 @@ func (s *Server) showSession(c *fiber.Ctx, status int, f *formState) error {
 	if err != nil {
 		return err
 	}
+	title := d.Session.Name
+	if title == "" {
+		title = "Untitled call"
+	}
+	v := s.view(c, title, "sessions")
 	page := sessionPageData{Session: sessionOut{Session: d.Session, SiteName: d.Session.SiteID}}
 	if st, err := s.deps.Org.Site(c.UserContext(), a.OrgID, d.Session.SiteID); err == nil {
 		page.Session.SiteName = st.Name
@@ -116,6 +141,10 @@ func (s *Server) showSession(c *fiber.Ctx, status int, f *formState) error {
 	page.CanDownload = page.CanDownload || a.CallID == d.Session.ID || d.Session.CreatedBy == a.UserID || s.can(a, policy.DownloadMedia)
 	for _, m := range d.Media {
 		item := mediaItem{Media: m, URL: MediaURL(m.ID), By: names[m.Participant], Of: names[m.Of], HumanLen: byteSize64(m.Size)}
+		if d.CanDelete && m.Origin == "" {
+			item.Delete = &deleteButton{Action: "/sessions/" + d.Session.ID + "/media/" + m.ID + "/delete",
+				CSRF: v.CSRF, What: deletedWhat(m.Kind) + " " + m.Name}
+		}
 		if m.Kind == storage.MediaSnapshot {
 			page.Snapshots = append(page.Snapshots, item)
 		} else {
@@ -123,8 +152,20 @@ func (s *Server) showSession(c *fiber.Ctx, status int, f *formState) error {
 		}
 	}
 	for _, r := range d.Recordings {
-		page.Recordings = append(page.Recordings, recordingItem{Recording: r, URL: RecordingURL(r.ID), Who: names[r.Participant],
-			Length: humanDuration(time.Duration(r.DurationMS) * time.Millisecond), HumanLen: byteSize64(r.Size)})
+		item := recordingItem{Recording: r, URL: RecordingURL(r.ID), Who: names[r.Participant],
+			Length: humanDuration(time.Duration(r.DurationMS) * time.Millisecond), HumanLen: byteSize64(r.Size)}
+		if d.CanDelete && r.Origin == "" {
+			item.Delete = &deleteButton{Action: "/sessions/" + d.Session.ID + "/recordings/" + r.ID + "/delete",
+				CSRF: v.CSRF, What: "the recording " + r.Name}
+		}
+		page.Recordings = append(page.Recordings, item)
+	}
+	for _, del := range d.Deleted {
+		who := del.ByName
+		if who == "" {
+			who = del.By
+		}
+		page.Deleted = append(page.Deleted, deletedItem{MediaDeletion: del, Who: who})
 	}
 	for _, ev := range d.Events {
 		switch ev.Kind {
@@ -149,11 +190,6 @@ func (s *Server) showSession(c *fiber.Ctx, status int, f *formState) error {
 			return err
 		}
 	}
-	title := d.Session.Name
-	if title == "" {
-		title = "Untitled call"
-	}
-	v := s.view(c, title, "sessions")
 	v.Form = f
 	v.Data = page
 	return s.ui.render(c, status, "session", v)
@@ -197,10 +233,44 @@ func timelineOf(ev storage.SessionEvent, names map[string]string) timelineItem {
 		it.Kind, it.Text = "record", "started recording"
 	case storage.EventRecordingStopped:
 		it.Kind, it.Text = "record", "stopped recording"
+	case storage.EventMediaDeleted:
+		it.Kind, it.Text = "other", "deleted "+deletedWhat(str("kind"))
+		if n := str("file_name"); n != "" {
+			it.Text += " " + n
+		}
 	default:
 		it.Kind, it.Text = "other", strings.ReplaceAll(ev.Kind, "_", " ")
 	}
 	return it
+}
+
+// deletedWhat words the kind of a deleted media.
+func deletedWhat(kind string) string {
+	switch kind {
+	case storage.MediaSnapshot:
+		return "the snapshot"
+	case storage.MediaFile:
+		return "the file"
+	}
+	return "the recording"
+}
+
+func (s *Server) uiDeleteMedia(c *fiber.Ctx) error {
+	a, _ := actorOf(c)
+	d, err := s.deps.Media.DeleteMedia(c.UserContext(), a, param(c, "media"))
+	if err != nil {
+		return err
+	}
+	return done(c, "/sessions/"+d.SessionID, fmt.Sprintf("Deleted %s %s.", deletedWhat(d.Kind), d.Name))
+}
+
+func (s *Server) uiDeleteRecording(c *fiber.Ctx) error {
+	a, _ := actorOf(c)
+	d, err := s.deps.Media.DeleteRecording(c.UserContext(), a, param(c, "recording"))
+	if err != nil {
+		return err
+	}
+	return done(c, "/sessions/"+d.SessionID, fmt.Sprintf("Deleted %s %s.", deletedWhat(d.Kind), d.Name))
 }
 
 // humanDuration writes 1 h 04 min, 3 min 12 s, 45 s.

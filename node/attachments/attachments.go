@@ -39,13 +39,18 @@ type Store interface {
 	SessionEvents(ctx context.Context, sessionID string) ([]storage.SessionEvent, error)
 	SessionMedia(ctx context.Context, sessionID string) ([]storage.Media, error)
 	SessionRecordings(ctx context.Context, sessionID string) ([]storage.Recording, error)
+	SessionDeletions(ctx context.Context, sessionID string) ([]storage.MediaDeletion, error)
+	DeleteMedia(ctx context.Context, d storage.MediaDeletion, ev storage.SessionEvent, audit storage.AuditEvent) error
+	SweepStore
 }
 
 // Blobs keeps the bytes of uploads (storage/blob).
 type Blobs interface {
-	// Put stores r, refusing more than max bytes with
-	// storage.ErrBlobTooLarge.
-	Put(r io.Reader, max int64) (storage.Blob, error)
+	// PutHeld stores r, refusing more than max bytes with
+	// storage.ErrBlobTooLarge, and holds the blob against removal until
+	// release is called.
+	PutHeld(r io.Reader, max int64) (b storage.Blob, release func(), err error)
+	SweepBlobs
 }
 
 // Opener opens the bytes of a blob, fetching those kept at another site
@@ -86,6 +91,8 @@ type Deps struct {
 	Now   func() time.Time
 	// MaxUpload is the largest upload in bytes (media.max_upload).
 	MaxUpload int
+	// SiteID is this node's site, for the audit events of deletions.
+	SiteID string
 }
 
 // Service is the use case behind web.Media.
@@ -97,6 +104,7 @@ type Service struct {
 	calls     Calls
 	now       func() time.Time
 	maxUpload int
+	siteID    string
 }
 
 var _ web.Media = (*Service)(nil)
@@ -104,7 +112,7 @@ var _ web.Media = (*Service)(nil)
 // New builds the service.
 func New(deps Deps) *Service {
 	return &Service{store: deps.Store, blobs: deps.Blobs, open: deps.Open, authz: deps.Authz, calls: deps.Calls,
-		now: deps.Now, maxUpload: deps.MaxUpload}
+		now: deps.Now, maxUpload: deps.MaxUpload, siteID: deps.SiteID}
 }
 
 func validation(field, problem string) error { return check.Invalid(field, problem) }
@@ -158,7 +166,7 @@ func (ms *Service) AddMedia(ctx context.Context, a web.Actor, callID string, in 
 		return storage.Media{}, err
 	}
 	limit := int64(ms.maxUpload)
-	b, err := ms.blobs.Put(body, limit)
+	b, release, err := ms.blobs.PutHeld(body, limit)
 	if errors.Is(err, storage.ErrBlobTooLarge) {
 		return storage.Media{}, &web.Error{Status: 413, Code: "too_large",
 			Message: fmt.Sprintf("upload is larger than the limit of %d bytes (media.max_upload)", limit)}
@@ -166,6 +174,7 @@ func (ms *Service) AddMedia(ctx context.Context, a web.Actor, callID string, in 
 	if err != nil {
 		return storage.Media{}, fmt.Errorf("add %s to call %s: %w", kind, callID, err)
 	}
+	defer release() // once the row refers to the blob, or failed to
 	now := ms.now().UTC()
 	m := storage.Media{ID: ids.New(), SessionID: callID, OrgID: sess.OrgID, Kind: kind,
 		Name: check.FileName(in.Name, kind, ctype, now.Format("2006-01-02 15.04.05")), BlobKey: b.Key,

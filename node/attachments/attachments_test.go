@@ -98,6 +98,7 @@ var (
 	keeper  = web.Actor{UserID: "u-keeper", OrgID: "o1"}
 	nobody  = web.Actor{UserID: "u-nobody", OrgID: "o1"}
 	alien   = web.Actor{UserID: "u-alien", OrgID: "o2"}
+	cleaner = web.Actor{UserID: "u-cleaner", OrgID: "o1", Name: "Cleo"}
 	guest   = web.Actor{UserID: web.GuestIDPrefix + "g1", OrgID: "o1", CallID: "c1", Grants: []string{policy.CallShareFiles}}
 	stray   = web.Actor{UserID: web.GuestIDPrefix + "g2", OrgID: "o1", CallID: "c2", Grants: []string{policy.CallShareFiles}}
 	local   = web.Actor{Local: true}
@@ -145,7 +146,10 @@ func newFixture(t *testing.T) *fixture {
 			keeper.UserID:  {policy.SeeAllCallLogs, policy.DownloadMedia, policy.CallShareFiles},
 			member.UserID:  {policy.CallShareFiles, policy.CallSnapshotAnnotate},
 			owner.UserID:   {policy.CallShareFiles},
-		}})
+			cleaner.UserID: {policy.SeeAllCallLogs, policy.DeleteMedia},
+			alien.UserID:   {policy.DeleteMedia},
+			nobody.UserID:  {policy.DeleteMedia},
+		}, SiteID: "s1"})
 	return f
 }
 

@@ -100,6 +100,9 @@ func (ms *Service) OpenMedia(ctx context.Context, a web.Actor, id string) (stora
 	if _, err := ms.readableSession(ctx, a, m.SessionID, true); err != nil {
 		return m, nil, fmt.Errorf("media %s: %w", id, hideSession(err))
 	}
+	if m.DeletedAt != nil {
+		return m, nil, gone("media "+id, m.DeletedBy, *m.DeletedAt)
+	}
 	f, err := ms.open.Open(ctx, m.BlobKey, m.Origin, m.Size)
 	if err != nil {
 		return m, nil, mediaUnreachable("media "+id, err)
@@ -115,6 +118,13 @@ func (ms *Service) OpenRecording(ctx context.Context, a web.Actor, id string) (s
 	}
 	if _, err := ms.readableSession(ctx, a, r.SessionID, true); err != nil {
 		return r, nil, fmt.Errorf("recording %s: %w", id, hideSession(err))
+	}
+	if r.DeletedAt != nil || r.Status == storage.RecordingDeleted {
+		at := r.StartedAt
+		if r.DeletedAt != nil {
+			at = *r.DeletedAt
+		}
+		return r, nil, gone("recording "+id, r.DeletedBy, at)
 	}
 	f, err := ms.open.Open(ctx, r.BlobKey, r.Origin, r.Size)
 	if err != nil {
@@ -142,6 +152,10 @@ func (ms *Service) SessionDetail(ctx context.Context, a web.Actor, id string) (w
 	if d.Recordings, err = ms.store.SessionRecordings(ctx, id); err != nil {
 		return d, err
 	}
+	if d.Deleted, err = ms.store.SessionDeletions(ctx, id); err != nil {
+		return d, err
+	}
+	d.CanDelete = ms.permit(a, policy.DeleteMedia) == nil
 	return d, nil
 }
 

@@ -12,7 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"siteline/storage"
 )
@@ -27,8 +29,16 @@ const TempPrefix = ".tmp-"
 // returned, names complete bytes that survive a crash. Callers write the
 // database row only after that: there is never a row without its bytes,
 // at worst bytes without a row (an orphan, which a sweep may remove).
+//
+// A blob goes when no live row refers to it any more (Remove): the mutex
+// orders removals against writes, and a blob written by PutHeld is held
+// until its writer has committed its row, so a removal never takes bytes
+// a row is about to refer to.
 type FS struct {
 	dir string
+
+	mu   sync.Mutex
+	held map[string]int // key: writers between their Put and their row
 }
 
 // OpenFS opens (creating it if needed) the store in dir and removes the
@@ -46,7 +56,7 @@ func OpenFS(dir string) (*FS, error) {
 			_ = os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
-	return &FS{dir: dir}, nil
+	return &FS{dir: dir, held: map[string]int{}}, nil
 }
 
 // Dir is the store's directory.
@@ -64,7 +74,26 @@ func (b *FS) Has(key string) bool {
 // Put streams r into the store and returns the blob's key and size. More
 // than max bytes (max > 0) is storage.ErrBlobTooLarge and stores nothing.
 func (b *FS) Put(r io.Reader, max int64) (storage.Blob, error) {
-	return b.write(r, max, "")
+	return b.write(r, max, "", false)
+}
+
+// PutHeld stores r as Put does and holds the blob against removal until
+// release is called: its caller writes the row that refers to it first.
+func (b *FS) PutHeld(r io.Reader, max int64) (blob storage.Blob, release func(), err error) {
+	blob, err = b.write(r, max, "", true)
+	if err != nil {
+		return blob, nil, err
+	}
+	var once sync.Once
+	return blob, func() {
+		once.Do(func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if b.held[blob.Key]--; b.held[blob.Key] <= 0 {
+				delete(b.held, blob.Key)
+			}
+		})
+	}, nil
 }
 
 // PutKey stores the bytes of a blob whose key is known (copied from
@@ -74,11 +103,12 @@ func (b *FS) PutKey(r io.Reader, max int64, key string) (storage.Blob, error) {
 	if !storage.ValidBlobKey(key) {
 		return storage.Blob{}, fmt.Errorf("store blob %q: not a SHA-256 key", key)
 	}
-	return b.write(r, max, key)
+	return b.write(r, max, key, false)
 }
 
-// write stores r, checking its key against want unless want is "".
-func (b *FS) write(r io.Reader, max int64, want string) (storage.Blob, error) {
+// write stores r, checking its key against want unless want is "", and
+// holds it when hold is set.
+func (b *FS) write(r io.Reader, max int64, want string, hold bool) (storage.Blob, error) {
 	tmp, err := os.CreateTemp(b.dir, TempPrefix+"*")
 	if err != nil {
 		return storage.Blob{}, fmt.Errorf("store blob: %w", err)
@@ -112,7 +142,13 @@ func (b *FS) write(r io.Reader, max int64, want string) (storage.Blob, error) {
 	if want != "" && key != want {
 		return storage.Blob{}, fmt.Errorf("store blob %s: %w (got %s)", want, storage.ErrBlobMismatch, key)
 	}
-	if err := b.commit(tmp.Name(), key); err != nil {
+	b.mu.Lock()
+	err = b.commit(tmp.Name(), key)
+	if err == nil && hold {
+		b.held[key]++
+	}
+	b.mu.Unlock()
+	if err != nil {
 		return storage.Blob{}, err
 	}
 	committed = true
@@ -135,7 +171,10 @@ func (b *FS) Adopt(path, sum string) (storage.Blob, error) {
 			return storage.Blob{}, fmt.Errorf("adopt %s: %w", path, err)
 		}
 	}
-	if err := b.commit(path, sum); err != nil {
+	b.mu.Lock()
+	err = b.commit(path, sum)
+	b.mu.Unlock()
+	if err != nil {
 		if !isCrossDevice(err) {
 			return storage.Blob{}, fmt.Errorf("adopt %s: %w", path, err)
 		}
@@ -155,13 +194,17 @@ func (b *FS) Adopt(path, sum string) (storage.Blob, error) {
 }
 
 // commit renames a synced file to key and syncs the directory. When key is
-// already stored the bytes are the same, and the file is removed instead.
+// already stored the bytes are the same, and the file is removed instead;
+// the stored one's time is set to now, so the sweep's grace period counts
+// from the latest write. The caller holds b.mu.
 func (b *FS) commit(path, key string) error {
 	final := b.Path(key)
 	if _, err := os.Stat(final); err == nil {
 		if err := os.Remove(path); err != nil {
 			return fmt.Errorf("store blob %s: %w", key, err)
 		}
+		now := time.Now()
+		_ = os.Chtimes(final, now, now)
 		return nil
 	}
 	if err := os.Rename(path, final); err != nil {
@@ -183,6 +226,61 @@ func (b *FS) Open(key string) (*os.File, error) {
 		return nil, fmt.Errorf("open blob %s: %w", key, err)
 	}
 	return f, nil
+}
+
+// Remove removes blob key unless it is held by a writer or live says a
+// live row still refers to it, and reports whether it removed it. A blob
+// not stored is not an error (removed false). live runs under the store's
+// lock, so no write of the same key slips between it and the removal.
+func (b *FS) Remove(key string, live func(key string) (bool, error)) (bool, error) {
+	if !storage.ValidBlobKey(key) {
+		return false, fmt.Errorf("remove blob %q: not a SHA-256 key", key)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.held[key] > 0 {
+		return false, nil
+	}
+	if _, err := os.Stat(b.Path(key)); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	inUse, err := live(key)
+	if err != nil || inUse {
+		return false, err
+	}
+	if err := os.Remove(b.Path(key)); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("remove blob %s: %w", key, err)
+	}
+	if err := syncDir(b.dir); err != nil {
+		return true, fmt.Errorf("remove blob %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// Keys lists the keys of the stored blobs last written before before
+// (temporary files left out), for a sweep.
+func (b *FS) Keys(before time.Time) ([]string, error) {
+	entries, err := os.ReadDir(b.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list media store %s: %w", b.dir, err)
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !storage.ValidBlobKey(e.Name()) {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		if fi.ModTime().Before(before) {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
 }
 
 // syncDir makes a directory's entries (a rename into it) durable.

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"siteline/storage"
 )
@@ -165,5 +167,81 @@ func assertBlobFiles(t *testing.T, dir string, keys ...string) {
 	}
 	if strings.Join(names, " ") != strings.Join(keys, " ") {
 		t.Errorf("files in the store = %v, want %v", names, keys)
+	}
+}
+
+// TestFSRemove: a blob goes only when no live row refers to it and no
+// writer holds it; Keys lists the blobs by the time of their last write.
+func TestFSRemove(t *testing.T) {
+	dir := t.TempDir()
+	b, err := OpenFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := b.Put(strings.NewReader("blob a"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := map[string]bool{a.Key: true}
+	isLive := func(key string) (bool, error) { return live[key], nil }
+
+	if gone, err := b.Remove(a.Key, isLive); err != nil || gone {
+		t.Errorf("Remove of a live blob = %v, %v", gone, err)
+	}
+	assertBlobFiles(t, dir, a.Key)
+	if _, err := b.Remove(a.Key, func(string) (bool, error) { return false, errors.New("disk gone") }); err == nil {
+		t.Error("Remove with a failing check succeeded")
+	}
+	assertBlobFiles(t, dir, a.Key)
+	if _, err := b.Remove("../x", isLive); err == nil {
+		t.Error("Remove of a bad key succeeded")
+	}
+
+	// Held by a writer that has not written its row yet: kept until it
+	// lets go, even though no row refers to it.
+	held, release, err := b.PutHeld(strings.NewReader("blob a"), 0)
+	if err != nil || held.Key != a.Key {
+		t.Fatalf("PutHeld = %+v, %v", held, err)
+	}
+	live[a.Key] = false
+	if gone, err := b.Remove(a.Key, isLive); err != nil || gone {
+		t.Errorf("Remove of a held blob = %v, %v", gone, err)
+	}
+	release()
+	release() // twice is once
+	if gone, err := b.Remove(a.Key, isLive); err != nil || !gone {
+		t.Errorf("Remove once released = %v, %v", gone, err)
+	}
+	assertBlobFiles(t, dir)
+	if gone, err := b.Remove(a.Key, isLive); err != nil || gone {
+		t.Errorf("Remove of a blob not stored = %v, %v", gone, err)
+	}
+
+	// Keys: blobs last written before the time asked, no temporary file.
+	old, _ := b.Put(strings.NewReader("old"), 0)
+	fresh, _ := b.Put(strings.NewReader("fresh"), 0)
+	long := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(b.Path(old.Key), long, long); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, TempPrefix+"up"), []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(filepath.Join(dir, TempPrefix+"up"), long, long); err != nil {
+		t.Fatal(err)
+	}
+	hour := time.Now().Add(-time.Hour)
+	if keys, err := b.Keys(hour); err != nil || strings.Join(keys, " ") != old.Key {
+		t.Errorf("Keys(an hour ago) = %v, %v; want %s", keys, err, old.Key)
+	}
+	if keys, _ := b.Keys(time.Now().Add(time.Minute)); len(keys) != 2 || !slices.Contains(keys, fresh.Key) {
+		t.Errorf("Keys(now) = %v, want old and fresh", keys)
+	}
+	// The same bytes written again count from the new write.
+	if _, err := b.Put(strings.NewReader("old"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := b.Keys(hour); len(keys) != 0 {
+		t.Errorf("Keys(an hour ago) after a rewrite = %v, want none", keys)
 	}
 }

@@ -26,24 +26,26 @@ var _ storage.HistoryApplier = (*Store)(nil)
 // caller retries.
 func (s *Store) ApplyHistory(ctx context.Context, batch []storage.HistoryMessage) (storage.HistoryApplied, error) {
 	var out storage.HistoryApplied
+	var deletions bool
 	now := time.Now().UTC()
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		out = storage.HistoryApplied{}
+		out, deletions = storage.HistoryApplied{}, false
 		marks := map[string]int64{}
 		for _, m := range batch {
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT record`); err != nil {
 				return err
 			}
-			var id string
+			var id, kind string
 			var err error
 			if m.Origin == "" || m.Seq <= 0 {
 				err = &storage.ValidationError{Field: "origin", Problem: "and a positive seq are required"}
 			} else {
 				marks[m.Origin] = max(marks[m.Origin], m.Seq)
-				id, err = applyHistoryRecord(ctx, tx, m.Origin, m.Record)
+				id, kind, err = applyHistoryRecord(ctx, tx, m.Origin, m.Record)
 			}
 			if err == nil {
 				out.Applied++
+				deletions = deletions || kind == storage.HistoryMediaDeleted
 				if _, err := tx.ExecContext(ctx, `RELEASE record`); err != nil {
 					return err
 				}
@@ -75,35 +77,52 @@ func (s *Store) ApplyHistory(ctx context.Context, batch []storage.HistoryMessage
 	if err != nil {
 		return storage.HistoryApplied{}, fmt.Errorf("apply %d history records: %w", len(batch), err)
 	}
+	if deletions {
+		s.notifyDeletion()
+	}
 	return out, nil
 }
 
 // applyHistoryRecord applies one record that origin sent and returns its
-// id. Its errors are deterministic (storage.ErrInvalid and friends) when
-// the record is at fault.
-func applyHistoryRecord(ctx context.Context, tx *sql.Tx, origin string, raw json.RawMessage) (string, error) {
+// id and kind. Its errors are deterministic (storage.ErrInvalid and
+// friends) when the record is at fault.
+func applyHistoryRecord(ctx context.Context, tx *sql.Tx, origin string, raw json.RawMessage) (string, string, error) {
+	rec, err := decodeHistoryRecord(raw)
+	if err != nil {
+		return rec.ID, rec.Kind, err
+	}
+	return rec.ID, rec.Kind, applyRecord(ctx, tx, origin, rec)
+}
+
+// decodeHistoryRecord decodes and checks a forwarded record.
+func decodeHistoryRecord(raw json.RawMessage) (storage.HistoryRecord, error) {
 	var rec storage.HistoryRecord
 	if err := json.Unmarshal(raw, &rec); err != nil {
-		return "", fmt.Errorf("decode history record: %v: %w", err, storage.ErrInvalid)
+		return storage.HistoryRecord{}, fmt.Errorf("decode history record: %v: %w", err, storage.ErrInvalid)
 	}
 	if err := validRecord(rec); err != nil {
-		return rec.ID, fmt.Errorf("history record %s (%s): %w", rec.ID, rec.Kind, err)
+		return rec, fmt.Errorf("history record %s (%s): %w", rec.ID, rec.Kind, err)
 	}
+	return rec, nil
+}
+
+// applyRecord applies one checked record.
+func applyRecord(ctx context.Context, tx *sql.Tx, origin string, rec storage.HistoryRecord) error {
 	if rec.Kind == storage.HistoryAudit {
 		e := rec.Audit
-		return rec.ID, exec(ctx, tx, `INSERT INTO audit_events (id, org_id, site_id, at, actor_id, action, target, detail)
+		return exec(ctx, tx, `INSERT INTO audit_events (id, org_id, site_id, at, actor_id, action, target, detail)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			e.ID, e.OrgID, e.SiteID, nanos(e.At), e.ActorID, e.Action, e.Target, e.Detail)
 	}
 	if err := upsertSession(ctx, tx, *rec.Session); err != nil {
-		return rec.ID, err
+		return err
 	}
 	if rec.Kind == storage.HistoryServiceReport {
-		return rec.ID, applyServiceReport(ctx, tx, rec)
+		return applyServiceReport(ctx, tx, rec)
 	}
 	if rec.Kind == storage.HistoryFields {
 		_, err := applyFieldsTx(ctx, tx, rec.Session.ID, *rec.Fields)
-		return rec.ID, err
+		return err
 	}
 	if p := rec.Participant; p != nil {
 		kind := p.UserKind
@@ -115,7 +134,7 @@ func applyHistoryRecord(ctx context.Context, tx *sql.Tx, origin string, raw json
 			ON CONFLICT (id) DO UPDATE SET left_at = COALESCE(session_participants.left_at, excluded.left_at)`,
 			p.ID, p.SessionID, p.UserID, p.DisplayName, string(kind), p.DeviceKind, p.Hidden,
 			nanos(p.JoinedAt), optNanos(p.LeftAt)); err != nil {
-			return rec.ID, err
+			return err
 		}
 	}
 	if ev := rec.Event; ev != nil {
@@ -126,10 +145,16 @@ func applyHistoryRecord(ctx context.Context, tx *sql.Tx, origin string, raw json
 		if err := exec(ctx, tx, `INSERT INTO session_events (id, session_id, seq, at, kind, actor_id, payload)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			ev.ID, ev.SessionID, ev.Seq, nanos(ev.At), ev.Kind, ev.ActorID, payload); err != nil {
-			return rec.ID, err
+			return err
 		}
 	}
-	return rec.ID, applyMediaRows(ctx, tx, origin, rec)
+	if err := applyMediaRows(ctx, tx, origin, rec); err != nil {
+		return err
+	}
+	if d := rec.Deletion; d != nil {
+		return applyDeletion(ctx, tx, *d)
+	}
+	return nil
 }
 
 // applyMediaRows keeps the media or recording row an event announced, its
@@ -147,6 +172,9 @@ func applyMediaRows(ctx context.Context, tx *sql.Tx, origin string, rec storage.
 			annotations, m.CreatedBy, nanos(m.CreatedAt), m.Participant, m.Of, origin); err != nil {
 			return err
 		}
+		if err := settleDeletion(ctx, tx, storage.DeletedMedia, m.ID); err != nil {
+			return err
+		}
 	}
 	if r := rec.Recording; r != nil {
 		tracks, err := json.Marshal(nonNilStrings(r.Tracks))
@@ -158,6 +186,9 @@ func applyMediaRows(ctx context.Context, tx *sql.Tx, origin string, rec storage.
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			r.ID, r.SessionID, r.OrgID, r.SHA256, r.ContentType, r.Size, r.SHA256, r.Status, r.StartedBy,
 			nanos(r.StartedAt), optNanos(r.EndedAt), r.Name, r.DurationMS, string(tracks), r.Participant, origin); err != nil {
+			return err
+		}
+		if err := settleDeletion(ctx, tx, storage.DeletedRecording, r.ID); err != nil {
 			return err
 		}
 	}
@@ -203,7 +234,8 @@ func validRecord(rec storage.HistoryRecord) error {
 	}
 	switch rec.Kind {
 	case storage.HistorySessionCreated, storage.HistorySessionEnded, storage.HistoryJoined,
-		storage.HistoryLeft, storage.HistoryEvent, storage.HistoryServiceReport, storage.HistoryFields:
+		storage.HistoryLeft, storage.HistoryEvent, storage.HistoryServiceReport, storage.HistoryFields,
+		storage.HistoryMediaDeleted:
 	default:
 		return bad("kind", fmt.Sprintf("%q is not a history record kind", rec.Kind))
 	}
@@ -250,6 +282,18 @@ func validRecord(rec storage.HistoryRecord) error {
 	}
 	if len(ev.Payload) > 0 && !json.Valid(ev.Payload) {
 		return bad("event.payload", "is not valid JSON")
+	}
+	if rec.Kind == storage.HistoryMediaDeleted {
+		d := rec.Deletion
+		if d == nil {
+			return bad("deletion", "is required for a media.deleted record")
+		}
+		if d.SessionID != ss.ID || d.OrgID != ss.OrgID {
+			return bad("deletion", "must be of the record's session and its organisation")
+		}
+		if err := validDeletion(*d); err != nil {
+			return err
+		}
 	}
 	if rec.Kind == storage.HistoryJoined || rec.Kind == storage.HistoryLeft {
 		p := rec.Participant

@@ -82,22 +82,24 @@ func appendHistoryEvent(ctx context.Context, tx *sql.Tx, ev storage.SessionEvent
 }
 
 const mediaColumns = `id, session_id, org_id, kind, name, blob_key, content_type, size, sha256, annotations,
-	created_by, created_at, participant_id, of_participant, origin`
+	created_by, created_at, participant_id, of_participant, origin, deleted_at, deleted_by`
 
 func scanMedia(r interface{ Scan(...any) error }) (storage.Media, error) {
 	var m storage.Media
 	var annotations string
 	err := r.Scan(&m.ID, &m.SessionID, &m.OrgID, &m.Kind, &m.Name, &m.BlobKey, &m.ContentType, &m.Size,
-		&m.SHA256, &annotations, &m.CreatedBy, timeDest{&m.CreatedAt}, &m.Participant, &m.Of, &m.Origin)
+		&m.SHA256, &annotations, &m.CreatedBy, timeDest{&m.CreatedAt}, &m.Participant, &m.Of, &m.Origin,
+		optTimeDest{&m.DeletedAt}, &m.DeletedBy)
 	if annotations != "" {
 		m.Annotations = json.RawMessage(annotations)
 	}
 	return m, err
 }
 
-// Media returns one media row that is not deleted, or storage.ErrNotFound.
+// Media returns one media row, a tombstone included, or
+// storage.ErrNotFound.
 func (s *Store) Media(ctx context.Context, id string) (storage.Media, error) {
-	m, err := scanMedia(s.read.QueryRowContext(ctx, `SELECT `+mediaColumns+` FROM media WHERE id = ? AND deleted_at IS NULL`, id))
+	m, err := scanMedia(s.read.QueryRowContext(ctx, `SELECT `+mediaColumns+` FROM media WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fmt.Errorf("media %s: %w", id, storage.ErrNotFound)
 	}
@@ -164,25 +166,25 @@ func nonNilStrings(v []string) []string {
 }
 
 const recordingColumns = `id, session_id, org_id, blob_key, content_type, size, sha256, status, started_by,
-	started_at, ended_at, name, duration_ms, tracks, participant_id, origin`
+	started_at, ended_at, name, duration_ms, tracks, participant_id, origin, deleted_at, deleted_by`
 
 func scanRecording(r interface{ Scan(...any) error }) (storage.Recording, error) {
 	var rec storage.Recording
 	var tracks string
 	err := r.Scan(&rec.ID, &rec.SessionID, &rec.OrgID, &rec.BlobKey, &rec.ContentType, &rec.Size, &rec.SHA256,
 		&rec.Status, &rec.StartedBy, timeDest{&rec.StartedAt}, optTimeDest{&rec.EndedAt}, &rec.Name,
-		&rec.DurationMS, &tracks, &rec.Participant, &rec.Origin)
+		&rec.DurationMS, &tracks, &rec.Participant, &rec.Origin, optTimeDest{&rec.DeletedAt}, &rec.DeletedBy)
 	if err == nil {
 		err = json.Unmarshal([]byte(tracks), &rec.Tracks)
 	}
 	return rec, err
 }
 
-// Recording returns one recording that is not deleted, or
-// storage.ErrNotFound.
+// Recording returns one recording, a tombstone included (status
+// deleted), or storage.ErrNotFound.
 func (s *Store) Recording(ctx context.Context, id string) (storage.Recording, error) {
 	rec, err := scanRecording(s.read.QueryRowContext(ctx, `SELECT `+recordingColumns+` FROM recordings
-		WHERE id = ? AND status <> 'deleted'`, id))
+		WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return rec, fmt.Errorf("recording %s: %w", id, storage.ErrNotFound)
 	}
@@ -217,17 +219,4 @@ func (s *Store) ForwardedBlobs(ctx context.Context) ([]storage.BlobRef, error) {
 		return nil, fmt.Errorf("forwarded blobs: %w", err)
 	}
 	return out, nil
-}
-
-// MediaBlobInUse reports whether any media or recording row, deleted ones
-// included, refers to blob key: a blob nobody refers to is an orphan a
-// sweeper may remove.
-func (s *Store) MediaBlobInUse(ctx context.Context, key string) (bool, error) {
-	var n int
-	err := s.read.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM media WHERE blob_key = ?) +
-		(SELECT count(*) FROM recordings WHERE blob_key = ?)`, key, key).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("blob %s in use: %w", key, err)
-	}
-	return n > 0, nil
 }

@@ -98,11 +98,11 @@ func TestMediaRowsAndEvents(t *testing.T) {
 	if strings.Join(forwarded, " ") != "e1 e2" {
 		t.Errorf("forwarded events = %v, want e1 e2", forwarded)
 	}
-	if in, err := s.MediaBlobInUse(ctx, key); err != nil || !in {
-		t.Errorf("MediaBlobInUse = %v, %v", in, err)
+	if in, err := s.MediaBlobLive(ctx, key); err != nil || !in {
+		t.Errorf("MediaBlobLive = %v, %v", in, err)
 	}
-	if in, err := s.MediaBlobInUse(ctx, strings.Repeat("cd", 32)); err != nil || in {
-		t.Errorf("MediaBlobInUse(unused) = %v, %v", in, err)
+	if in, err := s.MediaBlobLive(ctx, strings.Repeat("cd", 32)); err != nil || in {
+		t.Errorf("MediaBlobLive(unused) = %v, %v", in, err)
 	}
 }
 

@@ -38,6 +38,8 @@ type Store struct {
 	read   *sql.DB // read-only connections
 	// historyCh wakes the history publisher (see HistoryNotify).
 	historyCh chan struct{}
+	// deletionCh wakes the media sweeper (see DeletionNotify).
+	deletionCh chan struct{}
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -52,7 +54,8 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
-	s := &Store{path: abs, logger: logger.With("component", "storage.sqlite"), historyCh: make(chan struct{}, 1)}
+	s := &Store{path: abs, logger: logger.With("component", "storage.sqlite"), historyCh: make(chan struct{}, 1),
+		deletionCh: make(chan struct{}, 1)}
 
 	s.write, err = sql.Open("sqlite", writerDSN(abs))
 	if err != nil {
