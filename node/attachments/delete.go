@@ -66,7 +66,7 @@ func (ms *Service) delete(ctx context.Context, a web.Actor, t target) (storage.M
 	// Only what one may see: a participant's, or with see-all-call-logs.
 	s, err := ms.readableSession(ctx, a, t.session, false)
 	if err != nil {
-		return storage.MediaDeletion{}, fmt.Errorf("%s: %w", what, err)
+		return storage.MediaDeletion{}, fmt.Errorf("%s: %w", what, hideSession(err))
 	}
 	if t.deletedAt != nil {
 		return storage.MediaDeletion{}, gone(what, t.deletedBy, *t.deletedAt)
