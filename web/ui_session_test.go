@@ -60,12 +60,22 @@ func (f sessionMedia) SessionDetail(_ context.Context, _ Actor, id string) (Sess
 	}, nil
 }
 
+// bytesOf: every media's bytes are the PNG, but f9's, which
+// are a page.
+func (f sessionMedia) bytesOf(id string) []byte {
+	if id == "f9" {
+		return []byte("<html><script>alert(1)</script>")
+	}
+	return f.png
+}
+
 type readerBlob struct{ *bytes.Reader }
 
 func (readerBlob) Close() error { return nil }
 
 func (f sessionMedia) OpenMedia(_ context.Context, _ Actor, id string) (storage.Media, Blob, error) {
-	return storage.Media{ID: id}, readerBlob{bytes.NewReader(f.png)}, nil
+	b := f.bytesOf(id)
+	return storage.Media{ID: id, Kind: storage.MediaFile, Name: id, Size: int64(len(b))}, readerBlob{bytes.NewReader(b)}, nil
 }
 
 func pngOf(t *testing.T, w, h int) []byte {
@@ -137,6 +147,29 @@ func TestSessionPageDrawsTheSnapshotsStrokes(t *testing.T) {
 	} {
 		if !strings.Contains(page, w) {
 			t.Errorf("the page lacks %s", w)
+		}
+	}
+}
+
+// A file is an attachment; ?inline=1 shows an image in the browser, for
+// its preview, and nothing else.
+func TestFilePreviewIsInlineForImagesAlone(t *testing.T) {
+	s, d := newTestServer(t, withServices, func(deps *Deps) {
+		deps.Media, deps.Reports = sessionMedia{png: pngOf(t, 8, 8)}, nil
+	})
+	d.addUser("u1", adminEmail, testPass, policy.CallLogs)
+	b := &browser{t: t, s: s}
+	b.login(adminEmail, testPass)
+	for path, want := range map[string]string{
+		"/api/v1/media/f1":                     "attachment image/png",
+		"/api/v1/media/f1?inline=1":            "inline image/png",
+		"/api/v1/media/f1?inline=1&download=1": "attachment image/png",
+		"/api/v1/media/f9?inline=1":            "attachment application/octet-stream",
+	} {
+		got := b.send("GET", path, "", "")
+		disposition, _, _ := strings.Cut(got.header.Get("Content-Disposition"), ";")
+		if g := disposition + " " + got.header.Get("Content-Type"); got.status != http.StatusOK || g != want {
+			t.Errorf("GET %s = %d %s, want %s", path, got.status, g, want)
 		}
 	}
 }
