@@ -119,7 +119,7 @@ func (s *Server) showSession(c *fiber.Ctx, status int, f *formState) error {
 	names := map[string]string{}
 	for _, p := range d.Participants {
 		names[p.ID] = p.DisplayName
-		row := participantRow{SessionParticipant: p, Role: roleOf(p, d.Session), Guest: guestKinds[p.UserKind], Device: deviceNames[p.DeviceKind]}
+		row := participantRow{SessionParticipant: p, Role: roleOf(p, d.Session), Guest: guestKinds[p.UserKind], Device: deviceName(p.DeviceKind)}
 		if p.LeftAt != nil {
 			row.Stayed = humanDuration(p.LeftAt.Sub(p.JoinedAt))
 		}
