@@ -109,7 +109,7 @@ func (s *Server) mediaRoutes() []route {
 		{method: "GET", path: p + "/calls/:id/media", open: true,
 			summary: "A session's snapshots and files (its participants, or with see-all-call-logs)", out: []mediaOut{}, handler: s.apiSessionMedia},
 		{method: "GET", path: p + "/media/:id", open: true,
-			summary: "The bytes of a snapshot (inline) or file (attachment), ETag = SHA-256 (participants of the session, or see-all-call-logs and download-media); 410 once deleted", handler: s.apiMediaBytes},
+			summary: "The bytes of a snapshot (inline) or file (attachment; ?inline=1 shows an image or a PDF in the browser), ETag = SHA-256 (participants of the session, or see-all-call-logs and download-media); 410 once deleted", handler: s.apiMediaBytes},
 		{method: "GET", path: p + "/calls/:id/recordings", open: true,
 			summary: "A session's recordings (its participants, or with see-all-call-logs)", out: []recordingOut{}, handler: s.apiSessionRecordings},
 		{method: "GET", path: p + "/recordings/:id", open: true,
@@ -275,7 +275,9 @@ func (s *Server) apiSessionRecordings(c *fiber.Ctx) error {
 }
 
 // apiMediaBytes serves a snapshot inline (an image) or a file as an
-// attachment; ?download=1 makes a snapshot an attachment too.
+// attachment; ?inline=1 asks for a file inline, which sendBlob grants
+// only to an image or a PDF, for its preview; ?download=1 makes a
+// snapshot an attachment too.
 func (s *Server) apiMediaBytes(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
 	m, b, err := s.deps.Media.OpenMedia(c.UserContext(), a, param(c, "id"))
@@ -283,7 +285,7 @@ func (s *Server) apiMediaBytes(c *fiber.Ctx) error {
 		return err
 	}
 	disposition := "attachment"
-	if m.Kind == storage.MediaSnapshot && c.Query("download") == "" {
+	if (m.Kind == storage.MediaSnapshot || c.Query("inline") != "") && c.Query("download") == "" {
 		disposition = "inline"
 	}
 	return sendBlob(c, b, blobMeta{size: m.Size, sha256: m.SHA256,

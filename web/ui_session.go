@@ -12,6 +12,7 @@ import (
 
 	"siteline/policy"
 	"siteline/storage"
+	"siteline/storage/annotation"
 )
 
 // The session page: one session's people, timeline (chat and events),
@@ -67,6 +68,12 @@ type labelChoice struct {
 type participantRow struct {
 	storage.SessionParticipant
 	Stayed string
+	// Role is the part taken in the call: host (who started it), member
+	// or guest; Guest how a guest came (app, phone or desktop browser);
+	// Device what the participant joined from.
+	Role   string
+	Guest  string
+	Device string
 }
 
 type timelineItem struct {
@@ -85,6 +92,14 @@ type mediaItem struct {
 	// Delete is its delete button, for a reader who may delete it when it
 	// is kept at this node; nil otherwise.
 	Delete *deleteButton
+	// Drawing is a snapshot's strokes, drawn over it; Strokes counts them.
+	Drawing *drawing
+	Strokes int
+	// Type words a file's type; Preview is how the page shows it: image
+	// (a thumbnail, opened full size), pdf (opened in the browser) or ""
+	// (downloaded).
+	Type    string
+	Preview string
 }
 
 type recordingItem struct {
@@ -129,7 +144,7 @@ func (s *Server) showSession(c *fiber.Ctx, status int, f *formState) error {
 	names := map[string]string{}
 	for _, p := range d.Participants {
 		names[p.ID] = p.DisplayName
-		row := participantRow{SessionParticipant: p}
+		row := participantRow{SessionParticipant: p, Role: roleOf(p, d.Session), Guest: guestKinds[p.UserKind], Device: deviceName(p.DeviceKind)}
 		if p.LeftAt != nil {
 			row.Stayed = humanDuration(p.LeftAt.Sub(p.JoinedAt))
 		}
@@ -139,6 +154,7 @@ func (s *Server) showSession(c *fiber.Ctx, status int, f *formState) error {
 		page.Participants = append(page.Participants, row)
 	}
 	page.CanDownload = page.CanDownload || a.CallID == d.Session.ID || d.Session.CreatedBy == a.UserID || s.can(a, policy.DownloadMedia)
+	drawn := annotation.Drawn(d.Events)
 	for _, m := range d.Media {
 		item := mediaItem{Media: m, URL: MediaURL(m.ID), By: names[m.Participant], Of: names[m.Of], HumanLen: byteSize64(m.Size)}
 		if d.CanDelete && m.Origin == "" {
@@ -146,8 +162,16 @@ func (s *Server) showSession(c *fiber.Ctx, status int, f *formState) error {
 				CSRF: v.CSRF, What: deletedWhat(m.Kind) + " " + m.Name}
 		}
 		if m.Kind == storage.MediaSnapshot {
+			// The strokes it was saved with, then those drawn on it live.
+			strokes := annotation.Visible(append(annotation.Saved(m.Annotations), drawn[m.ID]...))
+			item.Strokes = len(strokes)
+			if len(strokes) > 0 && page.CanDownload {
+				w, h := s.imageSize(c.UserContext(), a, m.ID)
+				item.Drawing = drawStrokes(strokes, w, h)
+			}
 			page.Snapshots = append(page.Snapshots, item)
 		} else {
+			item.Type, item.Preview = fileType(m.ContentType)
 			page.Files = append(page.Files, item)
 		}
 	}
@@ -212,7 +236,7 @@ func timelineOf(ev storage.SessionEvent, names map[string]string) timelineItem {
 	case storage.EventJoined:
 		it.Kind, it.Text = "join", "joined the call"
 		if d := str("device"); d != "" {
-			it.Text += " (" + strings.ToUpper(d) + ")"
+			it.Text += " (" + deviceName(d) + ")"
 		}
 	case storage.EventLeft:
 		it.Kind, it.Text = "leave", "left the call"
@@ -271,6 +295,52 @@ func (s *Server) uiDeleteRecording(c *fiber.Ctx) error {
 		return err
 	}
 	return done(c, "/sessions/"+d.SessionID, fmt.Sprintf("Deleted %s %s.", deletedWhat(d.Kind), d.Name))
+}
+
+// deviceNames word the kinds of device a participant joins from.
+var deviceNames = map[string]string{DevicePhone: "phone", DeviceTablet: "tablet", DeviceDesktop: "desktop browser", DeviceApp: "Siteline app"}
+
+func deviceName(d string) string {
+	if n, ok := deviceNames[d]; ok {
+		return n
+	}
+	return d
+}
+
+// guestKinds word how a guest came into the call.
+var guestKinds = map[storage.UserKind]string{
+	storage.UserGuestApp: "app", storage.UserGuestMobile: "mobile browser", storage.UserGuestDesktop: "desktop browser",
+}
+
+// roleOf is the part a participant took in the call.
+func roleOf(p storage.SessionParticipant, s storage.Session) string {
+	switch {
+	case p.UserKind != storage.UserRegular && p.UserKind != "":
+		return "guest"
+	case p.UserID != "" && p.UserID == s.CreatedBy:
+		return "host"
+	}
+	return "member"
+}
+
+// fileType words a stored file's type (the type its bytes showed, see
+// SniffType) and tells how the page previews it.
+func fileType(contentType string) (string, string) {
+	mt, _, _ := strings.Cut(contentType, ";")
+	switch mt {
+	case "image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp":
+		return strings.ToUpper(strings.TrimPrefix(mt, "image/")) + " image", "image"
+	case "application/pdf":
+		return "PDF document", "pdf"
+	case "text/plain":
+		return "Text", ""
+	case "application/zip", "application/x-gzip", "application/x-rar-compressed":
+		return "Archive", ""
+	}
+	if kind, sub, ok := strings.Cut(mt, "/"); ok && (kind == "video" || kind == "audio") {
+		return strings.ToUpper(sub) + " " + kind, ""
+	}
+	return "File", ""
 }
 
 // humanDuration writes 1 h 04 min, 3 min 12 s, 45 s.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"siteline/storage"
+	"siteline/storage/annotation"
 )
 
 // History is what the store holds of one session, with the names the
@@ -79,7 +80,7 @@ func FromHistory(h History) Summary {
 		sum.Participants = append(sum.Participants, pt)
 	}
 
-	drawn := map[string][]Stroke{} // media id → strokes drawn live on it
+	drawn := annotation.Drawn(h.Events) // media id → strokes drawn live on it
 	for _, ev := range h.Events {
 		var p eventPayload
 		_ = json.Unmarshal(ev.Payload, &p) // a payload that does not decode leaves the words plain
@@ -92,10 +93,7 @@ func FromHistory(h History) Summary {
 			sum.Chat = append(sum.Chat, ChatLine{At: ev.At, Who: who, Text: p.Text})
 			continue
 		case storage.EventAnnotation:
-			if p.Stroke != nil {
-				drawn[p.Media] = append(drawn[p.Media], *p.Stroke)
-			}
-			continue
+			continue // drawn on their snapshot
 		}
 		sum.Events = append(sum.Events, Event{At: ev.At, Who: who, Text: eventText(ev.Kind, p, names)})
 	}
@@ -120,15 +118,14 @@ func FromHistory(h History) Summary {
 
 // eventPayload holds the fields the call service writes into events.
 type eventPayload struct {
-	Participant string  `json:"participant"`
-	Name        string  `json:"name"`
-	Text        string  `json:"text"`
-	Device      string  `json:"device"`
-	Media       string  `json:"media"`
-	Of          string  `json:"of"`
-	FileName    string  `json:"file_name"`
-	Reason      string  `json:"reason"`
-	Stroke      *Stroke `json:"stroke"`
+	Participant string `json:"participant"`
+	Name        string `json:"name"`
+	Text        string `json:"text"`
+	Device      string `json:"device"`
+	Media       string `json:"media"`
+	Of          string `json:"of"`
+	FileName    string `json:"file_name"`
+	Reason      string `json:"reason"`
 }
 
 // eventText words an event for the timeline, as the session page does.

@@ -17,6 +17,8 @@ import (
 	"codeberg.org/go-pdf/fpdf"
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/webp"
+
+	"siteline/storage/annotation"
 )
 
 // Snapshot layout, in millimetres: an image is at most the body's width
@@ -143,7 +145,7 @@ func (d *doc) caption(s Snapshot) string {
 	if s.Of != "" {
 		parts = append(parts, "of "+s.Of+"'s video")
 	}
-	if n := len(visible(s.Strokes)); n == 1 {
+	if n := len(annotation.Visible(s.Strokes)); n == 1 {
 		parts = append(parts, "1 annotation stroke")
 	} else if n > 1 {
 		parts = append(parts, fmt.Sprintf("%d annotation strokes", n))
@@ -160,22 +162,11 @@ func fit(w, h int, maxW, maxH float64) (float64, float64) {
 	return float64(w) * scale, float64(h) * scale
 }
 
-// visible returns the strokes a Clear has not wiped: those after the last
-// Clear.
-func visible(strokes []Stroke) []Stroke {
-	for i := len(strokes) - 1; i >= 0; i-- {
-		if strokes[i].Clear {
-			return strokes[i+1:]
-		}
-	}
-	return strokes
-}
-
 // strokes draws the visible strokes as vector paths over an image placed
 // at x,y, w×h millimetres, that is imgW pixels wide, clipped to it: the
 // same shapes, in the same proportions, as the call page paints.
 func (d *doc) strokes(strokes []Stroke, x, y, w, h, imgW float64) {
-	strokes = visible(strokes)
+	strokes = annotation.Visible(strokes)
 	if len(strokes) == 0 {
 		return
 	}

@@ -87,23 +87,6 @@ func TestPreparePicture(t *testing.T) {
 	}
 }
 
-func TestVisibleKeepsTheStrokesAfterTheLastClear(t *testing.T) {
-	a, b, c := Stroke{Tool: "pen"}, Stroke{Tool: "arrow"}, Stroke{Tool: "text"}
-	for _, tc := range []struct {
-		in   []Stroke
-		want int
-	}{
-		{nil, 0},
-		{[]Stroke{a, b}, 2},
-		{[]Stroke{a, {Clear: true}, b, c}, 2},
-		{[]Stroke{a, {Clear: true}, b, {Clear: true}}, 0},
-	} {
-		if got := visible(tc.in); len(got) != tc.want {
-			t.Errorf("visible(%v) has %d strokes, want %d", tc.in, len(got), tc.want)
-		}
-	}
-}
-
 func TestParseColor(t *testing.T) {
 	for in, want := range map[string]rgb{"#ef4444": {0xef, 0x44, 0x44}, "#FACC15": {0xfa, 0xcc, 0x15}, "#000000": {}} {
 		if got, ok := parseColor(in); !ok || got != want {

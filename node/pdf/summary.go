@@ -10,7 +10,11 @@
 // over the image, in their colours.
 package pdf
 
-import "time"
+import (
+	"time"
+
+	"siteline/storage/annotation"
+)
 
 // Summary is everything a report shows. Empty parts are left out of the
 // report, except the participants and the chat, which say they are empty.
@@ -108,17 +112,8 @@ type Snapshot struct {
 	Note string
 }
 
-// Stroke is one drawing on a snapshot, as the call page sends it: points
-// relative to the image (0,0 top left, 1,1 bottom right), a width relative
-// to the image's width.
-type Stroke struct {
-	Tool   string       `json:"tool"`  // pen, arrow, circle, text
-	Color  string       `json:"color"` // #rrggbb
-	Width  float64      `json:"width"`
-	Points [][2]float64 `json:"points"` // pen: the path; arrow, circle: two points; text: one
-	Text   string       `json:"text,omitempty"`
-	Clear  bool         `json:"clear,omitempty"`
-}
+// Stroke is one drawing on a snapshot, as the call page sends it.
+type Stroke = annotation.Stroke
 
 // ServiceReport is the report written after the call.
 type ServiceReport struct {
