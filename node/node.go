@@ -415,6 +415,7 @@ func (n *Node) startWeb() error {
 		Contacts:     n.admin,
 		Tokens:       n.admin,
 		Policy:       n.admin,
+		Settings:     n.admin,
 		Health:       n,
 		Cluster:      n.newMembership(),
 		Calls:        n.calls,

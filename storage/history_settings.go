@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -148,8 +149,8 @@ func (h HistorySettings) Validate() error {
 		if err := checkSettingKey(at+".key", o.Key); err != nil {
 			return err
 		}
-		if j, dup := seen[o.Key]; dup {
-			return bad(at+".key", fmt.Sprintf("%q is already the key of outcome %d", o.Key, j+1))
+		if _, dup := seen[o.Key]; dup {
+			return bad(at+".key", fmt.Sprintf("%q is already the key of an earlier outcome", o.Key))
 		}
 		seen[o.Key] = i
 		if err := checkSettingText(at+".name", o.Name, maxSettingName, true); err != nil {
@@ -162,8 +163,8 @@ func (h HistorySettings) Validate() error {
 		if err := checkSettingKey(at+".key", f.Key); err != nil {
 			return err
 		}
-		if j, dup := seen[f.Key]; dup {
-			return bad(at+".key", fmt.Sprintf("%q is already the key of field %d", f.Key, j+1))
+		if _, dup := seen[f.Key]; dup {
+			return bad(at+".key", fmt.Sprintf("%q is already the key of an earlier field", f.Key))
 		}
 		seen[f.Key] = i
 		if err := checkSettingText(at+".label", f.Label, maxSettingName, true); err != nil {
@@ -210,4 +211,34 @@ func checkSettingText(field, s string, max int, required bool) error {
 		return &ValidationError{Field: field, Problem: "must be one line"}
 	}
 	return nil
+}
+
+// FieldValue is a report's value of one field, with the label it shows
+// under.
+type FieldValue struct {
+	Key, Label, Value string
+	// Removed marks a key the organisation's list no longer has: it shows
+	// under its key.
+	Removed bool
+}
+
+// FieldValues lists a report's values in the order of the organisation's
+// fields, empty ones included, then those of keys its list no longer has,
+// by key.
+func (h HistorySettings) FieldValues(values map[string]string) []FieldValue {
+	out := make([]FieldValue, 0, len(h.ReportFields)+len(values))
+	for _, f := range h.ReportFields {
+		out = append(out, FieldValue{Key: f.Key, Label: f.Label, Value: values[f.Key]})
+	}
+	var gone []string
+	for k := range values {
+		if _, ok := h.ReportField(k); !ok {
+			gone = append(gone, k)
+		}
+	}
+	slices.Sort(gone)
+	for _, k := range gone {
+		out = append(out, FieldValue{Key: k, Label: k, Value: values[k], Removed: true})
+	}
+	return out
 }
