@@ -93,4 +93,11 @@ func TestHistorySettingsReachEveryNode(t *testing.T) {
 	if st, body := page.raw("GET", "/reports/"+early.ID, "", nil); st != 200 || !strings.Contains(string(body), "no longer a report field") || !strings.Contains(string(body), "Pump 4") {
 		t.Errorf("the early report's page = %d, want its asset under its key", st)
 	}
+	st, doc := padmin.raw("GET", "/api/v1/sessions/"+ids[0]+"/report.pdf", "", nil)
+	if st != 200 {
+		t.Fatalf("the early report's session PDF = %d", st)
+	}
+	if text := pdfText(t, doc); !strings.Contains(text, "asset") || !strings.Contains(text, "Pump 4") {
+		t.Errorf("the PDF does not show the dropped field under its key:\n%s", text)
+	}
 }

@@ -84,15 +84,6 @@ func (h HistorySettings) Outcome(key string) (OutcomeDef, bool) {
 	return OutcomeDef{}, false
 }
 
-// OutcomeName is what an outcome shows as: its name, or its key when the
-// list no longer has it.
-func (h HistorySettings) OutcomeName(key string) string {
-	if o, ok := h.Outcome(key); ok {
-		return o.Name
-	}
-	return key
-}
-
 // OutcomeKeys lists the outcomes' keys, in order.
 func (h HistorySettings) OutcomeKeys() []string {
 	keys := make([]string, len(h.Outcomes))
@@ -112,8 +103,9 @@ func (h HistorySettings) ReportField(key string) (ReportFieldDef, bool) {
 	return ReportFieldDef{}, false
 }
 
-// Normalize trims the names, labels and hints, lower-cases nothing (a key
-// is checked as given), and gives a field without a kind FieldText.
+// Normalize trims the keys, names, labels and hints (a key is otherwise
+// checked as given, not lower-cased), and gives a field without a kind
+// FieldText.
 func (h *HistorySettings) Normalize() {
 	for i := range h.Outcomes {
 		o := &h.Outcomes[i]
