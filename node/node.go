@@ -234,7 +234,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	n.startAttachments()
 	n.reports = reports.New(reports.Deps{Store: n.store, Sessions: n.calls, Authz: n.authz, NodeID: n.nodeID,
 		SiteID: n.siteID, Now: n.now, NewID: newID, Log: n.log.With("component", "reports"),
-		Media: n.sessionMedia, Names: n.store.Scoped(), Roles: n.authz, Fields: n.store})
+		Media: n.sessionMedia, Names: n.store.Scoped(), Roles: n.authz, Fields: n.store, Settings: n.store})
 	if err := n.startInvites(); err != nil {
 		return err
 	}
@@ -416,6 +416,7 @@ func (n *Node) startWeb() error {
 		Contacts:     n.admin,
 		Tokens:       n.admin,
 		Policy:       n.admin,
+		Settings:     n.admin,
 		Health:       n,
 		Cluster:      n.newMembership(),
 		Calls:        n.calls,

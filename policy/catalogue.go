@@ -126,7 +126,7 @@ func catalogue() []Permission {
 
 		{AdminMembers, AreaAdministration, "Organisation", "manage users: create, edit, deactivate, assign roles"},
 		{AdminTeams, AreaAdministration, "Organisation", "manage teams and their members, leads and managers"},
-		{AdminLabels, AreaAdministration, "Organisation", "manage label groups and labels"},
+		{AdminLabels, AreaAdministration, "Organisation", "manage label groups and labels, session outcomes and service-report fields"},
 		{AdminPolicies, AreaAdministration, "Policies", "read and edit permission policies"},
 		{AdminSSO, AreaAdministration, "SSO", "configure SAML and OIDC sign-on and role mapping"},
 		{AdminFederation, AreaAdministration, "Federation", "manage sites and the federation of nodes"},

@@ -38,6 +38,10 @@ const (
 	OpDelUserTokens Op = "token.del_user" // ID (user id)
 
 	OpPutPolicyVersion Op = "policy.version.put" // PolicyVersion: a recorded version of an org's policy
+
+	// OpPutHistorySettings replaces an organisation's outcomes and report
+	// fields (history_settings.go).
+	OpPutHistorySettings Op = "history_settings.put" // HistorySettings
 )
 
 // Change is one mutation of organisation data. Exactly the fields its Op
@@ -59,6 +63,8 @@ type Change struct {
 	Token      *APIToken       `json:"token,omitempty"`
 	// PolicyVersion travels with OpPutPolicyVersion.
 	PolicyVersion *PolicyVersion `json:"policy_version,omitempty"`
+	// HistorySettings travels with OpPutHistorySettings.
+	HistorySettings *HistorySettings `json:"history_settings,omitempty"`
 
 	// Existing marks a put that updates a record: it applies only if the
 	// record still exists when the change is applied, and is refused with
@@ -142,6 +148,10 @@ func (ch Change) validate() error {
 	case OpPutPolicyVersion:
 		if ch.PolicyVersion == nil {
 			return missing("policy_version")
+		}
+	case OpPutHistorySettings:
+		if ch.HistorySettings == nil {
+			return missing("history_settings")
 		}
 	case OpAddPolicy, OpRemovePolicy:
 		if len(ch.Rules) == 0 {

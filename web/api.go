@@ -69,7 +69,7 @@ func (s *Server) apiRoutes() []route {
 		{method: "GET", path: p + "/policy", perm: policy.AdminPolicies, summary: "The organisation's permission policy lines", out: []storage.PolicyRule{}, handler: s.apiPolicy},
 		{method: "GET", path: p + "/permissions", perm: policy.AdminPolicies, summary: "The permission catalogue", out: []policy.Permission{}, handler: s.apiCatalogue},
 		{method: "GET", path: p + "/audit", perm: policy.AdminAuditLog, summary: "The audit log, newest first (?action=prefix&limit=n)", out: []storage.AuditEvent{}, handler: s.apiAudit},
-	}, append(s.policyRoutes(), s.tokenRoutes()...)...)
+	}, append(append(s.policyRoutes(), s.tokenRoutes()...), s.historySettingsRoutes()...)...)
 }
 
 type versionOut struct {

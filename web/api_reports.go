@@ -18,8 +18,6 @@ import (
 // searched. Reading a report needs xa_ocall_read-service-reports and the
 // right to read its session; a report the actor may not read is not found.
 type Reports interface {
-	// ReportFields are the structured fields a report has, in order.
-	ReportFields() []ReportField
 	CreateReport(ctx context.Context, a Actor, sessionID string, in ReportInput) (storage.ServiceReport, error)
 	// EditReport writes the version after in.Version, the one the editor
 	// saw; storage.ErrConflict when the report changed since.
@@ -44,19 +42,13 @@ type Reports interface {
 type SessionFieldsInput struct {
 	Name    *string   `json:"name,omitempty"`
 	Goal    *string   `json:"goal,omitempty"`
-	Outcome *string   `json:"outcome,omitempty"` // solved, not_solved, follow_up, or "" for none
+	Outcome *string   `json:"outcome,omitempty"` // the key of one of the organisation's outcomes, or "" for none
 	Notes   *string   `json:"notes,omitempty"`
 	Labels  *[]string `json:"labels,omitempty"` // label ids, replacing the session's
 }
 
-// ReportField is one structured field of a report.
-type ReportField struct {
-	Key   string `json:"key"`
-	Label string `json:"label"`
-	Hint  string `json:"hint,omitempty"`
-}
-
-// ReportInput writes a report: its fields by key, its text and, for an
+// ReportInput writes a report: its fields by key (the keys of the
+// organisation's report fields), its text and, for an
 // edit or a deletion, the version it changes.
 type ReportInput struct {
 	Version int               `json:"version,omitempty"`
@@ -82,8 +74,8 @@ func (s *Server) reportRoutes() []route {
 	return []route{
 		{method: "GET", path: p + "/reports", perm: policy.ServiceReports, summary: "Search service reports (?q=words&limit=n), the latest edited first",
 			out: []storage.ServiceReport{}, handler: s.apiReports},
-		{method: "GET", path: p + "/reports/fields", perm: policy.ServiceReports, summary: "The structured fields of a service report",
-			out: []ReportField{}, handler: s.apiReportFields},
+		{method: "GET", path: p + "/reports/fields", perm: policy.ServiceReports, summary: "The structured fields of the organisation's service reports, in order",
+			out: []storage.ReportFieldDef{}, handler: s.apiReportFields},
 		{method: "GET", path: p + "/reports/:id", perm: policy.ReadServiceReports, summary: "A service report with every version", out: ReportDetail{}, handler: s.apiReport},
 		{method: "POST", path: p + "/sessions/:id/reports", perm: policy.CreateServiceReport, summary: "Write a service report on a session",
 			in: ReportInput{}, out: storage.ServiceReport{}, handler: s.apiCreateReport},
@@ -140,7 +132,12 @@ func (s *Server) apiReports(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiReportFields(c *fiber.Ctx) error {
-	return c.JSON(s.deps.Reports.ReportFields())
+	a, _ := actorOf(c)
+	h, err := s.deps.Org.HistorySettings(c.UserContext(), a.OrgID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(h.ReportFields)
 }
 
 func (s *Server) apiReport(c *fiber.Ctx) error {

@@ -53,7 +53,11 @@ type sessionsData struct {
 	All       bool   // the actor sees every session of the organisation
 	PDF       bool   // each session's PDF report can be downloaded
 	CanExport bool
-	Outcomes  []string
+	// Outcomes are the organisation's, the one filtered on after them if
+	// its list no longer has it; OutcomeNames name the outcomes the rows
+	// show (a key no longer in the list shows as itself).
+	Outcomes     []storage.OutcomeDef
+	OutcomeNames map[string]string
 	// From and To are the date filters as typed; ExportCSV and ExportJSON
 	// export what the page shows.
 	From, To              string
@@ -78,8 +82,15 @@ func (s *Server) uiSessions(c *fiber.Ctx) error {
 	}
 	d := sessionsData{Sessions: rows, Query: q, URL: query, All: !q.OwnOnly,
 		PDF: s.deps.Reports != nil && s.deps.Calls != nil, CanExport: s.can(a, policy.ExportCallLog),
-		Outcomes: []string{storage.OutcomeSolved, storage.OutcomeNotSolved, storage.OutcomeFollowUp},
-		From:     query.Get("from"), To: query.Get("to")}
+		From: query.Get("from"), To: query.Get("to")}
+	h, err := s.deps.Org.HistorySettings(c.UserContext(), a.OrgID)
+	if err != nil {
+		return err
+	}
+	d.Outcomes, d.OutcomeNames = withOutcome(h, q.Outcome), map[string]string{}
+	for _, o := range h.Outcomes {
+		d.OutcomeNames[o.Key] = o.Name
+	}
 	export := url.Values{}
 	for k, vs := range query {
 		if k != "cursor" && k != "limit" {

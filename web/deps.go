@@ -71,14 +71,15 @@ type Sessions interface {
 // storage.ErrFederationUnreachable when the change cannot be committed, or
 // storage.ErrOutcomeUnknown when it was sent but no answer came.
 type Admin interface {
-	Accounts    // auth.go
-	Barrier     // consistency.go
-	Users       // ui_users.go
-	Teams       // ui_teams.go
-	Labels      // ui_labels.go
-	Contacts    // ui_contacts.go
-	Tokens      // api_tokens.go
-	PolicyAdmin // api_policy.go
+	Accounts             // auth.go
+	Barrier              // consistency.go
+	Users                // ui_users.go
+	Teams                // ui_teams.go
+	Labels               // ui_labels.go
+	Contacts             // ui_contacts.go
+	Tokens               // api_tokens.go
+	PolicyAdmin          // api_policy.go
+	HistorySettingsAdmin // ui_history_settings.go
 }
 
 // Health reports whether the node can serve (readiness).
@@ -104,6 +105,7 @@ type Deps struct {
 	Contacts Contacts
 	Tokens   Tokens
 	Policy   PolicyAdmin
+	Settings HistorySettingsAdmin
 	// Cluster is the federation; nil leaves its routes out.
 	Cluster Cluster
 	// Calls is the call service; nil leaves its routes out.
@@ -141,6 +143,7 @@ func (d Deps) missing() error {
 		{"Org", d.Org != nil}, {"Sessions", d.Sessions != nil}, {"Authz", d.Authz != nil}, {"Health", d.Health != nil},
 		{"Accounts", d.Accounts != nil}, {"Barrier", d.Barrier != nil}, {"Users", d.Users != nil}, {"Teams", d.Teams != nil},
 		{"Labels", d.Labels != nil}, {"Contacts", d.Contacts != nil}, {"Tokens", d.Tokens != nil}, {"Policy", d.Policy != nil},
+		{"Settings", d.Settings != nil},
 	} {
 		if !dep.set {
 			names = append(names, dep.name)

@@ -42,6 +42,7 @@ type fakeData struct {
 	sites     map[string]storage.Site          // by id
 	versions  map[string]storage.PolicyVersion // by id
 	sessions  map[string]storage.WebSession
+	settings  map[string]storage.HistorySettings // by org id; the defaults when absent
 	changes   []string
 	// fail, when set, is what the next change returns instead of making
 	// it.
@@ -61,6 +62,7 @@ func newFakeData() *fakeData {
 		sites:     map[string]storage.Site{},
 		versions:  map[string]storage.PolicyVersion{},
 		sessions:  map[string]storage.WebSession{},
+		settings:  map[string]storage.HistorySettings{},
 	}
 }
 
@@ -227,6 +229,34 @@ func (o fakeOrg) LabelGroups(context.Context, string) ([]storage.LabelGroup, err
 
 func (o fakeOrg) Labels(context.Context, string) ([]storage.Label, error) {
 	return []storage.Label{}, nil
+}
+
+func (o fakeOrg) HistorySettings(_ context.Context, orgID string) (storage.HistorySettings, error) {
+	o.d.mu.Lock()
+	defer o.d.mu.Unlock()
+	if h, ok := o.d.settings[orgID]; ok {
+		return h, nil
+	}
+	return storage.DefaultHistorySettings(orgID), nil
+}
+
+// fakeSettings replaces the history settings as the org service does:
+// normalised, validated, recorded.
+type fakeSettings struct{ d *fakeData }
+
+func (f fakeSettings) PutHistorySettings(_ context.Context, a Actor, h storage.HistorySettings) (storage.HistorySettings, error) {
+	h.OrgID = a.OrgID
+	h.Normalize()
+	if err := h.Validate(); err != nil {
+		return h, err
+	}
+	if err := f.d.change("history settings of %s", a.OrgID); err != nil {
+		return h, err
+	}
+	f.d.mu.Lock()
+	defer f.d.mu.Unlock()
+	f.d.settings[a.OrgID] = h
+	return h, nil
 }
 
 func (o fakeOrg) Contact(_ context.Context, orgID, id string) (storage.Contact, error) {
@@ -434,6 +464,7 @@ func fakeDeps(d *fakeData) Deps {
 		Contacts:     rest,
 		Tokens:       rest,
 		Policy:       rest,
+		Settings:     fakeSettings{d: d},
 		DefaultOrgID: d.org.ID,
 		Version:      "test",
 	}

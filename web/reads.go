@@ -32,6 +32,9 @@ type OrgReader interface {
 
 	LabelGroups(ctx context.Context, orgID string) ([]storage.LabelGroup, error)
 	Labels(ctx context.Context, orgID string) ([]storage.Label, error)
+	// HistorySettings are the outcomes and report fields, the defaults
+	// when the organisation never set its own.
+	HistorySettings(ctx context.Context, orgID string) (storage.HistorySettings, error)
 
 	Contact(ctx context.Context, orgID, id string) (storage.Contact, error)
 	Contacts(ctx context.Context, orgID string) ([]storage.Contact, error)

@@ -205,6 +205,9 @@ func fieldLabel(field string) string {
 	case "roles", "role":
 		return "The role"
 	}
+	if key, ok := strings.CutPrefix(field, "fields."); ok {
+		return "The field " + key
+	}
 	return sentence(strings.ReplaceAll(field, "_", " "))
 }
 

@@ -85,8 +85,8 @@ func (p *pages) funcs() template.FuncMap {
 		"historyURL": historyURL,
 		"sortURL":    sortURL,
 		"sortMark":   sortMark,
-		"reportValues": func(fields []ReportField, values map[string]string) reportValues {
-			return reportValues{Fields: fields, Values: values}
+		"reportValues": func(h storage.HistorySettings, values map[string]string) []storage.FieldValue {
+			return h.FieldValues(values)
 		},
 		"contactForm": func(f *formState, name string, users []storage.User) contactFieldsData {
 			return contactFieldsData{F: f, Name: name, Users: users}

@@ -15,7 +15,7 @@ import (
 
 type reportsData struct {
 	Reports []storage.ServiceReport
-	Fields  []ReportField
+	Fields  []storage.ReportFieldDef
 	Query   string
 	Limit   int
 	All     bool // the actor reads every report of the organisation
@@ -31,8 +31,12 @@ func (s *Server) uiReports(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	h, err := s.deps.Org.HistorySettings(c.UserContext(), a.OrgID)
+	if err != nil {
+		return err
+	}
 	v := s.view(c, "Service reports", "reports")
-	v.Data = reportsData{Reports: rs, Fields: s.deps.Reports.ReportFields(), Query: q, Limit: limit, All: s.can(a, policy.SeeAllCallLogs)}
+	v.Data = reportsData{Reports: rs, Fields: h.ReportFields, Query: q, Limit: limit, All: s.can(a, policy.SeeAllCallLogs)}
 	return s.ui.render(c, fiber.StatusOK, "reports", v)
 }
 
@@ -43,41 +47,44 @@ type reportForm struct {
 }
 
 type reportFieldValue struct {
-	ReportField
+	storage.ReportFieldDef
 	Value string
+	// Bad marks the field the form's error is about.
+	Bad bool
 }
 
-// reportFormOf fills the form from r, or from what was typed into the
-// named form if it failed.
-func (s *Server) reportFormOf(f *formState, name string, r storage.ServiceReport) reportForm {
+// reportFormOf fills the form with the organisation's fields from r, or
+// from what was typed into the named form if it failed. A field the
+// organisation no longer has is not in the form: an edit keeps its value.
+func (s *Server) reportFormOf(f *formState, name string, h storage.HistorySettings, r storage.ServiceReport) reportForm {
 	var out reportForm
-	for _, fd := range s.deps.Reports.ReportFields() {
-		out.Fields = append(out.Fields, reportFieldValue{ReportField: fd, Value: f.Or(name, "field_"+fd.Key, r.Fields[fd.Key])})
+	for _, fd := range h.ReportFields {
+		out.Fields = append(out.Fields, reportFieldValue{ReportFieldDef: fd, Value: f.Or(name, "field_"+fd.Key, r.Fields[fd.Key]),
+			Bad: f.Bad(name, "fields."+fd.Key)})
 	}
 	out.Body = f.Or(name, "body", r.Body)
 	return out
 }
 
-// readReportForm reads a posted report form.
-func (s *Server) readReportForm(c *fiber.Ctx, name string) (*formState, ReportInput) {
+// readReportForm reads a posted report form: the organisation's fields,
+// the text and the version edited.
+func (s *Server) readReportForm(c *fiber.Ctx, name string) (*formState, ReportInput, error) {
+	a, _ := actorOf(c)
+	h, err := s.deps.Org.HistorySettings(c.UserContext(), a.OrgID)
+	if err != nil {
+		return nil, ReportInput{}, err
+	}
 	keys := []string{"body", "version"}
-	for _, fd := range s.deps.Reports.ReportFields() {
+	for _, fd := range h.ReportFields {
 		keys = append(keys, "field_"+fd.Key)
 	}
 	f := readForm(c, name, keys...)
 	in := ReportInput{Fields: map[string]string{}, Body: f.V("body")}
 	in.Version, _ = strconv.Atoi(f.V("version"))
-	for _, fd := range s.deps.Reports.ReportFields() {
+	for _, fd := range h.ReportFields {
 		in.Fields[fd.Key] = f.V("field_" + fd.Key)
 	}
-	return f, in
-}
-
-// reportValues is what the report-values template shows: a version's
-// fields, in the order of their definitions.
-type reportValues struct {
-	Fields []ReportField
-	Values map[string]string
+	return f, in, nil
 }
 
 type newReportData struct {
@@ -95,15 +102,22 @@ func (s *Server) showNewReport(c *fiber.Ctx, status int, f *formState) error {
 	if err != nil {
 		return err
 	}
+	h, err := s.deps.Org.HistorySettings(c.UserContext(), a.OrgID)
+	if err != nil {
+		return err
+	}
 	v := s.view(c, "New service report", "reports")
 	v.Form = f
-	v.Data = newReportData{Session: ss, Form: s.reportFormOf(f, "report", storage.ServiceReport{})}
+	v.Data = newReportData{Session: ss, Form: s.reportFormOf(f, "report", h, storage.ServiceReport{})}
 	return s.ui.render(c, status, "report_new", v)
 }
 
 func (s *Server) uiCreateReport(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	f, in := s.readReportForm(c, "report")
+	f, in, err := s.readReportForm(c, "report")
+	if err != nil {
+		return err
+	}
 	r, err := s.deps.Reports.CreateReport(c.UserContext(), a, param(c, "id"), in)
 	if err != nil {
 		return failed(c, f, err, s.showNewReport)
@@ -113,7 +127,8 @@ func (s *Server) uiCreateReport(c *fiber.Ctx) error {
 
 type reportData struct {
 	ReportDetail
-	Fields []ReportField
+	// Settings label the versions' fields (the report-values template).
+	Settings storage.HistorySettings
 	// Earlier are the versions before the one that stands, the latest
 	// first.
 	Earlier           []storage.ServiceReport
@@ -133,9 +148,13 @@ func (s *Server) showReport(c *fiber.Ctx, status int, f *formState) error {
 	if d.Session.Name != "" {
 		title = "Report · " + d.Session.Name
 	}
+	h, err := s.deps.Org.HistorySettings(c.UserContext(), a.OrgID)
+	if err != nil {
+		return err
+	}
 	v := s.view(c, title, "reports")
 	v.Form = f
-	data := reportData{ReportDetail: d, Fields: s.deps.Reports.ReportFields(), Form: s.reportFormOf(f, "edit", d.Report),
+	data := reportData{ReportDetail: d, Settings: h, Form: s.reportFormOf(f, "edit", h, d.Report),
 		CanEdit: s.can(a, policy.EditServiceReports), CanClose: s.can(a, policy.DeleteServiceReports)}
 	for i := len(d.Versions) - 1; i >= 0; i-- {
 		if d.Versions[i].VersionID != d.Report.VersionID {
@@ -148,7 +167,10 @@ func (s *Server) showReport(c *fiber.Ctx, status int, f *formState) error {
 
 func (s *Server) uiEditReport(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	f, in := s.readReportForm(c, "edit")
+	f, in, err := s.readReportForm(c, "edit")
+	if err != nil {
+		return err
+	}
 	r, err := s.deps.Reports.EditReport(c.UserContext(), a, param(c, "id"), in)
 	if err != nil {
 		return failed(c, f, err, s.showReport)

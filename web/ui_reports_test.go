@@ -20,15 +20,11 @@ type reportsFake struct {
 	edited []ReportInput
 }
 
-var reportFields = []ReportField{{Key: "asset", Label: "Asset"}, {Key: "fault", Label: "Fault"}}
-
 func reportVersion(v int, body string) storage.ServiceReport {
 	at := time.Date(2026, 3, 2, 10, v, 0, 0, time.UTC)
 	return storage.ServiceReport{ID: "r1", VersionID: "r1-v" + string(rune('0'+v)), OrgID: "o1", SessionID: "s1", Version: v,
 		Fields: map[string]string{"asset": "Pump 4", "fault": "Seal <leak>"}, Body: body, EditedAt: at, CreatedAt: at, SessionName: "Pump call"}
 }
-
-func (f *reportsFake) ReportFields() []ReportField { return reportFields }
 
 func (f *reportsFake) Reports(context.Context, Actor, string, int) ([]storage.ServiceReport, error) {
 	return []storage.ServiceReport{reportVersion(2, "Replaced the seal")}, nil

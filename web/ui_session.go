@@ -53,10 +53,11 @@ type sessionPageData struct {
 	PDF bool
 	// Fields are what was given the session after the call, with the
 	// organisation's labels (checked when the session has them) and the
-	// outcomes to choose from, for the form that changes them.
+	// outcomes to choose from, for the form that changes them: the
+	// organisation's, and the session's own if its list no longer has it.
 	Fields      storage.SessionSummary
 	FieldLabels []labelChoice
-	Outcomes    []string
+	Outcomes    []storage.OutcomeDef
 	FieldsOn    bool
 }
 
@@ -373,6 +374,11 @@ func (s *Server) sessionFields(c *fiber.Ctx, page *sessionPageData, f *formState
 	if err != nil {
 		return err
 	}
+	h, err := s.deps.Org.HistorySettings(c.UserContext(), a.OrgID)
+	if err != nil {
+		return err
+	}
+	page.Outcomes = withOutcome(h, fields.Outcome)
 	checked := fields.Labels
 	if f.Is("fields") {
 		fields.Name, fields.Goal = f.V("name"), f.V("goal")
@@ -380,7 +386,6 @@ func (s *Server) sessionFields(c *fiber.Ctx, page *sessionPageData, f *formState
 		checked = f.All("labels")
 	}
 	page.FieldsOn, page.Fields = true, fields
-	page.Outcomes = []string{storage.OutcomeSolved, storage.OutcomeNotSolved, storage.OutcomeFollowUp}
 	for _, l := range names.labels {
 		page.FieldLabels = append(page.FieldLabels, labelChoice{historyLabel: l, Checked: slices.Contains(checked, l.ID)})
 	}
@@ -402,4 +407,14 @@ func (s *Server) uiSetSessionFields(c *fiber.Ctx) error {
 		return failed(c, f, err, s.showSession)
 	}
 	return done(c, "/sessions/"+id+"#fields", "Session saved.")
+}
+
+// withOutcome is the organisation's outcomes, and key shown by itself
+// after them when the list no longer has it (a session given it before).
+func withOutcome(h storage.HistorySettings, key string) []storage.OutcomeDef {
+	out := slices.Clone(h.Outcomes)
+	if _, ok := h.Outcome(key); key != "" && !ok {
+		out = append(out, storage.OutcomeDef{Key: key, Name: key})
+	}
+	return out
 }

@@ -45,6 +45,7 @@ type Store interface {
 	TeamMembers(ctx context.Context, teamID string) ([]storage.TeamMembership, error)
 	LabelGroups(ctx context.Context, orgID string) ([]storage.LabelGroup, error)
 	Labels(ctx context.Context, orgID string) ([]storage.Label, error)
+	HistorySettings(ctx context.Context, orgID string) (storage.HistorySettings, error)
 	Contact(ctx context.Context, id string) (storage.Contact, error)
 	Policy(ctx context.Context, orgID string) ([]storage.PolicyRule, error)
 	PolicyVersions(ctx context.Context, orgID string) ([]storage.PolicyVersion, error)

@@ -3,7 +3,6 @@ package reports
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -25,9 +24,6 @@ type Fielder interface {
 	SetSessionNotes(ctx context.Context, sessionID, notes string, v storage.Version) (bool, error)
 	SetSessionLabels(ctx context.Context, sessionID string, labelIDs []string, v storage.Version) (bool, error)
 }
-
-// Outcomes are the outcomes a session can be given.
-var Outcomes = []string{storage.OutcomeSolved, storage.OutcomeNotSolved, storage.OutcomeFollowUp}
 
 const maxNotes = 10000
 
@@ -52,6 +48,9 @@ func (s *Service) SetSessionFields(ctx context.Context, a web.Actor, id string, 
 		return storage.SessionSummary{}, fmt.Errorf("this session was held at another site; change it there: %w", storage.ErrConflict)
 	}
 	if err := checkFields(&in); err != nil {
+		return storage.SessionSummary{}, err
+	}
+	if err := s.checkOutcome(ctx, ss, in.Outcome); err != nil {
 		return storage.SessionSummary{}, err
 	}
 	v := storage.Version{At: s.d.Now().UTC(), Origin: s.d.NodeID}
@@ -108,10 +107,33 @@ func checkFields(in *web.SessionFieldsInput) error {
 		return bad("goal", "must be at most 2000 characters")
 	case in.Notes != nil && utf8.RuneCountInString(*in.Notes) > maxNotes:
 		return bad("notes", fmt.Sprintf("must be at most %d characters", maxNotes))
-	case in.Outcome != nil && *in.Outcome != "" && !slices.Contains(Outcomes, *in.Outcome):
-		return bad("outcome", fmt.Sprintf("must be one of %s, or empty", strings.Join(Outcomes, ", ")))
 	case in.Labels != nil && len(*in.Labels) > 50:
 		return bad("labels", "must be at most 50")
 	}
 	return nil
+}
+
+// checkOutcome accepts an outcome of the organisation's list, none, or the
+// one the session has: an outcome taken out of the list stays on the
+// sessions given it, and saving their other fields keeps it.
+func (s *Service) checkOutcome(ctx context.Context, ss storage.Session, outcome *string) error {
+	if outcome == nil || *outcome == "" {
+		return nil
+	}
+	h, err := s.settings(ctx, ss.OrgID)
+	if err != nil {
+		return err
+	}
+	if _, ok := h.Outcome(*outcome); ok {
+		return nil
+	}
+	cur, err := s.d.Fields.SessionSummary(ctx, ss.OrgID, ss.ID)
+	if err != nil {
+		return err
+	}
+	if cur.Outcome == *outcome {
+		return nil
+	}
+	return &storage.ValidationError{Field: "outcome", Problem: fmt.Sprintf("%q is not an outcome of this organisation: use one of %s, or none",
+		*outcome, strings.Join(h.OutcomeKeys(), ", "))}
 }

@@ -35,6 +35,12 @@ type Sessions interface {
 	ViewCall(ctx context.Context, a web.Actor, id string) (storage.Session, error)
 }
 
+// Settings reads an organisation's history settings: the outcomes a
+// session can be given and the fields of a service report.
+type Settings interface {
+	HistorySettings(ctx context.Context, orgID string) (storage.HistorySettings, error)
+}
+
 // Authorizer answers permission questions.
 type Authorizer interface {
 	Check(orgID, userID, permission string) error
@@ -54,6 +60,9 @@ type Deps struct {
 	// Fields reads and sets the fields given a session after the call
 	// (fields.go).
 	Fields Fielder
+	// Settings reads the organisation's outcomes and report fields; the
+	// defaults hold when it is nil.
+	Settings Settings
 	// Media, Names and Roles make the session's PDF (sessionpdf.go).
 	Media Media
 	Names Names
@@ -76,23 +85,22 @@ func New(d Deps) *Service {
 
 var _ web.Reports = (*Service)(nil)
 
-// Fields are the structured fields of a report, in the order forms show
-// them.
-var Fields = []web.ReportField{
-	{Key: "asset", Label: "Asset", Hint: "Machine, line or equipment"},
-	{Key: "fault", Label: "Fault", Hint: "What was wrong"},
-	{Key: "action", Label: "Action taken", Hint: "What was done"},
-	{Key: "parts", Label: "Parts", Hint: "Parts used or to order"},
-}
-
-// Limits of a report's text, in characters.
+// Limits of a report's text, in characters: a field of one line, a field
+// of several, the free text.
 const (
-	maxField = 500
-	maxBody  = 20000
+	maxField     = 500
+	maxLongField = 5000
+	maxBody      = 20000
 )
 
-// ReportFields returns the fields a report has.
-func (s *Service) ReportFields() []web.ReportField { return Fields }
+// settings returns the history settings of an organisation: the defaults
+// when the service has no Settings.
+func (s *Service) settings(ctx context.Context, orgID string) (storage.HistorySettings, error) {
+	if s.d.Settings == nil {
+		return storage.DefaultHistorySettings(orgID), nil
+	}
+	return s.d.Settings.HistorySettings(ctx, orgID)
+}
 
 // CreateReport writes the first version of a report on session sessionID,
 // which the actor must be able to read.
@@ -104,7 +112,11 @@ func (s *Service) CreateReport(ctx context.Context, a web.Actor, sessionID strin
 	if err := s.writable(ss); err != nil {
 		return storage.ServiceReport{}, err
 	}
-	fields, body, err := clean(in)
+	h, err := s.settings(ctx, ss.OrgID)
+	if err != nil {
+		return storage.ServiceReport{}, err
+	}
+	fields, body, err := clean(in, h, nil)
 	if err != nil {
 		return storage.ServiceReport{}, err
 	}
@@ -126,7 +138,11 @@ func (s *Service) EditReport(ctx context.Context, a web.Actor, id string, in web
 	if err != nil {
 		return storage.ServiceReport{}, err
 	}
-	fields, body, err := clean(in)
+	h, err := s.settings(ctx, cur.OrgID)
+	if err != nil {
+		return storage.ServiceReport{}, err
+	}
+	fields, body, err := clean(in, h, cur.Fields)
 	if err != nil {
 		return storage.ServiceReport{}, err
 	}
@@ -251,39 +267,51 @@ func (s *Service) check(a web.Actor, permission string) error {
 	return s.d.Authz.Check(a.OrgID, a.UserID, permission)
 }
 
-// clean checks a report's input and returns its fields without the empty
-// ones, and its text, trimmed.
-func clean(in web.ReportInput) (map[string]string, string, error) {
+// clean checks a report's input against the organisation's fields and
+// returns its fields without the empty ones, and its text, trimmed. had are
+// the fields of the version edited: a field the organisation has since
+// taken out of its list keeps its value there unless the edit clears it;
+// any other key that is not one of its fields is refused.
+func clean(in web.ReportInput, h storage.HistorySettings, had map[string]string) (map[string]string, string, error) {
+	bad := func(field, problem string) error { return &storage.ValidationError{Field: field, Problem: problem} }
 	fields := map[string]string{}
+	for k, v := range had {
+		if _, ok := h.ReportField(k); !ok {
+			fields[k] = v
+		}
+	}
 	for k, v := range in.Fields {
-		if !known(k) {
-			return nil, "", &storage.ValidationError{Field: "fields." + k, Problem: "is not a field of a service report"}
+		def, ok := h.ReportField(k)
+		if _, kept := had[k]; !ok && !kept {
+			return nil, "", bad("fields."+k, fmt.Sprintf("%q is not a field of this organisation's service reports", k))
 		}
 		v = strings.TrimSpace(v)
-		if utf8.RuneCountInString(v) > maxField {
-			return nil, "", &storage.ValidationError{Field: "fields." + k, Problem: fmt.Sprintf("must be at most %d characters", maxField)}
+		limit := maxField
+		if def.Kind == storage.FieldLongText || !ok {
+			limit = maxLongField
+		}
+		if utf8.RuneCountInString(v) > limit {
+			return nil, "", bad("fields."+k, fmt.Sprintf("must be at most %d characters", limit))
 		}
 		if v != "" {
 			fields[k] = v
+		} else {
+			delete(fields, k)
+		}
+	}
+	for _, def := range h.ReportFields {
+		if def.Required && fields[def.Key] == "" {
+			return nil, "", bad("fields."+def.Key, fmt.Sprintf("(%s) is required", def.Label))
 		}
 	}
 	body := strings.TrimSpace(in.Body)
 	if utf8.RuneCountInString(body) > maxBody {
-		return nil, "", &storage.ValidationError{Field: "body", Problem: fmt.Sprintf("must be at most %d characters", maxBody)}
+		return nil, "", bad("body", fmt.Sprintf("must be at most %d characters", maxBody))
 	}
 	if len(fields) == 0 && body == "" {
-		return nil, "", &storage.ValidationError{Field: "body", Problem: "is required when no field is filled in"}
+		return nil, "", bad("body", "is required when no field is filled in")
 	}
 	return fields, body, nil
-}
-
-func known(key string) bool {
-	for _, f := range Fields {
-		if f.Key == key {
-			return true
-		}
-	}
-	return false
 }
 
 // actorID is who the records name for a.

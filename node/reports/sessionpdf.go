@@ -109,10 +109,16 @@ func (s *Service) pdfReport(ctx context.Context, r storage.ServiceReport) *pdf.S
 	if u, err := s.d.Names.User(ctx, r.OrgID, r.EditedBy); err == nil {
 		out.Author = u.Name
 	}
-	for _, f := range Fields {
-		if v := r.Fields[f.Key]; v != "" {
-			out.Fields = append(out.Fields, pdf.Field{Name: f.Label, Value: v})
+	h, err := s.settings(ctx, r.OrgID)
+	if err != nil {
+		s.d.Log.Warn("read the history settings for a session report", "org", r.OrgID, "err", err)
+		h = storage.DefaultHistorySettings(r.OrgID)
+	}
+	for _, f := range h.FieldValues(r.Fields) {
+		if f.Value == "" {
+			continue
 		}
+		out.Fields = append(out.Fields, pdf.Field{Name: f.Label, Value: f.Value})
 	}
 	return out
 }

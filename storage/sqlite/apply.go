@@ -209,6 +209,8 @@ func applyChange(ctx context.Context, q querier, ch storage.Change) error {
 		return exec(ctx, q, "DELETE FROM api_tokens WHERE user_id = ?", ch.ID)
 	case storage.OpPutPolicyVersion:
 		return putPolicyVersion(ctx, q, *ch.PolicyVersion)
+	case storage.OpPutHistorySettings:
+		return putHistorySettings(ctx, q, *ch.HistorySettings)
 	}
 	return &storage.ValidationError{Field: "op", Problem: fmt.Sprintf("unknown operation %q", ch.Op)}
 }

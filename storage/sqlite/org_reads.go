@@ -158,6 +158,12 @@ func (v Scoped) Policy(ctx context.Context, orgID string) ([]storage.PolicyRule,
 	return many(list, err, "list policy of org "+orgID)
 }
 
+// HistorySettings returns the organisation's outcomes and report fields,
+// the defaults when it never set its own.
+func (v Scoped) HistorySettings(ctx context.Context, orgID string) (storage.HistorySettings, error) {
+	return v.s.HistorySettings(ctx, orgID)
+}
+
 // PolicyVersions lists the versions of the organisation's policy, newest
 // first, without their rules.
 func (v Scoped) PolicyVersions(ctx context.Context, orgID string) ([]storage.PolicyVersion, error) {

@@ -43,6 +43,9 @@ type snapshotV1 struct {
 	// PolicyVersions came after version 1 was released; a snapshot
 	// without it restores with no history.
 	PolicyVersions []storage.PolicyVersion `json:"policy_versions,omitempty"`
+	// HistorySettings came later still; a snapshot without them restores
+	// every organisation with the defaults.
+	HistorySettings []storage.HistorySettings `json:"history_settings,omitempty"`
 }
 
 // snapshotUser carries the password hash that storage.User keeps out of
@@ -138,6 +141,9 @@ func (s *Store) readSnapshot(ctx context.Context) (*snapshotV1, error) {
 	if snap.PolicyVersions, err = queryPolicyVersions(ctx, tx, true, ""); err != nil {
 		return nil, err
 	}
+	if snap.HistorySettings, err = queryHistorySettings(ctx, tx, ""); err != nil {
+		return nil, err
+	}
 	return snap, tx.Commit()
 }
 
@@ -180,7 +186,7 @@ func (s *Store) restore(ctx context.Context, snap *snapshotV1) error {
 
 	// Every organisation table, children first.
 	for _, table := range []string{
-		"policy_versions", "user_labels", "team_memberships", "api_tokens", "contacts", "labels", "label_groups",
+		"history_settings", "policy_versions", "user_labels", "team_memberships", "api_tokens", "contacts", "labels", "label_groups",
 		"teams", "roles", "policy_rules", "users", "sites", "orgs",
 	} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
@@ -265,6 +271,11 @@ func restoreRecords(ctx context.Context, q querier, snap *snapshotV1) error {
 	for _, v := range snap.PolicyVersions {
 		if err := putPolicyVersion(ctx, q, v); err != nil {
 			return fmt.Errorf("policy version %s: %w", v.ID, err)
+		}
+	}
+	for _, h := range snap.HistorySettings {
+		if err := putHistorySettings(ctx, q, h); err != nil {
+			return fmt.Errorf("history settings of %s: %w", h.OrgID, err)
 		}
 	}
 	return nil
