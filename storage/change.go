@@ -38,6 +38,16 @@ const (
 	OpDelUserTokens Op = "token.del_user" // ID (user id)
 
 	OpPutPolicyVersion Op = "policy.version.put" // PolicyVersion: a recorded version of an org's policy
+
+	// Member invitations (storage/member.go). A put inserts an invitation,
+	// or renews one still pending (a resend: new token hash and expiry).
+	// Revoke and accept apply only to an invitation still pending, and
+	// accept only with the token hash it expects and before the stored
+	// expiry: otherwise ErrConflict, the same on every node, so of two
+	// accepts of one link exactly one succeeds.
+	OpPutMemberInvite    Op = "member_invitation.put"    // MemberInvitation, TokenHash
+	OpRevokeMemberInvite Op = "member_invitation.revoke" // MemberInvitation (ID, RevokedAt)
+	OpAcceptMemberInvite Op = "member_invitation.accept" // MemberInvitation (ID, UsedAt, UserID), TokenHash
 )
 
 // Change is one mutation of organisation data. Exactly the fields its Op
@@ -59,6 +69,8 @@ type Change struct {
 	Token      *APIToken       `json:"token,omitempty"`
 	// PolicyVersion travels with OpPutPolicyVersion.
 	PolicyVersion *PolicyVersion `json:"policy_version,omitempty"`
+	// MemberInvitation travels with the member_invitation changes.
+	MemberInvitation *MemberInvitation `json:"member_invitation,omitempty"`
 
 	// Existing marks a put that updates a record: it applies only if the
 	// record still exists when the change is applied, and is refused with
@@ -70,7 +82,8 @@ type Change struct {
 	// PasswordHash travels with OpPutUser: User.PasswordHash is not
 	// serialised to JSON (it must never reach an API response).
 	PasswordHash string `json:"password_hash,omitempty"`
-	// TokenHash travels with OpPutToken for the same reason.
+	// TokenHash travels with OpPutToken for the same reason, and with the
+	// member invitation put and accept.
 	TokenHash []byte `json:"token_hash,omitempty"`
 }
 
@@ -142,6 +155,10 @@ func (ch Change) validate() error {
 	case OpPutPolicyVersion:
 		if ch.PolicyVersion == nil {
 			return missing("policy_version")
+		}
+	case OpPutMemberInvite, OpRevokeMemberInvite, OpAcceptMemberInvite:
+		if ch.MemberInvitation == nil {
+			return missing("member_invitation")
 		}
 	case OpAddPolicy, OpRemovePolicy:
 		if len(ch.Rules) == 0 {

@@ -43,6 +43,15 @@ type snapshotV1 struct {
 	// PolicyVersions came after version 1 was released; a snapshot
 	// without it restores with no history.
 	PolicyVersions []storage.PolicyVersion `json:"policy_versions,omitempty"`
+	// MemberInvitations came later still; absent, none are restored.
+	MemberInvitations []snapshotMemberInvite `json:"member_invitations,omitempty"`
+}
+
+// snapshotMemberInvite carries the token hash that storage.MemberInvitation
+// keeps out of JSON.
+type snapshotMemberInvite struct {
+	storage.MemberInvitation
+	TokenHash []byte `json:"token_hash"`
 }
 
 // snapshotUser carries the password hash that storage.User keeps out of
@@ -138,6 +147,13 @@ func (s *Store) readSnapshot(ctx context.Context) (*snapshotV1, error) {
 	if snap.PolicyVersions, err = queryPolicyVersions(ctx, tx, true, ""); err != nil {
 		return nil, err
 	}
+	invites, err := queryMemberInvites(ctx, tx, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range invites {
+		snap.MemberInvitations = append(snap.MemberInvitations, snapshotMemberInvite{MemberInvitation: m, TokenHash: m.TokenHash})
+	}
 	return snap, tx.Commit()
 }
 
@@ -180,7 +196,7 @@ func (s *Store) restore(ctx context.Context, snap *snapshotV1) error {
 
 	// Every organisation table, children first.
 	for _, table := range []string{
-		"policy_versions", "user_labels", "team_memberships", "api_tokens", "contacts", "labels", "label_groups",
+		"member_invitations", "policy_versions", "user_labels", "team_memberships", "api_tokens", "contacts", "labels", "label_groups",
 		"teams", "roles", "policy_rules", "users", "sites", "orgs",
 	} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
@@ -265,6 +281,11 @@ func restoreRecords(ctx context.Context, q querier, snap *snapshotV1) error {
 	for _, v := range snap.PolicyVersions {
 		if err := putPolicyVersion(ctx, q, v); err != nil {
 			return fmt.Errorf("policy version %s: %w", v.ID, err)
+		}
+	}
+	for _, sm := range snap.MemberInvitations {
+		if err := restoreMemberInvite(ctx, q, sm.MemberInvitation, sm.TokenHash); err != nil {
+			return fmt.Errorf("member invitation %s: %w", sm.ID, err)
 		}
 	}
 	return nil
