@@ -17,10 +17,10 @@ import (
 
 // postbox is a Mailer that keeps what it is given.
 type postbox struct {
-	mu     sync.Mutex
-	off    error // MailConfigured's answer
-	fail   error // SendMail's answer
-	sent   []mailed
+	mu   sync.Mutex
+	off  error // MailConfigured's answer
+	fail error // SendMail's answer
+	sent []mailed
 }
 
 type mailed struct{ to, subject, text, html string }
