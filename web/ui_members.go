@@ -117,7 +117,7 @@ func (s *Server) deadActivationPage(c *fiber.Ctx, err error) error {
 
 func (s *Server) uiActivatePost(c *fiber.Ctx) error {
 	linkHeaders(c)
-	if err := s.sameOrigin(c); err != nil {
+	if err := s.sameSite(c); err != nil { // no session yet, as at login
 		return err
 	}
 	token := param(c, "token")
