@@ -187,7 +187,7 @@ func Default() Config {
 		Mail:   MailConfig{SMTPPort: 587, TLS: "starttls"},
 		SMS:    SMSConfig{Provider: "log"},
 		Tokens: defaultTokens(),
-		Invite: InviteConfig{EmailsPerUserPerHour: 20, EmailsPerOrgPerHour: 200},
+		Invite: InviteConfig{EmailsPerUserPerHour: 20, EmailsPerOrgPerHour: 200, MemberLinkTTL: 7 * 24 * time.Hour},
 	}
 }
 

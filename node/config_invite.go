@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // MailConfig is the SMTP server invitations are sent through. An empty
@@ -34,7 +35,13 @@ type SMSConfig struct {
 type InviteConfig struct {
 	EmailsPerUserPerHour int `yaml:"emails_per_user_per_hour"`
 	EmailsPerOrgPerHour  int `yaml:"emails_per_org_per_hour"`
+	// MemberLinkTTL is how long the activation link of a member
+	// invitation works (7 days by default).
+	MemberLinkTTL time.Duration `yaml:"member_link_ttl"`
 }
+
+// maxMemberLinkTTL bounds invite.member_link_ttl.
+const maxMemberLinkTTL = 90 * 24 * time.Hour
 
 // maxEmailsPerHour bounds both invite limits.
 const maxEmailsPerHour = 100000
@@ -50,6 +57,9 @@ func (c *Config) validateInvite() error {
 		if l.v < 1 || l.v > maxEmailsPerHour {
 			return bad(l.key, "%d is outside 1 to %d", l.v, maxEmailsPerHour)
 		}
+	}
+	if t := c.Invite.MemberLinkTTL; t < time.Hour || t > maxMemberLinkTTL {
+		return bad("invite.member_link_ttl", "%s is outside 1h to %s", t, maxMemberLinkTTL)
 	}
 	m := c.Mail
 	switch m.TLS {

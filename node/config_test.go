@@ -69,6 +69,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad tls", "http:\n  tls: maybe\n", nil, "http.tls"},
 		{"tls files", "http:\n  tls: files\n", nil, "http.tls"},
 		{"bad level", "log:\n  level: loud\n", nil, "log.level"},
+		{"member link too long", "invite:\n  member_link_ttl: 2400h\n", nil, "invite.member_link_ttl"},
 		{"bad email", "organisation:\n  admin_email: nobody\n", nil, "organisation.admin_email"},
 		{"idle above ttl", "auth:\n  session_ttl: 1h\n  idle_ttl: 2h\n", nil, "auth.idle_ttl"},
 		{"bad node id", "node:\n  id: a/b\n", nil, "node.id"},

@@ -133,6 +133,7 @@ type Node struct {
 	// the password hasher and who must replace the generated first
 	// password.
 	admin         *org.Service
+	members       *org.Members // member invitations by e-mail
 	passwords     *org.Hasher
 	firstPassword *org.FirstPassword
 
@@ -236,6 +237,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		SiteID: n.siteID, Now: n.now, NewID: newID, Log: n.log.With("component", "reports"),
 		Media: n.sessionMedia, Names: n.store.Scoped(), Roles: n.authz, Fields: n.store, Settings: n.store})
 	if err := n.startInvites(); err != nil {
+		return err
+	}
+	if err := n.startMembers(); err != nil { // org_service.go
 		return err
 	}
 	if !n.opts.Offline {
@@ -421,6 +425,7 @@ func (n *Node) startWeb() error {
 		Cluster:      n.newMembership(),
 		Calls:        n.calls,
 		Invites:      n.invites,
+		Members:      n.members,
 		History:      n.store,
 		Events:       n.ring,
 		Media:        n.sessionMedia,

@@ -51,6 +51,17 @@ func (n *Node) startOrg() error {
 	return nil
 }
 
+// startMembers builds the member invitations on the organisation service;
+// their e-mails go through the invitation service's sender.
+func (n *Node) startMembers() error {
+	m, err := org.NewMembers(n.admin, org.MemberDeps{Store: n.store, Mail: n.invites, URL: n.URL, TTL: n.cfg.Invite.MemberLinkTTL})
+	if err != nil {
+		return err
+	}
+	n.members = m
+	return nil
+}
+
 // CanSupervise decides a supervision action of supervisorID on targetID
 // (org.Service.CanSupervise).
 func (n *Node) CanSupervise(ctx context.Context, orgID, supervisorID, targetID, permission string) error {

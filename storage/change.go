@@ -42,6 +42,15 @@ const (
 	// OpPutHistorySettings replaces an organisation's outcomes and report
 	// fields (history_settings.go).
 	OpPutHistorySettings Op = "history_settings.put" // HistorySettings
+	// Member invitations (storage/member.go). A put inserts an invitation,
+	// or renews one still pending (a resend: new token hash and expiry).
+	// Revoke and accept apply only to an invitation still pending, and
+	// accept only with the token hash it expects and before the stored
+	// expiry: otherwise ErrConflict, the same on every node, so of two
+	// accepts of one link exactly one succeeds.
+	OpPutMemberInvite    Op = "member_invitation.put"    // MemberInvitation, TokenHash
+	OpRevokeMemberInvite Op = "member_invitation.revoke" // MemberInvitation (ID, RevokedAt)
+	OpAcceptMemberInvite Op = "member_invitation.accept" // MemberInvitation (ID, UsedAt, UserID), TokenHash
 )
 
 // Change is one mutation of organisation data. Exactly the fields its Op
@@ -65,6 +74,8 @@ type Change struct {
 	PolicyVersion *PolicyVersion `json:"policy_version,omitempty"`
 	// HistorySettings travels with OpPutHistorySettings.
 	HistorySettings *HistorySettings `json:"history_settings,omitempty"`
+	// MemberInvitation travels with the member_invitation changes.
+	MemberInvitation *MemberInvitation `json:"member_invitation,omitempty"`
 
 	// Existing marks a put that updates a record: it applies only if the
 	// record still exists when the change is applied, and is refused with
@@ -76,7 +87,8 @@ type Change struct {
 	// PasswordHash travels with OpPutUser: User.PasswordHash is not
 	// serialised to JSON (it must never reach an API response).
 	PasswordHash string `json:"password_hash,omitempty"`
-	// TokenHash travels with OpPutToken for the same reason.
+	// TokenHash travels with OpPutToken for the same reason, and with the
+	// member invitation put and accept.
 	TokenHash []byte `json:"token_hash,omitempty"`
 }
 
@@ -152,6 +164,10 @@ func (ch Change) validate() error {
 	case OpPutHistorySettings:
 		if ch.HistorySettings == nil {
 			return missing("history_settings")
+		}
+	case OpPutMemberInvite, OpRevokeMemberInvite, OpAcceptMemberInvite:
+		if ch.MemberInvitation == nil {
+			return missing("member_invitation")
 		}
 	case OpAddPolicy, OpRemovePolicy:
 		if len(ch.Rules) == 0 {

@@ -112,6 +112,9 @@ type Deps struct {
 	Calls Calls
 	// Invites is the invitation service; nil leaves its routes out.
 	Invites Invites
+	// Members invites people to become users by e-mail; nil leaves its
+	// routes out (api_members.go).
+	Members Members
 	// History lists sessions, federated ones included at headquarters;
 	// nil leaves its routes out.
 	History SessionHistory

@@ -54,6 +54,7 @@ func TestRoutesOfAbsentServicesAreNotServed(t *testing.T) {
 		{"GET", APIPrefix + "/sessions"},
 		{"GET", APIPrefix + "/waiting-calls"},
 		{"GET", APIPrefix + "/media/{id}"},
+		{"GET", APIPrefix + "/member-invitations"},
 	}
 	openAPIPaths := func(s *Server) map[string]map[string]any {
 		b := &browser{t: t, s: s}

@@ -87,6 +87,7 @@ func (s *Server) routeTable() []route {
 		{s.deps.Calls != nil, s.callRoutes},
 		{s.deps.Cluster != nil, s.clusterRoutes},
 		{s.deps.Invites != nil, s.inviteRoutes},
+		{s.deps.Members != nil, s.memberRoutes},
 		{s.deps.History != nil, s.sessionRoutes},
 		{s.deps.Events != nil, s.eventRoutes},
 		{s.deps.Media != nil, s.mediaRoutes},

@@ -36,6 +36,11 @@ type usersData struct {
 	Users  []userRow
 	Roles  []storage.Role
 	Active int
+	// Inviting is set when the node invites by e-mail (Deps.Members);
+	// Teams are the invitation form's choices, Invitations those pending.
+	Inviting    bool
+	Teams       []storage.Team
+	Invitations []MemberInvitationOut
 }
 
 type userRow struct {
@@ -73,6 +78,21 @@ func (s *Server) showUsers(c *fiber.Ctx, status int, f *formState) error {
 			d.Active++
 		}
 		d.Users = append(d.Users, userRow{User: u, Roles: s.deps.Authz.Roles(u.OrgID, u.ID), Teams: teamsOf[u.ID]})
+	}
+	if s.deps.Members != nil {
+		d.Inviting = true
+		for _, t := range teams {
+			d.Teams = append(d.Teams, t.Team)
+		}
+		invs, err := s.deps.Members.MemberInvitations(ctx, a)
+		if err != nil {
+			return err
+		}
+		for _, inv := range invs {
+			if inv.State == storage.MemberInvitePending || inv.State == storage.MemberInviteExpired {
+				d.Invitations = append(d.Invitations, inv)
+			}
+		}
 	}
 	v := s.view(c, "Users", "users")
 	v.Form = f

@@ -437,3 +437,18 @@ func qrPNG(link string) ([]byte, error) {
 	}
 	return code.PNG(), nil
 }
+
+// MailConfigured says why this node cannot send e-mail, nil when it can.
+func (s *Service) MailConfigured() error { return s.d.configured("email") }
+
+// SendMail sends one e-mail through the node's sender, for the other
+// mails the node sends (member invitations, node/org): one SMTP
+// configuration, one sender.
+func (s *Service) SendMail(ctx context.Context, to, subject, text, html string) error {
+	if err := s.d.configured("email"); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
+	defer cancel()
+	return s.d.mail.SendMail(ctx, to, subject, text, html)
+}

@@ -164,7 +164,15 @@ func applyChange(ctx context.Context, q querier, ch storage.Change) error {
 		if ch.PasswordHash != "" {
 			u.PasswordHash = ch.PasswordHash
 		}
-		return putUser(ctx, q, u)
+		if err := putUser(ctx, q, u); err != nil {
+			return err
+		}
+		if !u.Active {
+			// A deactivated user's browser sessions end on every node
+			// (they are node-local; the change reaches each one).
+			return exec(ctx, q, "DELETE FROM web_sessions WHERE user_id = ?", u.ID)
+		}
+		return nil
 	case storage.OpDeleteUser:
 		return deleteUser(ctx, q, ch.ID)
 	case storage.OpPutRole:
@@ -211,6 +219,14 @@ func applyChange(ctx context.Context, q querier, ch storage.Change) error {
 		return putPolicyVersion(ctx, q, *ch.PolicyVersion)
 	case storage.OpPutHistorySettings:
 		return putHistorySettings(ctx, q, *ch.HistorySettings)
+	case storage.OpPutMemberInvite:
+		m := *ch.MemberInvitation
+		m.TokenHash = ch.TokenHash
+		return putMemberInvite(ctx, q, m)
+	case storage.OpRevokeMemberInvite:
+		return revokeMemberInvite(ctx, q, *ch.MemberInvitation)
+	case storage.OpAcceptMemberInvite:
+		return acceptMemberInvite(ctx, q, *ch.MemberInvitation, ch.TokenHash)
 	}
 	return &storage.ValidationError{Field: "op", Problem: fmt.Sprintf("unknown operation %q", ch.Op)}
 }

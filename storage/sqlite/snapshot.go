@@ -46,6 +46,15 @@ type snapshotV1 struct {
 	// HistorySettings came later still; a snapshot without them restores
 	// every organisation with the defaults.
 	HistorySettings []storage.HistorySettings `json:"history_settings,omitempty"`
+	// MemberInvitations came later still; absent, none are restored.
+	MemberInvitations []snapshotMemberInvite `json:"member_invitations,omitempty"`
+}
+
+// snapshotMemberInvite carries the token hash that storage.MemberInvitation
+// keeps out of JSON.
+type snapshotMemberInvite struct {
+	storage.MemberInvitation
+	TokenHash []byte `json:"token_hash"`
 }
 
 // snapshotUser carries the password hash that storage.User keeps out of
@@ -144,6 +153,13 @@ func (s *Store) readSnapshot(ctx context.Context) (*snapshotV1, error) {
 	if snap.HistorySettings, err = queryHistorySettings(ctx, tx, ""); err != nil {
 		return nil, err
 	}
+	invites, err := queryMemberInvites(ctx, tx, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range invites {
+		snap.MemberInvitations = append(snap.MemberInvitations, snapshotMemberInvite{MemberInvitation: m, TokenHash: m.TokenHash})
+	}
 	return snap, tx.Commit()
 }
 
@@ -186,7 +202,7 @@ func (s *Store) restore(ctx context.Context, snap *snapshotV1) error {
 
 	// Every organisation table, children first.
 	for _, table := range []string{
-		"history_settings", "policy_versions", "user_labels", "team_memberships", "api_tokens", "contacts", "labels", "label_groups",
+		"history_settings", "member_invitations", "policy_versions", "user_labels", "team_memberships", "api_tokens", "contacts", "labels", "label_groups",
 		"teams", "roles", "policy_rules", "users", "sites", "orgs",
 	} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
@@ -276,6 +292,11 @@ func restoreRecords(ctx context.Context, q querier, snap *snapshotV1) error {
 	for _, h := range snap.HistorySettings {
 		if err := putHistorySettings(ctx, q, h); err != nil {
 			return fmt.Errorf("history settings of %s: %w", h.OrgID, err)
+		}
+	}
+	for _, sm := range snap.MemberInvitations {
+		if err := restoreMemberInvite(ctx, q, sm.MemberInvitation, sm.TokenHash); err != nil {
+			return fmt.Errorf("member invitation %s: %w", sm.ID, err)
 		}
 	}
 	return nil
