@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -181,5 +182,28 @@ func TestPagesUseTheOrganisationsLists(t *testing.T) {
 	}
 	if in := rf.edited[0]; in.Fields["machine"] != "P4" || in.Fields["findings"] != "" || len(in.Fields) != 2 {
 		t.Errorf("the edit posted fields %v, want machine and findings", in.Fields)
+	}
+}
+
+// sessionWithOutcome is a session whose outcome is follow_up.
+type sessionWithOutcome struct{ reportsFake }
+
+func (sessionWithOutcome) SessionFields(_ context.Context, _ Actor, id string) (storage.SessionSummary, error) {
+	return storage.SessionSummary{Session: storage.Session{ID: id}, Outcome: "follow_up"}, nil
+}
+
+// The session page names its outcome as the organisation words it.
+func TestSessionPageNamesTheOutcome(t *testing.T) {
+	s, d := newTestServer(t, withServices, func(deps *Deps) {
+		deps.History, deps.Reports, deps.Calls, deps.Media = &pagedHistory{n: 1}, &sessionWithOutcome{}, oneCall{}, &mediaFake{}
+	})
+	d.addOrgRecords(d.org.ID, "own")
+	d.addUser("u1", adminEmail, testPass, policy.CallLogs, policy.SeeAllCallLogs)
+	d.settings["o1"] = storage.HistorySettings{OrgID: "o1", Outcomes: []storage.OutcomeDef{{Key: "follow_up", Name: "Call back"}}}
+	b := &browser{t: t, s: s}
+	b.login(adminEmail, testPass)
+	got := b.page("/sessions/s1")
+	if got.status != http.StatusOK || !strings.Contains(got.body, `<span class="sub">Call back`) {
+		t.Errorf("the session page = %d, its fields' heading does not name the outcome Call back:\n%s", got.status, got.body)
 	}
 }
