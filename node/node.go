@@ -231,6 +231,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return err
 	}
 	n.newCalls(ctx) // media.go
+	if err := n.federateRing(); err != nil { // bus.go
+		return err
+	}
 	n.startAttachments()
 	n.reports = reports.New(reports.Deps{Store: n.store, Sessions: n.calls, Authz: n.authz, NodeID: n.nodeID,
 		SiteID: n.siteID, Now: n.now, NewID: newID, Log: n.log.With("component", "reports"),
@@ -422,6 +425,7 @@ func (n *Node) startWeb() error {
 		Invites:      n.invites,
 		History:      n.store,
 		Events:       n.ring,
+		Phone:        n.calls,
 		Media:        n.sessionMedia,
 		Reports:      n.reports,
 		Metrics:      metricsHandler(n.reg),
