@@ -158,5 +158,6 @@ func (s *Server) uiCallUser(c *fiber.Ctx) error {
 	if out.Status != DialRinging {
 		return done(c, "/contacts", out.Reason)
 	}
-	return c.Redirect("/calls/"+out.CallID, fiber.StatusSeeOther)
+	// ?ringing makes the call page listen for what becomes of the ring.
+	return c.Redirect("/calls/"+out.CallID+"?ringing", fiber.StatusSeeOther)
 }

@@ -24,9 +24,9 @@ const presencePrefix = "siteline.presence." // + organisation id
 
 // Presence states, as the phonebook shows them.
 const (
-	Offline = "offline"
-	Online  = "online"
-	InCall  = "in_call"
+	Offline = web.PresenceOffline
+	Online  = web.PresenceOnline
+	InCall  = web.PresenceInCall
 )
 
 // Presence knows which users of each organisation have a backoffice page
