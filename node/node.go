@@ -230,7 +230,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.openBlobs(); err != nil { // usecases.go
 		return err
 	}
-	n.newCalls(ctx) // media.go
+	n.newCalls(ctx)                          // media.go
 	if err := n.federateRing(); err != nil { // bus.go
 		return err
 	}

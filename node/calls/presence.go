@@ -64,8 +64,8 @@ type userState struct {
 
 // announcement is one node's users of one organisation.
 type announcement struct {
-	Node  string          `json:"node"`
-	Org   string          `json:"org"`
+	Node  string               `json:"node"`
+	Org   string               `json:"org"`
 	Users map[string]userState `json:"users"`
 }
 
