@@ -230,8 +230,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.openBlobs(); err != nil { // usecases.go
 		return err
 	}
-	n.newCalls(ctx)                          // media.go
-	if err := n.federateRing(); err != nil { // bus.go
+	n.newCalls(ctx) // media.go
+	// Presence and the ring on the bus (bus.go).
+	if err := n.federateRing(); err != nil {
 		return err
 	}
 	n.startAttachments()
