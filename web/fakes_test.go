@@ -443,6 +443,7 @@ func fakeDeps(d *fakeData) Deps {
 func withServices(deps *Deps) {
 	deps.Calls, deps.Cluster, deps.Invites = fakeCalls{}, fakeCluster{}, fakeInvites{}
 	deps.History, deps.Events, deps.Media, deps.Reports = fakeHistory{}, fakeEvents{}, fakeMedia{}, fakeReports{}
+	deps.Phone = &fakePhone{} // phone_test.go
 }
 
 func testConfig() Config {
