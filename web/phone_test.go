@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -131,5 +132,74 @@ func TestPhonebookUsersPresenceSearchAndPages(t *testing.T) {
 	}
 	if flash != "User u-00 is not reachable: offline" {
 		t.Errorf("flash = %q, want why u-00 is not reachable", flash)
+	}
+}
+
+// sentInvites is an Invites that records invitations; SMS fails (no
+// gateway).
+type sentInvites struct {
+	Invites
+	mu   sync.Mutex
+	sent []string
+}
+
+func (f *sentInvites) InviteToCall(_ context.Context, _ Actor, callID string, in InviteInput) (InvitationOut, error) {
+	if in.Channel == "sms" {
+		return InvitationOut{}, fmt.Errorf("sms: no gateway configured: %w", storage.ErrConflict)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, callID+" "+in.Channel+" "+in.To+" "+in.Name)
+	return InvitationOut{}, nil
+}
+
+func flashOf(a answer) string {
+	for _, c := range (&http.Response{Header: a.header}).Cookies() {
+		if c.Name == flashCookie {
+			v, _ := url.QueryUnescape(c.Value)
+			return v
+		}
+	}
+	return ""
+}
+
+// Calling an external contact starts the call and sends them its link by
+// e-mail, else by SMS; a contact with neither, or a colleague's entry,
+// gets nothing; a failed invitation is said, and the call opens anyway.
+func TestCallingAnExternalContactInvitesThem(t *testing.T) {
+	calls, invites := &startedCalls{}, &sentInvites{}
+	s, d := newTestServer(t, withServices, func(deps *Deps) { deps.Calls, deps.Invites = calls, invites })
+	d.addUser("u1", adminEmail, testPass, policy.CreateConference)
+	for _, ct := range []storage.Contact{
+		{ID: "c-mail", Name: "Eva Vendor", Email: "eva@vendor.example", Phone: "+41 79 000 00 00"},
+		{ID: "c-sms", Name: "Sam Service", Phone: "+41 79 111 11 11"},
+		{ID: "c-none", Name: "Nora Nothing"},
+		{ID: "c-user", Name: "Colleague", Email: "u1@plant.example", UserID: "u1"},
+	} {
+		ct.OrgID = d.org.ID
+		d.contacts[ct.ID] = ct
+	}
+	b := &browser{t: t, s: s}
+	b.login(adminEmail, testPass)
+
+	got := b.form("/calls", url.Values{"contact": {"c-mail"}, "skip": {"1"}})
+	if got.status != http.StatusSeeOther || got.header.Get("Location") != "/calls/call-1" {
+		t.Fatalf("call eva = %d to %q", got.status, got.header.Get("Location"))
+	}
+	if f := flashOf(got); f != "Invited Eva Vendor to the call by e-mail to eva@vendor.example." {
+		t.Errorf("flash = %q", f)
+	}
+	got = b.form("/calls", url.Values{"contact": {"c-sms"}, "skip": {"1"}})
+	if got.status != http.StatusSeeOther || got.header.Get("Location") != "/calls/call-2" ||
+		flashOf(got) != "The call started, but Sam Service was not invited by SMS to +41 79 111 11 11: sms: no gateway configured: conflict" {
+		t.Errorf("call sam = %d to %q, flash %q", got.status, got.header.Get("Location"), flashOf(got))
+	}
+	for _, id := range []string{"c-none", "c-user"} {
+		if got := b.form("/calls", url.Values{"contact": {id}, "skip": {"1"}}); got.status != http.StatusSeeOther || flashOf(got) != "" {
+			t.Errorf("call %s = %d, flash %q", id, got.status, flashOf(got))
+		}
+	}
+	if want := []string{"call-1 email eva@vendor.example Eva Vendor"}; !slices.Equal(invites.sent, want) {
+		t.Errorf("sent %v, want %v", invites.sent, want)
 	}
 }
