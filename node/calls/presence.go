@@ -43,10 +43,13 @@ type Presence struct {
 	now     func() time.Time
 	log     *slog.Logger
 
-	mu     sync.Mutex
-	wire   Wire
-	local  map[string]map[string]*here          // org -> user -> counts
-	remote map[string]map[string]remoteAnnounce // org -> node -> its last announcement
+	// sending orders announcements: each reads the state and sends it
+	// before the next reads, so the last one sent is the latest state.
+	sending sync.Mutex
+	mu      sync.Mutex
+	wire    Wire
+	local   map[string]map[string]*here          // org -> user -> counts
+	remote  map[string]map[string]remoteAnnounce // org -> node -> its last announcement
 }
 
 type here struct{ pages, calls int }
@@ -159,6 +162,8 @@ func (p *Presence) announceAll() {
 }
 
 func (p *Presence) announce(org string) {
+	p.sending.Lock()
+	defer p.sending.Unlock()
 	p.mu.Lock()
 	w := p.wire
 	a := announcement{Node: p.nodeID, Org: org, Users: map[string]userState{}}
