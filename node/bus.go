@@ -71,3 +71,18 @@ func (n *Node) LeafURL() string {
 	}
 	return "tls://" + addr
 }
+
+// federateRing puts presence and the ring on the bus: this node's users
+// are announced to every node, and rings for them come from any node.
+func (n *Node) federateRing() error {
+	if n.bus == nil {
+		return nil
+	}
+	if err := n.ring.Presence().Federate(n.lifetime, n.bus); err != nil {
+		return fmt.Errorf("presence: %w", err)
+	}
+	if err := n.ring.Federate(n.bus); err != nil {
+		return fmt.Errorf("ring: %w", err)
+	}
+	return nil
+}

@@ -288,6 +288,7 @@ func (n *Node) turnSecret() ([]byte, error) {
 // startMedia gives it the SFU and relay.
 func (n *Node) newCalls(ctx context.Context) {
 	n.ring = calls.NewRingHub(n.store, n.now, n.log)
+	n.ring.UsePresence(calls.NewPresence(calls.PresenceConfig{NodeID: n.nodeID, Log: n.log.With("component", "presence")}))
 	var blobs calls.Blobs // a nil *blob.FS is no media store
 	if n.blobs != nil {
 		blobs = n.blobs
@@ -308,6 +309,7 @@ func (n *Node) newCalls(ctx context.Context) {
 			EmptyCallGrace:  n.cfg.Media.EmptyCallGrace,
 			UnjoinedCallTTL: n.cfg.Media.UnjoinedCallTTL,
 			MaxActiveCalls:  n.cfg.Media.MaxActiveCalls,
+			URL:             n.URL,
 			RelayListen:     []string{n.cfg.TURN.UDP, n.cfg.TURN.TCP},
 			PublicIPs:       n.cfg.Media.PublicIPs,
 		},

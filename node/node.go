@@ -232,6 +232,10 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return err
 	}
 	n.newCalls(ctx) // media.go
+	// Presence and the ring on the bus (bus.go).
+	if err := n.federateRing(); err != nil {
+		return err
+	}
 	n.startAttachments()
 	n.reports = reports.New(reports.Deps{Store: n.store, Sessions: n.calls, Authz: n.authz, NodeID: n.nodeID,
 		SiteID: n.siteID, Now: n.now, NewID: newID, Log: n.log.With("component", "reports"),
@@ -428,6 +432,7 @@ func (n *Node) startWeb() error {
 		Members:      n.members,
 		History:      n.store,
 		Events:       n.ring,
+		Phone:        n.calls,
 		Media:        n.sessionMedia,
 		Reports:      n.reports,
 		Metrics:      metricsHandler(n.reg),

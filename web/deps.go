@@ -121,6 +121,9 @@ type Deps struct {
 	// Events pushes incoming calls to users' pages; nil leaves its routes
 	// out.
 	Events Events
+	// Phone is the phonebook's presence and direct calls to users; nil
+	// leaves its routes out and the phonebook without its users.
+	Phone Phone
 	// Media stores and serves session media; nil leaves its routes out.
 	Media Media
 	// Reports is the service-report use case; nil (or no Calls) leaves its

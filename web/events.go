@@ -38,13 +38,18 @@ const (
 	EventIncomingCall = "incoming_call"
 	// EventRingStopped: the call stopped ringing; Reason says why.
 	EventRingStopped = "ring_stopped"
+	// EventCallStatus tells a caller what became of their direct call to
+	// a user (CallerName is the callee): Reason is one of the Ring
+	// reasons.
+	EventCallStatus = "call_status"
 )
 
 // Reasons of EventRingStopped.
 const (
-	RingAnswered = "answered" // someone joined the call: it is active
-	RingDeclined = "declined" // the user declined it on one of their pages
-	RingEnded    = "ended"    // the caller ended the call
+	RingAnswered = "answered"  // someone joined the call: it is active
+	RingDeclined = "declined"  // the user declined it on one of their pages
+	RingEnded    = "ended"     // the caller ended the call
+	RingNoAnswer = "no_answer" // a direct call rang unanswered for its time
 )
 
 // Event is one message on the events socket.
@@ -55,6 +60,9 @@ type Event struct {
 	Subject    string     `json:"subject,omitempty"`
 	StartedAt  *time.Time `json:"started_at,omitempty"`
 	Reason     string     `json:"reason,omitempty"`
+	// URL is where a direct call from another user lives: the call page
+	// on the caller's node, maybe another node of the federation.
+	URL string `json:"url,omitempty"`
 }
 
 // WaitingCall is a call on the expert's dashboard.

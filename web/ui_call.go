@@ -31,12 +31,16 @@ func (s *Server) uiStartCall(c *fiber.Ctx) error {
 	if c.FormValue("skip") != "" {
 		in = CallInput{}
 	}
+	var ct *storage.Contact
+	if id := strings.TrimSpace(c.FormValue("contact")); id != "" {
+		got, err := s.orgContact(c, id)
+		if err != nil {
+			return err
+		}
+		ct = &got
+	}
 	if in.Name == "" {
-		if id := strings.TrimSpace(c.FormValue("contact")); id != "" {
-			ct, err := s.orgContact(c, id)
-			if err != nil {
-				return err
-			}
+		if ct != nil {
 			in.Name = "Call with " + ct.Name
 		} else if a.Name != "" {
 			in.Name = "Call by " + a.Name
@@ -46,7 +50,32 @@ func (s *Server) uiStartCall(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if ct != nil {
+		s.inviteContact(c, a, sess.ID, *ct)
+	}
 	return c.Redirect("/calls/"+sess.ID, fiber.StatusSeeOther)
+}
+
+// inviteContact sends an external contact called from the phonebook a
+// link to the call: by e-mail, else by SMS. The call opens either way; the
+// flash says what was sent, or why nothing was.
+func (s *Server) inviteContact(c *fiber.Ctx, a Actor, callID string, ct storage.Contact) {
+	in := InviteInput{Channel: "email", To: ct.Email, Name: ct.Name}
+	how := "by e-mail to " + ct.Email
+	if ct.Email == "" {
+		in.Channel, in.To, how = "sms", ct.Phone, "by SMS to "+ct.Phone
+	}
+	switch {
+	case ct.UserID != "" || (ct.Email == "" && ct.Phone == ""):
+		return // a colleague's entry, or no address: nothing to send
+	case s.deps.Invites == nil:
+		return
+	}
+	if _, err := s.deps.Invites.InviteToCall(c.UserContext(), a, callID, in); err != nil {
+		setFlash(c, fmt.Sprintf("The call started, but %s was not invited %s: %v", ct.Name, how, err))
+		return
+	}
+	setFlash(c, fmt.Sprintf("Invited %s to the call %s.", ct.Name, how))
 }
 
 // callData is what call.html shows and hands to call.js (as data-

@@ -25,6 +25,11 @@ type contactsData struct {
 	CanEdit  bool
 	CanCall  bool // start a call (xa_ocall_create_conference)
 	Users    []storage.User
+	// Page and Pages page the external contacts (50 a page).
+	Page, Pages int
+	// Internal are the organisation's users with their presence, one
+	// page of them; nil when the node has no phone (Deps.Phone).
+	Internal *InternalContacts
 }
 
 type contactRow struct {
@@ -58,6 +63,17 @@ func (s *Server) showContacts(c *fiber.Ctx, status int, f *formState) error {
 			continue
 		}
 		d.Contacts = append(d.Contacts, contactRow{Contact: ct, UserName: names[ct.UserID]})
+	}
+	d.Page, d.Pages = pageParam(c, "page"), max(1, (len(d.Contacts)+phonebookPage-1)/phonebookPage)
+	d.Page = min(d.Page, d.Pages)
+	from := (d.Page - 1) * phonebookPage
+	d.Contacts = d.Contacts[from:min(from+phonebookPage, len(d.Contacts))]
+	if s.deps.Phone != nil {
+		in, err := s.internalContacts(ctx, a, d.Query, pageParam(c, "upage"))
+		if err != nil {
+			return err
+		}
+		d.Internal = &in
 	}
 	if d.CanEdit {
 		for _, u := range users {

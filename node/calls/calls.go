@@ -233,6 +233,7 @@ type Departure struct {
 	userID   string
 	joinedAt time.Time
 	sitIn    bool
+	away     func() // the user is no longer in a call here (presence)
 	once     sync.Once
 }
 
@@ -252,6 +253,9 @@ func (d *Departure) Record() {
 				"joined_at": d.joinedAt.Format(time.RFC3339Nano), "left_at": now.Format(time.RFC3339Nano)}); err != nil {
 				d.cs.log.Error("audit the end of a sit-in", "call", d.callID, "participant", d.pid, "err", err)
 			}
+		}
+		if d.away != nil {
+			d.away()
 		}
 		d.cs.left(d.callID)
 	})
@@ -280,7 +284,12 @@ func (cs *Service) RecordJoin(ctx context.Context, a web.Actor, callID, pid, nam
 		return nil, err
 	}
 	cs.answerIfRinging(ctx, a, callID, hidden) // ring.go
-	return &Departure{cs: cs, callID: callID, pid: pid, userID: uid, joinedAt: now, sitIn: hidden}, nil
+	d := &Departure{cs: cs, callID: callID, pid: pid, userID: uid, joinedAt: now, sitIn: hidden, away: func() {}}
+	if cs.ring != nil && !hidden {
+		cs.ring.answeredDirect(callID, uid) // dial.go
+		d.away = cs.ring.presence.CallJoined(a.OrgID, uid)
+	}
+	return d, nil
 }
 
 // Join opens a signaling connection; the client's join message enters the

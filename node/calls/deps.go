@@ -107,6 +107,9 @@ type Config struct {
 	RelayListen []string
 	// PublicIPs (media.public_ips): else the first is.
 	PublicIPs []string
+	// URL is this node's public URL, where a direct call rung at another
+	// node is joined; nil makes the call's URL a path.
+	URL func() string
 }
 
 // Deps is what a Service is built from.

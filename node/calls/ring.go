@@ -25,6 +25,10 @@ type RingHub struct {
 
 	mu   sync.Mutex
 	subs map[string]map[*ringSub]struct{} // by user id
+	wire Wire                             // Federate
+
+	presence *Presence // UsePresence; nil counts no one
+	direct   direct    // dial.go
 }
 
 // ringSub is one open page. mu orders its events: the calls ringing when
@@ -62,7 +66,9 @@ func (h *RingHub) Subscribe(ctx context.Context, a web.Actor, send func(web.Even
 	}
 	h.subs[a.UserID][sub] = struct{}{}
 	h.mu.Unlock()
+	away := h.presence.PageOpened(a.OrgID, a.UserID)
 	cancel := func() {
+		away()
 		h.mu.Lock()
 		delete(h.subs[a.UserID], sub)
 		if len(h.subs[a.UserID]) == 0 {
@@ -79,6 +85,9 @@ func (h *RingHub) Subscribe(ctx context.Context, a web.Actor, send func(web.Even
 		if w.Call.Status == storage.SessionRinging && !w.Declined {
 			_ = send(incomingCall(w.Call, w.CallerName))
 		}
+	}
+	for _, m := range h.incomingFor(a.UserID) {
+		_ = send(directEvent(m))
 	}
 	_ = send(web.Event{Type: web.EventReady})
 	return cancel, nil
@@ -135,6 +144,7 @@ func (h *RingHub) Ended(ctx context.Context, callID string) {
 		return
 	}
 	h.stopped(s, web.RingEnded)
+	h.callStatus(callID, web.RingEnded)
 }
 
 // WaitingCalls lists the actor's open service-request calls with their
@@ -180,6 +190,9 @@ func (h *RingHub) declined(ctx context.Context, callID, userID string) (bool, er
 // Decline records that the expert declined a call ringing them and stops
 // the ring on all their pages. Declining twice is harmless.
 func (h *RingHub) Decline(ctx context.Context, a web.Actor, callID string) error {
+	if h.declineDirect(a, callID) { // dial.go
+		return nil
+	}
 	s, err := h.store.Session(ctx, callID)
 	switch {
 	case errors.Is(err, storage.ErrNotFound),

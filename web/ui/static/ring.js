@@ -5,6 +5,11 @@
 // the caller). Accept opens the call page, where joining answers the
 // call; Decline stops the ring, and the call stays on the start page's
 // waiting calls, joinable until the caller ends it.
+//
+// A colleague's direct call carries its url: the call lives on the
+// caller's node, maybe another node of the federation, where Accept takes
+// the user. call_status tells a caller what became of their direct call
+// (declined, answered, no_answer, ended).
 
 const csrf = document.querySelector('form[action="/logout"] input[name="_csrf"]')?.value || "";
 const rings = new Map(); // call id -> {card, since}
@@ -13,7 +18,12 @@ const ringFor = 45_000; // the sound stops after this; the panel stays
 let stack = null;
 let unloading = false;
 
-if (document.querySelector(".sidebar")) {
+// The call page a direct call opened (?ringing) listens for what becomes
+// of the ring only: a user in a call is not rung there.
+const callPage = document.body.classList.contains("call");
+const dialing = callPage && new URLSearchParams(location.search).has("ringing");
+
+if (document.querySelector(".sidebar") || dialing) {
   window.addEventListener("pagehide", () => { unloading = true; });
   connect(0);
 }
@@ -40,6 +50,7 @@ function connect(attempt) {
 }
 
 function handle(ev) {
+  if (callPage && !(ev.type === "call_status" && ev.call_id === document.body.dataset.call)) return;
   switch (ev.type) {
     case "ready":
       document.body.dataset.events = "ready";
@@ -51,6 +62,9 @@ function handle(ev) {
     case "ring_stopped":
       hideRing(ev.call_id);
       waitingRow(ev.call_id, ev.reason, ev);
+      break;
+    case "call_status":
+      callStatus(ev);
       break;
   }
 }
@@ -103,11 +117,28 @@ function showRing(ev) {
   rings.set(ev.call_id, { card, since: Date.now() });
   accept.addEventListener("click", () => {
     stopSound();
-    location.assign(`/calls/${encodeURIComponent(ev.call_id)}`);
+    location.assign(ev.url || `/calls/${encodeURIComponent(ev.call_id)}`);
   });
   decline.addEventListener("click", () => declineCall(ev.call_id, decline));
   document.title = `Incoming call · ${baseTitle}`;
   startSound(); // the panel does not take the focus: a key typed elsewhere must not answer
+}
+
+const statusNote = {
+  declined: (who) => `${who} declined your call.`,
+  no_answer: (who) => `${who} did not answer.`,
+  answered: (who) => `${who} joined your call.`,
+};
+
+function callStatus(ev) {
+  const text = statusNote[ev.reason];
+  if (!text) return;
+  const note = el("p", "ring-note", text(ev.caller_name || "Your colleague"));
+  note.setAttribute("role", "status");
+  note.dataset.call = ev.call_id;
+  note.dataset.reason = ev.reason;
+  document.body.append(note);
+  setTimeout(() => note.remove(), 8000);
 }
 
 function hideRing(id) {

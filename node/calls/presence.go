@@ -1,0 +1,273 @@
+package calls
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"siteline/web"
+)
+
+// Wire is the federation's bus as presence and the ring use it
+// (*bus.Bus): plain messages and requests that no stream keeps.
+type Wire interface {
+	Notify(subject string, data []byte) error
+	Serve(subject string, handle func(subject string, data []byte) []byte) (stop func(), err error)
+	Ask(ctx context.Context, subject string, data []byte) ([]byte, error)
+}
+
+const presencePrefix = "siteline.presence." // + organisation id
+
+// Presence states, as the phonebook shows them.
+const (
+	Offline = web.PresenceOffline
+	Online  = web.PresenceOnline
+	InCall  = web.PresenceInCall
+)
+
+// Presence knows which users of each organisation have a backoffice page
+// open, and which are in a call, on this node and, from what the other
+// nodes announce on the bus, on every node of the federation. A node
+// announces its users on every change and every Refresh; what a node
+// announced expires after TTL, so the users of a node cut off go offline
+// elsewhere within TTL, and a node that restarts or a link that heals
+// converges within Refresh.
+type Presence struct {
+	nodeID  string
+	refresh time.Duration
+	ttl     time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+
+	// sending orders announcements: each reads the state and sends it
+	// before the next reads, so the last one sent is the latest state.
+	sending sync.Mutex
+	mu      sync.Mutex
+	wire    Wire
+	local   map[string]map[string]*here          // org -> user -> counts
+	remote  map[string]map[string]remoteAnnounce // org -> node -> its last announcement
+}
+
+type here struct{ pages, calls int }
+
+type remoteAnnounce struct {
+	users   map[string]userState
+	expires time.Time
+}
+
+// userState is a user on one node: a page open there, in a call there.
+type userState struct {
+	Page bool `json:"page,omitempty"`
+	Call bool `json:"call,omitempty"`
+}
+
+// announcement is one node's users of one organisation.
+type announcement struct {
+	Node  string               `json:"node"`
+	Org   string               `json:"org"`
+	Users map[string]userState `json:"users"`
+}
+
+// PresenceConfig sets the refresh period and expiry (5s and 3×refresh when
+// zero).
+type PresenceConfig struct {
+	NodeID  string
+	Refresh time.Duration
+	TTL     time.Duration
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// NewPresence builds a node's presence; it is local only until Federate.
+func NewPresence(cfg PresenceConfig) *Presence {
+	if cfg.Refresh <= 0 {
+		cfg.Refresh = 5 * time.Second
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = 3 * cfg.Refresh
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Presence{nodeID: cfg.NodeID, refresh: cfg.Refresh, ttl: cfg.TTL, now: cfg.Now, log: cfg.Log,
+		local: map[string]map[string]*here{}, remote: map[string]map[string]remoteAnnounce{}}
+}
+
+// Federate listens to the other nodes' announcements and announces this
+// node's users every Refresh until ctx ends.
+func (p *Presence) Federate(ctx context.Context, w Wire) error {
+	stop, err := w.Serve(presencePrefix+"*", func(_ string, data []byte) []byte {
+		p.receive(data)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.wire = w
+	p.mu.Unlock()
+	go func() {
+		t := time.NewTicker(p.refresh)
+		defer t.Stop()
+		defer stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				p.announceAll()
+			}
+		}
+	}()
+	p.announceAll()
+	return nil
+}
+
+func (p *Presence) receive(data []byte) {
+	var a announcement
+	if err := json.Unmarshal(data, &a); err != nil || a.Node == "" || a.Org == "" {
+		p.log.Warn("presence: bad announcement", "err", err)
+		return
+	}
+	if a.Node == p.nodeID {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.remote[a.Org] == nil {
+		p.remote[a.Org] = map[string]remoteAnnounce{}
+	}
+	p.remote[a.Org][a.Node] = remoteAnnounce{users: a.Users, expires: p.now().Add(p.ttl)}
+}
+
+// announceAll announces every organisation this node has heard of or
+// holds users of (an empty list tells the others they left).
+func (p *Presence) announceAll() {
+	p.mu.Lock()
+	orgs := make([]string, 0, len(p.local))
+	for org := range p.local {
+		orgs = append(orgs, org)
+	}
+	p.mu.Unlock()
+	for _, org := range orgs {
+		p.announce(org)
+	}
+}
+
+func (p *Presence) announce(org string) {
+	p.sending.Lock()
+	defer p.sending.Unlock()
+	p.mu.Lock()
+	w := p.wire
+	a := announcement{Node: p.nodeID, Org: org, Users: map[string]userState{}}
+	for u, h := range p.local[org] {
+		a.Users[u] = userState{Page: h.pages > 0, Call: h.calls > 0}
+	}
+	p.mu.Unlock()
+	if w == nil {
+		return
+	}
+	data, _ := json.Marshal(a)
+	if err := w.Notify(presencePrefix+org, data); err != nil {
+		p.log.Warn("presence: announce", "org", org, "err", err)
+	}
+}
+
+// change applies f to a user's counts here and announces the result.
+func (p *Presence) change(org, user string, f func(*here)) {
+	if p == nil || org == "" || user == "" || strings.HasPrefix(user, web.GuestIDPrefix) {
+		return
+	}
+	p.mu.Lock()
+	if p.local[org] == nil {
+		p.local[org] = map[string]*here{}
+	}
+	h := p.local[org][user]
+	if h == nil {
+		h = &here{}
+		p.local[org][user] = h
+	}
+	f(h)
+	if h.pages <= 0 && h.calls <= 0 {
+		delete(p.local[org], user)
+	}
+	p.mu.Unlock()
+	p.announce(org)
+}
+
+// PageOpened counts an open page of a user on this node until release.
+func (p *Presence) PageOpened(org, user string) (release func()) {
+	p.change(org, user, func(h *here) { h.pages++ })
+	var once sync.Once
+	return func() { once.Do(func() { p.change(org, user, func(h *here) { h.pages-- }) }) }
+}
+
+// CallJoined counts a user in a call on this node until release.
+func (p *Presence) CallJoined(org, user string) (release func()) {
+	p.change(org, user, func(h *here) { h.calls++ })
+	var once sync.Once
+	return func() { once.Do(func() { p.change(org, user, func(h *here) { h.calls-- }) }) }
+}
+
+// States returns the state of every user of an organisation that is not
+// offline, over the whole federation.
+func (p *Presence) States(org string) map[string]string {
+	out := map[string]string{}
+	if p == nil {
+		return out
+	}
+	set := func(u string, inCall bool) {
+		if inCall {
+			out[u] = InCall
+		} else if out[u] == "" {
+			out[u] = Online
+		}
+	}
+	now := p.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for u, h := range p.local[org] {
+		set(u, h.calls > 0)
+	}
+	for node, a := range p.remote[org] {
+		if !now.Before(a.expires) {
+			delete(p.remote[org], node)
+			continue
+		}
+		for u, st := range a.users {
+			set(u, st.Call)
+		}
+	}
+	return out
+}
+
+// PagesAt lists the nodes where a user has a backoffice page open: this
+// node first (as ""), then the others by id. A node whose announcement
+// expired is not among them.
+func (p *Presence) PagesAt(org, user string) []string {
+	if p == nil {
+		return nil
+	}
+	now := p.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	if h := p.local[org][user]; h != nil && h.pages > 0 {
+		out = append(out, "")
+	}
+	var remote []string
+	for node, a := range p.remote[org] {
+		if a.users[user].Page && now.Before(a.expires) {
+			remote = append(remote, node)
+		}
+	}
+	sort.Strings(remote)
+	return append(out, remote...)
+}
