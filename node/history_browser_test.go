@@ -7,6 +7,8 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -217,6 +219,20 @@ func TestSessionSummaryBrowser(t *testing.T) {
 		`document.querySelector("#snapshot-`+snap.ID+` .snap-full img").getBoundingClientRect().width`))
 	if err != nil || wide < 400 {
 		t.Errorf("the full-size snapshot is %v px wide (%v), want it larger than its thumbnail", wide, err)
+	}
+
+	if *screenshots {
+		if err := chromedp.Do(tab, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/sessions/"+ids[2]),
+			chromedp.WaitVisible(chromedp.CSS(`#snapshots`))); err != nil {
+			t.Fatal(err)
+		}
+		buf, err := chromedp.Run(tab, chromedp.FullScreenshot(100)) // 100: PNG
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("..", "docs", "screenshots", "session-summary.png"), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	// A phone's screen: nothing runs past its right edge.
