@@ -39,6 +39,13 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (sto
 		return u, storage.ErrUnauthenticated
 	}
 	s.d.FirstPassword.loggedIn(ctx, u.ID)
+	if s.d.Logins != nil {
+		// The login stands without its record: the members list then
+		// shows the previous one.
+		if err := s.d.Logins.RecordLogin(ctx, u.ID, s.d.Now().UTC()); err != nil {
+			s.d.Log.Warn("last login not recorded", "user", u.ID, "err", err)
+		}
+	}
 	return u, nil
 }
 
