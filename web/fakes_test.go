@@ -475,6 +475,7 @@ func withServices(deps *Deps) {
 	deps.Calls, deps.Cluster, deps.Invites = fakeCalls{}, fakeCluster{}, fakeInvites{}
 	deps.History, deps.Events, deps.Media, deps.Reports = fakeHistory{}, fakeEvents{}, fakeMedia{}, fakeReports{}
 	deps.Members = &fakeMembers{} // members_test.go
+	deps.People, deps.Activity = &fakePeople{}, fakeActivity{} // people_test.go
 }
 
 func testConfig() Config {

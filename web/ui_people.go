@@ -200,7 +200,8 @@ func (s *Server) memberRows(ctx context.Context, a Actor, n memberNames, invited
 	}
 	rows := make([]personRow, 0, len(users))
 	for _, u := range users {
-		if u.Kind != storage.UserRegular {
+		switch u.Kind {
+		case storage.UserGuestApp, storage.UserGuestMobile, storage.UserGuestDesktop:
 			continue // guests are not members
 		}
 		r := personRow{ID: u.ID, OrgID: u.OrgID, Email: u.Email, Name: u.Name, Kind: string(u.Kind), Active: u.Active,
