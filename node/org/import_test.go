@@ -123,3 +123,35 @@ func TestImportContactsIsAllOrNothing(t *testing.T) {
 		t.Errorf("last audit %+v, want contact.import", a)
 	}
 }
+
+// A login, and an activation (which logs in), is recorded at this node,
+// not proposed: the replicated log does not move.
+func TestLoginsAreRecordedLocally(t *testing.T) {
+	f := newMemberFixture(t)
+	ctx := context.Background()
+	f.svc.d.Logins = f.log.store
+	before := f.log.index
+	if _, err := f.svc.Authenticate(ctx, "root@plant.example", "wrong password"); err == nil {
+		t.Fatal("a wrong password logged in")
+	}
+	if logins, _ := f.log.store.LastLogins(ctx, f.orgID); len(logins) != 0 {
+		t.Fatalf("a failed login was recorded: %v", logins)
+	}
+	if _, err := f.svc.Authenticate(ctx, "root@plant.example", adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	if f.log.index != before {
+		t.Errorf("the login went through the replicated log (%d commands)", f.log.index-before)
+	}
+	if _, err := f.m.InviteMembers(ctx, f.admin, web.MemberInviteInput{Emails: []string{"ann@plant.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := f.m.Activate(ctx, f.box.token(t, "ann@plant.example"), web.ActivationInput{Name: "Ann", Password: "a long and unusual passphrase"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logins, err := f.log.store.LastLogins(ctx, f.orgID)
+	if err != nil || !logins[f.admin.UserID].Equal(f.clock.now()) || !logins[u.ID].Equal(f.clock.now()) {
+		t.Fatalf("last logins = %v, %v; want the administrator's and Ann's at %s", logins, err, f.clock.now())
+	}
+}

@@ -320,6 +320,8 @@ func (m *Members) Activate(ctx context.Context, token string, in web.ActivationI
 		}
 		return storage.User{}, err
 	}
+	// Activating logs the member in (the web layer starts their session).
+	m.s.loggedIn(ctx, u.ID)
 	u.PasswordHash = pw
 	return u, nil
 }
