@@ -22,8 +22,9 @@ import (
 // every node: all of it or none.
 
 const (
-	// MaxImportMembers is how many members one file invites.
-	MaxImportMembers = 500
+	// MaxImportMembers is how many members one file invites: each gets
+	// an e-mail sent before the request is answered.
+	MaxImportMembers = 200
 	// MaxImportContacts is how many contacts one file adds.
 	MaxImportContacts = 2000
 )
