@@ -430,6 +430,8 @@ func (n *Node) startWeb() error {
 		Calls:        n.calls,
 		Invites:      n.invites,
 		Members:      n.members,
+		People:       org.People{Service: n.admin, Members: n.members},
+		Activity:     n.store,
 		History:      n.store,
 		Events:       n.ring,
 		Phone:        n.calls,

@@ -41,6 +41,7 @@ func (n *Node) startOrg() error {
 		TokenDefaultTTL: n.cfg.Tokens.DefaultTTL,
 		TokenMaxTTL:     n.cfg.Tokens.MaxTTL,
 		AuditFailures:   lost,
+		Logins:          n.store,
 		Now:             n.now,
 		Log:             n.log.With("component", "org"),
 	})

@@ -51,6 +51,9 @@ const (
 	OpPutMemberInvite    Op = "member_invitation.put"    // MemberInvitation, TokenHash
 	OpRevokeMemberInvite Op = "member_invitation.revoke" // MemberInvitation (ID, RevokedAt)
 	OpAcceptMemberInvite Op = "member_invitation.accept" // MemberInvitation (ID, UsedAt, UserID), TokenHash
+	// OpSetUserLabels replaces the labels applied to a user; every label
+	// must be of the user's organisation.
+	OpSetUserLabels Op = "user.labels.set" // ID (user id), LabelIDs
 )
 
 // Change is one mutation of organisation data. Exactly the fields its Op
@@ -76,6 +79,8 @@ type Change struct {
 	HistorySettings *HistorySettings `json:"history_settings,omitempty"`
 	// MemberInvitation travels with the member_invitation changes.
 	MemberInvitation *MemberInvitation `json:"member_invitation,omitempty"`
+	// LabelIDs travels with OpSetUserLabels.
+	LabelIDs []string `json:"label_ids,omitempty"`
 
 	// Existing marks a put that updates a record: it applies only if the
 	// record still exists when the change is applied, and is refused with
@@ -176,6 +181,10 @@ func (ch Change) validate() error {
 	case OpReplacePolicy:
 		if ch.OrgID == "" {
 			return missing("org_id")
+		}
+	case OpSetUserLabels:
+		if ch.ID == "" {
+			return missing("id")
 		}
 	case OpDeleteUser, OpDeleteTeam, OpDelLabelGroup, OpDelLabel, OpDelContact, OpDelToken, OpDelUserTokens:
 		if ch.ID == "" {

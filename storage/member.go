@@ -18,11 +18,13 @@ const (
 // will have. It is organisation data (replicated), so the link works at
 // every node. Only the SHA-256 of the link's token is kept.
 type MemberInvitation struct {
-	ID        string    `json:"id"`
-	OrgID     string    `json:"org_id"`
-	Email     string    `json:"email"`
-	Roles     []string  `json:"roles"`
-	TeamIDs   []string  `json:"team_ids"`
+	ID      string   `json:"id"`
+	OrgID   string   `json:"org_id"`
+	Email   string   `json:"email"`
+	Roles   []string `json:"roles"`
+	TeamIDs []string `json:"team_ids"`
+	// LabelIDs are applied to the user the link creates.
+	LabelIDs  []string  `json:"label_ids,omitempty"`
 	TokenHash []byte    `json:"-"`
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`

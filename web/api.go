@@ -39,7 +39,7 @@ func (s *Server) apiRoutes() []route {
 		{method: "GET", path: p + "/me", summary: "The caller, their roles and permissions", out: meOut{}, handler: s.apiMe},
 		{method: "POST", path: p + "/me/password", summary: "Change one's own password", in: passwordIn{}, handler: s.apiChangePassword},
 
-		{method: "GET", path: p + "/users", perm: policy.AdminMembers, summary: "List the organisation's users", out: []userOut{}, handler: s.apiUsers},
+		{method: "GET", path: p + "/users", perm: policy.AdminMembers, summary: "The members list: users (and, with status=invited, the people invited) with roles, teams, labels, status, last login and last call; filtered by q, role, team, label, status; paged by page and per_page", out: []personRow{}, handler: s.apiUsers},
 		{method: "POST", path: p + "/users", perm: policy.AdminMembers, summary: "Create a user", in: UserInput{}, out: userOut{}, handler: s.apiCreateUser},
 		{method: "GET", path: p + "/users/:id", perm: policy.AdminMembers, summary: "One user with roles and teams", out: userOut{}, handler: s.apiUser},
 		{method: "PATCH", path: p + "/users/:id", perm: policy.AdminMembers, summary: "Change a user: name, e-mail, roles, password, active", in: UserPatch{}, out: userOut{}, handler: s.apiUpdateUser},
@@ -201,19 +201,6 @@ func (s *Server) apiChangePassword(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
-}
-
-func (s *Server) apiUsers(c *fiber.Ctx) error {
-	a, _ := actorOf(c)
-	users, err := s.deps.Org.Users(c.UserContext(), a.OrgID)
-	if err != nil {
-		return err
-	}
-	out := make([]userOut, 0, len(users))
-	for _, u := range users {
-		out = append(out, userOut{User: u, Roles: nonNil(s.deps.Authz.Roles(u.OrgID, u.ID))})
-	}
-	return c.JSON(out)
 }
 
 func (s *Server) apiCreateUser(c *fiber.Ctx) error {

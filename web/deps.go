@@ -115,6 +115,12 @@ type Deps struct {
 	// Members invites people to become users by e-mail; nil leaves its
 	// routes out (api_members.go).
 	Members Members
+	// People applies labels to users and imports members and contacts
+	// from CSV; nil leaves its routes out (people.go).
+	People People
+	// Activity reads users' labels, last logins and last calls for the
+	// members list; nil shows none.
+	Activity Activity
 	// History lists sessions, federated ones included at headquarters;
 	// nil leaves its routes out.
 	History SessionHistory

@@ -474,8 +474,9 @@ func fakeDeps(d *fakeData) Deps {
 func withServices(deps *Deps) {
 	deps.Calls, deps.Cluster, deps.Invites = fakeCalls{}, fakeCluster{}, fakeInvites{}
 	deps.History, deps.Events, deps.Media, deps.Reports = fakeHistory{}, fakeEvents{}, fakeMedia{}, fakeReports{}
-	deps.Members = &fakeMembers{} // members_test.go
-	deps.Phone = &fakePhone{}     // phone_test.go
+	deps.Members = &fakeMembers{}                              // members_test.go
+	deps.Phone = &fakePhone{}                                  // phone_test.go
+	deps.People, deps.Activity = &fakePeople{}, fakeActivity{} // people_test.go
 }
 
 func testConfig() Config {

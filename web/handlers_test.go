@@ -55,6 +55,7 @@ func TestRoutesOfAbsentServicesAreNotServed(t *testing.T) {
 		{"GET", APIPrefix + "/waiting-calls"},
 		{"GET", APIPrefix + "/media/{id}"},
 		{"GET", APIPrefix + "/member-invitations"},
+		{"POST", APIPrefix + "/contacts/import"},
 	}
 	openAPIPaths := func(s *Server) map[string]map[string]any {
 		b := &browser{t: t, s: s}

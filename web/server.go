@@ -79,7 +79,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // node runs without are left out: they answer 404 like any unknown path, and
 // the OpenAPI document, made from this table, does not list them.
 func (s *Server) routeTable() []route {
-	routes := append(append(s.apiRoutes(), s.uiRoutes()...), s.guestUIRoutes()...)
+	routes := append(append(append(s.exportRoutes(), s.apiRoutes()...), s.uiRoutes()...), s.guestUIRoutes()...)
+	if s.deps.People != nil {
+		// Ahead of "/users/:id" and "/contacts/:id" (peopleRoutes).
+		routes = append(s.peopleRoutes(), routes...)
+	}
 	for _, svc := range []struct {
 		present bool
 		routes  func() []route

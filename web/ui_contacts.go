@@ -30,6 +30,10 @@ type contactsData struct {
 	// Internal are the organisation's users with their presence, one
 	// page of them; nil when the node has no phone (Deps.Phone).
 	Internal *InternalContacts
+	// CanImport is set when contacts can be imported from CSV
+	// (Deps.People); ImportColumns is the header of such a file.
+	CanImport     bool
+	ImportColumns string
 }
 
 type contactRow struct {
@@ -57,6 +61,7 @@ func (s *Server) showContacts(c *fiber.Ctx, status int, f *formState) error {
 		names[u.ID] = u.Name
 	}
 	d := contactsData{Total: len(cs), Query: strings.TrimSpace(c.Query("q")), CanEdit: s.can(a, policy.PhonebookEditor), CanCall: s.can(a, policy.CreateConference)}
+	d.CanImport, d.ImportColumns = s.deps.People != nil, strings.Join(ContactCSVColumns, ",")
 	q := strings.ToLower(d.Query)
 	for _, ct := range cs {
 		if q != "" && !strings.Contains(strings.ToLower(strings.Join([]string{ct.Name, ct.Company, ct.Email, ct.Phone, ct.Notes}, " ")), q) {

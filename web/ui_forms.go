@@ -202,6 +202,8 @@ func fieldLabel(field string) string {
 		return "The group"
 	case "color":
 		return "The colour"
+	case "csv":
+		return "In the CSV file,"
 	case "roles", "role":
 		return "The role"
 	}

@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -33,9 +35,21 @@ type UserPatch struct {
 }
 
 type usersData struct {
-	Users  []userRow
-	Roles  []storage.Role
-	Active int
+	// Users is the page shown of the members matching Query: users, and
+	// the people invited unless Query narrows to users.
+	Users []personRow
+	Query memberQuery
+	// Matching is how many members the view holds; Page is shown of Pages.
+	Matching    int
+	Page, Pages int
+	Roles       []storage.Role
+	AllTeams    []storage.Team
+	LabelGroups []labelGroupChips
+	Active      int
+	// Importing is set when members can be imported from CSV (Deps.People
+	// and Deps.Members); ImportColumns is the header of such a file.
+	Importing     bool
+	ImportColumns string
 	// Inviting is set when the node invites by e-mail (Deps.Members);
 	// Teams are the invitation form's choices, Invitations those pending.
 	Inviting    bool
@@ -43,18 +57,20 @@ type usersData struct {
 	Invitations []MemberInvitationOut
 }
 
-type userRow struct {
-	storage.User
-	Roles []string
-	Teams []string
-}
-
 func (s *Server) uiUsers(c *fiber.Ctx) error { return s.showUsers(c, fiber.StatusOK, &formState{}) }
 
 func (s *Server) showUsers(c *fiber.Ctx, status int, f *formState) error {
 	ctx := c.UserContext()
 	a, _ := actorOf(c)
-	users, err := s.deps.Org.Users(ctx, a.OrgID)
+	q, err := memberQueryOf(func(k string) string { return c.Query(k) })
+	if err != nil {
+		return err
+	}
+	names, err := s.memberNames(ctx, a.OrgID)
+	if err != nil {
+		return err
+	}
+	all, err := s.memberRows(ctx, a, names, true)
 	if err != nil {
 		return err
 	}
@@ -62,28 +78,20 @@ func (s *Server) showUsers(c *fiber.Ctx, status int, f *formState) error {
 	if err != nil {
 		return err
 	}
-	teams, err := s.deps.Org.TeamsWithMembers(ctx, a.OrgID)
-	if err != nil {
-		return err
-	}
-	teamsOf := map[string][]string{}
-	for _, t := range teams {
-		for _, m := range t.Members {
-			teamsOf[m.UserID] = append(teamsOf[m.UserID], t.Name)
-		}
-	}
-	d := usersData{Roles: sortRoles(roles), Users: make([]userRow, 0, len(users))}
-	for _, u := range users {
-		if u.Active {
+	d := usersData{Query: q, Roles: sortRoles(roles), AllTeams: names.teams, LabelGroups: names.groups,
+		Importing: s.deps.People != nil && s.deps.Members != nil, ImportColumns: strings.Join(MemberCSVColumns, ",")}
+	for _, r := range all {
+		if r.Status == MemberActive {
 			d.Active++
 		}
-		d.Users = append(d.Users, userRow{User: u, Roles: s.deps.Authz.Roles(u.OrgID, u.ID), Teams: teamsOf[u.ID]})
 	}
+	matching := q.filter(all)
+	d.Matching = len(matching)
+	d.Users, d.Pages = page(matching, q.Page, membersPerPage)
+	d.Page = q.Page
 	if s.deps.Members != nil {
 		d.Inviting = true
-		for _, t := range teams {
-			d.Teams = append(d.Teams, t.Team)
-		}
+		d.Teams = names.teams
 		invs, err := s.deps.Members.MemberInvitations(ctx, a)
 		if err != nil {
 			return err
@@ -118,7 +126,15 @@ type userData struct {
 	AllRoles []storage.Role
 	Teams    []teamRef
 	Self     bool
+	// Labelling is set when labels can be applied here (Deps.People);
+	// LabelGroups are the choices, Labels the ids applied.
+	Labelling   bool
+	LabelGroups []labelGroupChips
+	Labels      []string
 }
+
+// HasLabel reports whether the label is applied to the user.
+func (d userData) HasLabel(id string) bool { return slices.Contains(d.Labels, id) }
 
 // Has reports whether the user holds a role.
 func (d userData) Has(role string) bool {
@@ -146,6 +162,17 @@ func (s *Server) showUser(c *fiber.Ctx, status int, f *formState) error {
 	d.AllRoles = sortRoles(roles)
 	if d.Teams, err = s.teamRefs(c, u.ID); err != nil {
 		return err
+	}
+	if s.deps.People != nil && s.deps.Activity != nil {
+		names, err := s.memberNames(c.UserContext(), a.OrgID)
+		if err != nil {
+			return err
+		}
+		applied, err := s.deps.Activity.UserLabels(c.UserContext(), a.OrgID)
+		if err != nil {
+			return err
+		}
+		d.Labelling, d.LabelGroups, d.Labels = true, names.groups, applied[u.ID]
 	}
 	v := s.view(c, u.Name, "users")
 	v.Form = f

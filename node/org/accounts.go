@@ -39,7 +39,19 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (sto
 		return u, storage.ErrUnauthenticated
 	}
 	s.d.FirstPassword.loggedIn(ctx, u.ID)
+	s.loggedIn(ctx, u.ID)
 	return u, nil
+}
+
+// loggedIn records a login at this node (Deps.Logins). The login stands
+// without its record: the members list then shows the previous one.
+func (s *Service) loggedIn(ctx context.Context, userID string) {
+	if s.d.Logins == nil {
+		return
+	}
+	if err := s.d.Logins.RecordLogin(ctx, userID, s.d.Now().UTC()); err != nil {
+		s.d.Log.Warn("last login not recorded", "user", userID, "err", err)
+	}
 }
 
 // PasswordChangeRequired reports whether the user still has the password

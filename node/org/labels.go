@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"siteline/node/internal/ids"
@@ -71,23 +72,9 @@ func (s *Service) DeleteLabel(ctx context.Context, a web.Actor, id string) error
 
 func (s *Service) PutContact(ctx context.Context, a web.Actor, c storage.Contact) (storage.Contact, error) {
 	c.OrgID = a.OrgID
-	c.Name = strings.TrimSpace(c.Name)
-	if err := checkName("name", c.Name); err != nil {
+	c, err := checkContact(c)
+	if err != nil {
 		return c, err
-	}
-	if c.Email != "" {
-		var err error
-		if c.Email, err = normEmail("email", c.Email); err != nil {
-			return c, err
-		}
-	}
-	if c.Phone = strings.TrimSpace(c.Phone); c.Phone != "" && !phoneRE.MatchString(c.Phone) {
-		return c, validation("phone", fmt.Sprintf("%q is not a phone number (digits, spaces, + - ( ) only)", c.Phone))
-	}
-	for field, v := range map[string]string{"company": c.Company, "notes": c.Notes} {
-		if len(v) > 2000 {
-			return c, validation(field, "must be at most 2000 bytes")
-		}
 	}
 	if c.UserID != "" {
 		if _, err := inOrg(ctx, a, "user", c.UserID, s.d.Store.User); err != nil {
@@ -108,6 +95,29 @@ func (s *Service) PutContact(ctx context.Context, a web.Actor, c storage.Contact
 		storage.Change{Op: storage.OpPutContact, Contact: &c, Existing: action == "contact.update"})
 }
 
+// checkContact normalises a contact's fields or names the first bad one.
+func checkContact(c storage.Contact) (storage.Contact, error) {
+	c.Name = strings.TrimSpace(c.Name)
+	if err := checkName("name", c.Name); err != nil {
+		return c, err
+	}
+	if c.Email != "" {
+		var err error
+		if c.Email, err = normEmail("email", c.Email); err != nil {
+			return c, err
+		}
+	}
+	if c.Phone = strings.TrimSpace(c.Phone); c.Phone != "" && !phoneRE.MatchString(c.Phone) {
+		return c, validation("phone", fmt.Sprintf("%q is not a phone number (digits, spaces, + - ( ) only)", c.Phone))
+	}
+	for field, v := range map[string]string{"company": c.Company, "notes": c.Notes} {
+		if len(v) > 2000 {
+			return c, validation(field, "must be at most 2000 bytes")
+		}
+	}
+	return c, nil
+}
+
 var phoneRE = regexp.MustCompile(`^\+?[0-9 ()\-./]{3,32}$`)
 
 func (s *Service) DeleteContact(ctx context.Context, a web.Actor, id string) error {
@@ -117,4 +127,29 @@ func (s *Service) DeleteContact(ctx context.Context, a web.Actor, id string) err
 	}
 	return s.commit(ctx, a, entry{"contact.delete", id, map[string]string{"name": c.Name}},
 		storage.Change{Op: storage.OpDelContact, ID: id})
+}
+
+// SetUserLabels replaces the labels applied to a user of the actor's
+// organisation.
+func (s *Service) SetUserLabels(ctx context.Context, a web.Actor, userID string, labelIDs []string) error {
+	u, err := inOrg(ctx, a, "user", userID, s.d.Store.User)
+	if err != nil {
+		return err
+	}
+	labels, err := s.d.Store.Labels(ctx, a.OrgID)
+	if err != nil {
+		return err
+	}
+	var set []string
+	for _, id := range labelIDs {
+		if id == "" || slices.Contains(set, id) {
+			continue
+		}
+		if !slices.ContainsFunc(labels, func(l storage.Label) bool { return l.ID == id }) {
+			return validation("labels", fmt.Sprintf("%q is not a label of this organisation", id))
+		}
+		set = append(set, id)
+	}
+	return s.commit(ctx, a, entry{"user.labels", u.ID, map[string]any{"labels": set}},
+		storage.Change{Op: storage.OpSetUserLabels, ID: u.ID, LabelIDs: set})
 }

@@ -295,7 +295,7 @@ func (m *Members) Activate(ctx context.Context, token string, in web.ActivationI
 		{Op: storage.OpAcceptMemberInvite, MemberInvitation: &used, TokenHash: hash},
 		{Op: storage.OpPutUser, User: &u, PasswordHash: pw},
 	}
-	roles, teams, err := m.stillThere(ctx, inv)
+	roles, teams, labels, err := m.stillThere(ctx, inv)
 	if err != nil {
 		return storage.User{}, err
 	}
@@ -305,6 +305,9 @@ func (m *Members) Activate(ctx context.Context, token string, in web.ActivationI
 	for _, t := range teams {
 		changes = append(changes, storage.Change{Op: storage.OpSetTeamMember,
 			Membership: &storage.TeamMembership{TeamID: t, UserID: u.ID, Role: storage.TeamMember}})
+	}
+	if len(labels) > 0 {
+		changes = append(changes, storage.Change{Op: storage.OpSetUserLabels, ID: u.ID, LabelIDs: labels})
 	}
 	self := web.Actor{UserID: u.ID, OrgID: u.OrgID, Name: u.Name, Email: u.Email}
 	e := entry{"member.activate", u.ID, map[string]any{"invitation": inv.ID, "email": u.Email, "roles": roles, "teams": teams}}
@@ -317,17 +320,19 @@ func (m *Members) Activate(ctx context.Context, token string, in web.ActivationI
 		}
 		return storage.User{}, err
 	}
+	// Activating logs the member in (the web layer starts their session).
+	m.s.loggedIn(ctx, u.ID)
 	u.PasswordHash = pw
 	return u, nil
 }
 
-// stillThere keeps the invitation's roles and teams that still exist: one
-// deleted since the invitation was sent is left out rather than failing
-// the activation.
-func (m *Members) stillThere(ctx context.Context, inv storage.MemberInvitation) (roles, teams []string, err error) {
+// stillThere keeps the invitation's roles, teams and labels that still
+// exist: one deleted since the invitation was sent is left out rather than
+// failing the activation.
+func (m *Members) stillThere(ctx context.Context, inv storage.MemberInvitation) (roles, teams, labels []string, err error) {
 	defined, err := m.s.d.Store.Roles(ctx, inv.OrgID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, r := range inv.Roles {
 		if hasRole(defined, r) {
@@ -340,13 +345,24 @@ func (m *Members) stillThere(ctx context.Context, inv storage.MemberInvitation) 
 			continue
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if t.OrgID == inv.OrgID {
 			teams = append(teams, id)
 		}
 	}
-	return roles, teams, nil
+	if len(inv.LabelIDs) > 0 {
+		all, err := m.s.d.Store.Labels(ctx, inv.OrgID)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for _, l := range all {
+			if slices.Contains(inv.LabelIDs, l.ID) {
+				labels = append(labels, l.ID)
+			}
+		}
+	}
+	return roles, teams, labels, nil
 }
 
 // pending finds the invitation of token and its hash, or says in a

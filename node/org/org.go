@@ -47,6 +47,7 @@ type Store interface {
 	Labels(ctx context.Context, orgID string) ([]storage.Label, error)
 	HistorySettings(ctx context.Context, orgID string) (storage.HistorySettings, error)
 	Contact(ctx context.Context, id string) (storage.Contact, error)
+	Contacts(ctx context.Context, orgID string) ([]storage.Contact, error)
 	Policy(ctx context.Context, orgID string) ([]storage.PolicyRule, error)
 	PolicyVersions(ctx context.Context, orgID string) ([]storage.PolicyVersion, error)
 	PolicyVersion(ctx context.Context, orgID, id string) (storage.PolicyVersion, error)
@@ -96,6 +97,9 @@ type Deps struct {
 	// AuditFailures counts audit entries lost after their change was
 	// committed; nil counts nothing.
 	AuditFailures Counter
+	// Logins keeps each user's latest login at this node (site data,
+	// never proposed through the replicated log); nil keeps none.
+	Logins storage.LoginRecorder
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Log receives what goes wrong after a change was committed; slog's

@@ -227,6 +227,8 @@ func applyChange(ctx context.Context, q querier, ch storage.Change) error {
 		return revokeMemberInvite(ctx, q, *ch.MemberInvitation)
 	case storage.OpAcceptMemberInvite:
 		return acceptMemberInvite(ctx, q, *ch.MemberInvitation, ch.TokenHash)
+	case storage.OpSetUserLabels:
+		return setUserLabels(ctx, q, ch.ID, ch.LabelIDs)
 	}
 	return &storage.ValidationError{Field: "op", Problem: fmt.Sprintf("unknown operation %q", ch.Op)}
 }

@@ -36,8 +36,8 @@ func (s *Store) MemberInvitationByHash(ctx context.Context, hash []byte) (storag
 func queryMemberInvites(ctx context.Context, q querier, where string, args ...any) ([]storage.MemberInvitation, error) {
 	return collect(ctx, q, func(r *sql.Rows) (storage.MemberInvitation, error) {
 		var m storage.MemberInvitation
-		var roles, teams string
-		err := r.Scan(&m.ID, &m.OrgID, &m.Email, &roles, &teams, &m.TokenHash, &m.CreatedBy,
+		var roles, teams, labels string
+		err := r.Scan(&m.ID, &m.OrgID, &m.Email, &roles, &teams, &labels, &m.TokenHash, &m.CreatedBy,
 			timeDest{&m.CreatedAt}, timeDest{&m.SentAt}, &m.Sends, timeDest{&m.ExpiresAt},
 			optTimeDest{&m.UsedAt}, stringDest{&m.UserID}, optTimeDest{&m.RevokedAt})
 		if err != nil {
@@ -49,8 +49,14 @@ func queryMemberInvites(ctx context.Context, q querier, where string, args ...an
 		if err := json.Unmarshal([]byte(teams), &m.TeamIDs); err != nil {
 			return m, fmt.Errorf("teams of member invitation %s: %w", m.ID, err)
 		}
+		if err := json.Unmarshal([]byte(labels), &m.LabelIDs); err != nil {
+			return m, fmt.Errorf("labels of member invitation %s: %w", m.ID, err)
+		}
+		if len(m.LabelIDs) == 0 {
+			m.LabelIDs = nil
+		}
 		return m, nil
-	}, `SELECT id, org_id, email, roles, team_ids, token_hash, created_by, created_at, sent_at, sends,
+	}, `SELECT id, org_id, email, roles, team_ids, label_ids, token_hash, created_by, created_at, sent_at, sends,
 		expires_at, used_at, user_id, revoked_at
 		FROM member_invitations `+where+` ORDER BY created_at DESC, id`, args...)
 }
@@ -83,9 +89,9 @@ func putMemberInvite(ctx context.Context, q querier, m storage.MemberInvitation)
 			WHERE id = ?`, m.TokenHash, nanos(m.SentAt), m.Sends, nanos(m.ExpiresAt), m.ID)
 	}
 	return exec(ctx, q, `INSERT INTO member_invitations
-		(id, org_id, email, roles, team_ids, token_hash, created_by, created_at, sent_at, sends, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.OrgID, strings.ToLower(m.Email), jsonList(m.Roles), jsonList(m.TeamIDs), m.TokenHash, m.CreatedBy,
+		(id, org_id, email, roles, team_ids, label_ids, token_hash, created_by, created_at, sent_at, sends, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.OrgID, strings.ToLower(m.Email), jsonList(m.Roles), jsonList(m.TeamIDs), jsonList(m.LabelIDs), m.TokenHash, m.CreatedBy,
 		nanos(m.CreatedAt), nanos(m.SentAt), m.Sends, nanos(m.ExpiresAt))
 }
 
@@ -155,10 +161,10 @@ func memberInvite(ctx context.Context, q querier, id string) (storage.MemberInvi
 // restoreMemberInvite inserts m as a snapshot holds it, state included.
 func restoreMemberInvite(ctx context.Context, q querier, m storage.MemberInvitation, hash []byte) error {
 	return exec(ctx, q, `INSERT INTO member_invitations
-		(id, org_id, email, roles, team_ids, token_hash, created_by, created_at, sent_at, sends, expires_at,
+		(id, org_id, email, roles, team_ids, label_ids, token_hash, created_by, created_at, sent_at, sends, expires_at,
 			used_at, user_id, revoked_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.OrgID, m.Email, jsonList(m.Roles), jsonList(m.TeamIDs), hash, m.CreatedBy,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.OrgID, m.Email, jsonList(m.Roles), jsonList(m.TeamIDs), jsonList(m.LabelIDs), hash, m.CreatedBy,
 		nanos(m.CreatedAt), nanos(m.SentAt), m.Sends, nanos(m.ExpiresAt),
 		optNanos(m.UsedAt), nullString(m.UserID), optNanos(m.RevokedAt))
 }
