@@ -15,7 +15,8 @@ import (
 	"siteline/storage/historygen"
 )
 
-// historyStore is a store filled by the generator, with its orgs.
+// historyStore is a store filled by the generator through a bulk load,
+// with its orgs.
 func historyStore(t testing.TB, cfg historygen.Config) (*Store, []historygen.Org) {
 	t.Helper()
 	s, err := Open(context.Background(), t.TempDir()+"/siteline.db", nil)
@@ -27,7 +28,14 @@ func historyStore(t testing.TB, cfg historygen.Config) (*Store, []historygen.Org
 	if err := s.Apply(context.Background(), 1, cmd); err != nil {
 		t.Fatalf("apply generated orgs: %v", err)
 	}
-	if _, err := historygen.Fill(context.Background(), s, orgs, cfg); err != nil {
+	load, err := s.BulkLoad(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := historygen.Fill(context.Background(), load, orgs, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := load.Finish(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return s, orgs
