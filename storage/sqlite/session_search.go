@@ -135,10 +135,12 @@ func planSearch(q storage.SessionQuery) (searchPlan, error) {
 }
 
 // matchSet is the rowids of the sessions one search term matches: in their
-// name, goal or notes, a participant's name or a chat line.
+// name, goal or notes, a participant's name, a chat line or the text of a
+// service report that stands (migration 00016).
 const matchSet = `SELECT rowid AS sid FROM session_fts WHERE session_fts MATCH ?
 	UNION SELECT sid FROM session_people_fts WHERE session_people_fts MATCH ?
-	UNION SELECT sid FROM session_chat_fts WHERE session_chat_fts MATCH ?`
+	UNION SELECT sid FROM session_chat_fts WHERE session_chat_fts MATCH ?
+	UNION SELECT sid FROM session_report_fts WHERE session_report_fts MATCH ?`
 
 // matchesRow tells whether one search term matches the session s, looking
 // up only that session's rows in the full-text indexes: no list of every
@@ -147,7 +149,9 @@ const matchesRow = `(EXISTS (SELECT 1 FROM session_fts WHERE session_fts MATCH ?
 		OR EXISTS (SELECT 1 FROM session_participants p JOIN session_people_fts f ON f.rowid = p.rowid
 			WHERE p.session_id = s.id AND f.session_people_fts MATCH ?)
 		OR EXISTS (SELECT 1 FROM session_events e JOIN session_chat_fts f ON f.rowid = e.rowid
-			WHERE e.session_id = s.id AND e.kind = 'chat' AND f.session_chat_fts MATCH ?))`
+			WHERE e.session_id = s.id AND e.kind = 'chat' AND f.session_chat_fts MATCH ?)
+		OR EXISTS (SELECT 1 FROM service_reports r JOIN session_report_fts f ON f.rowid = r.rowid
+			WHERE r.session_id = s.id AND f.session_report_fts MATCH ?))`
 
 // sql is the query of the plan. With drive >= 0 the rows come from the
 // matches of terms[drive] and are sorted after, the fast way when the
@@ -162,7 +166,7 @@ func (p searchPlan) sql(drive int) (string, []any) {
 	if drive >= 0 {
 		m := ftsMatch(p.terms[drive])
 		w.WriteString(`(` + matchSet + `) m CROSS JOIN sessions s ON s.rowid = m.sid`)
-		args = append(args, m, m, m)
+		args = append(args, m, m, m, m)
 	} else {
 		w.WriteString(`sessions s`)
 	}
@@ -202,7 +206,7 @@ func (p searchPlan) sql(drive int) (string, []any) {
 	for i, t := range p.terms {
 		if i != drive {
 			m := ftsMatch(t)
-			and(matchesRow, m, m, m)
+			and(matchesRow, m, m, m, m)
 		}
 	}
 	cmp, dir := ">", "ASC"
@@ -240,7 +244,7 @@ func (s *Store) driver(ctx context.Context, p searchPlan) (int, error) {
 	for i, t := range p.terms {
 		m := ftsMatch(t)
 		var n int
-		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM (`+matchSet+` LIMIT ?)`, m, m, m, fewest).Scan(&n); err != nil {
+		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM (`+matchSet+` LIMIT ?)`, m, m, m, m, fewest).Scan(&n); err != nil {
 			return -1, err
 		}
 		if n < fewest {

@@ -46,7 +46,7 @@ func historyStore(t testing.TB, cfg historygen.Config) (*Store, []historygen.Org
 type refSession struct {
 	storage.SessionSummary
 	participants []string // user ids
-	words        []string // every word of name, goal, notes, participants' names, chat
+	words        []string // every word of name, goal, notes, participants' names, chat, reports
 }
 
 func loadReference(t *testing.T, s *Store) []refSession {
@@ -85,6 +85,10 @@ func loadReference(t *testing.T, s *Store) []refSession {
 		byID[p[0]].words = append(byID[p[0]].words, searchTerms(p[1])...)
 	}
 	for _, p := range pairs(`SELECT session_id, json_extract(payload, '$.text') FROM session_events WHERE kind = 'chat'`) {
+		byID[p[0]].words = append(byID[p[0]].words, searchTerms(p[1])...)
+	}
+	for _, p := range pairs(`SELECT r.session_id, r.body || ' ' || (SELECT group_concat(value, ' ') FROM json_each(r.fields))
+		FROM service_reports r WHERE NOT r.deleted`) {
 		byID[p[0]].words = append(byID[p[0]].words, searchTerms(p[1])...)
 	}
 	for _, p := range pairs(`SELECT session_id, label_id FROM session_labels ORDER BY label_id`) {
