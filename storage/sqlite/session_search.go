@@ -78,6 +78,40 @@ type searchPlan struct {
 	limit       int
 }
 
+// listFilter names a filter by a list of sessions: those a user owns or
+// took part in, those with a label. A long list is checked row by row
+// along the sort order, where matches come soon; a short one is the
+// place to start from, then sorted, as a walk would pass most rows by.
+type listFilter int
+
+const (
+	listOwn listFilter = iota
+	listParticipant
+	listLabels
+)
+
+// shortList is how many sessions a list filter may select (of every
+// organisation) for the search to start from them. Variable so that
+// tests can try both ways on small data.
+var shortList = 3000
+
+// listCount is the query counting, up to a bound, the sessions of a list
+// filter, and its arguments.
+func (p searchPlan) listCount(f listFilter) (string, []any, bool) {
+	q := p.q
+	switch {
+	case f == listOwn && q.OwnOnly:
+		return `SELECT count(*) FROM (SELECT 1 FROM session_participants WHERE user_id = ?1
+			UNION ALL SELECT 1 FROM sessions WHERE org_id = ?2 AND owner_id = ?1 LIMIT ?3)`, []any{q.ViewerID, q.OrgID}, true
+	case f == listParticipant && q.ParticipantID != "":
+		return `SELECT count(*) FROM (SELECT 1 FROM session_participants WHERE user_id = ?1 LIMIT ?2)`, []any{q.ParticipantID}, true
+	case f == listLabels && len(q.LabelIDs) > 0:
+		return `SELECT count(*) FROM (SELECT 1 FROM session_labels WHERE label_id IN (SELECT value FROM json_each(?1)) LIMIT ?2)`,
+			[]any{jsonList(q.LabelIDs)}, true
+	}
+	return "", nil, false
+}
+
 func planSearch(q storage.SessionQuery) (searchPlan, error) {
 	bad := func(field, problem string) error { return &storage.ValidationError{Field: field, Problem: problem} }
 	if q.OrgID == "" {
@@ -153,21 +187,60 @@ const matchesRow = `(EXISTS (SELECT 1 FROM session_fts WHERE session_fts MATCH ?
 		OR EXISTS (SELECT 1 FROM service_reports r JOIN session_report_fts f ON f.rowid = r.rowid
 			WHERE r.session_id = s.id AND f.session_report_fts MATCH ?))`
 
-// sql is the query of the plan. With drive >= 0 the rows come from the
-// matches of terms[drive] and are sorted after, the fast way when the
-// term is rare; otherwise SQLite walks the index of the sort key and
-// checks every row, the fast way when matches are common.
-func (p searchPlan) sql(drive int) (string, []any) {
+// source is where the rows of a search come from: the matches of one
+// text term (term >= 0), the sessions of one list filter (list >= 0), or
+// else (both -1) the index of the sort key, walked in order.
+type source struct{ term, list int }
+
+var sortOrder = source{-1, -1}
+
+// lists are the session lists of the list filters, each selecting the
+// sessions' ids; the same query drives a search or filters one.
+func (p searchPlan) lists() map[listFilter]func() (string, []any) {
+	q := p.q
+	out := map[listFilter]func() (string, []any){}
+	if q.OwnOnly {
+		out[listOwn] = func() (string, []any) {
+			return `SELECT session_id FROM session_participants WHERE user_id = ?
+				UNION SELECT id FROM sessions WHERE org_id = ? AND owner_id = ?`, []any{q.ViewerID, q.OrgID, q.ViewerID}
+		}
+	}
+	if q.ParticipantID != "" {
+		out[listParticipant] = func() (string, []any) {
+			return `SELECT DISTINCT session_id FROM session_participants WHERE user_id = ?`, []any{q.ParticipantID}
+		}
+	}
+	if len(q.LabelIDs) > 0 {
+		out[listLabels] = func() (string, []any) {
+			return `SELECT DISTINCT session_id FROM session_labels WHERE label_id IN (SELECT value FROM json_each(?))`,
+				[]any{jsonList(q.LabelIDs)}
+		}
+	}
+	return out
+}
+
+// sql is the query of the plan. Driven by a rare term or a short list, the
+// rows come from its sessions and are sorted after; otherwise SQLite walks
+// the index of the sort key and checks every row, the fast way when
+// matches are common. A list that does not drive is checked with a unary
+// plus on s.id, which keeps SQLite from starting from it.
+func (p searchPlan) sql(d source) (string, []any) {
 	q := p.q
 	var w strings.Builder
 	var args []any
 	w.WriteString(`SELECT s.id, s.org_id, s.site_id, s.kind, s.name, s.goal, s.status, s.created_by, s.owner_id,
 		s.outcome, s.notes, s.started_at, s.ended_at, s.solved_at, ` + p.key + ` FROM `)
-	if drive >= 0 {
-		m := ftsMatch(p.terms[drive])
+	lists := p.lists()
+	switch {
+	case d.term >= 0:
+		m := ftsMatch(p.terms[d.term])
 		w.WriteString(`(` + matchSet + `) m CROSS JOIN sessions s ON s.rowid = m.sid`)
 		args = append(args, m, m, m, m)
-	} else {
+	case d.list >= 0:
+		list, largs := lists[listFilter(d.list)]()
+		w.WriteString(`(` + list + `) m CROSS JOIN sessions s ON s.id = m.session_id`)
+		args = append(args, largs...)
+	default:
 		w.WriteString(`sessions s`)
 	}
 	w.WriteString(` WHERE s.org_id = ?`)
@@ -185,14 +258,11 @@ func (p searchPlan) sql(drive int) (string, []any) {
 	if q.OwnerID != "" {
 		and(`s.owner_id = ?`, q.OwnerID)
 	}
-	if q.ParticipantID != "" {
-		and(`s.id IN (SELECT session_id FROM session_participants WHERE user_id = ?)`, q.ParticipantID)
-	}
-	if q.OwnOnly {
-		and(`(s.owner_id = ? OR s.id IN (SELECT session_id FROM session_participants WHERE user_id = ?))`, q.ViewerID, q.ViewerID)
-	}
-	if len(q.LabelIDs) > 0 {
-		and(`s.id IN (SELECT session_id FROM session_labels WHERE label_id IN (`+placeholders(len(q.LabelIDs))+`))`, anys(q.LabelIDs)...)
+	for _, f := range []listFilter{listOwn, listParticipant, listLabels} {
+		if list, ok := lists[f]; ok && int(f) != d.list {
+			sql, largs := list()
+			and(`+s.id IN (`+sql+`)`, largs...)
+		}
 	}
 	if len(q.SiteIDs) > 0 {
 		and(`s.site_id IN (`+placeholders(len(q.SiteIDs))+`)`, anys(q.SiteIDs)...)
@@ -204,7 +274,7 @@ func (p searchPlan) sql(drive int) (string, []any) {
 		and(`s.outcome = ?`, q.Outcome)
 	}
 	for i, t := range p.terms {
-		if i != drive {
+		if i != d.term {
 			m := ftsMatch(t)
 			and(matchesRow, m, m, m, m)
 		}
@@ -237,29 +307,45 @@ func ftsMatch(t string) string {
 // that tests can try both ways on small data.
 var rareMatches = 4000
 
-// driver picks the rarest term when it matches at most rareMatches
-// sessions (of every organisation), else -1.
-func (s *Store) driver(ctx context.Context, p searchPlan) (int, error) {
-	best, fewest := -1, rareMatches+1
+// source picks where the rows come from: the rarest term when it matches
+// at most rareMatches sessions (of every organisation), or the shortest
+// list filter when it selects at most shortList, whichever has fewer;
+// else the sort order.
+func (s *Store) source(ctx context.Context, p searchPlan) (source, error) {
+	best, fewest := sortOrder, rareMatches+1
 	for i, t := range p.terms {
 		m := ftsMatch(t)
 		var n int
 		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM (`+matchSet+` LIMIT ?)`, m, m, m, m, fewest).Scan(&n); err != nil {
-			return -1, err
+			return best, err
 		}
 		if n < fewest {
-			best, fewest = i, n
+			best, fewest = source{term: i, list: -1}, n
+		}
+	}
+	fewest = min(fewest, shortList+1)
+	for _, f := range []listFilter{listOwn, listParticipant, listLabels} {
+		query, args, ok := p.listCount(f)
+		if !ok {
+			continue
+		}
+		var n int
+		if err := s.read.QueryRowContext(ctx, query, append(args, fewest)...).Scan(&n); err != nil {
+			return best, err
+		}
+		if n < fewest {
+			best, fewest = source{term: -1, list: int(f)}, n
 		}
 	}
 	return best, nil
 }
 
 func (s *Store) runSearch(ctx context.Context, p searchPlan) (storage.SessionPage, error) {
-	drive, err := s.driver(ctx, p)
+	from, err := s.source(ctx, p)
 	if err != nil {
 		return storage.SessionPage{}, err
 	}
-	query, args := p.sql(drive)
+	query, args := p.sql(from)
 	type row struct {
 		ss  storage.SessionSummary
 		key any
@@ -394,6 +480,12 @@ func fingerprint(q storage.SessionQuery) string {
 	}
 	h := sha256.Sum256(data)
 	return hex.EncodeToString(h[:12])
+}
+
+// jsonList is ids as a JSON array, for json_each.
+func jsonList(ids []string) string {
+	data, _ := json.Marshal(ids) // strings cannot fail
+	return string(data)
 }
 
 func placeholders(n int) string {

@@ -294,12 +294,14 @@ func TestSearchSessionsMatchesReference(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(42, 1))
 	nonEmpty := 0
-	defer func(n int) { rareMatches = n }(rareMatches)
+	defer func(n, l int) { rareMatches, shortList = n, l }(rareMatches, shortList)
 	for i := range queries {
 		q := randomQuery(r, orgs, all, cfg)
-		// Text searches start from the matches or from the sort order,
-		// by turns: both must give the same.
+		// Searches start from a term's matches, from a list filter's
+		// sessions or from the sort order, by turns: all must give the
+		// same.
 		rareMatches = []int{0, 4000}[i%2]
+		shortList = []int{0, 1 << 30}[i/2%2]
 		want := reference(all, q)
 		rows := pageAll(t, s, q)
 		got := make([]string, len(rows))
