@@ -72,9 +72,10 @@ func (s *Store) SearchSessions(ctx context.Context, q storage.SessionQuery) (sto
 type searchPlan struct {
 	q           storage.SessionQuery
 	fingerprint string
-	key         string   // SQL sort key
-	terms       []string // words of the text
-	after       *cursor  // where the page starts; nil for the first
+	key         string      // SQL sort key
+	terms       []string    // words of the text
+	matches     []termMatch // their FTS5 queries, set by runSearch
+	after       *cursor     // where the page starts; nil for the first
 	limit       int
 }
 
@@ -168,25 +169,6 @@ func planSearch(q storage.SessionQuery) (searchPlan, error) {
 	return p, nil
 }
 
-// matchSet is the rowids of the sessions one search term matches: in their
-// name, goal or notes, a participant's name, a chat line or the text of a
-// service report that stands (migration 00016).
-const matchSet = `SELECT rowid AS sid FROM session_fts WHERE session_fts MATCH ?
-	UNION SELECT sid FROM session_people_fts WHERE session_people_fts MATCH ?
-	UNION SELECT sid FROM session_chat_fts WHERE session_chat_fts MATCH ?
-	UNION SELECT sid FROM session_report_fts WHERE session_report_fts MATCH ?`
-
-// matchesRow tells whether one search term matches the session s, looking
-// up only that session's rows in the full-text indexes: no list of every
-// match is built, which is what a common term needs.
-const matchesRow = `(EXISTS (SELECT 1 FROM session_fts WHERE session_fts MATCH ? AND rowid = s.rowid)
-		OR EXISTS (SELECT 1 FROM session_participants p JOIN session_people_fts f ON f.rowid = p.rowid
-			WHERE p.session_id = s.id AND f.session_people_fts MATCH ?)
-		OR EXISTS (SELECT 1 FROM session_events e JOIN session_chat_fts f ON f.rowid = e.rowid
-			WHERE e.session_id = s.id AND e.kind = 'chat' AND f.session_chat_fts MATCH ?)
-		OR EXISTS (SELECT 1 FROM service_reports r JOIN session_report_fts f ON f.rowid = r.rowid
-			WHERE r.session_id = s.id AND f.session_report_fts MATCH ?))`
-
 // source is where the rows of a search come from: the matches of one
 // text term (term >= 0), the sessions of one list filter (list >= 0), or
 // else (both -1) the index of the sort key, walked in order.
@@ -233,9 +215,9 @@ func (p searchPlan) sql(d source) (string, []any) {
 	lists := p.lists()
 	switch {
 	case d.term >= 0:
-		m := ftsMatch(p.terms[d.term])
-		w.WriteString(`(` + matchSet + `) m CROSS JOIN sessions s ON s.rowid = m.sid`)
-		args = append(args, m, m, m, m)
+		set, sargs := p.matches[d.term].set()
+		w.WriteString(`(` + set + `) m CROSS JOIN sessions s ON s.rowid = m.sid`)
+		args = append(args, sargs...)
 	case d.list >= 0:
 		list, largs := lists[listFilter(d.list)]()
 		w.WriteString(`(` + list + `) m CROSS JOIN sessions s ON s.id = m.session_id`)
@@ -273,10 +255,10 @@ func (p searchPlan) sql(d source) (string, []any) {
 	if q.Outcome != "" {
 		and(`s.outcome = ?`, q.Outcome)
 	}
-	for i, t := range p.terms {
+	for i, m := range p.matches {
 		if i != d.term {
-			m := ftsMatch(t)
-			and(matchesRow, m, m, m, m)
+			row, rargs := m.row()
+			and(row, rargs...)
 		}
 	}
 	cmp, dir := ">", "ASC"
@@ -291,17 +273,6 @@ func (p searchPlan) sql(d source) (string, []any) {
 	return w.String(), args
 }
 
-// ftsMatch is the FTS5 query of one search term: a quoted string, and a
-// prefix when it has two characters or more (a single letter or digit
-// stays a whole word).
-func ftsMatch(t string) string {
-	m := `"` + t + `"`
-	if len([]rune(t)) > 1 {
-		m += "*"
-	}
-	return m
-}
-
 // rareMatches is how many sessions a term may match for the search to
 // start from its matches rather than from the sort order. A variable so
 // that tests can try both ways on small data.
@@ -313,10 +284,10 @@ var rareMatches = 4000
 // else the sort order.
 func (s *Store) source(ctx context.Context, p searchPlan) (source, error) {
 	best, fewest := sortOrder, rareMatches+1
-	for i, t := range p.terms {
-		m := ftsMatch(t)
+	for i, m := range p.matches {
+		set, args := m.set()
 		var n int
-		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM (`+matchSet+` LIMIT ?)`, m, m, m, m, fewest).Scan(&n); err != nil {
+		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM (`+set+` LIMIT ?)`, append(args, fewest)...).Scan(&n); err != nil {
 			return best, err
 		}
 		if n < fewest {
@@ -340,7 +311,23 @@ func (s *Store) source(ctx context.Context, p searchPlan) (source, error) {
 	return best, nil
 }
 
+// spellOutTerms sets the FTS5 queries of the plan's terms.
+func (s *Store) spellOutTerms(ctx context.Context, p *searchPlan) error {
+	p.matches = make([]termMatch, len(p.terms))
+	for i, t := range p.terms {
+		m, err := s.spellOut(ctx, t)
+		if err != nil {
+			return err
+		}
+		p.matches[i] = m
+	}
+	return nil
+}
+
 func (s *Store) runSearch(ctx context.Context, p searchPlan) (storage.SessionPage, error) {
+	if err := s.spellOutTerms(ctx, &p); err != nil {
+		return storage.SessionPage{}, err
+	}
 	from, err := s.source(ctx, p)
 	if err != nil {
 		return storage.SessionPage{}, err

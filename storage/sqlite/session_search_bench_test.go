@@ -168,6 +168,9 @@ func explain(b *testing.B, s *Store, q storage.SessionQuery) string {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if err := s.spellOutTerms(context.Background(), &p); err != nil {
+		b.Fatal(err)
+	}
 	from, err := s.source(context.Background(), p)
 	if err != nil {
 		b.Fatal(err)
