@@ -240,11 +240,19 @@ func (p searchPlan) sql(d source) (string, []any) {
 	if q.OwnerID != "" {
 		and(`s.owner_id = ?`, q.OwnerID)
 	}
-	for _, f := range []listFilter{listOwn, listParticipant, listLabels} {
-		if list, ok := lists[f]; ok && int(f) != d.list {
-			sql, largs := list()
-			and(`+s.id IN (`+sql+`)`, largs...)
-		}
+	// A list that does not drive is checked per row: a participant or a
+	// label by looking the row's session up in the list's index; one's
+	// own sessions, two lists in one, against the list built once.
+	if q.OwnOnly && d.list != int(listOwn) {
+		list, largs := lists[listOwn]()
+		and(`+s.id IN (`+list+`)`, largs...)
+	}
+	if q.ParticipantID != "" && d.list != int(listParticipant) {
+		and(`EXISTS (SELECT 1 FROM session_participants WHERE user_id = ? AND session_id = s.id)`, q.ParticipantID)
+	}
+	if len(q.LabelIDs) > 0 && d.list != int(listLabels) {
+		and(`EXISTS (SELECT 1 FROM session_labels WHERE session_id = s.id AND label_id IN (SELECT value FROM json_each(?)))`,
+			jsonList(q.LabelIDs))
 	}
 	if len(q.SiteIDs) > 0 {
 		and(`s.site_id IN (`+placeholders(len(q.SiteIDs))+`)`, anys(q.SiteIDs)...)

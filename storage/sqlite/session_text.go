@@ -18,7 +18,9 @@ import (
 
 // ftsTable is one full-text table of the session's words: how its rows
 // give sessions (rowid AS sid) and how one session's rows are checked
-// (EXISTS, correlated to s).
+// (EXISTS, correlated to s). CROSS JOIN keeps SQLite from scanning every
+// match of the term for each session checked: the session's few rows
+// come first, each then looked up in the index by rowid.
 type ftsTable struct {
 	name, vocab string
 	set         string // SELECT sid FROM ... WHERE ... MATCH ?
@@ -31,15 +33,15 @@ var ftsTables = [4]ftsTable{
 		row: `EXISTS (SELECT 1 FROM session_fts WHERE session_fts MATCH ? AND rowid = s.rowid)`},
 	{name: "session_people_fts", vocab: "session_people_fts_vocab",
 		set: `SELECT sid FROM session_people_fts WHERE session_people_fts MATCH ?`,
-		row: `EXISTS (SELECT 1 FROM session_participants p JOIN session_people_fts f ON f.rowid = p.rowid
+		row: `EXISTS (SELECT 1 FROM session_participants p CROSS JOIN session_people_fts f ON f.rowid = p.rowid
 			WHERE p.session_id = s.id AND f.session_people_fts MATCH ?)`},
 	{name: "session_chat_fts", vocab: "session_chat_fts_vocab",
 		set: `SELECT sid FROM session_chat_fts WHERE session_chat_fts MATCH ?`,
-		row: `EXISTS (SELECT 1 FROM session_events e JOIN session_chat_fts f ON f.rowid = e.rowid
+		row: `EXISTS (SELECT 1 FROM session_events e CROSS JOIN session_chat_fts f ON f.rowid = e.rowid
 			WHERE e.session_id = s.id AND e.kind = 'chat' AND f.session_chat_fts MATCH ?)`},
 	{name: "session_report_fts", vocab: "session_report_fts_vocab",
 		set: `SELECT sid FROM session_report_fts WHERE session_report_fts MATCH ?`,
-		row: `EXISTS (SELECT 1 FROM service_reports r JOIN session_report_fts f ON f.rowid = r.rowid
+		row: `EXISTS (SELECT 1 FROM service_reports r CROSS JOIN session_report_fts f ON f.rowid = r.rowid
 			WHERE r.session_id = s.id AND f.session_report_fts MATCH ?)`},
 }
 
