@@ -210,8 +210,12 @@ func (p searchPlan) sql(d source) (string, []any) {
 	q := p.q
 	var w strings.Builder
 	var args []any
+	// The page's rowids first, then their rows: when SQLite sorts, it
+	// then sorts keys read from an index, not every matching row read
+	// from the table.
 	w.WriteString(`SELECT s.id, s.org_id, s.site_id, s.kind, s.name, s.goal, s.status, s.created_by, s.owner_id,
-		s.outcome, s.notes, s.started_at, s.ended_at, s.solved_at, ` + p.key + ` FROM `)
+		s.outcome, s.notes, s.started_at, s.ended_at, s.solved_at, k.key
+	FROM (SELECT s.rowid AS r, s.id AS id, ` + p.key + ` AS key FROM `)
 	lists := p.lists()
 	switch {
 	case d.term >= 0:
@@ -276,7 +280,8 @@ func (p searchPlan) sql(d source) (string, []any) {
 	if p.after != nil {
 		and(`(`+p.key+`, s.id) `+cmp+` (?, ?)`, p.after.key(), p.after.ID)
 	}
-	fmt.Fprintf(&w, "\nORDER BY %s %s, s.id %s LIMIT ?", p.key, dir, dir)
+	fmt.Fprintf(&w, "\nORDER BY %s %s, s.id %s LIMIT ?) k CROSS JOIN sessions s ON s.rowid = k.r\nORDER BY k.key %s, k.id %s",
+		p.key, dir, dir, dir, dir)
 	args = append(args, p.limit+1)
 	return w.String(), args
 }
