@@ -61,8 +61,16 @@ func SeedHistory(ctx context.Context, dataDir string, cfg SeedConfig, out io.Wri
 		fmt.Fprintf(out, "created %d generated organisations (development data: not for a real site)\n", len(orgs))
 	}
 	start := time.Now()
-	n, err := historygen.Fill(ctx, progress{store, out, cfg.Sessions, new(int), start}, orgs, gcfg)
+	load, err := store.BulkLoad(ctx)
 	if err != nil {
+		return fmt.Errorf("seed history: %w", err)
+	}
+	n, err := historygen.Fill(ctx, progress{load, out, cfg.Sessions, new(int), start}, orgs, gcfg)
+	if err != nil {
+		load.Abort(ctx)
+		return fmt.Errorf("seed history: %w", err)
+	}
+	if err := load.Finish(ctx); err != nil {
 		return fmt.Errorf("seed history: %w", err)
 	}
 	fmt.Fprintf(out, "loaded %d sessions into %s in %v\n", n, dataDir, time.Since(start).Round(time.Second))
@@ -109,7 +117,7 @@ func existingOrgs(ctx context.Context, store *sqlite.Store) ([]historygen.Org, e
 
 // progress loads batches and says how far it got every 10%.
 type progress struct {
-	store *sqlite.Store
+	store historygen.Loader
 	out   io.Writer
 	total int
 	done  *int

@@ -37,32 +37,15 @@ func (s *Store) LoadSessions(ctx context.Context, bundles []storage.SessionBundl
 		}
 	}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		// One statement per table: the full-text index flushes its
-		// pending terms at every statement that fires its triggers.
-		for _, st := range []struct {
-			sql  string
-			rows []any
-		}{
-			{`INSERT INTO sessions (id, org_id, site_id, kind, name, goal, status, created_by, owner_id,
-				outcome, notes, started_at, ended_at, solved_at, updated_at,
-				details_at, details_origin, outcome_at, outcome_origin, notes_at, notes_origin, labels_at, labels_origin)
-				SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, r->>9, r->>10, r->>11, r->>12, r->>13,
-					r->>14, r->>14, 'load', r->>14, 'load', r->>14, 'load', r->>14, 'load'
-				FROM (SELECT value AS r FROM json_each(?))`, rows.sessions},
-			{`INSERT INTO session_labels (session_id, label_id) SELECT r->>0, r->>1 FROM (SELECT value AS r FROM json_each(?))`, rows.labels},
-			{`INSERT INTO session_participants (id, session_id, user_id, display_name, user_kind, device_kind, hidden, joined_at, left_at)
-				SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7, r->>8 FROM (SELECT value AS r FROM json_each(?))`, rows.participants},
-			{`INSERT INTO session_events (id, session_id, seq, at, kind, actor_id, payload)
-				SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6 FROM (SELECT value AS r FROM json_each(?))`, rows.events},
-		} {
-			if len(st.rows) == 0 {
+		for i, table := range rows.tables() {
+			if len(table) == 0 {
 				continue
 			}
-			data, err := json.Marshal(st.rows)
+			data, err := json.Marshal(table)
 			if err != nil {
 				return err
 			}
-			if err := exec(ctx, tx, st.sql, string(data)); err != nil {
+			if err := exec(ctx, tx, loadStatements[i], string(data)); err != nil {
 				return err
 			}
 		}
@@ -72,6 +55,25 @@ func (s *Store) LoadSessions(ctx context.Context, bundles []storage.SessionBundl
 		return fmt.Errorf("load %d sessions: %w", len(bundles), err)
 	}
 	return nil
+}
+
+// loadStatements insert a batch of rows given as one JSON array of
+// arrays, in the order of loadRows.tables. One statement per table: the
+// full-text index flushes its pending terms at every statement that fires
+// its triggers (the statement's savepoint), so a statement per row would
+// make a segment per row and spend its time merging them.
+var loadStatements = [4]string{
+	`INSERT INTO sessions (id, org_id, site_id, kind, name, goal, status, created_by, owner_id,
+		outcome, notes, started_at, ended_at, solved_at, updated_at,
+		details_at, details_origin, outcome_at, outcome_origin, notes_at, notes_origin, labels_at, labels_origin)
+		SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, r->>9, r->>10, r->>11, r->>12, r->>13,
+			r->>14, r->>14, 'load', r->>14, 'load', r->>14, 'load', r->>14, 'load'
+		FROM (SELECT value AS r FROM json_each(?))`,
+	`INSERT INTO session_labels (session_id, label_id) SELECT r->>0, r->>1 FROM (SELECT value AS r FROM json_each(?))`,
+	`INSERT INTO session_participants (id, session_id, user_id, display_name, user_kind, device_kind, hidden, joined_at, left_at)
+		SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7, r->>8 FROM (SELECT value AS r FROM json_each(?))`,
+	`INSERT INTO session_events (id, session_id, seq, at, kind, actor_id, payload)
+		SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6 FROM (SELECT value AS r FROM json_each(?))`,
 }
 
 // loadRows are the rows of a batch of sessions, each a JSON array.
@@ -89,6 +91,10 @@ func jsonNanos(t *time.Time) (any, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+func (r *loadRows) tables() [4][]any {
+	return [4][]any{r.sessions, r.labels, r.participants, r.events}
 }
 
 func (r *loadRows) add(b storage.SessionBundle) error {

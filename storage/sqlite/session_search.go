@@ -72,10 +72,45 @@ func (s *Store) SearchSessions(ctx context.Context, q storage.SessionQuery) (sto
 type searchPlan struct {
 	q           storage.SessionQuery
 	fingerprint string
-	key         string   // SQL sort key
-	terms       []string // words of the text
-	after       *cursor  // where the page starts; nil for the first
+	key         string      // SQL sort key
+	terms       []string    // words of the text
+	matches     []termMatch // their FTS5 queries, set by runSearch
+	after       *cursor     // where the page starts; nil for the first
 	limit       int
+}
+
+// listFilter names a filter by a list of sessions: those a user owns or
+// took part in, those with a label. A long list is checked row by row
+// along the sort order, where matches come soon; a short one is the
+// place to start from, then sorted, as a walk would pass most rows by.
+type listFilter int
+
+const (
+	listOwn listFilter = iota
+	listParticipant
+	listLabels
+)
+
+// shortList is how many sessions a list filter may select (of every
+// organisation) for the search to start from them. Variable so that
+// tests can try both ways on small data.
+var shortList = 3000
+
+// listCount is the query counting, up to a bound, the sessions of a list
+// filter, and its arguments.
+func (p searchPlan) listCount(f listFilter) (string, []any, bool) {
+	q := p.q
+	switch {
+	case f == listOwn && q.OwnOnly:
+		return `SELECT count(*) FROM (SELECT 1 FROM session_participants WHERE user_id = ?1
+			UNION ALL SELECT 1 FROM sessions WHERE org_id = ?2 AND owner_id = ?1 LIMIT ?3)`, []any{q.ViewerID, q.OrgID}, true
+	case f == listParticipant && q.ParticipantID != "":
+		return `SELECT count(*) FROM (SELECT 1 FROM session_participants WHERE user_id = ?1 LIMIT ?2)`, []any{q.ParticipantID}, true
+	case f == listLabels && len(q.LabelIDs) > 0:
+		return `SELECT count(*) FROM (SELECT 1 FROM session_labels WHERE label_id IN (SELECT value FROM json_each(?1)) LIMIT ?2)`,
+			[]any{jsonList(q.LabelIDs)}, true
+	}
+	return "", nil, false
 }
 
 func planSearch(q storage.SessionQuery) (searchPlan, error) {
@@ -134,36 +169,64 @@ func planSearch(q storage.SessionQuery) (searchPlan, error) {
 	return p, nil
 }
 
-// matchSet is the rowids of the sessions one search term matches: in their
-// name, goal or notes, a participant's name or a chat line.
-const matchSet = `SELECT rowid AS sid FROM session_fts WHERE session_fts MATCH ?
-	UNION SELECT sid FROM session_people_fts WHERE session_people_fts MATCH ?
-	UNION SELECT sid FROM session_chat_fts WHERE session_chat_fts MATCH ?`
+// source is where the rows of a search come from: the matches of one
+// text term (term >= 0), the sessions of one list filter (list >= 0), or
+// else (both -1) the index of the sort key, walked in order.
+type source struct{ term, list int }
 
-// matchesRow tells whether one search term matches the session s, looking
-// up only that session's rows in the full-text indexes: no list of every
-// match is built, which is what a common term needs.
-const matchesRow = `(EXISTS (SELECT 1 FROM session_fts WHERE session_fts MATCH ? AND rowid = s.rowid)
-		OR EXISTS (SELECT 1 FROM session_participants p JOIN session_people_fts f ON f.rowid = p.rowid
-			WHERE p.session_id = s.id AND f.session_people_fts MATCH ?)
-		OR EXISTS (SELECT 1 FROM session_events e JOIN session_chat_fts f ON f.rowid = e.rowid
-			WHERE e.session_id = s.id AND e.kind = 'chat' AND f.session_chat_fts MATCH ?))`
+var sortOrder = source{-1, -1}
 
-// sql is the query of the plan. With drive >= 0 the rows come from the
-// matches of terms[drive] and are sorted after, the fast way when the
-// term is rare; otherwise SQLite walks the index of the sort key and
-// checks every row, the fast way when matches are common.
-func (p searchPlan) sql(drive int) (string, []any) {
+// lists are the session lists of the list filters, each selecting the
+// sessions' ids; the same query drives a search or filters one.
+func (p searchPlan) lists() map[listFilter]func() (string, []any) {
+	q := p.q
+	out := map[listFilter]func() (string, []any){}
+	if q.OwnOnly {
+		out[listOwn] = func() (string, []any) {
+			return `SELECT session_id FROM session_participants WHERE user_id = ?
+				UNION SELECT id FROM sessions WHERE org_id = ? AND owner_id = ?`, []any{q.ViewerID, q.OrgID, q.ViewerID}
+		}
+	}
+	if q.ParticipantID != "" {
+		out[listParticipant] = func() (string, []any) {
+			return `SELECT DISTINCT session_id FROM session_participants WHERE user_id = ?`, []any{q.ParticipantID}
+		}
+	}
+	if len(q.LabelIDs) > 0 {
+		out[listLabels] = func() (string, []any) {
+			return `SELECT DISTINCT session_id FROM session_labels WHERE label_id IN (SELECT value FROM json_each(?))`,
+				[]any{jsonList(q.LabelIDs)}
+		}
+	}
+	return out
+}
+
+// sql is the query of the plan. Driven by a rare term or a short list, the
+// rows come from its sessions and are sorted after; otherwise SQLite walks
+// the index of the sort key and checks every row, the fast way when
+// matches are common. A list that does not drive is checked with a unary
+// plus on s.id, which keeps SQLite from starting from it.
+func (p searchPlan) sql(d source) (string, []any) {
 	q := p.q
 	var w strings.Builder
 	var args []any
+	// The page's rowids first, then their rows: when SQLite sorts, it
+	// then sorts keys read from an index, not every matching row read
+	// from the table.
 	w.WriteString(`SELECT s.id, s.org_id, s.site_id, s.kind, s.name, s.goal, s.status, s.created_by, s.owner_id,
-		s.outcome, s.notes, s.started_at, s.ended_at, s.solved_at, ` + p.key + ` FROM `)
-	if drive >= 0 {
-		m := ftsMatch(p.terms[drive])
-		w.WriteString(`(` + matchSet + `) m CROSS JOIN sessions s ON s.rowid = m.sid`)
-		args = append(args, m, m, m)
-	} else {
+		s.outcome, s.notes, s.started_at, s.ended_at, s.solved_at, k.key
+	FROM (SELECT s.rowid AS r, s.id AS id, ` + p.key + ` AS key FROM `)
+	lists := p.lists()
+	switch {
+	case d.term >= 0:
+		set, sargs := p.matches[d.term].set()
+		w.WriteString(`(` + set + `) m CROSS JOIN sessions s ON s.rowid = m.sid`)
+		args = append(args, sargs...)
+	case d.list >= 0:
+		list, largs := lists[listFilter(d.list)]()
+		w.WriteString(`(` + list + `) m CROSS JOIN sessions s ON s.id = m.session_id`)
+		args = append(args, largs...)
+	default:
 		w.WriteString(`sessions s`)
 	}
 	w.WriteString(` WHERE s.org_id = ?`)
@@ -181,14 +244,19 @@ func (p searchPlan) sql(drive int) (string, []any) {
 	if q.OwnerID != "" {
 		and(`s.owner_id = ?`, q.OwnerID)
 	}
-	if q.ParticipantID != "" {
-		and(`s.id IN (SELECT session_id FROM session_participants WHERE user_id = ?)`, q.ParticipantID)
+	// A list that does not drive is checked per row: a participant or a
+	// label by looking the row's session up in the list's index; one's
+	// own sessions, two lists in one, against the list built once.
+	if q.OwnOnly && d.list != int(listOwn) {
+		list, largs := lists[listOwn]()
+		and(`+s.id IN (`+list+`)`, largs...)
 	}
-	if q.OwnOnly {
-		and(`(s.owner_id = ? OR s.id IN (SELECT session_id FROM session_participants WHERE user_id = ?))`, q.ViewerID, q.ViewerID)
+	if q.ParticipantID != "" && d.list != int(listParticipant) {
+		and(`EXISTS (SELECT 1 FROM session_participants WHERE user_id = ? AND session_id = s.id)`, q.ParticipantID)
 	}
-	if len(q.LabelIDs) > 0 {
-		and(`s.id IN (SELECT session_id FROM session_labels WHERE label_id IN (`+placeholders(len(q.LabelIDs))+`))`, anys(q.LabelIDs)...)
+	if len(q.LabelIDs) > 0 && d.list != int(listLabels) {
+		and(`EXISTS (SELECT 1 FROM session_labels WHERE session_id = s.id AND label_id IN (SELECT value FROM json_each(?)))`,
+			jsonList(q.LabelIDs))
 	}
 	if len(q.SiteIDs) > 0 {
 		and(`s.site_id IN (`+placeholders(len(q.SiteIDs))+`)`, anys(q.SiteIDs)...)
@@ -199,10 +267,10 @@ func (p searchPlan) sql(drive int) (string, []any) {
 	if q.Outcome != "" {
 		and(`s.outcome = ?`, q.Outcome)
 	}
-	for i, t := range p.terms {
-		if i != drive {
-			m := ftsMatch(t)
-			and(matchesRow, m, m, m)
+	for i, m := range p.matches {
+		if i != d.term {
+			row, rargs := m.row()
+			and(row, rargs...)
 		}
 	}
 	cmp, dir := ">", "ASC"
@@ -212,20 +280,10 @@ func (p searchPlan) sql(drive int) (string, []any) {
 	if p.after != nil {
 		and(`(`+p.key+`, s.id) `+cmp+` (?, ?)`, p.after.key(), p.after.ID)
 	}
-	fmt.Fprintf(&w, "\nORDER BY %s %s, s.id %s LIMIT ?", p.key, dir, dir)
+	fmt.Fprintf(&w, "\nORDER BY %s %s, s.id %s LIMIT ?) k CROSS JOIN sessions s ON s.rowid = k.r\nORDER BY k.key %s, k.id %s",
+		p.key, dir, dir, dir, dir)
 	args = append(args, p.limit+1)
 	return w.String(), args
-}
-
-// ftsMatch is the FTS5 query of one search term: a quoted string, and a
-// prefix when it has two characters or more (a single letter or digit
-// stays a whole word).
-func ftsMatch(t string) string {
-	m := `"` + t + `"`
-	if len([]rune(t)) > 1 {
-		m += "*"
-	}
-	return m
 }
 
 // rareMatches is how many sessions a term may match for the search to
@@ -233,29 +291,61 @@ func ftsMatch(t string) string {
 // that tests can try both ways on small data.
 var rareMatches = 4000
 
-// driver picks the rarest term when it matches at most rareMatches
-// sessions (of every organisation), else -1.
-func (s *Store) driver(ctx context.Context, p searchPlan) (int, error) {
-	best, fewest := -1, rareMatches+1
-	for i, t := range p.terms {
-		m := ftsMatch(t)
+// source picks where the rows come from: the rarest term when it matches
+// at most rareMatches sessions (of every organisation), or the shortest
+// list filter when it selects at most shortList, whichever has fewer;
+// else the sort order.
+func (s *Store) source(ctx context.Context, p searchPlan) (source, error) {
+	best, fewest := sortOrder, rareMatches+1
+	for i, m := range p.matches {
+		set, args := m.set()
 		var n int
-		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM (`+matchSet+` LIMIT ?)`, m, m, m, fewest).Scan(&n); err != nil {
-			return -1, err
+		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM (`+set+` LIMIT ?)`, append(args, fewest)...).Scan(&n); err != nil {
+			return best, err
 		}
 		if n < fewest {
-			best, fewest = i, n
+			best, fewest = source{term: i, list: -1}, n
+		}
+	}
+	fewest = min(fewest, shortList+1)
+	for _, f := range []listFilter{listOwn, listParticipant, listLabels} {
+		query, args, ok := p.listCount(f)
+		if !ok {
+			continue
+		}
+		var n int
+		if err := s.read.QueryRowContext(ctx, query, append(args, fewest)...).Scan(&n); err != nil {
+			return best, err
+		}
+		if n < fewest {
+			best, fewest = source{term: -1, list: int(f)}, n
 		}
 	}
 	return best, nil
 }
 
+// spellOutTerms sets the FTS5 queries of the plan's terms.
+func (s *Store) spellOutTerms(ctx context.Context, p *searchPlan) error {
+	p.matches = make([]termMatch, len(p.terms))
+	for i, t := range p.terms {
+		m, err := s.spellOut(ctx, t)
+		if err != nil {
+			return err
+		}
+		p.matches[i] = m
+	}
+	return nil
+}
+
 func (s *Store) runSearch(ctx context.Context, p searchPlan) (storage.SessionPage, error) {
-	drive, err := s.driver(ctx, p)
+	if err := s.spellOutTerms(ctx, &p); err != nil {
+		return storage.SessionPage{}, err
+	}
+	from, err := s.source(ctx, p)
 	if err != nil {
 		return storage.SessionPage{}, err
 	}
-	query, args := p.sql(drive)
+	query, args := p.sql(from)
 	type row struct {
 		ss  storage.SessionSummary
 		key any
@@ -390,6 +480,12 @@ func fingerprint(q storage.SessionQuery) string {
 	}
 	h := sha256.Sum256(data)
 	return hex.EncodeToString(h[:12])
+}
+
+// jsonList is ids as a JSON array, for json_each.
+func jsonList(ids []string) string {
+	data, _ := json.Marshal(ids) // strings cannot fail
+	return string(data)
 }
 
 func placeholders(n int) string {

@@ -21,7 +21,8 @@ import (
 //
 // SITELINE_BENCH_DB=path/siteline.db reuses a store filled before by
 // `siteline dev seed-history` (with its default seed) instead of
-// generating one; SITELINE_BENCH_PLANS=1 logs each shape's query plan.
+// generating one; SITELINE_BENCH_PLANS=1 logs each shape's query plan;
+// SITELINE_BENCH_SHAPES=a,b runs only the shapes named.
 // Each shape reports the median and 95th percentile of one page (50 rows)
 // with varying parameters.
 func BenchmarkSessionSearch(b *testing.B) {
@@ -103,9 +104,28 @@ func BenchmarkSessionSearch(b *testing.B) {
 		{"org+outcome+sort-end", func() storage.SessionQuery {
 			return storage.SessionQuery{OrgID: o.ID, Outcome: storage.OutcomeFollowUp, Sort: storage.SortEnd, Desc: true}
 		}},
+		{"org+sort-duration", func() storage.SessionQuery {
+			return storage.SessionQuery{OrgID: o.ID, Sort: storage.SortDuration, Desc: r.IntN(2) == 0}
+		}},
+		{"org+sort-other", func() storage.SessionQuery {
+			sorts := []storage.SessionSort{storage.SortEnd, storage.SortSite, storage.SortOwner, storage.SortOutcome}
+			return storage.SessionQuery{OrgID: o.ID, Sort: sorts[r.IntN(len(sorts))], Desc: r.IntN(2) == 0}
+		}},
+		{"org+own+text", func() storage.SessionQuery {
+			return storage.SessionQuery{OrgID: o.ID, OwnOnly: true, ViewerID: user(), Text: "pump", Sort: storage.SortStart, Desc: true}
+		}},
+		{"org+label+site+month", func() storage.SessionQuery {
+			from, to := month()
+			return storage.SessionQuery{OrgID: o.ID, LabelIDs: []string{o.Labels[r.IntN(len(o.Labels))]},
+				SiteIDs: []string{o.Sites[r.IntN(len(o.Sites))]}, From: from, To: to, Sort: storage.SortStart, Desc: true}
+		}},
 	}
 	ctx := context.Background()
+	only := os.Getenv("SITELINE_BENCH_SHAPES") // a comma-separated subset, when set
 	for _, shape := range shapes {
+		if only != "" && !slices.Contains(strings.Split(only, ","), shape.name) {
+			continue
+		}
 		b.Run(shape.name, func(b *testing.B) {
 			if os.Getenv("SITELINE_BENCH_PLANS") != "" {
 				b.Logf("plan:\n%s", explain(b, s, shape.q()))
@@ -148,11 +168,14 @@ func explain(b *testing.B, s *Store, q storage.SessionQuery) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	drive, err := s.driver(context.Background(), p)
+	if err := s.spellOutTerms(context.Background(), &p); err != nil {
+		b.Fatal(err)
+	}
+	from, err := s.source(context.Background(), p)
 	if err != nil {
 		b.Fatal(err)
 	}
-	query, args := p.sql(drive)
+	query, args := p.sql(from)
 	rows, err := s.read.Query(`EXPLAIN QUERY PLAN `+query, args...)
 	if err != nil {
 		b.Fatal(err)

@@ -15,7 +15,8 @@ import (
 	"siteline/storage/historygen"
 )
 
-// historyStore is a store filled by the generator, with its orgs.
+// historyStore is a store filled by the generator through a bulk load,
+// with its orgs.
 func historyStore(t testing.TB, cfg historygen.Config) (*Store, []historygen.Org) {
 	t.Helper()
 	s, err := Open(context.Background(), t.TempDir()+"/siteline.db", nil)
@@ -27,7 +28,14 @@ func historyStore(t testing.TB, cfg historygen.Config) (*Store, []historygen.Org
 	if err := s.Apply(context.Background(), 1, cmd); err != nil {
 		t.Fatalf("apply generated orgs: %v", err)
 	}
-	if _, err := historygen.Fill(context.Background(), s, orgs, cfg); err != nil {
+	load, err := s.BulkLoad(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := historygen.Fill(context.Background(), load, orgs, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := load.Finish(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return s, orgs
@@ -38,7 +46,7 @@ func historyStore(t testing.TB, cfg historygen.Config) (*Store, []historygen.Org
 type refSession struct {
 	storage.SessionSummary
 	participants []string // user ids
-	words        []string // every word of name, goal, notes, participants' names, chat
+	words        []string // every word of name, goal, notes, participants' names, chat, reports
 }
 
 func loadReference(t *testing.T, s *Store) []refSession {
@@ -77,6 +85,10 @@ func loadReference(t *testing.T, s *Store) []refSession {
 		byID[p[0]].words = append(byID[p[0]].words, searchTerms(p[1])...)
 	}
 	for _, p := range pairs(`SELECT session_id, json_extract(payload, '$.text') FROM session_events WHERE kind = 'chat'`) {
+		byID[p[0]].words = append(byID[p[0]].words, searchTerms(p[1])...)
+	}
+	for _, p := range pairs(`SELECT r.session_id, r.body || ' ' || (SELECT group_concat(value, ' ') FROM json_each(r.fields))
+		FROM service_reports r WHERE NOT r.deleted`) {
 		byID[p[0]].words = append(byID[p[0]].words, searchTerms(p[1])...)
 	}
 	for _, p := range pairs(`SELECT session_id, label_id FROM session_labels ORDER BY label_id`) {
@@ -282,12 +294,14 @@ func TestSearchSessionsMatchesReference(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(42, 1))
 	nonEmpty := 0
-	defer func(n int) { rareMatches = n }(rareMatches)
+	defer func(n, l int) { rareMatches, shortList = n, l }(rareMatches, shortList)
 	for i := range queries {
 		q := randomQuery(r, orgs, all, cfg)
-		// Text searches start from the matches or from the sort order,
-		// by turns: both must give the same.
+		// Searches start from a term's matches, from a list filter's
+		// sessions or from the sort order, by turns: all must give the
+		// same.
 		rareMatches = []int{0, 4000}[i%2]
+		shortList = []int{0, 1 << 30}[i/2%2]
 		want := reference(all, q)
 		rows := pageAll(t, s, q)
 		got := make([]string, len(rows))

@@ -1,0 +1,202 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"siteline/storage"
+)
+
+// BulkLoad fills a store with many past sessions fast: the history
+// generator at a million sessions. The rows are those LoadSessions
+// writes, and the store's own triggers keep the full-text index in step
+// as they do for every write; what differs is the pace: prepared
+// statements, one transaction for many batches, a large page cache and
+// commits that wait for the disk only at the end (synchronous=OFF while
+// loading: a crash loses the load, which is development data). While a
+// BulkLoad is open it holds the writer: nothing else can write.
+type BulkLoad struct {
+	s        *Store
+	tx       *sql.Tx
+	stmts    [4]*sql.Stmt // sessions, labels, participants, events
+	pending  int          // sessions in the open transaction
+	restore  []string     // pragmas to run at the end
+	indexes  []string     // CREATE INDEX statements to run at the end
+	finished bool
+}
+
+// bulkCommitEvery is how many sessions one transaction of a bulk load
+// holds: large enough that commits cost nothing, small enough that the
+// WAL stays a few hundred megabytes.
+const bulkCommitEvery = 50000
+
+// bulkCacheKiB is the writer's page cache during a bulk load (1 GiB): the
+// indexes of a million sessions then stay in memory.
+const bulkCacheKiB = -1 << 20
+
+// BulkLoad starts a bulk load. Call Finish to commit the rest and give the
+// writer back; a BulkLoad left without Finish holds the writer.
+func (s *Store) BulkLoad(ctx context.Context) (*BulkLoad, error) {
+	l := &BulkLoad{s: s}
+	var cache int64
+	var sync int64
+	if err := s.write.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
+		return nil, fmt.Errorf("bulk load: %w", err)
+	}
+	if err := s.write.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil {
+		return nil, fmt.Errorf("bulk load: %w", err)
+	}
+	l.restore = []string{fmt.Sprintf(`PRAGMA cache_size = %d`, cache), fmt.Sprintf(`PRAGMA synchronous = %d`, sync)}
+	for _, p := range []string{fmt.Sprintf(`PRAGMA cache_size = %d`, bulkCacheKiB), `PRAGMA synchronous = OFF`} {
+		if _, err := s.write.ExecContext(ctx, p); err != nil {
+			l.undo(ctx)
+			return nil, fmt.Errorf("bulk load: %w", err)
+		}
+	}
+	if err := l.dropIndexes(ctx); err != nil {
+		l.undo(ctx)
+		return nil, fmt.Errorf("bulk load: %w", err)
+	}
+	if err := l.begin(ctx); err != nil {
+		l.undo(ctx)
+		return nil, fmt.Errorf("bulk load: %w", err)
+	}
+	return l, nil
+}
+
+// dropIndexes drops the secondary indexes of the session tables, to be
+// built again by undo from their own SQL: building an index from sorted
+// rows at the end is several times faster than inserting a million random
+// keys into it one by one. The indexes of primary keys and UNIQUE
+// constraints stay (SQLite has no SQL for them), and they are all the
+// load's triggers and constraints look up.
+func (l *BulkLoad) dropIndexes(ctx context.Context) error {
+	rows, err := l.s.write.QueryContext(ctx, `SELECT name, sql FROM sqlite_schema
+		WHERE type = 'index' AND sql IS NOT NULL
+		AND tbl_name IN ('sessions', 'session_labels', 'session_participants', 'session_events')
+		ORDER BY name`)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for rows.Next() {
+		var name, create string
+		if err := rows.Scan(&name, &create); err != nil {
+			rows.Close()
+			return err
+		}
+		names = append(names, name)
+		l.indexes = append(l.indexes, create)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, name := range names {
+		if _, err := l.s.write.ExecContext(ctx, `DROP INDEX "`+name+`"`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *BulkLoad) begin(ctx context.Context) error {
+	tx, err := l.s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for i, q := range loadStatements {
+		if l.stmts[i], err = tx.PrepareContext(ctx, q); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+	}
+	l.tx, l.pending = tx, 0
+	return nil
+}
+
+// LoadSessions adds sessions to the load; it commits every
+// bulkCommitEvery sessions. An invalid session is a
+// *storage.ValidationError and loads nothing of its batch (what earlier
+// batches of the open transaction wrote stays).
+func (l *BulkLoad) LoadSessions(ctx context.Context, bundles []storage.SessionBundle) error {
+	if l.finished {
+		return errors.New("bulk load: already finished")
+	}
+	var rows loadRows
+	for _, b := range bundles {
+		if err := rows.add(b); err != nil {
+			return fmt.Errorf("bulk load: session %s: %w", b.Session.ID, err)
+		}
+	}
+	for i, table := range rows.tables() {
+		if len(table) == 0 {
+			continue
+		}
+		data, err := json.Marshal(table)
+		if err != nil {
+			return fmt.Errorf("bulk load: %w", err)
+		}
+		if _, err := l.stmts[i].ExecContext(ctx, string(data)); err != nil {
+			return fmt.Errorf("bulk load: %w", domainError(err))
+		}
+	}
+	l.pending += len(bundles)
+	if l.pending >= bulkCommitEvery {
+		if err := l.tx.Commit(); err != nil {
+			return fmt.Errorf("bulk load: %w", domainError(err))
+		}
+		if err := l.begin(ctx); err != nil {
+			return fmt.Errorf("bulk load: %w", err)
+		}
+	}
+	return nil
+}
+
+// Finish commits what is left, checkpoints the WAL and restores the
+// writer's settings.
+func (l *BulkLoad) Finish(ctx context.Context) error {
+	if l.finished {
+		return nil
+	}
+	l.finished = true
+	err := l.tx.Commit()
+	l.undo(ctx)
+	if err == nil {
+		_, err = l.s.write.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	}
+	if err != nil {
+		return fmt.Errorf("bulk load: finish: %w", domainError(err))
+	}
+	return nil
+}
+
+// Abort rolls back the open transaction (earlier commits stay) and
+// restores the writer's settings.
+func (l *BulkLoad) Abort(ctx context.Context) {
+	if l.finished {
+		return
+	}
+	l.finished = true
+	_ = l.tx.Rollback()
+	l.undo(ctx)
+}
+
+// undo builds the dropped indexes again and restores the writer's
+// settings. An index that cannot be built is logged: the store still
+// answers, slower.
+func (l *BulkLoad) undo(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	for _, create := range l.indexes {
+		if _, err := l.s.write.ExecContext(ctx, create); err != nil {
+			l.s.logger.Error("bulk load: index not built again", "sql", create, "err", err)
+		}
+	}
+	l.indexes = nil
+	for _, p := range l.restore {
+		_, _ = l.s.write.ExecContext(ctx, p)
+	}
+}
