@@ -144,7 +144,8 @@ func stillPending(m storage.MemberInvitation) error {
 	return nil
 }
 
-// jsonList is a list as stored: a JSON array, [] when empty.
+// jsonList is a list as stored, or given to json_each: a JSON array, []
+// when empty.
 func jsonList(s []string) string {
 	if s == nil {
 		s = []string{}

@@ -482,12 +482,6 @@ func fingerprint(q storage.SessionQuery) string {
 	return hex.EncodeToString(h[:12])
 }
 
-// jsonList is ids as a JSON array, for json_each.
-func jsonList(ids []string) string {
-	data, _ := json.Marshal(ids) // strings cannot fail
-	return string(data)
-}
-
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }

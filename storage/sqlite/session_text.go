@@ -7,7 +7,7 @@ import (
 )
 
 // Full-text matching of the session search. A term is a word prefix; the
-// four full-text tables of migrations 00013 and 00016 hold the session's
+// four full-text tables of migrations 00013 and 00018 hold the session's
 // words. FTS5 answers a prefix query of 2 or 3 characters from its prefix
 // indexes, but a longer one by merging the lists of every word with that
 // prefix into a new one, on every query: checked row by row along the
