@@ -50,12 +50,14 @@ const (
 	CallTakeOver           = "xa_icall_take-over"
 	CallTransfer           = "xa_icall_transfer"
 	CallMonitorScreen      = "xa_icall_monitor-screen"
+	CallCoach              = "xa_icall_coach"
 )
 
 // Supervision permission ids (SPEC.md section 4).
 const (
 	TeamDashboard = "xa_sup_team-dashboard"
 	AutoAssign    = "xa_sup_auto-assign"
+	ManageQueues  = "xa_sup_manage-queues"
 )
 
 // Administration permission ids.
@@ -120,9 +122,11 @@ func catalogue() []Permission {
 		{CallTakeOver, AreaInCall, "Supervision", "take a team member's session over"},
 		{CallTransfer, AreaInCall, "Supervision", "transfer a session to another member or team"},
 		{CallMonitorScreen, AreaInCall, "Supervision", "monitor a team member's screen, also outside a call"},
+		{CallCoach, AreaInCall, "Supervision", "coach a team member while sitting in: speak to the member only, unheard by the guest"},
 
 		{TeamDashboard, AreaSupervision, "Team dashboard", "see the live team dashboard"},
 		{AutoAssign, AreaSupervision, "Auto-assign", "be auto-assigned service requests, and switch it off"},
+		{ManageQueues, AreaSupervision, "Team queues", "set how a team's queue offers service requests, and switch members' auto-assign"},
 
 		{AdminMembers, AreaAdministration, "Organisation", "manage users: create, edit, deactivate, assign roles"},
 		{AdminTeams, AreaAdministration, "Organisation", "manage teams and their members, leads and managers"},

@@ -37,9 +37,9 @@ var (
 		"xa_icall_chat", "xa_icall_snapshot-annotate", "xa_icall_share-files",
 		"xa_icall_screen-share", "xa_icall_record", "xa_icall_invite-participants",
 		"xa_icall_end-call-for-all", "xa_icall_sit-in", "xa_icall_take-over",
-		"xa_icall_transfer", "xa_icall_monitor-screen",
+		"xa_icall_transfer", "xa_icall_monitor-screen", "xa_icall_coach",
 	}
-	supervisionIDs = []string{"xa_sup_team-dashboard", "xa_sup_auto-assign"}
+	supervisionIDs = []string{"xa_sup_team-dashboard", "xa_sup_auto-assign", "xa_sup_manage-queues"}
 	adminIDs       = []string{
 		"admin_organisation_members", "admin_organisation_teams", "admin_organisation_labels",
 		"admin_policies", "admin_sso", "admin_federation", "admin_audit-log", "admin_api-tokens",

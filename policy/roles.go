@@ -34,7 +34,8 @@ func builtinRoles() []builtinRole {
 		CallInviteParticipants, CallEndForAll,
 	}
 	supervisorGrants := []string{
-		TeamDashboard, CallSitIn, CallTakeOver, CallTransfer, CallMonitorScreen,
+		TeamDashboard, CallSitIn, CallCoach, CallTakeOver, CallTransfer, CallMonitorScreen,
+		ManageQueues,
 	}
 	return []builtinRole{
 		{RoleAdministrator, "everything, including organisation, policy and SSO administration", IDs()},

@@ -39,7 +39,8 @@ func TestDefaultMatrix(t *testing.T) {
 	}
 	supervisor := []string{
 		"xa_icall_sit-in", "xa_icall_take-over", "xa_icall_transfer",
-		"xa_icall_monitor-screen", "xa_sup_team-dashboard",
+		"xa_icall_monitor-screen", "xa_sup_team-dashboard", "xa_icall_coach",
+		"xa_sup_manage-queues",
 	}
 	regular := append(slices.Clone(specIDs),
 		"xa_icall_join", "xa_icall_publish-camera", "xa_icall_publish-microphone",

@@ -15,7 +15,11 @@ import (
 //   - a team lead reaches the members of the teams they lead;
 //   - a team manager reaches the members and the leads of the teams they
 //     manage;
-//   - nobody reaches themself, a manager, or anyone outside their teams.
+//   - an administrator (who holds admin_organisation_teams, and so may
+//     make themself lead of any team anyway) reaches everyone of the
+//     organisation but themself;
+//   - nobody else reaches themself, a manager, or anyone outside their
+//     teams.
 //
 // Memberships are organisation data the node already holds, so the scope
 // is a function of them rather than policy lines: a membership change
@@ -69,11 +73,22 @@ type Checker interface {
 // the permission is not held, and a *ScopeError when the target is out of
 // scope.
 func CanSupervise(e Checker, memberships []storage.TeamMembership, orgID, supervisorID, targetID, permission string) error {
+	return InScope(e, Supervisees(memberships, supervisorID), orgID, supervisorID, targetID, permission)
+}
+
+// InScope is CanSupervise over the supervisor's reach computed already
+// (Supervisees): the permission organisation-wide, then the scope, where
+// an administrator of teams reaches every other user of the organisation.
+// The caller makes sure targetID is a user of orgID.
+func InScope(e Checker, reach []string, orgID, supervisorID, targetID, permission string) error {
 	if err := e.Check(orgID, supervisorID, permission); err != nil {
 		return err
 	}
-	if !slices.Contains(Supervisees(memberships, supervisorID), targetID) {
-		return &ScopeError{SupervisorID: supervisorID, TargetID: targetID, Permission: permission}
+	if slices.Contains(reach, targetID) {
+		return nil
 	}
-	return nil
+	if targetID != supervisorID && e.Check(orgID, supervisorID, AdminTeams) == nil {
+		return nil
+	}
+	return &ScopeError{SupervisorID: supervisorID, TargetID: targetID, Permission: permission}
 }

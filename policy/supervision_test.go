@@ -33,7 +33,7 @@ func TestSupervisionScope(t *testing.T) {
 		}
 		rules = append(rules, Assign("o1", u, role))
 	}
-	rules = append(rules, Assign("o1", "mem-a2", RoleRegular))
+	rules = append(rules, Assign("o1", "mem-a2", RoleRegular), Assign("o1", "admin", RoleAdministrator))
 	e, err := NewEnforcer(rules)
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +60,9 @@ func TestSupervisionScope(t *testing.T) {
 		{"mem-a1", "mem-b", true}, // as lead of B
 		{"mem-a1", "mem-a2", false},
 		{"mem-a2", "mem-a1", false}, // no supervision right, no team lead
+		{"admin", "mem-c", true},    // an administrator reaches everyone, in no team
+		{"admin", "mgr-b", true},
+		{"admin", "admin", false}, // but themself
 	}
 	for _, tt := range tests {
 		err := CanSupervise(e, ms, "o1", tt.supervisor, tt.target, CallSitIn)

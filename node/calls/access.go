@@ -60,7 +60,7 @@ func (cs *Service) supervised(ctx context.Context, orgID, supervisorID, permissi
 	}
 	var refusal error
 	for _, id := range people {
-		err := canSupervise(cs.enforcer, reach, orgID, supervisorID, id, permission)
+		err := policy.InScope(cs.enforcer, reach, orgID, supervisorID, id, permission)
 		if err == nil {
 			return id, nil
 		}
@@ -74,18 +74,6 @@ func (cs *Service) supervised(ctx context.Context, orgID, supervisorID, permissi
 		refusal = &storage.ForbiddenError{Permission: permission}
 	}
 	return "", fmt.Errorf("nobody in the call is a member (or, for managers, a lead) of a team you supervise: %w", refusal)
-}
-
-// canSupervise is policy.CanSupervise over the supervisor's reach: the
-// permission org-wide, then the team scope.
-func canSupervise(e Enforcer, reach []string, orgID, supervisorID, targetID, permission string) error {
-	if err := e.Check(orgID, supervisorID, permission); err != nil {
-		return err
-	}
-	if !slices.Contains(reach, targetID) {
-		return &policy.ScopeError{SupervisorID: supervisorID, TargetID: targetID, Permission: permission}
-	}
-	return nil
 }
 
 // MayRead decides whether a may read call s's data, get relay credentials
@@ -160,7 +148,7 @@ func (cs *Service) checkSitIn(ctx context.Context, a web.Actor, s storage.Sessio
 	if err != nil {
 		return "", err
 	}
-	if err := canSupervise(cs.enforcer, reach, a.OrgID, a.UserID, monitor, policy.CallSitIn); err != nil {
+	if err := policy.InScope(cs.enforcer, reach, a.OrgID, a.UserID, monitor, policy.CallSitIn); err != nil {
 		return "", err
 	}
 	return monitor, nil
