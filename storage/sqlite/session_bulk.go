@@ -108,6 +108,10 @@ func (l *BulkLoad) begin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil { // loadOrder
+		_ = tx.Rollback()
+		return err
+	}
 	for i, q := range loadStatements {
 		if l.stmts[i], err = tx.PrepareContext(ctx, q); err != nil {
 			_ = tx.Rollback()
@@ -132,11 +136,12 @@ func (l *BulkLoad) LoadSessions(ctx context.Context, bundles []storage.SessionBu
 			return fmt.Errorf("bulk load: session %s: %w", b.Session.ID, err)
 		}
 	}
-	for i, table := range rows.tables() {
-		if len(table) == 0 {
+	tables := rows.tables()
+	for _, i := range loadOrder {
+		if len(tables[i]) == 0 {
 			continue
 		}
-		data, err := json.Marshal(table)
+		data, err := json.Marshal(tables[i])
 		if err != nil {
 			return fmt.Errorf("bulk load: %w", err)
 		}

@@ -37,11 +37,15 @@ func (s *Store) LoadSessions(ctx context.Context, bundles []storage.SessionBundl
 		}
 	}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		for i, table := range rows.tables() {
-			if len(table) == 0 {
+		if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
+			return err
+		}
+		tables := rows.tables()
+		for _, i := range loadOrder {
+			if len(tables[i]) == 0 {
 				continue
 			}
-			data, err := json.Marshal(table)
+			data, err := json.Marshal(tables[i])
 			if err != nil {
 				return err
 			}
@@ -75,6 +79,14 @@ var loadStatements = [4]string{
 	`INSERT INTO session_events (id, session_id, seq, at, kind, actor_id, payload)
 		SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6 FROM (SELECT value AS r FROM json_each(?))`,
 }
+
+// loadOrder is the order the statements run in: the sessions last, in a
+// transaction that checks foreign keys at its commit. The full-text
+// index holds one row per session, made again from all its text by the
+// triggers of every row that changes it (migration 00021); a session
+// inserted after its participants and chat lines is indexed once, where
+// inserted first it would be indexed again for each of them.
+var loadOrder = [4]int{1, 2, 3, 0}
 
 // loadRows are the rows of a batch of sessions, each a JSON array.
 type loadRows struct {

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -94,8 +93,6 @@ func TestSessionSearchFindsReportText(t *testing.T) {
 	expect("deleted", "pump", "s1", "s2")
 
 	for _, s := range []*Store{plant, hq} {
-		if _, err := s.write.Exec(`INSERT INTO session_report_fts (session_report_fts) VALUES ('integrity-check')`); err != nil {
-			t.Fatal(fmt.Errorf("session_report_fts: %w", err))
-		}
+		checkSearchIndex(t, s)
 	}
 }

@@ -72,10 +72,10 @@ func (s *Store) SearchSessions(ctx context.Context, q storage.SessionQuery) (sto
 type searchPlan struct {
 	q           storage.SessionQuery
 	fingerprint string
-	key         string      // SQL sort key
-	terms       []string    // words of the text
-	matches     []termMatch // their FTS5 queries, set by runSearch
-	after       *cursor     // where the page starts; nil for the first
+	key         string    // SQL sort key
+	terms       []string  // words of the text
+	match       textMatch // their FTS5 query, set by runSearch when there are terms
+	after       *cursor   // where the page starts; nil for the first
 	limit       int
 }
 
@@ -169,12 +169,15 @@ func planSearch(q storage.SessionQuery) (searchPlan, error) {
 	return p, nil
 }
 
-// source is where the rows of a search come from: the matches of one
-// text term (term >= 0), the sessions of one list filter (list >= 0), or
-// else (both -1) the index of the sort key, walked in order.
-type source struct{ term, list int }
+// source is where the rows of a search come from: the matches of the
+// text (text), the sessions of one list filter (list >= 0), or else the
+// index of the sort key, walked in order.
+type source struct {
+	text bool
+	list int
+}
 
-var sortOrder = source{-1, -1}
+var sortOrder = source{list: -1}
 
 // lists are the session lists of the list filters, each selecting the
 // sessions' ids; the same query drives a search or filters one.
@@ -218,8 +221,8 @@ func (p searchPlan) sql(d source) (string, []any) {
 	FROM (SELECT s.rowid AS r, s.id AS id, ` + p.key + ` AS key FROM `)
 	lists := p.lists()
 	switch {
-	case d.term >= 0:
-		set, sargs := p.matches[d.term].set()
+	case d.text:
+		set, sargs := p.match.set()
 		w.WriteString(`(` + set + `) m CROSS JOIN sessions s ON s.rowid = m.sid`)
 		args = append(args, sargs...)
 	case d.list >= 0:
@@ -267,11 +270,9 @@ func (p searchPlan) sql(d source) (string, []any) {
 	if q.Outcome != "" {
 		and(`s.outcome = ?`, q.Outcome)
 	}
-	for i, m := range p.matches {
-		if i != d.term {
-			row, rargs := m.row()
-			and(row, rargs...)
-		}
+	if len(p.terms) > 0 && !d.text {
+		row, rargs := p.match.row()
+		and(row, rargs...)
 	}
 	cmp, dir := ">", "ASC"
 	if q.Desc {
@@ -286,25 +287,25 @@ func (p searchPlan) sql(d source) (string, []any) {
 	return w.String(), args
 }
 
-// rareMatches is how many sessions a term may match for the search to
+// rareMatches is how many sessions the text may match for the search to
 // start from its matches rather than from the sort order. A variable so
 // that tests can try both ways on small data.
 var rareMatches = 4000
 
-// source picks where the rows come from: the rarest term when it matches
-// at most rareMatches sessions (of every organisation), or the shortest
-// list filter when it selects at most shortList, whichever has fewer;
-// else the sort order.
+// source picks where the rows come from: the text's matches when they
+// are at most rareMatches sessions (of every organisation), or the
+// shortest list filter when it selects at most shortList, whichever has
+// fewer; else the sort order.
 func (s *Store) source(ctx context.Context, p searchPlan) (source, error) {
 	best, fewest := sortOrder, rareMatches+1
-	for i, m := range p.matches {
-		set, args := m.set()
+	if len(p.terms) > 0 {
+		set, args := p.match.set()
 		var n int
 		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM (`+set+` LIMIT ?)`, append(args, fewest)...).Scan(&n); err != nil {
 			return best, err
 		}
 		if n < fewest {
-			best, fewest = source{term: i, list: -1}, n
+			best, fewest = source{text: true, list: -1}, n
 		}
 	}
 	fewest = min(fewest, shortList+1)
@@ -318,28 +319,19 @@ func (s *Store) source(ctx context.Context, p searchPlan) (source, error) {
 			return best, err
 		}
 		if n < fewest {
-			best, fewest = source{term: -1, list: int(f)}, n
+			best, fewest = source{list: int(f)}, n
 		}
 	}
 	return best, nil
 }
 
-// spellOutTerms sets the FTS5 queries of the plan's terms.
-func (s *Store) spellOutTerms(ctx context.Context, p *searchPlan) error {
-	p.matches = make([]termMatch, len(p.terms))
-	for i, t := range p.terms {
-		m, err := s.spellOut(ctx, t)
-		if err != nil {
-			return err
-		}
-		p.matches[i] = m
-	}
-	return nil
-}
-
 func (s *Store) runSearch(ctx context.Context, p searchPlan) (storage.SessionPage, error) {
-	if err := s.spellOutTerms(ctx, &p); err != nil {
-		return storage.SessionPage{}, err
+	if len(p.terms) > 0 {
+		m, err := s.matchText(ctx, p.terms)
+		if err != nil {
+			return storage.SessionPage{}, err
+		}
+		p.match = m
 	}
 	from, err := s.source(ctx, p)
 	if err != nil {

@@ -289,6 +289,7 @@ func TestSearchSessionsMatchesReference(t *testing.T) {
 	}
 	s, orgs := historyStore(t, cfg)
 	all := loadReference(t, s)
+	checkSearchIndex(t, s)
 	if len(all) != cfg.Sessions {
 		t.Fatalf("generated %d sessions, want %d", len(all), cfg.Sessions)
 	}
@@ -419,6 +420,7 @@ func TestSearchFollowsWrites(t *testing.T) {
 	}
 	expect := func(text string, want ...string) {
 		t.Helper()
+		checkSearchIndex(t, s)
 		if got := find(text); !slices.Equal(got, want) {
 			t.Errorf("search %q: got %v, want %v", text, got, want)
 		}
