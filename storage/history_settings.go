@@ -36,6 +36,9 @@ const (
 type OutcomeDef struct {
 	Key  string `json:"key"`
 	Name string `json:"name"`
+	// Solved marks an outcome that counts as solved: giving it records
+	// the solved time, from which the time to solve is measured.
+	Solved bool `json:"solved,omitempty"`
 }
 
 // ReportFieldDef is one structured field of a service report.
@@ -61,7 +64,7 @@ func DefaultHistorySettings(orgID string) HistorySettings {
 	return HistorySettings{
 		OrgID: orgID,
 		Outcomes: []OutcomeDef{
-			{Key: OutcomeSolved, Name: "Solved"},
+			{Key: OutcomeSolved, Name: "Solved", Solved: true},
 			{Key: OutcomeNotSolved, Name: "Not solved"},
 			{Key: OutcomeFollowUp, Name: "Follow-up needed"},
 		},

@@ -90,6 +90,7 @@ type historySettingsData struct {
 type outcomeRow struct {
 	Pos       int
 	Key, Name string
+	Solved    bool
 	Bad       string
 }
 
@@ -113,7 +114,7 @@ func (s *Server) showHistorySettings(c *fiber.Ctx, status int, f *formState, row
 		}
 		rows = &historySettingsData{}
 		for i, o := range h.Outcomes {
-			rows.Outcomes = append(rows.Outcomes, outcomeRow{Pos: i + 1, Key: o.Key, Name: o.Name})
+			rows.Outcomes = append(rows.Outcomes, outcomeRow{Pos: i + 1, Key: o.Key, Name: o.Name, Solved: o.Solved})
 		}
 		for i, fd := range h.ReportFields {
 			rows.Fields = append(rows.Fields, fieldRow{Pos: i + 1, Key: fd.Key, Label: fd.Label, Kind: fd.Kind, Hint: fd.Hint, Required: fd.Required})
@@ -135,7 +136,7 @@ func (s *Server) showHistorySettings(c *fiber.Ctx, status int, f *formState, row
 // the others are ordered by their position, then as listed.
 func (s *Server) uiSaveHistorySettings(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	f := readForm(c, "history", "outcome_pos", "outcome_key", "outcome_name",
+	f := readForm(c, "history", "outcome_pos", "outcome_key", "outcome_name", "outcome_solved",
 		"field_pos", "field_key", "field_label", "field_kind", "field_hint", "field_required")
 	rows := &historySettingsData{}
 	at := func(key string, i int) string {
@@ -146,7 +147,8 @@ func (s *Server) uiSaveHistorySettings(c *fiber.Ctx) error {
 	}
 	for i := range f.All("outcome_key") {
 		pos, _ := strconv.Atoi(at("outcome_pos", i))
-		rows.Outcomes = append(rows.Outcomes, outcomeRow{Pos: pos, Key: at("outcome_key", i), Name: at("outcome_name", i)})
+		rows.Outcomes = append(rows.Outcomes, outcomeRow{Pos: pos, Key: at("outcome_key", i), Name: at("outcome_name", i),
+			Solved: slices.Contains(f.All("outcome_solved"), strconv.Itoa(i))})
 	}
 	for i := range f.All("field_key") {
 		pos, _ := strconv.Atoi(at("field_pos", i))
@@ -162,7 +164,8 @@ func (s *Server) uiSaveHistorySettings(c *fiber.Ctx) error {
 		return r.Pos, r.Key == "" && r.Label == "" && r.Hint == ""
 	})
 	for _, i := range outcomeRows {
-		h.Outcomes = append(h.Outcomes, storage.OutcomeDef{Key: rows.Outcomes[i].Key, Name: rows.Outcomes[i].Name})
+		r := rows.Outcomes[i]
+		h.Outcomes = append(h.Outcomes, storage.OutcomeDef{Key: r.Key, Name: r.Name, Solved: r.Solved})
 	}
 	for _, i := range fieldRows {
 		r := rows.Fields[i]

@@ -111,7 +111,8 @@ func TestHistorySettingsPage(t *testing.T) {
 
 	good := url.Values{
 		"outcome_pos": {"2", "1", "3"}, "outcome_key": {"solved", "fixed", ""}, "outcome_name": {"Solved", "Fixed", ""},
-		"field_pos": {"1", "2"}, "field_key": {"machine", ""}, "field_label": {"Machine", ""},
+		"outcome_solved": {"1"},
+		"field_pos":      {"1", "2"}, "field_key": {"machine", ""}, "field_label": {"Machine", ""},
 		"field_kind": {"long_text", "text"}, "field_hint": {"Which one", ""}, "field_required": {"0"},
 	}
 	if got := b.form("/history-settings", good); got.status != http.StatusSeeOther {
@@ -119,7 +120,7 @@ func TestHistorySettingsPage(t *testing.T) {
 	}
 	h, _ := fakeOrg{d: d}.HistorySettings(t.Context(), "o1")
 	want := storage.HistorySettings{OrgID: "o1",
-		Outcomes:     []storage.OutcomeDef{{Key: "fixed", Name: "Fixed"}, {Key: "solved", Name: "Solved"}},
+		Outcomes:     []storage.OutcomeDef{{Key: "fixed", Name: "Fixed", Solved: true}, {Key: "solved", Name: "Solved"}},
 		ReportFields: []storage.ReportFieldDef{{Key: "machine", Label: "Machine", Kind: storage.FieldLongText, Required: true, Hint: "Which one"}}}
 	if !reflect.DeepEqual(h, want) {
 		t.Errorf("saved %+v, want %+v", h, want)

@@ -50,7 +50,8 @@ func (s *Service) SetSessionFields(ctx context.Context, a web.Actor, id string, 
 	if err := checkFields(&in); err != nil {
 		return storage.SessionSummary{}, err
 	}
-	if err := s.checkOutcome(ctx, ss, in.Outcome); err != nil {
+	solved, err := s.checkOutcome(ctx, ss, in.Outcome)
+	if err != nil {
 		return storage.SessionSummary{}, err
 	}
 	v := storage.Version{At: s.d.Now().UTC(), Origin: s.d.NodeID}
@@ -71,7 +72,11 @@ func (s *Service) SetSessionFields(ctx context.Context, a web.Actor, id string, 
 		}
 	}
 	if in.Outcome != nil {
-		if _, err := s.d.Fields.SetSessionOutcome(ctx, ss.ID, *in.Outcome, nil, v); err != nil {
+		solvedAt, err := s.solvedAt(ctx, ss, *in.Outcome, solved, v.At)
+		if err != nil {
+			return storage.SessionSummary{}, err
+		}
+		if _, err := s.d.Fields.SetSessionOutcome(ctx, ss.ID, *in.Outcome, solvedAt, v); err != nil {
 			return storage.SessionSummary{}, err
 		}
 	}
@@ -113,27 +118,47 @@ func checkFields(in *web.SessionFieldsInput) error {
 	return nil
 }
 
-// checkOutcome accepts an outcome of the organisation's list, none, or the
-// one the session has: an outcome taken out of the list stays on the
-// sessions given it, and saving their other fields keeps it.
-func (s *Service) checkOutcome(ctx context.Context, ss storage.Session, outcome *string) error {
-	if outcome == nil || *outcome == "" {
-		return nil
-	}
-	h, err := s.settings(ctx, ss.OrgID)
-	if err != nil {
-		return err
-	}
-	if _, ok := h.Outcome(*outcome); ok {
-		return nil
+// solvedAt is the solved time to keep with outcome: none when it does not
+// count as solved, the time it was first given when the session has it
+// already (saving a session's other fields keeps its time to solve), else
+// now.
+func (s *Service) solvedAt(ctx context.Context, ss storage.Session, outcome string, solved bool, now time.Time) (*time.Time, error) {
+	if !solved {
+		return nil, nil
 	}
 	cur, err := s.d.Fields.SessionSummary(ctx, ss.OrgID, ss.ID)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if cur.Outcome == outcome && cur.SolvedAt != nil {
+		return cur.SolvedAt, nil
+	}
+	return &now, nil
+}
+
+// checkOutcome accepts an outcome of the organisation's list, none, or the
+// one the session has: an outcome taken out of the list stays on the
+// sessions given it, and saving their other fields keeps it. It reports
+// whether the outcome counts as solved: one of the list marked so, or
+// the built-in key solved.
+func (s *Service) checkOutcome(ctx context.Context, ss storage.Session, outcome *string) (bool, error) {
+	if outcome == nil || *outcome == "" {
+		return false, nil
+	}
+	h, err := s.settings(ctx, ss.OrgID)
+	if err != nil {
+		return false, err
+	}
+	if def, ok := h.Outcome(*outcome); ok {
+		return def.Solved || def.Key == storage.OutcomeSolved, nil
+	}
+	cur, err := s.d.Fields.SessionSummary(ctx, ss.OrgID, ss.ID)
+	if err != nil {
+		return false, err
 	}
 	if cur.Outcome == *outcome {
-		return nil
+		return *outcome == storage.OutcomeSolved || cur.SolvedAt != nil, nil
 	}
-	return &storage.ValidationError{Field: "outcome", Problem: fmt.Sprintf("%q is not an outcome of this organisation: use one of %s, or none",
+	return false, &storage.ValidationError{Field: "outcome", Problem: fmt.Sprintf("%q is not an outcome of this organisation: use one of %s, or none",
 		*outcome, strings.Join(h.OutcomeKeys(), ", "))}
 }

@@ -134,3 +134,36 @@ func TestOutcomesFollowTheOrganisationsList(t *testing.T) {
 		t.Errorf("a removed outcome given anew: %v", err)
 	}
 }
+
+// An outcome the organisation marks as solved records the time to solve
+// when it is given, keeps it when the session is saved again, and one
+// that does not count as solved clears it.
+func TestOutcomeThatCountsAsSolvedRecordsTheTimeToSolve(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h := withSettings(f)
+	h.Outcomes = []storage.OutcomeDef{{Key: "fixed", Name: "Fixed", Solved: true}, {Key: "parts", Name: "Waiting for parts"}}
+	started := f.clock
+	set := func(o string) storage.SessionSummary {
+		t.Helper()
+		got, err := f.svc.SetSessionFields(ctx, expert, "s1", web.SessionFieldsInput{Outcome: &o})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	got := set("fixed")
+	first, ok := got.TimeToSolve()
+	if got.SolvedAt == nil || !ok || first <= 0 {
+		t.Fatalf("outcome fixed: solved at %v, time to solve %v %v", got.SolvedAt, first, ok)
+	}
+	if again := set("fixed"); again.SolvedAt == nil || !again.SolvedAt.Equal(*got.SolvedAt) {
+		t.Errorf("saving the same outcome again moved the solved time from %v to %v", got.SolvedAt, again.SolvedAt)
+	}
+	if got := set("parts"); got.SolvedAt != nil {
+		t.Errorf("an outcome that does not count as solved kept the solved time %v", got.SolvedAt)
+	}
+	if got := set("fixed"); got.SolvedAt == nil || !got.SolvedAt.After(started) {
+		t.Errorf("fixed again: solved at %v", got.SolvedAt)
+	}
+}

@@ -28,8 +28,10 @@ func (s *Store) SetSessionDetails(ctx context.Context, sessionID, name, goal str
 
 // SetSessionOutcome sets a session's outcome and solved time if v is later
 // than their last change; it reports whether it did. The solved time is
-// kept only for OutcomeSolved, and defaults to v.At then; it may not be
-// before the session started. An empty outcome clears both.
+// kept with any outcome that counts as solved (the caller knows the
+// organisation's outcomes and passes it), and for OutcomeSolved defaults
+// to v.At; it may not be before the session started. An empty outcome
+// clears both.
 func (s *Store) SetSessionOutcome(ctx context.Context, sessionID, outcome string, solvedAt *time.Time, v storage.Version) (bool, error) {
 	return s.setFields(ctx, sessionID, storage.SessionFields{Group: storage.FieldsOutcome, Version: v, Outcome: outcome, SolvedAt: solvedAt})
 }
@@ -107,15 +109,11 @@ func applyOutcomeTx(ctx context.Context, tx *sql.Tx, sessionID, outcome string, 
 			Problem: fmt.Sprintf("%q must be 1 to 64 lower-case letters, digits or underscores", outcome)}
 	}
 	var solved any
-	if outcome == storage.OutcomeSolved {
-		at := v.At
-		if solvedAt != nil {
-			at = *solvedAt
-		}
-		solved = nanos(at)
-	} else if solvedAt != nil {
-		return false, &storage.ValidationError{Field: "solved_at",
-			Problem: fmt.Sprintf("is only kept with outcome %q, not %q", storage.OutcomeSolved, outcome)}
+	switch {
+	case solvedAt != nil:
+		solved = nanos(*solvedAt)
+	case outcome == storage.OutcomeSolved:
+		solved = nanos(v.At)
 	}
 	var started int64
 	if err := tx.QueryRowContext(ctx, `SELECT started_at FROM sessions WHERE id = ?`, sessionID).Scan(&started); err == sql.ErrNoRows {

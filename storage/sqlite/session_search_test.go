@@ -507,6 +507,14 @@ func TestSessionFieldSetters(t *testing.T) {
 	if got := row(); got.Outcome != "waiting_for_parts" || got.SolvedAt != nil {
 		t.Fatalf("outcome %q solved at %v, want waiting_for_parts and no solved time", got.Outcome, got.SolvedAt)
 	}
+	// An organisation's own outcome that counts as solved keeps the time
+	// its caller gives.
+	fixed := t0.Add(25 * time.Minute)
+	ok, err = s.SetSessionOutcome(ctx, "c1", "fixed_remotely", &fixed, v(30, "a"))
+	apply("an outcome of the organisation's that counts as solved", ok, err, true)
+	if d, ok := row().TimeToSolve(); !ok || d != 25*time.Minute {
+		t.Fatalf("time to solve %v %v, want 25m", d, ok)
+	}
 
 	ok, err = s.SetSessionLabels(ctx, "c1", []string{"l2", "l1", "l2"}, v(1, "a"))
 	apply("labels", ok, err, true)
@@ -530,7 +538,7 @@ func TestSessionFieldSetters(t *testing.T) {
 	}{
 		{"label of another organisation", second(s.SetSessionLabels(ctx, "c1", []string{"l9"}, v(20, "a"))), `"l9" is not a label of organisation o1`},
 		{"bad outcome", second(s.SetSessionOutcome(ctx, "c1", "Solved!", nil, v(20, "a"))), "outcome"},
-		{"solved time with another outcome", second(s.SetSessionOutcome(ctx, "c1", storage.OutcomeNotSolved, &t0, v(20, "a"))), "solved_at"},
+		{"solved time with no outcome", second(s.SetSessionOutcome(ctx, "c1", "", &t0, v(20, "a"))), "outcome"},
 		{"solved before start", second(s.SetSessionOutcome(ctx, "c1", storage.OutcomeSolved, ptr(t0.Add(-time.Hour)), v(20, "a"))), "before the session started"},
 		{"no version", second(s.SetSessionNotes(ctx, "c1", "x", storage.Version{})), "version.at"},
 	} {
@@ -538,7 +546,7 @@ func TestSessionFieldSetters(t *testing.T) {
 			t.Errorf("%s: got %v, want an invalid-input error naming %q", c.name, c.err, c.want)
 		}
 	}
-	if got := row(); got.Outcome != "waiting_for_parts" || len(got.Labels) != 2 || got.Notes != "first" {
+	if got := row(); got.Outcome != "fixed_remotely" || len(got.Labels) != 2 || got.Notes != "first" {
 		t.Fatalf("a refused change changed the session: %+v", got)
 	}
 	if _, err := s.SetSessionNotes(ctx, "nope", "x", v(1, "a")); !errors.Is(err, storage.ErrNotFound) {
