@@ -36,6 +36,9 @@ const (
 	blobChunkWait = 15 * time.Second
 
 	hdrBlobSize = "Siteline-Blob-Size"
+	// hdrBlobMissing marks the answer of an origin that does not hold the
+	// blob (deleted there, its deletion not yet arrived here).
+	hdrBlobMissing = "Siteline-Blob-Missing"
 )
 
 // Blobs is the node's blob store (storage/blob) as the transfer uses it.
@@ -142,6 +145,9 @@ func (bs blobServer) serve(m *nats.Msg) {
 	data, size, err := bs.chunk(m.Data)
 	if err != nil {
 		reply.Header.Set(hdrError, err.Error())
+		if errors.Is(err, os.ErrNotExist) {
+			reply.Header.Set(hdrBlobMissing, "1")
+		}
 	} else {
 		reply.Header.Set(hdrBlobSize, strconv.FormatInt(size, 10))
 		reply.Data = data
@@ -158,7 +164,7 @@ func (bs blobServer) chunk(body []byte) ([]byte, int64, error) {
 	}
 	f, err := bs.blobs.Open(req.Key)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, 0, fmt.Errorf("blob %s is not stored here", req.Key)
+		return nil, 0, fmt.Errorf("blob %s is not stored here: %w", req.Key, os.ErrNotExist)
 	}
 	if err != nil {
 		return nil, 0, err
@@ -210,6 +216,9 @@ func (r *remoteBlob) next() error {
 		return &UnreachableError{Origin: r.origin, Err: err}
 	}
 	if e := m.Header.Get(hdrError); e != "" {
+		if m.Header.Get(hdrBlobMissing) != "" {
+			return fmt.Errorf("%w: node %s: %s", ErrOriginMissing, r.origin, e)
+		}
 		return fmt.Errorf("%w: node %s: %s", ErrOriginAnswer, r.origin, e)
 	}
 	size, err := strconv.ParseInt(m.Header.Get(hdrBlobSize), 10, 64)
@@ -230,6 +239,10 @@ func (r *remoteBlob) next() error {
 // ErrOriginAnswer is a blob's origin node answering, but not with its
 // bytes.
 var ErrOriginAnswer = errors.New("the bytes could not be copied")
+
+// ErrOriginMissing is a blob's origin node answering that it no longer
+// holds the blob: deleted there, the deletion not yet arrived here.
+var ErrOriginMissing = errors.New("the site where it was recorded no longer keeps it")
 
 // UnreachableError is a blob's origin node not answering.
 type UnreachableError struct {

@@ -119,8 +119,8 @@ func TestTransferCopiesFromTheOrigin(t *testing.T) {
 	}
 
 	missing := strings.Repeat("ab", 32)
-	if _, err := readAll(t, hq, missing, "p1", 10); !errors.Is(err, ErrOriginAnswer) || hqBlobs.Has(missing) {
-		t.Errorf("open of a blob the plant does not hold = %v, want ErrOriginAnswer and nothing kept", err)
+	if _, err := readAll(t, hq, missing, "p1", 10); !errors.Is(err, ErrOriginMissing) || hqBlobs.Has(missing) {
+		t.Errorf("open of a blob the plant does not hold = %v, want ErrOriginMissing and nothing kept", err)
 	}
 
 	// The plant's file no longer matches its key.

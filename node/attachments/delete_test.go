@@ -3,11 +3,13 @@ package attachments
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"siteline/cluster/history"
 	"siteline/internal/testutil"
 	"siteline/policy"
 	"siteline/storage"
@@ -218,4 +220,25 @@ func TestSweeper(t *testing.T) {
 	}
 	notify <- struct{}{}
 	testutil.Eventually(t, 5*time.Second, "the deleted bytes to go on notice", func() bool { return !f.blobs.Has(live.BlobKey) })
+}
+
+// The bytes of a media that could not be opened get the answer of why: a
+// site that no longer keeps them (deleted there, the deletion on its way)
+// is 410, a site out of reach 503, other bytes than recorded 502.
+func TestMediaUnreachableAnswers(t *testing.T) {
+	for _, c := range []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{fmt.Errorf("fetch: %w: node p1: blob x is not stored here", history.ErrOriginMissing), 410, "gone"},
+		{&history.UnreachableError{Origin: "p1", Err: errors.New("no responders")}, 503, "media_unreachable"},
+		{fmt.Errorf("fetch: %w", storage.ErrBlobMismatch), 502, "media_mismatch"},
+		{fmt.Errorf("fetch: %w: node p1 answered an empty chunk", history.ErrOriginAnswer), 502, "media_unavailable"},
+	} {
+		var e *web.Error
+		if err := mediaUnreachable("media m1", c.err); !errors.As(err, &e) || e.Status != c.status || e.Code != c.code {
+			t.Errorf("%v: answered %v, want %d %s", c.err, err, c.status, c.code)
+		}
+	}
 }

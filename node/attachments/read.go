@@ -186,6 +186,9 @@ func mediaUnreachable(what string, err error) error {
 	case errors.As(err, &ue):
 		return &web.Error{Status: 503, Code: "media_unreachable",
 			Message: fmt.Sprintf("the bytes of %s are kept at the site where it was recorded, and %s; they are copied here on the first view once the site is reachable", what, ue)}
+	case errors.Is(err, history.ErrOriginMissing):
+		return &web.Error{Status: 410, Code: "gone",
+			Message: fmt.Sprintf("%s was deleted at the site where it was recorded (its deletion has not reached this node yet): its bytes are no longer kept: %v", what, err)}
 	case errors.Is(err, storage.ErrBlobMismatch):
 		return &web.Error{Status: 502, Code: "media_mismatch",
 			Message: fmt.Sprintf("%s: the site where it was recorded answered other bytes than it recorded; nothing was kept: %v", what, err)}
