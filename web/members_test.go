@@ -44,8 +44,12 @@ func (f *fakeMembers) MemberInvitations(_ context.Context, a Actor) ([]MemberInv
 	out := []MemberInvitationOut{{MemberInvitation: storage.MemberInvitation{ID: "m-used", Email: "old@plant.example"}, State: "used"}}
 	for _, in := range f.invited {
 		for _, e := range in.Emails {
+			state := storage.MemberInvitePending
+			if strings.HasPrefix(e, "late@") { // its link ran out
+				state = storage.MemberInviteExpired
+			}
 			out = append(out, MemberInvitationOut{MemberInvitation: storage.MemberInvitation{ID: "m-" + e, OrgID: a.OrgID, Email: e,
-				Roles: in.Roles, Sends: 1, SentAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}, State: "pending"})
+				Roles: in.Roles, Sends: 1, SentAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}, State: state})
 		}
 	}
 	return out, nil

@@ -113,6 +113,40 @@ func memberEmails(body string) []string {
 	return out
 }
 
+// An invitation whose link ran out is listed with the invited, marked
+// expired in the page and the API.
+func TestMembersListMarksExpiredInvitations(t *testing.T) {
+	people, members := &fakePeople{}, &fakeMembers{}
+	_, d, admin, _ := loggedIn(t, withPeople(people, members))
+	members.d = d
+	if _, err := members.InviteMembers(context.Background(), Actor{OrgID: "o1"},
+		MemberInviteInput{Emails: []string{"late@plant.example", "new@plant.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	page := admin.page("/users?status=invited")
+	row := func(email string) string {
+		at := strings.Index(page.body, `data-member="`+email+`"`)
+		if at < 0 {
+			t.Fatalf("the invited list lacks %s", email)
+		}
+		r := page.body[at:]
+		return r[:strings.Index(r, "</tr>")]
+	}
+	if r := row("late@plant.example"); !strings.Contains(r, "Invitation expired") {
+		t.Errorf("the expired invitation's row does not say so:\n%s", r)
+	}
+	if r := row("new@plant.example"); strings.Contains(r, "expired") || !strings.Contains(r, ">Invited<") {
+		t.Errorf("the pending invitation's row:\n%s", r)
+	}
+	var rows []personRow
+	decodeBody(t, admin.api("GET", APIPrefix+"/users?status=invited", ""), &rows)
+	for _, r := range rows {
+		if r.InvitationExpired != (r.Email == "late@plant.example") {
+			t.Errorf("GET /users?status=invited: %s invitation_expired = %v", r.Email, r.InvitationExpired)
+		}
+	}
+}
+
 func TestMembersListFiltersFromTheURL(t *testing.T) {
 	people, members := &fakePeople{}, &fakeMembers{}
 	_, d, admin, nobody := loggedIn(t, withPeople(people, members))

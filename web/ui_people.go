@@ -92,21 +92,24 @@ func (q memberQuery) Filtered() bool { return len(q.values()) > 0 }
 // personRow is one line of the members list: a user, or someone invited
 // (ID empty, InvitationID set).
 type personRow struct {
-	ID           string      `json:"id,omitempty"`
-	InvitationID string      `json:"invitation_id,omitempty"`
-	OrgID        string      `json:"org_id"`
-	Email        string      `json:"email"`
-	Name         string      `json:"name"`
-	Kind         string      `json:"kind,omitempty"`
-	Active       bool        `json:"active"`
-	Status       string      `json:"status"`
-	Roles        []string    `json:"roles"`
-	Teams        []teamName  `json:"teams"`
-	Labels       []labelChip `json:"labels"`
-	CreatedAt    time.Time   `json:"created_at"`
-	UpdatedAt    time.Time   `json:"updated_at,omitzero"`
-	LastLogin    *time.Time  `json:"last_login,omitempty"`
-	LastCall     *time.Time  `json:"last_call,omitempty"`
+	ID           string `json:"id,omitempty"`
+	InvitationID string `json:"invitation_id,omitempty"`
+	OrgID        string `json:"org_id"`
+	Email        string `json:"email"`
+	Name         string `json:"name"`
+	Kind         string `json:"kind,omitempty"`
+	Active       bool   `json:"active"`
+	Status       string `json:"status"`
+	// InvitationExpired marks an invitation whose link is no longer
+	// valid: it is resent or revoked, and its person cannot join.
+	InvitationExpired bool        `json:"invitation_expired,omitempty"`
+	Roles             []string    `json:"roles"`
+	Teams             []teamName  `json:"teams"`
+	Labels            []labelChip `json:"labels"`
+	CreatedAt         time.Time   `json:"created_at"`
+	UpdatedAt         time.Time   `json:"updated_at,omitzero"`
+	LastLogin         *time.Time  `json:"last_login,omitempty"`
+	LastCall          *time.Time  `json:"last_call,omitempty"`
 }
 
 type teamName struct {
@@ -232,7 +235,8 @@ func (s *Server) memberRows(ctx context.Context, a Actor, n memberNames, invited
 			continue
 		}
 		r := personRow{InvitationID: inv.ID, OrgID: inv.OrgID, Email: inv.Email, Status: MemberInvited, Roles: nonNil(inv.Roles),
-			Teams: []teamName{}, Labels: n.chips(inv.LabelIDs), CreatedAt: inv.CreatedAt}
+			InvitationExpired: inv.State == storage.MemberInviteExpired,
+			Teams:             []teamName{}, Labels: n.chips(inv.LabelIDs), CreatedAt: inv.CreatedAt}
 		for _, id := range inv.TeamIDs {
 			if name, ok := n.team[id]; ok {
 				r.Teams = append(r.Teams, teamName{id, name})
