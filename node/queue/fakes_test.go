@@ -293,7 +293,7 @@ type rig struct {
 	seq   int
 }
 
-func newRig(t *testing.T, strategy string) *rig {
+func newRig(t testing.TB, strategy string) *rig {
 	t.Helper()
 	f := newFakeStore()
 	f.teams["t1"] = storage.Team{ID: "t1", OrgID: "o1", Name: "Line 1"}
@@ -324,7 +324,7 @@ func newRig(t *testing.T, strategy string) *rig {
 }
 
 // request queues a new ringing call for team t1.
-func (r *rig) request(t *testing.T) string {
+func (r *rig) request(t testing.TB) string {
 	t.Helper()
 	r.seq++
 	id := fmt.Sprintf("call%02d", r.seq)
