@@ -112,7 +112,7 @@ func (s *Service) offerNext(ctx context.Context, e storage.QueueEntry, holding m
 	rot.Last = member
 	rot.LastTurns[member] = now
 	ev := s.event(e.SessionID, now, storage.EventOffered, systemActor, map[string]any{
-		"member": member, "team": e.TeamID, "strategy": strategy, "expires": expires})
+		"member": member, "member_name": s.name(ctx, member), "team": e.TeamID, "strategy": strategy, "expires": expires})
 	if err := s.d.Store.UpdateQueueEntry(ctx, offered, ev, &rot); err != nil {
 		s.d.Log.Error("queue: record offer", "call", e.SessionID, "member", member, "err", err)
 		return e
@@ -200,7 +200,7 @@ func (s *Service) skip(ctx context.Context, e storage.QueueEntry, member, why st
 	if !slices.Contains(next.Skipped, member) {
 		next.Skipped = append(slices.Clone(e.Skipped), member)
 	}
-	ev := s.event(e.SessionID, now, storage.EventOfferSkipped, member, map[string]any{"member": member, "team": e.TeamID, "reason": why})
+	ev := s.event(e.SessionID, now, storage.EventOfferSkipped, member, map[string]any{"member": member, "member_name": s.name(ctx, member), "team": e.TeamID, "reason": why})
 	if err := s.d.Store.UpdateQueueEntry(ctx, next, ev, nil); err != nil {
 		if !errors.Is(err, storage.ErrNotFound) {
 			s.d.Log.Error("queue: record skip", "call", e.SessionID, "member", member, "err", err)
@@ -226,7 +226,7 @@ func (s *Service) skip(ctx context.Context, e storage.QueueEntry, member, why st
 func (s *Service) drop(ctx context.Context, e storage.QueueEntry, assignee string) {
 	var ev *storage.SessionEvent
 	if assignee != "" {
-		x := s.event(e.SessionID, s.d.Now().UTC(), storage.EventAssigned, assignee, map[string]any{"member": assignee, "team": e.TeamID})
+		x := s.event(e.SessionID, s.d.Now().UTC(), storage.EventAssigned, assignee, map[string]any{"member": assignee, "member_name": s.name(ctx, assignee), "team": e.TeamID})
 		ev = &x
 	}
 	if err := s.d.Store.Dequeue(ctx, e.SessionID, assignee, ev); err != nil {
@@ -274,4 +274,13 @@ func (s *Service) audit(ctx context.Context, actor, action, target string, detai
 	if err := s.d.Audit.Audit(ctx, actor, action, target, detail); err != nil {
 		s.d.Log.Error("queue: audit", "action", action, "target", target, "err", err)
 	}
+}
+
+// name is a user's name for the session summary ("" when unknown).
+func (s *Service) name(ctx context.Context, userID string) string {
+	u, err := s.d.Store.User(ctx, userID)
+	if err != nil {
+		return ""
+	}
+	return u.Name
 }

@@ -202,7 +202,9 @@ func (e fakeEnforcer) Check(_, userID, perm string) error {
 
 type fakeSupervision map[string][]string
 
-func (s fakeSupervision) Supervisees(_ context.Context, _, id string) ([]string, error) { return s[id], nil }
+func (s fakeSupervision) Supervisees(_ context.Context, _, id string) ([]string, error) {
+	return s[id], nil
+}
 
 type fakeAudit struct {
 	mu      sync.Mutex
