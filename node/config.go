@@ -44,6 +44,7 @@ type Config struct {
 	Tokens       TokensConfig       `yaml:"tokens"`
 	Metrics      MetricsConfig      `yaml:"metrics"`
 	Invite       InviteConfig       `yaml:"invite"`
+	Queue        QueueConfig        `yaml:"queue"`
 }
 
 // NodeConfig names this node and its site.
@@ -188,6 +189,7 @@ func Default() Config {
 		SMS:    SMSConfig{Provider: "log"},
 		Tokens: defaultTokens(),
 		Invite: InviteConfig{EmailsPerUserPerHour: 20, EmailsPerOrgPerHour: 200, MemberLinkTTL: 7 * 24 * time.Hour},
+		Queue:  defaultQueue(),
 	}
 }
 
@@ -407,6 +409,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Auth.LoginWindow < time.Second {
 		return bad("auth.login_window", "must be at least 1s")
+	}
+	if err := c.validateQueue(); err != nil {
+		return err
 	}
 	if err := c.validateInvite(); err != nil {
 		return err

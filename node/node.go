@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,7 @@ import (
 	"siteline/node/federation"
 	"siteline/node/invites"
 	"siteline/node/org"
+	"siteline/node/queue"
 	"siteline/node/reports"
 	"siteline/policy"
 	"siteline/storage"
@@ -121,6 +123,9 @@ type Node struct {
 	invites *invites.Service
 	// ring pushes incoming calls to the experts' open pages.
 	ring *calls.RingHub
+	// queue is the team queues of service requests (queue_service.go),
+	// read by the state machine's hook.
+	queue atomic.Pointer[queue.Service]
 	// reports is the service-report use case.
 	reports *reports.Service
 	web     *web.Server
@@ -236,6 +241,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.federateRing(); err != nil {
 		return err
 	}
+	if err := n.startQueue(); err != nil { // queue_service.go
+		return err
+	}
 	n.startAttachments()
 	n.reports = reports.New(reports.Deps{Store: n.store, Sessions: n.calls, Authz: n.authz, NodeID: n.nodeID,
 		SiteID: n.siteID, Now: n.now, NewID: newID, Log: n.log.With("component", "reports"),
@@ -334,6 +342,7 @@ func (n *Node) startRaft(ctx context.Context) error {
 // of users the command deactivated.
 func (n *Node) applied(cmd storage.Command) {
 	n.closeDeactivated(cmd)
+	n.queueApplied(cmd) // queue_service.go
 	for _, ch := range cmd.Changes {
 		var err error
 		switch ch.Op {
@@ -434,6 +443,7 @@ func (n *Node) startWeb() error {
 		Activity:     n.store,
 		History:      n.store,
 		Events:       n.ring,
+		Queues:       n.queue.Load(),
 		Phone:        n.calls,
 		Media:        n.sessionMedia,
 		Reports:      n.reports,

@@ -96,6 +96,7 @@ func (n *Node) startInvites() error {
 		Store:  n.store,
 		Calls:  callsPort{cs: n.calls, sfu: n.sfu},
 		Ring:   invites.RingFunc(n.ring.Ring),
+		Queue:  n.queue.Load(),
 		Rules:  n.authz,
 		Audit:  usecase.Auditor{Store: n.store, OrgID: n.orgID, SiteID: n.siteID, Now: n.now},
 		URL:    n.URL,

@@ -54,6 +54,10 @@ const (
 	// OpSetUserLabels replaces the labels applied to a user; every label
 	// must be of the user's organisation.
 	OpSetUserLabels Op = "user.labels.set" // ID (user id), LabelIDs
+	// OpSetAutoAssign switches a user's auto-assign (storage/queue.go).
+	OpSetAutoAssign Op = "user.auto_assign.set" // AutoAssign
+	// OpSetTeamQueue sets how a team's queue offers requests.
+	OpSetTeamQueue Op = "team.queue.set" // TeamQueue
 )
 
 // Change is one mutation of organisation data. Exactly the fields its Op
@@ -81,6 +85,10 @@ type Change struct {
 	MemberInvitation *MemberInvitation `json:"member_invitation,omitempty"`
 	// LabelIDs travels with OpSetUserLabels.
 	LabelIDs []string `json:"label_ids,omitempty"`
+	// AutoAssign travels with OpSetAutoAssign, TeamQueue with
+	// OpSetTeamQueue.
+	AutoAssign *AutoAssign `json:"auto_assign,omitempty"`
+	TeamQueue  *TeamQueue  `json:"team_queue,omitempty"`
 
 	// Existing marks a put that updates a record: it applies only if the
 	// record still exists when the change is applied, and is refused with
@@ -181,6 +189,14 @@ func (ch Change) validate() error {
 	case OpReplacePolicy:
 		if ch.OrgID == "" {
 			return missing("org_id")
+		}
+	case OpSetAutoAssign:
+		if ch.AutoAssign == nil {
+			return missing("auto_assign")
+		}
+	case OpSetTeamQueue:
+		if ch.TeamQueue == nil {
+			return missing("team_queue")
 		}
 	case OpSetUserLabels:
 		if ch.ID == "" {

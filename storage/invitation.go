@@ -16,23 +16,26 @@ const (
 // invitation) or that creates a call ringing its creator (a service
 // request). Only the SHA-256 of its token is kept.
 type Invitation struct {
-	ID           string     `json:"id"`
-	OrgID        string     `json:"org_id"`
-	SiteID       string     `json:"site_id"`
-	Kind         string     `json:"kind"` // SessionConference or SessionServiceRequest
-	TokenHash    []byte     `json:"-"`
-	SessionID    string     `json:"session_id,omitempty"` // "" for a service request not opened yet
-	CreatedBy    string     `json:"created_by"`
-	InviteeName  string     `json:"invitee_name,omitempty"`
-	InviteeEmail string     `json:"invitee_email,omitempty"`
-	InviteePhone string     `json:"invitee_phone,omitempty"`
-	Subject      string     `json:"subject,omitempty"` // a service request's call name
-	Goal         string     `json:"goal,omitempty"`
-	GuestKind    UserKind   `json:"guest_kind,omitempty"` // set when redeemed
-	CreatedAt    time.Time  `json:"created_at"`
-	ExpiresAt    *time.Time `json:"expires_at,omitempty"`
-	UsedAt       *time.Time `json:"used_at,omitempty"`
-	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+	ID           string `json:"id"`
+	OrgID        string `json:"org_id"`
+	SiteID       string `json:"site_id"`
+	Kind         string `json:"kind"` // SessionConference or SessionServiceRequest
+	TokenHash    []byte `json:"-"`
+	SessionID    string `json:"session_id,omitempty"` // "" for a service request not opened yet
+	CreatedBy    string `json:"created_by"`
+	InviteeName  string `json:"invitee_name,omitempty"`
+	InviteeEmail string `json:"invitee_email,omitempty"`
+	InviteePhone string `json:"invitee_phone,omitempty"`
+	Subject      string `json:"subject,omitempty"` // a service request's call name
+	Goal         string `json:"goal,omitempty"`
+	// TeamID is the team whose queue a service request goes to; "" rings
+	// its creator.
+	TeamID    string     `json:"team_id,omitempty"`
+	GuestKind UserKind   `json:"guest_kind,omitempty"` // set when redeemed
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	UsedAt    *time.Time `json:"used_at,omitempty"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 	// TermsAcceptedAt and TermsVersion record the guest's acceptance of
 	// the terms of use (also kept in terms_acceptances).
 	TermsAcceptedAt *time.Time `json:"terms_accepted_at,omitempty"`
@@ -89,6 +92,11 @@ type Redemption struct {
 	Guest        Guest
 	Terms        TermsAcceptance
 	NewSession   *Session
+	// Queue, with a NewSession, puts the call into a team's queue in the
+	// same transaction (owner none until a member takes it), with
+	// QueuedEvent.
+	Queue       *QueueEntry
+	QueuedEvent *SessionEvent
 }
 
 // InvitationStore holds invitations, guests and the delivery outbox. Every

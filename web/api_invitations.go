@@ -54,6 +54,9 @@ type ServiceRequestInput struct {
 	InviteInput
 	Subject string `json:"subject"`
 	Goal    string `json:"goal"`
+	// TeamID queues the request for a team instead of ringing its
+	// creator.
+	TeamID string `json:"team_id,omitempty"`
 }
 
 // InvitationOut is an invitation as its creator sees it. Link, DeepLink and

@@ -127,6 +127,9 @@ type Deps struct {
 	// Events pushes incoming calls to users' pages; nil leaves its routes
 	// out.
 	Events Events
+	// Queues is the team queues and the auto-assign switch; nil leaves
+	// their routes out (api_queues.go).
+	Queues Queues
 	// Phone is the phonebook's presence and direct calls to users; nil
 	// leaves its routes out and the phonebook without its users.
 	Phone Phone

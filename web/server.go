@@ -94,6 +94,7 @@ func (s *Server) routeTable() []route {
 		{s.deps.Members != nil, s.memberRoutes},
 		{s.deps.History != nil, s.sessionRoutes},
 		{s.deps.Events != nil, s.eventRoutes},
+		{s.deps.Queues != nil, s.queueRoutes},
 		{s.deps.Phone != nil, s.phoneRoutes},
 		{s.deps.Media != nil, s.mediaRoutes},
 		{s.deps.Reports != nil && s.deps.Calls != nil, s.reportRoutes},

@@ -265,6 +265,7 @@ func timelineOf(ev storage.SessionEvent, names map[string]string) timelineItem {
 		}
 	default:
 		it.Kind, it.Text = "other", strings.ReplaceAll(ev.Kind, "_", " ")
+		queueTimeline(&it, ev.Kind, str) // ui_session_queue.go
 	}
 	return it
 }

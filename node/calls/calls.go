@@ -286,7 +286,8 @@ func (cs *Service) RecordJoin(ctx context.Context, a web.Actor, callID, pid, nam
 	cs.answerIfRinging(ctx, a, callID, hidden) // ring.go
 	d := &Departure{cs: cs, callID: callID, pid: pid, userID: uid, joinedAt: now, sitIn: hidden, away: func() {}}
 	if cs.ring != nil && !hidden {
-		cs.ring.answeredDirect(callID, uid) // dial.go
+		cs.ring.answeredDirect(callID, uid)   // dial.go
+		cs.ring.queueJoined(ctx, callID, uid) // queue_hooks.go
 		d.away = cs.ring.presence.CallJoined(a.OrgID, uid)
 	}
 	return d, nil

@@ -28,6 +28,7 @@ type RingHub struct {
 	wire Wire                             // Federate
 
 	presence *Presence // UsePresence; nil counts no one
+	queue    Queue     // UseQueue; nil queues nothing
 	direct   direct    // dial.go
 }
 
@@ -89,6 +90,7 @@ func (h *RingHub) Subscribe(ctx context.Context, a web.Actor, send func(web.Even
 	for _, m := range h.incomingFor(a.UserID) {
 		_ = send(directEvent(m))
 	}
+	h.queueOffers(ctx, a, send) // queue_hooks.go
 	_ = send(web.Event{Type: web.EventReady})
 	return cancel, nil
 }
@@ -145,6 +147,9 @@ func (h *RingHub) Ended(ctx context.Context, callID string) {
 	}
 	h.stopped(s, web.RingEnded)
 	h.callStatus(callID, web.RingEnded)
+	if h.queue != nil {
+		h.queue.Ended(ctx, callID)
+	}
 }
 
 // WaitingCalls lists the actor's open service-request calls with their
@@ -192,6 +197,11 @@ func (h *RingHub) declined(ctx context.Context, callID, userID string) (bool, er
 func (h *RingHub) Decline(ctx context.Context, a web.Actor, callID string) error {
 	if h.declineDirect(a, callID) { // dial.go
 		return nil
+	}
+	if h.queue != nil {
+		if handled, err := h.queue.Decline(ctx, a, callID); handled || err != nil {
+			return err
+		}
 	}
 	s, err := h.store.Session(ctx, callID)
 	switch {

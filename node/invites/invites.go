@@ -56,6 +56,16 @@ type Store interface {
 	Session(ctx context.Context, id string) (storage.Session, error)
 	SessionParticipants(ctx context.Context, sessionID string) ([]storage.SessionParticipant, error)
 	User(ctx context.Context, id string) (storage.User, error)
+	Team(ctx context.Context, id string) (storage.Team, error)
+}
+
+// Queuer is the team queues (*queue.Service): a service request made for
+// a team is queued with its call instead of ringing its creator.
+type Queuer interface {
+	// QueuedEvent is the session event written with the queued call.
+	QueuedEvent(sessionID, teamID, by string, at time.Time) storage.SessionEvent
+	// Queued wakes the dispatcher once the call is queued.
+	Queued(orgID, teamID string)
 }
 
 // Calls is what invitations need of the call service.
@@ -119,6 +129,9 @@ type Deps struct {
 	Store Store
 	Calls Calls
 	Ring  Ringer
+	// Queue queues the calls of requests made for a team; nil refuses
+	// such requests.
+	Queue Queuer
 	Rules Rules
 	Audit Auditor
 	// URL is the address users open, known once the node listens.
@@ -136,6 +149,7 @@ type Service struct {
 	store Store
 	calls Calls
 	ring  Ringer
+	queue Queuer
 	rules Rules
 	audit Auditor
 	url   func() string
@@ -154,7 +168,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: deps.Store, calls: deps.Calls, ring: deps.Ring, rules: deps.Rules,
+	return &Service{cfg: cfg, store: deps.Store, calls: deps.Calls, ring: deps.Ring, queue: deps.Queue, rules: deps.Rules,
 		audit: deps.Audit, url: deps.URL, now: deps.Now, log: deps.Logger, d: d,
 		emails: newEmailThrottle(cfg.EmailsPerUserPerHour, cfg.EmailsPerOrgPerHour)}, nil
 }
@@ -245,8 +259,19 @@ func (s *Service) CreateServiceRequest(ctx context.Context, a web.Actor, in web.
 	if len(in.Goal) > 2000 {
 		return web.InvitationOut{}, validation("goal", "must be at most 2000 characters")
 	}
+	if in.TeamID = strings.TrimSpace(in.TeamID); in.TeamID != "" {
+		if s.queue == nil {
+			return web.InvitationOut{}, validation("team_id", "team queues are not available on this node")
+		}
+		t, err := s.store.Team(ctx, in.TeamID)
+		if errors.Is(err, storage.ErrNotFound) || err == nil && t.OrgID != a.OrgID {
+			return web.InvitationOut{}, fmt.Errorf("team %s: %w", in.TeamID, storage.ErrNotFound)
+		} else if err != nil {
+			return web.InvitationOut{}, err
+		}
+	}
 	expires := s.now().UTC().Add(ServiceRequestTTL)
-	inv := storage.Invitation{Kind: storage.SessionServiceRequest, ExpiresAt: &expires, Subject: in.Subject, Goal: in.Goal}
+	inv := storage.Invitation{Kind: storage.SessionServiceRequest, ExpiresAt: &expires, Subject: in.Subject, Goal: in.Goal, TeamID: in.TeamID}
 	return s.create(ctx, a, inv, in.InviteInput, in.Subject)
 }
 
@@ -437,6 +462,11 @@ func (s *Service) Redeem(ctx context.Context, token string, in web.RedeemInput) 
 		}
 		r.NewSession = &call
 		r.Guest.SessionID = call.ID
+		if inv.TeamID != "" && s.queue != nil {
+			r.Queue = &storage.QueueEntry{SessionID: call.ID, OrgID: inv.OrgID, TeamID: inv.TeamID, EnqueuedAt: now, EnqueuedBy: inv.CreatedBy}
+			ev := s.queue.QueuedEvent(call.ID, inv.TeamID, inv.CreatedBy, now)
+			r.QueuedEvent = &ev
+		}
 	}
 	r.Terms = storage.TermsAcceptance{ID: newID(), InvitationID: inv.ID, SessionID: r.Guest.SessionID, UserID: g.ID,
 		TermsVersion: TermsVersion, AcceptedAt: now, Address: in.Address, UserAgent: in.UserAgent}
@@ -450,7 +480,11 @@ func (s *Service) Redeem(ctx context.Context, token string, in web.RedeemInput) 
 		map[string]string{"call": r.Guest.SessionID, "kind": string(in.Kind), "terms_version": TermsVersion}); err != nil {
 		return storage.Guest{}, err
 	}
-	if r.NewSession != nil {
+	switch {
+	case r.Queue != nil:
+		s.log.Info("service request opened: queued for its team", "call", r.NewSession.ID, "team", inv.TeamID)
+		s.queue.Queued(inv.OrgID, inv.TeamID)
+	case r.NewSession != nil:
 		s.log.Info("service request opened: ringing its expert", "call", r.NewSession.ID, "expert", inv.CreatedBy)
 		s.ring.Ring(*r.NewSession, r.Guest.Name)
 	}

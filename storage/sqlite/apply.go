@@ -229,6 +229,10 @@ func applyChange(ctx context.Context, q querier, ch storage.Change) error {
 		return acceptMemberInvite(ctx, q, *ch.MemberInvitation, ch.TokenHash)
 	case storage.OpSetUserLabels:
 		return setUserLabels(ctx, q, ch.ID, ch.LabelIDs)
+	case storage.OpSetAutoAssign:
+		return setAutoAssign(ctx, q, *ch.AutoAssign)
+	case storage.OpSetTeamQueue:
+		return setTeamQueue(ctx, q, *ch.TeamQueue)
 	}
 	return &storage.ValidationError{Field: "op", Problem: fmt.Sprintf("unknown operation %q", ch.Op)}
 }

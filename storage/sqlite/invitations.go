@@ -18,7 +18,7 @@ var _ storage.InvitationStore = (*Store)(nil)
 
 const invitationColumns = `id, org_id, site_id, kind, token_hash, COALESCE(session_id, ''), created_by,
 	invitee_name, invitee_email, invitee_phone, guest_kind, created_at, expires_at, used_at, revoked_at,
-	terms_accepted_at, terms_version, subject, goal`
+	terms_accepted_at, terms_version, subject, goal, team_id`
 
 func scanInvitation(r interface{ Scan(...any) error }) (storage.Invitation, error) {
 	var inv storage.Invitation
@@ -26,7 +26,7 @@ func scanInvitation(r interface{ Scan(...any) error }) (storage.Invitation, erro
 	err := r.Scan(&inv.ID, &inv.OrgID, &inv.SiteID, &inv.Kind, &inv.TokenHash, &inv.SessionID, &inv.CreatedBy,
 		&inv.InviteeName, &inv.InviteeEmail, &inv.InviteePhone, &kind, timeDest{&inv.CreatedAt},
 		optTimeDest{&inv.ExpiresAt}, optTimeDest{&inv.UsedAt}, optTimeDest{&inv.RevokedAt},
-		optTimeDest{&inv.TermsAcceptedAt}, &inv.TermsVersion, &inv.Subject, &inv.Goal)
+		optTimeDest{&inv.TermsAcceptedAt}, &inv.TermsVersion, &inv.Subject, &inv.Goal, &inv.TeamID)
 	inv.GuestKind = storage.UserKind(kind)
 	return inv, err
 }
@@ -42,10 +42,11 @@ func (s *Store) CreateInvitation(ctx context.Context, inv storage.Invitation, de
 	}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		if err := exec(ctx, tx, `INSERT INTO invitations (id, org_id, site_id, kind, token_hash, session_id,
-			created_by, invitee_name, invitee_email, invitee_phone, created_at, expires_at, subject, goal)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			created_by, invitee_name, invitee_email, invitee_phone, created_at, expires_at, subject, goal, team_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			inv.ID, inv.OrgID, inv.SiteID, inv.Kind, inv.TokenHash, nullString(inv.SessionID), inv.CreatedBy,
-			inv.InviteeName, inv.InviteeEmail, inv.InviteePhone, nanos(inv.CreatedAt), optNanos(inv.ExpiresAt), inv.Subject, inv.Goal); err != nil {
+			inv.InviteeName, inv.InviteeEmail, inv.InviteePhone, nanos(inv.CreatedAt), optNanos(inv.ExpiresAt), inv.Subject, inv.Goal,
+			inv.TeamID); err != nil {
 			return err
 		}
 		for _, d := range deliveries {
@@ -127,14 +128,27 @@ func (s *Store) RedeemInvitation(ctx context.Context, r storage.Redemption) erro
 	}
 	err := s.historyTx(ctx, func(tx *sql.Tx) error {
 		if ss := r.NewSession; ss != nil {
+			// A call queued for a team has no owner until a member takes it.
+			owner, team := ss.CreatedBy, ""
+			if r.Queue != nil {
+				owner, team = "", r.Queue.TeamID
+			}
 			if err := exec(ctx, tx, `INSERT INTO sessions (id, org_id, site_id, kind, name, goal, status, created_by,
-				owner_id, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, ss.Status, ss.CreatedBy, ss.CreatedBy,
+				owner_id, team_id, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, ss.Status, ss.CreatedBy, owner, team,
 				nanos(ss.StartedAt), nanos(ss.StartedAt)); err != nil {
 				return err
 			}
 			if err := enqueueSessionRecord(ctx, tx, storage.HistorySessionCreated, ss.ID, ss.ID, ss.StartedAt, "", ""); err != nil {
 				return err
+			}
+			if r.Queue != nil {
+				if r.QueuedEvent == nil {
+					return &storage.ValidationError{Field: "queued_event", Problem: "is required with a queue entry"}
+				}
+				if err := insertQueueEntry(ctx, tx, *r.Queue, *r.QueuedEvent); err != nil {
+					return err
+				}
 			}
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE invitations SET used_at = ?, session_id = ?, guest_kind = ?,

@@ -48,6 +48,10 @@ type snapshotV1 struct {
 	HistorySettings []storage.HistorySettings `json:"history_settings,omitempty"`
 	// MemberInvitations came later still; absent, none are restored.
 	MemberInvitations []snapshotMemberInvite `json:"member_invitations,omitempty"`
+	// AutoAssign and TeamQueues came with team queues; absent, every
+	// user has auto-assign on and every team the node's strategy.
+	AutoAssign []storage.AutoAssign `json:"auto_assign,omitempty"`
+	TeamQueues []storage.TeamQueue  `json:"team_queues,omitempty"`
 }
 
 // snapshotMemberInvite carries the token hash that storage.MemberInvitation
@@ -160,6 +164,12 @@ func (s *Store) readSnapshot(ctx context.Context) (*snapshotV1, error) {
 	for _, m := range invites {
 		snap.MemberInvitations = append(snap.MemberInvitations, snapshotMemberInvite{MemberInvitation: m, TokenHash: m.TokenHash})
 	}
+	if snap.AutoAssign, err = queryAutoAssign(ctx, tx, ""); err != nil {
+		return nil, err
+	}
+	if snap.TeamQueues, err = queryTeamQueues(ctx, tx, ""); err != nil {
+		return nil, err
+	}
 	return snap, tx.Commit()
 }
 
@@ -202,7 +212,7 @@ func (s *Store) restore(ctx context.Context, snap *snapshotV1) error {
 
 	// Every organisation table, children first.
 	for _, table := range []string{
-		"history_settings", "member_invitations", "policy_versions", "user_labels", "team_memberships", "api_tokens", "contacts", "labels", "label_groups",
+		"auto_assign", "team_queues", "history_settings", "member_invitations", "policy_versions", "user_labels", "team_memberships", "api_tokens", "contacts", "labels", "label_groups",
 		"teams", "roles", "policy_rules", "users", "sites", "orgs",
 	} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
@@ -297,6 +307,16 @@ func restoreRecords(ctx context.Context, q querier, snap *snapshotV1) error {
 	for _, sm := range snap.MemberInvitations {
 		if err := restoreMemberInvite(ctx, q, sm.MemberInvitation, sm.TokenHash); err != nil {
 			return fmt.Errorf("member invitation %s: %w", sm.ID, err)
+		}
+	}
+	for _, a := range snap.AutoAssign {
+		if err := setAutoAssign(ctx, q, a); err != nil {
+			return fmt.Errorf("auto-assign of %s: %w", a.UserID, err)
+		}
+	}
+	for _, t := range snap.TeamQueues {
+		if err := setTeamQueue(ctx, q, t); err != nil {
+			return fmt.Errorf("queue of team %s: %w", t.TeamID, err)
 		}
 	}
 	return nil

@@ -73,6 +73,31 @@ function wire(dialog) {
     result.hidden = true;
     dialog.showModal();
     (mode === "request" ? $("#iv-subject") : $("#iv-name")).focus();
+    if (mode === "request") loadTeams();
+  }
+
+  // The team picker: a request for a team waits in its queue and is
+  // offered to its members in turn instead of ringing its creator.
+  let teamsLoaded = false;
+  async function loadTeams() {
+    const field = $("#iv-team-field");
+    if (!field || teamsLoaded) return;
+    try {
+      const resp = await fetch("/api/v1/queue-teams", { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!resp.ok) return;
+      const teams = await resp.json();
+      const select = $("#iv-team");
+      for (const t of teams) {
+        const o = document.createElement("option");
+        o.value = t.id;
+        o.textContent = `Team ${t.name} (its queue)`;
+        select.append(o);
+      }
+      teamsLoaded = true;
+      field.hidden = teams.length === 0;
+    } catch {
+      // No picker: the request rings its creator.
+    }
   }
 
   function setChannel(channel, swap) {
@@ -135,6 +160,8 @@ function wire(dialog) {
     } else {
       body.subject = $("#iv-subject").value.trim();
       body.goal = $("#iv-goal").value.trim();
+      const team = $("#iv-team")?.value;
+      if (team) body.team_id = team;
     }
     submit.setAttribute("aria-busy", "true");
     submit.disabled = true;
