@@ -10,7 +10,7 @@ import (
 	"siteline/storage"
 )
 
-// Team queues (storage/queue.go) on the tables of migration 00021: the
+// Team queues (storage/queue.go) on the tables of migration 00022: the
 // replicated switches (auto_assign, team_queues) and this site's queues
 // (queue_entries, queue_rotations).
 
