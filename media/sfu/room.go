@@ -53,8 +53,8 @@ func (r *Room) Participants() []string {
 	return ids
 }
 
-// Participant returns what participant id joined with, if it is in the
-// room.
+// Participant returns what participant id joined with, Hidden as it is
+// now, if it is in the room.
 func (r *Room) Participant(id string) (ParticipantInfo, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -62,7 +62,7 @@ func (r *Room) Participant(id string) (ParticipantInfo, bool) {
 	if p == nil {
 		return ParticipantInfo{}, false
 	}
-	return p.info, true
+	return p.Info(), true
 }
 
 func (r *Room) counts() (participants, tracks int) {
