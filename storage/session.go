@@ -26,20 +26,40 @@ const (
 	EventAnnotation       = "annotation"        // a stroke drawn on a snapshot
 	EventRecordingStarted = "recording_started" // someone started recording
 	EventRecordingStopped = "recording_stopped" // someone stopped it
+
+	// Supervision (SPEC.md section 4): the actor is the supervisor, the
+	// payload names the member supervised.
+	EventSitIn     = "sit_in"      // a supervisor joined hidden
+	EventCoach     = "coach"       // a hidden supervisor started or stopped coaching ("on")
+	EventRevealed  = "revealed"    // a hidden supervisor became a visible participant
+	EventTakenOver = "taken_over"  // a supervisor became the owning expert
+	EventTransfer  = "transferred" // the session moved to another user or a team's queue
 )
 
 // Session is one call at this site: site data, born and kept here.
 type Session struct {
-	ID        string     `json:"id"`
-	OrgID     string     `json:"org_id"`
-	SiteID    string     `json:"site_id"`
-	Kind      string     `json:"kind"`
-	Name      string     `json:"name"`
-	Goal      string     `json:"goal"`
-	Status    string     `json:"status"`
-	CreatedBy string     `json:"created_by"`
+	ID        string `json:"id"`
+	OrgID     string `json:"org_id"`
+	SiteID    string `json:"site_id"`
+	Kind      string `json:"kind"`
+	Name      string `json:"name"`
+	Goal      string `json:"goal"`
+	Status    string `json:"status"`
+	CreatedBy string `json:"created_by"`
+	// OwnerID is the session's owning expert: its creator until a
+	// supervisor takes it over or transfers it (SetSessionOwner).
+	OwnerID   string     `json:"owner_id,omitempty"`
 	StartedAt time.Time  `json:"started_at"`
 	EndedAt   *time.Time `json:"ended_at,omitempty"`
+}
+
+// Owner returns the session's owning expert: OwnerID, or the creator
+// when it is not set.
+func (s Session) Owner() string {
+	if s.OwnerID != "" {
+		return s.OwnerID
+	}
+	return s.CreatedBy
 }
 
 // SessionParticipant is one connection of a user to a session, from join

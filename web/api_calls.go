@@ -100,7 +100,7 @@ func (s *Server) callRoutes() []route {
 		{method: "DELETE", path: p + "/calls/:id/whip/:session", perm: policy.CallJoin, summary: "WHIP: end a publication", handler: s.apiEndDirect},
 		{method: "POST", path: p + "/calls/:id/whep", perm: policy.CallJoin, summary: "WHEP: play the call's tracks with an SDP offer (application/sdp); answers 201 with the SDP answer and Location", handler: s.apiWHEP},
 		{method: "DELETE", path: p + "/calls/:id/whep/:session", perm: policy.CallJoin, summary: "WHEP: stop playing", handler: s.apiEndDirect},
-	}, s.callUIRoutes()...)
+	}, append(s.superviseRoutes(), s.callUIRoutes()...)...)
 }
 
 func (s *Server) apiCreateCall(c *fiber.Ctx) error {

@@ -258,6 +258,11 @@ func timelineOf(ev storage.SessionEvent, names map[string]string) timelineItem {
 		it.Kind, it.Text = "record", "started recording"
 	case storage.EventRecordingStopped:
 		it.Kind, it.Text = "record", "stopped recording"
+	case storage.EventSitIn, storage.EventCoach, storage.EventRevealed, storage.EventTakenOver, storage.EventTransfer:
+		it.Kind, it.Text = "other", supervisionText(ev.Kind, p)
+		if it.Who == "Someone" {
+			it.Who = "A supervisor"
+		}
 	case storage.EventMediaDeleted:
 		it.Kind, it.Text = "other", "deleted "+deletedWhat(str("kind"))
 		if n := str("file_name"); n != "" {
@@ -268,6 +273,32 @@ func timelineOf(ev storage.SessionEvent, names map[string]string) timelineItem {
 		queueTimeline(&it, ev.Kind, str) // ui_session_queue.go
 	}
 	return it
+}
+
+// supervisionText words a supervision event (SPEC.md section 4).
+func supervisionText(kind string, p map[string]any) string {
+	leaves, _ := p["member_leaves"].(bool)
+	left := ""
+	if leaves {
+		left = "; the member left the call"
+	}
+	switch kind {
+	case storage.EventSitIn:
+		return "sat in on the call, unseen by the guest"
+	case storage.EventCoach:
+		if on, _ := p["on"].(bool); on {
+			return "started coaching the member"
+		}
+		return "stopped coaching the member"
+	case storage.EventRevealed:
+		return "revealed themselves to everyone in the call"
+	case storage.EventTakenOver:
+		return "took the session over" + left
+	}
+	if team, _ := p["to_team"].(string); team != "" {
+		return "transferred the session to a team's queue" + left
+	}
+	return "transferred the session to another member" + left
 }
 
 // deletedWhat words the kind of a deleted media.

@@ -19,7 +19,7 @@ func (p *Participant) handleAnnotate(m signal.Message) error {
 	if err := p.sfu.cfg.Authorizer.Check(p.info.UserID, signal.PermAnnotate); err != nil {
 		return err
 	}
-	if p.info.Hidden {
+	if p.hidden.Load() {
 		return fmt.Errorf("a hidden participant cannot draw: %w", storage.ErrConflict)
 	}
 	if err := p.drawLimit.take(time.Now()); err != nil {
@@ -48,7 +48,7 @@ func (p *Participant) handlePointer(m signal.Message) error {
 	if err := p.sfu.cfg.Authorizer.Check(p.info.UserID, signal.PermAnnotate); err != nil {
 		return err
 	}
-	if p.info.Hidden {
+	if p.hidden.Load() {
 		return fmt.Errorf("a hidden participant cannot point: %w", storage.ErrConflict)
 	}
 	now := time.Now()

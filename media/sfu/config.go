@@ -131,13 +131,19 @@ type ParticipantInfo struct {
 	// Name is shown to the others.
 	Name string
 	// Hidden joins as a supervisor sitting in: receives every track and the
-	// chat, is never announced, and may not publish or chat. Every visible
-	// participant is sent monitoring-on while a hidden one is in the room
-	// (when it joins, or when they join after it) and monitoring-off when
-	// the last one leaves. Whom a supervisor may sit in on is decided
-	// before Join, by the caller.
+	// chat, is never announced to anyone, and may not chat, draw or
+	// publish, but for coaching audio (supervise.go). Every visible
+	// participant who is not a guest is sent monitoring-on while a hidden
+	// one is in the room (when it joins, or when they join after it, and
+	// again when the mode or the supervisors change) and monitoring-off
+	// when the last one leaves or reveals itself. Whom a supervisor may
+	// sit in on is decided before Join, by the caller.
 	Hidden bool
 	// Monitor is the user id of the member a hidden participant supervises,
-	// as the caller checked it; the SFU keeps it for the caller's records.
+	// as the caller checked it: the coaching audio of the supervisor goes
+	// to that user's participants only.
 	Monitor string
+	// Guest marks the customer side (a guest of an invitation): a guest
+	// is never told of supervisors, not even that one is there.
+	Guest bool
 }

@@ -174,7 +174,7 @@ func (r *Room) tracksFor(p *Participant, want map[string]int) []*upTrack {
 	r.mu.Lock()
 	list := make([]*upTrack, 0, len(r.tracks))
 	for _, t := range r.tracks {
-		if t.owner != p {
+		if t.owner != p && r.seesLocked(p, t) {
 			list = append(list, t)
 		}
 	}

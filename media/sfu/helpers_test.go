@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -99,6 +100,7 @@ func (l *loopback) Send(ctx context.Context, m signal.Message) error {
 	if m.Type == signal.TypeJoin {
 		p, err := l.sfu.Join(ctx, m.Room, sfu.ParticipantInfo{
 			UserID: l.user, Name: m.Name, Hidden: m.Hidden, Monitor: m.Monitor,
+			Guest: strings.HasPrefix(l.user, "guest"),
 		}, l.deliver)
 		if err != nil {
 			return l.deliver(sfu.ErrorMessage(m.ID, err))
@@ -108,7 +110,21 @@ func (l *loopback) Send(ctx context.Context, m signal.Message) error {
 		l.mu.Unlock()
 		return nil
 	}
-	_ = p.Handle(m) // failures come back as error messages
+	// Supervision messages are the node's to check and record; here they
+	// go straight to the participant, as the node's connection does.
+	var handled error
+	switch m.Type {
+	case signal.TypeReveal:
+		handled = p.Reveal()
+	case signal.TypeCoach:
+		handled = p.Coach(m.Coaching)
+	default:
+		_ = p.Handle(m) // failures come back as error messages
+		return nil
+	}
+	if handled != nil {
+		return l.deliver(sfu.ErrorMessage(m.ID, handled))
+	}
 	return nil
 }
 

@@ -63,6 +63,15 @@ type Participant struct {
 
 	sending atomic.Int32 // kinds of media the last publish offer sends
 
+	// hidden is true while the participant sits in unseen (it starts as
+	// info.Hidden; Reveal clears it); coaching while a hidden one's audio
+	// is forwarded to the member it supervises. Both change under the
+	// room's mu.
+	hidden, coaching atomic.Bool
+	// indicated is the monitoring state the participant was last told
+	// ("" for none); under the room's mu.
+	indicated string
+
 	remb  atomic.Int64 // last REMB from the participant, bits/s
 	limit atomic.Int64 // cap on the estimate set by LimitBitrate, bits/s
 }
@@ -82,6 +91,7 @@ func newParticipant(s *SFU, info ParticipantInfo, send func(signal.Message) erro
 		drawLimit: newBucket("annotations", s.cfg.MessageRate, s.cfg.MessageBurst),
 		hideLimit: newBucket("pointer hides", s.cfg.MessageRate, s.cfg.MessageBurst),
 	}
+	p.hidden.Store(info.Hidden)
 	var err error
 	if p.up, _, err = s.newPeerConnection(publish); err != nil {
 		return nil, fmt.Errorf("publish connection: %w", err)
@@ -115,8 +125,12 @@ func newParticipant(s *SFU, info ParticipantInfo, send func(signal.Message) erro
 // ID returns the participant's id in the room.
 func (p *Participant) ID() string { return p.id }
 
-// Info returns what the participant joined with.
-func (p *Participant) Info() ParticipantInfo { return p.info }
+// Info returns what the participant joined with, Hidden as it is now.
+func (p *Participant) Info() ParticipantInfo {
+	info := p.info
+	info.Hidden = p.hidden.Load()
+	return info
+}
 
 // LimitBitrate caps what the SFU sends this participant to bps bits per
 // second, on top of the estimate; 0 removes the cap.
@@ -222,9 +236,13 @@ func (p *Participant) handle(m signal.Message) error {
 		return p.handleRecord(m)
 	case signal.TypeMute:
 		return p.handleMute(m)
+
 	case signal.TypeEnd:
 		if err := p.sfu.cfg.Authorizer.Check(p.info.UserID, signal.PermEndForAll); err != nil {
 			return err
+		}
+		if p.hidden.Load() {
+			return fmt.Errorf("a hidden participant cannot end the call for all; reveal yourself first: %w", storage.ErrConflict)
 		}
 		if r := p.sfu.cfg.Recorder; r != nil {
 			if err := r.End(p.room.id, p.info); err != nil {
@@ -251,8 +269,8 @@ func (p *Participant) handleOffer(m signal.Message) error {
 	if err != nil {
 		return err
 	}
-	if len(kinds) > 0 && p.info.Hidden {
-		return fmt.Errorf("a hidden participant cannot publish: %w", storage.ErrConflict)
+	if err := p.checkHiddenPublish(kinds); err != nil { // supervise.go
+		return err
 	}
 	for _, perm := range publishPermissions(kinds) {
 		if err := p.sfu.cfg.Authorizer.Check(p.info.UserID, perm); err != nil {
@@ -348,7 +366,7 @@ func (p *Participant) handleChat(m signal.Message) error {
 	if err := p.sfu.cfg.Authorizer.Check(p.info.UserID, signal.PermChat); err != nil {
 		return err
 	}
-	if p.info.Hidden {
+	if p.hidden.Load() {
 		return fmt.Errorf("a hidden participant cannot chat: %w", storage.ErrConflict)
 	}
 	if err := p.chatLimit.take(time.Now()); err != nil {
@@ -370,7 +388,7 @@ func (p *Participant) handleChat(m signal.Message) error {
 }
 
 func (p *Participant) handleMute(m signal.Message) error {
-	if p.info.Hidden {
+	if p.hidden.Load() {
 		return fmt.Errorf("a hidden participant has nothing to mute: %w", storage.ErrConflict)
 	}
 	ev := signal.New(signal.TypeMute)

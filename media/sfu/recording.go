@@ -100,7 +100,9 @@ func (r *Room) startRecording(by ParticipantInfo) error {
 	r.rec = rec
 	tracks := make([]*upTrack, 0, len(r.tracks))
 	for _, t := range r.tracks {
-		tracks = append(tracks, t)
+		if t.whisper == "" { // coaching is not the call's to keep
+			tracks = append(tracks, t)
+		}
 	}
 	r.mu.Unlock()
 	byOwner := make(map[*Participant][]*upTrack)
@@ -356,7 +358,7 @@ func (p *Participant) handleRecord(m signal.Message) error {
 	if err := p.sfu.cfg.Authorizer.Check(p.info.UserID, signal.PermRecord); err != nil {
 		return err
 	}
-	if p.info.Hidden {
+	if p.hidden.Load() {
 		return fmt.Errorf("a hidden participant cannot record: %w", storage.ErrConflict)
 	}
 	if m.Recording && p.sfu.cfg.RecordDir == "" {

@@ -53,8 +53,8 @@ func (r *Room) Participants() []string {
 	return ids
 }
 
-// Participant returns what participant id joined with, if it is in the
-// room.
+// Participant returns what participant id joined with, Hidden as it is
+// now, if it is in the room.
 func (r *Room) Participant(id string) (ParticipantInfo, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -62,7 +62,7 @@ func (r *Room) Participant(id string) (ParticipantInfo, bool) {
 	if p == nil {
 		return ParticipantInfo{}, false
 	}
-	return p.info, true
+	return p.Info(), true
 }
 
 func (r *Room) counts() (participants, tracks int) {
@@ -72,7 +72,8 @@ func (r *Room) counts() (participants, tracks int) {
 }
 
 // add puts p into the room, tells p who and what is there, announces p to
-// the others (unless hidden), and subscribes p to every track.
+// the others (unless hidden), and subscribes p to every track it may
+// receive.
 func (r *Room) add(p *Participant) error {
 	r.mu.Lock()
 	if r.ended {
@@ -95,26 +96,21 @@ func (r *Room) add(p *Participant) error {
 	joined.Participant = p.id
 	joined.Recording = r.rec != nil
 	for _, o := range r.participants {
-		if o != p && !o.info.Hidden {
+		if o != p && !o.hidden.Load() {
 			joined.Participants = append(joined.Participants, o.peer())
 		}
 	}
 	tracks := make([]*upTrack, 0, len(r.tracks))
 	for _, t := range r.tracks {
-		tracks = append(tracks, t)
-		joined.Tracks = append(joined.Tracks, t.describe())
+		if r.seesLocked(p, t) {
+			tracks = append(tracks, t)
+			joined.Tracks = append(joined.Tracks, t.describe())
+		}
 	}
 	p.send(joined)
 
-	if p.info.Hidden {
-		// The first supervisor in turns the indicator on for everyone.
-		if !r.monitoredLocked(p) {
-			for _, o := range r.participants {
-				if !o.info.Hidden {
-					o.send(signal.New(signal.TypeMonitoringOn))
-				}
-			}
-		}
+	if p.hidden.Load() {
+		r.indicateLocked() // supervise.go
 	} else {
 		ev := signal.New(signal.TypeParticipantJoined)
 		peer := p.peer()
@@ -124,9 +120,7 @@ func (r *Room) add(p *Participant) error {
 				o.send(ev)
 			}
 		}
-		if r.monitoredLocked(nil) {
-			p.send(signal.New(signal.TypeMonitoringOn))
-		}
+		r.indicateOneLocked(p) // supervise.go
 	}
 	r.mu.Unlock()
 
@@ -157,17 +151,10 @@ func (r *Room) remove(p *Participant) {
 		ev := signal.New(signal.TypeTrackUnpublished)
 		d := t.describe()
 		ev.Track = &d
-		r.broadcastLocked(ev, p)
+		r.tellLocked(ev, t, p)
 	}
-	if p.info.Hidden {
-		// The last supervisor out turns it off.
-		if !r.monitoredLocked(nil) {
-			for _, o := range r.participants {
-				if !o.info.Hidden {
-					o.send(signal.New(signal.TypeMonitoringOff))
-				}
-			}
-		}
+	if p.hidden.Load() {
+		r.indicateLocked()
 	} else {
 		ev := signal.New(signal.TypeParticipantLeft)
 		ev.Participant = p.id
@@ -186,17 +173,6 @@ func (r *Room) remove(p *Participant) {
 		r.stopRecording()
 		r.sfu.dropRoom(r)
 	}
-}
-
-// monitoredLocked reports whether a hidden participant other than except
-// is in the room: while one is, every visible participant is monitored.
-func (r *Room) monitoredLocked(except *Participant) bool {
-	for _, h := range r.participants {
-		if h != except && h.info.Hidden {
-			return true
-		}
-	}
-	return false
 }
 
 // broadcastLocked sends m to every participant but except.
@@ -229,14 +205,21 @@ func (r *Room) publish(t *upTrack) bool {
 		r.mu.Unlock()
 		return false
 	}
+	if t.owner.hidden.Load() {
+		t.whisper = t.owner.info.Monitor // checkHiddenPublish let only coaching audio through
+		t.private.Store(true)
+	}
 	r.tracks[t.id] = t
 	rec := r.rec
+	if t.whisper != "" {
+		rec = nil
+	}
 	ev := signal.New(signal.TypeTrackPublished)
 	d := t.describe()
 	ev.Track = &d
 	subs := make([]*Participant, 0, len(r.participants))
 	for _, o := range r.participants {
-		if o != t.owner {
+		if o != t.owner && r.seesLocked(o, t) {
 			subs = append(subs, o)
 			o.send(ev)
 		}
@@ -263,7 +246,7 @@ func (r *Room) unpublish(t *upTrack) {
 	ev := signal.New(signal.TypeTrackUnpublished)
 	d := t.describe()
 	ev.Track = &d
-	r.broadcastLocked(ev, t.owner)
+	r.tellLocked(ev, t, t.owner)
 	r.mu.Unlock()
 	t.close()
 }

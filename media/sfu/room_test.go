@@ -34,13 +34,13 @@ func TestHiddenSupervisor(t *testing.T) {
 	next(t, lead, "supervisor gets the chat", isChat("the pump is leaking"))
 	next(t, expert, "expert gets the chat", isChat("the pump is leaking"))
 
-	// The supervisor may not speak or publish: that would reveal it.
+	// The supervisor may not chat or publish video: that would reveal it.
 	if err := lead.Chat(ctx, "hello"); err != nil {
 		t.Fatal(err)
 	}
 	next(t, lead, "supervisor's chat refused", isType(signal.TypeError))
-	if _, err := lead.Publish(ctx, client.TrackSpec{Kind: "audio"}); err == nil {
-		t.Error("a hidden participant could publish")
+	if _, err := lead.Publish(ctx, client.TrackSpec{Kind: "video"}); err == nil {
+		t.Error("a hidden participant could publish video")
 	}
 
 	leadID := lead.ID()

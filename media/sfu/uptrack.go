@@ -35,6 +35,13 @@ type upTrack struct {
 	subs    atomic.Pointer[[]*downTrack]   // copy on write
 	writing atomic.Pointer[[]*writer]      // copy of writers for the readers
 	rec     atomic.Pointer[trackRecording] // set while the room is recorded
+
+	// whisper is the user id a hidden supervisor's coaching audio goes to
+	// (its owner's info.Monitor), "" for a track everyone receives; under
+	// the room's mu. private mirrors whisper != "" for the readers, which
+	// forward a private track only while its owner is coaching.
+	whisper string
+	private atomic.Bool
 }
 
 // layer is one simulcast encoding (or the only one).
@@ -273,6 +280,9 @@ func (t *upTrack) layer(i int32) *layer {
 
 // forward hands pkt to every writer with a subscriber that wants layer l.
 func (t *upTrack) forward(l *layer, pkt *rtp.Packet) {
+	if t.private.Load() && !t.owner.coaching.Load() {
+		return // a supervisor's microphone between two coachings
+	}
 	for _, w := range *t.writing.Load() {
 		w.push(l, pkt)
 	}

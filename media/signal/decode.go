@@ -41,6 +41,7 @@ var knownTypes = map[Type]bool{
 	TypeICERestart: true, TypeEnd: true,
 	TypeMedia: true, TypeAnnotate: true, TypePointer: true,
 	TypeRecord: true, TypeRecording: true,
+	TypeReveal: true, TypeCoach: true, TypeTakeOver: true, TypeTransfer: true, TypeOwner: true,
 }
 
 // Drawing limits: a stroke is at most MaxStrokePoints points; tools and
@@ -125,7 +126,8 @@ func (m *Message) Validate() error {
 	for name, v := range map[string]string{
 		"id": m.ID, "room": m.Room, "participant": m.Participant,
 		"name": m.Name, "monitor": m.Monitor, "kind": m.Kind, "code": m.Code,
-		"permission": m.Permission,
+		"permission": m.Permission, "mode": m.Mode, "to_user": m.ToUser, "to_team": m.ToTeam,
+		"user": m.User,
 	} {
 		if len(v) > MaxIDLength {
 			return invalid("%s longer than %d bytes", name, MaxIDLength)
@@ -201,6 +203,18 @@ func (m *Message) Validate() error {
 		}
 		if err := m.Stroke.validate(); err != nil {
 			return invalid("stroke: %s", err)
+		}
+	case TypeMonitoringOn:
+		if m.Mode != "" && m.Mode != ModeSitIn && m.Mode != ModeCoach {
+			return invalid("mode must be %s or %s", ModeSitIn, ModeCoach)
+		}
+	case TypeTransfer:
+		if (m.ToUser == "") == (m.ToTeam == "") {
+			return invalid("exactly one of to_user and to_team is required")
+		}
+	case TypeOwner:
+		if m.User == "" {
+			return invalid("user is required")
 		}
 	case TypePointer:
 		if p := m.Point; p != nil {

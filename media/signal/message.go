@@ -32,6 +32,20 @@ const (
 	TypePointer           Type = "pointer"            // C: point at a spot of a video; S: someone points
 	TypeRecord            Type = "record"             // C: start or stop recording
 	TypeRecording         Type = "recording"          // S: recording is on or off
+
+	// Supervision (SPEC.md section 4). monitoring-on carries the mode and
+	// the supervisors' names and is sent again whenever either changes.
+	TypeReveal   Type = "reveal"    // C: a hidden supervisor becomes a visible participant
+	TypeCoach    Type = "coach"     // C: a hidden supervisor starts (coaching) or stops coaching
+	TypeTakeOver Type = "take-over" // C: the supervisor becomes the session's owner
+	TypeTransfer Type = "transfer"  // C: move the session to another user or a team's queue
+	TypeOwner    Type = "owner"     // S: the session's owning expert changed
+)
+
+// Monitoring modes carried by monitoring-on.
+const (
+	ModeSitIn = "sit-in" // a supervisor sees and hears the call
+	ModeCoach = "coach"  // a supervisor also speaks to you, unheard by the guest
 )
 
 // Target names one of a participant's two peer connections.
@@ -89,6 +103,13 @@ type Message struct {
 	Stroke    *Stroke `json:"stroke,omitempty"`    // annotate
 	Point     *Point  `json:"point,omitempty"`     // pointer; nil hides the pointer
 	Recording bool    `json:"recording,omitempty"` // record, recording: on or off; joined: the call is being recorded
+
+	Mode         string `json:"mode,omitempty"`          // monitoring-on: sit-in or coach
+	Coaching     bool   `json:"coaching,omitempty"`      // coach: on or off
+	MemberLeaves bool   `json:"member_leaves,omitempty"` // take-over, transfer: the supervised member leaves the call
+	ToUser       string `json:"to_user,omitempty"`       // transfer: the user who becomes the owner
+	ToTeam       string `json:"to_team,omitempty"`       // transfer: the team whose queue takes the session
+	User         string `json:"user,omitempty"`          // owner: the new owner's user id
 
 	Code       string `json:"code,omitempty"`       // error
 	Error      string `json:"error,omitempty"`      // error: what went wrong; end: why

@@ -11,6 +11,7 @@ const (
 	PermScreenShare   = "xa_icall_screen-share"
 	PermEndForAll     = "xa_icall_end-call-for-all"
 	PermSitIn         = "xa_icall_sit-in"
+	PermCoach         = "xa_icall_coach"
 	PermAnnotate      = "xa_icall_snapshot-annotate"
 	PermShareFiles    = "xa_icall_share-files"
 	PermRecord        = "xa_icall_record"
@@ -21,7 +22,7 @@ const (
 func Permissions() []string {
 	return []string{
 		PermJoin, PermPublishCamera, PermPublishMic, PermChat,
-		PermScreenShare, PermEndForAll, PermSitIn,
+		PermScreenShare, PermEndForAll, PermSitIn, PermCoach,
 		PermAnnotate, PermShareFiles, PermRecord,
 	}
 }

@@ -17,6 +17,7 @@ var clientTypes = map[Type]bool{
 	TypeJoin: true, TypeOffer: true, TypeAnswer: true, TypeCandidate: true,
 	TypeLeave: true, TypeMute: true, TypeChat: true, TypeICERestart: true,
 	TypeEnd: true, TypeAnnotate: true, TypePointer: true, TypeRecord: true,
+	TypeReveal: true, TypeCoach: true, TypeTakeOver: true, TypeTransfer: true,
 }
 
 // Stream decodes the messages of one connection in one direction and

@@ -217,6 +217,10 @@ func (ms *Service) permit(a web.Actor, perm string) error {
 	return ms.authz.Check(a.OrgID, a.UserID, perm)
 }
 
+// hiddenSharer refuses media from a supervisor sitting in: its
+// participant id would tell the guest someone is there.
+var hiddenSharer = fmt.Errorf("a supervisor sitting in hidden cannot share media; reveal yourself first: %w", storage.ErrConflict)
+
 // participantOf returns the caller's participant in the call: pid, which
 // must be theirs, or, when pid is empty, their only one.
 func (ms *Service) participantOf(a web.Actor, callID, pid string) (sfu.ParticipantInfo, error) {
@@ -237,6 +241,8 @@ func (ms *Service) participantOf(a web.Actor, callID, pid string) (sfu.Participa
 		case info.UserID != uid:
 			return info, &web.Error{Status: 403, Code: "forbidden",
 				Message: fmt.Sprintf("participant %s of call %s is someone else: send your own participant id", pid, callID)}
+		case info.Hidden:
+			return info, hiddenSharer
 		}
 		return info, nil
 	}
@@ -250,6 +256,9 @@ func (ms *Service) participantOf(a web.Actor, callID, pid string) (sfu.Participa
 	case 0:
 		return sfu.ParticipantInfo{}, notIn
 	case 1:
+		if mine[0].Hidden {
+			return mine[0], hiddenSharer
+		}
 		return mine[0], nil
 	}
 	return sfu.ParticipantInfo{}, validation("participant", "is required: you are in the call more than once")

@@ -38,7 +38,8 @@ type Service struct {
 	log         *slog.Logger
 	cfg         Config
 
-	media atomic.Pointer[mediaParts] // SetMedia
+	media  atomic.Pointer[mediaParts] // SetMedia
+	queues atomic.Pointer[Queues]     // SetQueues; supervise.go
 
 	wg sync.WaitGroup // departure watchers
 
@@ -355,6 +356,9 @@ func (c *callConn) Handle(data []byte) error {
 		}
 		return nil
 	}
+	if ok, err := c.handleSupervision(m); ok { // supervise.go
+		return err
+	}
 	return c.p.Handle(m)
 }
 
@@ -412,7 +416,7 @@ func (c *callConn) join(m signal.Message) error {
 	}
 	pid := newID()
 	p, err := s.Join(ctx, c.callID, sfu.ParticipantInfo{ID: pid, UserID: actorID(c.actor), Name: name,
-		Hidden: m.Hidden, Monitor: supervised}, send)
+		Hidden: m.Hidden, Monitor: supervised, Guest: isGuest(c.actor)}, send)
 	if err != nil {
 		close(ready)
 		return err
@@ -426,7 +430,7 @@ func (c *callConn) join(m signal.Message) error {
 		return fmt.Errorf("record join: %w", err)
 	}
 	if m.Hidden {
-		if err := c.cs.audit.Audit(ctx, actorID(c.actor), "call.sit_in", c.callID, map[string]string{"participant": pid,
+		if err := c.cs.supervisionEvent(ctx, c.actor, c.callID, storage.EventSitIn, "call.sit_in", map[string]any{"participant": pid,
 			"supervised": supervised, "joined_at": left.joinedAt.Format(time.RFC3339Nano)}); err != nil {
 			close(ready)
 			p.Leave()

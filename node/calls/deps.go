@@ -44,6 +44,8 @@ type Store interface {
 	User(ctx context.Context, id string) (storage.User, error)
 	Guest(ctx context.Context, id string) (storage.Guest, error)
 	DeleteUserWebSessions(ctx context.Context, userID string) error
+	SetSessionOwner(ctx context.Context, sessionID, ownerID string, ev storage.SessionEvent) error
+	RevealParticipant(ctx context.Context, participantID string, ev storage.SessionEvent) error
 }
 
 // SFU is what calls ask of the media server (*sfu.SFU).
@@ -54,6 +56,8 @@ type SFU interface {
 	// Room returns the room of a call while someone is in it, else nil.
 	Room(id string) *sfu.Room
 	End(id, reason string) bool
+	// Broadcast tells everyone in a call (the owner's change).
+	Broadcast(id string, m signal.Message) bool
 }
 
 // Relay is what calls ask of the TURN relay (*turn.Server).

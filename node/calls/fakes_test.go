@@ -31,6 +31,24 @@ func newFakeStore() *fakeStore {
 
 var _ Store = (*fakeStore)(nil)
 
+func (f *fakeStore) SetSessionOwner(ctx context.Context, sessionID, ownerID string, ev storage.SessionEvent) error {
+	f.mu.Lock()
+	s, ok := f.sessions[sessionID]
+	if ok {
+		s.OwnerID = ownerID
+		f.sessions[sessionID] = s
+	}
+	f.mu.Unlock()
+	if !ok {
+		return storage.ErrNotFound
+	}
+	return f.AppendSessionEvent(ctx, ev)
+}
+
+func (f *fakeStore) RevealParticipant(ctx context.Context, _ string, ev storage.SessionEvent) error {
+	return f.AppendSessionEvent(ctx, ev)
+}
+
 func (f *fakeStore) Session(_ context.Context, id string) (storage.Session, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -324,3 +342,5 @@ func (f *fixture) joinRow(id, userID string, hidden bool) {
 func sfuInfo(id, userID string) sfu.ParticipantInfo {
 	return sfu.ParticipantInfo{ID: id, UserID: userID, Name: userID}
 }
+
+func (f *fakeSFU) Broadcast(string, signal.Message) bool { return false }

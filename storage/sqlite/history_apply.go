@@ -131,7 +131,8 @@ func applyRecord(ctx context.Context, tx *sql.Tx, origin string, rec storage.His
 		}
 		if err := exec(ctx, tx, `INSERT INTO session_participants (id, session_id, user_id, display_name,
 			user_kind, device_kind, hidden, joined_at, left_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET left_at = COALESCE(session_participants.left_at, excluded.left_at)`,
+			ON CONFLICT (id) DO UPDATE SET left_at = COALESCE(session_participants.left_at, excluded.left_at),
+				hidden = min(session_participants.hidden, excluded.hidden)`,
 			p.ID, p.SessionID, p.UserID, p.DisplayName, string(kind), p.DeviceKind, p.Hidden,
 			nanos(p.JoinedAt), optNanos(p.LeftAt)); err != nil {
 			return err
@@ -146,6 +147,11 @@ func applyRecord(ctx context.Context, tx *sql.Tx, origin string, rec storage.His
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			ev.ID, ev.SessionID, ev.Seq, nanos(ev.At), ev.Kind, ev.ActorID, payload); err != nil {
 			return err
+		}
+		if ev.Kind == storage.EventTakenOver || ev.Kind == storage.EventTransfer {
+			if err := settleOwner(ctx, tx, ev.SessionID); err != nil {
+				return err
+			}
 		}
 	}
 	if err := applyMediaRows(ctx, tx, origin, rec); err != nil {
@@ -197,6 +203,8 @@ func applyMediaRows(ctx context.Context, tx *sql.Tx, origin string, rec storage.
 
 // upsertSession stores a forwarded session: new, or the later of the two
 // when already present (a status never goes back: ringing, active, ended).
+// The owner is the first record's; later owners come from the take-over
+// and transfer events (settleOwner), whatever order records arrive in.
 func upsertSession(ctx context.Context, tx *sql.Tx, ss storage.Session) error {
 	return exec(ctx, tx, `INSERT INTO sessions (id, org_id, site_id, kind, name, goal, status, created_by,
 		owner_id, started_at, ended_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -205,8 +213,18 @@ func upsertSession(ctx context.Context, tx *sql.Tx, ss storage.Session) error {
 				THEN excluded.status ELSE sessions.status END,
 			ended_at = COALESCE(sessions.ended_at, excluded.ended_at),
 			updated_at = max(COALESCE(sessions.updated_at, 0), COALESCE(excluded.updated_at, 0))`,
-		ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, ss.Status, ss.CreatedBy, ss.CreatedBy,
+		ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, ss.Status, ss.CreatedBy, ss.Owner(),
 		nanos(ss.StartedAt), optNanos(ss.EndedAt), nanos(ss.StartedAt))
+}
+
+// settleOwner sets a forwarded session's owner to the one its latest
+// take-over or transfer event names (payload "owner"), so that the owner
+// does not depend on the order the records were applied in.
+func settleOwner(ctx context.Context, tx *sql.Tx, sessionID string) error {
+	return exec(ctx, tx, `UPDATE sessions SET owner_id = COALESCE((SELECT json_extract(payload, '$.owner')
+		FROM session_events WHERE session_id = ?1 AND kind IN (?2, ?3)
+			AND json_extract(payload, '$.owner') IS NOT NULL ORDER BY seq DESC LIMIT 1), owner_id)
+		WHERE id = ?1`, sessionID, storage.EventTakenOver, storage.EventTransfer)
 }
 
 func statusRank(col string) string {

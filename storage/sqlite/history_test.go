@@ -320,3 +320,49 @@ func TestApplyHistoryMediaRows(t *testing.T) {
 		t.Errorf("a rejected record left its media row: %v", err)
 	}
 }
+
+// A take-over at a plant reaches headquarters: the forwarded history
+// carries the new owner, in whichever order the records are applied.
+func TestApplyHistoryCarriesTheOwnerChange(t *testing.T) {
+	plant, _ := openTestStore(t)
+	ctx := context.Background()
+	if err := plant.CreateSession(ctx, storage.Session{ID: "c9", OrgID: "o1", SiteID: "plant", Name: "Pump", CreatedBy: "u1", StartedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for i, owner := range []string{"lead", "other"} {
+		kind := storage.EventTakenOver
+		if i == 1 {
+			kind = storage.EventTransfer
+		}
+		ev := storage.SessionEvent{ID: "own" + owner, SessionID: "c9", At: t0.Add(time.Duration(i+1) * time.Second),
+			Kind: kind, ActorID: "lead", Payload: []byte(`{"owner":"` + owner + `","from":"u1"}`)}
+		if err := plant.SetSessionOwner(ctx, "c9", owner, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s, err := plant.Session(ctx, "c9"); err != nil || s.OwnerID != "other" || s.CreatedBy != "u1" {
+		t.Fatalf("plant session = %+v, %v; want owner other, creator u1", s, err)
+	}
+	msgs := messagesOf(t, plant, "plant-1")
+	backwards := make([]storage.HistoryMessage, len(msgs))
+	for i, m := range msgs {
+		backwards[len(msgs)-1-i] = m
+	}
+	for name, batch := range map[string][]storage.HistoryMessage{"forwards": msgs, "backwards": backwards} {
+		hq, _ := openTestStore(t)
+		if res, err := hq.ApplyHistory(ctx, batch); err != nil || len(res.Rejected) != 0 {
+			t.Fatalf("%s: apply = %+v %v", name, res, err)
+		}
+		if s, err := hq.Session(ctx, "c9"); err != nil || s.OwnerID != "other" {
+			t.Errorf("%s: headquarters session = %+v, %v; want owner other", name, s, err)
+		}
+	}
+	ended := storage.SessionEvent{ID: "end9", SessionID: "c9", At: t0.Add(time.Minute), Kind: storage.EventEnded}
+	if err := plant.EndSession(ctx, "c9", ended.At, ended); err != nil {
+		t.Fatal(err)
+	}
+	late := storage.SessionEvent{ID: "late", SessionID: "c9", At: t0.Add(2 * time.Minute), Kind: storage.EventTakenOver}
+	if err := plant.SetSessionOwner(ctx, "c9", "lead", late); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("take over an ended session = %v, want conflict", err)
+	}
+}

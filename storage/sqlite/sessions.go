@@ -33,7 +33,7 @@ func (s *Store) CreateSession(ctx context.Context, ss storage.Session) error {
 		if err := exec(ctx, tx, `INSERT INTO sessions (id, org_id, site_id, kind, name, goal, status, created_by,
 			owner_id, started_at, ended_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, ss.Status, ss.CreatedBy,
-			ss.CreatedBy, nanos(ss.StartedAt), optNanos(ss.EndedAt), nanos(ss.StartedAt)); err != nil {
+			ss.Owner(), nanos(ss.StartedAt), optNanos(ss.EndedAt), nanos(ss.StartedAt)); err != nil {
 			return err
 		}
 		return enqueueSessionRecord(ctx, tx, storage.HistorySessionCreated, ss.ID, ss.ID, ss.StartedAt, "", "")
@@ -47,10 +47,9 @@ func (s *Store) CreateSession(ctx context.Context, ss storage.Session) error {
 // Session returns one session, or storage.ErrNotFound.
 func (s *Store) Session(ctx context.Context, id string) (storage.Session, error) {
 	var ss storage.Session
-	err := s.read.QueryRowContext(ctx, `SELECT id, org_id, site_id, kind, name, goal, status, created_by,
-		started_at, ended_at FROM sessions WHERE id = ?`, id).Scan(
+	err := s.read.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id).Scan(
 		&ss.ID, &ss.OrgID, &ss.SiteID, &ss.Kind, &ss.Name, &ss.Goal, &ss.Status, &ss.CreatedBy,
-		timeDest{&ss.StartedAt}, optTimeDest{&ss.EndedAt})
+		&ss.OwnerID, timeDest{&ss.StartedAt}, optTimeDest{&ss.EndedAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return ss, fmt.Errorf("session %s: %w", id, storage.ErrNotFound)
 	}

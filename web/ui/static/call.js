@@ -41,6 +41,10 @@ const state = {
   iceServers: [],
   iceRefresh: 0, // timer fetching fresh relay credentials
 };
+// A supervisor opens /call/<id>?sitin=<member id> to sit in hidden.
+state.sitIn = new URLSearchParams(location.search).get("sitin") || "";
+state.hidden = !!state.sitIn;
+state.coaching = false;
 window.sitelineCall = state;
 // calltools.js (snapshots, pointer, files, recording) works through these.
 Object.assign(state, { send: (m) => send(m), toast: (t) => toast(t), systemLine: (t) => systemLine(t), appendChat: (li) => appendChat(li) });
@@ -242,7 +246,8 @@ async function join() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(`${proto}//${location.host}/api/v1/calls/${encodeURIComponent(callID)}/signal`);
   state.ws = ws;
-  ws.onopen = () => send({ type: "join", room: callID, name: state.name });
+  ws.onopen = () =>
+    send(state.hidden ? { type: "join", room: callID, name: state.name, hidden: true, monitor: state.sitIn } : { type: "join", room: callID, name: state.name });
   ws.onmessage = (ev) => {
     let m;
     try {
@@ -298,9 +303,11 @@ function onMessage(m) {
     case "chat":
       return onChat(m);
     case "monitoring-on":
-      return toast("A supervisor is watching this call.");
+      return showMonitoring(m);
     case "monitoring-off":
-      return toast("The supervisor has left.");
+      return showMonitoring(null);
+    case "owner":
+      return systemLine(`${m.name || "Someone"} now owns this session`);
     case "end":
       return finish("The call has ended", m.error ? sentence(m.error) : "");
     case "error":
@@ -367,6 +374,10 @@ function newPublish() {
   state.pub = pc;
   pc.onicecandidate = (ev) => sendCandidate("publish", ev.candidate);
   pc.oniceconnectionstatechange = () => watchICE(pc, "publish");
+  if (state.hidden) {
+    $("#sup-bar").hidden = false;
+    return; // a supervisor sitting in publishes only coaching audio (toggleCoach)
+  }
   const stream = state.local || new MediaStream();
   const audio = stream.getAudioTracks()[0];
   const video = (state.screen || stream).getVideoTracks()[0];
@@ -915,3 +926,63 @@ if (body.dataset.ended === "true") {
     body.dataset.ready = "true";
   });
 }
+
+// ---- supervision --------------------------------------------------------
+
+// showMonitoring shows the indicator the server sends the supervised
+// member: who watches, and whether they coach.
+function showMonitoring(m) {
+  const el = $("#monitor-banner");
+  if (!el) return;
+  el.hidden = !m;
+  if (!m) return;
+  el.dataset.mode = m.mode || "sit-in";
+  el.textContent = m.mode === "coach" ? `${m.name} is coaching you` : `Your lead ${m.name} is listening`;
+}
+
+// toggleCoach publishes the microphone to the member (the first time)
+// and turns coaching on or off.
+async function toggleCoach() {
+  const on = !state.coaching;
+  if (on && !state.coachTrack) {
+    const audio = state.local?.getAudioTracks()[0];
+    if (!audio) return toast("No microphone to coach with.");
+    state.coachTrack = audio;
+    state.pub.addTransceiver(audio, { direction: "sendonly", streams: [state.local] });
+    await serial("publish", () => publishOffer(false));
+  }
+  state.coaching = on;
+  $("#btn-coach").setAttribute("aria-pressed", String(on));
+  send({ type: "coach", coaching: on });
+}
+
+// reveal makes the supervisor a visible participant, who then publishes
+// as anyone does.
+function reveal() {
+  send({ type: "reveal" });
+  state.hidden = false;
+  state.coaching = false;
+  $("#btn-reveal").hidden = true;
+  $("#btn-coach").hidden = true;
+  $(".sup-label").textContent = "Supervising, visible";
+  const stream = state.local;
+  const video = stream?.getVideoTracks()[0];
+  if (video) state.pub.addTransceiver(video, { direction: "sendonly", streams: [stream] });
+  const audio = stream?.getAudioTracks()[0];
+  if (audio && audio !== state.coachTrack) state.pub.addTransceiver(audio, { direction: "sendonly", streams: [stream] });
+  if (audio || video) serial("publish", () => publishOffer(false));
+}
+
+$("#btn-reveal")?.addEventListener("click", reveal);
+$("#btn-coach")?.addEventListener("click", () => toggleCoach().catch((err) => toast(err.message)));
+$("#btn-takeover")?.addEventListener("click", () => {
+  const leaves = confirm("Take the session over. Should the member leave the call? (Cancel keeps them in.)");
+  if (state.hidden) reveal();
+  send({ type: "take-over", member_leaves: leaves });
+});
+$("#btn-transfer")?.addEventListener("click", () => {
+  const to = $("#transfer-to").value.trim();
+  if (!to) return toast("Name the member to transfer to.");
+  const leaves = confirm("Transfer the session. Should the member leave the call? (Cancel keeps them in.)");
+  send({ type: "transfer", to_user: to, member_leaves: leaves });
+});

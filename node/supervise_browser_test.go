@@ -1,0 +1,57 @@
+package node
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"siteline/media/client"
+	"siteline/media/signal"
+)
+
+// The member's call page shows the indicator the server sends while the
+// lead sits in and coaches, and takes it down when the lead leaves.
+func TestMemberPageShowsTheSupervisionIndicator(t *testing.T) {
+	cn := startCallNode(t)
+	base := strings.Replace(cn.url, "127.0.0.1", "localhost", 1)
+	lead, leadB := cn.user(t, "lead@plant.example", "Lea Lead", "regular", "team_lead")
+	member, memberB := cn.user(t, "member@plant.example", "Max Member", "regular")
+	cn.team(t, "Line 3", lead.ID, member.ID)
+	call := cn.createCall(t, memberB)
+
+	page := newCallChromium(t)
+	if err := chromedp.Do(page, browserLogin(base, "member@plant.example", "member@plant.example password 1")); err != nil {
+		t.Fatalf("member logs in: %v", err)
+	}
+	joinCall(t, page, base, call.ID, "member", false)
+
+	sup, err := cn.tryJoin(t, leadB, call.ID, client.JoinOptions{Hidden: true, Monitor: member.ID})
+	if err != nil {
+		t.Fatalf("sit in: %v", err)
+	}
+	banner := func(want string) {
+		t.Helper()
+		got, err := chromedp.Run(page, chromedp.Poll[string](
+			`(() => { const b = document.querySelector("#monitor-banner"); return !b.hidden && b.textContent === `+
+				"`"+want+"`"+` ? b.textContent : false })()`,
+			chromedp.WithPollingTimeout(10*time.Second)))
+		if err != nil || got != want {
+			t.Fatalf("banner = %q, %v; want %q", got, err, want)
+		}
+	}
+	banner("Your lead Lea Lead is listening")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sup.Send(ctx, signal.Message{Type: signal.TypeCoach, Coaching: true}); err != nil {
+		t.Fatal(err)
+	}
+	banner("Lea Lead is coaching you")
+	_ = sup.Close()
+	if _, err := chromedp.Run(page, chromedp.Poll[bool](`document.querySelector("#monitor-banner").hidden`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("banner still shown after the lead left: %v", err)
+	}
+}
