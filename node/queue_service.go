@@ -24,6 +24,7 @@ func (n *Node) startQueue() error {
 		return err
 	}
 	n.ring.UseQueue(q)
+	n.calls.SetQueues(q) // a transfer to a team enqueues the session
 	n.queue.Store(q)
 	n.background(q.Run)
 	return nil
