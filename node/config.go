@@ -44,6 +44,7 @@ type Config struct {
 	Tokens       TokensConfig       `yaml:"tokens"`
 	Metrics      MetricsConfig      `yaml:"metrics"`
 	Invite       InviteConfig       `yaml:"invite"`
+	Supervision  SupervisionConfig  `yaml:"supervision"`
 }
 
 // NodeConfig names this node and its site.
@@ -184,10 +185,11 @@ func Default() Config {
 			LoginFailuresPerAddress: 20,
 			LoginWindow:             15 * time.Minute,
 		},
-		Mail:   MailConfig{SMTPPort: 587, TLS: "starttls"},
-		SMS:    SMSConfig{Provider: "log"},
-		Tokens: defaultTokens(),
-		Invite: InviteConfig{EmailsPerUserPerHour: 20, EmailsPerOrgPerHour: 200, MemberLinkTTL: 7 * 24 * time.Hour},
+		Mail:        MailConfig{SMTPPort: 587, TLS: "starttls"},
+		SMS:         SMSConfig{Provider: "log"},
+		Tokens:      defaultTokens(),
+		Invite:      InviteConfig{EmailsPerUserPerHour: 20, EmailsPerOrgPerHour: 200, MemberLinkTTL: 7 * 24 * time.Hour},
+		Supervision: SupervisionConfig{IdleAfter: 5 * time.Minute},
 	}
 }
 
@@ -410,6 +412,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateInvite(); err != nil {
 		return err
+	}
+	if d := c.Supervision.IdleAfter; d < 10*time.Second || d > 24*time.Hour {
+		return bad("supervision.idle_after", "is %s; it must be between 10s and 24h", d)
 	}
 	if t := c.Metrics.Token; t != "" && len(t) < minMetricsToken {
 		return bad("metrics.token", "is %d bytes, at least %d are needed", len(t), minMetricsToken)

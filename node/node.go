@@ -31,6 +31,7 @@ import (
 	"siteline/node/invites"
 	"siteline/node/org"
 	"siteline/node/reports"
+	"siteline/node/supervision"
 	"siteline/policy"
 	"siteline/storage"
 	"siteline/storage/blob"
@@ -121,6 +122,8 @@ type Node struct {
 	invites *invites.Service
 	// ring pushes incoming calls to the experts' open pages.
 	ring *calls.RingHub
+	// supervision is the live team dashboard (supervision.go).
+	supervision *supervision.Hub
 	// reports is the service-report use case.
 	reports *reports.Service
 	web     *web.Server
@@ -236,6 +239,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.federateRing(); err != nil {
 		return err
 	}
+	n.startSupervision(ctx) // supervision.go
 	n.startAttachments()
 	n.reports = reports.New(reports.Deps{Store: n.store, Sessions: n.calls, Authz: n.authz, NodeID: n.nodeID,
 		SiteID: n.siteID, Now: n.now, NewID: newID, Log: n.log.With("component", "reports"),
@@ -434,6 +438,7 @@ func (n *Node) startWeb() error {
 		Activity:     n.store,
 		History:      n.store,
 		Events:       n.ring,
+		Supervision:  n.supervision,
 		Phone:        n.calls,
 		Media:        n.sessionMedia,
 		Reports:      n.reports,

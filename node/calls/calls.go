@@ -287,7 +287,7 @@ func (cs *Service) RecordJoin(ctx context.Context, a web.Actor, callID, pid, nam
 	d := &Departure{cs: cs, callID: callID, pid: pid, userID: uid, joinedAt: now, sitIn: hidden, away: func() {}}
 	if cs.ring != nil && !hidden {
 		cs.ring.answeredDirect(callID, uid) // dial.go
-		d.away = cs.ring.presence.CallJoined(a.OrgID, uid)
+		d.away = cs.ring.presence.JoinedCall(a.OrgID, uid, callID)
 	}
 	return d, nil
 }
