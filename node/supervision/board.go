@@ -130,6 +130,10 @@ func (h *Hub) Board(ctx context.Context, a web.Actor, teamID string) (web.TeamBo
 		}
 		states[id] = st
 	}
+	for id, st := range states {
+		st.Site = o.siteName(st.Site)
+		states[id] = st
+	}
 	seriesCounts := o.teamCounts(*team)
 	b.Series = o.series[teamID].web(now, seriesCounts)
 	h.mu.Unlock()

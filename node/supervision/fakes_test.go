@@ -84,6 +84,10 @@ func (o *org) TeamsWithMembers(context.Context, string) ([]storage.TeamWithMembe
 
 func (o *org) Users(context.Context, string) ([]storage.User, error) { return o.users, nil }
 
+func (o *org) Sites(context.Context, string) ([]storage.Site, error) {
+	return []storage.Site{{ID: "s-a", OrgID: "o1", Name: "Plant A"}}, nil
+}
+
 // stats is a fake site history.
 type stats struct {
 	calls   map[string]storage.CallStats

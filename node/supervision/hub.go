@@ -23,6 +23,7 @@ type Presence interface {
 type Org interface {
 	TeamsWithMembers(ctx context.Context, orgID string) ([]storage.TeamWithMembers, error)
 	Users(ctx context.Context, orgID string) ([]storage.User, error)
+	Sites(ctx context.Context, orgID string) ([]storage.Site, error)
 }
 
 // Stats reads the site history (the node's store; at headquarters the
@@ -95,6 +96,7 @@ type Hub struct {
 type orgState struct {
 	states  map[string]State // by user id: every member of a team
 	teams   []storage.TeamWithMembers
+	sites   map[string]string // site id -> name
 	readAt  time.Time
 	started bool
 	series  map[string]*series // by team id
@@ -212,11 +214,8 @@ func (h *Hub) Refresh(ctx context.Context, orgID string) {
 	stale := o.teams == nil || now.Sub(o.readAt) >= h.d.TeamsTTL
 	h.mu.Unlock()
 	if stale {
-		teams, err := h.d.Org.TeamsWithMembers(ctx, orgID)
-		if err != nil {
+		if _, err := h.teams(ctx, orgID); err != nil {
 			h.d.Log.Warn("supervision: read teams", "org", orgID, "err", err)
-		} else {
-			h.setTeams(orgID, teams, now)
 		}
 	}
 	seen := h.d.Presence.Snapshot(orgID)
@@ -272,6 +271,7 @@ func (h *Hub) Refresh(ctx context.Context, orgID string) {
 				continue
 			}
 			m := c.st.member(c.user)
+			m.Site = o.siteName(m.Site)
 			out = append(out, delivery{w, web.Event{Type: web.EventSupervision,
 				Supervision: &web.SupervisionUpdate{Kind: "member", Teams: teams, Member: &m}}})
 		}
@@ -340,14 +340,34 @@ func (h *Hub) Watch(a web.Actor, send func(web.Event) error) (cancel func()) {
 	}
 }
 
-// teams reads an organisation's teams afresh and keeps them.
+// teams reads an organisation's teams (and its sites' names) afresh and
+// keeps them.
 func (h *Hub) teams(ctx context.Context, orgID string) ([]storage.TeamWithMembers, error) {
 	teams, err := h.d.Org.TeamsWithMembers(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}
+	sites, err := h.d.Org.Sites(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(sites))
+	for _, s := range sites {
+		names[s.ID] = s.Name
+	}
+	h.mu.Lock()
+	h.org(orgID).sites = names
+	h.mu.Unlock()
 	h.setTeams(orgID, teams, h.d.Now())
 	return teams, nil
+}
+
+// siteName is a site's name, or its id when unknown; h.mu held.
+func (o *orgState) siteName(id string) string {
+	if n := o.sites[id]; n != "" {
+		return n
+	}
+	return id
 }
 
 // viewOf is what a supervisor may watch: each team they lead or manage

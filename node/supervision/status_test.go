@@ -52,14 +52,14 @@ func TestAvailableBusyAvailable(t *testing.T) {
 
 	w.clock.Add(time.Minute)
 	joined := w.clock.Now()
-	w.presence.set("u1", Seen{Page: true, InCall: true, CallID: "call-1", Since: joined, Site: "plant-a", Active: now})
+	w.presence.set("u1", Seen{Page: true, InCall: true, CallID: "call-1", Since: joined, Site: "s-a", Active: now})
 	w.refresh()
 	evs := lead.take()
 	if len(evs) != 1 {
 		t.Fatalf("after the join: %d events, want 1: %+v", len(evs), evs)
 	}
 	u := evs[0].Supervision
-	if u.Member.Status != web.StatusBusy || u.Member.CallID != "call-1" || u.Member.Since == nil || !u.Member.Since.Equal(joined) || u.Member.Site != "plant-a" {
+	if u.Member.Status != web.StatusBusy || u.Member.CallID != "call-1" || u.Member.Since == nil || !u.Member.Since.Equal(joined) || u.Member.Site != "Plant A" {
 		t.Fatalf("busy update = %+v", u.Member)
 	}
 	if len(u.Teams) != 1 || u.Teams[0] != "t1" {
