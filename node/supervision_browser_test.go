@@ -1,6 +1,9 @@
 package node
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +91,38 @@ func TestTeamDashboardBrowser(t *testing.T) {
 		t.Fatalf("the call is not among the ongoing sessions: %v", err)
 	}
 
+	// The details of a busy member on hover, and the page on a 360 px
+	// phone: nothing wider than the screen.
+	if err := chromedp.Do(leadTab, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatal(err)
+	}
+	detail, err := chromedp.Run(leadTab, chromedp.Evaluate[string](`(() => {
+		document.querySelector('`+card+`').dispatchEvent(new MouseEvent("mouseenter"));
+		const p = document.querySelector("#sv-pop"); return p.hidden ? "" : p.textContent; })()`))
+	if err != nil || !strings.Contains(detail, "Current session") || !strings.Contains(detail, "Calls today") || !strings.Contains(detail, "Average handling") {
+		t.Fatalf("details of the busy member = %q, %v", detail, err)
+	}
+	if *screenshots {
+		dashboardShot(t, leadTab, 1280, 900, "team-dashboard.png")
+	}
+	// Escape closes the details.
+	if gone, err := chromedp.Run(leadTab, chromedp.Evaluate[bool](`document.dispatchEvent(new KeyboardEvent("keydown", {key: "Escape"})), document.querySelector("#sv-pop").hidden`)); err != nil || !gone {
+		t.Fatalf("Escape leaves the details open (%v)", err)
+	}
+	if err := chromedp.Do(leadTab, chromedp.EmulateViewport(360, 740)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(leadTab, chromedp.Poll[bool](`document.documentElement.scrollWidth <= 360`, chromedp.WithPollingTimeout(3*time.Second))); err != nil {
+		wide, _ := chromedp.Run(leadTab, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+		t.Errorf("the dashboard is %d px wide on a 360 px phone (%v)", wide, err)
+	}
+	if *screenshots {
+		dashboardShot(t, leadTab, 360, 740, "team-dashboard-phone.png")
+	}
+	if err := chromedp.Do(leadTab, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatal(err)
+	}
+
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -99,5 +134,20 @@ func TestTeamDashboardBrowser(t *testing.T) {
 	if _, err := chromedp.Run(leadTab, chromedp.Poll[bool](`document.querySelector('`+card+` .sv-meta').textContent === "1 call today"`,
 		chromedp.WithPollingTimeout(5*time.Second))); err != nil {
 		t.Fatalf("calls today not counted: %v", err)
+	}
+}
+
+// dashboardShot writes a screenshot of the tab to docs/screenshots.
+func dashboardShot(t *testing.T, tab context.Context, w, h int64, name string) {
+	t.Helper()
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(w, h)); err != nil {
+		t.Fatal(err)
+	}
+	buf, err := chromedp.Run(tab, chromedp.FullScreenshot(100)) // 100: PNG
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join("..", "docs", "screenshots", name), buf, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -25,6 +25,8 @@ let loading = 0;
 if (root) start();
 
 function start() {
+  // The details float over the page, placed by page coordinates.
+  document.body.append(document.getElementById("sv-pop"));
   document.getElementById("sv-team").addEventListener("change", (e) => {
     team = e.target.value;
     const u = new URL(location.href);
@@ -44,6 +46,7 @@ function start() {
     if (!e.target.closest(".sv-member") && !e.target.closest("#sv-pop")) hidePop();
   });
   document.addEventListener("keydown", (e) => { if (e.key === "Escape") hidePop(); });
+  window.addEventListener("resize", hidePop);
   setInterval(tick, 1000); // the durations shown grow by themselves
   live();
   load();
@@ -345,9 +348,14 @@ function tick() {
 
 // ---- chart (uPlot, vendored)
 
+// chartData is the series for uPlot; the axis spans at least the last
+// hour, however few samples there are yet.
 function chartData() {
   const s = board.series;
-  return [s.at, ...order.map((k) => s.counts[k])];
+  const first = s.at[0];
+  const last = s.at[s.at.length - 1];
+  if (last - first >= 3600) return [s.at, ...order.map((k) => s.counts[k])];
+  return [[last - 3600, ...s.at], ...order.map((k) => [null, ...s.counts[k]])];
 }
 
 function renderChart() {
@@ -365,6 +373,7 @@ function renderChart() {
     height: window.innerWidth < 500 ? 180 : 240,
     cursor: { drag: { x: false, y: false } },
     legend: { live: true },
+    // At least the last hour, however few samples there are yet.
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(2, max + 1)] } },
     axes: [axis, { ...axis, size: 36, incrs: [1, 2, 5, 10, 20, 50, 100] }],
     series: [{}, ...order.map((k) => ({ label: labels[k], stroke: colours[k], width: 2, fill: `${colours[k]}1f`, points: { show: false } }))],
@@ -380,8 +389,13 @@ function pushChartPoint() {
   if (!board || !chart) return;
   const s = board.series;
   const last = s.at.length - 1;
-  s.at[last] = Math.floor(now() / 1000);
-  for (const k of order) s.counts[k][last] = countRole(k);
+  if (last > 0 && Math.floor(now() / 1000) - s.at[last - 1] >= 60) {
+    // A minute since the last sample: keep this point, start a new one.
+    s.at.push(s.at[last]);
+    for (const k of order) s.counts[k].push(s.counts[k][last]);
+  }
+  s.at[s.at.length - 1] = Math.floor(now() / 1000);
+  for (const k of order) s.counts[k][s.counts[k].length - 1] = countRole(k);
   chart.setData(chartData());
 }
 
