@@ -376,7 +376,7 @@ function renderChart() {
     // At least the last hour, however few samples there are yet.
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(2, max + 1)] } },
     axes: [axis, { ...axis, size: 36, incrs: [1, 2, 5, 10, 20, 50, 100] }],
-    series: [{}, ...order.map((k) => ({ label: labels[k], stroke: colours[k], width: 2, fill: `${colours[k]}1f`, points: { show: false } }))],
+    series: [{}, ...order.map((k) => ({ label: labels[k], stroke: colours[k], width: 2, fill: `${colours[k]}1f` }))],
   }, chartData(), box);
   if (!box.dataset.observed) {
     box.dataset.observed = "1";
