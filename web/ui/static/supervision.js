@@ -62,6 +62,9 @@ async function load() {
     if (n !== loading || want !== team) return;
     board = b;
     board.skew = Date.now() - new Date(b.now).getTime();
+    // The last point of the series is now; the one before, the last sample.
+    const at = b.series.at;
+    board.sampledAt = at.length > 1 ? at[at.length - 2] : at[0];
     members = new Map(b.members.map((m) => [m.id, m]));
     renderAll();
     root.dataset.state = "ready";
@@ -340,7 +343,10 @@ function renderQueue() {
   document.getElementById("sv-queue-empty").hidden = q.length > 0;
 }
 
+let ticks = 0;
 function tick() {
+  // The chart moves on each minute with the counts the page holds.
+  if (++ticks % 60 === 0) pushChartPoint();
   for (const e of document.querySelectorAll("#sv [data-since]")) {
     if (e.dataset.since) e.textContent = ago(e.dataset.since);
   }
@@ -389,8 +395,9 @@ function pushChartPoint() {
   if (!board || !chart) return;
   const s = board.series;
   const last = s.at.length - 1;
-  if (last > 0 && Math.floor(now() / 1000) - s.at[last - 1] >= 60) {
+  if (Math.floor(now() / 1000) - board.sampledAt >= 60) {
     // A minute since the last sample: keep this point, start a new one.
+    board.sampledAt = s.at[last];
     s.at.push(s.at[last]);
     for (const k of order) s.counts[k].push(s.counts[k][last]);
   }
