@@ -19,6 +19,7 @@ func (n *Node) startSupervision(ctx context.Context) {
 		Org:       n.store.Scoped(),
 		Stats:     n.store,
 		Authz:     n.authz,
+		Audit:     n.auditor(), // audit.go
 		IdleAfter: n.cfg.Supervision.IdleAfter,
 		Now:       n.now,
 		Log:       n.log.With("component", "supervision"),

@@ -85,6 +85,9 @@ func (h *Hub) Board(ctx context.Context, a web.Actor, teamID string) (web.TeamBo
 	if view == nil {
 		return b, &TeamScopeError{SupervisorID: a.UserID, TeamID: teamID}
 	}
+	if err := h.auditView(ctx, a, teamID); err != nil {
+		return b, err
+	}
 	h.Refresh(ctx, a.OrgID)
 	now := h.d.Now()
 	ids := make([]string, 0, len(view))
@@ -153,6 +156,40 @@ func (h *Hub) Board(ctx context.Context, a web.Actor, teamID string) (web.TeamBo
 	}
 	b.Sessions = sessions(ongoing, view, states)
 	return b, nil
+}
+
+// viewAudit is how long one audit entry stands for a supervisor's
+// dashboard of a team: the page reads the board again on every call that
+// starts or ends, which is the same watch.
+const viewAudit = 15 * time.Minute
+
+// auditView records that the actor opened a team's dashboard
+// ("supervision.team_viewed"), once per viewAudit.
+func (h *Hub) auditView(ctx context.Context, a web.Actor, teamID string) error {
+	if h.d.Audit == nil {
+		return nil
+	}
+	key := a.UserID + "\x00" + teamID
+	now := h.d.Now()
+	h.mu.Lock()
+	last, ok := h.viewed[key]
+	fresh := ok && now.Sub(last) < viewAudit
+	h.mu.Unlock()
+	if fresh {
+		return nil
+	}
+	if err := h.d.Audit.Audit(ctx, a.UserID, "supervision.team_viewed", teamID, nil); err != nil {
+		return fmt.Errorf("team dashboard %s: %w", teamID, err)
+	}
+	h.mu.Lock()
+	h.viewed[key] = now
+	for k, t := range h.viewed {
+		if now.Sub(t) >= viewAudit {
+			delete(h.viewed, k)
+		}
+	}
+	h.mu.Unlock()
+	return nil
 }
 
 // sessions is the team's ongoing sessions: those the store holds (at

@@ -53,8 +53,16 @@ type Queue interface {
 	OnQueueChange(f func(orgID, teamID string))
 }
 
+// Auditor appends to the audit log (the node's).
+type Auditor interface {
+	Audit(ctx context.Context, actor, action, target string, detail any) error
+}
+
 // Deps is what the hub needs.
 type Deps struct {
+	// Audit records who opened which team's dashboard (nil records
+	// nothing).
+	Audit      Auditor
 	Presence   Presence
 	Org        Org
 	Stats      Stats
@@ -91,6 +99,7 @@ type Hub struct {
 	orgs     map[string]*orgState
 	pending  map[string]bool
 	watchers map[*watcher]struct{}
+	viewed   map[string]time.Time // supervisor and team -> when audited
 }
 
 type orgState struct {
@@ -134,7 +143,7 @@ func New(d Deps) *Hub {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	h := &Hub{d: d, kick: make(chan struct{}, 1), orgs: map[string]*orgState{}, pending: map[string]bool{}, watchers: map[*watcher]struct{}{}}
+	h := &Hub{d: d, kick: make(chan struct{}, 1), orgs: map[string]*orgState{}, pending: map[string]bool{}, watchers: map[*watcher]struct{}{}, viewed: map[string]time.Time{}}
 	if d.AutoAssign != nil {
 		d.AutoAssign.OnAutoAssignChange(func(orgID, _ string) { h.Changed(orgID) })
 	}

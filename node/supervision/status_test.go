@@ -310,3 +310,35 @@ func TestSeries(t *testing.T) {
 		t.Fatalf("series = %+v", s)
 	}
 }
+
+type auditLog struct{ entries []string }
+
+func (l *auditLog) Audit(_ context.Context, actor, action, target string, _ any) error {
+	l.entries = append(l.entries, actor+" "+action+" "+target)
+	return nil
+}
+
+// TestOpeningADashboardIsAudited: the first read of a team's board by a
+// supervisor is audited, the reads that follow within 15 minutes are the
+// same watch, a read later is audited again; a refused read is not.
+func TestOpeningADashboardIsAudited(t *testing.T) {
+	w := newWorld(false)
+	log := &auditLog{}
+	w.hub.d.Audit = log
+	ctx := context.Background()
+	lead := web.Actor{UserID: "l1", OrgID: "o1"}
+	for range 3 {
+		if _, err := w.hub.Board(ctx, lead, "t1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.hub.Board(ctx, lead, "t2") // refused: not l1's team
+	w.clock.Add(15 * time.Minute)
+	if _, err := w.hub.Board(ctx, lead, "t1"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"l1 supervision.team_viewed t1", "l1 supervision.team_viewed t1"}
+	if len(log.entries) != 2 || log.entries[0] != want[0] || log.entries[1] != want[1] {
+		t.Fatalf("audit = %v, want %v", log.entries, want)
+	}
+}
