@@ -45,6 +45,7 @@ type Config struct {
 	Metrics      MetricsConfig      `yaml:"metrics"`
 	Invite       InviteConfig       `yaml:"invite"`
 	Queue        QueueConfig        `yaml:"queue"`
+	Supervision  SupervisionConfig  `yaml:"supervision"`
 }
 
 // NodeConfig names this node and its site.
@@ -185,11 +186,12 @@ func Default() Config {
 			LoginFailuresPerAddress: 20,
 			LoginWindow:             15 * time.Minute,
 		},
-		Mail:   MailConfig{SMTPPort: 587, TLS: "starttls"},
-		SMS:    SMSConfig{Provider: "log"},
-		Tokens: defaultTokens(),
-		Invite: InviteConfig{EmailsPerUserPerHour: 20, EmailsPerOrgPerHour: 200, MemberLinkTTL: 7 * 24 * time.Hour},
-		Queue:  defaultQueue(),
+		Mail:        MailConfig{SMTPPort: 587, TLS: "starttls"},
+		SMS:         SMSConfig{Provider: "log"},
+		Tokens:      defaultTokens(),
+		Invite:      InviteConfig{EmailsPerUserPerHour: 20, EmailsPerOrgPerHour: 200, MemberLinkTTL: 7 * 24 * time.Hour},
+		Queue:       defaultQueue(),
+		Supervision: SupervisionConfig{IdleAfter: 5 * time.Minute},
 	}
 }
 
@@ -415,6 +417,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateInvite(); err != nil {
 		return err
+	}
+	if d := c.Supervision.IdleAfter; d < 10*time.Second || d > 24*time.Hour {
+		return bad("supervision.idle_after", "is %s; it must be between 10s and 24h", d)
 	}
 	if t := c.Metrics.Token; t != "" && len(t) < minMetricsToken {
 		return bad("metrics.token", "is %d bytes, at least %d are needed", len(t), minMetricsToken)

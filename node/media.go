@@ -288,7 +288,7 @@ func (n *Node) turnSecret() ([]byte, error) {
 // startMedia gives it the SFU and relay.
 func (n *Node) newCalls(ctx context.Context) {
 	n.ring = calls.NewRingHub(n.store, n.now, n.log)
-	n.ring.UsePresence(calls.NewPresence(calls.PresenceConfig{NodeID: n.nodeID, Log: n.log.With("component", "presence")}))
+	n.ring.UsePresence(calls.NewPresence(calls.PresenceConfig{NodeID: n.nodeID, SiteID: n.siteID, Log: n.log.With("component", "presence")}))
 	var blobs calls.Blobs // a nil *blob.FS is no media store
 	if n.blobs != nil {
 		blobs = n.blobs

@@ -33,6 +33,7 @@ import (
 	"siteline/node/org"
 	"siteline/node/queue"
 	"siteline/node/reports"
+	"siteline/node/supervision"
 	"siteline/policy"
 	"siteline/storage"
 	"siteline/storage/blob"
@@ -126,6 +127,8 @@ type Node struct {
 	// queue is the team queues of service requests (queue_service.go),
 	// read by the state machine's hook.
 	queue atomic.Pointer[queue.Service]
+	// supervision is the live team dashboard (supervision.go).
+	supervision *supervision.Hub
 	// reports is the service-report use case.
 	reports *reports.Service
 	web     *web.Server
@@ -244,6 +247,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.startQueue(); err != nil { // queue_service.go
 		return err
 	}
+	n.startSupervision(ctx) // supervision.go
 	n.startAttachments()
 	n.reports = reports.New(reports.Deps{Store: n.store, Sessions: n.calls, Authz: n.authz, NodeID: n.nodeID,
 		SiteID: n.siteID, Now: n.now, NewID: newID, Log: n.log.With("component", "reports"),
@@ -444,6 +448,7 @@ func (n *Node) startWeb() error {
 		History:      n.store,
 		Events:       n.ring,
 		Queues:       n.queue.Load(),
+		Supervision:  n.supervision,
 		Phone:        n.calls,
 		Media:        n.sessionMedia,
 		Reports:      n.reports,

@@ -133,6 +133,8 @@ type Deps struct {
 	// Phone is the phonebook's presence and direct calls to users; nil
 	// leaves its routes out and the phonebook without its users.
 	Phone Phone
+	// Supervision is the live team dashboard; nil leaves its routes out.
+	Supervision Supervision
 	// Media stores and serves session media; nil leaves its routes out.
 	Media Media
 	// Reports is the service-report use case; nil (or no Calls) leaves its

@@ -63,6 +63,9 @@ type Event struct {
 	// URL is where a direct call from another user lives: the call page
 	// on the caller's node, maybe another node of the federation.
 	URL string `json:"url,omitempty"`
+	// Supervision is what changed on a team dashboard the user watches
+	// (EventSupervision).
+	Supervision *SupervisionUpdate `json:"supervision,omitempty"`
 }
 
 // WaitingCall is a call on the expert's dashboard.
@@ -74,7 +77,7 @@ type WaitingCall struct {
 	Declined bool `json:"declined"`
 }
 
-// Events socket limits: the client sends nothing but pongs and the close.
+// Events socket limits: the client sends pongs, activity and the close.
 const (
 	maxEventFrame = 4 << 10
 	eventQueue    = 64
@@ -153,17 +156,36 @@ func (s *Server) serveEvents(conn *websocket.Conn, events Events, a Actor) {
 		return
 	}
 	defer cancel()
+	if sup := s.deps.Supervision; sup != nil {
+		defer sup.Watch(a, send)()
+	}
 	conn.SetReadLimit(maxEventFrame)
 	_ = conn.SetReadDeadline(time.Now().Add(pongWait))
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
 	for {
-		if _, _, err := conn.ReadMessage(); err != nil {
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
 			stop(err)
 			break
 		}
+		s.pageMessage(a, msg)
 		_ = conn.SetReadDeadline(time.Now().Add(pongWait))
 	}
 	w.wait()
+}
+
+// pageMessage handles what a page sends on its events socket: activity
+// ({"type":"activity"}, at most every half minute while the user uses the
+// page), which keeps the user from being idle on the team dashboard.
+// Anything else is ignored.
+func (s *Server) pageMessage(a Actor, msg []byte) {
+	var m struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(msg, &m) != nil || m.Type != "activity" || s.deps.Supervision == nil {
+		return
+	}
+	s.deps.Supervision.Active(a)
 }
 
 func (s *Server) apiDecline(c *fiber.Ctx) error {

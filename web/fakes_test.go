@@ -477,6 +477,7 @@ func withServices(deps *Deps) {
 	deps.Members = &fakeMembers{}                              // members_test.go
 	deps.Phone = &fakePhone{}                                  // phone_test.go
 	deps.People, deps.Activity = &fakePeople{}, fakeActivity{} // people_test.go
+	deps.Supervision = &fakeSupervision{}                      // supervision_test.go
 }
 
 func testConfig() Config {

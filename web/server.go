@@ -97,6 +97,7 @@ func (s *Server) routeTable() []route {
 		{s.deps.Queues != nil, s.queueRoutes},
 		{s.deps.Phone != nil, s.phoneRoutes},
 		{s.deps.Media != nil, s.mediaRoutes},
+		{s.deps.Supervision != nil, s.supervisionRoutes},
 		{s.deps.Reports != nil && s.deps.Calls != nil, s.reportRoutes},
 	} {
 		if svc.present {

@@ -208,6 +208,8 @@ type nav struct {
 	Sessions, Reports bool
 	// Invite shows the invite dialog: service requests, guests.
 	Invite bool
+	// Supervision shows the live team dashboard.
+	Supervision bool
 }
 
 // Admin reports whether any administration entry is visible.
@@ -242,6 +244,8 @@ func (s *Server) view(c *fiber.Ctx, title, section string) *view {
 		Audit:    s.can(a, policy.AdminAuditLog),
 		Cluster:  s.can(a, policy.AdminFederation),
 		Invite:   s.can(a, policy.InviteGuestUsers),
+
+		Supervision: s.deps.Supervision != nil && s.can(a, policy.TeamDashboard),
 	}
 	if c.Method() == fiber.MethodGet {
 		v.Flash = takeFlash(c)

@@ -289,7 +289,7 @@ func (cs *Service) RecordJoin(ctx context.Context, a web.Actor, callID, pid, nam
 	if cs.ring != nil && !hidden {
 		cs.ring.answeredDirect(callID, uid)   // dial.go
 		cs.ring.queueJoined(ctx, callID, uid) // queue_hooks.go
-		d.away = cs.ring.presence.CallJoined(a.OrgID, uid)
+		d.away = cs.ring.presence.JoinedCall(a.OrgID, uid, callID)
 	}
 	return d, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ const (
 // converges within Refresh.
 type Presence struct {
 	nodeID  string
+	siteID  string
 	refresh time.Duration
 	ttl     time.Duration
 	now     func() time.Time
@@ -50,25 +52,53 @@ type Presence struct {
 	wire    Wire
 	local   map[string]map[string]*here          // org -> user -> counts
 	remote  map[string]map[string]remoteAnnounce // org -> node -> its last announcement
+
+	// onChange hears of every change of an organisation's presence
+	// (OnChange); it runs outside mu.
+	onChange []func(org string)
 }
 
-type here struct{ pages, calls int }
+// here is a user on this node: open pages, calls by id (a user may join
+// one call from two devices) with when each was first joined, and when the
+// user was last active on a page.
+type here struct {
+	pages, calls int
+	in           map[string]*callHere
+	active       time.Time
+}
+
+type callHere struct {
+	n     int
+	since time.Time
+}
 
 type remoteAnnounce struct {
+	site    string
 	users   map[string]userState
 	expires time.Time
 }
 
 // userState is a user on one node: a page open there, in a call there.
+// CallID, Since and Active came later: a node that does not send them is
+// read as before (in a call, which one and since when unknown), and one
+// that does not read them ignores them.
 type userState struct {
 	Page bool `json:"page,omitempty"`
 	Call bool `json:"call,omitempty"`
+	// CallID is the call the user joined last on that node, Since when
+	// (unix milliseconds).
+	CallID string `json:"call_id,omitempty"`
+	Since  int64  `json:"since,omitempty"`
+	// Active is when the user was last active on a page there (unix
+	// milliseconds): opening it, or what the page reports.
+	Active int64 `json:"active,omitempty"`
 }
 
 // announcement is one node's users of one organisation.
 type announcement struct {
 	Node  string               `json:"node"`
 	Org   string               `json:"org"`
+	Site  string               `json:"site,omitempty"` // the node's site (later than the rest)
 	Users map[string]userState `json:"users"`
 }
 
@@ -76,6 +106,7 @@ type announcement struct {
 // zero).
 type PresenceConfig struct {
 	NodeID  string
+	SiteID  string
 	Refresh time.Duration
 	TTL     time.Duration
 	Now     func() time.Time
@@ -96,7 +127,7 @@ func NewPresence(cfg PresenceConfig) *Presence {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Presence{nodeID: cfg.NodeID, refresh: cfg.Refresh, ttl: cfg.TTL, now: cfg.Now, log: cfg.Log,
+	return &Presence{nodeID: cfg.NodeID, siteID: cfg.SiteID, refresh: cfg.Refresh, ttl: cfg.TTL, now: cfg.Now, log: cfg.Log,
 		local: map[string]map[string]*here{}, remote: map[string]map[string]remoteAnnounce{}}
 }
 
@@ -140,11 +171,34 @@ func (p *Presence) receive(data []byte) {
 		return
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.remote[a.Org] == nil {
 		p.remote[a.Org] = map[string]remoteAnnounce{}
 	}
-	p.remote[a.Org][a.Node] = remoteAnnounce{users: a.Users, expires: p.now().Add(p.ttl)}
+	prev, had := p.remote[a.Org][a.Node]
+	p.remote[a.Org][a.Node] = remoteAnnounce{site: a.Site, users: a.Users, expires: p.now().Add(p.ttl)}
+	p.mu.Unlock()
+	if !had || !maps.Equal(prev.users, a.Users) {
+		p.changed(a.Org)
+	}
+}
+
+// OnChange calls f with the organisation after every change of its
+// presence here or announced by another node. f must not block. The
+// expiry of another node's announcement is not announced: readers that
+// care look again (Snapshot) now and then.
+func (p *Presence) OnChange(f func(org string)) {
+	p.mu.Lock()
+	p.onChange = append(p.onChange, f)
+	p.mu.Unlock()
+}
+
+func (p *Presence) changed(org string) {
+	p.mu.Lock()
+	fs := p.onChange
+	p.mu.Unlock()
+	for _, f := range fs {
+		f(org)
+	}
 }
 
 // announceAll announces every organisation this node has heard of or
@@ -166,9 +220,9 @@ func (p *Presence) announce(org string) {
 	defer p.sending.Unlock()
 	p.mu.Lock()
 	w := p.wire
-	a := announcement{Node: p.nodeID, Org: org, Users: map[string]userState{}}
+	a := announcement{Node: p.nodeID, Org: org, Site: p.siteID, Users: map[string]userState{}}
 	for u, h := range p.local[org] {
-		a.Users[u] = userState{Page: h.pages > 0, Call: h.calls > 0}
+		a.Users[u] = h.state()
 	}
 	p.mu.Unlock()
 	if w == nil {
@@ -178,6 +232,24 @@ func (p *Presence) announce(org string) {
 	if err := w.Notify(presencePrefix+org, data); err != nil {
 		p.log.Warn("presence: announce", "org", org, "err", err)
 	}
+}
+
+// state is what a node announces of a user here: the call joined last.
+func (h *here) state() userState {
+	st := userState{Page: h.pages > 0, Call: h.calls > 0, Active: unixMilli(h.active)}
+	for id, c := range h.in {
+		if st.CallID == "" || c.since.After(time.UnixMilli(st.Since)) || c.since.Equal(time.UnixMilli(st.Since)) && id > st.CallID {
+			st.CallID, st.Since = id, unixMilli(c.since)
+		}
+	}
+	return st
+}
+
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 // change applies f to a user's counts here and announces the result.
@@ -200,20 +272,137 @@ func (p *Presence) change(org, user string, f func(*here)) {
 	}
 	p.mu.Unlock()
 	p.announce(org)
+	p.changed(org)
 }
 
-// PageOpened counts an open page of a user on this node until release.
+// PageOpened counts an open page of a user on this node until release;
+// opening it is activity.
 func (p *Presence) PageOpened(org, user string) (release func()) {
-	p.change(org, user, func(h *here) { h.pages++ })
+	p.change(org, user, func(h *here) { h.pages++; h.active = p.now() })
 	var once sync.Once
 	return func() { once.Do(func() { p.change(org, user, func(h *here) { h.pages-- }) }) }
 }
 
 // CallJoined counts a user in a call on this node until release.
 func (p *Presence) CallJoined(org, user string) (release func()) {
-	p.change(org, user, func(h *here) { h.calls++ })
+	return p.JoinedCall(org, user, "")
+}
+
+// JoinedCall counts a user in call callID on this node until release, and
+// remembers since when ("" when the call is not known).
+func (p *Presence) JoinedCall(org, user, callID string) (release func()) {
+	p.change(org, user, func(h *here) {
+		h.calls++
+		if callID == "" {
+			return
+		}
+		if h.in == nil {
+			h.in = map[string]*callHere{}
+		}
+		if c := h.in[callID]; c != nil {
+			c.n++
+		} else {
+			h.in[callID] = &callHere{n: 1, since: p.now()}
+		}
+	})
 	var once sync.Once
-	return func() { once.Do(func() { p.change(org, user, func(h *here) { h.calls-- }) }) }
+	return func() {
+		once.Do(func() {
+			p.change(org, user, func(h *here) {
+				h.calls--
+				if c := h.in[callID]; c != nil {
+					if c.n--; c.n <= 0 {
+						delete(h.in, callID)
+					}
+				}
+			})
+		})
+	}
+}
+
+// activeAnnounce is how long after the last activity announced a new one
+// is announced at once rather than with the next refresh: long enough to
+// keep a busy page from announcing its organisation on every report,
+// short enough for another node to see an idle user come back at once.
+const activeAnnounce = time.Minute
+
+// Active records activity of a user on one of their pages here (a page
+// of theirs must be open here). Activity after a quiet minute is
+// announced at once; otherwise with the next refresh.
+func (p *Presence) Active(org, user string) {
+	if p == nil {
+		return
+	}
+	now := p.now()
+	p.mu.Lock()
+	h := p.local[org][user]
+	if h == nil || h.pages <= 0 {
+		p.mu.Unlock()
+		return
+	}
+	quiet := now.Sub(h.active) >= activeAnnounce
+	h.active = now
+	p.mu.Unlock()
+	if quiet {
+		p.announce(org)
+	}
+	p.changed(org)
+}
+
+// Seen is a user's presence over the federation (Snapshot).
+type Seen struct {
+	Page   bool      // a backoffice page open on some node
+	InCall bool      // in a call on some node
+	CallID string    // the call joined last, when known
+	Since  time.Time // when it was joined, when known
+	Node   string    // the node of that call ("" for this one)
+	Site   string    // the site of that node, when known
+	Active time.Time // the last activity on any page, when known
+}
+
+// Snapshot returns the presence of every user of an organisation who is
+// not offline, over the whole federation.
+func (p *Presence) Snapshot(org string) map[string]Seen {
+	out := map[string]Seen{}
+	if p == nil {
+		return out
+	}
+	merge := func(u, node, site string, st userState) {
+		s := out[u]
+		s.Page = s.Page || st.Page
+		if st.Call {
+			since := time.Time{}
+			if st.Since != 0 {
+				since = time.UnixMilli(st.Since).UTC()
+			}
+			if !s.InCall || st.CallID != "" && (s.CallID == "" || since.After(s.Since)) {
+				s.CallID, s.Since, s.Node, s.Site = st.CallID, since, node, site
+			}
+			s.InCall = true
+		}
+		if st.Active != 0 {
+			if a := time.UnixMilli(st.Active).UTC(); a.After(s.Active) {
+				s.Active = a
+			}
+		}
+		out[u] = s
+	}
+	now := p.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for u, h := range p.local[org] {
+		merge(u, "", p.siteID, h.state())
+	}
+	for node, a := range p.remote[org] {
+		if !now.Before(a.expires) {
+			delete(p.remote[org], node)
+			continue
+		}
+		for u, st := range a.users {
+			merge(u, node, a.site, st)
+		}
+	}
+	return out
 }
 
 // States returns the state of every user of an organisation that is not

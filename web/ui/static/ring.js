@@ -31,7 +31,7 @@ if (document.querySelector(".sidebar") || dialing) {
 function connect(attempt) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${scheme}://${location.host}/api/v1/events`);
-  ws.addEventListener("open", () => { attempt = 0; });
+  ws.addEventListener("open", () => { attempt = 0; socket = ws; reportActivity(true); });
   ws.addEventListener("message", (m) => {
     let ev;
     try {
@@ -40,6 +40,8 @@ function connect(attempt) {
       return;
     }
     handle(ev);
+    // Other parts of the page (the team dashboard) listen too.
+    window.dispatchEvent(new CustomEvent("siteline:event", { detail: ev }));
   });
   ws.addEventListener("close", () => {
     document.body.dataset.events = "closed";
@@ -48,6 +50,23 @@ function connect(attempt) {
     setTimeout(() => connect(attempt + 1), Math.min(30_000, 1000 * 2 ** attempt));
   });
 }
+
+// Activity on the page (input, focus) is reported on the socket at most
+// every half minute: it keeps the user from showing idle on their
+// supervisors' team dashboard.
+let socket = null;
+let lastReport = 0;
+function reportActivity(force) {
+  if (!socket || socket.readyState !== WebSocket.OPEN || document.hidden) return;
+  const now = Date.now();
+  if (!force && now - lastReport < 30_000) return;
+  lastReport = now;
+  socket.send(JSON.stringify({ type: "activity" }));
+}
+for (const type of ["pointerdown", "keydown", "wheel", "touchstart", "focus"]) {
+  window.addEventListener(type, () => reportActivity(false), { passive: true, capture: true });
+}
+document.addEventListener("visibilitychange", () => reportActivity(false));
 
 function handle(ev) {
   if (callPage && !(ev.type === "call_status" && ev.call_id === document.body.dataset.call)) return;
