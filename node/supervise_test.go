@@ -154,11 +154,16 @@ func TestSitInCoachTakeOver(t *testing.T) {
 			t.Errorf("audit %s = %+v", action, got)
 		}
 	}
+
+	// The lead, owner now, hands the session back to the member.
+	if st := leadB.do("POST", "/api/v1/calls/"+call.ID+"/transfer", web.TransferInput{ToUser: member.ID}, &s); st != 200 || s.OwnerID != member.ID {
+		t.Fatalf("the new owner transfers the session back = %d %+v", st, s)
+	}
 }
 
 // A transfer to a member of another team over HTTP: the new owner is
 // offered the call, joins it, and the guest's connection goes on; a
-// transfer to a team without queues is refused.
+// transfer to a team the organisation does not have is refused.
 func TestTransferToAnotherTeamsMember(t *testing.T) {
 	cn := startCallNode(t)
 	lead, leadB := cn.user(t, "lead@plant.example", "Lea Lead", "regular", "team_lead")
@@ -178,8 +183,8 @@ func TestTransferToAnotherTeamsMember(t *testing.T) {
 	}
 	waitTrack(t, mem, guest.ID(), "audio")
 
-	if st := leadB.do("POST", "/api/v1/calls/"+call.ID+"/transfer", web.TransferInput{ToTeam: "team-x"}, nil); st != 409 {
-		t.Fatalf("transfer to a team without queues = %d, want 409", st)
+	if st := leadB.do("POST", "/api/v1/calls/"+call.ID+"/transfer", web.TransferInput{ToTeam: "team-x"}, nil); st != 404 {
+		t.Fatalf("transfer to an unknown team = %d, want 404", st)
 	}
 	var s storage.Session
 	if st := leadB.do("POST", "/api/v1/calls/"+call.ID+"/transfer", web.TransferInput{ToUser: other.ID, MemberLeaves: true}, &s); st != 200 || s.OwnerID != other.ID {

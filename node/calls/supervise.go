@@ -57,6 +57,16 @@ func (cs *Service) inScope(ctx context.Context, a web.Actor, targetID, permissio
 	return policy.InScope(cs.enforcer, reach, a.OrgID, a.UserID, targetID, permission)
 }
 
+// mayTransfer decides whether a may transfer a session owned by owner:
+// with the permission, the owner themself (a lead who took a session
+// over hands it on), else a supervisor of the owner.
+func (cs *Service) mayTransfer(ctx context.Context, a web.Actor, owner string) error {
+	if !a.Local && !isGuest(a) && owner == a.UserID {
+		return cs.enforcer.Check(a.OrgID, a.UserID, policy.CallTransfer)
+	}
+	return cs.inScope(ctx, a, owner, policy.CallTransfer)
+}
+
 // supervisionEvent writes a session event of the supervisor's and its
 // audit event.
 func (cs *Service) supervisionEvent(ctx context.Context, a web.Actor, callID, kind, action string, detail map[string]any) error {
@@ -147,7 +157,7 @@ func (cs *Service) Transfer(ctx context.Context, a web.Actor, id string, in Tran
 		return s, err
 	}
 	from := s.Owner()
-	if err := cs.inScope(ctx, a, from, policy.CallTransfer); err != nil {
+	if err := cs.mayTransfer(ctx, a, from); err != nil {
 		return s, fmt.Errorf("transfer call %s: %w", id, err)
 	}
 	if in.ToTeam != "" {
