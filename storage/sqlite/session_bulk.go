@@ -71,12 +71,15 @@ func (s *Store) BulkLoad(ctx context.Context) (*BulkLoad, error) {
 // built again by undo from their own SQL: building an index from sorted
 // rows at the end is several times faster than inserting a million random
 // keys into it one by one. The indexes of primary keys and UNIQUE
-// constraints stay (SQLite has no SQL for them), and they are all the
-// load's triggers and constraints look up.
+// constraints stay (SQLite has no SQL for them), and so does the index the
+// session search's triggers find a session's participants by
+// (keptIndexes): without it indexing each loaded session would scan every
+// participant loaded before it.
 func (l *BulkLoad) dropIndexes(ctx context.Context) error {
 	rows, err := l.s.write.QueryContext(ctx, `SELECT name, sql FROM sqlite_schema
 		WHERE type = 'index' AND sql IS NOT NULL
 		AND tbl_name IN ('sessions', 'session_labels', 'session_participants', 'session_events')
+		AND name NOT IN (`+keptIndexes+`)
 		ORDER BY name`)
 	if err != nil {
 		return err
@@ -102,6 +105,12 @@ func (l *BulkLoad) dropIndexes(ctx context.Context) error {
 	}
 	return nil
 }
+
+// keptIndexes are the secondary indexes a load keeps: the view
+// session_search_text (migration 00021), which the triggers read as each
+// session is inserted, finds a session's participants by this one (its
+// events by the UNIQUE (session_id, seq) index, which always stays).
+const keptIndexes = `'session_participants_session'`
 
 func (l *BulkLoad) begin(ctx context.Context) error {
 	tx, err := l.s.write.BeginTx(ctx, nil)

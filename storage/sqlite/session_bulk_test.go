@@ -131,3 +131,48 @@ func dump(t *testing.T, s *Store, query string) []string {
 	}
 	return out
 }
+
+// While a bulk load runs (its secondary indexes dropped), indexing one
+// session still looks its participants and chat up by index: a scan of
+// either table would make the load quadratic in the sessions loaded.
+func TestBulkLoadIndexesEachSessionWithoutScanning(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir()+"/siteline.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l, err := s.BulkLoad(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Abort(ctx)
+	rows, err := l.tx.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT text FROM session_search_text WHERE sid = 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// The view reads participants as p and events as e (migration 00021).
+	for _, want := range []string{"SEARCH p USING INDEX", "SEARCH e USING INDEX"} {
+		if !slices.ContainsFunc(plan, func(step string) bool { return strings.HasPrefix(step, want) }) {
+			t.Errorf("indexing a session during a load does not %s: %q", strings.ToLower(want), plan)
+		}
+	}
+	for _, step := range plan {
+		if strings.HasPrefix(step, "SCAN ") && !strings.HasPrefix(step, "SCAN json_each") {
+			t.Errorf("indexing a session during a load scans a table (%s): %q", step, plan)
+		}
+	}
+}
