@@ -50,11 +50,18 @@ type Node struct {
 	hclog *hclogAdapter
 	fsm   *fsm
 
+	// soloMu is held while Raft restarts to leave the solo timings (see
+	// solo.go); Shutdown waits for it.
+	soloMu sync.Mutex
+
 	mu       sync.Mutex // guards the fields below
 	raft     *hraft.Raft
 	trans    *hraft.NetworkTransport
 	stream   *streamLayer
 	bolt     *raftboltdb.BoltStore
+	logs     hraft.LogStore
+	snaps    hraft.SnapshotStore
+	solo     bool // Raft runs with the solo timings
 	started  bool
 	shutdown chan struct{} // closed when Shutdown has finished; nil before
 	stopErr  error
@@ -176,7 +183,14 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("raft: read state in %s: %w", n.cfg.Dir, err)
 	}
-	r, err := hraft.NewRaft(rc, n.fsm, logs, bolt, snaps, trans)
+	solo, err := n.alone(rc, existing, logs, bolt, snaps, openTransport{trans})
+	if err != nil {
+		return fmt.Errorf("raft: read configuration in %s: %w", n.cfg.Dir, err)
+	}
+	if solo {
+		rc = soloTiming(rc, n.cfg.SoloTimeout)
+	}
+	r, err := hraft.NewRaft(rc, n.fsm, logs, bolt, snaps, openTransport{trans})
 	if err != nil {
 		return fmt.Errorf("raft: start: %w", err)
 	}
@@ -195,6 +209,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 
 	n.raft, n.trans, n.stream, n.bolt, n.started = r, trans, stream, bolt, true
+	n.logs, n.snaps, n.solo = logs, snaps, solo
 	if n.fsm.halted.Load() != nil { // halted before n.raft was set
 		go r.Shutdown()
 	}
@@ -223,6 +238,8 @@ func (n *Node) raftConfig() *hraft.Config {
 // for Raft to stop or ctx to end; in the latter case the stores are closed
 // when Raft has stopped. It may be called more than once.
 func (n *Node) Shutdown(ctx context.Context) error {
+	n.soloMu.Lock() // not in the middle of a restart
+	defer n.soloMu.Unlock()
 	n.mu.Lock()
 	if !n.started {
 		n.mu.Unlock()
