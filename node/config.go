@@ -11,13 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"siteline/node/attachments"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"siteline/cluster/raft"
+	"siteline/node/attachments"
 	"siteline/node/federation"
 )
 
@@ -96,6 +97,13 @@ type RaftConfig struct {
 	// refilled at LinearizableReadsPerSecond; beyond, 429.
 	LinearizableReadsPerSecond int `yaml:"linearizable_reads_per_second"`
 	LinearizableReadBurst      int `yaml:"linearizable_read_burst"`
+	// HeartbeatTimeout is how long a voter goes without hearing from the
+	// leader before it calls an election (a time drawn between it and
+	// twice it); the leader steps down after half of it without hearing
+	// from a majority. Raise it where voters are far apart or their hosts
+	// slow. A node that is the only voter elects itself at once whatever
+	// it is.
+	HeartbeatTimeout time.Duration `yaml:"heartbeat_timeout"`
 }
 
 // ClusterConfig is the federation's mutual TLS. Empty files mean the
@@ -170,7 +178,8 @@ func Default() Config {
 			BodyLimit:       4 << 20,
 			ShutdownTimeout: 15 * time.Second,
 		},
-		Raft: RaftConfig{Listen: "127.0.0.1:0", LinearizableReadsPerSecond: 10, LinearizableReadBurst: 20},
+		Raft: RaftConfig{Listen: "127.0.0.1:0", LinearizableReadsPerSecond: 10, LinearizableReadBurst: 20,
+			HeartbeatTimeout: raft.DefaultHeartbeatTimeout},
 		// Every listener has its own number, whatever the protocol: a
 		// relayed or misdirected packet to one never reaches another.
 		Media: MediaConfig{ICEUDP: ":8445", ICETCP: ":8444", MaxUpload: 50 << 20, MaxConcurrentUploads: 8,
@@ -368,6 +377,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Raft.LinearizableReadBurst < 1 {
 		return bad("raft.linearizable_read_burst", "must be at least 1")
+	}
+	if d := c.Raft.HeartbeatTimeout; d < 100*time.Millisecond || d > 10*time.Second {
+		return bad("raft.heartbeat_timeout", "is %s; it must be between 100ms and 10s", d)
 	}
 	if cl := c.Cluster; cl.CAFile != "" || cl.CertFile != "" || cl.KeyFile != "" {
 		for _, f := range [][2]string{{"cluster.ca_file", cl.CAFile}, {"cluster.cert_file", cl.CertFile}, {"cluster.key_file", cl.KeyFile}} {

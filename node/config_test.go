@@ -73,6 +73,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad email", "organisation:\n  admin_email: nobody\n", nil, "organisation.admin_email"},
 		{"idle above ttl", "auth:\n  session_ttl: 1h\n  idle_ttl: 2h\n", nil, "auth.idle_ttl"},
 		{"idle after too short", "supervision:\n  idle_after: 1s\n", nil, "supervision.idle_after"},
+		{"raft heartbeat too short", "raft:\n  heartbeat_timeout: 10ms\n", nil, "raft.heartbeat_timeout"},
 		{"bad node id", "node:\n  id: a/b\n", nil, "node.id"},
 		{"no ice udp", "media:\n  ice_udp: \"\"\n", nil, "media.ice_udp"},
 		{"bad ice tcp", "media:\n  ice_tcp: nowhere\n", nil, "media.ice_tcp"},

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/cluster/raft"
 	"siteline/internal/testutil"
 	"siteline/node/org"
 	"siteline/web"
@@ -39,6 +40,13 @@ func testConfig(t testing.TB, dir string) Config {
 	cfg.TURN.UDP = "127.0.0.1:0"
 	cfg.TURN.TCP = "127.0.0.1:0"
 	cfg.Log.Level = "error"
+	// The voters of a test federation share two cores with the rest of
+	// the suite; under the race detector they wait three times as long
+	// for the leader before calling an election (and the lease is as
+	// much longer), so a slow heartbeat is not taken for a dead leader.
+	if raceDetector {
+		cfg.Raft.HeartbeatTimeout = 3 * raft.DefaultHeartbeatTimeout
+	}
 	if level := os.Getenv("SITELINE_TEST_LOG"); level != "" {
 		cfg.Log.Level = level // printed only when a test fails
 	}

@@ -323,6 +323,10 @@ func (n *Node) startRaft(ctx context.Context) error {
 		Listener:      rs.Listener,
 		Dial:          n.opts.RaftDial,
 		ForwardRPC:    true,
+		// Election and lease as the raft package's defaults relate them.
+		HeartbeatTimeout:   n.cfg.Raft.HeartbeatTimeout,
+		ElectionTimeout:    n.cfg.Raft.HeartbeatTimeout,
+		LeaderLeaseTimeout: n.cfg.Raft.HeartbeatTimeout / 2,
 	}
 	if p := n.opts.RaftSnapshots; p != nil {
 		rc.SnapshotInterval, rc.SnapshotThreshold, rc.TrailingLogs = p.Interval, p.Threshold, p.TrailingLogs
