@@ -66,6 +66,12 @@ type Event struct {
 	// Supervision is what changed on a team dashboard the user watches
 	// (EventSupervision).
 	Supervision *SupervisionUpdate `json:"supervision,omitempty"`
+	// Presence is the state (PresenceOnline, PresenceInCall,
+	// PresenceOffline) of the users of the organisation whose presence
+	// changed (EventPresence); with PresenceAll it is every user not
+	// offline, and any other user is offline.
+	Presence    map[string]string `json:"presence,omitempty"`
+	PresenceAll bool              `json:"presence_all,omitempty"`
 }
 
 // WaitingCall is a call on the expert's dashboard.
@@ -158,6 +164,9 @@ func (s *Server) serveEvents(conn *websocket.Conn, events Events, a Actor) {
 	defer cancel()
 	if sup := s.deps.Supervision; sup != nil {
 		defer sup.Watch(a, send)()
+	}
+	if feed := s.deps.PresenceFeed; feed != nil && s.can(a, policy.ContactList) {
+		defer feed.WatchPresence(a, send)()
 	}
 	conn.SetReadLimit(maxEventFrame)
 	_ = conn.SetReadDeadline(time.Now().Add(pongWait))
