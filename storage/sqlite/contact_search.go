@@ -51,7 +51,8 @@ func (s *Store) searchContacts(ctx context.Context, q storage.ContactQuery, plan
 // text is common and the page near the start; or reading every match and
 // sorting them, which costs as many rows as there are matches. The
 // search walks when there are more than sparseContacts matches and the
-// page ends within the first 1/walkShare of them.
+// page ends within the first 1/walkShare of them. A text with at most
+// sparseContacts matches in the whole store is looked up once (lookUp).
 const (
 	sparseContacts = 1000
 	walkShare      = 20
@@ -70,6 +71,7 @@ const (
 type contactSearch struct {
 	q      storage.ContactQuery
 	match  string // the FTS5 query of a text of three characters or more
+	rowids string // the JSON array of its matches' rowids when they are few
 	like   string // the LIKE pattern of a shorter one
 	after  *contactCursor
 	limit  int
@@ -118,6 +120,9 @@ func planContactSearch(q storage.ContactQuery) (contactSearch, error) {
 
 func (p contactSearch) run(ctx context.Context, db *sql.DB, plan contactPlan) (storage.ContactPage, error) {
 	page := storage.ContactPage{Contacts: []storage.Contact{}}
+	if err := p.lookUp(ctx, db, plan); err != nil {
+		return page, err
+	}
 	count, args := p.countSQL()
 	if err := db.QueryRowContext(ctx, count, args...).Scan(&page.Total); err != nil {
 		return page, err
@@ -139,6 +144,27 @@ func (p contactSearch) run(ctx context.Context, db *sql.DB, plan contactPlan) (s
 	return page, nil
 }
 
+// lookUp reads the rowids of a text's matches, of every organisation, when
+// they are at most sparseContacts: a rare text is then looked up once, and
+// its matches counted and sorted from their rowids without evaluating the
+// FTS5 query again (a long text, such as an e-mail address, is many
+// trigrams, each costly to look up).
+func (p *contactSearch) lookUp(ctx context.Context, db *sql.DB, plan contactPlan) error {
+	if p.match == "" || plan == walkPlan {
+		return nil
+	}
+	ids, err := collect(ctx, db, func(r *sql.Rows) (int64, error) {
+		var id int64
+		return id, r.Scan(&id)
+	}, `SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ? LIMIT ?`, p.match, sparseContacts+1)
+	if err != nil || len(ids) > sparseContacts {
+		return err
+	}
+	data, _ := json.Marshal(ids) // integers cannot fail
+	p.rowids = string(data)
+	return nil
+}
+
 // likeSQL is the condition of a short text on the contact c.
 const likeSQL = ` AND (c.name LIKE ? ESCAPE '\' OR c.company LIKE ? ESCAPE '\' OR c.email LIKE ? ESCAPE '\' OR c.phone LIKE ? ESCAPE '\')`
 
@@ -148,6 +174,9 @@ const likeSQL = ` AND (c.name LIKE ? ESCAPE '\' OR c.company LIKE ? ESCAPE '\' O
 // the index's.
 func (p contactSearch) countSQL() (string, []any) {
 	switch {
+	case p.rowids != "":
+		return `SELECT count(*) FROM contacts c WHERE c.rowid IN (SELECT value FROM json_each(?)) AND c.org_id = ?`,
+			[]any{p.rowids, p.q.OrgID}
 	case p.match != "":
 		return `SELECT count(*) FROM contacts_fts f CROSS JOIN contacts c ON c.rowid = f.rowid
 			WHERE contacts_fts MATCH ? AND c.org_id = ?`, []any{p.match, p.q.OrgID}
@@ -162,6 +191,8 @@ func (p contactSearch) countSQL() (string, []any) {
 // in name order (always without a text) rather than sorting the matches.
 func (p contactSearch) walks(matches int, plan contactPlan) bool {
 	switch {
+	case p.rowids != "":
+		return false
 	case p.match == "" && p.like == "", plan == walkPlan:
 		return true
 	case plan == sortPlan:
@@ -176,6 +207,9 @@ func (p contactSearch) walks(matches int, plan contactPlan) bool {
 func (p contactSearch) pageSQL(walk bool) (string, []any) {
 	from, where, args := `contacts c INDEXED BY contacts_org_name`, `c.org_id = ?`, []any{p.q.OrgID}
 	switch {
+	case p.rowids != "":
+		where += ` AND c.rowid IN (SELECT value FROM json_each(?))`
+		from, args = `contacts c`, append(args, p.rowids)
 	case p.match != "" && !walk:
 		from, where = `contacts_fts f CROSS JOIN contacts c ON c.rowid = f.rowid`, `contacts_fts MATCH ? AND c.org_id = ?`
 		args = []any{p.match, p.q.OrgID}

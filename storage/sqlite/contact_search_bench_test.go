@@ -121,6 +121,9 @@ func explainContacts(b *testing.B, s *Store, q storage.ContactQuery) string {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if err := p.lookUp(context.Background(), s.read, autoPlan); err != nil {
+		b.Fatal(err)
+	}
 	count, cargs := p.countSQL()
 	var total int
 	if err := s.read.QueryRow(count, cargs...).Scan(&total); err != nil {
