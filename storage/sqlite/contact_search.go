@@ -175,7 +175,7 @@ const likeSQL = ` AND (c.name LIKE ? ESCAPE '\' OR c.company LIKE ? ESCAPE '\' O
 func (p contactSearch) countSQL() (string, []any) {
 	switch {
 	case p.rowids != "":
-		return `SELECT count(*) FROM contacts c WHERE c.rowid IN (SELECT value FROM json_each(?)) AND c.org_id = ?`,
+		return `SELECT count(*) FROM json_each(?) j CROSS JOIN contacts c ON c.rowid = j.value WHERE c.org_id = ?`,
 			[]any{p.rowids, p.q.OrgID}
 	case p.match != "":
 		return `SELECT count(*) FROM contacts_fts f CROSS JOIN contacts c ON c.rowid = f.rowid
@@ -208,8 +208,7 @@ func (p contactSearch) pageSQL(walk bool) (string, []any) {
 	from, where, args := `contacts c INDEXED BY contacts_org_name`, `c.org_id = ?`, []any{p.q.OrgID}
 	switch {
 	case p.rowids != "":
-		where += ` AND c.rowid IN (SELECT value FROM json_each(?))`
-		from, args = `contacts c`, append(args, p.rowids)
+		from, args = `json_each(?) j CROSS JOIN contacts c ON c.rowid = j.value`, []any{p.rowids, p.q.OrgID}
 	case p.match != "" && !walk:
 		from, where = `contacts_fts f CROSS JOIN contacts c ON c.rowid = f.rowid`, `contacts_fts MATCH ? AND c.org_id = ?`
 		args = []any{p.match, p.q.OrgID}
