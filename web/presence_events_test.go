@@ -54,10 +54,10 @@ func (f *fakeFeed) push(userID string, e Event) {
 	_ = send(e)
 }
 
-// A page of a user who may use the phonebook hears its colleagues'
-// presence on the events socket: everyone not offline first, then each
-// change as the feed pushes it. A user without the contact list's
-// permission is not given the presence.
+// A phonebook page of a user who may use it hears its colleagues' presence
+// on the events socket: everyone not offline first, then each change as
+// the feed pushes it. A user without the contact list's permission is not
+// given the presence, nor is a page that does not ask for it.
 func TestPresenceEventsReachThePhonebook(t *testing.T) {
 	feed := &fakeFeed{sends: map[string]func(Event) error{}}
 	s, d := newTestServer(t, func(deps *Deps) { deps.Events, deps.PresenceFeed = readyEvents{}, feed })
@@ -70,12 +70,12 @@ func TestPresenceEventsReachThePhonebook(t *testing.T) {
 	go s.Serve(ln)
 	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
 	base := "http://" + ln.Addr().String()
-	open := func(email string) (*websocket.Conn, func() Event) {
+	open := func(email, query string) (*websocket.Conn, func() Event) {
 		t.Helper()
 		b := &browser{t: t, s: s}
 		b.login(email, testPass)
 		h := http.Header{"Cookie": {SessionCookie + "=" + b.cookie}, "Origin": {base}}
-		conn, resp, err := (&websocket.Dialer{HandshakeTimeout: 10 * time.Second}).Dial("ws://"+ln.Addr().String()+APIPrefix+"/events", h)
+		conn, resp, err := (&websocket.Dialer{HandshakeTimeout: 10 * time.Second}).Dial("ws://"+ln.Addr().String()+APIPrefix+"/events"+query, h)
 		if err != nil {
 			t.Fatalf("events socket of %s: %v (%v)", email, err, resp)
 		}
@@ -94,11 +94,15 @@ func TestPresenceEventsReachThePhonebook(t *testing.T) {
 			return e
 		}
 	}
-	_, nedNext := open(nobodyEmail)
+	_, nedNext := open(nobodyEmail, "?presence=1")
 	if e := nedNext(); e.Type != EventReady {
 		t.Fatalf("ned's first event = %+v", e)
 	}
-	_, adaNext := open(adminEmail)
+	_, otherPage := open(adminEmail, "") // a page that is not the phonebook
+	if e := otherPage(); e.Type != EventReady {
+		t.Fatalf("ada's other page's first event = %+v", e)
+	}
+	_, adaNext := open(adminEmail, "?presence=1")
 	if e := adaNext(); e.Type != EventReady {
 		t.Fatalf("ada's first event = %+v", e)
 	}
@@ -112,6 +116,6 @@ func TestPresenceEventsReachThePhonebook(t *testing.T) {
 	feed.mu.Lock()
 	defer feed.mu.Unlock()
 	if !slices.Equal(feed.watched, []string{"u1"}) {
-		t.Errorf("pages watching presence: %v, want ada's only", feed.watched)
+		t.Errorf("pages watching presence: %v, want ada's phonebook only", feed.watched)
 	}
 }

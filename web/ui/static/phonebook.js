@@ -1,6 +1,6 @@
 // The phonebook's colleagues show their presence live. The node sends
 // "presence" events on the events socket that ring.js keeps open (window
-// "siteline:event"): first every user not offline (presence_all), then
+// "siteline:event"), which asks for them on this page (data-live-presence): first every user not offline (presence_all), then
 // the users whose state changed. Each row of #internal-contacts carries
 // data-user and data-presence; its badge is drawn again from the state.
 

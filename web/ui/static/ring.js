@@ -30,7 +30,9 @@ if (document.querySelector(".sidebar") || dialing) {
 
 function connect(attempt) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}/api/v1/events`);
+  // The phonebook shows its colleagues' presence live (phonebook.js).
+  const presence = document.querySelector("[data-live-presence]") ? "?presence=1" : "";
+  const ws = new WebSocket(`${scheme}://${location.host}/api/v1/events${presence}`);
   ws.addEventListener("open", () => { attempt = 0; socket = ws; reportActivity(true); });
   ws.addEventListener("message", (m) => {
     let ev;
