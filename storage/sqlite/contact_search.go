@@ -38,7 +38,13 @@ func (s *Store) searchContacts(ctx context.Context, q storage.ContactQuery, plan
 	if err != nil {
 		return storage.ContactPage{}, fmt.Errorf("search contacts: %w", err)
 	}
-	page, err := p.run(ctx, s.read, plan)
+	// One read transaction: the count and the page see the same contacts.
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return storage.ContactPage{}, fmt.Errorf("search contacts of %s: %w", q.OrgID, err)
+	}
+	defer tx.Rollback()
+	page, err := p.run(ctx, tx, plan)
 	if err != nil {
 		return storage.ContactPage{}, fmt.Errorf("search contacts of %s: %w", q.OrgID, err)
 	}
@@ -118,7 +124,7 @@ func planContactSearch(q storage.ContactQuery) (contactSearch, error) {
 	return p, nil
 }
 
-func (p contactSearch) run(ctx context.Context, db *sql.DB, plan contactPlan) (storage.ContactPage, error) {
+func (p contactSearch) run(ctx context.Context, db querier, plan contactPlan) (storage.ContactPage, error) {
 	page := storage.ContactPage{Contacts: []storage.Contact{}}
 	if err := p.lookUp(ctx, db, plan); err != nil {
 		return page, err
@@ -149,7 +155,7 @@ func (p contactSearch) run(ctx context.Context, db *sql.DB, plan contactPlan) (s
 // its matches counted and sorted from their rowids without evaluating the
 // FTS5 query again (a long text, such as an e-mail address, is many
 // trigrams, each costly to look up).
-func (p *contactSearch) lookUp(ctx context.Context, db *sql.DB, plan contactPlan) error {
+func (p *contactSearch) lookUp(ctx context.Context, db querier, plan contactPlan) error {
 	if p.match == "" || plan == walkPlan {
 		return nil
 	}
