@@ -11,7 +11,11 @@ const badges = {
   offline: ["badge badge-neutral presence-dot", "Offline"],
 };
 
-if (table) window.addEventListener("siteline:event", (e) => onEvent(e.detail));
+if (table) {
+  window.addEventListener("siteline:event", (e) => onEvent(e.detail));
+  // What came before this script listened (ring.js keeps it).
+  if (window.sitelinePresence) onEvent({ type: "presence", presence: window.sitelinePresence, presence_all: true });
+}
 
 function onEvent(ev) {
   if (ev.type !== "presence") return;
