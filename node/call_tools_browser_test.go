@@ -23,7 +23,8 @@ import (
 // checkCallTools drives the in-call tools between two pages already in
 // call callID: a (tech) and b (expert). The expert freezes the tech's
 // video and draws an arrow that appears on the tech's page; the tech
-// shares a file the expert downloads byte-identical; the expert records a
+// shares a file the expert downloads byte-identical, and which leaves both
+// pages when it is deleted; the expert records a
 // few seconds and the WebM file the node keeps parses with a duration
 // within 20% of the wall time.
 func checkCallTools(t *testing.T, cn *callNode, a, b context.Context, callID string) {
@@ -119,6 +120,20 @@ func checkCallTools(t *testing.T, cn *callNode, a, b context.Context, callID str
 	}
 	if got != hex.EncodeToString(sum[:]) {
 		t.Fatalf("expert downloaded %s, want the file's sha256 %x", got, sum)
+	}
+	// Deleted from the API, the file leaves both pages without a reload.
+	mediaID, err := chromedp.Run(b, chromedp.Evaluate[string](`[...document.querySelectorAll("#chat-log li.media")].find(li => li.querySelector("a.file")?.textContent === "pump-4-manual.pdf").dataset.media`))
+	if err != nil || mediaID == "" {
+		t.Fatalf("the file's media id on the expert's page: %q, %v", mediaID, err)
+	}
+	if st := cn.admin.do("DELETE", "/api/v1/media/"+mediaID, nil, nil); st != 200 {
+		t.Fatalf("delete the file = %d", st)
+	}
+	for who, ctx := range map[string]context.Context{"tech": a, "expert": b} {
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.querySelector('#chat-log li.media[data-media="`+mediaID+`"]')`,
+			chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+			t.Fatalf("%s: the deleted file stays on the page: %v", who, err)
+		}
 	}
 
 	// Recording: everyone sees the indicator; the file plays for as long

@@ -363,3 +363,40 @@ func TestMediaGuestOfAnotherCall(t *testing.T) {
 		t.Errorf("guest of the call = %d %q", resp.StatusCode, data)
 	}
 }
+
+// TestMediaDeletionTellsTheCall: a file deleted while its call runs is
+// taken off the pages in the call: each participant's client is told
+// which file went and who deleted it, after the deletion is recorded.
+func TestMediaDeletionTellsTheCall(t *testing.T) {
+	cn := startCallNode(t)
+	call := cn.createCall(t, cn.tech)
+	tech := cn.join(t, cn.tech, call.ID, "Tom", client.Config{})
+	ada := cn.join(t, cn.admin, call.ID, "Ada", client.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	st, body := cn.tech.upload("/api/v1/calls/"+call.ID+"/media", map[string]string{"participant": tech.ID()},
+		"Pump manual.pdf", "application/pdf", append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("page\n"), 100)...))
+	m := mustMedia(t, st, body)
+	for _, c := range []*client.Client{tech, ada} {
+		if _, err := c.Next(ctx, func(msg signal.Message) bool { return msg.Type == signal.TypeMedia && msg.Media.ID == m.ID }); err != nil {
+			t.Fatalf("no media message: %v", err)
+		}
+	}
+	var d storage.MediaDeletion
+	if st := cn.admin.do("DELETE", "/api/v1/media/"+m.ID, nil, &d); st != 200 {
+		t.Fatalf("delete = %d", st)
+	}
+	for _, c := range []*client.Client{tech, ada} {
+		msg, err := c.Next(ctx, func(msg signal.Message) bool { return msg.Type == signal.TypeMediaDeleted })
+		if err != nil {
+			t.Fatalf("no media-deleted message: %v", err)
+		}
+		if msg.Media.ID != m.ID || msg.Media.Kind != storage.MediaFile || msg.Media.Name != "Pump manual.pdf" || msg.Name != d.ByName || d.ByName == "" {
+			t.Errorf("media-deleted = %+v %q, want %s deleted by %q", msg.Media, msg.Name, m.ID, d.ByName)
+		}
+	}
+	if resp, _ := cn.tech.get(m.URL, nil); resp.StatusCode != 410 {
+		t.Errorf("the deleted file = %d, want 410", resp.StatusCode)
+	}
+}

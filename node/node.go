@@ -129,6 +129,8 @@ type Node struct {
 	queue atomic.Pointer[queue.Service]
 	// supervision is the live team dashboard (supervision.go).
 	supervision *supervision.Hub
+	// presenceFeed updates the phonebook's presence on its open pages.
+	presenceFeed *calls.PresenceFeed
 	// reports is the service-report use case.
 	reports *reports.Service
 	web     *web.Server
@@ -454,6 +456,7 @@ func (n *Node) startWeb() error {
 		Queues:       n.queue.Load(),
 		Supervision:  n.supervision,
 		Phone:        n.calls,
+		PresenceFeed: n.presenceFeed,
 		Media:        n.sessionMedia,
 		Reports:      n.reports,
 		Metrics:      metricsHandler(n.reg),

@@ -10,8 +10,8 @@ import (
 	"siteline/web"
 )
 
-// TestPhonebookBrowser: Ada sees Bob online in the phonebook and clicks
-// Call; Bob's page rings with Ada's name; Bob declines and Ada's call page
+// TestPhonebookBrowser: Ada's phonebook shows Bob offline, then online
+// without a reload when Bob opens a page; she clicks Call; Bob's page rings with Ada's name; Bob declines and Ada's call page
 // says so. A second call: Bob accepts and lands on the call's page at its
 // node's public URL.
 func TestPhonebookBrowser(t *testing.T) {
@@ -29,11 +29,21 @@ func TestPhonebookBrowser(t *testing.T) {
 		t.Fatalf("create bob = %d", st)
 	}
 	ada, bobTab := newMediaChromium(t), startChromium(t, 2*time.Minute)
+	row := `#internal-contacts tr[data-user="` + bob.ID + `"]`
+	if err := chromedp.Do(ada, browserLogin(base, tn.cfg.Organisation.AdminEmail, tn.password),
+		chromedp.Navigate(base+"/contacts?q=bob"),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-events="ready"]`)),
+		chromedp.WaitVisible(chromedp.CSS(row+`[data-presence="offline"]`)),
+	); err != nil {
+		t.Fatalf("ada sees bob offline: %v", err)
+	}
 	if err := chromedp.Do(bobTab, browserLogin(base, "bob@plant.example", "bob's password 1"),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-events="ready"]`))); err != nil {
 		t.Fatalf("bob logs in: %v", err)
 	}
-	row := `#internal-contacts tr[data-user="` + bob.ID + `"]`
+	if err := chromedp.Do(ada, chromedp.WaitVisible(chromedp.CSS(row+`[data-presence="online"] .badge-ok`))); err != nil {
+		t.Fatalf("ada's phonebook does not show bob online without a reload: %v", err)
+	}
 	call := func() {
 		t.Helper()
 		if err := chromedp.Do(ada,
@@ -51,9 +61,6 @@ func TestPhonebookBrowser(t *testing.T) {
 		if err != nil || caller == "" || caller == "A guest" {
 			t.Fatalf("ring from %q, %v; want ada's name", caller, err)
 		}
-	}
-	if err := chromedp.Do(ada, browserLogin(base, tn.cfg.Organisation.AdminEmail, tn.password)); err != nil {
-		t.Fatalf("ada logs in: %v", err)
 	}
 	call()
 	if err := chromedp.Do(bobTab,

@@ -35,6 +35,8 @@ func (n *Node) startSupervision(ctx context.Context) {
 	p.OnChange(n.supervision.Changed)
 	n.supervision.Follow(ctx, n.orgID)
 	n.background(n.supervision.Run)
+	n.presenceFeed = calls.NewPresenceFeed(p)
+	n.background(n.presenceFeed.Run)
 }
 
 // presenceView is the node's presence as the dashboard reads it.

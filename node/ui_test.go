@@ -112,6 +112,9 @@ func TestBackofficePagesForAdministrator(t *testing.T) {
 		if m := regexp.MustCompile(`(?:src|href)="(https?:)?//`).FindString(body); m != "" {
 			t.Errorf("GET %s refers to another host: %s", path, m)
 		}
+		if path == "/audit" && !strings.Contains(body, "Pump vendor<br>") {
+			t.Errorf("the audit log does not name the contact created")
+		}
 	}
 	_, home := p.get("/")
 	for _, link := range []string{`href="/users"`, `href="/teams"`, `href="/labels"`, `href="/contacts"`, `href="/audit"`, `href="/policy"`} {

@@ -61,7 +61,7 @@ func (s *Server) apiRoutes() []route {
 		{method: "PATCH", path: p + "/labels/:id", perm: policy.AdminLabels, summary: "Rename a label or move it to another group", in: labelIn{}, out: storage.Label{}, handler: s.apiUpdateLabel},
 		{method: "DELETE", path: p + "/labels/:id", perm: policy.AdminLabels, summary: "Delete a label", handler: s.apiDeleteLabel},
 
-		{method: "GET", path: p + "/contacts", perm: policy.ContactList, summary: "The phonebook", out: []storage.Contact{}, handler: s.apiContacts},
+		{method: "GET", path: p + "/contacts", perm: policy.ContactList, summary: "The phonebook: q searches name, company, e-mail and phone (ignoring case); limit (1 to 500, default 50) with cursor (the Siteline-Next-Cursor of the previous page) or page asks for one page, else every contact is listed; X-Total-Count is how many match", out: []storage.Contact{}, handler: s.apiContacts},
 		{method: "POST", path: p + "/contacts", perm: policy.PhonebookEditor, summary: "Add a contact", in: contactIn{}, out: storage.Contact{}, handler: s.apiCreateContact},
 		{method: "PATCH", path: p + "/contacts/:id", perm: policy.PhonebookEditor, summary: "Change a contact", in: contactIn{}, out: storage.Contact{}, handler: s.apiUpdateContact},
 		{method: "DELETE", path: p + "/contacts/:id", perm: policy.PhonebookEditor, summary: "Delete a contact", handler: s.apiDeleteContact},
@@ -454,15 +454,6 @@ func (s *Server) apiDeleteLabel(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
-}
-
-func (s *Server) apiContacts(c *fiber.Ctx) error {
-	a, _ := actorOf(c)
-	cs, err := s.deps.Org.Contacts(c.UserContext(), a.OrgID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(nonNil(cs))
 }
 
 func (in contactIn) contact(id, orgID string) storage.Contact {

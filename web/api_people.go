@@ -111,18 +111,6 @@ func (s *Server) apiExportUsers(c *fiber.Ctx) error {
 	})
 }
 
-func (s *Server) apiExportContacts(c *fiber.Ctx) error {
-	a, _ := actorOf(c)
-	cs, err := s.deps.Org.Contacts(c.UserContext(), a.OrgID)
-	if err != nil {
-		return err
-	}
-	return sendCSV(c, "contacts", ContactCSVColumns, len(cs), func(i int) []string {
-		ct := cs[i]
-		return []string{ct.Name, ct.Email, ct.Phone, ct.Company, ct.Notes}
-	})
-}
-
 // sendCSV answers with n rows under header as a CSV attachment, every
 // cell made safe from spreadsheet formulas (csvSafe).
 func sendCSV(c *fiber.Ctx, name string, header []string, n int, row func(int) []string) error {

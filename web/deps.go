@@ -133,6 +133,9 @@ type Deps struct {
 	// Phone is the phonebook's presence and direct calls to users; nil
 	// leaves its routes out and the phonebook without its users.
 	Phone Phone
+	// PresenceFeed updates the phonebook's presence live; nil leaves the
+	// presence shown as it was when the page was read.
+	PresenceFeed PresenceFeed
 	// Supervision is the live team dashboard; nil leaves its routes out.
 	Supervision Supervision
 	// Media stores and serves session media; nil leaves its routes out.

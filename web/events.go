@@ -66,6 +66,12 @@ type Event struct {
 	// Supervision is what changed on a team dashboard the user watches
 	// (EventSupervision).
 	Supervision *SupervisionUpdate `json:"supervision,omitempty"`
+	// Presence is the state (PresenceOnline, PresenceInCall,
+	// PresenceOffline) of the users of the organisation whose presence
+	// changed (EventPresence); with PresenceAll it is every user not
+	// offline, and any other user is offline.
+	Presence    map[string]string `json:"presence,omitempty"`
+	PresenceAll bool              `json:"presence_all,omitempty"`
 }
 
 // WaitingCall is a call on the expert's dashboard.
@@ -88,7 +94,7 @@ func (s *Server) eventRoutes() []route {
 	return []route{
 		// No permission: every logged-in user may hear their own calls
 		// ring; guests are refused (xa_ocall_outside-the-call).
-		{method: "GET", path: p + "/events", summary: "Events WebSocket of the caller's open pages: incoming_call, ring_stopped (after the calls ringing now, ready)", handler: s.apiEvents},
+		{method: "GET", path: p + "/events", summary: "Events WebSocket of the caller's open pages: incoming_call, ring_stopped (after the calls ringing now, ready); with presence=1 and the contact list's permission, presence (the colleagues not offline, then each change)", handler: s.apiEvents},
 		{method: "POST", path: p + "/calls/:id/decline", summary: "Decline a call ringing the caller: the ring stops; the call stays joinable until the caller ends it", handler: s.apiDecline},
 		{method: "GET", path: p + "/waiting-calls", perm: policy.InviteGuestUsers, summary: "Open calls started by the caller's service requests, with their callers", out: []WaitingCall{}, handler: s.apiWaitingCalls},
 	}
@@ -120,14 +126,17 @@ func (s *Server) apiEvents(c *fiber.Ctx) error {
 	if a.Local {
 		return &storage.ValidationError{Field: "actor", Problem: "must be a user: no call rings the node's local operator"}
 	}
+	// A phonebook page asks for the presence of its colleagues; other pages
+	// are spared its traffic.
+	presence := c.Query("presence") == "1"
 	return websocket.New(func(conn *websocket.Conn) {
-		s.serveEvents(conn, events, a)
+		s.serveEvents(conn, events, a, presence)
 	}, websocket.Config{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4 << 10, WriteBufferSize: 16 << 10})(c)
 }
 
 // serveEvents runs one events socket: this goroutine reads (pongs, the
 // close), a socketWriter writes.
-func (s *Server) serveEvents(conn *websocket.Conn, events Events, a Actor) {
+func (s *Server) serveEvents(conn *websocket.Conn, events Events, a Actor, presence bool) {
 	if !s.addSocket(conn, a) {
 		_ = conn.Close()
 		return
@@ -158,6 +167,9 @@ func (s *Server) serveEvents(conn *websocket.Conn, events Events, a Actor) {
 	defer cancel()
 	if sup := s.deps.Supervision; sup != nil {
 		defer sup.Watch(a, send)()
+	}
+	if feed := s.deps.PresenceFeed; feed != nil && presence && s.can(a, policy.ContactList) {
+		defer feed.WatchPresence(a, send)()
 	}
 	conn.SetReadLimit(maxEventFrame)
 	_ = conn.SetReadDeadline(time.Now().Add(pongWait))

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -265,6 +267,35 @@ func (o fakeOrg) Contact(_ context.Context, orgID, id string) (storage.Contact, 
 
 func (o fakeOrg) Contacts(_ context.Context, orgID string) ([]storage.Contact, error) {
 	return listed(o.d, o.d.contacts, contactOrg, orgID), nil
+}
+
+// SearchContacts filters and pages the contacts as the store does, by a
+// direct computation: its cursor is the offset of the next page.
+func (o fakeOrg) SearchContacts(ctx context.Context, q storage.ContactQuery) (storage.ContactPage, error) {
+	all, _ := o.Contacts(ctx, q.OrgID)
+	text := strings.ToLower(strings.TrimSpace(q.Text))
+	var match []storage.Contact
+	for _, c := range all {
+		if strings.Contains(strings.ToLower(c.Name+"\x00"+c.Company+"\x00"+c.Email+"\x00"+c.Phone), text) {
+			match = append(match, c)
+		}
+	}
+	slices.SortFunc(match, func(a, b storage.Contact) int {
+		return cmp.Or(strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), strings.Compare(a.ID, b.ID))
+	})
+	limit, from := cmp.Or(q.Limit, storage.DefaultContactPage), q.Offset
+	if q.Cursor != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(q.Cursor, "at-"))
+		if err != nil || !strings.HasPrefix(q.Cursor, "at-") || n > len(match) {
+			return storage.ContactPage{}, &storage.ValidationError{Field: "cursor", Problem: "is malformed or was altered"}
+		}
+		from = n
+	}
+	page := storage.ContactPage{Total: len(match), Contacts: match[min(from, len(match)):min(from+limit, len(match))]}
+	if from+limit < len(match) {
+		page.Next = fmt.Sprintf("at-%d", from+limit)
+	}
+	return page, nil
 }
 
 func (o fakeOrg) Policy(context.Context, string) ([]storage.PolicyRule, error) {

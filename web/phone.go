@@ -24,6 +24,20 @@ type Phone interface {
 	CallUser(ctx context.Context, a Actor, userID string) (DialOut, error)
 }
 
+// PresenceFeed pushes the presence of an organisation's users to the
+// phonebook's open pages as it changes, as EventPresence on the events
+// socket of a page that asks for it (GET /api/v1/events?presence=1): first
+// every user not offline (PresenceAll), then the users whose state
+// changed. The node implements it.
+type PresenceFeed interface {
+	// WatchPresence sends the presence of the actor's organisation until
+	// cancel is called. send must not block.
+	WatchPresence(a Actor, send func(Event) error) (cancel func())
+}
+
+// EventPresence carries Event.Presence on the events socket.
+const EventPresence = "presence"
+
 // Presence states.
 const (
 	PresenceOffline = "offline"

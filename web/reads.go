@@ -38,6 +38,9 @@ type OrgReader interface {
 
 	Contact(ctx context.Context, orgID, id string) (storage.Contact, error)
 	Contacts(ctx context.Context, orgID string) ([]storage.Contact, error)
+	// SearchContacts returns one page of the phonebook of q.OrgID; a bad
+	// page size, offset or cursor is a *storage.ValidationError.
+	SearchContacts(ctx context.Context, q storage.ContactQuery) (storage.ContactPage, error)
 
 	Policy(ctx context.Context, orgID string) ([]storage.PolicyRule, error)
 	PolicyVersions(ctx context.Context, orgID string) ([]storage.PolicyVersion, error)

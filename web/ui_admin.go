@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"sort"
 	"strings"
@@ -42,6 +43,7 @@ func (s *Server) uiAudit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.contactNames(ctx, a.OrgID, events, names)
 	d := auditData{Action: action, Limit: auditPageSize, Events: make([]auditRow, 0, len(events))}
 	for _, e := range events {
 		row := auditRow{AuditEvent: e, ActorName: names[e.ActorID], TargetName: names[e.Target]}
@@ -76,8 +78,8 @@ func (s *Server) uiAudit(c *fiber.Ctx) error {
 	return s.ui.render(c, fiber.StatusOK, "audit", v)
 }
 
-// orgNames maps the ids of the organisation's users, teams, label groups,
-// labels and contacts to their names, for the audit log.
+// orgNames maps the ids of the organisation's users, teams, label groups
+// and labels to their names, for the audit log.
 func (s *Server) orgNames(c *fiber.Ctx, orgID string) (map[string]string, error) {
 	ctx := c.UserContext()
 	names, err := s.userNames(c, orgID)
@@ -105,14 +107,21 @@ func (s *Server) orgNames(c *fiber.Ctx, orgID string) (map[string]string, error)
 	for _, l := range labels {
 		names[l.ID] = l.Name
 	}
-	contacts, err := s.deps.Org.Contacts(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	for _, ct := range contacts {
-		names[ct.ID] = ct.Name
-	}
 	return names, nil
+}
+
+// contactNames adds to names the contacts the events act on: read one by
+// one, as a phonebook may hold many more contacts than a page has events.
+// A deleted contact keeps its id.
+func (s *Server) contactNames(ctx context.Context, orgID string, events []storage.AuditEvent, names map[string]string) {
+	for _, e := range events {
+		if !strings.HasPrefix(e.Action, "contact.") || e.Target == "" || names[e.Target] != "" {
+			continue
+		}
+		if ct, err := s.deps.Org.Contact(ctx, orgID, e.Target); err == nil {
+			names[ct.ID] = ct.Name
+		}
+	}
 }
 
 // sortRoles puts the built-in roles first, in the order the policy package

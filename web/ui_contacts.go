@@ -20,11 +20,12 @@ type Contacts interface {
 
 type contactsData struct {
 	Contacts []contactRow
-	Total    int
-	Query    string
-	CanEdit  bool
-	CanCall  bool // start a call (xa_ocall_create_conference)
-	Users    []storage.User
+	// Total counts the phonebook, Matches the contacts matching Query.
+	Total, Matches int
+	Query          string
+	CanEdit        bool
+	CanCall        bool // start a call (xa_ocall_create_conference)
+	Users          []storage.User
 	// Page and Pages page the external contacts (50 a page).
 	Page, Pages int
 	// Internal are the organisation's users with their presence, one
@@ -48,10 +49,6 @@ func (s *Server) uiContacts(c *fiber.Ctx) error {
 func (s *Server) showContacts(c *fiber.Ctx, status int, f *formState) error {
 	ctx := c.UserContext()
 	a, _ := actorOf(c)
-	cs, err := s.deps.Org.Contacts(ctx, a.OrgID)
-	if err != nil {
-		return err
-	}
 	users, err := s.deps.Org.Users(ctx, a.OrgID)
 	if err != nil {
 		return err
@@ -60,19 +57,23 @@ func (s *Server) showContacts(c *fiber.Ctx, status int, f *formState) error {
 	for _, u := range users {
 		names[u.ID] = u.Name
 	}
-	d := contactsData{Total: len(cs), Query: strings.TrimSpace(c.Query("q")), CanEdit: s.can(a, policy.PhonebookEditor), CanCall: s.can(a, policy.CreateConference)}
+	d := contactsData{Query: strings.TrimSpace(c.Query("q")), CanEdit: s.can(a, policy.PhonebookEditor), CanCall: s.can(a, policy.CreateConference)}
 	d.CanImport, d.ImportColumns = s.deps.People != nil, strings.Join(ContactCSVColumns, ",")
-	q := strings.ToLower(d.Query)
-	for _, ct := range cs {
-		if q != "" && !strings.Contains(strings.ToLower(strings.Join([]string{ct.Name, ct.Company, ct.Email, ct.Phone, ct.Notes}, " ")), q) {
-			continue
-		}
+	page, err := s.contactsPage(ctx, a.OrgID, d.Query, pageParam(c, "page"))
+	if err != nil {
+		return err
+	}
+	d.Matches, d.Page, d.Pages = page.Total, page.number, page.pages
+	for _, ct := range page.Contacts {
 		d.Contacts = append(d.Contacts, contactRow{Contact: ct, UserName: names[ct.UserID]})
 	}
-	d.Page, d.Pages = pageParam(c, "page"), max(1, (len(d.Contacts)+phonebookPage-1)/phonebookPage)
-	d.Page = min(d.Page, d.Pages)
-	from := (d.Page - 1) * phonebookPage
-	d.Contacts = d.Contacts[from:min(from+phonebookPage, len(d.Contacts))]
+	if d.Total = d.Matches; d.Query != "" {
+		all, err := s.deps.Org.SearchContacts(ctx, storage.ContactQuery{OrgID: a.OrgID, Limit: 1})
+		if err != nil {
+			return err
+		}
+		d.Total = all.Total
+	}
 	if s.deps.Phone != nil {
 		in, err := s.internalContacts(ctx, a, d.Query, pageParam(c, "upage"))
 		if err != nil {
@@ -91,6 +92,34 @@ func (s *Server) showContacts(c *fiber.Ctx, status int, f *formState) error {
 	v.Form = f
 	v.Data = d
 	return s.ui.render(c, status, "contacts", v)
+}
+
+// numberedContacts is a numbered page of the phonebook.
+type numberedContacts struct {
+	storage.ContactPage
+	number, pages int
+}
+
+// contactsPage reads page number n (from 1, phonebookPage contacts a
+// page) of the contacts matching text; a number past the last page is the
+// last page.
+func (s *Server) contactsPage(ctx context.Context, orgID, text string, n int) (numberedContacts, error) {
+	if len([]rune(text)) > storage.MaxContactSearchText {
+		text = string([]rune(text)[:storage.MaxContactSearchText])
+	}
+	q := storage.ContactQuery{OrgID: orgID, Text: text, Limit: phonebookPage, Offset: (n - 1) * phonebookPage}
+	page, err := s.deps.Org.SearchContacts(ctx, q)
+	if err != nil {
+		return numberedContacts{}, err
+	}
+	out := numberedContacts{ContactPage: page, number: n, pages: max(1, (page.Total+phonebookPage-1)/phonebookPage)}
+	if n > out.pages {
+		out.number, q.Offset = out.pages, (out.pages-1)*phonebookPage
+		if out.ContactPage, err = s.deps.Org.SearchContacts(ctx, q); err != nil {
+			return numberedContacts{}, err
+		}
+	}
+	return out, nil
 }
 
 func contactFields() []string {

@@ -39,7 +39,7 @@ var knownTypes = map[Type]bool{
 	TypeTrackPublished: true, TypeTrackUnpublished: true,
 	TypeMonitoringOn: true, TypeMonitoringOff: true, TypeError: true,
 	TypeICERestart: true, TypeEnd: true,
-	TypeMedia: true, TypeAnnotate: true, TypePointer: true,
+	TypeMedia: true, TypeMediaDeleted: true, TypeAnnotate: true, TypePointer: true,
 	TypeRecord: true, TypeRecording: true,
 	TypeReveal: true, TypeCoach: true, TypeTakeOver: true, TypeTransfer: true, TypeOwner: true,
 }
@@ -190,7 +190,7 @@ func (m *Message) Validate() error {
 		if m.Code == "" {
 			return invalid("code is required")
 		}
-	case TypeMedia:
+	case TypeMedia, TypeMediaDeleted:
 		if m.Media == nil || m.Media.ID == "" {
 			return invalid("media with an id is required")
 		}

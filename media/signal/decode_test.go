@@ -94,6 +94,7 @@ func TestDecodeAccepts(t *testing.T) {
 		{V: 1, Type: TypeICERestart, Target: TargetSubscribe},
 		{V: 1, Type: TypeEnd, Error: "ended by host"},
 		{V: 1, Type: TypeMedia, Media: &Media{ID: "m1", Kind: "snapshot", Name: "pump.png", ContentType: "image/png", Size: 2048, URL: "/api/v1/media/m1", By: "p1", Of: "p2"}},
+		{V: 1, Type: TypeMediaDeleted, Media: &Media{ID: "m1", Kind: "file", Name: "manual.pdf"}, Name: "Ada"},
 		{V: 1, Type: TypeAnnotate, Media: &Media{ID: "m1"}, Stroke: &Stroke{ID: "s1", Tool: "pen", Color: "#FF3B30", Width: 0.005, Points: [][2]float64{{0, 0}, {0.5, 0.25}, {1, 1}}}},
 		{V: 1, Type: TypeAnnotate, Media: &Media{ID: "m1"}, Stroke: &Stroke{ID: "s2", Tool: "text", Color: "#ffffff", Width: 0.03, Points: [][2]float64{{0.4, 0.4}}, Text: "this valve"}},
 		{V: 1, Type: TypeAnnotate, Media: &Media{ID: "m1"}, Stroke: &Stroke{ID: "s3", Clear: true}},

@@ -28,6 +28,7 @@ const (
 	TypeICERestart        Type = "ice-restart"        // C, S: restart ICE on a connection
 	TypeEnd               Type = "end"                // C: end the call for all; S: the call has ended
 	TypeMedia             Type = "media"              // S: a snapshot or file was added to the call
+	TypeMediaDeleted      Type = "media-deleted"      // S: a snapshot or file of the call was deleted (Name: by whom)
 	TypeAnnotate          Type = "annotate"           // C: draw on a snapshot; S: someone drew
 	TypePointer           Type = "pointer"            // C: point at a spot of a video; S: someone points
 	TypeRecord            Type = "record"             // C: start or stop recording

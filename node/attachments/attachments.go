@@ -202,6 +202,15 @@ func (ms *Service) announce(callID string, m storage.Media) {
 	ms.calls.Broadcast(callID, msg)
 }
 
+// announceDeleted tells everyone in the call, if it still runs here, that
+// one of its snapshots or files is gone: their pages take it off.
+func (ms *Service) announceDeleted(callID string, d storage.MediaDeletion) {
+	msg := signal.New(signal.TypeMediaDeleted)
+	msg.Media = &signal.Media{ID: d.ID, Kind: d.Kind, Name: d.Name}
+	msg.Name = d.ByName
+	ms.calls.Broadcast(callID, msg)
+}
+
 // permit checks an in-call permission of the caller: a guest's grants, a
 // user's policy.
 func (ms *Service) permit(a web.Actor, perm string) error {

@@ -90,6 +90,9 @@ func (ms *Service) delete(ctx context.Context, a web.Actor, t target) (storage.M
 	// The deletion is on disk; the bytes go now, or with the sweeper's
 	// next pass if this fails.
 	_ = removeDeleted(ctx, ms.store, ms.blobs, d)
+	if t.what == storage.DeletedMedia {
+		ms.announceDeleted(s.ID, d)
+	}
 	return d, nil
 }
 

@@ -151,6 +151,12 @@ func (v Scoped) Contacts(ctx context.Context, orgID string) ([]storage.Contact, 
 	return v.s.Contacts(ctx, orgID)
 }
 
+// SearchContacts returns one page of the organisation's phonebook
+// (q.OrgID) matching q.
+func (v Scoped) SearchContacts(ctx context.Context, q storage.ContactQuery) (storage.ContactPage, error) {
+	return v.s.SearchContacts(ctx, q)
+}
+
 // Policy returns the organisation's policy rules.
 func (v Scoped) Policy(ctx context.Context, orgID string) ([]storage.PolicyRule, error) {
 	list, err := collect(ctx, v.s.read, scanPolicyRule, `SELECT org_id, ptype, v0, v1, v2, v3, v4, v5

@@ -213,11 +213,7 @@ func (s *Store) Contacts(ctx context.Context, orgID string) ([]storage.Contact, 
 }
 
 func queryContacts(ctx context.Context, q querier, where string, args ...any) ([]storage.Contact, error) {
-	return collect(ctx, q, func(r *sql.Rows) (storage.Contact, error) {
-		var c storage.Contact
-		return c, r.Scan(&c.ID, &c.OrgID, stringDest{&c.UserID}, &c.Name, &c.Email, &c.Phone,
-			&c.Company, &c.Notes, timeDest{&c.CreatedAt})
-	}, `SELECT id, org_id, user_id, name, email, phone, company, notes, created_at
+	return collect(ctx, q, scanContact, `SELECT id, org_id, user_id, name, email, phone, company, notes, created_at
 		FROM contacts `+where+` ORDER BY name COLLATE NOCASE, id`, args...)
 }
 

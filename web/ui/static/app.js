@@ -36,9 +36,11 @@ function applyFilter(input) {
 for (const input of document.querySelectorAll("input[data-filter]")) {
   input.addEventListener("input", () => applyFilter(input));
   // The form still submits ?q= for the server-side filter without script;
-  // with script, filter in place and keep the query in the address bar.
+  // with script, filter in place and keep the query in the address bar,
+  // unless the list is paged by the server (data-server-search: the page
+  // holds only part of it), whose search the form submits.
   const form = input.form;
-  if (form) {
+  if (form && !("serverSearch" in input.dataset)) {
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const url = new URL(window.location.href);

@@ -313,6 +313,7 @@ function onMessage(m) {
     case "error":
       return onError(m);
     case "media":
+    case "media-deleted":
     case "annotate":
     case "pointer":
     case "recording":

@@ -450,6 +450,18 @@ function onMedia(m) {
   else if (media.by !== call().me) call().toast(`${nameOf(media.by)} shared ${media.name}.`);
 }
 
+// onMediaDeleted takes a deleted snapshot or file off the page: its line
+// in the chat, and the drawing board if it shows it.
+function onMediaDeleted(m) {
+  const id = m.media.id;
+  for (const li of document.querySelectorAll("li.media[data-media]")) {
+    if (li.dataset.media === id) li.remove();
+  }
+  if (board.media?.id === id && $("#board").open) $("#board").close();
+  const what = m.media.kind === "snapshot" ? "a snapshot" : m.media.name || "a file";
+  call().systemLine(`${m.name || "Someone"} deleted ${what}`);
+}
+
 // ---- recording ----------------------------------------------------------------
 
 function onRecording(m) {
@@ -467,6 +479,8 @@ window.addEventListener("siteline:message", (ev) => {
   switch (m.type) {
     case "media":
       return onMedia(m);
+    case "media-deleted":
+      return onMediaDeleted(m);
     case "annotate":
       return onAnnotate(m);
     case "pointer":

@@ -30,7 +30,9 @@ if (document.querySelector(".sidebar") || dialing) {
 
 function connect(attempt) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}/api/v1/events`);
+  // The phonebook shows its colleagues' presence live (phonebook.js).
+  const presence = document.querySelector("[data-live-presence]") ? "?presence=1" : "";
+  const ws = new WebSocket(`${scheme}://${location.host}/api/v1/events${presence}`);
   ws.addEventListener("open", () => { attempt = 0; socket = ws; reportActivity(true); });
   ws.addEventListener("message", (m) => {
     let ev;
@@ -40,6 +42,7 @@ function connect(attempt) {
       return;
     }
     handle(ev);
+    if (ev.type === "presence") keepPresence(ev);
     // Other parts of the page (the team dashboard) listen too.
     window.dispatchEvent(new CustomEvent("siteline:event", { detail: ev }));
   });
@@ -49,6 +52,18 @@ function connect(attempt) {
     // Back off up to 30 s; the node sends what rings now on reconnect.
     setTimeout(() => connect(attempt + 1), Math.min(30_000, 1000 * 2 ** attempt));
   });
+}
+
+// keepPresence keeps the colleagues' presence as the events told it
+// (window.sitelinePresence: user id -> state, offline users absent), for
+// a script of the page that starts listening after the first event came.
+function keepPresence(ev) {
+  const now = ev.presence_all ? {} : { ...(window.sitelinePresence || {}) };
+  for (const [id, state] of Object.entries(ev.presence || {})) {
+    if (state === "offline") delete now[id];
+    else now[id] = state;
+  }
+  window.sitelinePresence = now;
 }
 
 // Activity on the page (input, focus) is reported on the socket at most
