@@ -114,11 +114,12 @@ func TestInvitationConferenceLink(t *testing.T) {
 		t.Fatalf("stored = %+v, %v", stored, err)
 	}
 
-	// The page: terms, device kind, deep link on mobile, no referrer.
-	for _, tc := range []struct{ ua, want string }{
-		{"Mozilla/5.0 (X11; Linux x86_64) Chrome/130", "desktop browser"},
-		{"Mozilla/5.0 (Linux; Android 14) Mobile Safari", "siteline://join/" + token},
-		{"SitelineApp/1.0 (iOS)", "Continue in the Siteline app"},
+	// The page: terms, device kind, the app's deep link on phones and in
+	// the app only, no referrer.
+	for _, tc := range []struct{ ua, want, not string }{
+		{"Mozilla/5.0 (X11; Linux x86_64) Chrome/130", `value="guest_desktop"`, "siteline://"},
+		{"Mozilla/5.0 (Linux; Android 14) Mobile Safari", "siteline://join/" + token, "Continue in the Siteline app"},
+		{"SitelineApp/1.0 (iOS)", "Continue in the Siteline app", "Open this call in the app"},
 	} {
 		req, _ := http.NewRequest("GET", in.url+"/join/"+token, nil)
 		req.Header.Set("User-Agent", tc.ua)
@@ -130,7 +131,7 @@ func TestInvitationConferenceLink(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 || resp.Header.Get("Referrer-Policy") != "no-referrer" || !strings.Contains(string(body), tc.want) ||
-			!strings.Contains(string(body), "terms of use") {
+			strings.Contains(string(body), tc.not) || !strings.Contains(string(body), "terms of use") {
 			t.Fatalf("join page for %q = %d %q:\n%s", tc.ua, resp.StatusCode, resp.Header.Get("Referrer-Policy"), body)
 		}
 	}

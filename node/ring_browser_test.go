@@ -100,7 +100,7 @@ func TestRingBrowser(t *testing.T) {
 	if err := chromedp.Do(guest,
 		chromedp.Navigate(strings.Replace(link, "127.0.0.1", "localhost", 1)),
 		chromedp.WaitVisible(chromedp.CSS(`#name`)),
-		chromedp.SendKeys(chromedp.CSS(`#name`), "Carl Customer"),
+		chromedp.SetValue(chromedp.CSS(`#name`), "Carl Customer"), // the page fills in the name the expert typed
 		chromedp.Click(chromedp.CSS(`input[name="accept"]`)),
 		chromedp.Click(chromedp.CSS(`form[action^="/join/"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"] #join:not([disabled])`)),

@@ -70,11 +70,15 @@ type InvitationOut struct {
 	Deliveries []storage.Delivery `json:"deliveries"`
 }
 
-// JoinInfo is what the join page shows before the guest accepts.
+// JoinInfo is what the join page shows before the guest accepts: who
+// invites them, from which organisation, to what and why.
 type JoinInfo struct {
 	Kind         string `json:"kind"`
+	OrgName      string `json:"org_name"`
 	CallName     string `json:"call_name"`
+	Goal         string `json:"goal,omitempty"`
 	InviterName  string `json:"inviter_name"`
+	InviteeName  string `json:"invitee_name,omitempty"` // the name the inviter typed, to fill in
 	TermsVersion string `json:"terms_version"`
 	Terms        string `json:"terms"`
 }
@@ -122,6 +126,7 @@ func (s *Server) inviteRoutes() []route {
 		{method: "POST", path: p + "/join/:token", public: true, summary: "Accept the terms and join as a guest: sets a session cookie bound to the call", in: RedeemInput{}, out: redeemOut{}, handler: s.apiRedeemLink},
 		{method: "GET", path: "/join/:token", public: true, page: true, summary: "Invitation page: terms of use, device kind, deep link", handler: s.uiJoin},
 		{method: "POST", path: "/join/:token", public: true, page: true, summary: "Accept the terms and join as a guest", handler: s.uiJoinPost},
+		{method: "GET", path: "/join/:token/terms", public: true, page: true, summary: "The terms of use a guest accepts on the invitation page", handler: s.uiJoinTerms},
 	}
 }
 
@@ -329,6 +334,15 @@ func (s *Server) uiJoinPost(c *fiber.Ctx) error {
 	}
 	token := param(c, "token")
 	f := readForm(c, "join", "name", "accept", "kind")
+	if f.V("accept") != "yes" {
+		// Said here in the page's words rather than the API's.
+		info, err := s.deps.Invites.Inspect(c.UserContext(), token)
+		if err != nil {
+			return s.deadLinkPage(c, err)
+		}
+		f.Field, f.Err = "accept", termsNotAccepted
+		return s.joinPage(c, fiber.StatusBadRequest, token, info, f)
+	}
 	in := RedeemInput{AcceptTerms: f.V("accept") == "yes", Name: f.V("name"), Kind: storage.UserKind(f.V("kind")),
 		Address: s.clientIP(c), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 256)}
 	if in.Kind == "" {

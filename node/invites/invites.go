@@ -57,6 +57,7 @@ type Store interface {
 	SessionParticipants(ctx context.Context, sessionID string) ([]storage.SessionParticipant, error)
 	User(ctx context.Context, id string) (storage.User, error)
 	Team(ctx context.Context, id string) (storage.Team, error)
+	Org(ctx context.Context, id string) (storage.Org, error)
 }
 
 // Queuer is the team queues (*queue.Service): a service request made for
@@ -411,16 +412,18 @@ func (s *Service) Inspect(ctx context.Context, token string) (web.JoinInfo, erro
 	if err := s.validity(ctx, inv); err != nil {
 		return web.JoinInfo{}, err
 	}
-	info := web.JoinInfo{Kind: inv.Kind, TermsVersion: TermsVersion, Terms: termsText}
+	info := web.JoinInfo{Kind: inv.Kind, TermsVersion: TermsVersion, Terms: termsText,
+		CallName: inv.Subject, Goal: inv.Goal, InviteeName: inv.InviteeName}
+	if o, err := s.store.Org(ctx, inv.OrgID); err == nil {
+		info.OrgName = o.Name
+	}
 	if u, err := s.store.User(ctx, inv.CreatedBy); err == nil {
 		info.InviterName = u.Name
 	}
 	if inv.SessionID != "" {
 		if call, err := s.store.Session(ctx, inv.SessionID); err == nil {
-			info.CallName = call.Name
+			info.CallName, info.Goal = call.Name, call.Goal
 		}
-	} else {
-		info.CallName = inv.Subject
 	}
 	return info, nil
 }

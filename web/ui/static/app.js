@@ -120,3 +120,24 @@ document.addEventListener("submit", async (ev) => {
     form.submit();
   }
 });
+
+// A table frame that scrolls sideways (a wide table on a phone) can be
+// reached with the keyboard, to scroll it with the arrow keys.
+function focusableFrames() {
+  for (const wrap of document.querySelectorAll(".table-wrap")) {
+    if (wrap.scrollWidth > wrap.clientWidth + 1 || wrap.scrollHeight > wrap.clientHeight + 1) {
+      wrap.tabIndex = 0;
+      if (!wrap.hasAttribute("role")) {
+        wrap.setAttribute("role", "region");
+        const title = wrap.closest("section, .card")?.querySelector("h2, h3");
+        wrap.setAttribute("aria-label", title ? title.textContent.trim() : "Table");
+      }
+    } else if (wrap.getAttribute("role") === "region") {
+      wrap.removeAttribute("tabindex");
+      wrap.removeAttribute("role");
+      wrap.removeAttribute("aria-label");
+    }
+  }
+}
+focusableFrames();
+window.addEventListener("resize", focusableFrames);
