@@ -24,6 +24,10 @@ type JoinOptions struct {
 	// Insecure skips the check of Server's HTTPS certificate (a node's
 	// self-signed one). The CA pinned in the token is checked regardless.
 	Insecure bool
+	// Fingerprint pins Server's HTTPS certificate by its SHA-256
+	// fingerprint ("sha256:..."): better than Insecure for a node's
+	// self-signed certificate.
+	Fingerprint string
 }
 
 func (n *Node) pkiFiles() pki.Files {
@@ -49,7 +53,7 @@ func (n *Node) prepareFederation(ctx context.Context) (federation.Setup, error) 
 		Logger:        n.log,
 	}
 	if j := n.opts.Join; j != nil {
-		c.Join = &federation.Join{Server: j.Server, Token: j.Token, Voter: j.Voter, Insecure: j.Insecure}
+		c.Join = &federation.Join{Server: j.Server, Token: j.Token, Voter: j.Voter, Insecure: j.Insecure, Fingerprint: j.Fingerprint}
 	}
 	rs, err := federation.Prepare(ctx, c)
 	n.fedSetup = rs

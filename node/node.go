@@ -210,7 +210,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := secureDataDir(n.cfg.DataDir); err != nil {
 		return err
 	}
-	if n.store, err = sqlite.Open(ctx, n.cfg.path("siteline.db"), n.log.With("component", "storage")); err != nil {
+	if n.store, err = sqlite.Open(ctx, n.cfg.path(storeFile), n.log.With("component", "storage")); err != nil {
 		return fmt.Errorf("open storage: %w", err)
 	}
 	n.onStop("storage", func(context.Context) error { return n.store.Close() })
