@@ -70,15 +70,16 @@ func (n *Node) afterRaftStart(ctx context.Context, rs federation.Setup) error {
 // the bus runs and the organisation is known.
 func (n *Node) newMembership() *federation.Membership {
 	d := federation.Deps{
-		NodeID:  n.nodeID,
-		OrgID:   n.orgID,
-		CA:      n.fedSetup.CA,
-		Raft:    n.raft,
-		Store:   n.store,
-		Audit:   auditFunc(n.audit),
-		URL:     n.URL,
-		LeafURL: n.LeafURL,
-		Now:     n.now,
+		NodeID:          n.nodeID,
+		OrgID:           n.orgID,
+		CA:              n.fedSetup.CA,
+		Raft:            n.raft,
+		Store:           n.store,
+		Audit:           auditFunc(n.audit),
+		URL:             n.URL,
+		LeafURL:         n.LeafURL,
+		Now:             n.now,
+		CertFingerprint: func() string { return n.selfSigned },
 	}
 	if n.bus != nil {
 		d.History = busHistory{n.bus}

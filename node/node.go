@@ -132,6 +132,9 @@ type Node struct {
 	// reports is the service-report use case.
 	reports *reports.Service
 	web     *web.Server
+	// selfSigned is the fingerprint of the HTTPS certificate the node
+	// generated (http.tls: auto), which joining nodes pin; "" otherwise.
+	selfSigned string
 	// webSockets is web for the state machine, which closes the sockets
 	// of deactivated users (sockets.go).
 	webSockets webRef

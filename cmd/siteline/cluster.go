@@ -66,7 +66,7 @@ func cluster(c common, r remote, sub string, voter bool, ttl, to string) error {
 				return err
 			}
 			fmt.Printf("Join token for a %s (one use, expires %s):\n%s\n\n", t.Role, t.ExpiresAt.Format(time.RFC3339), t.Token)
-			fmt.Printf("On the new node: siteline cluster join -server %s -token %s\n", t.Server, t.Token)
+			fmt.Printf("On the new node: %s\n", joinCommand(t))
 			return nil
 		})
 	case "status":
@@ -139,4 +139,17 @@ func clusterJoin(c common, r remote, token string, voter bool) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
 	return n.Shutdown(shutdown)
+}
+
+// joinCommand is the command line that redeems t on a new node; it pins
+// the server's self-signed certificate by its fingerprint.
+func joinCommand(t apiclient.JoinToken) string {
+	cmd := fmt.Sprintf("siteline cluster join -server %s -token %s", t.Server, t.Token)
+	if t.Role == "voter" {
+		cmd += " -voter"
+	}
+	if t.Fingerprint != "" {
+		cmd += " -fingerprint " + t.Fingerprint
+	}
+	return cmd
 }

@@ -57,7 +57,10 @@ type Deps struct {
 	// nowhere). Both are known once the node listens.
 	URL     func() string
 	LeafURL func() string
-	Now     func() time.Time
+	// CertFingerprint is the SHA-256 fingerprint of the node's
+	// self-signed HTTPS certificate ("" for none); nil means none.
+	CertFingerprint func() string
+	Now             func() time.Time
 }
 
 // Membership is the node's side of the federation's membership: it mints
@@ -98,7 +101,11 @@ func (m *Membership) CreateJoinToken(ctx context.Context, a web.Actor, ttl time.
 	if err := m.d.Store.SetMeta(ctx, metaJoinTokenPre+hex.EncodeToString(hash[:]), string(b)); err != nil {
 		return web.JoinToken{}, fmt.Errorf("store join token: %w", err)
 	}
-	return web.JoinToken{Token: token, Role: string(role), ExpiresAt: rec.ExpiresAt, Server: m.d.URL()},
+	tok := web.JoinToken{Token: token, Role: string(role), ExpiresAt: rec.ExpiresAt, Server: m.d.URL()}
+	if m.d.CertFingerprint != nil {
+		tok.Fingerprint = m.d.CertFingerprint()
+	}
+	return tok,
 		m.d.Audit.Audit(ctx, actorID(a), "cluster.token.create", hex.EncodeToString(hash[:8]), map[string]any{"expires_at": rec.ExpiresAt, "role": role})
 }
 

@@ -211,7 +211,7 @@ func join(ctx context.Context, c PrepareConfig, ln net.Listener) (string, pki.Ro
 		return "", "", err
 	}
 	if err := cl.Do(ctx, http.MethodPost, "/cluster/join", req, &resp); err != nil {
-		return "", "", fmt.Errorf("join through %s: %w", j.Server, err)
+		return "", "", err
 	}
 	ca, err := pki.ParseCertPEM([]byte(resp.CACert))
 	if err != nil {
