@@ -58,7 +58,7 @@ type SMTPConfig struct {
 type deliverer struct {
 	aead  cipher.AEAD
 	mail  MailSender // nil: e-mail is not configured
-	sms   SMSSender // nil: SMS is not configured
+	sms   SMSSender  // nil: SMS is not configured
 	kick  chan struct{}
 	store Store
 	now   func() time.Time
