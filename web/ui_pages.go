@@ -174,6 +174,8 @@ func statusTitle(status int) string {
 		return "Access denied"
 	case fiber.StatusNotFound:
 		return "Not found"
+	case fiber.StatusGone:
+		return "No longer available"
 	case fiber.StatusTooManyRequests:
 		return "Too many attempts"
 	case fiber.StatusServiceUnavailable:
