@@ -92,6 +92,16 @@ func GuestRole(kind storage.UserKind) string {
 	return ""
 }
 
+// IsGuestRole reports whether a role is one of the built-in guest roles,
+// which guests get by their kind and a registered account never holds.
+func IsGuestRole(name string) bool {
+	switch name {
+	case RoleGuestApp, RoleGuestMobile, RoleGuestDesktop:
+		return true
+	}
+	return false
+}
+
 // DefaultRoles returns the built-in roles of an organisation.
 func DefaultRoles(orgID string) []storage.Role {
 	builtins := builtinRoles()
