@@ -48,8 +48,8 @@ type usersData struct {
 	// a registered account may hold (no guest roles).
 	AccountRoles []storage.Role
 	AllTeams     []storage.Team
-	LabelGroups []labelGroupChips
-	Active      int
+	LabelGroups  []labelGroupChips
+	Active       int
 	// Importing is set when members can be imported from CSV (Deps.People
 	// and Deps.Members); ImportColumns is the header of such a file.
 	Importing     bool
