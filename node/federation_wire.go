@@ -39,7 +39,7 @@ func (n *Node) pkiFiles() pki.Files {
 
 // prepareFederation makes sure this node has its certificates, joining the
 // federation first when asked to and not done yet.
-func (n *Node) prepareFederation(ctx context.Context) (federation.Setup, error) {
+func (n *Node) prepareFederation(ctx context.Context, raftListen string) (federation.Setup, error) {
 	c := federation.PrepareConfig{
 		NodeID:        n.nodeID,
 		Site:          n.cfg.Node.Site,
@@ -47,7 +47,7 @@ func (n *Node) prepareFederation(ctx context.Context) (federation.Setup, error) 
 		Dir:           n.cfg.path("pki"),
 		Files:         n.pkiFiles(),
 		BYO:           n.cfg.Cluster.CAFile != "",
-		RaftListen:    n.cfg.Raft.Listen,
+		RaftListen:    raftListen,
 		RaftAdvertise: n.cfg.Raft.Advertise,
 		Store:         n.store,
 		Logger:        n.log,
@@ -80,6 +80,7 @@ func (n *Node) newMembership() *federation.Membership {
 		LeafURL:         n.LeafURL,
 		Now:             n.now,
 		CertFingerprint: func() string { return n.selfSigned },
+		Joinable:        n.joinable,
 	}
 	if n.bus != nil {
 		d.History = busHistory{n.bus}

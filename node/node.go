@@ -309,15 +309,28 @@ func (n *Node) startRaft(ctx context.Context) error {
 	if n.authz, err = policy.NewEnforcer(rules); err != nil {
 		return fmt.Errorf("load policy: %w", err)
 	}
-	rs, err := n.prepareFederation(ctx)
+	raftListen, err := n.freeKeptAddr(ctx, metaRaftPort, n.cfg.Raft.Listen) // ports.go
 	if err != nil {
+		return err
+	}
+	rs, err := n.prepareFederation(ctx, raftListen)
+	if err != nil {
+		return err
+	}
+	if rs.Listener == nil {
+		if rs.Listener, err = net.Listen("tcp", raftListen); err != nil {
+			return fmt.Errorf("raft listen %s: %w", raftListen, err)
+		}
+	}
+	if err := n.keepPort(ctx, metaRaftPort, n.cfg.Raft.Listen, rs.Listener.Addr().String()); err != nil {
+		rs.Listener.Close()
 		return err
 	}
 	rc := raft.Config{
 		Dir:           n.cfg.path("raft"),
 		NodeID:        n.nodeID,
 		Site:          n.cfg.Node.Site,
-		BindAddr:      n.cfg.Raft.Listen,
+		BindAddr:      raftListen,
 		AdvertiseAddr: n.cfg.Raft.Advertise,
 		Bootstrap:     rs.Bootstrap,
 		Logger:        n.log,
@@ -403,6 +416,9 @@ func (n *Node) startBus(ctx context.Context) error {
 	}
 	n.bus = b
 	n.onStop("bus", b.Shutdown)
+	if cfg.LeafListen != "" {
+		return n.keepPort(ctx, metaLeafPort, n.cfg.leafListen(), b.LeafAddr()) // ports.go
+	}
 	return nil
 }
 

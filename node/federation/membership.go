@@ -57,6 +57,9 @@ type Deps struct {
 	// nowhere). Both are known once the node listens.
 	URL     func() string
 	LeafURL func() string
+	// Joinable says why other nodes could not join this one at the
+	// address it gives them (nil when they can); nil means they can.
+	Joinable func() error
 	// CertFingerprint is the SHA-256 fingerprint of the node's
 	// self-signed HTTPS certificate ("" for none); nil means none.
 	CertFingerprint func() string
@@ -91,6 +94,11 @@ func (m *Membership) CreateJoinToken(ctx context.Context, a web.Actor, ttl time.
 	}
 	if s := m.d.Raft.Suffrage(); s != "voter" {
 		return web.JoinToken{}, validation("node", "join tokens are minted on a voter; this node is "+orNone(s))
+	}
+	if m.d.Joinable != nil {
+		if err := m.d.Joinable(); err != nil {
+			return web.JoinToken{}, validation("node", err.Error())
+		}
 	}
 	token, hash, err := newJoinToken(ca)
 	if err != nil {
