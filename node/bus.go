@@ -29,6 +29,12 @@ func (n *Node) busConfig(ctx context.Context) (bus.Config, error) {
 	if !hub && n.cfg.NATS.LeafListen == "" {
 		listen = "" // a plant accepts no links unless told to
 	}
+	if listen != "" {
+		var err error
+		if listen, err = n.freeKeptAddr(ctx, metaLeafPort, listen); err != nil { // ports.go
+			return cfg, err
+		}
+	}
 	remotes := n.cfg.NATS.LeafRemotes
 	if len(remotes) == 0 {
 		url, err := n.meta(ctx, federation.MetaLeafURL)

@@ -22,9 +22,10 @@ type MailConfig struct {
 	TLS string `yaml:"tls"`
 }
 
-// SMSConfig chooses how invitation SMS are sent: "log" writes them to the
-// node's log with the link withheld (the default, for trials), "webhook"
-// POSTs {"to", "text"} as JSON to WebhookURL (a gateway of your own).
+// SMSConfig chooses how invitation SMS are sent: "log" (the default)
+// sends none, so the invite dialog offers no SMS and the API refuses the
+// channel saying SMS is not configured; "webhook" POSTs {"to", "text"} as
+// JSON to WebhookURL (a gateway of your own).
 type SMSConfig struct {
 	Provider   string `yaml:"provider"`
 	WebhookURL string `yaml:"webhook_url"`

@@ -45,3 +45,21 @@ func secureDataDir(dir string) error {
 		return nil
 	})
 }
+
+// storeFile is the node's store in its data directory: a directory
+// without one holds no node yet.
+const storeFile = "siteline.db"
+
+// Exists tells whether dataDir holds a node (created by `siteline init`,
+// `serve` or `cluster join`). Commands that change a node ask first, so
+// that a mistyped path does not create a new one.
+func Exists(dataDir string) (bool, error) {
+	_, err := os.Stat(filepath.Join(dataDir, storeFile))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("look for a node in %s: %w", dataDir, err)
+}

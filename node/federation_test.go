@@ -34,6 +34,14 @@ func fedNode(t testing.TB, ip int, site string, join *JoinOptions, mod func(*Con
 	if mod != nil {
 		mod(&cfg, &opts)
 	}
+	if cfg.Raft.Advertise == "" {
+		// A node is joined at the address it advertises; on loopback it
+		// must name it (see Node.joinable).
+		if strings.HasSuffix(cfg.Raft.Listen, ":0") {
+			cfg.Raft.Listen = freeAddr(t, strings.TrimSuffix(cfg.Raft.Listen, ":0"))
+		}
+		cfg.Raft.Advertise = cfg.Raft.Listen
+	}
 	n, err := New(cfg, cheapHashes(opts))
 	if err != nil {
 		t.Fatalf("new node %s: %v", site, err)
@@ -297,7 +305,7 @@ func (l *link) dial(ctx context.Context, addr string) (net.Conn, error) {
 }
 
 // freeAddr reserves a port on host for a node to listen on.
-func freeAddr(t *testing.T, host string) string {
+func freeAddr(t testing.TB, host string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", host+":0")
 	if err != nil {

@@ -24,6 +24,10 @@ type JoinOptions struct {
 	// Insecure skips the check of Server's HTTPS certificate (a node's
 	// self-signed one). The CA pinned in the token is checked regardless.
 	Insecure bool
+	// Fingerprint pins Server's HTTPS certificate by its SHA-256
+	// fingerprint ("sha256:..."): better than Insecure for a node's
+	// self-signed certificate.
+	Fingerprint string
 }
 
 func (n *Node) pkiFiles() pki.Files {
@@ -35,7 +39,7 @@ func (n *Node) pkiFiles() pki.Files {
 
 // prepareFederation makes sure this node has its certificates, joining the
 // federation first when asked to and not done yet.
-func (n *Node) prepareFederation(ctx context.Context) (federation.Setup, error) {
+func (n *Node) prepareFederation(ctx context.Context, raftListen string) (federation.Setup, error) {
 	c := federation.PrepareConfig{
 		NodeID:        n.nodeID,
 		Site:          n.cfg.Node.Site,
@@ -43,13 +47,13 @@ func (n *Node) prepareFederation(ctx context.Context) (federation.Setup, error) 
 		Dir:           n.cfg.path("pki"),
 		Files:         n.pkiFiles(),
 		BYO:           n.cfg.Cluster.CAFile != "",
-		RaftListen:    n.cfg.Raft.Listen,
+		RaftListen:    raftListen,
 		RaftAdvertise: n.cfg.Raft.Advertise,
 		Store:         n.store,
 		Logger:        n.log,
 	}
 	if j := n.opts.Join; j != nil {
-		c.Join = &federation.Join{Server: j.Server, Token: j.Token, Voter: j.Voter, Insecure: j.Insecure}
+		c.Join = &federation.Join{Server: j.Server, Token: j.Token, Voter: j.Voter, Insecure: j.Insecure, Fingerprint: j.Fingerprint}
 	}
 	rs, err := federation.Prepare(ctx, c)
 	n.fedSetup = rs
@@ -66,15 +70,17 @@ func (n *Node) afterRaftStart(ctx context.Context, rs federation.Setup) error {
 // the bus runs and the organisation is known.
 func (n *Node) newMembership() *federation.Membership {
 	d := federation.Deps{
-		NodeID:  n.nodeID,
-		OrgID:   n.orgID,
-		CA:      n.fedSetup.CA,
-		Raft:    n.raft,
-		Store:   n.store,
-		Audit:   auditFunc(n.audit),
-		URL:     n.URL,
-		LeafURL: n.LeafURL,
-		Now:     n.now,
+		NodeID:          n.nodeID,
+		OrgID:           n.orgID,
+		CA:              n.fedSetup.CA,
+		Raft:            n.raft,
+		Store:           n.store,
+		Audit:           auditFunc(n.audit),
+		URL:             n.URL,
+		LeafURL:         n.LeafURL,
+		Now:             n.now,
+		CertFingerprint: func() string { return n.selfSigned },
+		Joinable:        n.joinable,
 	}
 	if n.bus != nil {
 		d.History = busHistory{n.bus}

@@ -134,6 +134,9 @@ type Node struct {
 	// reports is the service-report use case.
 	reports *reports.Service
 	web     *web.Server
+	// selfSigned is the fingerprint of the HTTPS certificate the node
+	// generated (http.tls: auto), which joining nodes pin; "" otherwise.
+	selfSigned string
 	// webSockets is web for the state machine, which closes the sockets
 	// of deactivated users (sockets.go).
 	webSockets webRef
@@ -212,7 +215,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := secureDataDir(n.cfg.DataDir); err != nil {
 		return err
 	}
-	if n.store, err = sqlite.Open(ctx, n.cfg.path("siteline.db"), n.log.With("component", "storage")); err != nil {
+	if n.store, err = sqlite.Open(ctx, n.cfg.path(storeFile), n.log.With("component", "storage")); err != nil {
 		return fmt.Errorf("open storage: %w", err)
 	}
 	n.onStop("storage", func(context.Context) error { return n.store.Close() })
@@ -308,15 +311,28 @@ func (n *Node) startRaft(ctx context.Context) error {
 	if n.authz, err = policy.NewEnforcer(rules); err != nil {
 		return fmt.Errorf("load policy: %w", err)
 	}
-	rs, err := n.prepareFederation(ctx)
+	raftListen, err := n.freeKeptAddr(ctx, metaRaftPort, n.cfg.Raft.Listen) // ports.go
 	if err != nil {
+		return err
+	}
+	rs, err := n.prepareFederation(ctx, raftListen)
+	if err != nil {
+		return err
+	}
+	if rs.Listener == nil {
+		if rs.Listener, err = net.Listen("tcp", raftListen); err != nil {
+			return fmt.Errorf("raft listen %s: %w", raftListen, err)
+		}
+	}
+	if err := n.keepPort(ctx, metaRaftPort, n.cfg.Raft.Listen, rs.Listener.Addr().String()); err != nil {
+		rs.Listener.Close()
 		return err
 	}
 	rc := raft.Config{
 		Dir:           n.cfg.path("raft"),
 		NodeID:        n.nodeID,
 		Site:          n.cfg.Node.Site,
-		BindAddr:      n.cfg.Raft.Listen,
+		BindAddr:      raftListen,
 		AdvertiseAddr: n.cfg.Raft.Advertise,
 		Bootstrap:     rs.Bootstrap,
 		Logger:        n.log,
@@ -406,6 +422,9 @@ func (n *Node) startBus(ctx context.Context) error {
 	}
 	n.bus = b
 	n.onStop("bus", b.Shutdown)
+	if cfg.LeafListen != "" {
+		return n.keepPort(ctx, metaLeafPort, n.cfg.leafListen(), b.LeafAddr()) // ports.go
+	}
 	return nil
 }
 

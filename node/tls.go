@@ -16,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"siteline/node/apiclient"
 )
 
 // tlsConfig loads the configured certificate, or with tls: auto the one the
@@ -34,6 +36,9 @@ func (n *Node) tlsConfig() (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("load TLS certificate: %w", err)
+	}
+	if n.cfg.HTTP.TLS == "auto" {
+		n.selfSigned = apiclient.Fingerprint(cert.Certificate[0])
 	}
 	return &tls.Config{
 		Certificates: []tls.Certificate{cert},

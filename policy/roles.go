@@ -39,7 +39,7 @@ func builtinRoles() []builtinRole {
 	}
 	return []builtinRole{
 		{RoleAdministrator, "everything, including organisation, policy and SSO administration", IDs()},
-		{RoleRegular, "a registered user: the default matrix of SPEC.md section 5", regularGrants()},
+		{RoleRegular, "a registered user: the assistance product, contacts, call logs, service reports and every in-call function", regularGrants()},
 		{RoleTeamMember, "member of a team: receives service requests by auto-assign", []string{AutoAssign}},
 		{RoleTeamLead, "lead of a team: watches members, sits in, takes over, transfers", supervisorGrants},
 		{RoleTeamManager, "manager of a team: watches members and leads, sits in, takes over, transfers", supervisorGrants},
@@ -90,6 +90,16 @@ func GuestRole(kind storage.UserKind) string {
 		return RoleGuestDesktop
 	}
 	return ""
+}
+
+// IsGuestRole reports whether a role is one of the built-in guest roles,
+// which guests get by their kind and a registered account never holds.
+func IsGuestRole(name string) bool {
+	switch name {
+	case RoleGuestApp, RoleGuestMobile, RoleGuestDesktop:
+		return true
+	}
+	return false
 }
 
 // DefaultRoles returns the built-in roles of an organisation.

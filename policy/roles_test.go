@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"siteline/storage"
@@ -158,5 +159,17 @@ func golden(t *testing.T, path string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s drifted from the code; run go test ./policy -update and review the diff", path)
+	}
+}
+
+// The shipped roles describe themselves to the administrators who pick
+// them, without the specification's internal words.
+func TestRoleDescriptionsSpeakToPeople(t *testing.T) {
+	for _, r := range DefaultRoles("o1") {
+		for _, internal := range []string{"SPEC", "section", "matrix"} {
+			if strings.Contains(r.Description, internal) {
+				t.Errorf("role %s: description %q speaks of %q", r.Name, r.Description, internal)
+			}
+		}
 	}
 }

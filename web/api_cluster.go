@@ -80,6 +80,11 @@ type JoinToken struct {
 	Role      string    `json:"role"`
 	ExpiresAt time.Time `json:"expires_at"`
 	Server    string    `json:"server"`
+	// Fingerprint is the SHA-256 fingerprint of the node's self-signed
+	// HTTPS certificate ("sha256:..."), which the joining node pins;
+	// empty when the node's certificate is the operator's own or TLS is
+	// off.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // JoinRequest is what a joining node sends.

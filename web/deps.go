@@ -60,6 +60,9 @@ type Sessions interface {
 	TouchWebSession(ctx context.Context, id string, seen, expires time.Time) error
 	DeleteWebSession(ctx context.Context, id string) error
 	Audit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error)
+	// GuestNames maps guest ids to the names the guests gave, for the
+	// audit log; unknown ids are left out.
+	GuestNames(ctx context.Context, orgID string, ids []string) (map[string]string, error)
 }
 
 // Admin gathers the organisation's use cases: login and passwords, the read

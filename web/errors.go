@@ -95,12 +95,21 @@ func domainError(err error) *Error {
 	case errors.Is(err, storage.ErrConflict):
 		return &Error{Status: fiber.StatusConflict, Code: "conflict", Message: msg}
 	case errors.Is(err, storage.ErrOutcomeUnknown): // before ErrFederationUnreachable, which it wraps
-		return &Error{Status: fiber.StatusServiceUnavailable, Code: "outcome_unknown", Message: msg}
+		return &Error{Status: fiber.StatusServiceUnavailable, Code: "outcome_unknown", Message: outcomeUnknownMessage}
 	case errors.Is(err, storage.ErrFederationUnreachable):
-		return &Error{Status: fiber.StatusServiceUnavailable, Code: "federation_unreachable", Message: msg}
+		return &Error{Status: fiber.StatusServiceUnavailable, Code: "federation_unreachable", Message: unreachableMessage}
 	}
 	return nil
 }
+
+// What people are told when organisation data cannot be changed; the
+// cause (no Raft leader, a leader that did not answer) goes to the log.
+const (
+	unreachableMessage = "Headquarters cannot be reached from here, so organisation data (users, contacts, teams, permissions) " +
+		"cannot be changed right now. Calls, logins and history keep working; try again once the connection is back."
+	outcomeUnknownMessage = "Headquarters did not confirm this change before the connection was lost: it may still be applied. " +
+		"Check whether it was before trying again."
+)
 
 // handleError answers every error of every route: JSON for the API, a page
 // for the backoffice.
@@ -110,8 +119,11 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		he.Message = s.bodyTooLarge(c) // body_limit.go
 	}
 	setRetryAfter(c, err) // limit.go
-	if he.Status >= 500 && he.Code == "internal" {
+	switch {
+	case he.Status >= 500 && he.Code == "internal":
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+	case errors.Is(err, storage.ErrFederationUnreachable):
+		s.log.Warn("organisation change refused", "method", c.Method(), "path", c.Path(), "err", err)
 	}
 	if wantsPage(c) {
 		return s.ui.renderError(c, s, he)
@@ -119,10 +131,13 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	return c.Status(he.Status).JSON(ErrorBody{Error: he.Message, Code: he.Code, Permission: he.Permission})
 }
 
-// wantsPage tells browser navigation from API calls.
+// wantsPage tells browser navigation from API calls. The bytes of media
+// and recordings are opened in the browser from the session page: their
+// errors (410 once deleted) get a page there too.
 func wantsPage(c *fiber.Ctx) bool {
 	if strings.HasPrefix(c.Path(), "/api/") {
-		return false
+		return c.Method() == fiber.MethodGet && strings.Contains(c.Get(fiber.HeaderAccept), "text/html") &&
+			(strings.HasPrefix(c.Path(), APIPrefix+"/media/") || strings.HasPrefix(c.Path(), APIPrefix+"/recordings/"))
 	}
 	return strings.Contains(c.Get(fiber.HeaderAccept), "text/html") || c.Get(fiber.HeaderContentType) == fiber.MIMEApplicationForm
 }

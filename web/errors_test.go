@@ -17,8 +17,8 @@ func TestFederationErrorsHaveTheirOwnCodes(t *testing.T) {
 		code string
 		says string // in the message
 	}{
-		{"no leader", fmt.Errorf("propose command: %w: no raft leader", storage.ErrFederationUnreachable), "federation_unreachable", "no raft leader"},
-		{"leader not dialled", fmt.Errorf("forward command to leader n1: %w: request not sent", storage.ErrFederationUnreachable), "federation_unreachable", "not sent"},
+		{"no leader", fmt.Errorf("propose command: %w: no raft leader", storage.ErrFederationUnreachable), "federation_unreachable", "Headquarters cannot be reached from here"},
+		{"leader not dialled", fmt.Errorf("forward command to leader n1: %w: request not sent", storage.ErrFederationUnreachable), "federation_unreachable", "Calls, logins and history keep working"},
 		{"leadership lost", fmt.Errorf("propose command: %w: leadership lost while committing log", storage.ErrOutcomeUnknown), "outcome_unknown", "may still be applied"},
 		{"no answer", fmt.Errorf("forward command to leader n1: %w: no answer from 10.0.0.1:7000", storage.ErrOutcomeUnknown), "outcome_unknown", "may still be applied"},
 	} {
@@ -26,6 +26,11 @@ func TestFederationErrorsHaveTheirOwnCodes(t *testing.T) {
 			he := toHTTP(tc.err)
 			if he.Status != 503 || he.Code != tc.code || !strings.Contains(he.Message, tc.says) {
 				t.Fatalf("toHTTP = %d %s %q, want 503 %s saying %q", he.Status, he.Code, he.Message, tc.code, tc.says)
+			}
+			for _, internal := range []string{"raft", "propose", "command", "leader", "federation unreachable"} {
+				if strings.Contains(strings.ToLower(he.Message), internal) {
+					t.Errorf("the message %q speaks of %q", he.Message, internal)
+				}
 			}
 			status, _, ok := formError(tc.err)
 			if !ok || status != 503 {

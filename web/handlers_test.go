@@ -191,7 +191,7 @@ func TestErrorsMapToTheSameStatusOnTheAPIAndPages(t *testing.T) {
 		{fmt.Errorf("team Night shift: %w", storage.ErrConflict), 409, "conflict", true, 0, "Team Night shift"},
 		{fmt.Errorf("team t9: %w", storage.ErrNotFound), 404, "not_found", false, 0, "team t9: not found"},
 		{&storage.ForbiddenError{Permission: policy.AdminLabels}, 403, "forbidden", false, 0, "You need the permission " + policy.AdminLabels},
-		{fmt.Errorf("propose: %w: no raft leader", storage.ErrFederationUnreachable), 503, "federation_unreachable", true, 0, "no raft leader"},
+		{fmt.Errorf("propose: %w: no raft leader", storage.ErrFederationUnreachable), 503, "federation_unreachable", true, 0, "Headquarters cannot be reached from here"},
 		{fmt.Errorf("propose: %w", storage.ErrOutcomeUnknown), 503, "outcome_unknown", true, 0, "may still be applied"},
 		{&TooManyError{Reason: "too many changes", RetryAfter: 2 * time.Second}, 429, "rate_limited", true, 0, "Too many changes"},
 		{storage.ErrUnauthenticated, 401, "unauthenticated", true, 400, "Not authenticated"},

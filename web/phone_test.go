@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -136,11 +137,19 @@ func TestPhonebookUsersPresenceSearchAndPages(t *testing.T) {
 }
 
 // sentInvites is an Invites that records invitations; SMS fails (no
-// gateway).
+// gateway), or with noSMS is not configured at all.
 type sentInvites struct {
 	Invites
-	mu   sync.Mutex
-	sent []string
+	noSMS bool
+	mu    sync.Mutex
+	sent  []string
+}
+
+func (f *sentInvites) SMSConfigured() error {
+	if f.noSMS {
+		return errors.New("SMS is not configured on this node")
+	}
+	return nil
 }
 
 func (f *sentInvites) InviteToCall(_ context.Context, _ Actor, callID string, in InviteInput) (InvitationOut, error) {
@@ -201,5 +210,13 @@ func TestCallingAnExternalContactInvitesThem(t *testing.T) {
 	}
 	if want := []string{"call-1 email eva@vendor.example Eva Vendor"}; !slices.Equal(invites.sent, want) {
 		t.Errorf("sent %v, want %v", invites.sent, want)
+	}
+
+	// Without an SMS provider, a contact with a phone number only is not
+	// sent an SMS: the flash says so and what to do.
+	invites.noSMS = true
+	got = b.form("/calls", url.Values{"contact": {"c-sms"}, "skip": {"1"}})
+	if f := flashOf(got); got.status != http.StatusSeeOther || !strings.Contains(f, "Sam Service has no e-mail address and SMS is not set up on this node") {
+		t.Errorf("call sam without SMS = %d, flash %q", got.status, f)
 	}
 }

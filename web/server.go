@@ -159,7 +159,10 @@ func (s *Server) newApp(local bool) *fiber.App {
 		app.Add(r.method, r.path, handlers...)
 	}
 	app.Use(func(c *fiber.Ctx) error {
-		return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("no route for %s %s", c.Method(), c.Path()))
+		if strings.HasPrefix(c.Path(), APIPrefix+"/") || c.Path() == APIPrefix {
+			return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("the API has no %s %s", c.Method(), c.Path()))
+		}
+		return fiber.NewError(fiber.StatusNotFound, fmt.Sprintf("There is no page at %s.", c.Path()))
 	})
 	return app
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 
@@ -44,6 +45,9 @@ func (s *Server) uiAudit(c *fiber.Ctx) error {
 		return err
 	}
 	s.contactNames(ctx, a.OrgID, events, names)
+	if err := s.guestNames(c, a.OrgID, events, names); err != nil {
+		return err
+	}
 	d := auditData{Action: action, Limit: auditPageSize, Events: make([]auditRow, 0, len(events))}
 	for _, e := range events {
 		row := auditRow{AuditEvent: e, ActorName: names[e.ActorID], TargetName: names[e.Target]}
@@ -76,6 +80,35 @@ func (s *Server) uiAudit(c *fiber.Ctx) error {
 	v := s.view(c, "Audit log", "audit")
 	v.Data = d
 	return s.ui.render(c, fiber.StatusOK, "audit", v)
+}
+
+// guestNames adds to names the guests that acted or were acted on in
+// events, by the names they gave when they joined.
+func (s *Server) guestNames(c *fiber.Ctx, orgID string, events []storage.AuditEvent, names map[string]string) error {
+	var ids []string
+	for _, e := range events {
+		for _, id := range []string{e.ActorID, e.Target} {
+			if strings.HasPrefix(id, GuestIDPrefix) && !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	guests, err := s.deps.Sessions.GuestNames(c.UserContext(), orgID, ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		switch name, ok := guests[id]; {
+		case ok && name != "":
+			names[id] = name + " (guest)"
+		default:
+			names[id] = "a guest"
+		}
+	}
+	return nil
 }
 
 // orgNames maps the ids of the organisation's users, teams, label groups

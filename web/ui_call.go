@@ -70,6 +70,9 @@ func (s *Server) inviteContact(c *fiber.Ctx, a Actor, callID string, ct storage.
 		return // a colleague's entry, or no address: nothing to send
 	case s.deps.Invites == nil:
 		return
+	case in.Channel == "sms" && !s.smsConfigured():
+		setFlash(c, fmt.Sprintf("The call started. %s has no e-mail address and SMS is not set up on this node: send them the call's link yourself (Invite, then Link only).", ct.Name))
+		return
 	}
 	if _, err := s.deps.Invites.InviteToCall(c.UserContext(), a, callID, in); err != nil {
 		setFlash(c, fmt.Sprintf("The call started, but %s was not invited %s: %v", ct.Name, how, err))

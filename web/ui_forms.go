@@ -174,6 +174,8 @@ func failed(c *fiber.Ctx, f *formState, err error, show func(*fiber.Ctx, int, *f
 		f.Err = fieldLabel(ve.Field) + " " + ve.Problem
 	case errors.Is(err, storage.ErrOutcomeUnknown):
 		f.Err = "The change was sent but no answer came back: it may still be applied. Reload the page to check before trying again."
+	case errors.Is(err, storage.ErrFederationUnreachable):
+		f.Err = unreachableMessage
 	default:
 		f.Err = sentence(err.Error())
 	}

@@ -174,6 +174,8 @@ func statusTitle(status int) string {
 		return "Access denied"
 	case fiber.StatusNotFound:
 		return "Not found"
+	case fiber.StatusGone:
+		return "No longer available"
 	case fiber.StatusTooManyRequests:
 		return "Too many attempts"
 	case fiber.StatusServiceUnavailable:
@@ -208,8 +210,23 @@ type nav struct {
 	Sessions, Reports bool
 	// Invite shows the invite dialog: service requests, guests.
 	Invite bool
+	// InviteSMS offers SMS in it: the node has an SMS provider.
+	InviteSMS bool
 	// Supervision shows the live team dashboard.
 	Supervision bool
+}
+
+// SMSChannel is implemented by the Invites of a node that can tell
+// whether it sends SMS; the invite dialog offers SMS only when it does.
+type SMSChannel interface {
+	// SMSConfigured says why no SMS can be sent, nil when they can.
+	SMSConfigured() error
+}
+
+// smsConfigured tells whether invitations can go by SMS.
+func (s *Server) smsConfigured() bool {
+	sc, ok := s.deps.Invites.(SMSChannel)
+	return ok && sc.SMSConfigured() == nil
 }
 
 // Admin reports whether any administration entry is visible.
@@ -247,6 +264,7 @@ func (s *Server) view(c *fiber.Ctx, title, section string) *view {
 
 		Supervision: s.deps.Supervision != nil && s.can(a, policy.TeamDashboard),
 	}
+	v.Nav.InviteSMS = s.smsConfigured()
 	if c.Method() == fiber.MethodGet {
 		v.Flash = takeFlash(c)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"siteline/policy"
 	"siteline/storage"
 )
 
@@ -43,9 +44,12 @@ type usersData struct {
 	Matching    int
 	Page, Pages int
 	Roles       []storage.Role
-	AllTeams    []storage.Team
-	LabelGroups []labelGroupChips
-	Active      int
+	// AccountRoles are the roles the create and invite forms offer: those
+	// a registered account may hold (no guest roles).
+	AccountRoles []storage.Role
+	AllTeams     []storage.Team
+	LabelGroups  []labelGroupChips
+	Active       int
 	// Importing is set when members can be imported from CSV (Deps.People
 	// and Deps.Members); ImportColumns is the header of such a file.
 	Importing     bool
@@ -78,7 +82,7 @@ func (s *Server) showUsers(c *fiber.Ctx, status int, f *formState) error {
 	if err != nil {
 		return err
 	}
-	d := usersData{Query: q, Roles: sortRoles(roles), AllTeams: names.teams, LabelGroups: names.groups,
+	d := usersData{Query: q, Roles: sortRoles(roles), AccountRoles: accountRoles(sortRoles(roles), nil), AllTeams: names.teams, LabelGroups: names.groups,
 		Importing: s.deps.People != nil && s.deps.Members != nil, ImportColumns: strings.Join(MemberCSVColumns, ",")}
 	for _, r := range all {
 		if r.Status == MemberActive {
@@ -159,7 +163,7 @@ func (s *Server) showUser(c *fiber.Ctx, status int, f *formState) error {
 	if err != nil {
 		return err
 	}
-	d.AllRoles = sortRoles(roles)
+	d.AllRoles = accountRoles(sortRoles(roles), d.Has)
 	if d.Teams, err = s.teamRefs(c, u.ID); err != nil {
 		return err
 	}
@@ -236,3 +240,16 @@ func (s *Server) uiUserPassword(c *fiber.Ctx) error {
 }
 
 // ---- teams -------------------------------------------------------------
+
+// accountRoles are the roles a registered account may be given: all but
+// the guest roles, which guests get by their device (those held, as held
+// says, are kept so that they can be taken away).
+func accountRoles(roles []storage.Role, held func(string) bool) []storage.Role {
+	out := make([]storage.Role, 0, len(roles))
+	for _, r := range roles {
+		if !policy.IsGuestRole(r.Name) || held != nil && held(r.Name) {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -326,12 +326,12 @@ func newChaosNode(t *testing.T, bin string, i int) *chaosNode {
 	cfg := fmt.Sprintf(`node: {id: %s, site: "HQ %d"}
 organisation: {name: Acme, admin_email: it@acme.example}
 http: {listen: "%s", tls: "off"}
-raft: {listen: "%s"}
+raft: {listen: "%s", advertise: "%s"}
 nats: {leaf_listen: "off"}
 media: {ice_udp: "127.0.0.1:0", ice_tcp: "127.0.0.1:0"}
 turn: {udp: "127.0.0.1:0", tcp: "127.0.0.1:0"}
 log: {level: warn}
-`, n.id, i, n.httpAddr, n.raftAddr)
+`, n.id, i, n.httpAddr, n.raftAddr, n.raftAddr)
 	if err := os.WriteFile(filepath.Join(dir, "siteline.yaml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -15,33 +14,32 @@ import (
 	"siteline/node/apiclient"
 )
 
-// cluster runs the federation subcommands: init, token, join, leave,
+// clusterCmd runs the federation subcommands: init, token, join, leave,
 // status, transfer.
-func cluster(args []string) error {
-	if len(args) == 0 {
-		return errors.New("cluster: want init, token, join, leave, status or transfer")
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("cluster "+sub, flag.ExitOnError)
+func clusterCmd(fs *flag.FlagSet) runner {
 	var c common
 	c.register(fs)
-	server := fs.String("server", "", "join: URL of a voter; token, status, transfer: a remote node (uses $SITELINE_TOKEN)")
+	var r remote
+	r.register(fs, "join: URL of a voter; token, status, transfer: a remote node (uses the API token in $SITELINE_TOKEN)")
 	token := fs.String("token", "", "join: the join token")
 	voter := fs.Bool("voter", false, "token: the token admits a voter (headquarters, gets the CA key) instead of a plant; join: refuse unless the token admits a voter")
-	insecure := fs.Bool("insecure", false, "accept the server's self-signed HTTPS certificate (the token still pins the federation CA)")
 	ttl := fs.String("ttl", "1h", "token: how long the join token is valid")
 	to := fs.String("to", "", "transfer: the node to hand leadership to (default: any voter)")
-	positional := parseInterspersed(fs, args)
-	if len(positional) > 0 {
-		return fmt.Errorf("cluster %s: unexpected arguments %q", sub, positional)
+	return func(sub string, pos []string) error {
+		if err := noArgs(pos); err != nil {
+			return err
+		}
+		if sub == "join" {
+			return clusterJoin(c, r, *token, *voter)
+		}
+		return cluster(c, r, sub, *voter, *ttl, *to)
 	}
-	if sub == "join" {
-		return clusterJoin(c, *server, *token, *voter, *insecure)
-	}
+}
 
+func cluster(c common, r remote, sub string, voter bool, ttl, to string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	run := func(fn func(*apiclient.Client) error) error { return c.operate(ctx, *server, *insecure, fn) }
+	run := func(fn func(*apiclient.Client) error) error { return c.operate(ctx, r, fn) }
 	status := func(cl *apiclient.Client) (apiclient.ClusterStatus, error) {
 		var st apiclient.ClusterStatus
 		return st, cl.Do(ctx, "GET", "/cluster", nil, &st)
@@ -61,14 +59,14 @@ func cluster(args []string) error {
 		return run(func(cl *apiclient.Client) error {
 			var t apiclient.JoinToken
 			role := "plant"
-			if *voter {
+			if voter {
 				role = "voter"
 			}
-			if err := cl.Do(ctx, "POST", "/cluster/tokens", map[string]string{"ttl": *ttl, "role": role}, &t); err != nil {
+			if err := cl.Do(ctx, "POST", "/cluster/tokens", map[string]string{"ttl": ttl, "role": role}, &t); err != nil {
 				return err
 			}
 			fmt.Printf("Join token for a %s (one use, expires %s):\n%s\n\n", t.Role, t.ExpiresAt.Format(time.RFC3339), t.Token)
-			fmt.Printf("On the new node: siteline cluster join -server %s -token %s\n", t.Server, t.Token)
+			fmt.Printf("On the new node: %s\n", joinCommand(t))
 			return nil
 		})
 	case "status":
@@ -109,35 +107,49 @@ func cluster(args []string) error {
 		})
 	case "transfer":
 		return run(func(cl *apiclient.Client) error {
-			return cl.Do(ctx, "POST", "/cluster/leader/transfer", map[string]string{"to": *to}, nil)
+			return cl.Do(ctx, "POST", "/cluster/leader/transfer", map[string]string{"to": to}, nil)
 		})
 	}
-	return fmt.Errorf("cluster: unknown command %q", sub)
+	return usageError(fmt.Sprintf("unknown subcommand %q", sub))
 }
 
 // clusterJoin starts a new node that joins the federation at server, then
 // serves like `siteline serve` until stopped. Later starts are plain
 // `siteline serve`: the node remembers its federation.
-func clusterJoin(c common, server, token string, voter, insecure bool) error {
+func clusterJoin(c common, r remote, token string, voter bool) error {
+	server := r.server
 	if server == "" || token == "" {
-		return errors.New("cluster join needs -server and -token")
+		return usageError("cluster join needs -server and -token")
 	}
 	cfg, err := c.load(nil)
 	if err != nil {
 		return err
 	}
-	n, err := node.New(cfg, node.Options{Stdout: os.Stdout, Join: &node.JoinOptions{Server: server, Token: token, Voter: voter, Insecure: insecure}})
+	n, err := node.New(cfg, node.Options{Stdout: os.Stdout, Join: &node.JoinOptions{Server: server, Token: token, Voter: voter, Insecure: r.insecure, Fingerprint: r.fingerprint}})
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := n.Start(ctx); err != nil {
-		return err
+		return trustAdvice(err)
 	}
 	fmt.Printf("\nJoined the federation through %s; serving at %s. Stop with Ctrl-C.\n", server, n.URL())
 	<-ctx.Done()
 	shutdown, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
 	return n.Shutdown(shutdown)
+}
+
+// joinCommand is the command line that redeems t on a new node; it pins
+// the server's self-signed certificate by its fingerprint.
+func joinCommand(t apiclient.JoinToken) string {
+	cmd := fmt.Sprintf("siteline cluster join -server %s -token %s", t.Server, t.Token)
+	if t.Role == "voter" {
+		cmd += " -voter"
+	}
+	if t.Fingerprint != "" {
+		cmd += " -fingerprint " + t.Fingerprint
+	}
+	return cmd
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,48 +13,40 @@ import (
 	"time"
 )
 
-const policyUsage = `policy: want one of
-  list [-role NAME]                       the policy lines
-  grant SUBJECT PERMISSION [-note N]      SUBJECT: role:NAME (or NAME), user:EMAIL-OR-ID, team:NAME-OR-ID
-  revoke SUBJECT PERMISSION [-note N]
-  roles                                   roles with inheritance, users and teams
-  roles create NAME [-inherits a,b] [-description D]
-  roles delete NAME
-  assign SUBJECT ROLE [-remove]           give (or take) a role to a user, team or role
-  import FILE|- [-note N]                 replace the policy with a casbin CSV file, all or nothing
-  export [-o FILE]                        write the policy as casbin CSV
-  check USER PERMISSION [-explain]        can USER do PERMISSION?
-  versions                                recorded versions of the policy
-  restore VERSION-ID [-note N]            make a recorded version the policy again`
-
 // policyCmd runs `siteline policy ...` through the node's API, as the user
 // commands do: the admin socket of the local node (or its data directory),
 // or -server with $SITELINE_TOKEN.
-func policyCmd(args []string) error {
-	if len(args) == 0 {
-		return errors.New(policyUsage)
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("policy "+sub, flag.ExitOnError)
+func policyCmd(fs *flag.FlagSet) runner {
 	var c common
 	c.register(fs)
-	server := fs.String("server", "", "URL of a remote node (uses $SITELINE_TOKEN); default: the local data directory")
-	insecure := fs.Bool("insecure", false, "with -server: accept a self-signed certificate")
-	note := fs.String("note", "", "grant, revoke, import, restore: why (kept with the policy version)")
-	role := fs.String("role", "", "list: only the lines of this role")
-	inherits := fs.String("inherits", "", "roles create: comma-separated roles it inherits")
-	description := fs.String("description", "", "roles create: what the role is for")
-	remove := fs.Bool("remove", false, "assign: take the role instead")
-	out := fs.String("o", "", "export: write to this file instead of standard output")
-	explain := fs.Bool("explain", false, "check: say which rule decided")
-	pos := parseInterspersed(fs, args)
+	var r remote
+	r.register(fs, remoteUsage)
+	o := policyOpts{
+		note:        fs.String("note", "", "grant, revoke, import, restore: why (kept with the policy version)"),
+		role:        fs.String("role", "", "list: only the lines of this role"),
+		inherits:    fs.String("inherits", "", "roles create: comma-separated roles it inherits"),
+		description: fs.String("description", "", "roles create: what the role is for"),
+		remove:      fs.Bool("remove", false, "assign: take the role instead"),
+		out:         fs.String("o", "", "export: write to this file instead of standard output"),
+		explain:     fs.Bool("explain", false, "check: say which rule decided"),
+	}
+	return func(sub string, pos []string) error { return policy(c, r, o, sub, pos) }
+}
 
+// policyOpts are the policy command's own flags.
+type policyOpts struct {
+	note, role, inherits, description, out *string
+	remove, explain                        *bool
+}
+
+func policy(c common, r remote, o policyOpts, sub string, pos []string) error {
+	note, role, inherits, description, remove, out, explain := o.note, o.role, o.inherits, o.description, o.remove, o.out, o.explain
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	run := func(fn func(*apiclient.Client) error) error { return c.operate(ctx, *server, *insecure, fn) }
+	run := func(fn func(*apiclient.Client) error) error { return c.operate(ctx, r, fn) }
 	want := func(n int, what string) error {
 		if len(pos) != n {
-			return fmt.Errorf("policy %s: want %s, got %d arguments", sub, what, len(pos))
+			return usageError(fmt.Sprintf("want %s, got %d arguments", what, len(pos)))
 		}
 		return nil
 	}
@@ -219,7 +210,7 @@ func policyCmd(args []string) error {
 			return nil
 		})
 	}
-	return fmt.Errorf("policy: unknown subcommand %q\n%s", sub, policyUsage)
+	return usageError(fmt.Sprintf("unknown subcommand %q", sub))
 }
 
 func policyRoles(ctx context.Context, run func(func(*apiclient.Client) error) error, pos []string, inherits, description string, printResult func(apiclient.PolicyResult)) error {
@@ -238,7 +229,7 @@ func policyRoles(ctx context.Context, run func(func(*apiclient.Client) error) er
 		})
 	}
 	if len(pos) != 2 || (pos[0] != "create" && pos[0] != "delete") {
-		return fmt.Errorf("policy roles: want no arguments, create NAME or delete NAME")
+		return usageError("policy roles: want no arguments, create NAME or delete NAME")
 	}
 	return run(func(cl *apiclient.Client) error {
 		var res apiclient.PolicyResult

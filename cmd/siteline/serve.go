@@ -24,8 +24,8 @@ type common struct {
 }
 
 func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.config, "config", "", "config file (default: $SITELINE_CONFIG, else DATA/siteline.yaml if present)")
-	fs.StringVar(&c.data, "data", "", "data directory (default ./siteline-data, or $SITELINE_DATA_DIR)")
+	fs.StringVar(&c.config, "config", "", "config `FILE` (default: $SITELINE_CONFIG, else DATA/siteline.yaml if present)")
+	fs.StringVar(&c.data, "data", "", "the node's data directory `DIR` (default ./siteline-data, or $SITELINE_DATA_DIR)")
 }
 
 func (c *common) load(more func(*node.Config)) (node.Config, error) {
@@ -39,40 +39,104 @@ func (c *common) load(more func(*node.Config)) (node.Config, error) {
 	})
 }
 
-// operate runs fn against a node: the remote one at server with the API
+// remote is the flags that point a command at a node over HTTPS instead
+// of the node of the local data directory.
+type remote struct {
+	server      string
+	insecure    bool
+	fingerprint string
+}
+
+func (r *remote) register(fs *flag.FlagSet, serverUsage string) {
+	fs.StringVar(&r.server, "server", "", serverUsage)
+	fs.StringVar(&r.fingerprint, "fingerprint", "", "trust the server's HTTPS certificate with this SHA-256 fingerprint (sha256:...), such as a node's self-signed one")
+	fs.BoolVar(&r.insecure, "insecure", false, "accept any HTTPS certificate from the server (prefer -fingerprint)")
+}
+
+func (r remote) trust() apiclient.Trust {
+	return apiclient.Trust{Insecure: r.insecure, Fingerprint: r.fingerprint}
+}
+
+// remoteUsage is -server's usage for commands that run on any node.
+const remoteUsage = "URL of a remote node (uses the API token in $SITELINE_TOKEN); default: the node of the local data directory"
+
+// operate runs fn against a node: the remote one at r.server with the API
 // token in $SITELINE_TOKEN, else the one owning the data directory (through
-// its admin socket, or opened offline when it is not running).
-func (c *common) operate(ctx context.Context, server string, insecure bool, fn func(*apiclient.Client) error) error {
-	if server != "" {
+// its admin socket, or opened offline when it is not running). A data
+// directory that holds no node is an error: these commands never create
+// one.
+func (c *common) operate(ctx context.Context, r remote, fn func(*apiclient.Client) error) error {
+	if r.server != "" {
 		tok := os.Getenv("SITELINE_TOKEN")
 		if tok == "" {
 			return errors.New("-server needs an API token in $SITELINE_TOKEN")
 		}
-		return fn(apiclient.Remote(server, tok, insecure))
+		cl, err := apiclient.Remote(r.server, tok, r.trust())
+		if err != nil {
+			return err
+		}
+		return trustAdvice(fn(cl))
 	}
 	cfg, err := c.load(nil)
 	if err != nil {
 		return err
 	}
+	if err := c.mustExist(cfg); err != nil {
+		return err
+	}
 	return operateLocal(ctx, cfg, os.Stdout, fn)
 }
 
-func serve(args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+// mustExist says, when cfg's data directory holds no node, where the
+// command looked and how to point it at a node.
+func (c *common) mustExist(cfg node.Config) error {
+	ok, err := node.Exists(cfg.DataDir)
+	if err != nil || ok {
+		return err
+	}
+	dir, _ := filepath.Abs(cfg.DataDir)
+	how := "pass -data DIR (the node's data directory) or -config FILE (its siteline.yaml), or set $SITELINE_DATA_DIR"
+	if c.config != "" || c.data != "" {
+		how = "check the path given to -data or -config"
+	}
+	return fmt.Errorf("no Siteline node found in %s (there is no %s there); %s. To create a node, run: siteline init -data DIR",
+		dir, "siteline.db", how)
+}
+
+// trustAdvice adds to a failed call, when the server's certificate was
+// not trusted, how to trust it.
+func trustAdvice(err error) error {
+	var ue *apiclient.UntrustedCertError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	return fmt.Errorf("%w.\nIf this is your node's certificate (its `siteline cluster token` prints the fingerprint to expect), trust it with:\n  -fingerprint %s\nor give the node a certificate from an authority this machine trusts (http.tls: files). -insecure would accept any certificate", err, ue.Fingerprint)
+}
+
+func serveCmd(fs *flag.FlagSet) runner {
 	var c common
 	c.register(fs)
 	httpAddr := fs.String("http", "", "HTTP listen address (default :8443)")
 	tlsMode := fs.String("tls", "", "auto (self-signed), files or off")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
-	fs.Parse(args)
-	cfg, err := c.load(func(cfg *node.Config) {
-		set(&cfg.HTTP.Listen, *httpAddr)
-		set(&cfg.HTTP.TLS, *tlsMode)
-		set(&cfg.Log.Level, *logLevel)
-	})
-	if err != nil {
-		return err
+	return func(_ string, pos []string) error {
+		if err := noArgs(pos); err != nil {
+			return err
+		}
+		cfg, err := c.load(func(cfg *node.Config) {
+			set(&cfg.HTTP.Listen, *httpAddr)
+			set(&cfg.HTTP.TLS, *tlsMode)
+			set(&cfg.Log.Level, *logLevel)
+		})
+		if err != nil {
+			return err
+		}
+		return serve(cfg)
 	}
+}
+
+// serve runs a node until SIGINT or SIGTERM.
+func serve(cfg node.Config) error {
 	n, err := node.New(cfg, node.Options{Stdout: os.Stdout})
 	if err != nil {
 		return err
@@ -95,22 +159,31 @@ func serve(args []string) error {
 	return n.Shutdown(shutdown)
 }
 
-func initNode(args []string) error {
-	fs := flag.NewFlagSet("init", flag.ExitOnError)
+func initCmd(fs *flag.FlagSet) runner {
 	var c common
 	c.register(fs)
 	org := fs.String("org", "", "organisation name")
 	site := fs.String("site", "", "site (plant) name")
 	email := fs.String("admin-email", "", "first administrator's e-mail")
-	fs.Parse(args)
-	cfg, err := c.load(func(cfg *node.Config) {
-		set(&cfg.Organisation.Name, *org)
-		set(&cfg.Node.Site, *site)
-		set(&cfg.Organisation.AdminEmail, *email)
-	})
-	if err != nil {
-		return err
+	return func(_ string, pos []string) error {
+		if err := noArgs(pos); err != nil {
+			return err
+		}
+		cfg, err := c.load(func(cfg *node.Config) {
+			set(&cfg.Organisation.Name, *org)
+			set(&cfg.Node.Site, *site)
+			set(&cfg.Organisation.AdminEmail, *email)
+		})
+		if err != nil {
+			return err
+		}
+		return initNode(cfg)
 	}
+}
+
+// initNode creates the data directory of cfg, its config file and its
+// organisation.
+func initNode(cfg node.Config) error {
 	if err := node.WriteConfigFile(cfg); err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net/url"
@@ -21,41 +20,43 @@ type userRecord struct {
 	Roles []string `json:"roles"`
 }
 
-func user(args []string) error {
-	if len(args) == 0 {
-		return errors.New("user: want add, list, passwd or disable")
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("user "+sub, flag.ExitOnError)
+func userCmd(fs *flag.FlagSet) runner {
 	var c common
 	c.register(fs)
-	server := fs.String("server", "", "URL of a remote node (uses $SITELINE_TOKEN); default: the local data directory")
-	insecure := fs.Bool("insecure", false, "with -server: accept a self-signed certificate")
+	var r remote
+	r.register(fs, remoteUsage)
 	name := fs.String("name", "", "add: display name")
 	roles := fs.String("roles", "regular", "add: comma-separated roles")
-	password := fs.String("password", "", "add, passwd: the password (default: generated and printed)")
-	positional := parseInterspersed(fs, args)
+	password := fs.String("password", "", "add, passwd: the password (- reads it from standard input; default: generated and printed)")
+	return func(sub string, pos []string) error {
+		return user(c, r, sub, pos, *name, *roles, *password)
+	}
+}
 
+func user(c common, r remote, sub string, positional []string, name, roles, password string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	run := func(fn func(*apiclient.Client) error) error { return c.operate(ctx, *server, *insecure, fn) }
+	run := func(fn func(*apiclient.Client) error) error { return c.operate(ctx, r, fn) }
 	var email string
 	if len(positional) > 0 {
 		email = positional[0]
 	}
 	if len(positional) > 1 {
-		return fmt.Errorf("user %s: unexpected arguments %q", sub, positional[1:])
+		return usageError(fmt.Sprintf("unexpected arguments %q", positional[1:]))
 	}
 	if sub != "list" && email == "" {
-		return fmt.Errorf("user %s: want an e-mail address", sub)
+		return usageError("want an e-mail address")
+	}
+	if sub == "list" && email != "" {
+		return usageError(fmt.Sprintf("unexpected argument %q", email))
 	}
 
 	switch sub {
 	case "add":
-		pw, generated := passwordOrGenerated(*password)
+		pw, generated := passwordOrGenerated(password)
 		return run(func(cl *apiclient.Client) error {
 			var u userRecord
-			in := apiclient.UserInput{Email: email, Name: *name, Password: pw, Roles: splitList(*roles)}
+			in := apiclient.UserInput{Email: email, Name: name, Password: pw, Roles: splitList(roles)}
 			if err := cl.Do(ctx, "POST", "/users", in, &u); err != nil {
 				return err
 			}
@@ -83,7 +84,7 @@ func user(args []string) error {
 			return w.Flush()
 		})
 	case "passwd":
-		pw, generated := passwordOrGenerated(*password)
+		pw, generated := passwordOrGenerated(password)
 		return run(func(cl *apiclient.Client) error {
 			u, err := findUser(ctx, cl, email)
 			if err != nil {
@@ -112,7 +113,7 @@ func user(args []string) error {
 			return nil
 		})
 	}
-	return fmt.Errorf("user: unknown subcommand %q (want add, list, passwd or disable)", sub)
+	return usageError(fmt.Sprintf("unknown subcommand %q", sub))
 }
 
 func findUser(ctx context.Context, cl *apiclient.Client, email string) (userRecord, error) {
@@ -149,18 +150,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// parseInterspersed parses flags that may come before or after the
-// positional arguments ("user add EMAIL -roles x") and returns the latter.
-func parseInterspersed(fs *flag.FlagSet, args []string) []string {
-	var positional []string
-	for {
-		fs.Parse(args)
-		if fs.NArg() == 0 {
-			return positional
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
 }

@@ -8,7 +8,6 @@ package apiclient
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -51,12 +50,19 @@ func Socket(path string) *Client {
 	return &Client{base: "http://node", http: &http.Client{Transport: tr, Timeout: time.Minute}}
 }
 
-// Remote talks to a node at url with an API token. insecure skips
-// certificate checks (a node's self-signed certificate).
-func Remote(url, token string, insecure bool) *Client {
+// Remote talks to a node at url with an API token, trusting the HTTPS
+// certificates this machine trusts and those trust names (a node's
+// self-signed certificate pinned by its fingerprint). A certificate it
+// does not trust fails the calls with an *UntrustedCertError naming the
+// certificate's fingerprint.
+func Remote(url, token string, trust Trust) (*Client, error) {
+	tc, err := trust.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: insecure} //nolint:gosec // the operator asked for it
-	return &Client{base: strings.TrimRight(url, "/"), token: token, http: &http.Client{Transport: tr, Timeout: time.Minute}}
+	tr.TLSClientConfig = tc
+	return &Client{base: strings.TrimRight(url, "/"), token: token, http: &http.Client{Transport: tr, Timeout: time.Minute}}, nil
 }
 
 // Do sends in as JSON (when not nil) and decodes the answer into out (when
@@ -84,7 +90,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return fmt.Errorf("%s %s: %w", method, path, untrusted(c.base, err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))

@@ -152,4 +152,7 @@ type JoinToken struct {
 	Role      string    `json:"role"` // voter or plant
 	ExpiresAt time.Time `json:"expires_at"`
 	Server    string    `json:"server"`
+	// Fingerprint pins the server's self-signed HTTPS certificate
+	// (cluster join -fingerprint); empty for another certificate.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }

@@ -57,7 +57,13 @@ type Deps struct {
 	// nowhere). Both are known once the node listens.
 	URL     func() string
 	LeafURL func() string
-	Now     func() time.Time
+	// Joinable says why other nodes could not join this one at the
+	// address it gives them (nil when they can); nil means they can.
+	Joinable func() error
+	// CertFingerprint is the SHA-256 fingerprint of the node's
+	// self-signed HTTPS certificate ("" for none); nil means none.
+	CertFingerprint func() string
+	Now             func() time.Time
 }
 
 // Membership is the node's side of the federation's membership: it mints
@@ -89,6 +95,11 @@ func (m *Membership) CreateJoinToken(ctx context.Context, a web.Actor, ttl time.
 	if s := m.d.Raft.Suffrage(); s != "voter" {
 		return web.JoinToken{}, validation("node", "join tokens are minted on a voter; this node is "+orNone(s))
 	}
+	if m.d.Joinable != nil {
+		if err := m.d.Joinable(); err != nil {
+			return web.JoinToken{}, validation("node", err.Error())
+		}
+	}
 	token, hash, err := newJoinToken(ca)
 	if err != nil {
 		return web.JoinToken{}, fmt.Errorf("mint join token: %w", err)
@@ -98,7 +109,11 @@ func (m *Membership) CreateJoinToken(ctx context.Context, a web.Actor, ttl time.
 	if err := m.d.Store.SetMeta(ctx, metaJoinTokenPre+hex.EncodeToString(hash[:]), string(b)); err != nil {
 		return web.JoinToken{}, fmt.Errorf("store join token: %w", err)
 	}
-	return web.JoinToken{Token: token, Role: string(role), ExpiresAt: rec.ExpiresAt, Server: m.d.URL()},
+	tok := web.JoinToken{Token: token, Role: string(role), ExpiresAt: rec.ExpiresAt, Server: m.d.URL()}
+	if m.d.CertFingerprint != nil {
+		tok.Fingerprint = m.d.CertFingerprint()
+	}
+	return tok,
 		m.d.Audit.Audit(ctx, actorID(a), "cluster.token.create", hex.EncodeToString(hash[:8]), map[string]any{"expires_at": rec.ExpiresAt, "role": role})
 }
 

@@ -76,6 +76,9 @@ type Join struct {
 	// Insecure skips the check of Server's HTTPS certificate. The CA
 	// pinned in the token is checked regardless.
 	Insecure bool
+	// Fingerprint pins Server's HTTPS certificate by its SHA-256
+	// fingerprint (apiclient.Trust), such as a node's self-signed one.
+	Fingerprint string
 }
 
 // PrepareConfig is what Prepare needs.
@@ -203,7 +206,11 @@ func join(ctx context.Context, c PrepareConfig, ln net.Listener) (string, pki.Ro
 		req.CSR = string(csr)
 	}
 	var resp web.JoinResponse
-	if err := apiclient.Remote(j.Server, "", j.Insecure).Do(ctx, http.MethodPost, "/cluster/join", req, &resp); err != nil {
+	cl, err := apiclient.Remote(j.Server, "", apiclient.Trust{Insecure: j.Insecure, Fingerprint: j.Fingerprint})
+	if err != nil {
+		return "", "", err
+	}
+	if err := cl.Do(ctx, http.MethodPost, "/cluster/join", req, &resp); err != nil {
 		return "", "", err
 	}
 	ca, err := pki.ParseCertPEM([]byte(resp.CACert))

@@ -58,7 +58,7 @@ type SMTPConfig struct {
 type deliverer struct {
 	aead  cipher.AEAD
 	mail  MailSender // nil: e-mail is not configured
-	sms   SMSSender
+	sms   SMSSender  // nil: SMS is not configured
 	kick  chan struct{}
 	store Store
 	now   func() time.Time
@@ -112,13 +112,9 @@ func newDeliverer(cfg Config, deps Deps) (*deliverer, error) {
 	if d.mail == nil && cfg.Mail.Host != "" {
 		d.mail = &smtpSender{cfg: cfg.Mail}
 	}
-	if d.sms == nil {
-		switch cfg.SMSProvider {
-		case "webhook":
-			d.sms = &webhookSMS{url: cfg.SMSWebhookURL, client: &http.Client{Timeout: deliveryTimeout}}
-		default:
-			d.sms = &logSMS{log: deps.Logger.With("component", "sms")}
-		}
+	// The "log" provider sends nothing: SMS is not configured.
+	if d.sms == nil && cfg.SMSProvider == "webhook" {
+		d.sms = &webhookSMS{url: cfg.SMSWebhookURL, client: &http.Client{Timeout: deliveryTimeout}}
 	}
 	return d, nil
 }
@@ -143,8 +139,11 @@ func loadOrCreateKey(path string) ([]byte, error) {
 }
 
 func (d *deliverer) configured(channel string) error {
-	if channel == "email" && d.mail == nil {
+	switch {
+	case channel == "email" && d.mail == nil:
 		return validation("channel", "e-mail is not configured on this node (set mail.smtp_host)")
+	case channel == "sms" && d.sms == nil:
+		return validation("channel", errSMSOff.Error()+": send the link by e-mail or copy it")
 	}
 	return nil
 }
@@ -223,7 +222,11 @@ func (d *deliverer) attempt(ctx context.Context, del storage.Delivery, msg messa
 			err = d.mail.SendMail(ctx, del.Recipient, msg.subject, msg.text, msg.html)
 		}
 	case "sms":
-		err = d.sms.SendSMS(ctx, del.Recipient, msg.text)
+		if d.sms == nil {
+			err = errSMSOff
+		} else {
+			err = d.sms.SendSMS(ctx, del.Recipient, msg.text)
+		}
 	default:
 		err = fmt.Errorf("unknown channel %q", del.Channel)
 	}
@@ -413,21 +416,9 @@ func (w *webhookSMS) SendSMS(ctx context.Context, to, text string) error {
 	return nil
 }
 
-// logSMS is the default provider: it records that an SMS would be sent,
-// withholding the link (tokens stay out of logs).
-type logSMS struct{ log *slog.Logger }
-
-func (l *logSMS) SendSMS(_ context.Context, to, text string) error {
-	if i := strings.Index(text, "/join/"); i >= 0 {
-		end := i + len("/join/") + tokenLen
-		if end > len(text) {
-			end = len(text)
-		}
-		text = text[:i] + "/join/[withheld]" + text[end:]
-	}
-	l.log.Info("sms (log provider: not sent)", "to", to, "text", text)
-	return nil
-}
+// errSMSOff is why nothing goes by SMS without a provider (sms.provider
+// log, the default, sends nothing).
+var errSMSOff = errors.New("SMS is not configured on this node (an administrator sets sms.provider: webhook)")
 
 // qrPNG draws a link as a QR code.
 func qrPNG(link string) ([]byte, error) {
@@ -440,6 +431,9 @@ func qrPNG(link string) ([]byte, error) {
 
 // MailConfigured says why this node cannot send e-mail, nil when it can.
 func (s *Service) MailConfigured() error { return s.d.configured("email") }
+
+// SMSConfigured says why this node cannot send SMS, nil when it can.
+func (s *Service) SMSConfigured() error { return s.d.configured("sms") }
 
 // SendMail sends one e-mail through the node's sender, for the other
 // mails the node sends (member invitations, node/org): one SMTP

@@ -120,8 +120,8 @@ type Config struct {
 	OutboxKeyPath string
 	// Mail is the SMTP server; an empty Host turns e-mail off.
 	Mail SMTPConfig
-	// SMSProvider is "log" (the default) or "webhook", which POSTs to
-	// SMSWebhookURL.
+	// SMSProvider is "log" (the default: no SMS is sent, the channel is
+	// refused) or "webhook", which POSTs to SMSWebhookURL.
 	SMSProvider, SMSWebhookURL string
 }
 

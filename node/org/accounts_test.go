@@ -183,6 +183,10 @@ func TestBadInputIsRefusedByField(t *testing.T) {
 			_, err := f.svc.CreateUser(ctx, f.admin, web.UserInput{Email: "a@plant.example", Password: "a good password 1", Roles: []string{"wizard"}})
 			return err
 		}},
+		{"guest role for an account", "roles", "guest_desktop is a guest's role", func() error {
+			_, err := f.svc.CreateUser(ctx, f.admin, web.UserInput{Email: "a@plant.example", Password: "a good password 1", Roles: []string{"regular", "guest_desktop"}})
+			return err
+		}},
 		{"bidi in a team name", "name", "bidirectional override", func() error {
 			_, err := f.svc.CreateTeam(ctx, f.admin, "exe\u202e.pdf")
 			return err

@@ -95,6 +95,9 @@ func (m *Members) InviteMembers(ctx context.Context, a web.Actor, in web.MemberI
 	if err := m.s.checkRoles(ctx, a.OrgID, roles); err != nil {
 		return nil, err
 	}
+	if err := checkAccountRoles(roles); err != nil {
+		return nil, err
+	}
 	if err := m.s.mayGrantRoles(a, roles); err != nil {
 		return nil, err
 	}

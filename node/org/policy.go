@@ -350,7 +350,7 @@ func (s *Service) replacePolicy(ctx context.Context, a web.Actor, action, note s
 			if !roleNameRE.MatchString(name) {
 				return web.PolicyResult{}, validation("rules", fmt.Sprintf("%q is not a role name: 1 to 64 lower-case letters, digits, _ or -", name))
 			}
-			extra = append(extra, storage.Change{Op: storage.OpPutRole, Role: &storage.Role{OrgID: a.OrgID, Name: name, Description: "created by " + action}})
+			extra = append(extra, storage.Change{Op: storage.OpPutRole, Role: &storage.Role{OrgID: a.OrgID, Name: name, Description: createdRoleDescription(action)}})
 			warnings = append(warnings, fmt.Sprintf("role %s created", name))
 		}
 	}
@@ -402,4 +402,13 @@ func (s *Service) CheckPolicy(ctx context.Context, a web.Actor, user, permission
 		res.Explanation = fmt.Sprintf("no: no line grants %s to %s or to any of their roles (%s)", id, u.Email, strings.Join(res.Roles, ", "))
 	}
 	return res, nil
+}
+
+// createdRoleDescription describes a role that a whole new policy named
+// and no one had created, in the words of the administrator who did it.
+func createdRoleDescription(action string) string {
+	if action == "policy.restore" {
+		return "added when an earlier version of the policy was restored"
+	}
+	return "added by a policy import"
 }

@@ -39,6 +39,9 @@ func (s *Service) CreateUser(ctx context.Context, a web.Actor, in web.UserInput)
 	if err := s.checkRoles(ctx, a.OrgID, roles); err != nil {
 		return storage.User{}, err
 	}
+	if err := checkAccountRoles(roles); err != nil {
+		return storage.User{}, err
+	}
 	if err := s.mayGrantRoles(a, roles); err != nil {
 		return storage.User{}, err
 	}
@@ -104,6 +107,9 @@ func (s *Service) UpdateUser(ctx context.Context, a web.Actor, id string, p web.
 	if p.Roles != nil {
 		newRoles = *p.Roles
 		if err := s.checkRoles(ctx, a.OrgID, newRoles); err != nil {
+			return old, err
+		}
+		if err := checkAccountRoles(minus(newRoles, oldRoles)); err != nil {
 			return old, err
 		}
 		if rm := assignments(a.OrgID, u.ID, minus(oldRoles, newRoles)); len(rm) > 0 {
@@ -178,6 +184,17 @@ func (s *Service) checkRoles(ctx context.Context, orgID string, roles []string) 
 	for _, r := range roles {
 		if !hasRole(defined, r) {
 			return validation("roles", fmt.Sprintf("%q is not a role of this organisation", r))
+		}
+	}
+	return nil
+}
+
+// checkAccountRoles refuses to give a registered account a guest role:
+// guests get those by the kind of device they join with.
+func checkAccountRoles(roles []string) error {
+	for _, r := range roles {
+		if policy.IsGuestRole(r) {
+			return validation("roles", fmt.Sprintf("%s is a guest's role: guests get it when they join from a link, a registered account cannot hold it", r))
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"siteline/storage"
@@ -192,6 +193,36 @@ func (s *Store) Guest(ctx context.Context, id string) (storage.Guest, error) {
 		FROM guests WHERE id = ?`, id).Scan(&g.ID, &g.OrgID, &g.InvitationID, &g.SessionID, &kind, &g.Name, timeDest{&g.CreatedAt})
 	g.Kind = storage.UserKind(kind)
 	return g, notFound(err, "guest "+id)
+}
+
+// GuestNames maps the ids of the organisation's guests among ids to the
+// names they gave (empty when they gave none); unknown ids are left out.
+func (s *Store) GuestNames(ctx context.Context, orgID string, ids []string) (map[string]string, error) {
+	names := make(map[string]string, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		batch := ids[start:min(start+500, len(ids))]
+		args := []any{orgID}
+		for _, id := range batch {
+			args = append(args, id)
+		}
+		rows, err := s.read.QueryContext(ctx, `SELECT id, name FROM guests WHERE org_id = ? AND id IN (?`+
+			strings.Repeat(", ?", len(batch)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("guest names: %w", err)
+		}
+		for rows.Next() {
+			var id, name string
+			if err := rows.Scan(&id, &name); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("guest names: %w", err)
+			}
+			names[id] = name
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("guest names: %w", err)
+		}
+	}
+	return names, nil
 }
 
 func insertDelivery(ctx context.Context, q querier, d storage.Delivery) error {

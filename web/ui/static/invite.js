@@ -64,7 +64,9 @@ function wire(dialog) {
     submit.textContent = t.submit;
     for (const el of dialog.querySelectorAll("[data-iv-only]")) el.hidden = el.dataset.ivOnly !== mode;
     $("#iv-name").value = d.name || "";
-    const channel = d.email ? "email" : d.phone ? "sms" : "email";
+    // SMS is offered only when the node has an SMS provider.
+    const sms = !!form.querySelector('input[name="channel"][value="sms"]');
+    const channel = d.email ? "email" : d.phone && sms ? "sms" : d.phone ? "link" : "email";
     form.elements.channel.value = channel;
     to.value = channel === "email" ? d.email || "" : d.phone || "";
     dialog.dataset.prefill = JSON.stringify({ email: d.email || "", phone: d.phone || "" });
@@ -203,7 +205,7 @@ function wire(dialog) {
     if (!d) {
       status.dataset.state = "link";
       status.textContent = "Copy the link or let them scan the code: nothing was sent.";
-    } else if (d.status === "sent") {
+    } else if (d.status === "sent" && channels[d.channel]) {
       status.dataset.state = "sent";
       status.textContent = channels[d.channel].sent + d.to + ".";
     } else if (d.status === "failed") {
