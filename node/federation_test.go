@@ -42,6 +42,11 @@ func fedNode(t testing.TB, ip int, site string, join *JoinOptions, mod func(*Con
 		}
 		cfg.Raft.Advertise = cfg.Raft.Listen
 	}
+	if cfg.NATS.LeafListen == "" && (join == nil || join.Voter) {
+		// A hub's leaf port defaults to its Raft port plus one, which
+		// another test's connection may hold by now: one picked free.
+		cfg.NATS.LeafListen = freeAddr(t, host)
+	}
 	n, err := New(cfg, cheapHashes(opts))
 	if err != nil {
 		t.Fatalf("new node %s: %v", site, err)
