@@ -7,6 +7,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	hraft "github.com/hashicorp/raft"
 )
 
 // Defaults for Config. The timeouts let a single node elect itself in well
@@ -230,4 +232,22 @@ func splitHostPort(addr string) (string, error) {
 		return "", fmt.Errorf("port %q is not a number between 0 and 65535", port)
 	}
 	return host, nil
+}
+
+// raftConfig is hashicorp/raft's configuration of this node.
+func (n *Node) raftConfig() *hraft.Config {
+	rc := hraft.DefaultConfig()
+	rc.LocalID = hraft.ServerID(n.cfg.NodeID)
+	rc.Logger = n.hclog
+	rc.HeartbeatTimeout = n.cfg.HeartbeatTimeout
+	rc.ElectionTimeout = n.cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = n.cfg.LeaderLeaseTimeout
+	rc.CommitTimeout = n.cfg.CommitTimeout
+	rc.SnapshotInterval = n.cfg.SnapshotInterval
+	rc.SnapshotThreshold = n.cfg.SnapshotThreshold
+	rc.TrailingLogs = n.cfg.TrailingLogs
+	// The store is durable and skips entries it has applied; restoring a
+	// snapshot at start would only throw its newer state away.
+	rc.NoSnapshotRestoreOnStart = true
+	return rc
 }

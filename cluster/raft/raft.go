@@ -217,23 +217,6 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	return nil
 }
 
-func (n *Node) raftConfig() *hraft.Config {
-	rc := hraft.DefaultConfig()
-	rc.LocalID = hraft.ServerID(n.cfg.NodeID)
-	rc.Logger = n.hclog
-	rc.HeartbeatTimeout = n.cfg.HeartbeatTimeout
-	rc.ElectionTimeout = n.cfg.ElectionTimeout
-	rc.LeaderLeaseTimeout = n.cfg.LeaderLeaseTimeout
-	rc.CommitTimeout = n.cfg.CommitTimeout
-	rc.SnapshotInterval = n.cfg.SnapshotInterval
-	rc.SnapshotThreshold = n.cfg.SnapshotThreshold
-	rc.TrailingLogs = n.cfg.TrailingLogs
-	// The store is durable and skips entries it has applied; restoring a
-	// snapshot at start would only throw its newer state away.
-	rc.NoSnapshotRestoreOnStart = true
-	return rc
-}
-
 // Shutdown stops Raft, then closes the transport and the log store. It waits
 // for Raft to stop or ctx to end; in the latter case the stores are closed
 // when Raft has stopped. It may be called more than once.
