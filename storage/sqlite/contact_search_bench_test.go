@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,13 +103,7 @@ func BenchmarkContactSearch(b *testing.B) {
 				}
 				took = append(took, time.Since(start))
 			}
-			slices.Sort(took)
-			ms := func(p float64) float64 {
-				return float64(took[min(len(took)-1, int(p*float64(len(took))))]) / float64(time.Millisecond)
-			}
-			b.ReportMetric(ms(0.50), "p50-ms")
-			b.ReportMetric(ms(0.95), "p95-ms")
-			b.ReportMetric(0, "ns/op")
+			reportPercentiles(b, took)
 		})
 	}
 }
