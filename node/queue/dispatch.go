@@ -52,8 +52,7 @@ func (s *Service) Step(ctx context.Context) time.Time {
 		return time.Time{}
 	}
 	now := s.d.Now().UTC()
-	// A member holds one offer at a time.
-	holding := map[string]bool{}
+	p := newPass()
 	live := entries[:0]
 	for _, e := range entries {
 		sess, err := s.d.Store.Session(ctx, e.SessionID)
@@ -68,14 +67,14 @@ func (s *Service) Step(ctx context.Context) time.Time {
 			}
 		}
 		if e.OfferedTo != "" {
-			holding[e.OfferedTo] = true
+			p.holding[e.OfferedTo] = true
 		}
 		live = append(live, e)
 	}
 	var next time.Time
 	for _, e := range live {
 		if e.OfferedTo == "" {
-			e = s.offerNext(ctx, e, holding)
+			e = s.offerNext(ctx, e, p)
 		}
 		if e.OfferExpires != nil && (next.IsZero() || e.OfferExpires.Before(next)) {
 			next = *e.OfferExpires
@@ -84,9 +83,32 @@ func (s *Service) Step(ctx context.Context) time.Time {
 	return next
 }
 
+// pass is what one Step knows of the members: who holds an offer (a
+// member holds one at a time), and who was available when the pass first
+// asked. A member who opens a page during a pass waits for the next one,
+// so the oldest request is offered first rather than whichever the pass
+// had reached.
+type pass struct {
+	holding   map[string]bool
+	available map[string]bool
+}
+
+func newPass() *pass {
+	return &pass{holding: map[string]bool{}, available: map[string]bool{}}
+}
+
+func (s *Service) availableIn(p *pass, orgID, userID string) bool {
+	av, ok := p.available[userID]
+	if !ok {
+		av = s.d.Presence.Available(orgID, userID)
+		p.available[userID] = av
+	}
+	return av
+}
+
 // offerNext offers e to the next eligible member of its team, if any.
-func (s *Service) offerNext(ctx context.Context, e storage.QueueEntry, holding map[string]bool) storage.QueueEntry {
-	cands, err := s.candidates(ctx, e, holding)
+func (s *Service) offerNext(ctx context.Context, e storage.QueueEntry, p *pass) storage.QueueEntry {
+	cands, err := s.candidates(ctx, e, p)
 	if err != nil {
 		s.d.Log.Error("queue: members of team", "team", e.TeamID, "err", err)
 		return e
@@ -117,7 +139,7 @@ func (s *Service) offerNext(ctx context.Context, e storage.QueueEntry, holding m
 		s.d.Log.Error("queue: record offer", "call", e.SessionID, "member", member, "err", err)
 		return e
 	}
-	holding[member] = true
+	p.holding[member] = true
 	s.audit(ctx, systemActor, "queue.offer", e.SessionID, map[string]string{"member": member, "team": e.TeamID, "call": e.SessionID})
 	if ev, err := s.offerEvent(ctx, e.SessionID); err == nil {
 		s.d.Pages.Publish(member, ev)
@@ -129,7 +151,7 @@ func (s *Service) offerNext(ctx context.Context, e storage.QueueEntry, holding m
 // candidates lists the members of e's team who may be offered it now,
 // sorted by id: auto-assign on and xa_sup_auto-assign held, available, no
 // other offer out, not skipped on it already.
-func (s *Service) candidates(ctx context.Context, e storage.QueueEntry, holding map[string]bool) ([]string, error) {
+func (s *Service) candidates(ctx context.Context, e storage.QueueEntry, p *pass) ([]string, error) {
 	ms, err := s.d.Store.TeamMembers(ctx, e.TeamID)
 	if err != nil {
 		return nil, err
@@ -141,10 +163,10 @@ func (s *Service) candidates(ctx context.Context, e storage.QueueEntry, holding 
 	var out []string
 	for _, m := range ms {
 		u := m.UserID
-		if off[u] || holding[u] || slices.Contains(e.Skipped, u) || slices.Contains(out, u) {
+		if off[u] || p.holding[u] || slices.Contains(e.Skipped, u) || slices.Contains(out, u) {
 			continue
 		}
-		if s.d.Enforcer.Check(e.OrgID, u, policy.AutoAssign) != nil || !s.d.Presence.Available(e.OrgID, u) {
+		if s.d.Enforcer.Check(e.OrgID, u, policy.AutoAssign) != nil || !s.availableIn(p, e.OrgID, u) {
 			continue
 		}
 		out = append(out, u)

@@ -51,6 +51,36 @@ func TestDispatchSpreadsThirtyRequests(t *testing.T) {
 	}
 }
 
+// A member whose page opens while a pass goes on is not offered whichever
+// request the pass had reached: the next pass offers them the oldest.
+func TestAMemberArrivingMidPassGetsTheOldestRequest(t *testing.T) {
+	r := newRig(t, storage.StrategyRoundRobin)
+	ctx := context.Background()
+	for _, m := range []string{"m1", "m2", "m3"} {
+		r.pres.set(m, false)
+	}
+	first := r.request(t)
+	r.clk.add(time.Second)
+	second := r.request(t)
+	r.pres.asked = func(u string) {
+		if u == "m1" { // m1's page opens just after the pass asked for them
+			r.pres.set("m1", true)
+		}
+	}
+	r.svc.Step(ctx)
+	if a, b := r.offeredTo(first), r.offeredTo(second); a != "" || b != "" {
+		t.Fatalf("the pass during which m1 arrived offered %q and %q, want nothing", a, b)
+	}
+	r.pres.asked = nil
+	r.svc.Step(ctx)
+	if got := r.offeredTo(first); got != "m1" {
+		t.Fatalf("the oldest request went to %q, want m1", got)
+	}
+	if got := r.offeredTo(second); got != "" {
+		t.Fatalf("the newer request went to %q, want nobody (m1 holds the oldest)", got)
+	}
+}
+
 // Longest idle offers the member whose last turn is the oldest first.
 func TestLongestIdlePrefersTheOldestTurn(t *testing.T) {
 	r := newRig(t, storage.StrategyLongestIdle)

@@ -233,12 +233,25 @@ func (a *fakeAudit) count(action string) int {
 type fakePresence struct {
 	mu  sync.Mutex
 	off map[string]bool
+	// asked, when set, runs after each answer (outside the lock): a
+	// member's page may open while a pass goes on.
+	asked func(u string)
 }
 
 func (p *fakePresence) Available(_, u string) bool {
 	p.mu.Lock()
+	av, asked := !p.off[u], p.asked
+	p.mu.Unlock()
+	if asked != nil {
+		asked(u)
+	}
+	return av
+}
+
+func (p *fakePresence) set(u string, available bool) {
+	p.mu.Lock()
 	defer p.mu.Unlock()
-	return !p.off[u]
+	p.off[u] = !available
 }
 
 type fakePages struct {
