@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"net/url"
 	"regexp"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/node/invites"
 	"siteline/policy"
 	"siteline/storage"
 	"siteline/web"
@@ -247,5 +249,59 @@ func TestDeactivationEndsAccessAtEveryNode(t *testing.T) {
 	})
 	if bearer.do("GET", "/api/v1/me", nil, nil) != 401 {
 		t.Error("the API token of the deactivation works again: it was revoked")
+	}
+}
+
+// An activation e-mail the SMTP server refuses at first is kept in the
+// outbox (across a restart: it was on disk before the administrator was
+// answered) and sent by a retry; the pending list shows it retrying, then
+// sent, and the link it carries works.
+func TestMemberInvitationMailIsRetriedUntilSent(t *testing.T) {
+	box := &mailbox{failures: 1}
+	host, port := startSMTP(t, box)
+	cfg := testConfig(t, shortTempDir(t))
+	cfg.Mail = MailConfig{SMTPHost: host, SMTPPort: port, From: "siteline@plant.example", TLS: "off"}
+	clk := newClock()
+	tn := startNodeWith(t, cfg, Options{Now: clk.Now})
+	admin := tn.admin()
+	var out []web.MemberInvitationOut
+	if st := admin.do("POST", "/api/v1/member-invitations", web.MemberInviteInput{Emails: []string{"nina@plant.example"}}, &out); st != 201 ||
+		len(out) != 1 || out[0].Mail != storage.DeliveryPending || !strings.Contains(out[0].MailError, "busy") {
+		t.Fatalf("invite = %d %+v, want the e-mail pending with the server's refusal", st, out)
+	}
+	pg := &page{browser: admin}
+	if st, body := pg.get("/users"); st != 200 || !strings.Contains(body, "E-mail retrying") || !strings.Contains(body, "mailbox busy") {
+		t.Fatalf("users page = %d, want the e-mail shown retrying with the server's words", st)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := tn.n.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tn = startNodeAsIs(t, cfg, Options{Now: clk.Now})
+	tn.password = adminPassword
+	admin = tn.admin()
+	if n := len(box.messages()); n != 0 {
+		t.Fatalf("%d mails before the retry is due", n)
+	}
+	clk.Add(invites.FirstRetry)
+	tn.n.invites.Kick()
+	eventually(t, 10*time.Second, "the retried e-mail to arrive", func() bool { return len(box.messages()) == 1 })
+	token := activationToken(t, box, "nina@plant.example")
+	var list []web.MemberInvitationOut
+	if st := admin.do("GET", "/api/v1/member-invitations", nil, &list); st != 200 || len(list) != 1 ||
+		list[0].Mail != storage.DeliverySent || list[0].MailError != "" {
+		t.Fatalf("invitations after the retry = %d %+v, want the e-mail sent", st, list)
+	}
+	nina := &page{browser: tn.anon()}
+	if st, _, _ := nina.post("/activate/"+token, activationForm("Nina", "nina's password 1"), false); st != 303 {
+		t.Fatalf("activate with the retried link = %d", st)
+	}
+	// Nothing is sent twice.
+	clk.Add(time.Hour)
+	tn.n.invites.RetryDue(context.Background())
+	if n := len(box.messages()); n != 1 {
+		t.Fatalf("%d mails after a later pass, want 1", n)
 	}
 }

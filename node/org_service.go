@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"siteline/node/invites"
 	"siteline/node/org"
 	"siteline/storage"
 )
@@ -53,14 +54,33 @@ func (n *Node) startOrg() error {
 }
 
 // startMembers builds the member invitations on the organisation service;
-// their e-mails go through the invitation service's sender.
+// their e-mails go through the invitation service's outbox.
 func (n *Node) startMembers() error {
-	m, err := org.NewMembers(n.admin, org.MemberDeps{Store: n.store, Mail: n.invites, URL: n.URL, TTL: n.cfg.Invite.MemberLinkTTL})
+	m, err := org.NewMembers(n.admin, org.MemberDeps{Store: n.store, Mail: memberMailer{n.invites}, URL: n.URL, TTL: n.cfg.Invite.MemberLinkTTL})
 	if err != nil {
 		return err
 	}
 	n.members = m
 	return nil
+}
+
+// memberMailer puts the e-mails of member invitations in the invitation
+// service's outbox.
+type memberMailer struct{ s *invites.Service }
+
+func (m memberMailer) MailConfigured() error { return m.s.MailConfigured() }
+
+func (m memberMailer) QueueMail(ctx context.Context, ml org.MemberMail) (storage.MailDelivery, error) {
+	return m.s.QueueMail(ctx, invites.Mail{OrgID: ml.OrgID, Kind: storage.MailMemberInvitation, RefID: ml.InvitationID,
+		To: ml.To, Subject: ml.Subject, Text: ml.Text, HTML: ml.HTML})
+}
+
+func (m memberMailer) CancelMail(ctx context.Context, invitationID string) error {
+	return m.s.CancelMail(ctx, storage.MailMemberInvitation, invitationID)
+}
+
+func (m memberMailer) Mails(ctx context.Context, invitationIDs []string) ([]storage.MailDelivery, error) {
+	return m.s.Mails(ctx, storage.MailMemberInvitation, invitationIDs)
 }
 
 // CanSupervise decides a supervision action of supervisorID on targetID

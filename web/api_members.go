@@ -46,8 +46,11 @@ type MemberInviteInput struct {
 type MemberInvitationOut struct {
 	storage.MemberInvitation
 	State string `json:"state"` // pending | used | revoked | expired
-	// MailError says why the e-mail could not be sent just now; resend
-	// the invitation to try again.
+	// Mail is how the newest e-mail of the link stands at this node:
+	// sent, pending (it is retried), failed (given up: resend the
+	// invitation) or cancelled; "" when this node sent none.
+	Mail string `json:"mail,omitempty"`
+	// MailError says why the e-mail is not sent yet, or was given up.
 	MailError string `json:"mail_error,omitempty"`
 }
 

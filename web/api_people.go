@@ -239,7 +239,7 @@ func (s *Server) uiImportMembers(c *fiber.Ctx) error {
 	}
 	msg := fmt.Sprintf("Invited %d people from the file.", out.Imported)
 	if unsent > 0 {
-		msg += fmt.Sprintf(" %d e-mails could not be sent: resend them from the pending invitations.", unsent)
+		msg += fmt.Sprintf(" %d e-mails could not be sent yet: they are retried automatically; the pending invitations show how each stands.", unsent)
 	}
 	return done(c, "/users?status=invited", msg)
 }

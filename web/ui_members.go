@@ -35,7 +35,7 @@ func (s *Server) uiInviteMembers(c *fiber.Ctx) error {
 	}
 	msg := fmt.Sprintf("Invited %d %s: each gets an activation link by e-mail.", len(out), plural(len(out), "person", "people"))
 	if bad := mailErrors(out); bad != "" {
-		msg += " The e-mail could not be sent to " + bad + " yet: resend it from the list below."
+		msg += " The e-mail to " + bad + " could not be sent yet: it is retried automatically, and the list below shows how it stands."
 	}
 	return done(c, "/users#invitations", msg)
 }
@@ -63,7 +63,11 @@ func (s *Server) uiResendMemberInvitation(c *fiber.Ctx) error {
 	if err != nil {
 		return failed(c, &formState{Name: "invitations"}, err, s.showUsers)
 	}
-	if out.MailError != "" {
+	switch {
+	case out.Mail == storage.DeliveryPending:
+		return done(c, "/users#invitations", fmt.Sprintf("Made a new activation link for %s; the e-mail could not be sent yet (%s) and is retried automatically.",
+			out.Email, out.MailError))
+	case out.MailError != "":
 		return done(c, "/users#invitations", fmt.Sprintf("Made a new activation link for %s, but the e-mail could not be sent (%s): resend it later.",
 			out.Email, out.MailError))
 	}

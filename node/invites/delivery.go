@@ -148,21 +148,27 @@ func (d *deliverer) configured(channel string) error {
 	return nil
 }
 
-func (d *deliverer) seal(token string) ([]byte, error) {
+func (d *deliverer) seal(token string) ([]byte, error) { return d.sealBytes([]byte(token)) }
+
+func (d *deliverer) sealBytes(b []byte) ([]byte, error) {
 	nonce := make([]byte, d.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	return d.aead.Seal(nonce, nonce, []byte(token), nil), nil
+	return d.aead.Seal(nonce, nonce, b, nil), nil
 }
 
 func (d *deliverer) open(sealed []byte) (string, error) {
+	b, err := d.openBytes(sealed)
+	return string(b), err
+}
+
+func (d *deliverer) openBytes(sealed []byte) ([]byte, error) {
 	ns := d.aead.NonceSize()
 	if len(sealed) < ns {
-		return "", errors.New("sealed link is truncated")
+		return nil, errors.New("sealed message is truncated")
 	}
-	b, err := d.aead.Open(nil, sealed[:ns], sealed[ns:], nil)
-	return string(b), err
+	return d.aead.Open(nil, sealed[:ns], sealed[ns:], nil)
 }
 
 // message is what an invitation says.
@@ -211,36 +217,16 @@ func prefixed(p, s string) string {
 // attempt sends a delivery once and records the outcome: sent, pending
 // with the next attempt after a backoff, or failed for good.
 func (d *deliverer) attempt(ctx context.Context, del storage.Delivery, msg message) storage.Delivery {
-	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
-	defer cancel()
-	var err error
-	switch del.Channel {
-	case "email":
-		if d.mail == nil {
-			err = errors.New("e-mail is not configured on this node (mail.smtp_host)")
-		} else {
-			err = d.mail.SendMail(ctx, del.Recipient, msg.subject, msg.text, msg.html)
-		}
-	case "sms":
-		if d.sms == nil {
-			err = errSMSOff
-		} else {
-			err = d.sms.SendSMS(ctx, del.Recipient, msg.text)
-		}
-	default:
-		err = fmt.Errorf("unknown channel %q", del.Channel)
-	}
-	now := d.now().UTC()
+	err := d.send(ctx, del.Channel, del.Recipient, msg)
 	del.Attempts++
-	if err == nil {
-		del.Status, del.LastError, del.Sealed, del.SentAt = storage.DeliverySent, "", nil, &now
+	o := d.outcome(del.Attempts, err)
+	del.Status, del.LastError, del.SentAt = o.status, o.lastError, o.sentAt
+	if o.status != storage.DeliveryPending {
+		del.Sealed = nil
 	} else {
-		del.LastError = truncateString(err.Error(), 500)
-		if del.Attempts >= MaxDeliveryAttempts {
-			del.Status, del.Sealed = storage.DeliveryFailed, nil
-		} else {
-			del.NextAttemptAt = now.Add(backoff(del.Attempts))
-		}
+		del.NextAttemptAt = o.next
+	}
+	if err != nil {
 		d.log.Warn("invitation delivery failed", "delivery", del.ID, "channel", del.Channel,
 			"attempt", del.Attempts, "status", del.Status, "err", err)
 	}
@@ -252,6 +238,44 @@ func (d *deliverer) attempt(ctx context.Context, del storage.Delivery, msg messa
 		d.log.Error("record invitation delivery", "delivery", del.ID, "err", uerr)
 	}
 	return del
+}
+
+// send sends msg once by channel.
+func (d *deliverer) send(ctx context.Context, channel, to string, msg message) error {
+	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
+	defer cancel()
+	switch channel {
+	case "email":
+		if d.mail == nil {
+			return errors.New("e-mail is not configured on this node (mail.smtp_host)")
+		}
+		return d.mail.SendMail(ctx, to, msg.subject, msg.text, msg.html)
+	case "sms":
+		if d.sms == nil {
+			return errSMSOff
+		}
+		return d.sms.SendSMS(ctx, to, msg.text)
+	}
+	return fmt.Errorf("unknown channel %q", channel)
+}
+
+// outcome is what an attempt made of a send: sent, pending until next, or
+// failed for good after the last attempt.
+type outcome struct {
+	status, lastError string
+	next              time.Time
+	sentAt            *time.Time
+}
+
+func (d *deliverer) outcome(attempts int, err error) outcome {
+	now := d.now().UTC()
+	switch {
+	case err == nil:
+		return outcome{status: storage.DeliverySent, sentAt: &now}
+	case attempts >= MaxDeliveryAttempts:
+		return outcome{status: storage.DeliveryFailed, lastError: truncateString(err.Error(), 500)}
+	}
+	return outcome{status: storage.DeliveryPending, lastError: truncateString(err.Error(), 500), next: now.Add(backoff(attempts))}
 }
 
 func backoff(attempts int) time.Duration {
@@ -283,6 +307,7 @@ func (s *Service) RetryDue(ctx context.Context) {
 		s.retry(ctx, del)
 		s.d.release(del.ID)
 	}
+	s.retryMails(ctx) // mail.go
 }
 
 // retry attempts a due delivery again, if it still is due: it may have
@@ -434,15 +459,3 @@ func (s *Service) MailConfigured() error { return s.d.configured("email") }
 
 // SMSConfigured says why this node cannot send SMS, nil when it can.
 func (s *Service) SMSConfigured() error { return s.d.configured("sms") }
-
-// SendMail sends one e-mail through the node's sender, for the other
-// mails the node sends (member invitations, node/org): one SMTP
-// configuration, one sender.
-func (s *Service) SendMail(ctx context.Context, to, subject, text, html string) error {
-	if err := s.d.configured("email"); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
-	defer cancel()
-	return s.d.mail.SendMail(ctx, to, subject, text, html)
-}

@@ -58,6 +58,7 @@ type Store interface {
 	User(ctx context.Context, id string) (storage.User, error)
 	Team(ctx context.Context, id string) (storage.Team, error)
 	Org(ctx context.Context, id string) (storage.Org, error)
+	storage.MailOutbox
 }
 
 // Queuer is the team queues (*queue.Service): a service request made for

@@ -43,12 +43,27 @@ type MemberStore interface {
 	Org(ctx context.Context, id string) (storage.Org, error)
 }
 
-// Mailer sends an e-mail through the node's SMTP server (the invitation
-// service's sender, node/invites).
+// Mailer is the node's mail outbox (the invitation service's, node/invites,
+// through an adapter of node's): one SMTP configuration, one sender, one
+// outbox with retries.
 type Mailer interface {
 	// MailConfigured says why e-mail cannot be sent, nil when it can.
 	MailConfigured() error
-	SendMail(ctx context.Context, to, subject, text, html string) error
+	// QueueMail writes the e-mail of an invitation's link to the outbox
+	// (on disk when it returns), cancelling the invitation's e-mail still
+	// pending, and attempts it once; the outbox retries it with backoff
+	// until it is sent.
+	QueueMail(ctx context.Context, m MemberMail) (storage.MailDelivery, error)
+	// CancelMail cancels the pending e-mail of an invitation.
+	CancelMail(ctx context.Context, invitationID string) error
+	// Mails lists the e-mails of invitations, newest first.
+	Mails(ctx context.Context, invitationIDs []string) ([]storage.MailDelivery, error)
+}
+
+// MemberMail is the e-mail of a member invitation's link.
+type MemberMail struct {
+	OrgID, InvitationID, To string
+	Subject, Text, HTML     string
 }
 
 // MemberDeps is what member invitations need besides the Service's Deps.
@@ -197,10 +212,40 @@ func (m *Members) MemberInvitations(ctx context.Context, a web.Actor) ([]web.Mem
 	}
 	now := m.s.d.Now()
 	out := make([]web.MemberInvitationOut, 0, len(invs))
+	var open []string
 	for _, inv := range invs {
-		out = append(out, web.MemberInvitationOut{MemberInvitation: inv, State: inv.State(now)})
+		o := web.MemberInvitationOut{MemberInvitation: inv, State: inv.State(now)}
+		if o.State == storage.MemberInvitePending || o.State == storage.MemberInviteExpired {
+			open = append(open, inv.ID)
+		}
+		out = append(out, o)
+	}
+	// The e-mail state of the invitations still open: the newest e-mail of
+	// each, as this node sent it (another node's sends are its own).
+	mails, err := m.d.Mail.Mails(ctx, open)
+	if err != nil {
+		return nil, err
+	}
+	latest := map[string]storage.MailDelivery{}
+	for _, ml := range mails {
+		if _, ok := latest[ml.RefID]; !ok {
+			latest[ml.RefID] = ml
+		}
+	}
+	for i := range out {
+		if ml, ok := latest[out[i].ID]; ok {
+			out[i].Mail, out[i].MailError = mailState(ml)
+		}
 	}
 	return out, nil
+}
+
+// mailState is how an invitation's e-mail stands, and why it is not sent.
+func mailState(ml storage.MailDelivery) (state, why string) {
+	if ml.Status == storage.DeliverySent {
+		return ml.Status, ""
+	}
+	return ml.Status, ml.LastError
 }
 
 // invitation returns the invitation id of the actor's organisation.
@@ -248,8 +293,16 @@ func (m *Members) RevokeMemberInvitation(ctx context.Context, a web.Actor, id st
 	}
 	now := m.s.d.Now().UTC()
 	inv.RevokedAt = &now
-	return m.s.commit(ctx, a, entry{"member.invite.revoke", inv.ID, map[string]any{"email": inv.Email}},
-		storage.Change{Op: storage.OpRevokeMemberInvite, MemberInvitation: &inv})
+	if err := m.s.commit(ctx, a, entry{"member.invite.revoke", inv.ID, map[string]any{"email": inv.Email}},
+		storage.Change{Op: storage.OpRevokeMemberInvite, MemberInvitation: &inv}); err != nil {
+		return err
+	}
+	// The revocation stands; an e-mail still pending here would only carry
+	// a dead link.
+	if err := m.d.Mail.CancelMail(ctx, inv.ID); err != nil {
+		m.s.d.Log.Warn("cancel the e-mail of a revoked invitation", "invitation", inv.ID, "err", err)
+	}
+	return nil
 }
 
 // InspectActivation finds the pending invitation of a token.
@@ -423,8 +476,10 @@ var memberMailHTML = template.Must(template.New("member").Parse(`<!doctype html>
 <p style="color:#555">The link works once, until {{.Until}}. Do not forward it: it creates your account.</p>
 </body></html>`))
 
-// send e-mails the link of inv; a failure is logged and reported on the
-// result (the invitation stands: it can be resent).
+// send queues the e-mail of inv's link in the outbox, which attempts it at
+// once and retries it until sent; how the first attempt went is on the
+// result. When even queueing fails the invitation stands: it can be
+// resent.
 func (m *Members) send(ctx context.Context, a web.Actor, inv storage.MemberInvitation, token string) web.MemberInvitationOut {
 	out := web.MemberInvitationOut{MemberInvitation: inv, State: inv.State(m.s.d.Now())}
 	link := strings.TrimRight(m.d.URL(), "/") + "/activate/" + token
@@ -443,9 +498,13 @@ func (m *Members) send(ctx context.Context, a web.Actor, inv storage.MemberInvit
 	var html strings.Builder
 	_ = memberMailHTML.Execute(&html, map[string]string{"Inviter": inviter, "Org": org, "Link": link, "Until": until})
 	subject := "Your Siteline account: " + org
-	if err := m.d.Mail.SendMail(ctx, inv.Email, subject, text, html.String()); err != nil {
-		m.s.d.Log.Warn("member invitation e-mail not sent", "invitation", inv.ID, "to", inv.Email, "err", err)
-		out.MailError = err.Error()
+	ml, err := m.d.Mail.QueueMail(ctx, MemberMail{OrgID: inv.OrgID, InvitationID: inv.ID, To: inv.Email,
+		Subject: subject, Text: text, HTML: html.String()})
+	if err != nil {
+		m.s.d.Log.Warn("member invitation e-mail not queued", "invitation", inv.ID, "to", inv.Email, "err", err)
+		out.Mail, out.MailError = storage.DeliveryFailed, err.Error()
+		return out
 	}
+	out.Mail, out.MailError = mailState(ml)
 	return out
 }

@@ -3,6 +3,7 @@ package org
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,26 +16,60 @@ import (
 	"siteline/web"
 )
 
-// postbox is a Mailer that keeps what it is given.
+// postbox is a Mailer that keeps what it is given: an e-mail it fails
+// stays pending with the failure, as the outbox keeps it for a retry.
 type postbox struct {
-	mu   sync.Mutex
-	off  error // MailConfigured's answer
-	fail error // SendMail's answer
-	sent []mailed
+	mu     sync.Mutex
+	off    error // MailConfigured's answer
+	fail   error // the first attempt's outcome
+	sent   []mailed
+	queued []storage.MailDelivery // newest last
 }
 
 type mailed struct{ to, subject, text, html string }
 
 func (p *postbox) MailConfigured() error { return p.off }
 
-func (p *postbox) SendMail(_ context.Context, to, subject, text, html string) error {
+func (p *postbox) QueueMail(_ context.Context, m MemberMail) (storage.MailDelivery, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.cancel(m.InvitationID)
+	d := storage.MailDelivery{ID: fmt.Sprint(len(p.queued)), OrgID: m.OrgID, Kind: storage.MailMemberInvitation,
+		RefID: m.InvitationID, Recipient: m.To, Status: storage.DeliverySent, Attempts: 1}
 	if p.fail != nil {
-		return p.fail
+		d.Status, d.LastError = storage.DeliveryPending, p.fail.Error()
+	} else {
+		p.sent = append(p.sent, mailed{m.To, m.Subject, m.Text, m.HTML})
 	}
-	p.sent = append(p.sent, mailed{to, subject, text, html})
+	p.queued = append(p.queued, d)
+	return d, nil
+}
+
+func (p *postbox) cancel(invitationID string) {
+	for i, d := range p.queued {
+		if d.RefID == invitationID && d.Status == storage.DeliveryPending {
+			p.queued[i].Status = storage.DeliveryCancelled
+		}
+	}
+}
+
+func (p *postbox) CancelMail(_ context.Context, invitationID string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cancel(invitationID)
 	return nil
+}
+
+func (p *postbox) Mails(_ context.Context, ids []string) ([]storage.MailDelivery, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []storage.MailDelivery
+	for i := len(p.queued) - 1; i >= 0; i-- {
+		if slices.Contains(ids, p.queued[i].RefID) {
+			out = append(out, p.queued[i])
+		}
+	}
+	return out, nil
 }
 
 var activationLink = regexp.MustCompile(`https://node\.example/activate/([A-Za-z0-9_-]{43})`)
@@ -374,16 +409,23 @@ func TestConcurrentActivationsOfOneLinkCreateOneUser(t *testing.T) {
 	}
 }
 
+// A failed first attempt leaves the invitation pending and its e-mail in
+// the outbox, shown as pending with the failure; a resend replaces it; a
+// revocation cancels the e-mail still pending.
 func TestMemberInvitationMailFailureKeepsTheInvitation(t *testing.T) {
 	f := newMemberFixture(t)
 	ctx := context.Background()
 	f.box.fail = errors.New("smtp: 451 mailbox busy")
-	out, err := f.m.InviteMembers(ctx, f.admin, web.MemberInviteInput{Emails: []string{"hal@plant.example"}})
+	out, err := f.m.InviteMembers(ctx, f.admin, web.MemberInviteInput{Emails: []string{"hal@plant.example", "ida@plant.example"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out[0].MailError, "mailbox busy") || out[0].State != storage.MemberInvitePending {
-		t.Fatalf("out %+v: want pending with the mail error", out[0])
+	if !strings.Contains(out[0].MailError, "mailbox busy") || out[0].Mail != storage.DeliveryPending || out[0].State != storage.MemberInvitePending {
+		t.Fatalf("out %+v: want pending with the mail pending and its error", out[0])
+	}
+	list, err := f.m.MemberInvitations(ctx, f.admin)
+	if err != nil || len(list) != 2 || list[0].Mail != storage.DeliveryPending || !strings.Contains(list[0].MailError, "mailbox busy") {
+		t.Fatalf("list = %+v, %v; want both with their e-mail pending and the error", list, err)
 	}
 	f.box.fail = nil
 	if _, err := f.m.ResendMemberInvitation(ctx, f.admin, out[0].ID); err != nil {
@@ -391,5 +433,25 @@ func TestMemberInvitationMailFailureKeepsTheInvitation(t *testing.T) {
 	}
 	if _, err := f.m.InspectActivation(ctx, f.box.token(t, "hal@plant.example")); err != nil {
 		t.Errorf("the resent link: %v", err)
+	}
+	if err := f.m.RevokeMemberInvitation(ctx, f.admin, out[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	mails, _ := f.box.Mails(ctx, []string{out[0].ID, out[1].ID})
+	state := map[string][]string{}
+	for _, m := range mails {
+		state[m.RefID] = append(state[m.RefID], m.Status)
+	}
+	if want := []string{storage.DeliverySent, storage.DeliveryCancelled}; !slices.Equal(state[out[0].ID], want) {
+		t.Errorf("hal's e-mails, newest first: %v, want %v (the resend replaced the pending one)", state[out[0].ID], want)
+	}
+	if want := []string{storage.DeliveryCancelled}; !slices.Equal(state[out[1].ID], want) {
+		t.Errorf("ida's e-mails after the revocation: %v, want %v", state[out[1].ID], want)
+	}
+	list, _ = f.m.MemberInvitations(ctx, f.admin)
+	for _, inv := range list {
+		if inv.ID == out[0].ID && (inv.Mail != storage.DeliverySent || inv.MailError != "") {
+			t.Errorf("hal's invitation after the resend: %+v, want its e-mail sent", inv)
+		}
 	}
 }
