@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"siteline/cluster/bus"
-	"siteline/node/federation"
 )
 
 // busConfig is the embedded NATS server's configuration. Its JetStream
@@ -37,7 +36,7 @@ func (n *Node) busConfig(ctx context.Context) (bus.Config, error) {
 	}
 	remotes := n.cfg.NATS.LeafRemotes
 	if len(remotes) == 0 {
-		url, err := n.meta(ctx, federation.MetaLeafURL)
+		url, err := n.hubLeafURL(ctx) // leaf_follow.go
 		if err != nil {
 			return cfg, err
 		}

@@ -102,6 +102,9 @@ type Node struct {
 	authz *policy.Enforcer
 	raft  *raft.Node
 	bus   *bus.Bus
+	// leaf is the hub URL the bus links to, kept in step with the address
+	// the hub announces (leaf_follow.go).
+	leaf leafFollower
 
 	// fedSetup is what preparing the federation decided at start;
 	// membership serves the cluster API (node/federation).
@@ -249,6 +252,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.federateRing(); err != nil {
 		return err
 	}
+	if n.bus != nil {
+		n.background(n.announceLeaf) // leaf_follow.go
+	}
 	if err := n.startQueue(); err != nil { // queue_service.go
 		return err
 	}
@@ -369,6 +375,7 @@ func (n *Node) startRaft(ctx context.Context) error {
 func (n *Node) applied(cmd storage.Command) {
 	n.closeDeactivated(cmd)
 	n.queueApplied(cmd) // queue_service.go
+	n.leafApplied(cmd)  // leaf_follow.go
 	for _, ch := range cmd.Changes {
 		var err error
 		switch ch.Op {
@@ -422,6 +429,9 @@ func (n *Node) startBus(ctx context.Context) error {
 	}
 	n.bus = b
 	n.onStop("bus", b.Shutdown)
+	if len(n.cfg.NATS.LeafRemotes) == 0 && len(cfg.LeafRemotes) == 1 {
+		n.leaf.started(b, cfg.LeafRemotes[0].URL) // leaf_follow.go
+	}
 	if cfg.LeafListen != "" {
 		return n.keepPort(ctx, metaLeafPort, n.cfg.leafListen(), b.LeafAddr()) // ports.go
 	}

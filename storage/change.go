@@ -58,6 +58,9 @@ const (
 	OpSetAutoAssign Op = "user.auto_assign.set" // AutoAssign
 	// OpSetTeamQueue sets how a team's queue offers requests.
 	OpSetTeamQueue Op = "team.queue.set" // TeamQueue
+	// OpPutLeafAddress records where a node accepts leaf links
+	// (storage/leaf.go); federation data, of no organisation.
+	OpPutLeafAddress Op = "leaf_address.put" // LeafAddress
 )
 
 // Change is one mutation of organisation data. Exactly the fields its Op
@@ -89,6 +92,8 @@ type Change struct {
 	// OpSetTeamQueue.
 	AutoAssign *AutoAssign `json:"auto_assign,omitempty"`
 	TeamQueue  *TeamQueue  `json:"team_queue,omitempty"`
+	// LeafAddress travels with OpPutLeafAddress.
+	LeafAddress *LeafAddress `json:"leaf_address,omitempty"`
 
 	// Existing marks a put that updates a record: it applies only if the
 	// record still exists when the change is applied, and is refused with
@@ -197,6 +202,10 @@ func (ch Change) validate() error {
 	case OpSetTeamQueue:
 		if ch.TeamQueue == nil {
 			return missing("team_queue")
+		}
+	case OpPutLeafAddress:
+		if ch.LeafAddress == nil {
+			return missing("leaf_address")
 		}
 	case OpSetUserLabels:
 		if ch.ID == "" {

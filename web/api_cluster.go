@@ -115,6 +115,9 @@ type JoinResponse struct {
 	// LeafURL is where the new node sends its site history: the voter's
 	// NATS leaf node listener (tls://host:port); empty when it has none.
 	LeafURL string `json:"leaf_url,omitempty"`
+	// NodeID is the voter's node id: the new node follows the leaf address
+	// that voter announces through the replicated log when it moves.
+	NodeID string `json:"node_id,omitempty"`
 }
 
 type joinTokenIn struct {

@@ -144,6 +144,7 @@ type Bus struct {
 	log *slog.Logger
 
 	mu      sync.Mutex // guards the fields below
+	opts    *server.Options // what srv was started with, for a reload
 	srv     *server.Server
 	nc      *nats.Conn
 	js      jetstream.JetStream
@@ -228,7 +229,7 @@ func (b *Bus) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("bus: jetstream client: %w", err)
 	}
 
-	b.srv, b.nc, b.js, b.closed, b.started = srv, nc, js, closed, true
+	b.opts, b.srv, b.nc, b.js, b.closed, b.started = opts, srv, nc, js, closed, true
 	b.log.Info("nats: started", "store", opts.StoreDir, "listen", b.cfg.Listen)
 	return nil
 }

@@ -49,9 +49,37 @@ func (b *Bus) leafOptions(opts *server.Options) error {
 		}
 		opts.LeafNode.Remotes = append(opts.LeafNode.Remotes, ro)
 	}
-	if len(opts.LeafNode.Remotes) > 0 {
-		opts.LeafNode.ReconnectInterval = leafReconnect
+	// Set with or without remotes: a reload that adds the first one may
+	// not change it (SetLeafRemotes).
+	opts.LeafNode.ReconnectInterval = leafReconnect
+	return nil
+}
+
+// SetLeafRemotes replaces the hubs this node links to as a leaf, while it
+// runs: a link to a hub no longer listed closes, a new hub is dialled, an
+// unchanged one stays up. The server's configuration reload does it.
+func (b *Bus) SetLeafRemotes(remotes []LeafRemote) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.srv == nil || b.stopped {
+		return errors.New("bus: set leaf remotes: not running")
 	}
+	cfg := b.cfg
+	cfg.LeafRemotes = remotes
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	opts := b.opts.Clone()
+	opts.LeafNode.Remotes = nil
+	next := &Bus{cfg: cfg}
+	if err := next.leafOptions(opts); err != nil {
+		return err
+	}
+	if err := b.srv.ReloadOptions(opts); err != nil {
+		return fmt.Errorf("bus: set leaf remotes: %w", err)
+	}
+	b.cfg.LeafRemotes, b.opts = remotes, opts
+	b.log.Info("nats: leaf remotes replaced", "remotes", len(remotes))
 	return nil
 }
 

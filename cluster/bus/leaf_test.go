@@ -266,3 +266,49 @@ func TestRestartSourcesResumesOnce(t *testing.T) {
 		t.Errorf("stream holds %d messages, want 100", n)
 	}
 }
+
+// TestSetLeafRemotesFollowsAHubThatMoved: headquarters restarts on another
+// leaf port; the running plant is given the new address and links to it,
+// with history flowing again; given no hub, it unlinks.
+func TestSetLeafRemotesFollowsAHubThatMoved(t *testing.T) {
+	testutil.System(t)
+	dir := t.TempDir()
+	ca, err := pki.NewCA("Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testContext(t)
+	hqTLS, plantTLS := nodeTLS(t, ca, dir, "hq"), nodeTLS(t, ca, dir, "plant")
+	hqCfg := Config{Dir: filepath.Join(dir, "hq"), ServerName: "hq", Domain: "hq", LeafListen: "127.0.0.1:0", LeafTLS: hqTLS}
+	hq := startBus(t, ctx, hqCfg)
+	plant := startBus(t, ctx, Config{Dir: filepath.Join(dir, "plant"), ServerName: "plant", Domain: "plant",
+		LeafRemotes: []LeafRemote{{URL: "tls://" + hq.LeafAddr(), TLS: plantTLS}}})
+	testutil.Eventually(t, 20*time.Second, "leaf link", func() bool { return hq.LeafLinks() == 1 })
+	if err := plant.EnsureStream(ctx, "HISTORY", []string{"history.plant"}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := hq.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hq = startBus(t, ctx, hqCfg) // a new random port
+	if err := plant.SetLeafRemotes([]LeafRemote{{URL: "tls://[" + hq.LeafAddr()}}); err == nil {
+		t.Fatal("a remote that is not a URL was accepted")
+	}
+	if err := plant.SetLeafRemotes([]LeafRemote{{URL: "tls://" + hq.LeafAddr(), TLS: plantTLS}}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 20*time.Second, "the leaf link to the moved hub", func() bool { return hq.LeafLinks() == 1 && plant.LeafLinks() == 1 })
+	if _, err := plant.Publish(ctx, "history.plant", "e1", []byte("e1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := hq.SourceStream(ctx, "ALL", []Source{{Stream: "HISTORY", Domain: "plant"}}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, "history over the new link", func() bool { n, _ := hq.StreamLen(ctx, "ALL"); return n == 1 })
+
+	if err := plant.SetLeafRemotes(nil); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 20*time.Second, "the link to close", func() bool { return hq.LeafLinks() == 0 && plant.LeafLinks() == 0 })
+}

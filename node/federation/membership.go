@@ -173,7 +173,7 @@ func (m *Membership) Join(ctx context.Context, req web.JoinRequest) (web.JoinRes
 	}
 
 	ca := m.d.CA
-	resp := web.JoinResponse{OrgID: m.d.OrgID, CACert: string(ca.CertPEM), LeafURL: m.d.LeafURL(), Role: string(role)}
+	resp := web.JoinResponse{OrgID: m.d.OrgID, CACert: string(ca.CertPEM), LeafURL: m.d.LeafURL(), NodeID: m.d.NodeID, Role: string(role)}
 	if req.CSR != "" {
 		cert, err := ca.Sign([]byte(req.CSR), req.NodeID, role)
 		if err != nil {

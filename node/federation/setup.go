@@ -50,7 +50,10 @@ import (
 const (
 	// MetaLeafURL keeps the headquarters leaf URL a plant learnt when it
 	// joined (nats.leaf_remotes overrides it).
-	MetaLeafURL      = "federation_leaf_url"
+	MetaLeafURL = "federation_leaf_url"
+	// MetaLeafNode keeps the id of the voter whose leaf URL that is: the
+	// plant follows the address it announces (storage.LeafAddress).
+	MetaLeafNode     = "federation_leaf_node"
 	metaJoined       = "federation_joined" // set once this node joined a federation
 	metaJoinTokenPre = "join_token."       // + hex SHA-256 of a token's secret
 	joinTokenPrefix  = "slj1"
@@ -234,7 +237,7 @@ func join(ctx context.Context, c PrepareConfig, ln net.Listener) (string, pki.Ro
 			}
 		}
 	}
-	for k, v := range map[string]string{metaJoined: j.Server, "org_id": resp.OrgID, MetaLeafURL: resp.LeafURL} {
+	for k, v := range map[string]string{metaJoined: j.Server, "org_id": resp.OrgID, MetaLeafURL: resp.LeafURL, MetaLeafNode: resp.NodeID} {
 		if err := c.Store.SetMeta(ctx, k, v); err != nil {
 			return "", "", err
 		}

@@ -52,6 +52,8 @@ type snapshotV1 struct {
 	// user has auto-assign on and every team the node's strategy.
 	AutoAssign []storage.AutoAssign `json:"auto_assign,omitempty"`
 	TeamQueues []storage.TeamQueue  `json:"team_queues,omitempty"`
+	// LeafAddresses came with plants following their hub's leaf address.
+	LeafAddresses []storage.LeafAddress `json:"leaf_addresses,omitempty"`
 }
 
 // snapshotMemberInvite carries the token hash that storage.MemberInvitation
@@ -170,6 +172,9 @@ func (s *Store) readSnapshot(ctx context.Context) (*snapshotV1, error) {
 	if snap.TeamQueues, err = queryTeamQueues(ctx, tx, ""); err != nil {
 		return nil, err
 	}
+	if snap.LeafAddresses, err = queryLeafAddresses(ctx, tx, ""); err != nil {
+		return nil, err
+	}
 	return snap, tx.Commit()
 }
 
@@ -212,7 +217,7 @@ func (s *Store) restore(ctx context.Context, snap *snapshotV1) error {
 
 	// Every organisation table, children first.
 	for _, table := range []string{
-		"auto_assign", "team_queues", "history_settings", "member_invitations", "policy_versions", "user_labels", "team_memberships", "api_tokens", "contacts", "labels", "label_groups",
+		"leaf_addresses", "auto_assign", "team_queues", "history_settings", "member_invitations", "policy_versions", "user_labels", "team_memberships", "api_tokens", "contacts", "labels", "label_groups",
 		"teams", "roles", "policy_rules", "users", "sites", "orgs",
 	} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
@@ -317,6 +322,11 @@ func restoreRecords(ctx context.Context, q querier, snap *snapshotV1) error {
 	for _, t := range snap.TeamQueues {
 		if err := setTeamQueue(ctx, q, t); err != nil {
 			return fmt.Errorf("queue of team %s: %w", t.TeamID, err)
+		}
+	}
+	for _, a := range snap.LeafAddresses {
+		if err := putLeafAddress(ctx, q, a); err != nil {
+			return fmt.Errorf("leaf address of node %s: %w", a.NodeID, err)
 		}
 	}
 	return nil
