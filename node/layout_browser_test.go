@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"siteline/storage"
@@ -158,13 +160,19 @@ func checkLayout(t *testing.T, tab context.Context, base, axe string, p layoutPa
 			}
 		}
 		if s.w == 390 || s.w == 1280 {
-			violations, err := chromedp.Run(tab, chromedp.Evaluate[[]string](
-				`(window.axe ? Promise.resolve() : Promise.resolve((0, eval)(`+axe+`))).then(() => `+axeRunJS+`)`, chromedp.EvalAwaitPromise))
-			if err != nil {
-				t.Fatalf("%s at %d px: axe-core: %v", p.name, s.w, err)
-			}
-			for _, v := range violations {
+			for _, v := range runAxe(t, tab, axe) {
 				t.Errorf("%s at %d px: accessibility: %s", p.name, s.w, v)
+			}
+		}
+		if s.w == 390 { // the dark theme, at a phone's width
+			if err := chromedp.Do(tab, colorScheme("dark")); err != nil {
+				t.Fatalf("%s: dark theme: %v", p.name, err)
+			}
+			for _, v := range runAxe(t, tab, axe) {
+				t.Errorf("%s at %d px, dark theme: accessibility: %s", p.name, s.w, v)
+			}
+			if err := chromedp.Do(tab, colorScheme("light")); err != nil {
+				t.Fatalf("%s: light theme: %v", p.name, err)
 			}
 		}
 	}
@@ -176,6 +184,34 @@ func checkLayout(t *testing.T, tab context.Context, base, axe string, p layoutPa
 			t.Fatalf("%s: %v", p.name, err)
 		}
 	}
+}
+
+// runAxe runs axe-core on the page and returns its serious and critical
+// violations.
+func runAxe(t *testing.T, tab context.Context, axe string) []string {
+	t.Helper()
+	violations, err := chromedp.Run(tab, chromedp.Evaluate[[]string](
+		`(window.axe ? Promise.resolve() : Promise.resolve((0, eval)(`+axe+`))).then(() => `+axeRunJS+`)`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("axe-core: %v", err)
+	}
+	return violations
+}
+
+// colorScheme makes the page see prefers-color-scheme as scheme, and
+// waits for the colours' transitions to end (axe-core would measure the
+// contrast of a colour halfway).
+func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+		if err != nil {
+			return err
+		}
+		_, err = chromedp.Poll[bool](`document.getAnimations().every(a => !(a instanceof CSSTransition) || a.playState !== "running")`,
+			chromedp.WithPollingTimeout(5*time.Second))(ctx, t)
+		return err
+	})
 }
 
 // widest names, for the failure message, the outermost elements that stick
