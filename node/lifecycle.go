@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // The node's lifecycle. Start opens the node's parts in order, and each
@@ -39,11 +40,11 @@ func (n *Node) background(f func(ctx context.Context)) {
 func (n *Node) stop(ctx context.Context) error {
 	n.stopped = true
 	n.endLifetime()
-	n.work.Wait()
+	n.stopStep(ctx, "background work", func(context.Context) error { n.work.Wait(); return nil })
 	var errs []error
 	for i := len(n.parts) - 1; i >= 0; i-- {
 		p := n.parts[i]
-		if err := p.stop(ctx); err != nil {
+		if err := n.stopStep(ctx, p.name, p.stop); err != nil {
 			errs = append(errs, fmt.Errorf("stop %s: %w", p.name, err))
 		}
 	}
@@ -52,4 +53,17 @@ func (n *Node) stop(ctx context.Context) error {
 		n.log.Info("node stopped")
 	}
 	return errors.Join(errs...)
+}
+
+// slowStop is how long one step of a stop may take before it is logged:
+// a stop that runs out of time names the step that used it up.
+const slowStop = 5 * time.Second
+
+func (n *Node) stopStep(ctx context.Context, name string, stop func(context.Context) error) error {
+	start := time.Now()
+	err := stop(ctx)
+	if d := time.Since(start); d > slowStop {
+		n.log.Error("slow to stop", "part", name, "took", d.Round(time.Millisecond), "err", err)
+	}
+	return err
 }
