@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,4 +55,52 @@ func TestMemberPageShowsTheSupervisionIndicator(t *testing.T) {
 		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("banner still shown after the lead left: %v", err)
 	}
+}
+
+// A lead sitting in hands the session to another member of the team by
+// picking them by name on the call page: the session's owner becomes
+// that member. The picker lists the team's people and queues, not ids.
+func TestSupervisorTransfersByNameFromTheCallPage(t *testing.T) {
+	cn := startCallNode(t)
+	base := strings.Replace(cn.url, "127.0.0.1", "localhost", 1)
+	lead, _ := cn.user(t, "lead@plant.example", "Lea Lead", "regular", "team_lead")
+	member, memberB := cn.user(t, "member@plant.example", "Max Member", "regular")
+	other, _ := cn.user(t, "other@plant.example", "Mia Other", "regular")
+	cn.team(t, "Line 3", lead.ID, member.ID, other.ID)
+	call := cn.createCall(t, memberB)
+	mc := cn.join(t, memberB, call.ID, "Max", client.Config{})
+	defer mc.Close()
+
+	page := newCallChromium(t)
+	if err := chromedp.Do(page, browserLogin(base, "lead@plant.example", "lead@plant.example password 1")); err != nil {
+		t.Fatalf("lead logs in: %v", err)
+	}
+	if err := chromedp.Do(page,
+		chromedp.Navigate(base+"/calls/"+call.ID+"?sitin="+member.ID),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"] #join:not([disabled])`)),
+		chromedp.Click(chromedp.CSS(`#join`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-state="incall"] #sup-bar`)),
+	); err != nil {
+		t.Fatalf("lead sits in: %v", err)
+	}
+	options, err := chromedp.Run(page, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#transfer-to option")].map(o => o.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(options, "Mia Other") || !slices.Contains(options, "Line 3 (queue)") || slices.Contains(options, "Lea Lead") {
+		t.Fatalf("transfer choices = %q, want the team's people by name (not the lead) and its queue", options)
+	}
+	if _, err := chromedp.Run(page, chromedp.Evaluate[bool](`window.confirm = () => false; true`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(page,
+		chromedp.SetValue(chromedp.CSS(`#transfer-to`), "user:"+other.ID),
+		chromedp.Click(chromedp.CSS(`#btn-transfer`)),
+	); err != nil {
+		t.Fatalf("transfer: %v", err)
+	}
+	eventually(t, 10*time.Second, "Mia to own the session", func() bool {
+		s, err := cn.n.store.Session(context.Background(), call.ID)
+		return err == nil && s.Owner() == other.ID
+	})
 }

@@ -94,6 +94,11 @@ type callData struct {
 	// CanInvite shows the invite button (xa_ocall_contact_list_invite-guestusers);
 	// Guest swaps the ways back to the backoffice for signing out.
 	CanInvite, Guest bool
+	// TransferPeople and TransferTeams are whom a supervisor sitting in
+	// may hand the session to (xa_icall_transfer): the people of their
+	// teams, and the teams' queues.
+	TransferPeople []storage.User
+	TransferTeams  []storage.Team
 }
 
 func (s *Server) uiCall(c *fiber.Ctx) error {
@@ -112,6 +117,9 @@ func (s *Server) uiCall(c *fiber.Ctx) error {
 	if d.Title == "" {
 		d.Title = "Call " + shortID(sess.ID)
 	}
+	if !a.isGuest() && s.can(a, policy.CallTransfer) {
+		d.TransferPeople, d.TransferTeams = s.transferTargets(c, a)
+	}
 	v := s.view(c, d.Title, "")
 	v.Data = d
 	set, ok := s.ui.sets["call"]
@@ -125,6 +133,27 @@ func (s *Server) uiCall(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	return c.Status(fiber.StatusOK).Send(buf.Bytes())
+}
+
+// transferTargets lists the people in the actor's supervision scope but
+// the actor, and the teams whose queues may take a session; what cannot be
+// read is left out (the transfer itself is checked when it is asked for).
+func (s *Server) transferTargets(c *fiber.Ctx, a Actor) ([]storage.User, []storage.Team) {
+	var people []storage.User
+	if s.deps.Policy != nil {
+		if us, err := s.deps.Policy.SupervisionScope(c.UserContext(), a, a.UserID); err == nil {
+			for _, u := range us {
+				if u.ID != a.UserID {
+					people = append(people, u)
+				}
+			}
+		}
+	}
+	var teams []storage.Team
+	if s.deps.Queues != nil {
+		teams, _ = s.deps.Queues.Teams(c.UserContext(), a)
+	}
+	return people, teams
 }
 
 func shortID(id string) string {

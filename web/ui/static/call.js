@@ -982,8 +982,11 @@ $("#btn-takeover")?.addEventListener("click", () => {
   send({ type: "take-over", member_leaves: leaves });
 });
 $("#btn-transfer")?.addEventListener("click", () => {
-  const to = $("#transfer-to").value.trim();
-  if (!to) return toast("Name the member to transfer to.");
-  const leaves = confirm("Transfer the session. Should the member leave the call? (Cancel keeps them in.)");
-  send({ type: "transfer", to_user: to, member_leaves: leaves });
+  const sel = $("#transfer-to");
+  const [kind, id] = sel.value.split(":");
+  if (!id) return toast("Choose the person or the team queue to transfer to.");
+  const name = sel.selectedOptions[0].textContent;
+  const leaves = confirm(`Transfer the session to ${name}. Should the member leave the call? (Cancel keeps them in.)`);
+  send(kind === "team" ? { type: "transfer", to_team: id, member_leaves: leaves }
+    : { type: "transfer", to_user: id, member_leaves: leaves });
 });
