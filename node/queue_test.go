@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,4 +127,42 @@ func containsCall(es []web.Event, callID string) bool {
 		}
 	}
 	return false
+}
+
+// The team page sets how the team's queue offers requests: the choice is
+// replicated and shown; a strategy that does not exist is refused with
+// its field named, and changes nothing.
+func TestTeamPageSetsTheQueueStrategy(t *testing.T) {
+	tn := startNode(t, testConfig(t, shortTempDir(t)))
+	admin := tn.admin()
+	var team storage.Team
+	if st := admin.do("POST", "/api/v1/teams", map[string]string{"name": "Line 1"}, &team); st != 201 {
+		t.Fatalf("create team = %d", st)
+	}
+	pg := &page{browser: admin}
+	if st, body := pg.get("/teams/" + team.ID); st != 200 || !strings.Contains(body, `<option value="round-robin" selected>`) {
+		t.Fatalf("team page = %d, want the queue card with round robin chosen", st)
+	}
+	if st, _, loc := pg.post("/teams/"+team.ID+"/queue", url.Values{"strategy": {"longest-idle"}}, true); st != 303 || loc != "/teams/"+team.ID {
+		t.Fatalf("set strategy = %d to %q", st, loc)
+	}
+	strategy := func() string {
+		qs, err := tn.n.store.TeamQueues(context.Background(), team.OrgID)
+		if err != nil || len(qs) != 1 {
+			t.Fatalf("team queues = %+v, %v", qs, err)
+		}
+		return qs[0].Strategy
+	}
+	if got := strategy(); got != storage.StrategyLongestIdle {
+		t.Fatalf("strategy = %q, want %q", got, storage.StrategyLongestIdle)
+	}
+	if st, body := pg.get("/teams/" + team.ID); st != 200 || !strings.Contains(body, `<option value="longest-idle" selected>`) {
+		t.Fatalf("team page after the change = %d, want longest idle chosen", st)
+	}
+	if st, body, _ := pg.post("/teams/"+team.ID+"/queue", url.Values{"strategy": {"fastest"}}, true); st != 400 || !strings.Contains(body, "strategy") {
+		t.Fatalf("unknown strategy = %d, want 400 naming the strategy", st)
+	}
+	if got := strategy(); got != storage.StrategyLongestIdle {
+		t.Fatalf("a refused change changed the strategy to %q", got)
+	}
 }

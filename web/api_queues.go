@@ -20,6 +20,9 @@ type Queues interface {
 	ListTeamQueue(ctx context.Context, a Actor, teamID string) ([]QueuedRequest, error)
 	// SetStrategy sets a team's queue strategy (xa_sup_manage-queues).
 	SetStrategy(ctx context.Context, a Actor, teamID, strategy string) (storage.TeamQueue, error)
+	// Strategy returns how a team's queue offers requests: its own
+	// strategy, or the node's default.
+	Strategy(ctx context.Context, a Actor, teamID string) (storage.TeamQueue, error)
 	// Teams lists the organisation's teams a request may be made for.
 	Teams(ctx context.Context, a Actor) ([]storage.Team, error)
 }

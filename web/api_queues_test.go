@@ -57,6 +57,13 @@ func (f fakeQueues) SetStrategy(_ context.Context, a Actor, teamID, strategy str
 	return tq, tq.Validate()
 }
 
+func (f fakeQueues) Strategy(_ context.Context, a Actor, teamID string) (storage.TeamQueue, error) {
+	if teamID != "t1" {
+		return storage.TeamQueue{}, fmt.Errorf("team %s: %w", teamID, storage.ErrNotFound)
+	}
+	return storage.TeamQueue{OrgID: "o", TeamID: teamID, Strategy: storage.StrategyRoundRobin}, nil
+}
+
 func (f fakeQueues) Teams(context.Context, Actor) ([]storage.Team, error) { return nil, nil }
 
 func TestQueueRoutesPermissionsAndBadInput(t *testing.T) {

@@ -31,6 +31,7 @@ func (s *Server) uiRoutes() []route {
 		{method: "GET", path: "/teams/:id", perm: policy.AdminTeams, page: true, summary: "One team", handler: s.uiTeam},
 		{method: "POST", path: "/teams/:id", perm: policy.AdminTeams, page: true, summary: "Rename a team", handler: s.uiRenameTeam},
 		{method: "POST", path: "/teams/:id/delete", perm: policy.AdminTeams, page: true, summary: "Delete a team", handler: s.uiDeleteTeam},
+		{method: "POST", path: "/teams/:id/queue", perm: policy.ManageQueues, page: true, summary: "Set how a team's queue offers service requests", handler: s.uiSetStrategy},
 		{method: "POST", path: "/teams/:id/members", perm: policy.AdminTeams, page: true, summary: "Add a team member or change their role", handler: s.uiSetMember},
 		{method: "POST", path: "/teams/:id/members/:user/delete", perm: policy.AdminTeams, page: true, summary: "Remove a team member", handler: s.uiRemoveMember},
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"siteline/policy"
 	"siteline/storage"
 )
 
@@ -89,6 +90,9 @@ type teamData struct {
 	Members    []memberRow
 	Candidates []storage.User
 	TeamRoles  []storage.TeamRole
+	// Queue is how the team's queue offers service requests, for holders
+	// of xa_sup_manage-queues (nil for others).
+	Queue *storage.TeamQueue
 }
 
 type memberRow struct {
@@ -129,10 +133,37 @@ func (s *Server) showTeam(c *fiber.Ctx, status int, f *formState) error {
 			d.Candidates = append(d.Candidates, u)
 		}
 	}
+	if s.deps.Queues != nil && s.can(a, policy.ManageQueues) {
+		if tq, err := s.deps.Queues.Strategy(ctx, a, t.ID); err == nil {
+			d.Queue = &tq
+		}
+	}
 	v := s.view(c, t.Name, "teams")
 	v.Form = f
 	v.Data = d
 	return s.ui.render(c, status, "team", v)
+}
+
+// uiSetStrategy sets how the team's queue offers service requests.
+func (s *Server) uiSetStrategy(c *fiber.Ctx) error {
+	id := param(c, "id")
+	if _, err := s.orgTeam(c, id); err != nil {
+		return err
+	}
+	f := readForm(c, "queue", "strategy")
+	a, _ := actorOf(c)
+	if s.deps.Queues == nil {
+		return failed(c, f, &Error{Status: fiber.StatusServiceUnavailable, Code: "unavailable", Message: "team queues do not run on this node"}, s.showTeam)
+	}
+	tq, err := s.deps.Queues.SetStrategy(c.UserContext(), a, id, f.V("strategy"))
+	if err != nil {
+		return failed(c, f, err, s.showTeam)
+	}
+	how := "in turn (round robin)"
+	if tq.Strategy == storage.StrategyLongestIdle {
+		how = "to the member idle the longest"
+	}
+	return done(c, "/teams/"+id, "Service requests for this team are now offered "+how+".")
 }
 
 func (s *Server) uiRenameTeam(c *fiber.Ctx) error {

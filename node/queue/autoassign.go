@@ -154,6 +154,19 @@ func (s *Service) SetStrategy(ctx context.Context, a web.Actor, teamID, strategy
 	return tq, nil
 }
 
+// Strategy returns how a team of the actor's organisation offers its
+// queue's requests.
+func (s *Service) Strategy(ctx context.Context, a web.Actor, teamID string) (storage.TeamQueue, error) {
+	if _, err := s.teamOf(ctx, a.OrgID, teamID); err != nil {
+		return storage.TeamQueue{}, err
+	}
+	st, err := s.strategyOf(ctx, a.OrgID, teamID)
+	if err != nil {
+		return storage.TeamQueue{}, err
+	}
+	return storage.TeamQueue{OrgID: a.OrgID, TeamID: teamID, Strategy: st}, nil
+}
+
 // strategyOf returns a team's strategy: its own or the node's.
 func (s *Service) strategyOf(ctx context.Context, orgID, teamID string) (string, error) {
 	list, err := s.d.Store.TeamQueues(ctx, orgID)
