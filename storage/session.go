@@ -34,6 +34,9 @@ const (
 	EventRevealed  = "revealed"    // a hidden supervisor became a visible participant
 	EventTakenOver = "taken_over"  // a supervisor became the owning expert
 	EventTransfer  = "transferred" // the session moved to another user or a team's queue
+	// EventMonitor: a supervisor asked to see a member's screen or camera
+	// outside a call; the session is the one that shows it.
+	EventMonitor = "monitor"
 )
 
 // Session is one call at this site: site data, born and kept here.

@@ -183,6 +183,8 @@ type supervisionData struct {
 	Teams    []SupervisedTeam
 	Selected string
 	Statuses []string
+	// CanMonitor offers to see a member's screen (xa_icall_monitor-screen).
+	CanMonitor bool
 }
 
 // uiSupervision is the live team dashboard page: the team picker here, the
@@ -193,7 +195,7 @@ func (s *Server) uiSupervision(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := supervisionData{Teams: teams, Statuses: Statuses}
+	d := supervisionData{Teams: teams, Statuses: Statuses, CanMonitor: s.can(a, policy.CallMonitorScreen)}
 	want := c.Query("team")
 	for _, t := range teams {
 		if t.ID == want || d.Selected == "" {

@@ -123,10 +123,16 @@ func (cs *Service) ViewCall(ctx context.Context, a web.Actor, id string) (storag
 // the call whom a's teams reach), else the first of the call's people
 // a's teams reach.
 func (cs *Service) checkSitIn(ctx context.Context, a web.Actor, s storage.Session, monitor string) (string, error) {
-	if a.Local || isGuest(a) {
-		return "", &storage.ForbiddenError{Permission: policy.CallSitIn}
+	// A call made to show a member's screen (monitor.go) is watched with
+	// xa_icall_monitor-screen, and shows that member alone.
+	perm := policy.CallSitIn
+	if m := cs.monitored(s.ID); m != "" && (monitor == "" || monitor == m) {
+		perm, monitor = policy.CallMonitorScreen, m
 	}
-	if err := cs.enforcer.Check(a.OrgID, a.UserID, policy.CallSitIn); err != nil {
+	if a.Local || isGuest(a) {
+		return "", &storage.ForbiddenError{Permission: perm}
+	}
+	if err := cs.enforcer.Check(a.OrgID, a.UserID, perm); err != nil {
 		return "", err
 	}
 	people, err := cs.callPeople(ctx, s)
@@ -148,7 +154,7 @@ func (cs *Service) checkSitIn(ctx context.Context, a web.Actor, s storage.Sessio
 	if err != nil {
 		return "", err
 	}
-	if err := policy.InScope(cs.enforcer, reach, a.OrgID, a.UserID, monitor, policy.CallSitIn); err != nil {
+	if err := policy.InScope(cs.enforcer, reach, a.OrgID, a.UserID, monitor, perm); err != nil {
 		return "", err
 	}
 	return monitor, nil

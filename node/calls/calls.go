@@ -47,6 +47,8 @@ type Service struct {
 	directs map[string]*directSession // WHIP and WHEP sessions by id
 
 	empty emptyCalls // end.go
+
+	monitors sync.Map // call id -> the member it shows (monitor.go)
 }
 
 type directSession struct {

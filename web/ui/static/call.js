@@ -41,8 +41,11 @@ const state = {
   iceServers: [],
   iceRefresh: 0, // timer fetching fresh relay credentials
 };
-// A supervisor opens /call/<id>?sitin=<member id> to sit in hidden.
+// A supervisor opens /call/<id>?sitin=<member id> to sit in hidden; a
+// member asked to show their screen opens /call/<id>?share=screen, and
+// joining shares it (the camera where screens cannot be shared).
 state.sitIn = new URLSearchParams(location.search).get("sitin") || "";
+state.shareScreen = new URLSearchParams(location.search).get("share") === "screen";
 state.hidden = !!state.sitIn;
 state.coaching = false;
 window.sitelineCall = state;
@@ -362,8 +365,19 @@ function enterCall() {
   $("#after").hidden = true;
   state.startedAt = Date.now();
   if (!isPhone && window.matchMedia("(min-width: 1100px)").matches) setChat(true);
-  $("#btn-share") && ($("#btn-share").hidden = !(navigator.mediaDevices?.getDisplayMedia && !isPhone));
+  $("#btn-share") && ($("#btn-share").hidden = !canShareScreen());
+  if (state.screen) { // shared on joining (?share=screen)
+    const track = state.screen.getVideoTracks()[0];
+    track.onended = () => stopShare();
+    $("#self-video").srcObject = state.screen;
+    $("#tile-self").classList.add("screen");
+    $("#btn-share")?.setAttribute("aria-pressed", "true");
+  }
   layout();
+}
+
+function canShareScreen() {
+  return !!navigator.mediaDevices?.getDisplayMedia && !isPhone;
 }
 
 function rtcConfig() {
@@ -861,6 +875,7 @@ setInterval(() => {
 // ---- wiring ----------------------------------------------------------------
 
 function wire() {
+  if (state.shareScreen) joinButton.querySelector("span").textContent = canShareScreen() ? "Share my screen" : "Share my camera";
   $("#pre-mic").addEventListener("click", () => setMic(!state.micOn));
   $("#pre-cam").addEventListener("click", () => setCam(!state.camOn));
   $("#btn-mic").addEventListener("click", () => setMic(!state.micOn));
@@ -900,6 +915,16 @@ function wire() {
     joinButton.disabled = true;
     showError("");
     meterCtx?.close().catch(() => {});
+    // Asked for the screen: pick it now, while the click lets the page.
+    if (state.shareScreen && canShareScreen() && !state.screen) {
+      try {
+        const s = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false });
+        s.getVideoTracks()[0].contentHint = "detail";
+        state.screen = s;
+      } catch (_) {
+        toast("The screen was not shared: your camera is shown instead.");
+      }
+    }
     try {
       await join();
     } catch (err) {
@@ -938,7 +963,9 @@ function showMonitoring(m) {
   el.hidden = !m;
   if (!m) return;
   el.dataset.mode = m.mode || "sit-in";
-  el.textContent = m.mode === "coach" ? `${m.name} is coaching you` : `Your lead ${m.name} is listening`;
+  if (m.mode === "coach") el.textContent = `${m.name} is coaching you`;
+  else if (state.shareScreen) el.textContent = `${m.name} is watching your ${state.screen ? "screen" : "camera"}`;
+  else el.textContent = `Your lead ${m.name} is listening`;
 }
 
 // toggleCoach publishes the microphone to the member (the first time)

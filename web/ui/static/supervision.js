@@ -216,6 +216,43 @@ function fillCard(c, m) {
     a.dataset.sitin = m.id;
     c.append(a);
   }
+  if (root.dataset.canMonitor === "true" && m.status !== "offline") {
+    const b = el("button", "btn btn-sm sv-monitor", "See screen");
+    b.type = "button";
+    b.dataset.monitor = m.id;
+    b.title = `Ask ${m.name} to share their screen with you`;
+    b.addEventListener("click", () => monitor(m, b));
+    c.append(b);
+  }
+}
+
+// monitor asks a member to share their screen: their open pages ring, and
+// this page opens the call that shows it, where the lead watches unseen
+// by anyone but the member, who sees that they are watched.
+async function monitor(m, button) {
+  button.disabled = true;
+  const csrf = document.querySelector('form[action="/logout"] input[name="_csrf"]')?.value || "";
+  try {
+    const res = await fetch(`/api/v1/users/${encodeURIComponent(m.id)}/monitor`, {
+      method: "POST", headers: { Accept: "application/json", "X-CSRF-Token": csrf },
+    });
+    const out = await res.json().catch(() => ({}));
+    if (res.status === 201 && out.url) {
+      location.assign(out.url);
+      return;
+    }
+    notice(out.reason || out.error || `Asking ${m.name} failed (${res.status}).`);
+  } catch (err) {
+    notice(`Asking ${m.name} failed: ${err.message}`);
+  }
+  button.disabled = false;
+}
+
+function notice(text) {
+  const n = document.getElementById("sv-notice");
+  if (!n) return;
+  n.textContent = text;
+  n.hidden = false;
 }
 
 function renderMember(m) {
