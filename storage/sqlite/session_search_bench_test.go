@@ -162,7 +162,7 @@ func explain(b *testing.B, s *Store, q storage.SessionQuery) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if p.match, err = s.matchText(context.Background(), p.terms); err != nil {
+	if p.match, p.matches, err = s.matchText(context.Background(), p.terms); err != nil {
 		b.Fatal(err)
 	}
 	from, err := s.source(context.Background(), p)

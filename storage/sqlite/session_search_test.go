@@ -295,7 +295,7 @@ func TestSearchSessionsMatchesReference(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(42, 1))
 	nonEmpty := 0
-	defer func(n, l int) { rareMatches, shortList = n, l }(rareMatches, shortList)
+	defer func(n, l, m int) { rareMatches, shortList, setMatches = n, l, m }(rareMatches, shortList, setMatches)
 	for i := range queries {
 		q := randomQuery(r, orgs, all, cfg)
 		// Searches start from a term's matches, from a list filter's
@@ -303,6 +303,7 @@ func TestSearchSessionsMatchesReference(t *testing.T) {
 		// same.
 		rareMatches = []int{0, 4000}[i%2]
 		shortList = []int{0, 1 << 30}[i/2%2]
+		setMatches = []int{-1, 1 << 30}[i/4%2] // text checked row by row, or against its matches
 		want := reference(all, q)
 		rows := pageAll(t, s, q)
 		got := make([]string, len(rows))

@@ -27,40 +27,58 @@ const maxSpelledOut = 64
 // no word's prefix, so that nothing matches.
 type textMatch string
 
-// matchText makes the FTS5 query of the words of a search.
-func (s *Store) matchText(ctx context.Context, terms []string) (textMatch, error) {
+// matchText makes the FTS5 query of the words of a search, and bounds how
+// many sessions it matches: at most the fewest sessions any one spelled-out
+// term is in, by the vocabulary's document counts, which the lookup that
+// spells a term out reads anyway; -1 when no term was spelled out.
+func (s *Store) matchText(ctx context.Context, terms []string) (textMatch, int, error) {
 	parts := make([]string, len(terms))
+	bound := -1
 	for i, t := range terms {
-		m, err := s.spellOut(ctx, t)
+		m, docs, err := s.spellOut(ctx, t)
 		if err != nil || m == "" {
-			return "", err
+			return "", 0, err
 		}
 		parts[i] = m
+		if docs >= 0 && (bound < 0 || docs < bound) {
+			bound = docs
+		}
 	}
-	return textMatch(strings.Join(parts, " AND ")), nil
+	return textMatch(strings.Join(parts, " AND ")), bound, nil
 }
 
 // spellOut makes the FTS5 query of one search term, "" when the index
-// holds no word it is a prefix of.
-func (s *Store) spellOut(ctx context.Context, t string) (string, error) {
+// holds no word it is a prefix of, and counts the sessions its words are
+// in (-1 when it is not spelled out: a short, non-ASCII or common prefix).
+func (s *Store) spellOut(ctx context.Context, t string) (string, int, error) {
 	if len(t) <= 3 || strings.IndexFunc(t, notASCIIWord) >= 0 {
 		// Short: FTS5's prefix indexes answer it. Not ASCII: the
 		// vocabulary holds words without their diacritics, which only
 		// FTS5's tokenizer knows how to take off.
-		return ftsMatch(t), nil
+		return ftsMatch(t), -1, nil
 	}
-	words, err := collect(ctx, s.read, scanString, `SELECT term FROM session_search_fts_vocab
+	type word struct {
+		term string
+		docs int
+	}
+	words, err := collect(ctx, s.read, func(r *sql.Rows) (word, error) {
+		var w word
+		err := r.Scan(&w.term, &w.docs)
+		return w, err
+	}, `SELECT term, doc FROM session_search_fts_vocab
 		WHERE term >= ?1 AND term <= ?1 || char(1114111) LIMIT ?2`, t, maxSpelledOut+1)
 	switch {
 	case err != nil || len(words) == 0:
-		return "", err
+		return "", 0, err
 	case len(words) > maxSpelledOut:
-		return ftsMatch(t), nil
+		return ftsMatch(t), -1, nil
 	}
+	quoted, docs := make([]string, len(words)), 0
 	for j, w := range words {
-		words[j] = `"` + strings.ReplaceAll(w, `"`, `""`) + `"`
+		quoted[j] = `"` + strings.ReplaceAll(w.term, `"`, `""`) + `"`
+		docs += w.docs
 	}
-	return "(" + strings.Join(words, " OR ") + ")", nil
+	return "(" + strings.Join(quoted, " OR ") + ")", docs, nil
 }
 
 func notASCIIWord(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }
