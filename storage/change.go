@@ -58,6 +58,9 @@ const (
 	OpSetAutoAssign Op = "user.auto_assign.set" // AutoAssign
 	// OpSetTeamQueue sets how a team's queue offers requests.
 	OpSetTeamQueue Op = "team.queue.set" // TeamQueue
+	// OpPutSSOSettings replaces an organisation's single sign-on settings
+	// (sso.go).
+	OpPutSSOSettings Op = "sso_settings.put" // SSOSettings
 )
 
 // Change is one mutation of organisation data. Exactly the fields its Op
@@ -89,6 +92,8 @@ type Change struct {
 	// OpSetTeamQueue.
 	AutoAssign *AutoAssign `json:"auto_assign,omitempty"`
 	TeamQueue  *TeamQueue  `json:"team_queue,omitempty"`
+	// SSOSettings travels with OpPutSSOSettings.
+	SSOSettings *SSOSettings `json:"sso_settings,omitempty"`
 
 	// Existing marks a put that updates a record: it applies only if the
 	// record still exists when the change is applied, and is refused with
@@ -177,6 +182,10 @@ func (ch Change) validate() error {
 	case OpPutHistorySettings:
 		if ch.HistorySettings == nil {
 			return missing("history_settings")
+		}
+	case OpPutSSOSettings:
+		if ch.SSOSettings == nil {
+			return missing("sso_settings")
 		}
 	case OpPutMemberInvite, OpRevokeMemberInvite, OpAcceptMemberInvite:
 		if ch.MemberInvitation == nil {

@@ -146,6 +146,10 @@ type Deps struct {
 	// Reports is the service-report use case; nil (or no Calls) leaves its
 	// routes out.
 	Reports Reports
+	// SSO runs single sign-on logins and SSOAdmin edits their settings;
+	// nil leaves their routes out (sso.go).
+	SSO      SSO
+	SSOAdmin SSOAdmin
 	// Metrics serves /metrics (the node's own Prometheus registry).
 	Metrics http.Handler
 	// Now is the clock; time.Now when nil.

@@ -99,6 +99,8 @@ func (s *Server) routeTable() []route {
 		{s.deps.Media != nil, s.mediaRoutes},
 		{s.deps.Supervision != nil, s.supervisionRoutes},
 		{s.deps.Reports != nil && s.deps.Calls != nil, s.reportRoutes},
+		{s.deps.SSO != nil, s.ssoRoutes},
+		{s.deps.SSOAdmin != nil, s.ssoSettingsRoutes},
 	} {
 		if svc.present {
 			routes = append(routes, svc.routes()...)

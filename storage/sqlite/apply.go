@@ -233,6 +233,8 @@ func applyChange(ctx context.Context, q querier, ch storage.Change) error {
 		return setAutoAssign(ctx, q, *ch.AutoAssign)
 	case storage.OpSetTeamQueue:
 		return setTeamQueue(ctx, q, *ch.TeamQueue)
+	case storage.OpPutSSOSettings:
+		return putSSOSettings(ctx, q, *ch.SSOSettings)
 	}
 	return &storage.ValidationError{Field: "op", Problem: fmt.Sprintf("unknown operation %q", ch.Op)}
 }

@@ -52,6 +52,9 @@ type snapshotV1 struct {
 	// user has auto-assign on and every team the node's strategy.
 	AutoAssign []storage.AutoAssign `json:"auto_assign,omitempty"`
 	TeamQueues []storage.TeamQueue  `json:"team_queues,omitempty"`
+	// SSOSettings came with single sign-on; absent, no organisation has
+	// any.
+	SSOSettings []storage.SSOSettings `json:"sso_settings,omitempty"`
 }
 
 // snapshotMemberInvite carries the token hash that storage.MemberInvitation
@@ -170,6 +173,9 @@ func (s *Store) readSnapshot(ctx context.Context) (*snapshotV1, error) {
 	if snap.TeamQueues, err = queryTeamQueues(ctx, tx, ""); err != nil {
 		return nil, err
 	}
+	if snap.SSOSettings, err = querySSOSettings(ctx, tx, ""); err != nil {
+		return nil, err
+	}
 	return snap, tx.Commit()
 }
 
@@ -212,7 +218,7 @@ func (s *Store) restore(ctx context.Context, snap *snapshotV1) error {
 
 	// Every organisation table, children first.
 	for _, table := range []string{
-		"auto_assign", "team_queues", "history_settings", "member_invitations", "policy_versions", "user_labels", "team_memberships", "api_tokens", "contacts", "labels", "label_groups",
+		"sso_settings", "auto_assign", "team_queues", "history_settings", "member_invitations", "policy_versions", "user_labels", "team_memberships", "api_tokens", "contacts", "labels", "label_groups",
 		"teams", "roles", "policy_rules", "users", "sites", "orgs",
 	} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
@@ -317,6 +323,11 @@ func restoreRecords(ctx context.Context, q querier, snap *snapshotV1) error {
 	for _, t := range snap.TeamQueues {
 		if err := setTeamQueue(ctx, q, t); err != nil {
 			return fmt.Errorf("queue of team %s: %w", t.TeamID, err)
+		}
+	}
+	for _, st := range snap.SSOSettings {
+		if err := putSSOSettings(ctx, q, st); err != nil {
+			return fmt.Errorf("sso settings of %s: %w", st.OrgID, err)
 		}
 	}
 	return nil
