@@ -110,8 +110,6 @@ func (s *Server) ssoFailed(c *fiber.Ctx, err error) error {
 	var he *Error
 	if errors.As(err, &he) {
 		status = he.Status
-	} else if !errors.Is(err, storage.ErrUnauthenticated) && !errors.Is(err, storage.ErrInvalid) && !strings.Contains(err.Error(), "single sign-on refused") {
-		status = fiber.StatusBadGateway
 	}
 	f := &formState{Name: "login", Values: map[string][]string{}}
 	f.Err = "Single sign-on failed: " + sentence(err.Error())

@@ -61,8 +61,17 @@ type Provision struct {
 // ErrLogin is matched by every refused login; the message says why.
 var ErrLogin = errors.New("single sign-on refused")
 
+// loginError is a refused login: its message says why, and it matches
+// ErrLogin and storage.ErrUnauthenticated.
+type loginError struct{ msg string }
+
+func (e *loginError) Error() string { return e.msg }
+func (e *loginError) Is(target error) bool {
+	return target == ErrLogin || target == storage.ErrUnauthenticated
+}
+
 func refused(format string, args ...any) error {
-	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrLogin)
+	return &loginError{msg: fmt.Sprintf(format, args...)}
 }
 
 // FlowTTL is how long a started login may take at the provider.
