@@ -235,4 +235,3 @@ func (s *Server) apiPutSSOSettings(c *fiber.Ctx) error {
 	}
 	return c.JSON(s.ssoOut(c, st))
 }
-
