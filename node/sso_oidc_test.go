@@ -161,11 +161,25 @@ func startSSOLogin(t *testing.T, tn *testNode) *ssoAttempt {
 	if a.flow == "" {
 		t.Fatal("start SSO set no flow cookie")
 	}
-	q := a.auth.Query()
-	if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("state") == "" || q.Get("nonce") == "" {
-		t.Fatalf("authorization request %s lacks PKCE, state or nonce", a.auth)
-	}
 	return a
+}
+
+// post brings the provider's SAML response back to the node's ACS with
+// the flow cookie (none when the attempt has no flow); it answers as
+// finish does.
+func (a *ssoAttempt) post(response, relayState string) (int, *browser, string) {
+	a.t.Helper()
+	b := a.tn.anon()
+	if a.flow != "" {
+		b.header = http.Header{"Cookie": {"__Host-siteline-sso=" + a.flow}}
+	}
+	form := url.Values{"SAMLResponse": {response}, "RelayState": {relayState}}
+	status, body := b.raw("POST", "/sso/"+a.tn.n.OrgID()+"/saml/acs", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	if b.cookie == "" {
+		return status, nil, string(body)
+	}
+	b.header = nil
+	return status, b, string(body)
 }
 
 // finish brings the provider's redirect back to the node with the flow
@@ -221,6 +235,10 @@ func TestSSOOIDCLogin(t *testing.T) {
 
 	login := func() (int, *browser, string) {
 		a := startSSOLogin(t, tn)
+		q := a.auth.Query()
+		if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("state") == "" || q.Get("nonce") == "" {
+			t.Fatalf("authorization request %s lacks PKCE, state or nonce", a.auth)
+		}
 		return a.finish(o.login(t, a.auth.String(), "ada", opPassword))
 	}
 	me := func(b *browser) (roles []string, userID string) {
@@ -287,6 +305,7 @@ func TestSSOOIDCLogin(t *testing.T) {
 		if b != nil {
 			t.Fatalf("refused login started a session (status %d)", st)
 		}
+		t.Logf("refused: %.300s", pageError(body))
 		if st != http.StatusUnauthorized || !strings.Contains(strings.ToLower(body), strings.ToLower(want)) {
 			t.Fatalf("status %d, body lacks %q:\n%s", st, want, pageError(body))
 		}

@@ -129,7 +129,20 @@ func (s *Service) SAMLMetadata(ctx context.Context, orgID string) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	return xml.MarshalIndent(sp.Metadata(), "", "  ")
+	md := sp.Metadata()
+	// No encryption key is published: the IdP then sends the assertion
+	// in the clear inside the TLS connection, signed as ever.
+	for i := range md.SPSSODescriptors {
+		d := &md.SPSSODescriptors[i]
+		keep := d.KeyDescriptors[:0]
+		for _, k := range d.KeyDescriptors {
+			if k.Use != "encryption" {
+				keep = append(keep, k)
+			}
+		}
+		d.KeyDescriptors = keep
+	}
+	return xml.MarshalIndent(md, "", "  ")
 }
 
 // FinishSAML checks a posted SAMLResponse: the signature of the IdP
