@@ -396,4 +396,3 @@ func mustURL(t *testing.T, s string) url.URL {
 	}
 	return *u
 }
-
