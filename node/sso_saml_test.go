@@ -120,32 +120,32 @@ func formValues(page []byte) map[string]string {
 // login signs name in at the IdP for the authentication request at
 // authURL (sent to the IdP's address whatever host it names) and returns
 // the SAMLResponse and RelayState the IdP's page posts back.
-func (idp *testIdP) login(authURL *url.URL, name string, jar http.CookieJar) (string, string) {
-	idp.t.Helper()
+func (idp *testIdP) login(t *testing.T, authURL *url.URL, name string, jar http.CookieJar) (string, string) {
+	t.Helper()
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
 	u, _ := url.Parse(idp.addr)
 	at := *authURL
 	at.Scheme, at.Host = u.Scheme, u.Host
 	resp, err := c.Get(at.String())
 	if err != nil {
-		idp.t.Fatal(err)
+		t.Fatal(err)
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	f := formValues(page)
 	if f["SAMLRequest"] == "" {
-		idp.t.Fatalf("the IdP shows no login form (status %d): %s", resp.StatusCode, page)
+		t.Fatalf("the IdP shows no login form (status %d): %s", resp.StatusCode, page)
 	}
 	resp, err = c.PostForm(idp.addr+"/sso", url.Values{"user": {name}, "password": {opPassword},
 		"SAMLRequest": {f["SAMLRequest"]}, "RelayState": {f["RelayState"]}})
 	if err != nil {
-		idp.t.Fatal(err)
+		t.Fatal(err)
 	}
 	page, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	f = formValues(page)
 	if f["SAMLResponse"] == "" {
-		idp.t.Fatalf("the IdP posts no SAMLResponse (status %d): %s", resp.StatusCode, page)
+		t.Fatalf("the IdP posts no SAMLResponse (status %d): %s", resp.StatusCode, page)
 	}
 	return f["SAMLResponse"], f["RelayState"]
 }
@@ -228,11 +228,12 @@ func TestSSOSAMLLogin(t *testing.T) {
 		t.Fatalf("SP metadata (status %d) does not name the ACS URL %s", st, out.SAMLACSURL)
 	}
 	idp.put("/services/siteline", spMetadata)
+	idp.setUser("grace", "plant-admins")
 
 	login := func(name string) (*ssoAttempt, string, string) {
 		a := startSSOLogin(t, tn)
 		jar, _ := cookiejar.New(nil)
-		resp, relay := idp.login(a.auth, name, jar)
+		resp, relay := idp.login(t, a.auth, name, jar)
 		return a, resp, relay
 	}
 	me := func(b *browser) []string {
@@ -293,7 +294,7 @@ func TestSSOSAMLLogin(t *testing.T) {
 		impostor.setUser("grace", "plant-admins")
 		a := startSSOLogin(t, tn)
 		jar, _ := cookiejar.New(nil)
-		resp, relay := impostor.login(a.auth, "grace", jar)
+		resp, relay := impostor.login(t, a.auth, "grace", jar)
 		st, b, body := a.post(resp, relay)
 		refused(t, st, b, body, "signature")
 	})
@@ -320,7 +321,7 @@ func TestSSOSAMLLogin(t *testing.T) {
 		idp.put("/services/other", md)
 		a := startSSOLogin(t, tn)
 		jar, _ := cookiejar.New(nil)
-		resp, relay := idp.login(editRequest(t, a.auth, other.EntityID), "grace", jar)
+		resp, relay := idp.login(t, editRequest(t, a.auth, other.EntityID), "grace", jar)
 		st, b, body := a.post(resp, relay)
 		refused(t, st, b, body, "audience")
 	})
@@ -363,7 +364,7 @@ func TestSSOSAMLLogin(t *testing.T) {
 		jar, _ := cookiejar.New(nil)
 		login := func() (string, string) {
 			// A login at the IdP leaves its session in jar.
-			idp.login(startSSOLogin(t, tn).auth, "grace", jar)
+			idp.login(t, startSSOLogin(t, tn).auth, "grace", jar)
 			c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
 			r, err := c.Get(idp.addr + "/login/siteline")
 			if err != nil {
