@@ -101,6 +101,7 @@ func (s *Server) routeTable() []route {
 		{s.deps.Reports != nil && s.deps.Calls != nil, s.reportRoutes},
 		{s.deps.SSO != nil, s.ssoRoutes},
 		{s.deps.SSOAdmin != nil, s.ssoSettingsRoutes},
+		{s.deps.SSOAdmin != nil, s.ssoUIRoutes},
 	} {
 		if svc.present {
 			routes = append(routes, svc.routes()...)
