@@ -483,6 +483,7 @@ func (n *Node) startWeb() error {
 		Reports:      n.reports,
 		SSO:          ssoWeb{svc: n.sso, admin: n.admin, store: n.store},
 		SSOAdmin:     ssoWeb{svc: n.sso, admin: n.admin, store: n.store},
+		SCIM:         scimService{n.admin},
 		Metrics:      metricsHandler(n.reg),
 		Now:          n.now,
 		DefaultOrgID: n.orgID,

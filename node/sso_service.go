@@ -16,6 +16,13 @@ func (n *Node) startSSO() {
 	n.sso = sso.New(n.store, n.admin, func() string { return strings.TrimRight(n.URL(), "/") }, n.now)
 }
 
+// scimService is SCIM's side of the organisation service.
+type scimService struct{ *org.Service }
+
+func (scimService) Actor(orgID string) web.Actor { return org.SCIMActor(orgID) }
+
+var _ web.SCIM = scimService{}
+
 // ssoWeb is single sign-on as the web layer sees it: the logins
 // (web.SSO) and their settings (web.SSOAdmin).
 type ssoWeb struct {
@@ -73,7 +80,8 @@ func (w ssoWeb) SaveSSOSettings(ctx context.Context, a web.Actor, in web.SSOInpu
 		return old, err
 	}
 	st := storage.SSOSettings{OrgID: a.OrgID, Company: strings.TrimSpace(in.Company), Mapping: in.Mapping,
-		DefaultRoles: in.DefaultRoles, RequireSSO: in.RequireSSO, BreakGlassUserID: in.BreakGlassUserID}
+		DefaultRoles: in.DefaultRoles, RequireSSO: in.RequireSSO, BreakGlassUserID: in.BreakGlassUserID,
+		SCIMTokenHash: old.SCIMTokenHash}
 	if issuer := strings.TrimSpace(in.OIDCIssuer); issuer != "" {
 		secret := in.OIDCClientSecret
 		if secret == "" && old.OIDC != nil {

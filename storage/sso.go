@@ -27,9 +27,12 @@ type SSOSettings struct {
 	// of the mapped ones; empty gives the regular role.
 	DefaultRoles []string `json:"default_roles,omitempty"`
 	// RequireSSO refuses password logins to everyone but BreakGlassUserID.
-	RequireSSO       bool      `json:"require_sso,omitempty"`
-	BreakGlassUserID string    `json:"break_glass_user_id,omitempty"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	RequireSSO       bool   `json:"require_sso,omitempty"`
+	BreakGlassUserID string `json:"break_glass_user_id,omitempty"`
+	// SCIMTokenHash is the SHA-256 of the organisation's SCIM bearer
+	// token; empty when SCIM is off.
+	SCIMTokenHash []byte    `json:"scim_token_hash,omitempty"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // OIDCConfig is an OpenID Connect provider as discovery described it when

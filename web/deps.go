@@ -150,6 +150,9 @@ type Deps struct {
 	// nil leaves their routes out (sso.go).
 	SSO      SSO
 	SSOAdmin SSOAdmin
+	// SCIM serves /scim/v2 to the organisation's identity provider; nil
+	// leaves it out (scim.go).
+	SCIM SCIM
 	// Metrics serves /metrics (the node's own Prometheus registry).
 	Metrics http.Handler
 	// Now is the clock; time.Now when nil.

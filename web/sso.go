@@ -190,6 +190,29 @@ func (s *Server) ssoSettingsRoutes() []route {
 	}
 }
 
+func (s *Server) scimTokenRoutes() []route {
+	return []route{
+		{method: "POST", path: ssoSettingsPath + "/scim-token", perm: policy.AdminSSO, summary: "Make the organisation's SCIM bearer token, replacing the one before; the token is shown once",
+			out: scimTokenOut{}, handler: s.apiNewSCIMToken},
+	}
+}
+
+// scimTokenOut is a new SCIM token, shown once.
+type scimTokenOut struct {
+	Token string `json:"token"`
+	// URL is SCIM's base URL, to give the identity provider with it.
+	URL string `json:"url"`
+}
+
+func (s *Server) apiNewSCIMToken(c *fiber.Ctx) error {
+	a, _ := actorOf(c)
+	secret, err := s.deps.SCIM.NewSCIMToken(c.UserContext(), a)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(scimTokenOut{Token: secret, URL: s.baseURL(c) + "/scim/v2/" + a.OrgID})
+}
+
 func (s *Server) ssoOut(c *fiber.Ctx, st storage.SSOSettings) ssoSettingsOut {
 	base := s.baseURL(c)
 	out := ssoSettingsOut{Company: st.Company, Mapping: st.Mapping, DefaultRoles: st.DefaultRoles,

@@ -19,6 +19,9 @@ import (
 // operator.
 func ActorID(a web.Actor) string {
 	if a.Local {
+		if a.UserID != "" {
+			return a.UserID // a service acting for the node: "scim"
+		}
 		return "cli"
 	}
 	return a.UserID
