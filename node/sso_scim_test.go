@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/storage"
 	"siteline/web"
 )
 
@@ -92,6 +93,11 @@ func TestSCIM(t *testing.T) {
 	carol := create("carol@plant.example", "Carol Chem")
 	create("dan@plant.example", "Dan Driller")
 	create("eve@plant.example", "Eve Electric")
+
+	var events []storage.AuditEvent
+	if st := admin.do("GET", "/api/v1/audit?action=user.create", nil, &events); st != 200 || len(events) == 0 || events[0].ActorID != "scim" {
+		t.Fatalf("audit of a SCIM create: status %d %+v, want actor scim", st, events)
+	}
 
 	st, out = sc.do("POST", "/Users", map[string]any{"userName": "BOB@plant.example"})
 	scimFailed(t, "duplicate userName", st, out, 409, "uniqueness")

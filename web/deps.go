@@ -26,6 +26,9 @@ type Actor struct {
 	Name   string
 	Email  string
 	Local  bool
+	// Service names a service of the node acting as Local ("scim"), which
+	// the audit log names instead of the operator.
+	Service string
 	// Guests (UserID starts with GuestIDPrefix) act in CallID only, with
 	// Grants, the in-call permissions of their guest role.
 	Kind   storage.UserKind

@@ -20,7 +20,7 @@ import (
 
 // SCIMActor is who SCIM's changes in orgID are made by.
 func SCIMActor(orgID string) web.Actor {
-	return web.Actor{Local: true, UserID: "scim", OrgID: orgID, Name: "SCIM"}
+	return web.Actor{Local: true, Service: "scim", OrgID: orgID, Name: "SCIM"}
 }
 
 // SCIMTokenPrefix starts every SCIM token.
@@ -121,7 +121,7 @@ func (s *Service) DeleteUser(ctx context.Context, a web.Actor, id string) error 
 // guardBreakGlass refuses SCIM a change to the break-glass administrator,
 // the way in when the identity provider fails.
 func (s *Service) guardBreakGlass(ctx context.Context, a web.Actor, userID string) error {
-	if a.UserID != "scim" {
+	if a.Service != "scim" {
 		return nil
 	}
 	st, err := s.SSOSettings(ctx, a)

@@ -19,8 +19,8 @@ import (
 // operator.
 func ActorID(a web.Actor) string {
 	if a.Local {
-		if a.UserID != "" {
-			return a.UserID // a service acting for the node: "scim"
+		if a.Service != "" {
+			return a.Service
 		}
 		return "cli"
 	}
