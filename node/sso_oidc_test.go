@@ -30,6 +30,7 @@ import (
 type testOP struct {
 	*opstorage.Storage
 	issuer   string
+	stop     func() // closes the provider's listener
 	mu       sync.Mutex
 	groups   map[string][]string // by user id
 	lifetime atomic.Int64        // of ID tokens, nanoseconds
@@ -65,7 +66,8 @@ func startOP(t *testing.T, redirectURI string) *testOP {
 	o.lifetime.Store(int64(time.Hour))
 	srv := &http.Server{Handler: exampleop.SetupServer(issuer, o, nil, false), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	o.stop = func() { srv.Close() }
+	t.Cleanup(o.stop)
 	return o
 }
 

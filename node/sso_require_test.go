@@ -59,3 +59,22 @@ func TestSSORequired(t *testing.T) {
 		t.Fatalf("SSO login with SSO required: status %d: %s", st, pageError(body))
 	}
 }
+
+// TestSSOProviderUnreachable: when the provider cannot be reached, "Sign
+// in with" comes back to the login page saying so, and password logins
+// keep working.
+func TestSSOProviderUnreachable(t *testing.T) {
+	tn := startNode(t, Config{})
+	o := startOP(t, tn.url+"/sso/"+tn.n.OrgID()+"/oidc/callback")
+	admin := tn.admin()
+	in := web.SSOInput{Company: "Acme Plants", OIDCIssuer: o.issuer, OIDCClientID: "siteline", OIDCClientSecret: "client secret"}
+	if st := admin.do("PUT", "/api/v1/organisation/sso", in, nil); st != 200 {
+		t.Fatalf("save SSO settings: status %d", st)
+	}
+	o.stop()
+	st, page := tn.anon().raw("GET", "/sso/"+tn.n.OrgID()+"/login", "", nil)
+	if st != http.StatusBadGateway || !strings.Contains(string(page), "cannot be reached from here") {
+		t.Fatalf("SSO with the provider down: status %d:\n%s", st, pageError(string(page)))
+	}
+	tn.login(tn.cfg.Organisation.AdminEmail, tn.password)
+}

@@ -106,10 +106,17 @@ func (s *Server) ssoDone(c *fiber.Ctx, u storage.User, next string, err error) e
 // accounts keep working.
 func (s *Server) ssoFailed(c *fiber.Ctx, err error) error {
 	s.log.Info("single sign-on refused", "address", s.clientIP(c), "err", err)
-	status := fiber.StatusUnauthorized
+	var status int
 	var he *Error
-	if errors.As(err, &he) {
+	switch {
+	case errors.As(err, &he):
 		status = he.Status
+	case errors.Is(err, storage.ErrUnauthenticated):
+		status = fiber.StatusUnauthorized
+	case errors.Is(err, storage.ErrInvalid):
+		status = fiber.StatusBadRequest
+	default: // the provider unreachable, or answering nonsense
+		status = fiber.StatusBadGateway
 	}
 	f := &formState{Name: "login", Values: map[string][]string{}}
 	f.Err = "Single sign-on failed: " + sentence(err.Error())

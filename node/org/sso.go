@@ -137,6 +137,13 @@ func (s *Service) ProvisionSSO(ctx context.Context, orgID string, p sso.Provisio
 	case u.Kind != storage.UserRegular:
 		return u, fmt.Errorf("%s is not a regular user: %w", email, storage.ErrUnauthenticated)
 	}
+	if st, err := s.d.SSO.SSOSettings(ctx, orgID); err != nil {
+		return u, err
+	} else if !created && u.ID == st.BreakGlassUserID {
+		// The way in when the provider fails is never the provider's to
+		// log in or remap.
+		return u, fmt.Errorf("%s is the break-glass administrator, who logs in with a password only: %w", email, storage.ErrUnauthenticated)
+	}
 	if p.Name != "" {
 		u.Name = p.Name
 	}

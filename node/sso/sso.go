@@ -14,6 +14,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -62,12 +64,16 @@ type Provision struct {
 var ErrLogin = errors.New("single sign-on refused")
 
 // loginError is a refused login: its message says why, and it matches
-// ErrLogin and storage.ErrUnauthenticated.
-type loginError struct{ msg string }
+// ErrLogin and, unless the provider could not be reached,
+// storage.ErrUnauthenticated.
+type loginError struct {
+	msg         string
+	unreachable bool
+}
 
 func (e *loginError) Error() string { return e.msg }
 func (e *loginError) Is(target error) bool {
-	return target == ErrLogin || target == storage.ErrUnauthenticated
+	return target == ErrLogin || target == storage.ErrUnauthenticated && !e.unreachable
 }
 
 func refused(format string, args ...any) error {
@@ -125,6 +131,9 @@ func (s *Service) Begin(ctx context.Context, orgID, next string) (Start, error) 
 	if err != nil {
 		return Start{}, err
 	}
+	if err := reachable(ctx, st); err != nil {
+		return Start{}, err
+	}
 	f := flow{orgID: orgID, state: random(), nonce: random(), next: next, expires: s.now().Add(FlowTTL)}
 	var redirect string
 	switch {
@@ -142,6 +151,47 @@ func (s *Service) Begin(ctx context.Context, orgID, next string) (Start, error) 
 	s.flows[id] = f
 	s.mu.Unlock()
 	return Start{Redirect: redirect, Flow: id}, nil
+}
+
+// reachable checks, before sending the browser there, that the
+// provider's login endpoint answers connections from this node: when it
+// does not, the login page says so and local accounts keep working.
+func reachable(ctx context.Context, st storage.SSOSettings) error {
+	var endpoint string
+	switch {
+	case st.OIDC != nil:
+		endpoint = st.OIDC.AuthURL
+	case st.SAML != nil:
+		idp, err := ParseIdPMetadata(st.SAML.IdPMetadata)
+		if err != nil {
+			return err
+		}
+		for _, d := range idp.IDPSSODescriptors {
+			for _, sso := range d.SingleSignOnServices {
+				endpoint = sso.Location
+			}
+		}
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return refused("the identity provider's login address %q is not a URL", endpoint)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "443"
+		if u.Scheme == "http" {
+			port = "80"
+		}
+	}
+	host := net.JoinHostPort(u.Hostname(), port)
+	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", host)
+	if err != nil {
+		return &loginError{unreachable: true, msg: fmt.Sprintf("the identity provider (%s) cannot be reached from here: log in with a local account, or try again later", u.Host)}
+	}
+	conn.Close()
+	return nil
 }
 
 // take removes and returns the flow id of orgID.
