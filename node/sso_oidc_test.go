@@ -52,7 +52,8 @@ func (u opUsers) ExampleClientID() string { return "service" }
 
 const opPassword = "correct horse battery"
 
-func startOP(t *testing.T, redirectURI string) *testOP {
+// startOP starts the provider with Ada (u1) and the extra users.
+func startOP(t *testing.T, redirectURI string, extra ...*opstorage.User) *testOP {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -61,6 +62,9 @@ func startOP(t *testing.T, redirectURI string) *testOP {
 	issuer := "http://" + ln.Addr().String()
 	users := opUsers{"u1": {ID: "u1", Username: "ada", Password: opPassword, FirstName: "Ada", LastName: "Lovelace",
 		Email: "ada@plant.example", EmailVerified: true, PreferredLanguage: language.English}}
+	for _, u := range extra {
+		users[u.ID] = u
+	}
 	clients := map[string]*opstorage.Client{"siteline": opstorage.WebClient("siteline", "client secret", redirectURI)}
 	o := &testOP{Storage: opstorage.NewStorageWithClients(users, clients), issuer: issuer, groups: map[string][]string{}}
 	o.lifetime.Store(int64(time.Hour))

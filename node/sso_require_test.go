@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	opstorage "github.com/zitadel/oidc/v3/example/server/storage"
+
 	"siteline/policy"
 	"siteline/web"
 )
@@ -17,7 +19,9 @@ import (
 // the provider.
 func TestSSORequired(t *testing.T) {
 	tn := startNode(t, Config{})
-	o := startOP(t, tn.url+"/sso/"+tn.n.OrgID()+"/oidc/callback")
+	// The provider also knows a person with the administrator's e-mail.
+	o := startOP(t, tn.url+"/sso/"+tn.n.OrgID()+"/oidc/callback", &opstorage.User{ID: "u2", Username: "root",
+		Password: opPassword, FirstName: "Root", LastName: "Impostor", Email: tn.cfg.Organisation.AdminEmail, EmailVerified: true})
 	admin := tn.admin()
 	if st := admin.do("POST", "/api/v1/users", web.UserInput{Email: "tech@plant.example", Password: opPassword, Roles: []string{policy.RoleRegular}}, nil); st != 201 {
 		t.Fatalf("create user: %d", st)
@@ -57,6 +61,13 @@ func TestSSORequired(t *testing.T) {
 	a := startSSOLogin(t, tn)
 	if st, s, body := a.finish(o.login(t, a.auth.String(), "ada", opPassword)); st != http.StatusSeeOther || s == nil {
 		t.Fatalf("SSO login with SSO required: status %d: %s", st, pageError(body))
+	}
+	// The break-glass administrator is the provider's neither to log in
+	// nor to remap.
+	a = startSSOLogin(t, tn)
+	st, s, msg := a.finish(o.login(t, a.auth.String(), "root", opPassword))
+	if st != http.StatusUnauthorized || s != nil || !strings.Contains(msg, "break-glass administrator") {
+		t.Fatalf("SSO login as the break-glass administrator: status %d, session %v: %s", st, s != nil, pageError(msg))
 	}
 }
 
