@@ -71,4 +71,17 @@ func TestSSOBrowser(t *testing.T) {
 	if company, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector('#sso-company').value`)); err != nil || company != "Acme Plants" {
 		t.Fatalf("settings page shows company %q, %v", company, err)
 	}
+	if err := chromedp.Do(tab,
+		chromedp.Click(chromedp.CSS(`form[action="/sso-settings/scim-token"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#scim-token`)),
+	); err != nil {
+		t.Fatalf("make a SCIM token: %v", err)
+	}
+	token, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector('#scim-token').textContent`))
+	if err != nil || !strings.HasPrefix(token, "scim_") {
+		t.Fatalf("SCIM token shown %q, %v", token, err)
+	}
+	if err := tn.n.admin.CheckSCIMToken(t.Context(), tn.n.OrgID(), token); err != nil {
+		t.Fatalf("the token shown is not the organisation's: %v", err)
+	}
 }

@@ -18,7 +18,26 @@ func (s *Server) ssoUIRoutes() []route {
 	return []route{
 		{method: "GET", path: "/sso-settings", perm: policy.AdminSSO, page: true, summary: "Single sign-on settings", handler: s.uiSSOSettings},
 		{method: "POST", path: "/sso-settings", perm: policy.AdminSSO, page: true, summary: "Save the single sign-on settings", handler: s.uiSaveSSOSettings},
+		{method: "POST", path: "/sso-settings/scim-token", perm: policy.AdminSSO, page: true, summary: "Make a new SCIM token, shown once", handler: s.uiNewSCIMToken},
 	}
+}
+
+// uiNewSCIMToken makes the organisation's SCIM token and shows it once,
+// on the settings page.
+func (s *Server) uiNewSCIMToken(c *fiber.Ctx) error {
+	a, _ := actorOf(c)
+	if s.deps.SCIM == nil {
+		return fiber.NewError(fiber.StatusNotFound, "SCIM is not served by this node.")
+	}
+	secret, err := s.deps.SCIM.NewSCIMToken(c.UserContext(), a)
+	if err != nil {
+		return err
+	}
+	st, err := s.deps.SSOAdmin.SSOSettings(c.UserContext(), a)
+	if err != nil {
+		return err
+	}
+	return s.showSSOSettings(c, fiber.StatusOK, &formState{}, st, nil, secret)
 }
 
 type ssoPageData struct {
@@ -31,6 +50,10 @@ type ssoPageData struct {
 	Teams       []storage.Team
 	Labels      []storage.Label
 	Users       []storage.User
+	// SCIM is served; SCIMActive when a token is set; SCIMToken is a new
+	// one, shown once.
+	SCIM, SCIMActive   bool
+	SCIMToken, SCIMURL string
 }
 
 // mappingRow is one row of the mapping table: a group and one role, team
@@ -48,13 +71,15 @@ func (s *Server) uiSSOSettings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.showSSOSettings(c, fiber.StatusOK, &formState{}, st, nil)
+	return s.showSSOSettings(c, fiber.StatusOK, &formState{}, st, nil, "")
 }
 
-func (s *Server) showSSOSettings(c *fiber.Ctx, status int, f *formState, st storage.SSOSettings, rows []mappingRow) error {
+func (s *Server) showSSOSettings(c *fiber.Ctx, status int, f *formState, st storage.SSOSettings, rows []mappingRow, scimToken string) error {
 	a, _ := actorOf(c)
 	ctx := c.UserContext()
-	d := ssoPageData{Out: s.ssoOut(c, st), OIDCSecret: st.OIDC != nil && st.OIDC.ClientSecret != "", Rows: rows}
+	d := ssoPageData{Out: s.ssoOut(c, st), OIDCSecret: st.OIDC != nil && st.OIDC.ClientSecret != "", Rows: rows,
+		SCIM: s.deps.SCIM != nil, SCIMToken: scimToken, SCIMActive: len(st.SCIMTokenHash) > 0,
+		SCIMURL: s.baseURL(c) + "/scim/v2/" + st.OrgID}
 	d.MetadataURL = d.Out.SAMLEntityID
 	if rows == nil {
 		for _, m := range st.Mapping {
@@ -141,7 +166,7 @@ func (s *Server) uiSaveSSOSettings(c *fiber.Ctx) error {
 			if rerr != nil {
 				return rerr
 			}
-			return s.showSSOSettings(c, status, f, old, rows)
+			return s.showSSOSettings(c, status, f, old, rows, "")
 		})
 	}
 	_ = st
