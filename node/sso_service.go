@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"strings"
 
 	"siteline/node/org"
@@ -30,6 +32,8 @@ type ssoWeb struct {
 	admin *org.Service
 	store interface {
 		AllSSOSettings(ctx context.Context) ([]storage.SSOSettings, error)
+		PutSSOLink(ctx context.Context, webSessionID string, l storage.SSOLink) error
+		SSOLink(ctx context.Context, webSessionID string) (storage.SSOLink, error)
 	}
 }
 
@@ -54,12 +58,33 @@ func (w ssoWeb) BeginSSO(ctx context.Context, orgID, next string) (string, strin
 	return st.Redirect, st.Flow, err
 }
 
-func (w ssoWeb) FinishOIDC(ctx context.Context, orgID, flow string, q web.OIDCCallback) (storage.User, string, error) {
-	return w.svc.FinishOIDC(ctx, orgID, flow, sso.Callback{State: q.State, Code: q.Code, Error: q.Error, ErrorDescription: q.ErrorDescription})
+func (w ssoWeb) FinishOIDC(ctx context.Context, orgID, flow string, q web.OIDCCallback) (web.SSOLogin, error) {
+	l, err := w.svc.FinishOIDC(ctx, orgID, flow, sso.Callback{State: q.State, Code: q.Code, Error: q.Error, ErrorDescription: q.ErrorDescription})
+	return web.SSOLogin(l), err
 }
 
-func (w ssoWeb) FinishSAML(ctx context.Context, orgID, flow, response, relayState string) (storage.User, string, error) {
-	return w.svc.FinishSAML(ctx, orgID, flow, response, relayState)
+func (w ssoWeb) FinishSAML(ctx context.Context, orgID, flow, response, relayState string) (web.SSOLogin, error) {
+	l, err := w.svc.FinishSAML(ctx, orgID, flow, response, relayState)
+	return web.SSOLogin(l), err
+}
+
+func (w ssoWeb) Remember(ctx context.Context, webSessionID string, l storage.SSOLink) error {
+	return w.store.PutSSOLink(ctx, webSessionID, l)
+}
+
+func (w ssoWeb) LogoutURL(ctx context.Context, webSessionID string) (string, error) {
+	l, err := w.store.SSOLink(ctx, webSessionID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", nil // a password login
+	}
+	if err != nil {
+		return "", err
+	}
+	return w.svc.LogoutURL(ctx, l)
+}
+
+func (w ssoWeb) SLO(ctx context.Context, orgID string, r *http.Request) (string, error) {
+	return w.svc.SLO(ctx, orgID, r)
 }
 
 func (w ssoWeb) SAMLMetadata(ctx context.Context, orgID string) ([]byte, error) {

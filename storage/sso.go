@@ -44,6 +44,8 @@ type OIDCConfig struct {
 	AuthURL      string `json:"auth_url"`
 	TokenURL     string `json:"token_url"`
 	UserInfoURL  string `json:"userinfo_url,omitempty"`
+	// EndSessionURL is the provider's logout endpoint, when it has one.
+	EndSessionURL string `json:"end_session_url,omitempty"`
 	// JWKS is the provider's key set (JSON), which ID tokens are checked
 	// against.
 	JWKS string `json:"jwks"`
@@ -139,4 +141,15 @@ func absoluteURL(field, s string) error {
 		return &ValidationError{Field: field, Problem: fmt.Sprintf("%q is not an absolute http(s) URL", s)}
 	}
 	return nil
+}
+
+// SSOLink is what a browser session started by single sign-on keeps to
+// log out at the provider too: the SAML NameID and SessionIndex, or the
+// OIDC ID token. It is site data.
+type SSOLink struct {
+	OrgID        string
+	Protocol     string // "oidc" or "saml"
+	NameID       string
+	SessionIndex string
+	IDToken      string
 }

@@ -3,10 +3,12 @@ package web
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"siteline/policy"
 	"siteline/storage"
@@ -30,10 +32,26 @@ type SSO interface {
 	// login in progress, which the browser keeps in a cookie.
 	BeginSSO(ctx context.Context, orgID, next string) (redirect, flow string, err error)
 	// FinishOIDC and FinishSAML check what the provider sent back and
-	// return the user (created or updated) and the page to land on.
-	FinishOIDC(ctx context.Context, orgID, flow string, q OIDCCallback) (storage.User, string, error)
-	FinishSAML(ctx context.Context, orgID, flow, response, relayState string) (storage.User, string, error)
+	// return the login: the user (created or updated), the page to land
+	// on and what logging out at the provider needs.
+	FinishOIDC(ctx context.Context, orgID, flow string, q OIDCCallback) (SSOLogin, error)
+	FinishSAML(ctx context.Context, orgID, flow, response, relayState string) (SSOLogin, error)
 	SAMLMetadata(ctx context.Context, orgID string) ([]byte, error)
+	// Remember keeps a login's link with the session it started.
+	Remember(ctx context.Context, webSessionID string, l storage.SSOLink) error
+	// LogoutURL is where a session's logout continues at the provider;
+	// "" for a password login or a provider without logout.
+	LogoutURL(ctx context.Context, webSessionID string) (string, error)
+	// SLO answers the SAML single logout endpoint and says where the
+	// browser goes next ("" for the login page).
+	SLO(ctx context.Context, orgID string, r *http.Request) (string, error)
+}
+
+// SSOLogin is a login through single sign-on that succeeded.
+type SSOLogin struct {
+	User storage.User
+	Next string
+	Link storage.SSOLink
 }
 
 // SSOButton is one "Sign in with <Company>" of the login page.
@@ -57,6 +75,8 @@ func (s *Server) ssoRoutes() []route {
 		{method: "GET", path: "/sso/:org/oidc/callback", public: true, page: true, summary: "OpenID Connect redirect back from the identity provider", handler: s.uiOIDCCallback},
 		{method: "POST", path: "/sso/:org/saml/acs", public: true, page: true, summary: "SAML assertion consumer service (HTTP-POST)", handler: s.uiSAMLACS},
 		{method: "GET", path: "/sso/:org/saml/metadata", public: true, summary: "The organisation's SAML service provider metadata", handler: s.ssoMetadata},
+		{method: "GET", path: "/sso/:org/saml/slo", public: true, page: true, summary: "SAML single logout (HTTP-Redirect)", handler: s.uiSAMLSLO},
+		{method: "POST", path: "/sso/:org/saml/slo", public: true, page: true, summary: "SAML single logout (HTTP-POST)", handler: s.uiSAMLSLO},
 	}
 }
 
@@ -73,14 +93,14 @@ func (s *Server) uiSSOBegin(c *fiber.Ctx) error {
 func (s *Server) uiOIDCCallback(c *fiber.Ctx) error {
 	q := OIDCCallback{State: strings.Clone(c.Query("state")), Code: strings.Clone(c.Query("code")),
 		Error: strings.Clone(c.Query("error")), ErrorDescription: strings.Clone(c.Query("error_description"))}
-	u, next, err := s.deps.SSO.FinishOIDC(c.UserContext(), param(c, "org"), s.takeFlow(c), q)
-	return s.ssoDone(c, u, next, err)
+	l, err := s.deps.SSO.FinishOIDC(c.UserContext(), param(c, "org"), s.takeFlow(c), q)
+	return s.ssoDone(c, l, err)
 }
 
 func (s *Server) uiSAMLACS(c *fiber.Ctx) error {
-	u, next, err := s.deps.SSO.FinishSAML(c.UserContext(), param(c, "org"), s.takeFlow(c),
+	l, err := s.deps.SSO.FinishSAML(c.UserContext(), param(c, "org"), s.takeFlow(c),
 		strings.Clone(c.FormValue("SAMLResponse")), strings.Clone(c.FormValue("RelayState")))
-	return s.ssoDone(c, u, next, err)
+	return s.ssoDone(c, l, err)
 }
 
 // takeFlow reads the flow cookie and clears it: a flow is used once.
@@ -91,15 +111,50 @@ func (s *Server) takeFlow(c *fiber.Ctx) string {
 	return flow
 }
 
-func (s *Server) ssoDone(c *fiber.Ctx, u storage.User, next string, err error) error {
+func (s *Server) ssoDone(c *fiber.Ctx, l SSOLogin, err error) error {
 	if err != nil {
 		return s.ssoFailed(c, err)
 	}
-	if _, err := s.startSession(c, u); err != nil {
+	u := l.User
+	sess, err := s.startSession(c, u)
+	if err != nil {
 		return err
 	}
+	if err := s.deps.SSO.Remember(c.UserContext(), sess.ID, l.Link); err != nil {
+		s.log.Warn("single sign-on link not kept: logging out will not reach the provider", "user", u.ID, "err", err)
+	}
 	s.log.Info("single sign-on login", "user", u.ID, "org", u.OrgID)
-	return c.Redirect(s.afterLogin(Actor{UserID: u.ID, OrgID: u.OrgID}, next), fiber.StatusSeeOther)
+	return c.Redirect(s.afterLogin(Actor{UserID: u.ID, OrgID: u.OrgID}, l.Next), fiber.StatusSeeOther)
+}
+
+// ssoLogoutURL is where a logout continues at the provider; "" when it
+// does not.
+func (s *Server) ssoLogoutURL(c *fiber.Ctx) string {
+	sess, ok := sessionOf(c)
+	if s.deps.SSO == nil || !ok {
+		return ""
+	}
+	to, err := s.deps.SSO.LogoutURL(c.UserContext(), sess.ID)
+	if err != nil {
+		s.log.Warn("single logout at the provider", "user", sess.UserID, "err", err)
+		return ""
+	}
+	return to
+}
+
+func (s *Server) uiSAMLSLO(c *fiber.Ctx) error {
+	var r http.Request
+	if err := fasthttpadaptor.ConvertRequest(c.Context(), &r, true); err != nil {
+		return err
+	}
+	to, err := s.deps.SSO.SLO(c.UserContext(), param(c, "org"), &r)
+	if err != nil {
+		return s.ssoFailed(c, err)
+	}
+	if to != "" {
+		return c.Redirect(to, fiber.StatusSeeOther)
+	}
+	return done(c, "/login", "You are logged out.")
 }
 
 // ssoFailed shows the login page with why the login was refused; local

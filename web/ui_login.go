@@ -72,8 +72,12 @@ func (s *Server) afterLogin(a Actor, next string) string {
 }
 
 func (s *Server) uiLogout(c *fiber.Ctx) error {
+	provider := s.ssoLogoutURL(c) // before the session, and its link, go
 	if err := s.endSession(c); err != nil {
 		return err
+	}
+	if provider != "" {
+		return c.Redirect(provider, fiber.StatusSeeOther)
 	}
 	return done(c, "/login", "You are logged out.")
 }

@@ -49,39 +49,48 @@ type Callback struct {
 // (state), redeems the code with the PKCE verifier, verifies the ID token
 // (signature by the stored keys, issuer, audience, expiry) and its nonce,
 // and provisions the user. It returns the user and the page to land on.
-func (s *Service) FinishOIDC(ctx context.Context, orgID, flowID string, cb Callback) (storage.User, string, error) {
+func (s *Service) FinishOIDC(ctx context.Context, orgID, flowID string, cb Callback) (Login, error) {
 	f, err := s.take(flowID, orgID)
 	if err != nil {
-		return storage.User{}, "", err
+		return Login{}, err
 	}
 	if subtle.ConstantTimeCompare([]byte(cb.State), []byte(f.state)) != 1 {
-		return storage.User{}, "", refused("the state returned by the identity provider does not match the login started in this browser")
+		return Login{}, refused("the state returned by the identity provider does not match the login started in this browser")
 	}
 	if cb.Error != "" {
-		return storage.User{}, "", refused("the identity provider refused the login: %s %s", cb.Error, cb.ErrorDescription)
+		return Login{}, refused("the identity provider refused the login: %s %s", cb.Error, cb.ErrorDescription)
 	}
 	st, err := s.settings(ctx, orgID)
 	if err != nil {
-		return storage.User{}, "", err
+		return Login{}, err
 	}
 	if st.OIDC == nil {
-		return storage.User{}, "", refused("organisation %s has no OpenID Connect provider", orgID)
+		return Login{}, refused("organisation %s has no OpenID Connect provider", orgID)
 	}
-	id, err := s.redeem(ctx, st, f, cb.Code)
+	id, raw, err := s.redeem(ctx, st, f, cb.Code)
 	if err != nil {
-		return storage.User{}, "", err
+		return Login{}, err
 	}
 	u, err := s.provision(ctx, st, id)
-	return u, f.next, err
+	return Login{User: u, Next: f.next, Link: storage.SSOLink{OrgID: orgID, Protocol: "oidc", IDToken: raw}}, err
 }
 
-func (s *Service) redeem(ctx context.Context, st storage.SSOSettings, f flow, code string) (Identity, error) {
+// redeem returns the identity and the raw ID token.
+func (s *Service) redeem(ctx context.Context, st storage.SSOSettings, f flow, code string) (id Identity, raw string, err error) {
+	id, err = s.verifyCode(ctx, st, f, code, &raw)
+	return id, raw, err
+}
+
+// verifyCode redeems the code and checks the ID token, leaving it in
+// *rawOut.
+func (s *Service) verifyCode(ctx context.Context, st storage.SSOSettings, f flow, code string, rawOut *string) (Identity, error) {
 	ctx = oidc.ClientContext(ctx, httpClient)
 	tok, err := s.oauth(st).Exchange(ctx, code, oauth2.VerifierOption(f.verifier))
 	if err != nil {
 		return Identity{}, refused("the identity provider did not redeem the code: %v", err)
 	}
 	raw, _ := tok.Extra("id_token").(string)
+	*rawOut = raw
 	if raw == "" {
 		return Identity{}, refused("the identity provider sent no ID token")
 	}
@@ -184,8 +193,9 @@ func DiscoverOIDC(ctx context.Context, issuer, clientID, clientSecret string) (s
 		return storage.OIDCConfig{}, &storage.ValidationError{Field: "oidc.issuer", Problem: fmt.Sprintf("discovery failed: %v", err)}
 	}
 	var doc struct {
-		JWKSURI  string `json:"jwks_uri"`
-		UserInfo string `json:"userinfo_endpoint"`
+		JWKSURI    string `json:"jwks_uri"`
+		UserInfo   string `json:"userinfo_endpoint"`
+		EndSession string `json:"end_session_endpoint"`
 	}
 	if err := p.Claims(&doc); err != nil || doc.JWKSURI == "" {
 		return storage.OIDCConfig{}, &storage.ValidationError{Field: "oidc.issuer", Problem: "discovery names no jwks_uri"}
@@ -208,5 +218,5 @@ func DiscoverOIDC(ctx context.Context, issuer, clientID, clientSecret string) (s
 	}
 	ep := p.Endpoint()
 	return storage.OIDCConfig{Issuer: issuer, ClientID: clientID, ClientSecret: clientSecret,
-		AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, UserInfoURL: doc.UserInfo, JWKS: string(body)}, nil
+		AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, UserInfoURL: doc.UserInfo, EndSessionURL: doc.EndSession, JWKS: string(body)}, nil
 }

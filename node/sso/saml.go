@@ -44,6 +44,7 @@ func (s *Service) serviceProvider(ctx context.Context, st storage.SSOSettings) (
 	base := s.baseURL()
 	metadata, _ := url.Parse(base + MetadataPath(st.OrgID))
 	acs, _ := url.Parse(base + ACSPath(st.OrgID))
+	slo, _ := url.Parse(base + SLOPath(st.OrgID))
 	signer, _ := pair.PrivateKey.(crypto.Signer)
 	return &saml.ServiceProvider{
 		EntityID:                         metadata.String(),
@@ -51,6 +52,9 @@ func (s *Service) serviceProvider(ctx context.Context, st storage.SSOSettings) (
 		Certificate:                      cert,
 		MetadataURL:                      *metadata,
 		AcsURL:                           *acs,
+		SloURL:                           *slo,
+		LogoutSignatureMethod:            dsig.RSASHA256SignatureMethod,
+		LogoutBindings:                   []string{saml.HTTPRedirectBinding},
 		IDPMetadata:                      idp,
 		AllowIDPInitiated:                m.AllowIdPInitiated,
 		AssertionConsumerServiceBindings: []string{saml.HTTPPostBinding},
@@ -151,43 +155,50 @@ func (s *Service) SAMLMetadata(ctx context.Context, orgID string) ([]byte, error
 // assertion was never used before; then provisions the user. A response
 // the IdP started (no flow) is accepted only when the settings allow
 // IdP-initiated logins.
-func (s *Service) FinishSAML(ctx context.Context, orgID, flowID, samlResponse, relayState string) (storage.User, string, error) {
+func (s *Service) FinishSAML(ctx context.Context, orgID, flowID, samlResponse, relayState string) (Login, error) {
 	st, err := s.settings(ctx, orgID)
 	if err != nil {
-		return storage.User{}, "", err
+		return Login{}, err
 	}
 	if st.SAML == nil {
-		return storage.User{}, "", refused("organisation %s has no SAML provider", orgID)
+		return Login{}, refused("organisation %s has no SAML provider", orgID)
 	}
 	var requests []string
 	next := ""
 	if flowID != "" || !st.SAML.AllowIdPInitiated {
 		f, err := s.take(flowID, orgID)
 		if err != nil {
-			return storage.User{}, "", err
+			return Login{}, err
 		}
 		if relayState != f.state {
-			return storage.User{}, "", refused("the relay state returned by the identity provider does not match the login started in this browser")
+			return Login{}, refused("the relay state returned by the identity provider does not match the login started in this browser")
 		}
 		requests, next = []string{f.request}, f.next
 	}
 	sp, err := s.serviceProvider(ctx, st)
 	if err != nil {
-		return storage.User{}, "", err
+		return Login{}, err
 	}
 	raw, err := base64.StdEncoding.DecodeString(samlResponse)
 	if err != nil {
-		return storage.User{}, "", refused("the SAMLResponse is not base64")
+		return Login{}, refused("the SAMLResponse is not base64")
 	}
 	a, err := sp.ParseXMLResponse(raw, requests, sp.AcsURL)
 	if err != nil {
-		return storage.User{}, "", refused("SAML response refused: %s", samlReason(err))
+		return Login{}, refused("SAML response refused: %s", samlReason(err))
 	}
 	if a.Signature == nil {
-		return storage.User{}, "", refused("SAML response refused: the assertion is not signed")
+		return Login{}, refused("SAML response refused: the assertion is not signed")
 	}
 	u, err := s.provision(ctx, st, samlIdentity(a, st.SAML.GroupsAttribute))
-	return u, next, err
+	link := storage.SSOLink{OrgID: orgID, Protocol: "saml"}
+	if a.Subject != nil && a.Subject.NameID != nil {
+		link.NameID = a.Subject.NameID.Value
+	}
+	for _, as := range a.AuthnStatements {
+		link.SessionIndex = as.SessionIndex
+	}
+	return Login{User: u, Next: next, Link: link}, err
 }
 
 // samlReason is the cause crewjam/saml keeps behind its generic error.

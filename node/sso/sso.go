@@ -31,6 +31,16 @@ type Store interface {
 	// ConsumeAssertion records a SAML assertion id until expires and
 	// returns storage.ErrConflict for one already recorded.
 	ConsumeAssertion(ctx context.Context, id string, expires time.Time) error
+	// EndSSOSessions ends this node's browser sessions of a SAML NameID.
+	EndSSOSessions(ctx context.Context, orgID, nameID string) (int, error)
+}
+
+// Login is a login that succeeded: the user (created or updated), the
+// page to land on, and what logging out at the provider will need.
+type Login struct {
+	User storage.User
+	Next string
+	Link storage.SSOLink
 }
 
 // Provisioner creates the user of a first login and updates them on the
@@ -95,6 +105,9 @@ type Service struct {
 
 	mu    sync.Mutex
 	flows map[string]flow
+	// logouts are the LogoutRequests sent and still expected back, by id,
+	// with when they lapse.
+	logouts map[string]time.Time
 }
 
 // flow is one login in progress, found by the id the browser keeps in a
@@ -114,7 +127,7 @@ func New(store Store, prov Provisioner, baseURL func() string, now func() time.T
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, prov: prov, baseURL: baseURL, now: now, flows: map[string]flow{}}
+	return &Service{store: store, prov: prov, baseURL: baseURL, now: now, flows: map[string]flow{}, logouts: map[string]time.Time{}}
 }
 
 // Start is where a login goes: the provider's URL, and the flow id the
@@ -279,3 +292,4 @@ func random() string {
 func CallbackPath(orgID string) string { return "/sso/" + orgID + "/oidc/callback" }
 func ACSPath(orgID string) string      { return "/sso/" + orgID + "/saml/acs" }
 func MetadataPath(orgID string) string { return "/sso/" + orgID + "/saml/metadata" }
+func SLOPath(orgID string) string      { return "/sso/" + orgID + "/saml/slo" }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -84,4 +85,37 @@ func (s *Store) ConsumeAssertion(ctx context.Context, id string, expires time.Ti
 		return fmt.Errorf("assertion %s was already used: %w", id, storage.ErrConflict)
 	}
 	return nil
+}
+
+// PutSSOLink records how the browser session webSessionID was logged in
+// through single sign-on; it goes with the session.
+func (s *Store) PutSSOLink(ctx context.Context, webSessionID string, l storage.SSOLink) error {
+	return exec(ctx, s.write, `INSERT INTO sso_sessions (web_session_id, org_id, protocol, name_id, session_index, id_token)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (web_session_id) DO UPDATE SET org_id = excluded.org_id,
+		protocol = excluded.protocol, name_id = excluded.name_id, session_index = excluded.session_index, id_token = excluded.id_token`,
+		webSessionID, l.OrgID, l.Protocol, l.NameID, l.SessionIndex, l.IDToken)
+}
+
+// SSOLink returns how a browser session was logged in through single
+// sign-on, or storage.ErrNotFound for a password login.
+func (s *Store) SSOLink(ctx context.Context, webSessionID string) (storage.SSOLink, error) {
+	var l storage.SSOLink
+	err := s.read.QueryRowContext(ctx, `SELECT org_id, protocol, name_id, session_index, id_token FROM sso_sessions
+		WHERE web_session_id = ?`, webSessionID).Scan(&l.OrgID, &l.Protocol, &l.NameID, &l.SessionIndex, &l.IDToken)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, fmt.Errorf("sso link: %w", storage.ErrNotFound)
+	}
+	return l, err
+}
+
+// EndSSOSessions ends this node's browser sessions of a SAML NameID in an
+// organisation (the provider's single logout); it returns how many.
+func (s *Store) EndSSOSessions(ctx context.Context, orgID, nameID string) (int, error) {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM web_sessions WHERE id IN
+		(SELECT web_session_id FROM sso_sessions WHERE org_id = ? AND name_id = ?)`, orgID, nameID)
+	if err != nil {
+		return 0, fmt.Errorf("end sso sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
