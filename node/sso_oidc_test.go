@@ -365,6 +365,41 @@ func TestSSOOIDCLogin(t *testing.T) {
 		refused(t, st, b, body, "issued by a different provider")
 	})
 
+	t.Run("logging out continues at the provider's end session endpoint", func(t *testing.T) {
+		st, b, body := login()
+		if st != http.StatusSeeOther || b == nil {
+			t.Fatalf("login: status %d: %s", st, pageError(body))
+		}
+		var m struct {
+			CSRFToken string `json:"csrf_token"`
+		}
+		b.do("GET", "/api/v1/me", nil, &m)
+		form := url.Values{"_csrf": {m.CSRFToken}}
+		req, _ := http.NewRequest("POST", tn.url+"/logout", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: b.cookie})
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		to, err := resp.Location()
+		if err != nil || !strings.HasPrefix(to.String(), o.issuer+"/") || to.Query().Get("id_token_hint") == "" {
+			t.Fatalf("logout went to %v (status %d), not the provider's end session endpoint with the ID token", to, resp.StatusCode)
+		}
+		if st := b.do("GET", "/api/v1/me", nil, nil); st != 401 {
+			t.Fatalf("session after logout: status %d", st)
+		}
+		end, err := http.Get(to.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		end.Body.Close()
+		if end.StatusCode != 200 {
+			t.Fatalf("the provider's end session answered %d", end.StatusCode)
+		}
+	})
+
 	t.Run("a flow is used once", func(t *testing.T) {
 		a := startSSOLogin(t, tn)
 		cb := o.login(t, a.auth.String(), "ada", opPassword)

@@ -397,3 +397,150 @@ func mustURL(t *testing.T, s string) url.URL {
 	}
 	return *u
 }
+
+// follow sends the browser (jar) through redirects and the auto-posted
+// forms of SAML's bindings until a page of Siteline (base) answers
+// without one; it returns that answer's status and the URL it came from.
+func follow(t *testing.T, jar http.CookieJar, start *url.URL, base string, siteline *browser) (int, string) {
+	t.Helper()
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	method, target, form := "GET", start.String(), url.Values(nil)
+	for range 10 {
+		var resp *http.Response
+		var err error
+		if strings.HasPrefix(target, base) {
+			// Siteline's own pages get the session cookie the harness keeps.
+			path := strings.TrimPrefix(target, base)
+			var body io.Reader
+			ct := ""
+			if method == "POST" {
+				body, ct = strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
+			}
+			req, _ := http.NewRequest(method, base+path, body)
+			if ct != "" {
+				req.Header.Set("Content-Type", ct)
+			}
+			if siteline.cookie != "" {
+				req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: siteline.cookie})
+			}
+			resp, err = c.Do(req)
+		} else if method == "POST" {
+			resp, err = c.PostForm(target, form)
+		} else {
+			resp, err = c.Get(target)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if loc, err := resp.Location(); err == nil {
+			method, target, form = "GET", resp.Request.URL.ResolveReference(loc).String(), nil
+			continue
+		}
+		if f := formValues(page); f["SAMLRequest"] != "" || f["SAMLResponse"] != "" {
+			action := regexp.MustCompile(`action="([^"]+)"`).FindSubmatch(page)
+			if action == nil {
+				t.Fatalf("auto-posted form without action: %s", page)
+			}
+			form = url.Values{}
+			for k, v := range f {
+				form.Set(k, v)
+			}
+			method, target = "POST", html.UnescapeString(string(action[1]))
+			continue
+		}
+		return resp.StatusCode, target
+	}
+	t.Fatalf("more than 10 hops from %s", start)
+	return 0, ""
+}
+
+// TestSSOSAMLSingleLogout: logging out of Siteline logs out at the IdP
+// too, and the IdP's own logout ends the Siteline session.
+func TestSSOSAMLSingleLogout(t *testing.T) {
+	tn := startNode(t, Config{})
+	orgID := tn.n.OrgID()
+	idp := startIdP(t, "")
+	in := web.SSOInput{Company: "Acme SAML", SAMLMetadata: idp.metadata()}
+	if st := tn.admin().do("PUT", "/api/v1/organisation/sso", in, nil); st != 200 {
+		t.Fatalf("save SSO settings: status %d", st)
+	}
+	_, spMetadata := tn.anon().raw("GET", "/sso/"+orgID+"/saml/metadata", "", nil)
+	if !strings.Contains(string(spMetadata), "SingleLogoutService") {
+		t.Fatal("SP metadata has no SingleLogoutService")
+	}
+	idp.put("/services/siteline", spMetadata)
+	idp.setUser("grace")
+
+	login := func(jar http.CookieJar) *browser {
+		t.Helper()
+		a := startSSOLogin(t, tn)
+		resp, relay := idp.login(t, a.auth, "grace", jar)
+		st, b, body := a.post(resp, relay)
+		if st != http.StatusSeeOther || b == nil {
+			t.Fatalf("login: status %d: %s", st, pageError(body))
+		}
+		var me struct {
+			CSRFToken string `json:"csrf_token"`
+		}
+		if st := b.do("GET", "/api/v1/me", nil, &me); st != 200 {
+			t.Fatalf("me: %d", st)
+		}
+		b.csrf = me.CSRFToken
+		return b
+	}
+
+	t.Run("logging out of Siteline logs out at the IdP", func(t *testing.T) {
+		jar, _ := cookiejar.New(nil)
+		b := login(jar)
+		form := url.Values{"_csrf": {b.csrf}}
+		req, _ := http.NewRequest("POST", tn.url+"/logout", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: b.cookie})
+		out, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Body.Close()
+		to, err := out.Location()
+		if out.StatusCode != http.StatusSeeOther || err != nil {
+			t.Fatalf("logout: status %d", out.StatusCode)
+		}
+		if !strings.HasPrefix(to.String(), idp.addr+"/slo") || to.Query().Get("SAMLRequest") == "" {
+			t.Fatalf("logout went to %s, not the IdP's single logout", to)
+		}
+		status, last := follow(t, jar, to, tn.url, b)
+		if status != 200 || !strings.HasPrefix(last, tn.url+"/login") {
+			t.Fatalf("the logout ended at %s (status %d), not Siteline's login page", last, status)
+		}
+		if st := b.do("GET", "/api/v1/me", nil, nil); st != 401 {
+			t.Fatalf("session after logout: status %d", st)
+		}
+		// The IdP forgot the person: a new login asks for the password.
+		a := startSSOLogin(t, tn)
+		c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+		resp, err := c.Get(strings.Replace(a.auth.String(), idp.url, idp.addr, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(page), `name="password"`) {
+			t.Fatalf("the IdP still had a session after the single logout: %.300s", page)
+		}
+	})
+
+	t.Run("the IdP's logout ends the Siteline session", func(t *testing.T) {
+		jar, _ := cookiejar.New(nil)
+		b := login(jar)
+		start, _ := url.Parse(idp.addr + "/logout")
+		status, last := follow(t, jar, start, tn.url, b)
+		if status != 200 || !strings.HasPrefix(last, idp.addr) {
+			t.Fatalf("the IdP's logout ended at %s (status %d), not back at the IdP", last, status)
+		}
+		if st := b.do("GET", "/api/v1/me", nil, nil); st != 401 {
+			t.Fatalf("Siteline session after the IdP's logout: status %d, want 401", st)
+		}
+	})
+}
