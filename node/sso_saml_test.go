@@ -462,7 +462,13 @@ func TestSSOSAMLSingleLogout(t *testing.T) {
 	tn := startNode(t, Config{})
 	orgID := tn.n.OrgID()
 	idp := startIdP(t, "")
-	in := web.SSOInput{Company: "Acme SAML", SAMLMetadata: idp.metadata()}
+	// The metadata is read from the IdP's URL.
+	var e web.ErrorBody
+	bad := web.SSOInput{Company: "Acme SAML", SAMLMetadataURL: idp.addr + "/no-such-metadata"}
+	if st := tn.admin().do("PUT", "/api/v1/organisation/sso", bad, &e); st != 400 || !strings.Contains(e.Error, "saml_metadata_url") {
+		t.Fatalf("metadata URL that answers 404: status %d %q, want 400 naming saml_metadata_url", st, e.Error)
+	}
+	in := web.SSOInput{Company: "Acme SAML", SAMLMetadataURL: idp.addr + "/metadata"}
 	if st := tn.admin().do("PUT", "/api/v1/organisation/sso", in, nil); st != 200 {
 		t.Fatalf("save SSO settings: status %d", st)
 	}

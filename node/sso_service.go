@@ -121,7 +121,13 @@ func (w ssoWeb) SaveSSOSettings(ctx context.Context, a web.Actor, in web.SSOInpu
 		}
 		st.OIDC = &cfg
 	}
-	if md := strings.TrimSpace(in.SAMLMetadata); md != "" {
+	md := strings.TrimSpace(in.SAMLMetadata)
+	if mdURL := strings.TrimSpace(in.SAMLMetadataURL); mdURL != "" {
+		if md, err = sso.FetchIdPMetadata(ctx, mdURL); err != nil {
+			return st, err
+		}
+	}
+	if md != "" {
 		if _, err := sso.ParseIdPMetadata(md); err != nil {
 			return st, &storage.ValidationError{Field: "saml_metadata", Problem: err.Error()}
 		}

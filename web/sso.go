@@ -213,11 +213,13 @@ type SSOAdmin interface {
 
 // SSOInput is what an administrator sets.
 type SSOInput struct {
-	Company           string               `json:"company"`
-	OIDCIssuer        string               `json:"oidc_issuer"`
-	OIDCClientID      string               `json:"oidc_client_id"`
-	OIDCClientSecret  string               `json:"oidc_client_secret"`
-	SAMLMetadata      string               `json:"saml_metadata"`
+	Company          string `json:"company"`
+	OIDCIssuer       string `json:"oidc_issuer"`
+	OIDCClientID     string `json:"oidc_client_id"`
+	OIDCClientSecret string `json:"oidc_client_secret"`
+	SAMLMetadata     string `json:"saml_metadata"`
+	// SAMLMetadataURL, when set, is read instead of SAMLMetadata.
+	SAMLMetadataURL   string               `json:"saml_metadata_url"`
 	AllowIdPInitiated bool                 `json:"allow_idp_initiated"`
 	Mapping           []storage.SSOMapping `json:"mapping"`
 	DefaultRoles      []string             `json:"default_roles"`

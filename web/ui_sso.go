@@ -136,11 +136,11 @@ func (s *Server) showSSOSettings(c *fiber.Ctx, status int, f *formState, st stor
 
 func (s *Server) uiSaveSSOSettings(c *fiber.Ctx) error {
 	a, _ := actorOf(c)
-	f := readForm(c, "sso", "company", "oidc_issuer", "oidc_client_id", "saml_metadata", "allow_idp_initiated",
+	f := readForm(c, "sso", "company", "oidc_issuer", "oidc_client_id", "saml_metadata", "saml_metadata_url", "allow_idp_initiated",
 		"require_sso", "break_glass_user_id", "map_group", "map_role", "map_team", "map_label")
 	in := SSOInput{
 		Company: f.V("company"), OIDCIssuer: f.V("oidc_issuer"), OIDCClientID: f.V("oidc_client_id"),
-		OIDCClientSecret: secret(c, "oidc_client_secret"), SAMLMetadata: f.V("saml_metadata"),
+		OIDCClientSecret: secret(c, "oidc_client_secret"), SAMLMetadata: f.V("saml_metadata"), SAMLMetadataURL: f.V("saml_metadata_url"),
 		AllowIdPInitiated: f.V("allow_idp_initiated") != "", RequireSSO: f.V("require_sso") != "",
 		BreakGlassUserID: f.V("break_glass_user_id"),
 	}

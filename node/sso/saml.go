@@ -13,7 +13,9 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -85,6 +87,35 @@ func ParseIdPMetadata(doc string) (*saml.EntityDescriptor, error) {
 		}
 	}
 	return nil, errors.New("the metadata has no IDPSSODescriptor")
+}
+
+// FetchIdPMetadata reads an identity provider's metadata from its URL,
+// to store with the settings.
+func FetchIdPMetadata(ctx context.Context, metadataURL string) (string, error) {
+	bad := func(problem string) error {
+		return &storage.ValidationError{Field: "saml_metadata_url", Problem: problem}
+	}
+	u, err := url.Parse(metadataURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", bad(fmt.Sprintf("%q is not an absolute http(s) URL", metadataURL))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return "", bad(err.Error())
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return "", bad(fmt.Sprintf("cannot be read: %v", err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return "", bad(fmt.Sprintf("answered status %d", resp.StatusCode))
+	}
+	if _, err := ParseIdPMetadata(string(body)); err != nil {
+		return "", bad(err.Error())
+	}
+	return string(body), nil
 }
 
 // replayCache keeps the ids of accepted assertions in the store until they
