@@ -119,6 +119,9 @@ func (s *Service) verifyCode(ctx context.Context, st storage.SSOSettings, f flow
 	if groupsClaim == "" {
 		groupsClaim = "groups"
 	}
+	if verified, ok := claims["email_verified"].(bool); ok && !verified {
+		return Identity{}, refused("the identity provider has not verified the e-mail address of %q", idt.Subject)
+	}
 	id := Identity{Issuer: idt.Issuer, Subject: idt.Subject, Groups: stringList(claims[groupsClaim])}
 	id.Email, _ = claims["email"].(string)
 	id.Name, _ = claims["name"].(string)
