@@ -159,8 +159,7 @@ func (s *Server) uiSaveSSOSettings(c *fiber.Ctx) error {
 		rows = append(rows, r)
 	}
 	in.Mapping = mappingOf(rows)
-	st, err := s.deps.SSOAdmin.SaveSSOSettings(c.UserContext(), a, in)
-	if err != nil {
+	if _, err := s.deps.SSOAdmin.SaveSSOSettings(c.UserContext(), a, in); err != nil {
 		return failed(c, f, err, func(c *fiber.Ctx, status int, f *formState) error {
 			old, rerr := s.deps.SSOAdmin.SSOSettings(c.UserContext(), a)
 			if rerr != nil {
@@ -169,7 +168,6 @@ func (s *Server) uiSaveSSOSettings(c *fiber.Ctx) error {
 			return s.showSSOSettings(c, status, f, old, rows, "")
 		})
 	}
-	_ = st
 	return done(c, "/sso-settings", "Saved the single sign-on settings.")
 }
 
