@@ -159,6 +159,19 @@ func (s *Service) ProvisionSSO(ctx context.Context, orgID string, p sso.Provisio
 		changes = append(changes, storage.Change{Op: storage.OpAddPolicy, Rules: add})
 	}
 
+	// A team or label the mapping names but that was deleted since is
+	// left out.
+	teams, err := s.d.Store.Teams(ctx, orgID)
+	if err != nil {
+		return u, err
+	}
+	p.Teams = slices.DeleteFunc(slices.Clone(p.Teams), func(id string) bool {
+		gone := !slices.ContainsFunc(teams, func(t storage.Team) bool { return t.ID == id })
+		if gone {
+			s.d.Log.Warn("single sign-on mapping names a team that no longer exists", "org", orgID, "team", id)
+		}
+		return gone
+	})
 	var oldTeams []string
 	if !created {
 		ms, err := s.d.SSO.UserTeams(ctx, u.ID)
@@ -178,6 +191,13 @@ func (s *Service) ProvisionSSO(ctx context.Context, orgID string, p sso.Provisio
 		changes = append(changes, storage.Change{Op: storage.OpDelTeamMember, Membership: &m}, teamLinkChange(orgID, u.ID, t, false))
 	}
 
+	known, err := s.d.Store.Labels(ctx, orgID)
+	if err != nil {
+		return u, err
+	}
+	p.Labels = slices.DeleteFunc(slices.Clone(p.Labels), func(id string) bool {
+		return !slices.ContainsFunc(known, func(l storage.Label) bool { return l.ID == id })
+	})
 	var oldLabels []string
 	if !created {
 		all, err := s.d.SSO.UserLabels(ctx, orgID)

@@ -93,6 +93,10 @@ func refused(format string, args ...any) error {
 // FlowTTL is how long a started login may take at the provider.
 const FlowTTL = 10 * time.Minute
 
+// MaxFlows bounds the logins in progress a node keeps, which anyone can
+// start.
+const MaxFlows = 10000
+
 // Service runs the logins. Logins in progress are kept in memory: a login
 // finishes at the node it started at.
 type Service struct {
@@ -160,9 +164,12 @@ func (s *Service) Begin(ctx context.Context, orgID, next string) (Start, error) 
 	}
 	id := random()
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.dropExpired()
+	if len(s.flows) >= MaxFlows {
+		return Start{}, &loginError{unreachable: true, msg: "too many logins are in progress at this node: try again in a few minutes"}
+	}
 	s.flows[id] = f
-	s.mu.Unlock()
 	return Start{Redirect: redirect, Flow: id}, nil
 }
 
