@@ -216,10 +216,18 @@ func TestSSOOIDCLogin(t *testing.T) {
 	if st := admin.do("POST", "/api/v1/teams", map[string]string{"name": "Line 1"}, &team); st != 201 && st != 200 {
 		t.Fatalf("create team: %d", st)
 	}
+	var group storage.LabelGroup
+	if st := admin.do("POST", "/api/v1/label-groups", map[string]string{"name": "Lines", "color": "#0f766e"}, &group); st != 201 {
+		t.Fatalf("create label group: %d", st)
+	}
+	var label storage.Label
+	if st := admin.do("POST", "/api/v1/labels", map[string]string{"group_id": group.ID, "name": "Line 1"}, &label); st != 201 {
+		t.Fatalf("create label: %d", st)
+	}
 	in := web.SSOInput{Company: "Acme Plants", OIDCIssuer: o.issuer, OIDCClientID: "siteline", OIDCClientSecret: "client secret",
 		Mapping: []storage.SSOMapping{
 			{Group: "plant-admins", Roles: []string{policy.RoleAdministrator}},
-			{Group: "line-1", Teams: []string{team.ID}},
+			{Group: "line-1", Teams: []string{team.ID}, Labels: []string{label.ID}},
 		}}
 	var out struct {
 		OIDCIssuer      string `json:"oidc_issuer"`
@@ -270,8 +278,15 @@ func TestSSOOIDCLogin(t *testing.T) {
 		}
 		return ids
 	}
+	labelsOf := func(userID string) []string {
+		all, err := tn.n.store.UserLabels(context.Background(), orgID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return all[userID]
+	}
 
-	t.Run("first login creates the user with the mapped roles and teams", func(t *testing.T) {
+	t.Run("first login creates the user with the mapped roles, teams and labels", func(t *testing.T) {
 		o.setGroups("u1", "plant-admins", "line-1")
 		st, b, body := login()
 		if st != http.StatusSeeOther || b == nil {
@@ -284,6 +299,9 @@ func TestSSOOIDCLogin(t *testing.T) {
 		if got := teamsOf(id); !slices.Equal(got, []string{team.ID}) {
 			t.Fatalf("teams %v, want [%s]", got, team.ID)
 		}
+		if got := labelsOf(id); !slices.Equal(got, []string{label.ID}) {
+			t.Fatalf("labels %v, want [%s]", got, label.ID)
+		}
 		var u storage.User
 		admin.do("GET", "/api/v1/users/"+id, nil, &u)
 		if u.Email != "ada@plant.example" || u.Name != "Ada Lovelace" {
@@ -291,7 +309,7 @@ func TestSSOOIDCLogin(t *testing.T) {
 		}
 	})
 
-	t.Run("a later login updates roles and teams", func(t *testing.T) {
+	t.Run("a later login updates roles, teams and labels", func(t *testing.T) {
 		o.setGroups("u1")
 		st, b, body := login()
 		if st != http.StatusSeeOther || b == nil {
@@ -303,6 +321,9 @@ func TestSSOOIDCLogin(t *testing.T) {
 		}
 		if got := teamsOf(id); len(got) != 0 {
 			t.Fatalf("teams %v, want none", got)
+		}
+		if got := labelsOf(id); len(got) != 0 {
+			t.Fatalf("labels %v, want none", got)
 		}
 	})
 
