@@ -173,6 +173,19 @@ func TestSCIM(t *testing.T) {
 	st, out = sc.do("PATCH", "/Users/"+bob, map[string]any{"Operations": []map[string]any{{"op": "replace", "path": "nickName", "value": "x"}}})
 	scimFailed(t, "patch of an unknown path", st, out, 400, "invalidPath")
 
+	// The break-glass administrator is not SCIM's to change.
+	adminUser, err := tn.n.store.UserByEmail(t.Context(), tn.n.OrgID(), tn.cfg.Organisation.AdminEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := admin.do("PUT", "/api/v1/organisation/sso", web.SSOInput{BreakGlassUserID: adminUser.ID}, nil); st != 200 {
+		t.Fatalf("set the break-glass administrator: %d", st)
+	}
+	st, out = sc.do("PATCH", "/Users/"+adminUser.ID, map[string]any{"Operations": []map[string]any{{"op": "replace", "path": "active", "value": false}}})
+	scimFailed(t, "deactivating the break-glass administrator", st, out, 403, "")
+	st, out = sc.do("DELETE", "/Users/"+adminUser.ID, nil)
+	scimFailed(t, "deleting the break-glass administrator", st, out, 403, "")
+
 	if st, _ := sc.do("DELETE", "/Users/"+carol, nil); st != 204 {
 		t.Fatalf("delete carol: status %d", st)
 	}
