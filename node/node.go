@@ -33,6 +33,7 @@ import (
 	"siteline/node/org"
 	"siteline/node/queue"
 	"siteline/node/reports"
+	"siteline/node/sso"
 	"siteline/node/supervision"
 	"siteline/policy"
 	"siteline/storage"
@@ -150,6 +151,7 @@ type Node struct {
 	// password.
 	admin         *org.Service
 	members       *org.Members // member invitations by e-mail
+	sso           *sso.Service // single sign-on (sso_service.go)
 	passwords     *org.Hasher
 	firstPassword *org.FirstPassword
 
@@ -266,6 +268,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.startInvites(); err != nil {
 		return err
 	}
+	n.startSSO()                             // sso_service.go
 	if err := n.startMembers(); err != nil { // org_service.go
 		return err
 	}
@@ -488,6 +491,9 @@ func (n *Node) startWeb() error {
 		PresenceFeed: n.presenceFeed,
 		Media:        n.sessionMedia,
 		Reports:      n.reports,
+		SSO:          ssoWeb{svc: n.sso, admin: n.admin, store: n.store},
+		SSOAdmin:     ssoWeb{svc: n.sso, admin: n.admin, store: n.store},
+		SCIM:         scimService{n.admin},
 		Metrics:      metricsHandler(n.reg),
 		Now:          n.now,
 		DefaultOrgID: n.orgID,

@@ -43,6 +43,7 @@ func (n *Node) startOrg() error {
 		TokenMaxTTL:     n.cfg.Tokens.MaxTTL,
 		AuditFailures:   lost,
 		Logins:          n.store,
+		SSO:             n.store,
 		Now:             n.now,
 		Log:             n.log.With("component", "org"),
 	})

@@ -61,6 +61,9 @@ const (
 	// OpPutLeafAddress records where a node accepts leaf links
 	// (storage/leaf.go); federation data, of no organisation.
 	OpPutLeafAddress Op = "leaf_address.put" // LeafAddress
+	// OpPutSSOSettings replaces an organisation's single sign-on settings
+	// (sso.go).
+	OpPutSSOSettings Op = "sso_settings.put" // SSOSettings
 )
 
 // Change is one mutation of organisation data. Exactly the fields its Op
@@ -94,6 +97,8 @@ type Change struct {
 	TeamQueue  *TeamQueue  `json:"team_queue,omitempty"`
 	// LeafAddress travels with OpPutLeafAddress.
 	LeafAddress *LeafAddress `json:"leaf_address,omitempty"`
+	// SSOSettings travels with OpPutSSOSettings.
+	SSOSettings *SSOSettings `json:"sso_settings,omitempty"`
 
 	// Existing marks a put that updates a record: it applies only if the
 	// record still exists when the change is applied, and is refused with
@@ -182,6 +187,10 @@ func (ch Change) validate() error {
 	case OpPutHistorySettings:
 		if ch.HistorySettings == nil {
 			return missing("history_settings")
+		}
+	case OpPutSSOSettings:
+		if ch.SSOSettings == nil {
+			return missing("sso_settings")
 		}
 	case OpPutMemberInvite, OpRevokeMemberInvite, OpAcceptMemberInvite:
 		if ch.MemberInvitation == nil {

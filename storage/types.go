@@ -170,7 +170,7 @@ type AuditEvent struct {
 	OrgID   string    `json:"org_id"`
 	SiteID  string    `json:"site_id"`
 	At      time.Time `json:"at"`
-	ActorID string    `json:"actor_id"` // user id, or "system", or "cli"
+	ActorID string    `json:"actor_id"` // user id, or "system", or "cli", or a service ("scim")
 	Action  string    `json:"action"`   // "user.create", "policy.grant", ...
 	Target  string    `json:"target"`   // id of the thing acted on
 	Detail  string    `json:"detail"`   // JSON: before/after or parameters

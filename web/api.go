@@ -17,10 +17,13 @@ type route struct {
 	method, path string
 	// perm is the permission the caller needs; "" with public false means
 	// any logged-in caller.
-	perm    string
-	public  bool // no login needed
-	page    bool // backoffice page: HTML errors, login redirect
-	open    bool // any logged-in caller, guests too: the service decides per record
+	perm   string
+	public bool // no login needed
+	page   bool // backoffice page: HTML errors, login redirect
+	open   bool // any logged-in caller, guests too: the service decides per record
+	// bearer routes check a bearer token of their own (SCIM's), which
+	// the session and API token middleware never sees.
+	bearer  bool
 	summary string
 	in, out any // JSON bodies, for the OpenAPI document
 	handler fiber.Handler

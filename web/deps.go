@@ -26,6 +26,9 @@ type Actor struct {
 	Name   string
 	Email  string
 	Local  bool
+	// Service names a service of the node acting as Local ("scim"), which
+	// the audit log names instead of the operator.
+	Service string
 	// Guests (UserID starts with GuestIDPrefix) act in CallID only, with
 	// Grants, the in-call permissions of their guest role.
 	Kind   storage.UserKind
@@ -146,6 +149,13 @@ type Deps struct {
 	// Reports is the service-report use case; nil (or no Calls) leaves its
 	// routes out.
 	Reports Reports
+	// SSO runs single sign-on logins and SSOAdmin edits their settings;
+	// nil leaves their routes out (sso.go).
+	SSO      SSO
+	SSOAdmin SSOAdmin
+	// SCIM serves /scim/v2 to the organisation's identity provider; nil
+	// leaves it out (scim.go).
+	SCIM SCIM
 	// Metrics serves /metrics (the node's own Prometheus registry).
 	Metrics http.Handler
 	// Now is the clock; time.Now when nil.

@@ -99,6 +99,11 @@ func (s *Server) routeTable() []route {
 		{s.deps.Media != nil, s.mediaRoutes},
 		{s.deps.Supervision != nil, s.supervisionRoutes},
 		{s.deps.Reports != nil && s.deps.Calls != nil, s.reportRoutes},
+		{s.deps.SSO != nil, s.ssoRoutes},
+		{s.deps.SSOAdmin != nil, s.ssoSettingsRoutes},
+		{s.deps.SSOAdmin != nil, s.ssoUIRoutes},
+		{s.deps.SCIM != nil, s.scimRoutes},
+		{s.deps.SCIM != nil && s.deps.SSOAdmin != nil, s.scimTokenRoutes},
 	} {
 		if svc.present {
 			routes = append(routes, svc.routes()...)
@@ -149,6 +154,9 @@ func (s *Server) newApp(local bool) *fiber.App {
 	authn := s.authenticate(local)
 	for _, r := range s.routes {
 		handlers := []fiber.Handler{authn}
+		if r.bearer {
+			handlers = nil
+		}
 		if !r.public {
 			handlers = append(handlers, s.requireLogin(r), s.checkCSRF, s.passwordGate(r), s.access(r))
 		}

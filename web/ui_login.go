@@ -10,7 +10,11 @@ import (
 	"siteline/storage"
 )
 
-type loginData struct{ Next string }
+type loginData struct {
+	Next string
+	// SSO are the organisations offering single sign-on.
+	SSO []SSOButton
+}
 
 func (s *Server) uiLogin(c *fiber.Ctx) error {
 	next := strings.Clone(c.Query("next"))
@@ -24,7 +28,7 @@ func (s *Server) uiLogin(c *fiber.Ctx) error {
 func (s *Server) showLogin(c *fiber.Ctx, status int, f *formState) error {
 	v := s.view(c, "Log in", "")
 	v.Form = f
-	v.Data = loginData{Next: f.V("next")}
+	v.Data = loginData{Next: f.V("next"), SSO: s.ssoButtons(c)}
 	return s.ui.render(c, status, "login", v)
 }
 
@@ -32,6 +36,10 @@ func (s *Server) uiLoginPost(c *fiber.Ctx) error {
 	f := readForm(c, "login", "email", "next")
 	u, err := s.login(c, f.V("email"), secret(c, "password"))
 	if err != nil {
+		if errors.Is(err, ErrSSORequired) {
+			f.Err = sentence(ErrSSORequired.Message)
+			return s.showLogin(c, fiber.StatusForbidden, f)
+		}
 		status, _, ok := formError(err)
 		if !ok {
 			return err
@@ -64,8 +72,12 @@ func (s *Server) afterLogin(a Actor, next string) string {
 }
 
 func (s *Server) uiLogout(c *fiber.Ctx) error {
+	provider := s.ssoLogoutURL(c) // before the session, and its link, go
 	if err := s.endSession(c); err != nil {
 		return err
+	}
+	if provider != "" {
+		return c.Redirect(provider, fiber.StatusSeeOther)
 	}
 	return done(c, "/login", "You are logged out.")
 }

@@ -214,6 +214,8 @@ type nav struct {
 	InviteSMS bool
 	// Supervision shows the live team dashboard.
 	Supervision bool
+	// SSO shows the single sign-on settings.
+	SSO bool
 }
 
 // SMSChannel is implemented by the Invites of a node that can tell
@@ -231,7 +233,7 @@ func (s *Server) smsConfigured() bool {
 
 // Admin reports whether any administration entry is visible.
 func (n nav) Admin() bool {
-	return n.Users || n.Teams || n.Labels || n.Policy || n.Audit || n.Cluster
+	return n.Users || n.Teams || n.Labels || n.Policy || n.Audit || n.Cluster || n.SSO
 }
 
 // view builds the layout data for the request's actor.
@@ -263,6 +265,7 @@ func (s *Server) view(c *fiber.Ctx, title, section string) *view {
 		Invite:   s.can(a, policy.InviteGuestUsers),
 
 		Supervision: s.deps.Supervision != nil && s.can(a, policy.TeamDashboard),
+		SSO:         s.deps.SSOAdmin != nil && s.can(a, policy.AdminSSO),
 	}
 	v.Nav.InviteSMS = s.smsConfigured()
 	if c.Method() == fiber.MethodGet {

@@ -38,6 +38,9 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (sto
 	if !ok || !u.Active || u.Kind != storage.UserRegular {
 		return u, storage.ErrUnauthenticated
 	}
+	if s.ssoRequired(ctx, u) {
+		return u, web.ErrSSORequired
+	}
 	s.d.FirstPassword.loggedIn(ctx, u.ID)
 	s.loggedIn(ctx, u.ID)
 	return u, nil

@@ -97,6 +97,9 @@ type Deps struct {
 	// AuditFailures counts audit entries lost after their change was
 	// committed; nil counts nothing.
 	AuditFailures Counter
+	// SSO reads the single sign-on settings and what provisioning needs;
+	// nil leaves single sign-on off.
+	SSO SSOStore
 	// Logins keeps each user's latest login at this node (site data,
 	// never proposed through the replicated log); nil keeps none.
 	Logins storage.LoginRecorder

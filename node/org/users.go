@@ -71,6 +71,9 @@ func (s *Service) UpdateUser(ctx context.Context, a web.Actor, id string, p web.
 	if err := s.mayUpdate(a, old, p); err != nil {
 		return old, err
 	}
+	if err := s.guardBreakGlass(ctx, a, old.ID); err != nil {
+		return old, err
+	}
 	u := old
 	var changes []storage.Change
 	hash := u.PasswordHash

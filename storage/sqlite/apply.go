@@ -235,6 +235,8 @@ func applyChange(ctx context.Context, q querier, ch storage.Change) error {
 		return setTeamQueue(ctx, q, *ch.TeamQueue)
 	case storage.OpPutLeafAddress:
 		return putLeafAddress(ctx, q, *ch.LeafAddress)
+	case storage.OpPutSSOSettings:
+		return putSSOSettings(ctx, q, *ch.SSOSettings)
 	}
 	return &storage.ValidationError{Field: "op", Problem: fmt.Sprintf("unknown operation %q", ch.Op)}
 }

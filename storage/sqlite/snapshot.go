@@ -54,6 +54,9 @@ type snapshotV1 struct {
 	TeamQueues []storage.TeamQueue  `json:"team_queues,omitempty"`
 	// LeafAddresses came with plants following their hub's leaf address.
 	LeafAddresses []storage.LeafAddress `json:"leaf_addresses,omitempty"`
+	// SSOSettings came with single sign-on; absent, no organisation has
+	// any.
+	SSOSettings []storage.SSOSettings `json:"sso_settings,omitempty"`
 }
 
 // snapshotMemberInvite carries the token hash that storage.MemberInvitation
@@ -175,6 +178,9 @@ func (s *Store) readSnapshot(ctx context.Context) (*snapshotV1, error) {
 	if snap.LeafAddresses, err = queryLeafAddresses(ctx, tx, ""); err != nil {
 		return nil, err
 	}
+	if snap.SSOSettings, err = querySSOSettings(ctx, tx, ""); err != nil {
+		return nil, err
+	}
 	return snap, tx.Commit()
 }
 
@@ -217,7 +223,7 @@ func (s *Store) restore(ctx context.Context, snap *snapshotV1) error {
 
 	// Every organisation table, children first.
 	for _, table := range []string{
-		"leaf_addresses", "auto_assign", "team_queues", "history_settings", "member_invitations", "policy_versions", "user_labels", "team_memberships", "api_tokens", "contacts", "labels", "label_groups",
+		"leaf_addresses", "sso_settings", "auto_assign", "team_queues", "history_settings", "member_invitations", "policy_versions", "user_labels", "team_memberships", "api_tokens", "contacts", "labels", "label_groups",
 		"teams", "roles", "policy_rules", "users", "sites", "orgs",
 	} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
@@ -327,6 +333,11 @@ func restoreRecords(ctx context.Context, q querier, snap *snapshotV1) error {
 	for _, a := range snap.LeafAddresses {
 		if err := putLeafAddress(ctx, q, a); err != nil {
 			return fmt.Errorf("leaf address of node %s: %w", a.NodeID, err)
+		}
+	}
+	for _, st := range snap.SSOSettings {
+		if err := putSSOSettings(ctx, q, st); err != nil {
+			return fmt.Errorf("sso settings of %s: %w", st.OrgID, err)
 		}
 	}
 	return nil

@@ -19,6 +19,9 @@ import (
 // operator.
 func ActorID(a web.Actor) string {
 	if a.Local {
+		if a.Service != "" {
+			return a.Service
+		}
 		return "cli"
 	}
 	return a.UserID
