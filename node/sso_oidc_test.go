@@ -440,3 +440,54 @@ func pageError(body string) string {
 	}
 	return body
 }
+
+// An invited person who signs in through the provider instead of opening
+// the activation link gets the invitation's role and team, and the
+// invitation is used: its link no longer works.
+func TestSSOLoginAcceptsAPendingInvitation(t *testing.T) {
+	tn, box := startMailNode(t)
+	orgID := tn.n.OrgID()
+	o := startOP(t, tn.url+"/sso/"+orgID+"/oidc/callback")
+	admin := tn.admin()
+	var team storage.Team
+	if st := admin.do("POST", "/api/v1/teams", map[string]string{"name": "Line 1"}, &team); st != 201 {
+		t.Fatalf("create team: %d", st)
+	}
+	in := web.SSOInput{Company: "Acme Plants", OIDCIssuer: o.issuer, OIDCClientID: "siteline", OIDCClientSecret: "client secret"}
+	if st := admin.do("PUT", "/api/v1/organisation/sso", in, nil); st != 200 {
+		t.Fatalf("save SSO settings: %d", st)
+	}
+	var invs []web.MemberInvitationOut
+	if st := admin.do("POST", "/api/v1/member-invitations", web.MemberInviteInput{Emails: []string{"ada@plant.example"},
+		Roles: []string{policy.RoleTeamLead}, Teams: []string{team.ID}}, &invs); st != 201 || len(invs) != 1 {
+		t.Fatalf("invite = %d %+v", st, invs)
+	}
+	token := activationToken(t, box, "ada@plant.example")
+
+	a := startSSOLogin(t, tn)
+	st, b, body := a.finish(o.login(t, a.auth.String(), "ada", opPassword))
+	if st != http.StatusSeeOther || b == nil {
+		t.Fatalf("login: status %d: %s", st, body)
+	}
+	var me struct {
+		User  storage.User `json:"user"`
+		Roles []string     `json:"roles"`
+	}
+	if st := b.do("GET", "/api/v1/me", nil, &me); st != 200 || !slices.Contains(me.Roles, policy.RoleTeamLead) {
+		t.Fatalf("me = %d %+v, want the invitation's team lead role", st, me)
+	}
+	var u struct {
+		Teams []storage.TeamMembership `json:"teams"`
+	}
+	if st := admin.do("GET", "/api/v1/users/"+me.User.ID, nil, &u); st != 200 || len(u.Teams) != 1 || u.Teams[0].TeamID != team.ID {
+		t.Fatalf("teams = %d %+v, want the invitation's team", st, u.Teams)
+	}
+	if st := admin.do("GET", "/api/v1/member-invitations", nil, &invs); st != 200 || len(invs) != 1 ||
+		invs[0].State != storage.MemberInviteUsed || invs[0].UserID != me.User.ID {
+		t.Fatalf("invitations = %d %+v, want it used by Ada", st, invs)
+	}
+	pg := &page{browser: tn.anon()}
+	if st, body := pg.get("/activate/" + token); st != 410 || !strings.Contains(body, `data-reason="used"`) {
+		t.Fatalf("the link after the login = %d, want 410 used", st)
+	}
+}

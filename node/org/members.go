@@ -386,7 +386,13 @@ func (m *Members) Activate(ctx context.Context, token string, in web.ActivationI
 // exist: one deleted since the invitation was sent is left out rather than
 // failing the activation.
 func (m *Members) stillThere(ctx context.Context, inv storage.MemberInvitation) (roles, teams, labels []string, err error) {
-	defined, err := m.s.d.Store.Roles(ctx, inv.OrgID)
+	return m.s.invitationStillThere(ctx, inv)
+}
+
+// invitationStillThere is stillThere for a Service (single sign-on accepts
+// invitations too, node/org/sso.go).
+func (s *Service) invitationStillThere(ctx context.Context, inv storage.MemberInvitation) (roles, teams, labels []string, err error) {
+	defined, err := s.d.Store.Roles(ctx, inv.OrgID)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -396,7 +402,7 @@ func (m *Members) stillThere(ctx context.Context, inv storage.MemberInvitation) 
 		}
 	}
 	for _, id := range inv.TeamIDs {
-		t, err := m.s.d.Store.Team(ctx, id)
+		t, err := s.d.Store.Team(ctx, id)
 		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		}
@@ -408,7 +414,7 @@ func (m *Members) stillThere(ctx context.Context, inv storage.MemberInvitation) 
 		}
 	}
 	if len(inv.LabelIDs) > 0 {
-		all, err := m.s.d.Store.Labels(ctx, inv.OrgID)
+		all, err := s.d.Store.Labels(ctx, inv.OrgID)
 		if err != nil {
 			return nil, nil, nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"siteline/node/internal/ids"
 	"siteline/node/sso"
@@ -15,6 +16,9 @@ import (
 // SSOStore is what single sign-on reads besides Store.
 type SSOStore interface {
 	SSOSettings(ctx context.Context, orgID string) (storage.SSOSettings, error)
+	// MemberInvitations: a first login accepts the person's pending
+	// invitation.
+	MemberInvitations(ctx context.Context, orgID string) ([]storage.MemberInvitation, error)
 	UserTeams(ctx context.Context, userID string) ([]storage.TeamMembership, error)
 	UserLabels(ctx context.Context, orgID string) (map[string][]string, error)
 }
@@ -149,6 +153,23 @@ func (s *Service) ProvisionSSO(ctx context.Context, orgID string, p sso.Provisio
 	}
 	u.UpdatedAt = now
 	changes := []storage.Change{{Op: storage.OpPutUser, User: &u, PasswordHash: u.PasswordHash, Existing: !created}}
+	// Invited, the person signs in through the provider instead of
+	// opening the link: the first login accepts the invitation, with its
+	// roles, teams and labels besides the mapping's.
+	var invitation string
+	if created {
+		accept, extra, err := s.acceptInvitationBySSO(ctx, orgID, email, u.ID, now)
+		if err != nil {
+			return u, err
+		}
+		if accept != nil {
+			invitation = accept.MemberInvitation.ID
+			changes = append(changes, *accept)
+			p.Roles = union(p.Roles, extra.Roles)
+			p.Teams = union(p.Teams, extra.TeamIDs)
+			p.Labels = union(p.Labels, extra.LabelIDs)
+		}
+	}
 
 	oldRoles := s.d.Enforcer.Roles(orgID, u.ID)
 	newRoles := append(minus(oldRoles, p.GovernedRoles), p.Roles...)
@@ -223,6 +244,9 @@ func (s *Service) ProvisionSSO(ctx context.Context, orgID string, p sso.Provisio
 	}
 	a := web.Actor{UserID: u.ID, OrgID: orgID}
 	detail := map[string]any{"email": email, "roles": newRoles, "teams": p.Teams, "labels": p.Labels}
+	if invitation != "" {
+		detail["invitation"] = invitation
+	}
 	if err := s.commit(ctx, a, entry{action, u.ID, detail}, changes...); err != nil {
 		return u, err
 	}
@@ -234,4 +258,39 @@ func sortedCopy(l []string) []string {
 	c := slices.Clone(l)
 	slices.Sort(c)
 	return c
+}
+
+// acceptInvitationBySSO returns the change accepting the pending member
+// invitation of email for userID, with what of its roles, teams and labels
+// still exists; nil when the person has no pending invitation.
+func (s *Service) acceptInvitationBySSO(ctx context.Context, orgID, email, userID string, now time.Time) (*storage.Change, storage.MemberInvitation, error) {
+	invs, err := s.d.SSO.MemberInvitations(ctx, orgID)
+	if err != nil {
+		return nil, storage.MemberInvitation{}, err
+	}
+	for _, inv := range invs {
+		if inv.Email != email || inv.State(now) != storage.MemberInvitePending {
+			continue
+		}
+		roles, teams, labels, err := s.invitationStillThere(ctx, inv)
+		if err != nil {
+			return nil, storage.MemberInvitation{}, err
+		}
+		used := inv
+		used.UsedAt, used.UserID = &now, userID
+		ch := storage.Change{Op: storage.OpAcceptMemberInvite, MemberInvitation: &used, TokenHash: inv.TokenHash}
+		return &ch, storage.MemberInvitation{Roles: roles, TeamIDs: teams, LabelIDs: labels}, nil
+	}
+	return nil, storage.MemberInvitation{}, nil
+}
+
+// union is a followed by the elements of b not in a.
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, x := range b {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
