@@ -143,7 +143,7 @@ type Bus struct {
 	cfg Config
 	log *slog.Logger
 
-	mu      sync.Mutex // guards the fields below
+	mu      sync.Mutex      // guards the fields below
 	opts    *server.Options // what srv was started with, for a reload
 	srv     *server.Server
 	nc      *nats.Conn
