@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -42,6 +43,40 @@ type DashboardQuery struct {
 	TeamID, LabelID, UserID string
 	Outcome                 string
 	By                      DashboardDim
+}
+
+// Check reports a query the rollups cannot answer: a
+// *ValidationError naming the field.
+func (q DashboardQuery) Check() error {
+	if q.OrgID == "" {
+		return &ValidationError{Field: "org_id", Problem: "is required"}
+	}
+	dim, n := DimNone, 0
+	for _, f := range []struct {
+		dim DashboardDim
+		id  string
+	}{{DimTeam, q.TeamID}, {DimLabel, q.LabelID}, {DimUser, q.UserID}} {
+		if f.id != "" {
+			dim, n = f.dim, n+1
+		}
+	}
+	if n > 1 {
+		return &ValidationError{Field: "filter", Problem: "may name one of team, label and user, not several"}
+	}
+	switch q.By {
+	case DimNone, DimSite:
+	case DimTeam, DimLabel, DimUser:
+		if dim != DimNone && dim != q.By {
+			return &ValidationError{Field: "by",
+				Problem: fmt.Sprintf("a breakdown by %s cannot be filtered by %s (filter by the %s or break down by %s)", q.By, dim, q.By, dim)}
+		}
+	default:
+		return &ValidationError{Field: "by", Problem: fmt.Sprintf("%q is not a breakdown (site, team, label or user)", q.By)}
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.To.After(q.From) {
+		return &ValidationError{Field: "to", Problem: "must be after from"}
+	}
+	return nil
 }
 
 // DashboardCount is one sum: Group is the breakdown's key (a site, team,

@@ -214,6 +214,8 @@ type nav struct {
 	InviteSMS bool
 	// Supervision shows the live team dashboard.
 	Supervision bool
+	// Dashboard shows the dashboards.
+	Dashboard bool
 }
 
 // SMSChannel is implemented by the Invites of a node that can tell
@@ -263,6 +265,7 @@ func (s *Server) view(c *fiber.Ctx, title, section string) *view {
 		Invite:   s.can(a, policy.InviteGuestUsers),
 
 		Supervision: s.deps.Supervision != nil && s.can(a, policy.TeamDashboard),
+		Dashboard:   s.deps.Dashboards != nil && s.can(a, policy.XAssistDashboard),
 	}
 	v.Nav.InviteSMS = s.smsConfigured()
 	if c.Method() == fiber.MethodGet {

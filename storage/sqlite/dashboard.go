@@ -67,37 +67,23 @@ type dashboardQuery struct {
 
 func dashboardSelect(q storage.DashboardQuery) (dashboardQuery, error) {
 	sel := dashboardQuery{group: "''"}
-	if q.OrgID == "" {
-		return sel, &storage.ValidationError{Field: "org_id", Problem: "is required"}
+	if err := q.Check(); err != nil {
+		return sel, err
 	}
-	filters := 0
 	key := ""
 	for _, f := range []struct {
-		dim, id string
-	}{{"team", q.TeamID}, {"label", q.LabelID}, {"user", q.UserID}} {
+		dim storage.DashboardDim
+		id  string
+	}{{storage.DimTeam, q.TeamID}, {storage.DimLabel, q.LabelID}, {storage.DimUser, q.UserID}} {
 		if f.id != "" {
-			filters++
-			sel.dim, key = f.dim, f.id
+			sel.dim, key = string(f.dim), f.id
 		}
 	}
-	if filters > 1 {
-		return sel, &storage.ValidationError{Field: "filter", Problem: "may name one of team, label and user, not several"}
-	}
 	switch q.By {
-	case storage.DimNone:
 	case storage.DimSite:
 		sel.group = "site_id"
 	case storage.DimTeam, storage.DimLabel, storage.DimUser:
-		if sel.dim != "" && sel.dim != string(q.By) {
-			return sel, &storage.ValidationError{Field: "by",
-				Problem: fmt.Sprintf("a breakdown by %s cannot be filtered by %s (filter by the %s or break down by %s)", q.By, sel.dim, q.By, sel.dim)}
-		}
 		sel.dim, sel.group = string(q.By), "key"
-	default:
-		return sel, &storage.ValidationError{Field: "by", Problem: fmt.Sprintf("%q is not a breakdown (site, team, label or user)", q.By)}
-	}
-	if !q.From.IsZero() && !q.To.IsZero() && !q.To.After(q.From) {
-		return sel, &storage.ValidationError{Field: "to", Problem: "must be after from"}
 	}
 	w := []string{"org_id = ?", "dim = ?"}
 	sel.args = []any{q.OrgID, sel.dim}
