@@ -53,8 +53,8 @@ function draw(box, chart) {
   const line = { stroke: grid, width: 1 };
   const axis = { stroke: text, grid: line, ticks: line, font: "12px system-ui" };
   const time = chart.kind === "time";
-  const xs = chart.rows.map((r) => r.x);
   let series, values;
+  if (chart.id === "goals") chart = { ...chart, rows: chart.rows.slice(0, 15) }; // the table lists them all
   if (time) {
     series = chart.series.map((name, i) => ({ label: name, stroke: palette[i % palette.length], width: 2,
       fill: chart.series.length === 1 ? `${palette[0]}22` : undefined, points: { size: 5 } }));
@@ -65,17 +65,21 @@ function draw(box, chart) {
     values = [chart.rows.map((r) => r.values[0])];
   }
   const labels = chart.rows.map((r) => r.label);
-  const xAxis = time ? { ...axis } : { ...axis, space: 24, values: (u, ticks) => ticks.map((t) => short(labels[t] ?? "")),
-    incrs: [1, 2, 3, 4, 6, 12], size: 44 };
+  // Bar labels are spaced by the longest one, so they never overlap.
+  const widest = Math.max(...labels.map((l) => short(l).length));
+  const xAxis = time ? { ...axis } : { ...axis, space: Math.min(140, 7 * widest + 12),
+    values: (u, ticks) => ticks.map((t) => (Number.isInteger(t) ? short(labels[t] ?? "") : "")),
+    incrs: [1, 2, 3, 4, 5, 6, 8, 10, 12, 20, 25, 50], size: 44 };
+  const counts = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1e3, 2e3, 2.5e3, 5e3, 1e4, 2e4, 2.5e4, 5e4, 1e5, 2e5, 2.5e5, 5e5, 1e6];
   const plot = new uPlot({
     ...size(box),
     cursor: { drag: { x: false, y: false }, points: { show: time } },
     legend: { show: time && chart.series.length > 1, live: true },
     scales: { x: time ? { time: true } : { time: false, range: () => [-0.6, chart.rows.length - 0.4] },
       y: { range: (u, min, max) => [0, Math.max(1, max * 1.08)] } },
-    axes: [xAxis, { ...axis, size: 48 }],
+    axes: [xAxis, { ...axis, size: 52, incrs: counts }],
     series: [{ label: chart.x, value: (u, v, _, i) => (i == null ? "" : labels[i]) }, ...series],
-  }, [time ? xs : chart.rows.map((_, i) => i), ...values], box);
+  }, [time ? chart.rows.map((r) => r.x) : chart.rows.map((_, i) => i), ...values], box);
   plot.over.style.cursor = "pointer";
   plot.over.title = "Open the sessions of this bar";
   plot.over.addEventListener("click", () => {
