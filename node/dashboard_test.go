@@ -46,3 +46,31 @@ func TestTimeToSolveIsOneNumberEverywhere(t *testing.T) {
 		t.Errorf("an unknown breakdown = %d, want 400", st)
 	}
 }
+
+// TestHeadquartersDashboardsCoverThePlants: calls made at a plant, and the
+// outcome given one of them there, reach headquarters' dashboards through
+// the forwarded history; the plant's dashboards count its own calls.
+func TestHeadquartersDashboardsCoverThePlants(t *testing.T) {
+	hq, plant := historyFederation(t, nil, nil)
+	ids := recordCalls(t, plant, 3)
+	at := time.Now().UTC()
+	if _, err := plant.n.store.SetSessionOutcome(context.Background(), ids[1], storage.OutcomeSolved, nil,
+		storage.Version{At: at, Origin: "plant"}); err != nil {
+		t.Fatal(err)
+	}
+	solvedAt := func(tn *testNode) func() bool {
+		return func() bool {
+			var rep dashboard.Report
+			if st := tn.admin().do("GET", "/api/v1/dashboard?by=site&outcome=solved", nil, &rep); st != 200 {
+				return false
+			}
+			return rep.Summary.Sessions == 1 && len(rep.Groups) == 1 && rep.Groups[0].ID == plant.n.siteID
+		}
+	}
+	eventually(t, 60*time.Second, "the plant's solved call on its own dashboards", solvedAt(plant))
+	eventually(t, 60*time.Second, "the plant's solved call on headquarters' dashboards", solvedAt(hq))
+	var rep dashboard.Report
+	if st := hq.admin().do("GET", "/api/v1/dashboard?site="+plant.n.siteID, nil, &rep); st != 200 || rep.Summary.Sessions != 3 {
+		t.Errorf("headquarters' dashboards of the plant = %d, %d sessions, want 3", st, rep.Summary.Sessions)
+	}
+}

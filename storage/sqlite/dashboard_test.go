@@ -476,3 +476,45 @@ func directCounts(all []*rawSession, q storage.DashboardQuery, buckets []time.Du
 	}
 	return out, tts
 }
+
+// Headquarters' rollups of forwarded history equal the plant's, whatever
+// order and however often the records arrive.
+func TestDashboardCountsOfForwardedHistoryEqualThePlants(t *testing.T) {
+	ctx := context.Background()
+	plant, _ := openTestStore(t)
+	hq, _ := openTestStore(t)
+	recordPlantHistory(t, plant, "c1")
+	recordPlantHistory(t, plant, "c2")
+	solved := t0.Add(5 * time.Minute)
+	if _, err := plant.SetSessionOutcome(ctx, "c2", storage.OutcomeSolved, &solved, storage.Version{At: t0.Add(time.Hour), Origin: "plant-1"}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := messagesOf(t, plant, "plant-1")
+	backwards := slices.Clone(msgs)
+	slices.Reverse(backwards)
+	for _, batch := range [][]storage.HistoryMessage{backwards, msgs} {
+		if _, err := hq.ApplyHistory(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, by := range storage.DashboardDims {
+		q := storage.DashboardQuery{OrgID: "o1", By: by}
+		want, err := plant.DashboardCounts(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := hq.DashboardCounts(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := countMap(want.Days); len(sum) == 0 && by != storage.DimTeam && by != storage.DimLabel { // no team, no label here
+			t.Fatalf("by %q: the plant counts no session", by)
+		}
+		if !maps.Equal(countMap(got.Days), countMap(want.Days)) || !maps.Equal(countMap(got.Outcomes), countMap(want.Outcomes)) ||
+			!maps.Equal(countMap(got.ToSolve), countMap(want.ToSolve)) || !maps.Equal(countMap(got.People), countMap(want.People)) {
+			t.Errorf("by %q: headquarters counts\n%v %v %v %v\nthe plant\n%v %v %v %v", by,
+				countMap(got.Days), countMap(got.Outcomes), countMap(got.ToSolve), countMap(got.People),
+				countMap(want.Days), countMap(want.Outcomes), countMap(want.ToSolve), countMap(want.People))
+		}
+	}
+}

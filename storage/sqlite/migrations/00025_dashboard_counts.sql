@@ -18,7 +18,10 @@
 -- below take a session's rows away before any write that changes what it
 -- adds and add them again after it, so every write (a call ending, an
 -- edit, a deletion, forwarded history at headquarters, a bulk load)
--- updates the rollups in its own transaction. A row whose count fell to
+-- updates the rollups in its own transaction. An insert's BEFORE trigger
+-- fires only when the row is not there yet: an insert that meets its own
+-- row (forwarded history applied again: ON CONFLICT DO UPDATE or DO
+-- NOTHING) fires no AFTER INSERT trigger, so it must take nothing away. A row whose count fell to
 -- zero stays (and is used again): the reads sum counts and skip zeros.
 --
 -- dashboard_buckets: bucket 0 is [0, 1 s), bucket k >= 1 starts at
@@ -103,7 +106,8 @@ CREATE TRIGGER dashboard_sessions_update_after AFTER UPDATE OF org_id, site_id, 
 END;
 -- +goose StatementEnd
 -- +goose StatementBegin
-CREATE TRIGGER dashboard_labels_insert_before BEFORE INSERT ON session_labels BEGIN
+CREATE TRIGGER dashboard_labels_insert_before BEFORE INSERT ON session_labels
+    WHEN NOT EXISTS (SELECT 1 FROM session_labels WHERE session_id = new.session_id AND label_id = new.label_id) BEGIN
     INSERT INTO dashboard_counts (org_id, metric, dim, key, day, site_id, outcome, val, n)
         SELECT org_id, metric, dim, key, day, site_id, outcome, val, -1 FROM dashboard_contrib WHERE sid = new.session_id
         ON CONFLICT DO UPDATE SET n = n + excluded.n;
@@ -151,7 +155,8 @@ CREATE TRIGGER dashboard_labels_update_after AFTER UPDATE ON session_labels BEGI
 END;
 -- +goose StatementEnd
 -- +goose StatementBegin
-CREATE TRIGGER dashboard_participants_insert_before BEFORE INSERT ON session_participants BEGIN
+CREATE TRIGGER dashboard_participants_insert_before BEFORE INSERT ON session_participants
+    WHEN NOT EXISTS (SELECT 1 FROM session_participants WHERE id = new.id) BEGIN
     INSERT INTO dashboard_counts (org_id, metric, dim, key, day, site_id, outcome, val, n)
         SELECT org_id, metric, dim, key, day, site_id, outcome, val, -1 FROM dashboard_contrib WHERE sid = new.session_id
         ON CONFLICT DO UPDATE SET n = n + excluded.n;
@@ -199,7 +204,8 @@ CREATE TRIGGER dashboard_participants_update_after AFTER UPDATE OF session_id, u
 END;
 -- +goose StatementEnd
 -- +goose StatementBegin
-CREATE TRIGGER dashboard_events_insert_before BEFORE INSERT ON session_events WHEN new.kind = 'answered' BEGIN
+CREATE TRIGGER dashboard_events_insert_before BEFORE INSERT ON session_events WHEN new.kind = 'answered'
+    AND NOT EXISTS (SELECT 1 FROM session_events WHERE id = new.id OR (session_id = new.session_id AND seq = new.seq)) BEGIN
     INSERT INTO dashboard_counts (org_id, metric, dim, key, day, site_id, outcome, val, n)
         SELECT org_id, metric, dim, key, day, site_id, outcome, val, -1 FROM dashboard_contrib WHERE sid = new.session_id
         ON CONFLICT DO UPDATE SET n = n + excluded.n;
