@@ -47,8 +47,11 @@ CREATE TABLE dashboard_counts (
     outcome TEXT NOT NULL,
     val     ANY NOT NULL,
     n       INTEGER NOT NULL,
-    PRIMARY KEY (org_id, metric, dim, key, day, site_id, outcome, val)
+    PRIMARY KEY (org_id, metric, dim, day, key, site_id, outcome, val)
 ) WITHOUT ROWID;
+-- The primary key serves a range of days (of every key: a breakdown), this
+-- index the days of one team, label or user (a filter).
+CREATE INDEX dashboard_counts_key ON dashboard_counts(org_id, metric, dim, key, day);
 
 CREATE VIEW dashboard_keys (sid, dim, key) AS
 SELECT id, '', '' FROM sessions
@@ -279,5 +282,6 @@ DROP TRIGGER dashboard_sessions_insert;
 DROP VIEW dashboard_contrib;
 DROP VIEW dashboard_metrics;
 DROP VIEW dashboard_keys;
+DROP INDEX dashboard_counts_key;
 DROP TABLE dashboard_counts;
 DROP TABLE dashboard_buckets;
