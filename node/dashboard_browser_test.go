@@ -53,6 +53,8 @@ func TestDashboardBrowser(t *testing.T) {
 	if err := chromedp.Do(tab,
 		chromedp.SetValue(chromedp.CSS(`#d-outcome`), storage.OutcomeSolved),
 		chromedp.Click(chromedp.CSS(`.dash-filters button[type=submit]`)),
+		// The page the filter loads marks the outcome selected.
+		chromedp.WaitReady(chromedp.CSS(`#d-outcome option[value="solved"][selected]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#dash[data-drawn]`)),
 	); err != nil {
 		t.Fatalf("filter by outcome: %v", err)

@@ -7,7 +7,7 @@ import (
 )
 
 // The dashboards (SPEC.md, section 3) read rollups of the session history:
-// counts of sessions per UTC day, site and outcome, for every session and
+// counts of ended sessions per UTC day, site and outcome, for every session and
 // per team, label and participant user, kept in step with the history by
 // the store (the same transaction as each write). A DashboardQuery picks
 // the days, sites, outcome and at most one of team, label or user, and a

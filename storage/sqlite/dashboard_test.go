@@ -403,7 +403,7 @@ func directCounts(all []*rawSession, q storage.DashboardQuery, buckets []time.Du
 	}
 	for _, r := range all {
 		day := r.StartedAt.UnixNano() / int64(24*time.Hour)
-		if r.OrgID != q.OrgID || day < fromDay || day >= toDay ||
+		if r.EndedAt == nil || r.OrgID != q.OrgID || day < fromDay || day >= toDay ||
 			(len(q.SiteIDs) > 0 && !slices.Contains(q.SiteIDs, r.SiteID)) ||
 			(q.Outcome != "" && r.Outcome != q.Outcome) ||
 			(q.TeamID != "" && r.team != q.TeamID) ||

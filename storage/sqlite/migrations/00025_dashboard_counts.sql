@@ -14,6 +14,9 @@
 --           started_at, as a bucket
 --   goal    the goal, lower-cased and trimmed; none when empty
 --
+-- A session counts once it has ended (ended_at set): the writes of a live
+-- call (joins, the answer) then cost its rollups nothing.
+--
 -- The view dashboard_contrib lists what one session adds. The triggers
 -- below take a session's rows away before any write that changes what it
 -- adds and add them again after it, so every write (a call ending, an
@@ -74,7 +77,8 @@ UNION ALL SELECT id, 'goal', lower(trim(goal)) FROM sessions WHERE trim(goal) !=
 
 CREATE VIEW dashboard_contrib (sid, org_id, metric, dim, key, day, site_id, outcome, val) AS
 SELECT s.id, s.org_id, m.metric, k.dim, k.key, s.started_at / 86400000000000, s.site_id, s.outcome, m.val
-FROM sessions s JOIN dashboard_keys k ON k.sid = s.id JOIN dashboard_metrics m ON m.sid = s.id;
+FROM sessions s JOIN dashboard_keys k ON k.sid = s.id JOIN dashboard_metrics m ON m.sid = s.id
+WHERE s.ended_at IS NOT NULL;
 
 INSERT INTO dashboard_counts (org_id, metric, dim, key, day, site_id, outcome, val, n)
 SELECT org_id, metric, dim, key, day, site_id, outcome, val, count(*) FROM dashboard_contrib
