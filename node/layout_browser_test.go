@@ -312,6 +312,7 @@ func TestLayoutBrowser(t *testing.T) {
 		{name: "labels", path: "/labels", ready: `#content`, primary: shell},
 		{name: "outcomes and fields", path: "/history-settings", ready: `#content`, primary: shell},
 		{name: "single sign-on", path: "/sso-settings", ready: `#mapping-table`, primary: shell},
+		{name: "dashboards", path: "/dashboard", ready: `#dash[data-drawn]`, primary: append(shell, `#dash-history`), shot: "phone-dashboards.png"},
 		{name: "policy", path: "/policy", ready: `#content`, primary: shell, shot: "phone-policy.png"},
 		{name: "policy roles", path: "/policy/roles", ready: `#content`, primary: shell},
 		{name: "policy check", path: "/policy/check", ready: `#content`, primary: shell},

@@ -484,6 +484,7 @@ func (n *Node) startWeb() error {
 		People:       org.People{Service: n.admin, Members: n.members},
 		Activity:     n.store,
 		History:      n.store,
+		Dashboards:   n.store,
 		Events:       n.ring,
 		Queues:       n.queue.Load(),
 		Supervision:  n.supervision,

@@ -51,7 +51,10 @@ type Session struct {
 	CreatedBy string `json:"created_by"`
 	// OwnerID is the session's owning expert: its creator until a
 	// supervisor takes it over or transfers it (SetSessionOwner).
-	OwnerID   string     `json:"owner_id,omitempty"`
+	OwnerID string `json:"owner_id,omitempty"`
+	// TeamID is the team the session was for (a service request queued
+	// for a team); "" for none. The dashboards break sessions down by it.
+	TeamID    string     `json:"team_id,omitempty"`
 	StartedAt time.Time  `json:"started_at"`
 	EndedAt   *time.Time `json:"ended_at,omitempty"`
 }

@@ -113,6 +113,7 @@ type SessionQuery struct {
 
 	From, To      time.Time // started at or after From, and before To
 	OwnerID       string
+	TeamID        string   // the team the session was for (Session.TeamID)
 	ParticipantID string   // a user who took part
 	LabelIDs      []string // carries at least one of them
 	SiteIDs       []string // at one of them

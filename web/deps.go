@@ -130,6 +130,9 @@ type Deps struct {
 	// History lists sessions, federated ones included at headquarters;
 	// nil leaves its routes out.
 	History SessionHistory
+	// Dashboards reads the dashboards' rollups; nil leaves their routes
+	// out (dashboard.go).
+	Dashboards Dashboards
 	// Events pushes incoming calls to users' pages; nil leaves its routes
 	// out.
 	Events Events

@@ -57,7 +57,7 @@ func (s *Server) historyQuery(c *fiber.Ctx) (storage.SessionQuery, error) {
 	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
 		return q, bad("from", "must be before to")
 	}
-	q.OwnerID, q.ParticipantID = c.Query("owner"), c.Query("participant")
+	q.OwnerID, q.ParticipantID, q.TeamID = c.Query("owner"), c.Query("participant"), c.Query("team")
 	for _, v := range args.PeekMulti("label") {
 		if id := strings.TrimSpace(string(v)); id != "" {
 			q.LabelIDs = append(q.LabelIDs, id)

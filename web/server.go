@@ -93,6 +93,7 @@ func (s *Server) routeTable() []route {
 		{s.deps.Invites != nil, s.inviteRoutes},
 		{s.deps.Members != nil, s.memberRoutes},
 		{s.deps.History != nil, s.sessionRoutes},
+		{s.deps.Dashboards != nil, s.dashboardRoutes},
 		{s.deps.Events != nil, s.eventRoutes},
 		{s.deps.Queues != nil, s.queueRoutes},
 		{s.deps.Phone != nil, s.phoneRoutes},

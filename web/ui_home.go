@@ -5,6 +5,7 @@ import (
 
 	"siteline/policy"
 	"siteline/storage"
+	"siteline/storage/dashboard"
 )
 
 type homeData struct {
@@ -17,6 +18,8 @@ type homeData struct {
 	CanCall                                  bool // start a call (xa_ocall_create_conference)
 	// Waiting are the open calls of the user's service requests.
 	Waiting []WaitingCall
+	// Dashboard sums the last four weeks; nil when not shown.
+	Dashboard *dashboard.Group
 }
 
 type teamRef struct {
@@ -48,7 +51,8 @@ func (s *Server) uiHome(c *fiber.Ctx) error {
 	d.CanEditPhonebook = s.can(a, policy.PhonebookEditor)
 	d.CanTokens = s.can(a, policy.AdminAPITokens) && !a.Local
 	d.CanCall = s.can(a, policy.CreateConference)
-	d.Waiting = s.waitingCallsOf(c, a) // ui_guest.go
+	d.Waiting = s.waitingCallsOf(c, a)  // ui_guest.go
+	d.Dashboard = s.homeDashboard(c, a) // dashboard.go
 	v := s.view(c, "Home", "home")
 	v.Data = d
 	return s.ui.render(c, fiber.StatusOK, "home", v)

@@ -216,6 +216,8 @@ type nav struct {
 	Supervision bool
 	// SSO shows the single sign-on settings.
 	SSO bool
+	// Dashboard shows the dashboards.
+	Dashboard bool
 }
 
 // SMSChannel is implemented by the Invites of a node that can tell
@@ -266,6 +268,7 @@ func (s *Server) view(c *fiber.Ctx, title, section string) *view {
 
 		Supervision: s.deps.Supervision != nil && s.can(a, policy.TeamDashboard),
 		SSO:         s.deps.SSOAdmin != nil && s.can(a, policy.AdminSSO),
+		Dashboard:   s.deps.Dashboards != nil && s.can(a, policy.XAssistDashboard),
 	}
 	v.Nav.InviteSMS = s.smsConfigured()
 	if c.Method() == fiber.MethodGet {

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -58,6 +59,18 @@ func (s *Service) SessionPDF(ctx context.Context, a web.Actor, id string, w io.W
 	}
 	if u, err := s.d.Names.User(ctx, d.Session.OrgID, d.Session.CreatedBy); err == nil {
 		h.Owner = u.Name
+	}
+	if s.d.Fields != nil {
+		// The outcome and time to solve as the history and the dashboards
+		// count them: storage.SessionSummary.TimeToSolve.
+		if f, err := s.d.Fields.SessionSummary(ctx, d.Session.OrgID, d.Session.ID); err == nil {
+			h.Outcome, h.Notes = f.Outcome, f.Notes
+			if tts, ok := f.TimeToSolve(); ok {
+				h.TimeToSolve = tts
+			}
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
 	}
 	for _, p := range d.Participants {
 		if roles := s.d.Roles.Roles(d.Session.OrgID, p.UserID); len(roles) > 0 {

@@ -207,13 +207,13 @@ func applyMediaRows(ctx context.Context, tx *sql.Tx, origin string, rec storage.
 // and transfer events (settleOwner), whatever order records arrive in.
 func upsertSession(ctx context.Context, tx *sql.Tx, ss storage.Session) error {
 	return exec(ctx, tx, `INSERT INTO sessions (id, org_id, site_id, kind, name, goal, status, created_by,
-		owner_id, started_at, ended_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		owner_id, team_id, started_at, ended_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 			status = CASE WHEN `+statusRank("excluded.status")+` > `+statusRank("sessions.status")+`
 				THEN excluded.status ELSE sessions.status END,
 			ended_at = COALESCE(sessions.ended_at, excluded.ended_at),
 			updated_at = max(COALESCE(sessions.updated_at, 0), COALESCE(excluded.updated_at, 0))`,
-		ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, ss.Status, ss.CreatedBy, ss.Owner(),
+		ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, ss.Status, ss.CreatedBy, ss.Owner(), ss.TeamID,
 		nanos(ss.StartedAt), optNanos(ss.EndedAt), nanos(ss.StartedAt))
 }
 

@@ -81,12 +81,12 @@ func sessionRecord(ctx context.Context, tx *sql.Tx, kind, id, sessionID, partici
 	return rec, nil
 }
 
-const sessionColumns = `id, org_id, site_id, kind, name, goal, status, created_by, owner_id, started_at, ended_at`
+const sessionColumns = `id, org_id, site_id, kind, name, goal, status, created_by, owner_id, started_at, ended_at, team_id`
 
 func scanSession(r interface{ Scan(...any) error }) (storage.Session, error) {
 	var ss storage.Session
 	err := r.Scan(&ss.ID, &ss.OrgID, &ss.SiteID, &ss.Kind, &ss.Name, &ss.Goal, &ss.Status, &ss.CreatedBy,
-		&ss.OwnerID, timeDest{&ss.StartedAt}, optTimeDest{&ss.EndedAt})
+		&ss.OwnerID, timeDest{&ss.StartedAt}, optTimeDest{&ss.EndedAt}, &ss.TeamID)
 	return ss, err
 }
 

@@ -69,9 +69,9 @@ func (s *Store) LoadSessions(ctx context.Context, bundles []storage.SessionBundl
 var loadStatements = [4]string{
 	`INSERT INTO sessions (id, org_id, site_id, kind, name, goal, status, created_by, owner_id,
 		outcome, notes, started_at, ended_at, solved_at, updated_at,
-		details_at, details_origin, outcome_at, outcome_origin, notes_at, notes_origin, labels_at, labels_origin)
+		details_at, details_origin, outcome_at, outcome_origin, notes_at, notes_origin, labels_at, labels_origin, team_id)
 		SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, r->>9, r->>10, r->>11, r->>12, r->>13,
-			r->>14, r->>14, 'load', r->>14, 'load', r->>14, 'load', r->>14, 'load'
+			r->>14, r->>14, 'load', r->>14, 'load', r->>14, 'load', r->>14, 'load', r->>15
 		FROM (SELECT value AS r FROM json_each(?))`,
 	`INSERT INTO session_labels (session_id, label_id) SELECT r->>0, r->>1 FROM (SELECT value AS r FROM json_each(?))`,
 	`INSERT INTO session_participants (id, session_id, user_id, display_name, user_kind, device_kind, hidden, joined_at, left_at)
@@ -139,7 +139,7 @@ func (r *loadRows) add(b storage.SessionBundle) error {
 		times[i] = v
 	}
 	r.sessions = append(r.sessions, []any{ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, ss.Status, ss.CreatedBy,
-		ss.OwnerID, ss.Outcome, ss.Notes, times[0], times[1], times[2], times[3]})
+		ss.OwnerID, ss.Outcome, ss.Notes, times[0], times[1], times[2], times[3], ss.TeamID})
 	for _, id := range ss.Labels {
 		r.labels = append(r.labels, []any{ss.ID, id})
 	}

@@ -245,6 +245,9 @@ func (p searchPlan) sql(d source) (string, []any) {
 	if !q.To.IsZero() {
 		and(`s.started_at < ?`, nanos(q.To))
 	}
+	if q.TeamID != "" {
+		and(`s.team_id = ?`, q.TeamID)
+	}
 	if q.OwnerID != "" {
 		and(`s.owner_id = ?`, q.OwnerID)
 	}

@@ -31,9 +31,9 @@ func (s *Store) CreateSession(ctx context.Context, ss storage.Session) error {
 	}
 	err := s.historyTx(ctx, func(tx *sql.Tx) error {
 		if err := exec(ctx, tx, `INSERT INTO sessions (id, org_id, site_id, kind, name, goal, status, created_by,
-			owner_id, started_at, ended_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			owner_id, team_id, started_at, ended_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, ss.Status, ss.CreatedBy,
-			ss.Owner(), nanos(ss.StartedAt), optNanos(ss.EndedAt), nanos(ss.StartedAt)); err != nil {
+			ss.Owner(), ss.TeamID, nanos(ss.StartedAt), optNanos(ss.EndedAt), nanos(ss.StartedAt)); err != nil {
 			return err
 		}
 		return enqueueSessionRecord(ctx, tx, storage.HistorySessionCreated, ss.ID, ss.ID, ss.StartedAt, "", "")
@@ -49,7 +49,7 @@ func (s *Store) Session(ctx context.Context, id string) (storage.Session, error)
 	var ss storage.Session
 	err := s.read.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id).Scan(
 		&ss.ID, &ss.OrgID, &ss.SiteID, &ss.Kind, &ss.Name, &ss.Goal, &ss.Status, &ss.CreatedBy,
-		&ss.OwnerID, timeDest{&ss.StartedAt}, optTimeDest{&ss.EndedAt})
+		&ss.OwnerID, timeDest{&ss.StartedAt}, optTimeDest{&ss.EndedAt}, &ss.TeamID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ss, fmt.Errorf("session %s: %w", id, storage.ErrNotFound)
 	}
