@@ -300,14 +300,20 @@ func (s *Service) RetryDue(ctx context.Context) {
 		s.log.Warn("invitation outbox", "err", err)
 		return
 	}
-	for _, del := range due {
-		if !s.d.claim(del.ID) {
-			continue // its first attempt is under way
-		}
-		s.retry(ctx, del)
-		s.d.release(del.ID)
-	}
+	retryEach(s.d, due, func(d storage.Delivery) string { return d.ID }, func(d storage.Delivery) { s.retry(ctx, d) })
 	s.retryMails(ctx) // mail.go
+}
+
+// retryEach retries each due item of the outbox, but those whose first
+// attempt is under way.
+func retryEach[T any](d *deliverer, due []T, id func(T) string, retry func(T)) {
+	for _, x := range due {
+		if !d.claim(id(x)) {
+			continue
+		}
+		retry(x)
+		d.release(id(x))
+	}
 }
 
 // retry attempts a due delivery again, if it still is due: it may have

@@ -101,13 +101,7 @@ func (s *Service) retryMails(ctx context.Context) {
 		s.log.Warn("mail outbox", "err", err)
 		return
 	}
-	for _, del := range due {
-		if !s.d.claim(del.ID) {
-			continue // its first attempt is under way
-		}
-		s.retryMail(ctx, del)
-		s.d.release(del.ID)
-	}
+	retryEach(s.d, due, func(m storage.MailDelivery) string { return m.ID }, func(m storage.MailDelivery) { s.retryMail(ctx, m) })
 }
 
 func (s *Service) retryMail(ctx context.Context, del storage.MailDelivery) {
