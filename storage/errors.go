@@ -28,6 +28,9 @@ var (
 	ErrOutcomeUnknown = fmt.Errorf("%w: outcome unknown, the change may still be applied; check before retrying", ErrFederationUnreachable)
 	// ErrUnauthenticated: no valid credentials came with the request.
 	ErrUnauthenticated = errors.New("not authenticated")
+	// ErrUnsupported: the input is well formed but asks for what this
+	// server cannot do (an SDP offer in codecs it does not take).
+	ErrUnsupported = errors.New("not supported")
 )
 
 // ValidationError names the field at fault and what is wrong with it.

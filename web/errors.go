@@ -90,6 +90,8 @@ func domainError(err error) *Error {
 		return &Error{Status: fiber.StatusUnauthorized, Code: "unauthenticated", Message: msg}
 	case errors.Is(err, storage.ErrInvalid):
 		return &Error{Status: fiber.StatusBadRequest, Code: "invalid", Message: msg}
+	case errors.Is(err, storage.ErrUnsupported):
+		return &Error{Status: fiber.StatusUnprocessableEntity, Code: "unsupported", Message: msg}
 	case errors.Is(err, storage.ErrNotFound):
 		return &Error{Status: fiber.StatusNotFound, Code: "not_found", Message: msg}
 	case errors.Is(err, storage.ErrConflict):

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -78,6 +79,11 @@ type Config struct {
 	// not written or relayed. 0 means 5 a second, bursts of 20.
 	MessageRate  float64
 	MessageBurst int
+	// DirectTimeout is how long a WHIP or WHEP session's connection may
+	// take to connect, or stay disconnected, before the session is
+	// removed (its tracks unpublished, as on a leave); a failed or closed
+	// connection is removed at once. 0 means 30 seconds.
+	DirectTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -95,6 +101,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MessageBurst == 0 {
 		c.MessageBurst = 20
+	}
+	if c.DirectTimeout == 0 {
+		c.DirectTimeout = 30 * time.Second
 	}
 }
 
@@ -117,6 +126,8 @@ func (c *Config) Validate() error {
 		return errors.New("sfu config: MaxParticipants must not be negative")
 	case c.MessageRate < 0 || c.MessageBurst < 0:
 		return errors.New("sfu config: MessageRate and MessageBurst must not be negative")
+	case c.DirectTimeout < 0:
+		return errors.New("sfu config: DirectTimeout must not be negative")
 	}
 	return nil
 }

@@ -81,6 +81,11 @@ func (s *SFU) Start() error {
 	if s.cfg.TCPListener != nil {
 		s.tcpMux = webrtc.NewICETCPMux(logs.NewLogger("tcpmux"), s.cfg.TCPListener, 8)
 		se.SetICETCPMux(s.tcpMux)
+		// The SFU is reached on its configured TCP port (passive
+		// candidates on the listener's address); it never dials out, so
+		// it offers no active candidates, which pion would otherwise add
+		// on every interface for each passive candidate of the client.
+		se.DisableActiveTCP(true)
 		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
 	}
 	se.SetNetworkTypes(networks)
