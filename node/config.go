@@ -184,7 +184,7 @@ func Default() Config {
 		// relayed or misdirected packet to one never reaches another.
 		Media: MediaConfig{ICEUDP: ":8445", ICETCP: ":8444", MaxUpload: 50 << 20, MaxConcurrentUploads: 8,
 			EmptyCallGrace: 2 * time.Minute, UnjoinedCallTTL: time.Hour, MaxParticipants: 50, MaxActiveCalls: 10,
-			SweepEvery: attachments.DefaultSweepEvery, SweepGrace: attachments.DefaultSweepGrace},
+			DirectTimeout: 30 * time.Second, SweepEvery: attachments.DefaultSweepEvery, SweepGrace: attachments.DefaultSweepGrace},
 		TURN: TURNConfig{UDP: ":3478", TCP: ":3478", CredentialTTL: 10 * time.Minute,
 			MaxAllocations: 1000, MaxAllocationsPerUser: 20, MaxAllocationsPerOrg: 500},
 		Log: LogConfig{Level: "info", Format: "text"},

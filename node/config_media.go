@@ -43,6 +43,10 @@ type MediaConfig struct {
 	// MaxActiveCalls caps the calls one user has started that have not
 	// ended.
 	MaxActiveCalls int `yaml:"max_active_calls"`
+	// DirectTimeout is how long a WHIP or WHEP session's connection may
+	// take to connect, or stay disconnected, before the session is
+	// removed as if it had left; 0 means 30s.
+	DirectTimeout time.Duration `yaml:"direct_timeout"`
 	// SweepEvery is how often the node removes orphan blobs, the bytes of
 	// media no live row refers to (the bytes of a deleted snapshot, file
 	// or recording go at once).
@@ -163,6 +167,9 @@ func (c *Config) validateMedia() error {
 	}
 	if c.Media.MaxActiveCalls < 1 || c.Media.MaxActiveCalls > 10000 {
 		return bad("media.max_active_calls", "%d must be from 1 to 10000", c.Media.MaxActiveCalls)
+	}
+	if c.Media.DirectTimeout < 0 || c.Media.DirectTimeout > time.Hour {
+		return bad("media.direct_timeout", "%v must be from 0 (30s) to 1h", c.Media.DirectTimeout)
 	}
 	if c.Media.SweepEvery < time.Second || c.Media.SweepEvery > 7*24*time.Hour {
 		return bad("media.sweep_every", "%v must be from 1s to 168h", c.Media.SweepEvery)

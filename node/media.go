@@ -71,6 +71,7 @@ func (n *Node) startMedia(ctx context.Context) (err error) {
 		Recorder:        n.calls.Recorder(),
 		RecordDir:       n.recordDir(), // recording_dir.go
 		MaxParticipants: n.cfg.Media.MaxParticipants,
+		DirectTimeout:   n.cfg.Media.DirectTimeout,
 		OnRecorded:      n.calls.OnRecorded,
 		Registerer:      n.reg,
 	})

@@ -96,9 +96,13 @@ func (s *Server) callRoutes() []route {
 		{method: "GET", path: p + "/calls/:id/chat", perm: policy.CallJoin, summary: "The call's chat so far (the last 500 messages, oldest first)", out: []ChatLine{}, handler: s.apiChatHistory},
 		{method: "GET", path: p + "/calls/:id/ice-servers", perm: policy.CallJoin, summary: "STUN and TURN servers with credentials minted for this call and caller", out: ICEConfig{}, handler: s.apiICEServers},
 		{method: "GET", path: p + "/calls/:id/signal", perm: policy.CallJoin, summary: "Signaling WebSocket (versioned JSON messages; the first must be join)", handler: s.apiSignal},
-		{method: "POST", path: p + "/calls/:id/whip", perm: policy.CallPublishCamera, summary: "WHIP: publish with an SDP offer (application/sdp); answers 201 with the SDP answer and Location", handler: s.apiWHIP},
+		{method: "POST", path: p + "/calls/:id/whip", perm: policy.CallJoin, summary: "WHIP: publish with an SDP offer (application/sdp); answers 201 with the SDP answer, Location and the ICE servers as Link headers. Each sent kind needs its permission (publish-camera for video, publish-microphone for audio), whatever the section's port", handler: s.apiWHIP},
+		{method: "OPTIONS", path: p + "/calls/:id/whip", perm: policy.CallJoin, summary: "WHIP: the methods and content type the endpoint takes (Allow, Accept-Post)", handler: s.apiDirectOptions},
+		{method: "PATCH", path: p + "/calls/:id/whip/:session", perm: policy.CallJoin, summary: "WHIP: trickle ICE and ICE restarts are not supported; answers 405 with Allow (RFC 9725 §4.3)", handler: s.apiDirectPatch},
 		{method: "DELETE", path: p + "/calls/:id/whip/:session", perm: policy.CallJoin, summary: "WHIP: end a publication", handler: s.apiEndDirect},
-		{method: "POST", path: p + "/calls/:id/whep", perm: policy.CallJoin, summary: "WHEP: play the call's tracks with an SDP offer (application/sdp); answers 201 with the SDP answer and Location", handler: s.apiWHEP},
+		{method: "POST", path: p + "/calls/:id/whep", perm: policy.CallJoin, summary: "WHEP: play the call's tracks with an SDP offer (application/sdp); answers 201 with the SDP answer, Location and the ICE servers as Link headers", handler: s.apiWHEP},
+		{method: "OPTIONS", path: p + "/calls/:id/whep", perm: policy.CallJoin, summary: "WHEP: the methods and content type the endpoint takes (Allow, Accept-Post)", handler: s.apiDirectOptions},
+		{method: "PATCH", path: p + "/calls/:id/whep/:session", perm: policy.CallJoin, summary: "WHEP: trickle ICE and ICE restarts are not supported; answers 405 with Allow (RFC 9725 §4.3)", handler: s.apiDirectPatch},
 		{method: "DELETE", path: p + "/calls/:id/whep/:session", perm: policy.CallJoin, summary: "WHEP: stop playing", handler: s.apiEndDirect},
 	}, append(s.superviseRoutes(), s.callUIRoutes()...)...)
 }
@@ -152,11 +156,14 @@ func (s *Server) apiWHIP(c *fiber.Ctx) error { return s.direct(c, "whip") }
 func (s *Server) apiWHEP(c *fiber.Ctx) error { return s.direct(c, "whep") }
 
 // direct answers a WHIP or WHEP offer: application/sdp in, 201 with the
-// answer and the session's Location out.
+// answer, the session's Location and the ICE servers as Link headers
+// (RFC 9725 §4.6) out.
 func (s *Server) direct(c *fiber.Ctx, kind string) error {
 	ct := strings.ToLower(strings.TrimSpace(strings.Split(c.Get(fiber.HeaderContentType), ";")[0]))
 	if ct != "application/sdp" {
-		return &storage.ValidationError{Field: "Content-Type", Problem: fmt.Sprintf("must be application/sdp, not %q", ct)}
+		c.Set("Accept-Post", "application/sdp")
+		return &Error{Status: fiber.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+			Message: fmt.Sprintf("Content-Type must be application/sdp, not %q", ct)}
 	}
 	offer := string(c.Body())
 	switch {
@@ -168,10 +175,11 @@ func (s *Server) direct(c *fiber.Ctx, kind string) error {
 	a, _ := actorOf(c)
 	ctx, cancel := context.WithTimeout(c.UserContext(), 20*time.Second)
 	defer cancel()
-	var (
-		ds  DirectSession
-		err error
-	)
+	ice, err := s.deps.Calls.ICEServers(ctx, a, c.Params("id"), c.Hostname())
+	if err != nil {
+		return err
+	}
+	var ds DirectSession
 	if kind == "whip" {
 		ds, err = s.deps.Calls.Publish(ctx, a, c.Params("id"), offer)
 	} else {
@@ -180,9 +188,51 @@ func (s *Server) direct(c *fiber.Ctx, kind string) error {
 	if err != nil {
 		return err
 	}
+	for _, l := range iceLinks(ice) {
+		c.Response().Header.Add(fiber.HeaderLink, l)
+	}
 	c.Location(fmt.Sprintf("%s/calls/%s/%s/%s", APIPrefix, c.Params("id"), kind, ds.ID))
 	c.Set(fiber.HeaderContentType, "application/sdp")
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Status(fiber.StatusCreated).SendString(ds.Answer)
+}
+
+// iceLinks writes the ICE servers as RFC 9725 §4.6 Link header values,
+// one per URL, with the TURN credentials where there are some.
+func iceLinks(cfg ICEConfig) []string {
+	var out []string
+	for _, srv := range cfg.ICEServers {
+		for _, u := range srv.URLs {
+			l := "<" + u + `>; rel="ice-server"`
+			if srv.Username != "" {
+				l += fmt.Sprintf(`; username=%s; credential=%s; credential-type="password"`,
+					quoteLinkParam(srv.Username), quoteLinkParam(srv.Credential))
+			}
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// quoteLinkParam quotes a Link parameter value (RFC 8288 quoted-string).
+func quoteLinkParam(v string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+}
+
+// apiDirectOptions answers OPTIONS on a WHIP or WHEP endpoint with the
+// methods it takes and the offer's content type.
+func (s *Server) apiDirectOptions(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderAllow, "OPTIONS, POST")
+	c.Set("Accept-Post", "application/sdp")
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// apiDirectPatch refuses trickle ICE and ICE restarts, as RFC 9725 §4.3.1
+// lets an endpoint do: the offer must hold every candidate.
+func (s *Server) apiDirectPatch(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderAllow, "DELETE")
+	return &Error{Status: fiber.StatusMethodNotAllowed, Code: "method_not_allowed",
+		Message: "trickle ICE and ICE restarts are not supported here: send an offer with every candidate, and POST a new offer to restart"}
 }
 
 func (s *Server) apiEndDirect(c *fiber.Ctx) error {
