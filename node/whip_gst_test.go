@@ -85,21 +85,23 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 func (g *gstClient) await(prefix string, within time.Duration) string {
 	g.t.Helper()
 	deadline := time.After(within)
+	var seen []string
 	for {
 		select {
 		case l, ok := <-g.lines:
 			if !ok {
 				g.mu.Lock()
 				defer g.mu.Unlock()
-				g.t.Fatalf("gst_whip.py ended before %q: %s", prefix, g.stderr.String())
+				g.t.Fatalf("gst_whip.py ended before %q (it said %q): %s", prefix, seen, g.stderr.String())
 			}
+			seen = append(seen, l)
 			if strings.HasPrefix(l, prefix) {
 				return strings.TrimSpace(strings.TrimPrefix(l, prefix))
 			}
 		case <-deadline:
 			g.mu.Lock()
 			defer g.mu.Unlock()
-			g.t.Fatalf("gst_whip.py said no %q within %v: %s", prefix, within, g.stderr.String())
+			g.t.Fatalf("gst_whip.py said no %q within %v (it said %q): %s", prefix, within, seen, g.stderr.String())
 		}
 	}
 }
@@ -124,7 +126,7 @@ func TestGStreamerPublishesAndPlaysThroughWHIPAndWHEP(t *testing.T) {
 			t.Run(video+"/"+bundle, func(t *testing.T) {
 				pub := startGst(t, "publish", base+"/whip", tok, "--video", video, "--bundle", bundle)
 				location := pub.await("location", 20*time.Second)
-				pub.await("state connected", 10*time.Second)
+				pub.await("connected", 10*time.Second)
 				eventually(t, 10*time.Second, "the publisher's audio and video tracks", func() bool {
 					return metricValue(t, cn.n, "siteline_sfu_tracks") == 2
 				})
@@ -146,7 +148,7 @@ func TestKilledGStreamerPublisherIsRemoved(t *testing.T) {
 	cn, call, tok := startWHIPNode(t)
 	pub := startGst(t, "publish", cn.url+"/api/v1/calls/"+call.ID+"/whip", tok)
 	location := pub.await("location", 20*time.Second)
-	pub.await("state connected", 10*time.Second)
+	pub.await("connected", 10*time.Second)
 	eventually(t, 10*time.Second, "the publisher's tracks", func() bool {
 		return metricValue(t, cn.n, "siteline_sfu_tracks") == 2
 	})

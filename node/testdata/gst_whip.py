@@ -4,7 +4,7 @@
     gst_whip.py publish URL TOKEN --video vp8|h264 --bundle max-bundle|max-compat
     gst_whip.py play URL TOKEN --video vp8|h264 --bundle max-bundle|max-compat --frames N
 
-The offer is sent once ICE gathering is complete (no trickle), as OBS and
+ICE gathers on --local-ip alone (127.0.0.1 by default). The offer is sent once ICE gathering is complete (no trickle), as OBS and
 GStreamer's whipsink do. Lines on standard output tell the caller what
 happened: "location <url>" after 201, "state <ice state>" on each change,
 "frames <n>" once a player has decoded n video frames. A publisher runs
@@ -20,7 +20,8 @@ import gi
 gi.require_version("Gst", "1.0")
 gi.require_version("GstSdp", "1.0")
 gi.require_version("GstWebRTC", "1.0")
-from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
+gi.require_version("Nice", "0.1")
+from gi.repository import GLib, Gst, GstSdp, GstWebRTC, Nice  # noqa: E402
 
 VIDEO = {
     "vp8": "vp8enc deadline=1 keyframe-max-dist=30 ! rtpvp8pay pt=96 "
@@ -57,6 +58,7 @@ class Client:
         self.args = args
         self.loop = GLib.MainLoop()
         self.frames = 0
+        self.connected = False
 
     def run(self):
         if self.args.mode == "publish":
@@ -75,12 +77,20 @@ class Client:
                          PLAY[self.args.video]):
                 self.w.emit("add-transceiver", recv, Gst.Caps.from_string(caps))
             self.w.connect("pad-added", self.on_pad)
+        # libnice leaves loopback out of its own gathering; given an
+        # address, it gathers on that one alone.
+        addr = Nice.Address.new()
+        if not addr.set_from_string(self.args.local_ip):
+            fail(f"bad --local-ip {self.args.local_ip}")
+        ice = self.w.get_property("ice-agent")
+        ice.ref()  # GStreamer 1.22 hands out its own reference with the property
+        ice.get_property("agent").add_local_address(addr)
         self.w.connect("notify::ice-connection-state", self.on_state)
         self.w.connect("notify::ice-gathering-state", self.on_gathering)
         bus = self.pipe.get_bus()
         bus.add_signal_watch()
         bus.connect("message::error", lambda _b, m: fail(m.parse_error()[0].message))
-        self.pipe.set_state(Gst.State.PLAYING)
+        self.pipe.set_state(Gst.State.READY)
         if self.args.mode == "publish":
             i = 0
             while True:
@@ -90,13 +100,26 @@ class Client:
                 t.set_property("direction", GstWebRTC.WebRTCRTPTransceiverDirection.SENDONLY)
                 i += 1
         self.posted = False
-        self.w.emit("create-offer", None, Gst.Promise.new_with_change_func(self.on_offer, None))
+        self.offered = False
+        self.w.connect("on-negotiation-needed", self.negotiate)
+        self.pipe.set_state(Gst.State.PLAYING)
+        # The player's transceivers may have asked for negotiation before
+        # the handler was connected.
+        GLib.idle_add(self.negotiate)
         GLib.timeout_add_seconds(self.args.timeout, lambda: fail("timed out"))
         self.loop.run()
 
+    def negotiate(self, *_):
+        if not self.offered:
+            self.offered = True
+            self.w.emit("create-offer", None, Gst.Promise.new_with_change_func(self.on_offer, None))
+        return False
+
     def on_offer(self, promise, _):
-        promise.wait()
-        offer = promise.get_reply().get_value("offer")
+        reply = promise.get_reply()
+        offer = reply.get_value("offer") if reply else None
+        if offer is None:
+            fail(f"create-offer: {reply}")
         self.w.emit("set-local-description", offer, Gst.Promise.new())
 
     def on_gathering(self, *_):
@@ -108,6 +131,7 @@ class Client:
             return False
         self.posted = True
         sdp = self.w.get_property("local-description").sdp.as_text()
+        print(sdp, file=sys.stderr, flush=True)
         req = urllib.request.Request(self.args.url, data=sdp.encode(), method="POST", headers={
             "Content-Type": "application/sdp", "Authorization": "Bearer " + self.args.token})
         try:
@@ -118,6 +142,8 @@ class Client:
                 answer = resp.read().decode()
         except urllib.error.HTTPError as e:
             fail(f"POST answered {e.code}: {e.read().decode()}")
+        except OSError as e:
+            fail(f"POST: {e}")
         _, msg = GstSdp.SDPMessage.new_from_text(answer)
         desc = GstWebRTC.WebRTCSessionDescription.new(GstWebRTC.WebRTCSDPType.ANSWER, msg)
         self.w.emit("set-remote-description", desc, Gst.Promise.new())
@@ -126,6 +152,9 @@ class Client:
     def on_state(self, *_):
         st = self.w.get_property("ice-connection-state")
         say("state", st.value_nick)
+        if st in (GstWebRTC.WebRTCICEConnectionState.CONNECTED, GstWebRTC.WebRTCICEConnectionState.COMPLETED) and not self.connected:
+            self.connected = True
+            say("connected")
 
     def on_pad(self, _w, pad):
         if pad.direction != Gst.PadDirection.SRC:
@@ -163,6 +192,7 @@ def main():
     p.add_argument("--bundle", choices=sorted(POLICY), default="max-bundle")
     p.add_argument("--frames", type=int, default=30)
     p.add_argument("--timeout", type=int, default=60)
+    p.add_argument("--local-ip", default="127.0.0.1", help="the one address ICE gathers on")
     args = p.parse_args()
     Gst.init(None)
     Client(args).run()
