@@ -210,7 +210,7 @@ func (c *Config) validateMedia() error {
 	probe := turn.Config{ListenUDP: "127.0.0.1:0", RelayIP: net.IPv4(192, 0, 2, 1),
 		Secret: make([]byte, turn.MinSecretLen), AllowedPeers: prefixes}
 	if err := probe.Validate(); err != nil {
-		return bad("turn.allowed_peers", "%v", strings.TrimPrefix(err.Error(), "turn config: "))
+		return bad("turn.allowed_peers", "%v", turnKeys(err))
 	}
 	probe = turn.Config{ListenUDP: "127.0.0.1:0", RelayIP: net.IPv4(192, 0, 2, 1),
 		Secret: make([]byte, turn.MinSecretLen), CredentialTTL: c.TURN.CredentialTTL,
@@ -229,7 +229,7 @@ func (c *Config) validateMedia() error {
 			c.TURN.MaxAllocations, c.TURN.MaxAllocationsPerOrg)
 	}
 	if err := probe.Validate(); err != nil {
-		return bad("turn", "%v", strings.TrimPrefix(err.Error(), "turn config: "))
+		return bad("turn", "%v", turnKeys(err))
 	}
 	addrs, err := c.TURN.allowedPeerAddrs()
 	if err != nil {
@@ -238,7 +238,35 @@ func (c *Config) validateMedia() error {
 	probe = turn.Config{ListenUDP: "127.0.0.1:0", RelayIP: net.IPv4(192, 0, 2, 1),
 		Secret: make([]byte, turn.MinSecretLen), AllowedPeerAddrs: addrs}
 	if err := probe.Validate(); err != nil {
-		return bad("turn.allowed_peer_addrs", "%v", strings.TrimPrefix(err.Error(), "turn config: "))
+		return bad("turn.allowed_peer_addrs", "%v", turnKeys(err))
+	}
+	for i, ap := range addrs {
+		for key, listen := range map[string]string{"turn.udp": c.TURN.UDP, "turn.tcp": c.TURN.TCP, "turn.tls": c.TURN.TLS} {
+			if l, err := netip.ParseAddrPort(listen); err == nil && l.Port() == ap.Port() &&
+				(l.Addr().Unmap() == ap.Addr().Unmap() || l.Addr().IsUnspecified()) {
+				return bad("turn.allowed_peer_addrs", "entry %d, %s, is the relay's own listener (%s)", i, ap, key)
+			}
+			if host, port, err := net.SplitHostPort(listen); err == nil && host == "" && port == fmt.Sprint(ap.Port()) {
+				return bad("turn.allowed_peer_addrs", "entry %d, %s, is the relay's own listener (%s)", i, ap, key)
+			}
+		}
 	}
 	return nil
+}
+
+// turnKeyNames are the relay's Config fields by the YAML keys that set
+// them, so that its errors name what the operator wrote.
+var turnKeyNames = strings.NewReplacer(
+	"AllowedPeerAddrs", "turn.allowed_peer_addrs",
+	"AllowedPeers", "turn.allowed_peers",
+	"CredentialTTL", "turn.credential_ttl",
+	"MaxAllocationsPerUser", "turn.max_allocations_per_user",
+	"MaxAllocationsPerOrg", "turn.max_allocations_per_org",
+	"MaxAllocations", "turn.max_allocations",
+)
+
+// turnKeys is a turn.Config error as the node reports it: without the
+// package's prefix, naming YAML keys instead of Go fields.
+func turnKeys(err error) string {
+	return turnKeyNames.Replace(strings.TrimPrefix(err.Error(), "turn config: "))
 }

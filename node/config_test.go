@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"turn tls without cert", "http:\n  tls: \"off\"\nturn:\n  tls: :5349\n", nil, "turn.tls"},
 		{"short turn secret", "turn:\n  secret: short\n", nil, "turn.secret"},
 		{"loopback peers", "turn:\n  allowed_peers: [127.0.0.0/8]\n", nil, "turn.allowed_peers"},
+		{"peers of a reserved range", "turn:\n  allowed_peers: [100.64.0.0/10]\n", nil, "turn.allowed_peer_addrs"},
+		{"exact peer on the relay", "turn:\n  allowed_peer_addrs: [\"127.0.0.1:3478\"]\n", nil, "turn.allowed_peer_addrs: entry 0, 127.0.0.1:3478, is the relay's own listener"},
 		{"bad peers env", "", []string{"SITELINE_TURN_ALLOWED_PEERS=10.0.0.0/8,nope"}, "turn.allowed_peers"},
 		{"unknown env", "", []string{"SITELINE_HTTP_LISTN=:1"}, "SITELINE_HTTP_LISTN"},
 		{"bad env duration", "", []string{"SITELINE_AUTH_LOGIN_WINDOW=soon"}, "SITELINE_AUTH_LOGIN_WINDOW"},
@@ -94,6 +97,9 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 			_, err := LoadConfig(file, c.env, nil)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("error = %v, want one naming %q", err, c.want)
+			}
+			if err != nil && regexp.MustCompile(`\bAllowed[A-Z]|\bMax[A-Z]|\bCredentialTTL`).MatchString(err.Error()) {
+				t.Errorf("error = %v names a Go field, not its YAML key", err)
 			}
 		})
 	}

@@ -95,7 +95,7 @@ func (n *Node) startMedia(ctx context.Context) (err error) {
 			return err
 		}
 		if err := m.turn.Start(ctx); err != nil {
-			return err
+			return errors.New(turnKeyNames.Replace(err.Error()))
 		}
 	}
 	var relay calls.Relay // a nil *turn.Server is no relay

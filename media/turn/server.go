@@ -161,19 +161,23 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			OnAllocationDeleted: s.onAllocationDeleted,
 		},
 	}
+	// Channel binds are refused with 403, port included, before pion
+	// sees them (screen.go).
+	scr := &screen{s: s, deps: deps}
 	if s.udp != nil {
 		sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
-			PacketConn: s.udp, RelayAddressGenerator: gen, PermissionHandler: permit,
+			PacketConn: &screenedPacketConn{PacketConn: s.udp, sc: scr}, RelayAddressGenerator: gen, PermissionHandler: permit,
 		})
 	}
 	if s.tcp != nil {
 		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{
-			Listener: s.tcp, RelayAddressGenerator: gen, PermissionHandler: permit,
+			Listener: &screenedListener{Listener: s.tcp, sc: scr}, RelayAddressGenerator: gen, PermissionHandler: permit,
 		})
 	}
 	if s.tls != nil {
 		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{
-			Listener: tls.NewListener(s.tls, s.cfg.TLSConfig), RelayAddressGenerator: gen, PermissionHandler: permit,
+			Listener:              &screenedListener{Listener: tls.NewListener(s.tls, s.cfg.TLSConfig), sc: scr},
+			RelayAddressGenerator: gen, PermissionHandler: permit,
 		})
 	}
 	ts, err := turn.NewServer(sc)
@@ -382,30 +386,45 @@ func (s *Server) password(username string) string {
 // requests are accepted after the expiry as long as CheckGrant accepts the
 // grant, which is asked on every request.
 func (s *Server) authenticate(ra *turn.RequestAttributes) (userID string, key []byte, ok bool) {
-	refuse := func(reason string, err error) (string, []byte, bool) {
+	user, key, reason, err := s.check(ra.Username, ra.Realm, ra.Method)
+	if reason != "" {
 		s.metrics.authFailed.WithLabelValues(reason).Inc()
 		s.log.Debug("turn auth refused", "reason", reason, "username", ra.Username,
 			"realm", ra.Realm, "src", ra.SrcAddr, "method", ra.Method.String(), "err", err)
 		return "", nil, false
 	}
-	user, expiry, reason := s.splitUsername(ra.Username, ra.Realm)
+	return user, key, true
+}
+
+// key returns the long-term key of username when authenticate would
+// accept it for method, without counting a refusal: the screen
+// (screen.go) checks a request's integrity with it before pion sees it.
+func (s *Server) key(username, realm string, method stun.Method) ([]byte, bool) {
+	_, key, reason, _ := s.check(username, realm, method)
+	return key, reason == ""
+}
+
+// check decides a username and realm for method: the grant's user and
+// the key, or the reason for refusing (and the grant check's error).
+func (s *Server) check(username, realm string, method stun.Method) (user string, key []byte, reason string, err error) {
+	user, expiry, reason := s.splitUsername(username, realm)
 	if reason != "" {
-		return refuse(reason, nil)
+		return "", nil, reason, nil
 	}
 	expired := expiry < time.Now().Unix()
-	if expired && (s.cfg.CheckGrant == nil || ra.Method == stun.MethodAllocate) {
-		return refuse(authExpired, nil)
+	if expired && (s.cfg.CheckGrant == nil || method == stun.MethodAllocate) {
+		return "", nil, authExpired, nil
 	}
 	g, ok := parseGrant(user)
 	if !ok {
-		return refuse(authMalformed, nil)
+		return "", nil, authMalformed, nil
 	}
 	if s.cfg.CheckGrant != nil {
 		if err := s.cfg.CheckGrant(g); err != nil {
-			return refuse(authRevoked, err)
+			return "", nil, authRevoked, err
 		}
 	}
-	return user, turn.GenerateAuthKey(ra.Username, ra.Realm, s.password(ra.Username)), true
+	return user, turn.GenerateAuthKey(username, realm, s.password(username)), "", nil
 }
 
 // parseUsername checks a TURN REST username and returns its user, or the
