@@ -325,7 +325,9 @@ func TestTURNRefusesBadCredentialsAndForbiddenPeers(t *testing.T) {
 	if _, err := relay.WriteTo([]byte("x"), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: httpAddr.Port}); err == nil {
 		// pion reports a refused permission on the write that asks for it
 		// only for IPs no rule allows; for an allowed IP on another port
-		// the relay drops the datagram. Either way nothing gets there.
+		// the relay drops the Send indication, and refuses the channel
+		// bind with 403 (media/turn's TestChannelBindToARefusedPeerIs403).
+		// Either way nothing gets there.
 		t.Logf("write to 127.0.0.1:%d accepted by the client; the relay drops it", httpAddr.Port)
 	}
 	if _, err := relay.WriteTo([]byte("x"), &net.UDPAddr{IP: net.IPv4(169, 254, 1, 1), Port: 9}); err == nil {
