@@ -357,19 +357,30 @@ func (s *S3) Keys(before time.Time) ([]string, error) {
 	return out, nil
 }
 
-// s3Object reads an object's bytes at any offset. The response of the
-// last read stays open, so reads in order (a download, a range a player
-// asked for) are one request; a read elsewhere closes it and asks for the
-// bytes from its offset on.
+// s3Object reads an object's bytes at any offset. Each response asks for
+// a window of bytes from the offset read; reads in order (a download, a
+// range a player asked for) go on in it, and each next window is twice
+// the last, up to maxWindow, so that a long read is few requests and a
+// short one (a chunk a node asked for) leaves little unread on the wire.
+// A read elsewhere asks anew from its offset.
 type s3Object struct {
 	s    *S3
 	key  string
 	size int64
 
-	mu   sync.Mutex
-	body io.ReadCloser // nil: none open
-	pos  int64         // offset of body's next byte
+	mu     sync.Mutex
+	body   io.ReadCloser // nil: none open
+	pos    int64         // offset of body's next byte
+	end    int64         // offset past body's last byte
+	window int64         // size of the last window asked for
 }
+
+// Windows of a read: the first at least minWindow, doubling up to
+// maxWindow while reads go on in order.
+const (
+	minWindow = 1 << 20
+	maxWindow = 64 << 20
+)
 
 func (o *s3Object) Size() int64 { return o.size }
 
@@ -382,17 +393,22 @@ func (o *s3Object) ReadAt(p []byte, off int64) (int, error) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.body == nil || o.pos != off {
-		if err := o.reopen(off); err != nil {
-			return 0, err
+	want := min(int64(len(p)), o.size-off)
+	n := 0
+	for int64(n) < want {
+		at := off + int64(n)
+		if o.body == nil || o.pos != at || o.pos >= o.end {
+			if err := o.reopen(at, want-int64(n)); err != nil {
+				return n, err
+			}
 		}
-	}
-	want := int(min(int64(len(p)), o.size-off))
-	n, err := io.ReadFull(o.body, p[:want])
-	o.pos += int64(n)
-	if err != nil {
-		o.closeBody()
-		return n, fmt.Errorf("read blob %s at %d of %d bytes from %s: %w", o.key, off, o.size, o.s.where, err)
+		m, err := io.ReadFull(o.body, p[n:n+int(min(want-int64(n), o.end-o.pos))])
+		n += m
+		o.pos += int64(m)
+		if err != nil {
+			o.closeBody()
+			return n, fmt.Errorf("read blob %s at %d of %d bytes from %s: %w", o.key, at, o.size, o.s.where, err)
+		}
 	}
 	if n < len(p) {
 		return n, io.EOF
@@ -400,14 +416,19 @@ func (o *s3Object) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// reopen asks for the object's bytes from off on.
-func (o *s3Object) reopen(off int64) error {
+// reopen asks for the object's bytes from off on: at least need of them,
+// a window twice the last when the read goes on where the last ended.
+func (o *s3Object) reopen(off, need int64) error {
+	window := int64(minWindow)
+	if o.body != nil && o.pos == off {
+		window = min(2*o.window, maxWindow)
+	}
 	o.closeBody()
+	window = max(window, need)
+	end := min(off+window, o.size)
 	var opts minio.GetObjectOptions
-	if off > 0 {
-		if err := opts.SetRange(off, 0); err != nil {
-			return err
-		}
+	if err := opts.SetRange(off, end-1); err != nil {
+		return err
 	}
 	body, _, _, err := o.s.core.GetObject(context.Background(), o.s.bucket, o.s.object(o.key), opts)
 	if notFound(err) {
@@ -416,7 +437,7 @@ func (o *s3Object) reopen(off int64) error {
 	if err != nil {
 		return fmt.Errorf("read blob %s from %s: %w", o.key, o.s.where, err)
 	}
-	o.body, o.pos = body, off
+	o.body, o.pos, o.end, o.window = body, off, end, window
 	return nil
 }
 

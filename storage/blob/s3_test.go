@@ -6,11 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,3 +169,65 @@ func TestS3Layout(t *testing.T) {
 }
 
 var farFuture = time.Now().Add(24 * time.Hour)
+
+// countingTransport counts the GET requests to the store and keeps their
+// Range headers.
+type countingTransport struct {
+	mu     sync.Mutex
+	ranges []string
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodGet && r.URL.RawQuery == "" {
+		c.mu.Lock()
+		c.ranges = append(c.ranges, r.Header.Get("Range"))
+		c.mu.Unlock()
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (c *countingTransport) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.ranges
+	c.ranges = nil
+	return out
+}
+
+// TestS3ReadWindows: a whole read of a large blob is a few requests of
+// growing windows; a short read elsewhere asks for a bounded range.
+func TestS3ReadWindows(t *testing.T) {
+	srv := s3test.Start(t)
+	tr := &countingTransport{}
+	s, err := OpenS3(context.Background(), S3Config{Endpoint: srv.Endpoint, Bucket: srv.Bucket(t), Region: s3test.Region,
+		AccessKey: srv.AccessKey, SecretKey: Secret(srv.SecretKey), SpoolDir: t.TempDir(), Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randomBytes(t, 20<<20)
+	b, err := s.Put(bytes.NewReader(data), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := s.Open(b.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	tr.take()
+	got, err := io.ReadAll(io.NewSectionReader(o, 0, o.Size()))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes, %v", len(got), err)
+	}
+	want := []string{"bytes=0-1048575", "bytes=1048576-3145727", "bytes=3145728-7340031", "bytes=7340032-15728639", "bytes=15728640-20971519"}
+	if ranges := tr.take(); !slices.Equal(ranges, want) {
+		t.Errorf("a whole read asked for %v, want %v", ranges, want)
+	}
+	chunk := make([]byte, 256<<10)
+	if n, err := o.ReadAt(chunk, 5<<20); n != len(chunk) || err != nil || !bytes.Equal(chunk, data[5<<20:5<<20+len(chunk)]) {
+		t.Fatalf("chunk read = %d, %v", n, err)
+	}
+	if ranges := tr.take(); !slices.Equal(ranges, []string{"bytes=5242880-6291455"}) {
+		t.Errorf("a chunk read asked for %v", ranges)
+	}
+}
