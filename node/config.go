@@ -47,6 +47,7 @@ type Config struct {
 	Invite       InviteConfig       `yaml:"invite"`
 	Queue        QueueConfig        `yaml:"queue"`
 	Supervision  SupervisionConfig  `yaml:"supervision"`
+	Storage      StorageConfig      `yaml:"storage"`
 }
 
 // NodeConfig names this node and its site.
@@ -201,6 +202,7 @@ func Default() Config {
 		Invite:      InviteConfig{EmailsPerUserPerHour: 20, EmailsPerOrgPerHour: 200, MemberLinkTTL: 7 * 24 * time.Hour},
 		Queue:       defaultQueue(),
 		Supervision: SupervisionConfig{IdleAfter: 5 * time.Minute},
+		Storage:     defaultStorage(),
 	}
 }
 
@@ -314,6 +316,10 @@ func setField(f reflect.Value, s string) error {
 		}
 		f.Set(reflect.ValueOf(list))
 	default:
+		if f.Kind() == reflect.String { // a named string: a secret
+			f.SetString(s)
+			return nil
+		}
 		return fmt.Errorf("unsupported setting type %s", f.Type())
 	}
 	return nil
@@ -428,6 +434,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateInvite(); err != nil {
+		return err
+	}
+	if err := c.validateStorage(); err != nil {
 		return err
 	}
 	if d := c.Supervision.IdleAfter; d < 10*time.Second || d > 24*time.Hour {

@@ -64,7 +64,7 @@ func startNode(t *testing.T, cfg Config) *testNode {
 }
 
 // startNodeWith starts a node with options (a clock, say); its log goes to
-// the test's log. The first administrator's password is adminPassword.
+// the test's log unless opts name another output. The first administrator's password is adminPassword.
 func startNodeWith(t *testing.T, cfg Config, opts Options) *testNode {
 	t.Helper()
 	tn := startNodeAsIs(t, cfg, opts)
@@ -93,7 +93,9 @@ func startNodeAsIs(t *testing.T, cfg Config, opts Options) *testNode {
 	// A whole node takes seconds to start (an election, argon2id hashes):
 	// every test that starts one is a system test.
 	testutil.System(t)
-	opts.LogOutput = testutil.NewLog(t)
+	if opts.LogOutput == nil {
+		opts.LogOutput = testutil.NewLog(t)
+	}
 	n, err := New(cfg, cheapHashes(opts))
 	if err != nil {
 		t.Fatalf("new node: %v", err)

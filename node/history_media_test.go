@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"siteline/storage"
+	"siteline/storage/blob"
 	"siteline/web"
 )
 
@@ -44,9 +45,17 @@ func randomBytes(t *testing.T, n int) []byte {
 	return b
 }
 
-func blobHere(tn *testNode, key string) bool {
-	_, err := os.Stat(tn.n.blobs.Path(key))
-	return err == nil
+func blobHere(tn *testNode, key string) bool { return tn.n.blobs.Has(key) }
+
+// diskBlobs is a node's media store on its local disk, for a test that
+// reaches behind it (ages or tampers with a blob's file).
+func diskBlobs(t *testing.T, tn *testNode) *blob.FS {
+	t.Helper()
+	fs, ok := tn.n.blobs.(*blob.FS)
+	if !ok {
+		t.Fatalf("media store is %T, not the local disk", tn.n.blobs)
+	}
+	return fs
 }
 
 // TestHistoryMediaFollowsLazily: the rows of a plant's files and
@@ -163,7 +172,7 @@ func TestHistoryMediaFollowsLazily(t *testing.T) {
 	})
 
 	// Bytes that do not hash to their key are refused, and not kept.
-	if err := os.WriteFile(plant.n.blobs.Path(mPhoto.BlobKey), randomBytes(t, len(photo)), 0o600); err != nil {
+	if err := os.WriteFile(diskBlobs(t, plant).Path(mPhoto.BlobKey), randomBytes(t, len(photo)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	resp, body = admin.get(web.MediaURL(mPhoto.ID), nil)

@@ -290,7 +290,7 @@ func (n *Node) turnSecret() ([]byte, error) {
 func (n *Node) newCalls(ctx context.Context) {
 	n.ring = calls.NewRingHub(n.store, n.now, n.log)
 	n.ring.UsePresence(calls.NewPresence(calls.PresenceConfig{NodeID: n.nodeID, SiteID: n.siteID, Log: n.log.With("component", "presence")}))
-	var blobs calls.Blobs // a nil *blob.FS is no media store
+	var blobs calls.Blobs // a nil blob.Store is no media store
 	if n.blobs != nil {
 		blobs = n.blobs
 	}

@@ -133,7 +133,7 @@ func TestMediaDeletionFollowsToHeadquarters(t *testing.T) {
 	}
 	long := time.Now().Add(-2 * time.Hour)
 	for _, k := range []string{old.Key, manual.BlobKey} {
-		if err := os.Chtimes(plant.n.blobs.Path(k), long, long); err != nil {
+		if err := os.Chtimes(diskBlobs(t, plant).Path(k), long, long); err != nil {
 			t.Fatal(err)
 		}
 	}

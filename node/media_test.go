@@ -278,7 +278,7 @@ func TestMediaRefusals(t *testing.T) {
 	if err != nil || len(list) != 1 {
 		t.Errorf("media stored = %d, %v; want only the snapshot", len(list), err)
 	}
-	assertBlobFiles(t, cn.n.blobs.Dir(), list[0].BlobKey)
+	assertBlobFiles(t, diskBlobs(t, cn.testNode).Dir(), list[0].BlobKey)
 }
 
 // rawRequest sends request headers that announce a body and reads the

@@ -120,7 +120,7 @@ type Node struct {
 	calls *calls.Service
 	// blobs keeps the bytes of media and recordings; transfer opens them,
 	// fetching forwarded ones from their site (usecases.go).
-	blobs    *blob.FS
+	blobs    blob.Store
 	transfer *history.Transfer
 	// sessionMedia keeps snapshots, files and recordings.
 	sessionMedia *attachments.Service
@@ -224,6 +224,11 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("open storage: %w", err)
 	}
 	n.onStop("storage", func(context.Context) error { return n.store.Close() })
+	// The media store first too: a bucket out of reach stops the start
+	// before anything else runs.
+	if n.blobs, err = n.openMediaStore(ctx); err != nil { // config_storage.go
+		return err
+	}
 	if n.nodeID, err = n.loadNodeID(ctx); err != nil {
 		return err
 	}

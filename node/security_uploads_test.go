@@ -142,7 +142,7 @@ func TestUploadRefusedBeforeItsBodyIsRead(t *testing.T) {
 		})
 	}
 	// Nothing was stored, not even a temporary file.
-	assertBlobFiles(t, cn.n.blobs.Dir())
+	assertBlobFiles(t, diskBlobs(t, cn.testNode).Dir())
 }
 
 // Uploads stream to a temporary file of the blob store as they arrive,
@@ -176,7 +176,7 @@ func TestUploadsStreamToDiskAndAreCapped(t *testing.T) {
 	}
 
 	// What arrived is already in a temporary file of the blob store.
-	dir := cn.n.blobs.Dir()
+	dir := diskBlobs(t, cn.testNode).Dir()
 	deadline := time.Now().Add(10 * time.Second)
 	for !tempFileOver(t, dir, 128<<10) {
 		if time.Now().After(deadline) {
@@ -282,7 +282,7 @@ func TestUploadChunked(t *testing.T) {
 	if e := apiError(t, body); st != 400 || !strings.Contains(e.Error, "last part") {
 		t.Errorf("a field after the file = %d %q, want 400 saying the file is the last part", st, e.Error)
 	}
-	assertBlobFiles(t, cn.n.blobs.Dir(), m.SHA256)
+	assertBlobFiles(t, diskBlobs(t, cn.testNode).Dir(), m.SHA256)
 }
 
 // Uploaded files are kept and served as the type their bytes show, from

@@ -11,7 +11,6 @@ import (
 	"siteline/node/internal/usecase"
 	"siteline/node/invites"
 	"siteline/storage"
-	"siteline/storage/blob"
 	"siteline/web"
 )
 
@@ -26,19 +25,16 @@ const mediaDir = "media"
 // directory.
 const outboxKeyFile = "invite-outbox.key"
 
-// openBlobs opens the blob store and the transfer of forwarded media.
+// openBlobs starts the transfer of forwarded media over the blob store
+// (openMediaStore).
 func (n *Node) openBlobs() error {
-	blobs, err := blob.OpenFS(n.cfg.path(mediaDir))
-	if err != nil {
-		return err
-	}
 	// The transfer opens blobs, fetching those of forwarded media from
 	// their origin node first, serves this node's to the others and, with
 	// media.copy_from_sites: always, copies every forwarded one.
 	t, err := history.StartTransfer(history.TransferConfig{
 		NodeID:     n.nodeID,
 		Bus:        n.bus,
-		Blobs:      blobs,
+		Blobs:      n.blobs,
 		CopyAlways: n.cfg.Media.CopyFromSites == copyAlways,
 		Store:      n.store,
 		Logger:     n.log,
@@ -46,7 +42,7 @@ func (n *Node) openBlobs() error {
 	if err != nil {
 		return err
 	}
-	n.blobs, n.transfer = blobs, t
+	n.transfer = t
 	n.onStop("media transfer", func(context.Context) error {
 		t.Stop() // its copier, if any, and its chunk answers
 		return nil

@@ -16,6 +16,7 @@ import (
 
 	"siteline/cluster/bus"
 	"siteline/storage"
+	"siteline/storage/blob"
 )
 
 // Media files follow site history to headquarters lazily. Headquarters
@@ -44,7 +45,7 @@ const (
 // Blobs is the node's blob store (storage/blob) as the transfer uses it.
 type Blobs interface {
 	// Open opens a stored blob; a missing one is os.ErrNotExist.
-	Open(key string) (*os.File, error)
+	Open(key string) (blob.Object, error)
 	Has(key string) bool
 	// PutKey stores bytes under the key they must hash to, and nothing
 	// when they hash to anything else (storage.ErrBlobMismatch).
@@ -170,19 +171,16 @@ func (bs blobServer) chunk(body []byte) ([]byte, int64, error) {
 		return nil, 0, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, 0, err
+	size := f.Size()
+	if req.Offset < 0 || req.Offset > size {
+		return nil, 0, fmt.Errorf("offset %d is outside blob %s of %d bytes", req.Offset, req.Key, size)
 	}
-	if req.Offset < 0 || req.Offset > fi.Size() {
-		return nil, 0, fmt.Errorf("offset %d is outside blob %s of %d bytes", req.Offset, req.Key, fi.Size())
-	}
-	buf := make([]byte, min(BlobChunk, fi.Size()-req.Offset))
+	buf := make([]byte, min(BlobChunk, size-req.Offset))
 	n, err := f.ReadAt(buf, req.Offset)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, 0, err
 	}
-	return buf[:n], fi.Size(), nil
+	return buf[:n], size, nil
 }
 
 // remoteBlob reads a blob of another node, chunk after chunk.
@@ -258,7 +256,7 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // Open opens blob key, first fetching it from origin ("" for this node)
 // when it is not here. size is the blob's size as its row gives it.
-func (t *Transfer) Open(ctx context.Context, key, origin string, size int64) (*os.File, error) {
+func (t *Transfer) Open(ctx context.Context, key, origin string, size int64) (blob.Object, error) {
 	f, err := t.blobs.Open(key)
 	if err == nil || origin == "" || !errors.Is(err, os.ErrNotExist) {
 		return f, err

@@ -57,7 +57,7 @@ func readAll(t *testing.T, tr *Transfer, key, origin string, size int64) ([]byte
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(f)
+	return io.ReadAll(io.NewSectionReader(f, 0, f.Size()))
 }
 
 // TestBlobServerRefusals: the chunk server answers malformed requests,
@@ -157,7 +157,7 @@ func renameBlob(fs *blob.FS, from, to string) error {
 		return err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(f)
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, f.Size()))
 	if err != nil {
 		return err
 	}

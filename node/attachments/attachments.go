@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"siteline/node/internal/usecase"
 	"siteline/policy"
 	"siteline/storage"
+	"siteline/storage/blob"
 	"siteline/web"
 )
 
@@ -56,7 +56,7 @@ type Blobs interface {
 // Opener opens the bytes of a blob, fetching those kept at another site
 // from their origin first (cluster/history's Transfer).
 type Opener interface {
-	Open(ctx context.Context, key, origin string, size int64) (*os.File, error)
+	Open(ctx context.Context, key, origin string, size int64) (blob.Object, error)
 }
 
 // Authorizer checks a user's permission in the organisation's policy.

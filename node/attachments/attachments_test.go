@@ -80,7 +80,7 @@ func (c *calls) Broadcast(_ string, m signal.Message) {
 // opener opens this node's blobs only.
 type opener struct{ fs *blob.FS }
 
-func (o opener) Open(_ context.Context, key, _ string, _ int64) (*os.File, error) {
+func (o opener) Open(_ context.Context, key, _ string, _ int64) (blob.Object, error) {
 	return o.fs.Open(key)
 }
 

@@ -86,7 +86,7 @@ type Auditor interface {
 }
 
 // Blobs is the media store a finished recording file moves into
-// (*blob.FS).
+// (storage/blob's Store).
 type Blobs interface {
 	Adopt(path, sum string) (storage.Blob, error)
 }

@@ -1,6 +1,3 @@
-// Package blob keeps the bytes of session media (snapshots, files,
-// recordings), content-addressed: a blob's key is the hex SHA-256 of its
-// bytes. FS keeps them on the local disk; other stores (S3) sit beside it.
 package blob
 
 import (
@@ -11,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -38,8 +34,10 @@ type FS struct {
 	dir string
 
 	mu   sync.Mutex
-	held map[string]int // key: writers between their Put and their row
+	held holds // writers between their Put and their row
 }
+
+var _ Store = (*FS)(nil)
 
 // OpenFS opens (creating it if needed) the store in dir and removes the
 // temporary files a crash left there.
@@ -47,16 +45,10 @@ func OpenFS(dir string) (*FS, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open media store %s: %w", dir, err)
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
+	if err := cleanTemps(dir); err != nil {
 		return nil, fmt.Errorf("open media store %s: %w", dir, err)
 	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), TempPrefix) {
-			_ = os.Remove(filepath.Join(dir, e.Name()))
-		}
-	}
-	return &FS{dir: dir, held: map[string]int{}}, nil
+	return &FS{dir: dir, held: holds{}}, nil
 }
 
 // Dir is the store's directory.
@@ -89,9 +81,7 @@ func (b *FS) PutHeld(r io.Reader, max int64) (blob storage.Blob, release func(),
 		once.Do(func() {
 			b.mu.Lock()
 			defer b.mu.Unlock()
-			if b.held[blob.Key]--; b.held[blob.Key] <= 0 {
-				delete(b.held, blob.Key)
-			}
+			b.held.drop(blob.Key)
 		})
 	}, nil
 }
@@ -109,49 +99,24 @@ func (b *FS) PutKey(r io.Reader, max int64, key string) (storage.Blob, error) {
 // write stores r, checking its key against want unless want is "", and
 // holds it when hold is set.
 func (b *FS) write(r io.Reader, max int64, want string, hold bool) (storage.Blob, error) {
-	tmp, err := os.CreateTemp(b.dir, TempPrefix+"*")
-	if err != nil {
-		return storage.Blob{}, fmt.Errorf("store blob: %w", err)
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	h := sha256.New()
-	src := r
-	if max > 0 {
-		src = io.LimitReader(r, max+1)
-	}
-	n, err := io.Copy(io.MultiWriter(tmp, h), src)
-	if err != nil {
-		return storage.Blob{}, fmt.Errorf("store blob: %w", err)
-	}
-	if max > 0 && n > max {
-		return storage.Blob{}, fmt.Errorf("store blob: %w of %d bytes", storage.ErrBlobTooLarge, max)
-	}
-	if err := tmp.Sync(); err != nil {
-		return storage.Blob{}, fmt.Errorf("store blob: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return storage.Blob{}, fmt.Errorf("store blob: %w", err)
-	}
-	key := hex.EncodeToString(h.Sum(nil))
-	if want != "" && key != want {
-		return storage.Blob{}, fmt.Errorf("store blob %s: %w (got %s)", want, storage.ErrBlobMismatch, key)
-	}
-	b.mu.Lock()
-	err = b.commit(tmp.Name(), key)
-	if err == nil && hold {
-		b.held[key]++
-	}
-	b.mu.Unlock()
+	tmp, key, n, err := spool(b.dir, r, max)
 	if err != nil {
 		return storage.Blob{}, err
 	}
-	committed = true
+	if want != "" && key != want {
+		os.Remove(tmp)
+		return storage.Blob{}, mismatch(want, key)
+	}
+	b.mu.Lock()
+	err = b.commit(tmp, key)
+	if err == nil && hold {
+		b.held.add(key)
+	}
+	b.mu.Unlock()
+	if err != nil {
+		os.Remove(tmp)
+		return storage.Blob{}, err
+	}
 	return storage.Blob{Key: key, Size: n}, nil
 }
 
@@ -217,7 +182,7 @@ func (b *FS) commit(path, key string) error {
 }
 
 // Open opens a blob for reading.
-func (b *FS) Open(key string) (*os.File, error) {
+func (b *FS) Open(key string) (Object, error) {
 	if !storage.ValidBlobKey(key) {
 		return nil, fmt.Errorf("open blob %q: not a SHA-256 key", key)
 	}
@@ -225,8 +190,21 @@ func (b *FS) Open(key string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open blob %s: %w", key, err)
 	}
-	return f, nil
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open blob %s: %w", key, err)
+	}
+	return fileObject{f, fi.Size()}, nil
 }
+
+// fileObject is a blob file open for reading.
+type fileObject struct {
+	*os.File
+	size int64
+}
+
+func (f fileObject) Size() int64 { return f.size }
 
 // Remove removes blob key unless it is held by a writer or live says a
 // live row still refers to it, and reports whether it removed it. A blob
