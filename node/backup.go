@@ -31,7 +31,7 @@ import (
 //     when asked for, read through the blob store;
 //   - JetStream's files are not taken: the SQLite outbox is the source of
 //     every history message, and a restore makes the node publish again
-//     what headquarters had not acknowledged (see sqlite.RepublishUnacked).
+//     what headquarters had not acknowledged (see sqlite.RestartHistoryOutbox).
 //
 // Left out, by name at the top of the data directory:
 var backupSkips = map[string]bool{

@@ -17,6 +17,7 @@ import (
 
 	"siteline/media/client"
 	"siteline/node/backup"
+	"siteline/storage/sqlite"
 	"siteline/web"
 )
 
@@ -239,6 +240,18 @@ func TestBackupDuringWritesAndCallRestoresAndResumesForwarding(t *testing.T) {
 	waitSameHistory(t, hq, restored, 2*time.Minute)
 	recordCalls(t, restored, 1)
 	waitSameHistory(t, hq, restored, time.Minute)
+	// Acknowledgements are exact again: the restored outbox numbers its
+	// records past the lost machine's, and headquarters' mark reaches the
+	// last of them.
+	ra := restored.admin()
+	eventually(t, 30*time.Second, "restored plant's backlog acknowledged", func() bool {
+		return backlogOf(clusterNode(t, restored, ra, restored.n.nodeID)) == 0
+	})
+	marks, err := hq.n.store.HistoryMarks(ctx)
+	last, _, _, _ := restored.n.store.HistoryCounts(ctx, 0)
+	if err != nil || marks[restored.n.nodeID] != last || last < sqlite.RestoredOutboxGap {
+		t.Errorf("headquarters' mark for the plant = %d (%v), its last record %d", marks[restored.n.nodeID], err, last)
+	}
 }
 
 func hasAudit(records map[string]string, target string) bool {

@@ -51,7 +51,8 @@ type Restored struct {
 //   - a Raft directory holding only that snapshot (term, configuration):
 //     the node starts as one that has just compacted its log;
 //   - the history records headquarters had not acknowledged, marked to be
-//     published again into the new JetStream stream.
+//     published again into the new JetStream stream, and the outbox's
+//     sequence moved past any the lost machine used (RestartHistoryOutbox).
 //
 // The restored node has the archived node's id, site and keys; `siteline
 // serve -data DIR` starts it.
@@ -158,7 +159,7 @@ func restoreStore(ctx context.Context, dir string, m backup.Manifest, raftState 
 			return 0, fmt.Errorf("restore: meta %s: %q is not a number", history.MetaAcked, v)
 		}
 	}
-	n, err := store.RepublishUnacked(ctx, acked)
+	n, err := store.RestartHistoryOutbox(ctx, acked)
 	if err != nil {
 		return 0, fmt.Errorf("restore: %w", err)
 	}

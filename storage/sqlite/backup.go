@@ -32,22 +32,45 @@ func (s *Store) BackupTo(ctx context.Context, path string) error {
 	return nil
 }
 
-// RepublishUnacked clears the published stamp of the outbox records above
-// acked, the mark headquarters acknowledged, so the publisher sends them
-// again. A node restored from a backup does this once before it starts:
-// its JetStream stream is a new one, and the records it had published but
-// headquarters had not yet confirmed may never have left the old machine.
-// Headquarters applies by id, so the copies of those that had arrived
-// change nothing. It returns how many records go again.
-func (s *Store) RepublishUnacked(ctx context.Context, acked int64) (int64, error) {
-	res, err := s.write.ExecContext(ctx, `UPDATE history_outbox SET published_at = NULL
-		WHERE seq > ? AND published_at IS NOT NULL`, acked)
+// RestoredOutboxGap is how far a restored node's outbox sequence moves
+// on (RestartHistoryOutbox): past any sequence the lost machine can have
+// given records after the backup, which headquarters' mark for the node
+// may count.
+const RestoredOutboxGap = 1 << 32
+
+// RestartHistoryOutbox readies the outbox of a node restored from a
+// backup, once, before it starts. Its JetStream stream is a new one, and
+// the records it had published that headquarters had not acknowledged
+// (above acked) may never have left the old machine: their published
+// stamp is cleared, so the publisher sends them again (headquarters
+// applies by id, so the copies of those that had arrived change nothing).
+// And its sequence moves on by RestoredOutboxGap, so that headquarters'
+// mark for the node, which records the old machine wrote after the
+// backup may have raised, is below every new record: acknowledgements and
+// the backlog stay exact. It returns how many records go again.
+func (s *Store) RestartHistoryOutbox(ctx context.Context, acked int64) (int64, error) {
+	var n int64
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE history_outbox SET published_at = NULL
+			WHERE seq > ? AND published_at IS NOT NULL`, acked)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		var last int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'history_outbox'), 0)`).Scan(&last); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sqlite_sequence WHERE name = 'history_outbox'`); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO sqlite_sequence (name, seq) VALUES ('history_outbox', ?)`, last+RestoredOutboxGap)
+		return err
+	})
 	if err != nil {
-		return 0, fmt.Errorf("republish unacknowledged history: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("republish unacknowledged history: %w", err)
+		return 0, fmt.Errorf("restart the history outbox: %w", err)
 	}
 	return n, nil
 }
