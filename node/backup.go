@@ -59,9 +59,11 @@ func (n *Node) Backup(ctx context.Context, w io.Writer, opts BackupOptions) (bac
 	}
 	defer os.RemoveAll(tmp)
 	db := filepath.Join(tmp, storeFile)
+	start := time.Now()
 	if err := n.store.BackupTo(ctx, db); err != nil {
 		return backup.Manifest{}, fmt.Errorf("backup: %w", err)
 	}
+	copied := time.Since(start)
 	snap, state, err := n.raft.BackupSnapshot()
 	if err != nil {
 		return backup.Manifest{}, fmt.Errorf("backup: %w", err)
@@ -93,7 +95,8 @@ func (n *Node) Backup(ctx context.Context, w io.Writer, opts BackupOptions) (bac
 	}
 	m, err = aw.Close(m)
 	if err == nil {
-		n.log.Info("backup written", "files", len(m.Files), "bytes", m.Size(), "media", opts.Media, "raft_index", snap.Index)
+		n.log.Info("backup written", "files", len(m.Files), "bytes", m.Size(), "media", opts.Media, "raft_index", snap.Index,
+			"store_copy", copied.Round(time.Millisecond), "took", time.Since(start).Round(time.Millisecond))
 	}
 	return m, err
 }
