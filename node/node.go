@@ -285,6 +285,11 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.startWeb(); err != nil {
 		return err
 	}
+	if !n.opts.Offline {
+		if err := n.startBackupSocket(); err != nil { // backup.go
+			return err
+		}
+	}
 	n.startChores()
 	n.startDeliveries()
 	n.startMediaSweep() // usecases.go

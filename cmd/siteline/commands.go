@@ -63,6 +63,8 @@ var commands = []*command{
 		{"versions", "", "list the recorded versions of the policy"},
 		{"restore", "VERSION-ID", "make a recorded version the policy again"},
 	}},
+	{name: "backup", summary: "write a consistent archive of a node, running or not (-o FILE, -media for the blobs)", setup: backupCmd},
+	{name: "restore", args: "FILE", summary: "make a data directory the node a backup archive holds, on this or a new machine", setup: restoreCmd},
 	{name: "dev", summary: "development tools", setup: devCmd, subs: []subcommand{
 		{"seed-history", "", "fill a data directory's store with generated session history"},
 	}},

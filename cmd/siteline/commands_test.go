@@ -100,6 +100,8 @@ func TestBadCommandLinesExitTwo(t *testing.T) {
 		{[]string{"policy", "grant", "role:x"}, "want SUBJECT PERMISSION"},
 		{[]string{"cluster", "join"}, "needs -server and -token"},
 		{[]string{"serve", "extra"}, "unexpected arguments"},
+		{[]string{"backup"}, "backup needs -o FILE"},
+		{[]string{"restore"}, "restore needs one archive FILE"},
 	} {
 		code, out, errOut := siteline(t, tc.args...)
 		if code != 2 || out != "" || !strings.Contains(errOut, tc.say) {
@@ -122,6 +124,7 @@ func TestCommandsOnANodeNeverCreateOne(t *testing.T) {
 		{"user", "list", "-data", empty},
 		{"user", "add", "tom@acme.example", "-data", missing},
 		{"policy", "export", "-data", empty},
+		{"backup", "-o", filepath.Join(t.TempDir(), "node.backup"), "-data", empty},
 	} {
 		code, out, errOut := siteline(t, args...)
 		dir, _ := filepath.Abs(args[len(args)-1])
