@@ -150,10 +150,7 @@ func (n *Node) backupMedia(ctx context.Context, aw *backup.Writer) error {
 		if err != nil {
 			return fmt.Errorf("backup: %w", err)
 		}
-		info, err := f.Stat()
-		if err == nil {
-			err = aw.Add(backup.MediaPrefix+key, info.Size(), f)
-		}
+		err = aw.Add(backup.MediaPrefix+key, f.Size(), io.NewSectionReader(f, 0, f.Size()))
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("backup: %w", err)
