@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -170,4 +171,23 @@ func NearestRank(n int64, p float64) int64 {
 		r = n
 	}
 	return r
+}
+
+// GoalKey is how the dashboards count a session's goal: lower-cased, its
+// words separated by single spaces, and the words holding a digit (asset
+// tags, order and serial numbers) left out, so that "Inspect boiler B-204"
+// and "inspect  Boiler C-118" count as one goal, "inspect boiler". A goal
+// made only of such words is kept whole (lower-cased); "" stays "".
+func GoalKey(goal string) string {
+	words := strings.Fields(strings.ToLower(goal))
+	kept := words[:0:0]
+	for _, w := range words {
+		if !strings.ContainsAny(w, "0123456789") {
+			kept = append(kept, w)
+		}
+	}
+	if len(kept) == 0 {
+		kept = words
+	}
+	return strings.Join(kept, " ")
 }

@@ -235,7 +235,7 @@ const maxGoals = 50
 // goals is the most frequent goals with their outcomes.
 func (in Input) goals() Chart {
 	ch := Chart{ID: "goals", Title: "Goals", Kind: "bar", X: "Goal", Series: []string{"Sessions"},
-		Note: "The goals given most often (ignoring case), with the outcome of their sessions."}
+		Note: "The goals given most often, with the outcome of their sessions. Goals count as one when they differ only in case, spacing or words holding a digit (asset tags, order numbers): \"Inspect boiler B-204\" and \"inspect boiler C-118\" are \"inspect boiler\"."}
 	total := map[string]float64{}
 	byOutcome := map[string]map[string]float64{}
 	outcomes := map[string]float64{}

@@ -2,9 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"strings"
 	"time"
+
+	"modernc.org/sqlite"
 
 	"siteline/storage"
 )
@@ -19,6 +22,31 @@ var _ storage.DashboardStore = (*Store)(nil)
 
 const day = 24 * time.Hour
 
+func init() {
+	// dashboard_goal is storage.GoalKey in SQL, for the rollups' goal
+	// metric (migration 00033). Registered before any connection opens.
+	sqlite.MustRegisterDeterministicScalarFunction("dashboard_goal", 1,
+		func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			switch v := args[0].(type) {
+			case string:
+				return storage.GoalKey(v), nil
+			case []byte:
+				return storage.GoalKey(string(v)), nil
+			case nil:
+				return "", nil
+			default:
+				return nil, fmt.Errorf("dashboard_goal: %T is not text", v)
+			}
+		})
+}
+
+// goalSep separates the goal from the outcome in the goal metric's value.
+const goalSep = "\x1f"
+
+// maxGoalRows is how many (goal, outcome) sums a read returns, most
+// sessions first.
+const maxGoalRows = 200
+
 // DashboardCounts sums the rollups of q.
 func (s *Store) DashboardCounts(ctx context.Context, q storage.DashboardQuery) (storage.DashboardCounts, error) {
 	var out storage.DashboardCounts
@@ -29,24 +57,35 @@ func (s *Store) DashboardCounts(ctx context.Context, q storage.DashboardQuery) (
 	if out.Buckets, err = s.dashboardBuckets(ctx); err != nil {
 		return out, fmt.Errorf("dashboard: %w", err)
 	}
+	days := []piece{{span: spanDay, lo: sel.fromDay, hi: sel.toDay}}
 	reads := []struct {
 		metric, value, text string
+		pieces              []piece
 		into                *[]storage.DashboardCount
 	}{
-		{"hour", "day", "''", &out.Days},
-		{"hour", "val", "''", &out.Hours},
-		{"hour", "0", "outcome", &out.Outcomes},
-		{"people", "val", "''", &out.People},
-		{"tts", "val", "''", &out.ToSolve},
-		{"answer", "val", "''", &out.Answer},
+		{"n", "t", "''", days, &out.Days},
+		{"hour", "val", "''", sel.cover, &out.Hours},
+		{"outcome", "0", "val", sel.cover, &out.Outcomes},
+		{"people", "val", "''", sel.cover, &out.People},
+		{"tts", "val", "''", sel.cover, &out.ToSolve},
+		{"answer", "val", "''", sel.cover, &out.Answer},
 	}
 	for _, r := range reads {
-		if *r.into, err = s.dashboardSum(ctx, sel, r.metric, sel.group, r.value, r.text, ""); err != nil {
+		if *r.into, err = s.dashboardSum(ctx, sel, r.pieces, r.metric, sel.group, r.value, r.text, ""); err != nil {
 			return out, fmt.Errorf("dashboard: %s: %w", r.metric, err)
 		}
 	}
-	if out.Goals, err = s.dashboardSum(ctx, sel, "goal", "outcome", "0", "val", " ORDER BY sum(n) DESC, 3, 1 LIMIT 200"); err != nil {
+	goals, err := s.dashboardSum(ctx, sel, sel.cover, "goal", "''", "0", "val",
+		fmt.Sprintf(" ORDER BY 4 DESC, 3 LIMIT %d", maxGoalRows))
+	if err != nil {
 		return out, fmt.Errorf("dashboard: goals: %w", err)
+	}
+	for _, g := range goals {
+		goal, outcome, _ := strings.Cut(g.Text, goalSep)
+		out.Goals = append(out.Goals, storage.DashboardCount{Group: outcome, Text: goal, N: g.N})
+	}
+	if out.Goals == nil {
+		out.Goals = []storage.DashboardCount{}
 	}
 	if q.TeamID == "" && q.LabelID == "" && q.UserID == "" && (q.By == storage.DimNone || q.By == storage.DimSite) {
 		if out.Distinct, err = s.dashboardDistinct(ctx, sel); err != nil {
@@ -56,18 +95,41 @@ func (s *Store) DashboardCounts(ctx context.Context, q storage.DashboardQuery) (
 	return out, nil
 }
 
-// dashboardQuery is a DashboardQuery as SQL: the rows of one dim and the
-// conditions on them, and the column a breakdown groups by.
-type dashboardQuery struct {
-	dim   string
-	from  string // the table, with the index that serves a key's days
-	where string
-	args  []any
-	group string // a column, or "''"
+// The grains of dashboard_counts' time: UTC days since 1970 and months
+// since January 1970.
+const (
+	spanDay   = 0
+	spanMonth = 1
+)
+
+// piece is a range [lo, hi) of days or months.
+type piece struct {
+	span   int
+	lo, hi int64
 }
 
+// dashboardQuery is a DashboardQuery as SQL: the dim whose rows it sums,
+// the conditions on them but the metric and the range, the column a
+// breakdown groups by, and its range of days, whole and as whole months
+// plus the days at the edges.
+type dashboardQuery struct {
+	dim            string
+	table          string // with the index that serves one key's range
+	where          string
+	args           []any
+	group          string // a column, or "''"
+	fromDay, toDay int64
+	cover          []piece
+}
+
+// noDay and noMonth are past any day and month the rollups hold.
+const (
+	noDay   = 1 << 40
+	noMonth = 1 << 40
+)
+
 func dashboardSelect(q storage.DashboardQuery) (dashboardQuery, error) {
-	sel := dashboardQuery{group: "''", from: "dashboard_counts"}
+	sel := dashboardQuery{group: "''", table: "dashboard_counts", fromDay: 0, toDay: noDay}
 	if err := q.Check(); err != nil {
 		return sel, err
 	}
@@ -86,34 +148,41 @@ func dashboardSelect(q storage.DashboardQuery) (dashboardQuery, error) {
 	case storage.DimTeam, storage.DimLabel, storage.DimUser:
 		sel.dim, sel.group = string(q.By), "key"
 	}
-	w := []string{"org_id = ?", "dim = ?"}
-	sel.args = []any{q.OrgID, sel.dim}
-	if key != "" {
-		// Without statistics SQLite would take the primary key's range of
-		// days, every key's rows.
-		sel.from = "dashboard_counts INDEXED BY dashboard_counts_key"
-		w = append(w, "key = ?")
-		sel.args = append(sel.args, key)
-	}
-	if !q.From.IsZero() {
-		w = append(w, "day >= ?")
-		sel.args = append(sel.args, dayOf(q.From))
-	}
-	if !q.To.IsZero() {
-		w = append(w, "day < ?")
-		sel.args = append(sel.args, dayOf(q.To.Add(day-1)))
-	}
-	if len(q.SiteIDs) > 0 {
+	w := []string{"org_id = ?"}
+	sel.args = []any{q.OrgID}
+	switch {
+	case len(q.SiteIDs) > 0:
 		w = append(w, "site_id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(q.SiteIDs)), ", ")+")")
 		for _, id := range q.SiteIDs {
 			sel.args = append(sel.args, id)
 		}
+	case q.By == storage.DimSite:
+		w = append(w, "site_id IN (SELECT site_id FROM dashboard_sites WHERE org_id = ?)")
+		sel.args = append(sel.args, q.OrgID)
+	default:
+		w = append(w, "site_id = '*'")
 	}
 	if q.Outcome != "" {
 		w = append(w, "outcome = ?")
 		sel.args = append(sel.args, q.Outcome)
+	} else {
+		w = append(w, "outcome = '*'")
+	}
+	if key != "" {
+		// Without statistics SQLite would take the primary key's range,
+		// every key's rows.
+		sel.table = "dashboard_counts INDEXED BY dashboard_counts_key"
+		w = append(w, "key = ?")
+		sel.args = append(sel.args, key)
 	}
 	sel.where = strings.Join(w, " AND ")
+	if !q.From.IsZero() {
+		sel.fromDay = dayOf(q.From)
+	}
+	if !q.To.IsZero() {
+		sel.toDay = dayOf(q.To.Add(day - 1))
+	}
+	sel.cover = cover(sel.fromDay, sel.toDay)
 	return sel, nil
 }
 
@@ -122,12 +191,58 @@ func dayOf(t time.Time) int64 {
 	return t.UTC().Unix() / 86400
 }
 
-// dashboardSum sums the rows of one metric, grouped by group, value and
-// text (SQL expressions over dashboard_counts).
-func (s *Store) dashboardSum(ctx context.Context, sel dashboardQuery, metric, group, value, text, tail string) ([]storage.DashboardCount, error) {
-	q := `SELECT ` + group + `, ` + value + `, ` + text + `, sum(n) FROM ` + sel.from + `
-		WHERE metric = ? AND ` + sel.where + ` GROUP BY 1, 2, 3 HAVING sum(n) != 0` + tail
-	rows, err := s.read.QueryContext(ctx, q, append([]any{metric}, sel.args...)...)
+// monthOf is the month (since January 1970) that holds day d.
+func monthOf(d int64) int64 {
+	t := time.Unix(d*86400, 0).UTC()
+	return int64(t.Year()-1970)*12 + int64(t.Month()) - 1
+}
+
+// monthStart is the first day of month m.
+func monthStart(m int64) int64 {
+	return dayOf(time.Date(1970+int(m/12), time.Month(m%12+1), 1, 0, 0, 0, 0, time.UTC))
+}
+
+// cover splits the days [from, to) into the whole months inside them and
+// the days before and after those months. to is noDay for a range with
+// no end.
+func cover(from, to int64) []piece {
+	first := monthOf(from)
+	if monthStart(first) < from {
+		first++
+	}
+	last := int64(noMonth) // the first month not wholly inside
+	if to < noDay {
+		last = monthOf(to)
+	}
+	if first >= last {
+		return []piece{{span: spanDay, lo: from, hi: to}}
+	}
+	list := []piece{{span: spanMonth, lo: first, hi: last}}
+	if from < monthStart(first) {
+		list = append(list, piece{span: spanDay, lo: from, hi: monthStart(first)})
+	}
+	if to < noDay && monthStart(last) < to {
+		list = append(list, piece{span: spanDay, lo: monthStart(last), hi: to})
+	}
+	return list
+}
+
+// dashboardSum sums the rows of one metric over the pieces of a range,
+// grouped by group, value and text (SQL expressions over
+// dashboard_counts).
+func (s *Store) dashboardSum(ctx context.Context, sel dashboardQuery, pieces []piece, metric, group, value, text, tail string) ([]storage.DashboardCount, error) {
+	var parts []string
+	var args []any
+	for _, p := range pieces {
+		parts = append(parts, `SELECT `+group+` AS g, `+value+` AS v, `+text+` AS x, n FROM `+sel.table+`
+			WHERE metric = ? AND dim = ? AND span = ? AND `+sel.where+` AND t >= ? AND t < ?`)
+		args = append(args, metric, sel.dim, p.span)
+		args = append(args, sel.args...)
+		args = append(args, p.lo, p.hi)
+	}
+	q := `SELECT g, v, x, sum(n) FROM (` + strings.Join(parts, " UNION ALL ") + `)
+		GROUP BY 1, 2, 3 HAVING sum(n) != 0` + tail
+	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -144,30 +259,27 @@ func (s *Store) dashboardSum(ctx context.Context, sel dashboardQuery, metric, gr
 }
 
 // dashboardDistinct counts the distinct users who took part, per group,
-// from the per-user rows of the same days, sites and outcome.
+// from the per-user rows of the same range, sites and outcome.
 func (s *Store) dashboardDistinct(ctx context.Context, sel dashboardQuery) ([]storage.DashboardCount, error) {
-	group := sel.group // site_id or none
 	users := sel
 	users.dim = "user"
-	users.args = append([]any{}, sel.args...)
-	users.args[1] = "user"
-	q := `SELECT ` + group + `, count(*) FROM (SELECT ` + group + `, key FROM dashboard_counts
-		WHERE metric = 'hour' AND ` + users.where + ` GROUP BY 1, 2 HAVING sum(n) != 0) GROUP BY 1`
-	rows, err := s.read.QueryContext(ctx, q, users.args...)
+	sums, err := s.dashboardSum(ctx, users, sel.cover, "n", sel.group, "0", "key", "")
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	list := []storage.DashboardCount{}
-	for rows.Next() {
-		var c storage.DashboardCount
-		if err := rows.Scan(&c.Group, &c.Value); err != nil {
-			return nil, err
+	per := map[string]int64{}
+	var groups []string
+	for _, c := range sums {
+		if per[c.Group] == 0 {
+			groups = append(groups, c.Group)
 		}
-		c.N = c.Value
-		list = append(list, c)
+		per[c.Group]++
 	}
-	return list, rows.Err()
+	list := []storage.DashboardCount{}
+	for _, g := range groups {
+		list = append(list, storage.DashboardCount{Group: g, Value: per[g], N: per[g]})
+	}
+	return list, nil
 }
 
 func (s *Store) dashboardBuckets(ctx context.Context) ([]time.Duration, error) {

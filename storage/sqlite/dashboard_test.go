@@ -8,7 +8,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -60,6 +59,11 @@ func dashboardQueries(org historygen.Org, end time.Time) []storage.DashboardQuer
 		{TeamID: org.ID + "-team-1"},
 		{LabelID: org.Labels[0], From: from},
 		{UserID: org.Users[3].ID},
+		// Whole months and the days at either edge; a range starting on
+		// the first of a month; whole months of one site and outcome.
+		{From: end.Add(-75 * 24 * time.Hour), To: end.Add(-3 * 24 * time.Hour)},
+		{From: monthFloor(end.Add(-62 * 24 * time.Hour)), To: end.Add(-3 * 24 * time.Hour), Outcome: storage.OutcomeSolved},
+		{From: monthFloor(end.Add(-62 * 24 * time.Hour)), To: monthFloor(end), SiteIDs: org.Sites[1:2], Outcome: storage.OutcomeSolved},
 	}
 	var qs []storage.DashboardQuery
 	for _, by := range storage.DashboardDims {
@@ -80,6 +84,11 @@ func dashboardQueries(org historygen.Org, end time.Time) []storage.DashboardQuer
 	return qs
 }
 
+func monthFloor(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
 func TestDashboardCountsEqualADirectComputation(t *testing.T) {
 	s, orgs := filledStore(t, dashCfg, func(s *Store) historygen.Loader { return teamLoader{s} })
 	checkDashboards(t, s, orgs)
@@ -98,6 +107,14 @@ func TestDashboardCountsOfABulkLoadEqualADirectComputation(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkDashboards(t, s, orgs)
+	// The load dropped the rollups' triggers; they are all back.
+	var triggers int
+	if err := s.read.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'dashboard%'`).Scan(&triggers); err != nil {
+		t.Fatal(err)
+	}
+	if want := 24; triggers != want {
+		t.Fatalf("%d dashboard triggers after the load, want %d", triggers, want)
+	}
 }
 
 type bulkTeamLoader struct{ *BulkLoad }
@@ -442,7 +459,7 @@ func directCounts(all []*rawSession, q storage.DashboardQuery, buckets []time.Du
 			if r.Kind == storage.SessionServiceRequest && r.answered != nil {
 				add(&out.Answer, g, int64(storage.Bucket(buckets, r.answered.Sub(r.StartedAt))), "")
 			}
-			if goal := strings.ToLower(strings.TrimSpace(r.Goal)); goal != "" {
+			if goal := storage.GoalKey(r.Goal); goal != "" {
 				goals[goalKey{r.Outcome, goal}]++
 			}
 			if distinct[g] == nil {

@@ -25,6 +25,7 @@ type BulkLoad struct {
 	pending  int          // sessions in the open transaction
 	restore  []string     // pragmas to run at the end
 	indexes  []string     // CREATE INDEX statements to run at the end
+	triggers []string     // CREATE TRIGGER statements of the rollups, to run at the end
 	finished bool
 }
 
@@ -52,19 +53,87 @@ func (s *Store) BulkLoad(ctx context.Context) (*BulkLoad, error) {
 	l.restore = []string{fmt.Sprintf(`PRAGMA cache_size = %d`, cache), fmt.Sprintf(`PRAGMA synchronous = %d`, sync)}
 	for _, p := range []string{fmt.Sprintf(`PRAGMA cache_size = %d`, bulkCacheKiB), `PRAGMA synchronous = OFF`} {
 		if _, err := s.write.ExecContext(ctx, p); err != nil {
-			l.undo(ctx)
+			_ = l.undo(ctx)
 			return nil, fmt.Errorf("bulk load: %w", err)
 		}
 	}
 	if err := l.dropIndexes(ctx); err != nil {
-		l.undo(ctx)
+		_ = l.undo(ctx)
+		return nil, fmt.Errorf("bulk load: %w", err)
+	}
+	if err := l.dropRollupTriggers(ctx); err != nil {
+		_ = l.undo(ctx)
 		return nil, fmt.Errorf("bulk load: %w", err)
 	}
 	if err := l.begin(ctx); err != nil {
-		l.undo(ctx)
+		_ = l.undo(ctx)
 		return nil, fmt.Errorf("bulk load: %w", err)
 	}
 	return l, nil
+}
+
+// dropRollupTriggers drops the triggers that keep the dashboards' rollups
+// (migrations 00025 and 00033) in step, to be created again by undo once
+// the rollups are computed afresh from every session (rebuildRollups):
+// through the triggers each loaded session would cost its participants,
+// labels and answer a pass each over hundreds of rollup rows.
+func (l *BulkLoad) dropRollupTriggers(ctx context.Context) error {
+	rows, err := l.s.write.QueryContext(ctx, `SELECT name, sql FROM sqlite_schema
+		WHERE type = 'trigger' AND name LIKE 'dashboard\_%' ESCAPE '\' ORDER BY name`)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for rows.Next() {
+		var name, create string
+		if err := rows.Scan(&name, &create); err != nil {
+			rows.Close()
+			return err
+		}
+		names = append(names, name)
+		l.triggers = append(l.triggers, create)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, name := range names {
+		if _, err := l.s.write.ExecContext(ctx, `DROP TRIGGER "`+name+`"`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rebuildRollups computes the dashboards' rollups from every session, as
+// migration 00033 first did, and creates their triggers again, in one
+// transaction.
+func (l *BulkLoad) rebuildRollups(ctx context.Context) error {
+	if len(l.triggers) == 0 {
+		return nil
+	}
+	tx, err := l.s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range append([]string{
+		`DELETE FROM dashboard_counts`,
+		`INSERT INTO dashboard_counts (org_id, metric, dim, span, site_id, outcome, t, key, val, n)
+			SELECT org_id, metric, dim, span, site_id, outcome, t, key, val, count(*) FROM dashboard_contrib
+			GROUP BY org_id, metric, dim, span, site_id, outcome, t, key, val`,
+		`INSERT INTO dashboard_sites (org_id, site_id) SELECT DISTINCT org_id, site_id FROM sessions
+			WHERE true ON CONFLICT DO NOTHING`,
+	}, l.triggers...) {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	l.triggers = nil
+	return nil
 }
 
 // dropIndexes drops the secondary indexes of the session tables, to be
@@ -178,7 +247,9 @@ func (l *BulkLoad) Finish(ctx context.Context) error {
 	}
 	l.finished = true
 	err := l.tx.Commit()
-	l.undo(ctx)
+	if uerr := l.undo(ctx); err == nil {
+		err = uerr
+	}
 	if err == nil {
 		_, err = l.s.write.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	}
@@ -196,13 +267,15 @@ func (l *BulkLoad) Abort(ctx context.Context) {
 	}
 	l.finished = true
 	_ = l.tx.Rollback()
-	l.undo(ctx)
+	_ = l.undo(ctx)
 }
 
-// undo builds the dropped indexes again and restores the writer's
-// settings. An index that cannot be built is logged: the store still
-// answers, slower.
-func (l *BulkLoad) undo(ctx context.Context) {
+// undo builds the dropped indexes again, computes the rollups afresh with
+// their triggers back, and restores the writer's settings. An index that
+// cannot be built is logged: the store still answers, slower. Rollups
+// that cannot be computed are logged and returned: the dashboards would
+// be wrong.
+func (l *BulkLoad) undo(ctx context.Context) error {
 	ctx = context.WithoutCancel(ctx)
 	for _, create := range l.indexes {
 		if _, err := l.s.write.ExecContext(ctx, create); err != nil {
@@ -210,7 +283,13 @@ func (l *BulkLoad) undo(ctx context.Context) {
 		}
 	}
 	l.indexes = nil
+	err := l.rebuildRollups(ctx)
+	if err != nil {
+		l.s.logger.Error("bulk load: dashboard rollups not computed", "err", err)
+		err = fmt.Errorf("dashboard rollups: %w", err)
+	}
 	for _, p := range l.restore {
 		_, _ = l.s.write.ExecContext(ctx, p)
 	}
+	return err
 }
