@@ -142,6 +142,7 @@ func (cs *Service) endEmpty(callID string, d time.Duration, reason string) {
 	s.End(callID, "the call has ended: "+reason)
 	cs.ring.Ended(ctx, callID)
 	cs.endGuests(ctx, callID)
+	cs.monitors.Delete(callID)
 }
 
 // endGuests ends the web sessions of a call's guests, once it has ended.

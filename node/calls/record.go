@@ -47,6 +47,7 @@ func (r recorder) End(room string, by sfu.ParticipantInfo) error {
 	r.cs.ring.Ended(ctx, room)
 	r.cs.closeRelays(room) // grant.go
 	r.cs.endGuests(ctx, room)
+	r.cs.monitors.Delete(room)
 	return nil
 }
 

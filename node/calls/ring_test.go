@@ -164,3 +164,26 @@ func TestRecordedEndStopsTheRing(t *testing.T) {
 		t.Errorf("web sessions ended for %v, want the guest's", f.store.webEnded)
 	}
 }
+
+// A monitoring call is forgotten once it ends, however it ends: by the
+// recorder (someone ended it) or empty after its grace.
+func TestEndedMonitoringCallsAreForgotten(t *testing.T) {
+	f := newFixture(t, time.Millisecond, nil, nil)
+	f.call("c1", storage.SessionConference, "max", storage.SessionActive)
+	f.call("c2", storage.SessionConference, "max", storage.SessionActive)
+	f.cs.monitors.Store("c1", "max")
+	f.cs.monitors.Store("c2", "max")
+	if err := f.cs.Recorder().End("c1", sfuInfo("p1", "max")); err != nil {
+		t.Fatal(err)
+	}
+	if m := f.cs.monitored("c1"); m != "" {
+		t.Errorf("c1, ended, still shows %q", m)
+	}
+	f.cs.endEmpty("c2", time.Millisecond, "everyone left")
+	if got := f.store.status("c2"); got != storage.SessionEnded {
+		t.Fatalf("c2 status = %s, want ended", got)
+	}
+	if m := f.cs.monitored("c2"); m != "" {
+		t.Errorf("c2, ended empty, still shows %q", m)
+	}
+}
