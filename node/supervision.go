@@ -29,6 +29,7 @@ func (n *Node) startSupervision(ctx context.Context) {
 		IdleAfter:  n.cfg.Supervision.IdleAfter,
 		AutoAssign: qv.autoAssign(),
 		Queue:      qv.queue(),
+		Samples:    n.store,
 		Now:        n.now,
 		Log:        n.log.With("component", "supervision"),
 	})

@@ -20,3 +20,12 @@ type OngoingSession struct {
 	SiteName     string               `json:"site_name"`
 	Participants []SessionParticipant `json:"participants"`
 }
+
+// StatusSample is a team's member status counts (web.Statuses) at one
+// moment: a point of the team dashboard's chart.
+type StatusSample struct {
+	OrgID  string         `json:"org_id"`
+	TeamID string         `json:"team_id"`
+	At     time.Time      `json:"at"`
+	Counts map[string]int `json:"counts"`
+}

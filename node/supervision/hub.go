@@ -53,6 +53,17 @@ type Queue interface {
 	OnQueueChange(f func(orgID, teamID string))
 }
 
+// Samples keeps the status-count series across restarts (the node's
+// store). A nil Samples keeps them in memory only.
+type Samples interface {
+	// SaveStatusSamples stores samples and removes those taken before
+	// the given time.
+	SaveStatusSamples(ctx context.Context, samples []storage.StatusSample, before time.Time) error
+	// StatusSamples lists an organisation's samples since a time, oldest
+	// first.
+	StatusSamples(ctx context.Context, orgID string, since time.Time) ([]storage.StatusSample, error)
+}
+
 // Auditor appends to the audit log (the node's).
 type Auditor interface {
 	Audit(ctx context.Context, actor, action, target string, detail any) error
@@ -69,6 +80,7 @@ type Deps struct {
 	Authz      policy.Checker
 	AutoAssign AutoAssign // nil: every switch on
 	Queue      Queue      // nil: every queue empty
+	Samples    Samples    // nil: the series start anew with the hub
 	// IdleAfter is supervision.idle_after (5 minutes when zero).
 	IdleAfter time.Duration
 	// Tick is how often every organisation is looked at again, for idle
@@ -209,8 +221,12 @@ func (h *Hub) knownOrgs() []string {
 }
 
 // Follow makes the hub follow an organisation from now on (the node's
-// own at start), so that its series begin before anyone watches.
-func (h *Hub) Follow(ctx context.Context, orgID string) { h.Refresh(ctx, orgID) }
+// own at start), so that its series begin before anyone watches; they
+// begin with the samples kept from before (Samples).
+func (h *Hub) Follow(ctx context.Context, orgID string) {
+	h.loadSeries(ctx, orgID)
+	h.Refresh(ctx, orgID)
+}
 
 // Refresh looks at the statuses of an organisation's members again and
 // sends what changed to the supervisors who see them.

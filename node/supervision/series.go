@@ -1,6 +1,7 @@
 package supervision
 
 import (
+	"context"
 	"time"
 
 	"siteline/storage"
@@ -8,8 +9,8 @@ import (
 )
 
 // series is one team's status counts, a sample each SampleEvery, the last
-// Keep of them, oldest first. It lives in memory: a restarted node starts
-// a new one.
+// Keep of them, oldest first. With Deps.Samples each sample is stored
+// too, and a restarted node's series begin with what was stored.
 type series struct {
 	at     []time.Time
 	counts []map[string]int
@@ -47,12 +48,14 @@ func (s *series) web(now time.Time, counts map[string]int) web.StatusSeries {
 }
 
 // Sample adds a point, now, to the series of every team the hub follows:
-// its members' (role member) status counts.
+// its members' (role member) status counts. With Deps.Samples the points
+// are stored, and those older than Keep removed; a failure to store is
+// logged, the series in memory go on.
 func (h *Hub) Sample() {
 	now := h.d.Now()
+	var taken []storage.StatusSample
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, o := range h.orgs {
+	for orgID, o := range h.orgs {
 		live := map[string]bool{}
 		for _, t := range o.teams {
 			live[t.ID] = true
@@ -61,13 +64,56 @@ func (h *Hub) Sample() {
 				s = &series{}
 				o.series[t.ID] = s
 			}
-			s.add(now, o.teamCounts(t), h.d.Keep)
+			counts := o.teamCounts(t)
+			s.add(now, counts, h.d.Keep)
+			taken = append(taken, storage.StatusSample{OrgID: orgID, TeamID: t.ID, At: now, Counts: counts})
 		}
 		for id := range o.series {
 			if !live[id] {
 				delete(o.series, id)
 			}
 		}
+	}
+	h.mu.Unlock()
+	if h.d.Samples == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.d.Samples.SaveStatusSamples(ctx, taken, now.Add(-h.d.Keep)); err != nil {
+		h.d.Log.Warn("supervision: store the status samples", "err", err)
+	}
+}
+
+// loadSeries starts an organisation's series with the samples stored
+// within Keep (Deps.Samples), for the teams whose series are still empty.
+func (h *Hub) loadSeries(ctx context.Context, orgID string) {
+	if h.d.Samples == nil {
+		return
+	}
+	now := h.d.Now()
+	samples, err := h.d.Samples.StatusSamples(ctx, orgID, now.Add(-h.d.Keep))
+	if err != nil {
+		h.d.Log.Warn("supervision: read the status samples", "org", orgID, "err", err)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	o := h.org(orgID)
+	fresh := map[string]*series{}
+	for _, x := range samples {
+		if o.series[x.TeamID] != nil && fresh[x.TeamID] == nil {
+			continue // sampled since the hub began: keep it
+		}
+		s := fresh[x.TeamID]
+		if s == nil {
+			s = &series{}
+			fresh[x.TeamID] = s
+		}
+		s.add(x.At, x.Counts, h.d.Keep)
+	}
+	for id, s := range fresh {
+		o.series[id] = s
 	}
 }
 

@@ -3,6 +3,8 @@ package supervision
 import (
 	"context"
 	"errors"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -340,5 +342,67 @@ func TestOpeningADashboardIsAudited(t *testing.T) {
 	want := []string{"l1 supervision.team_viewed t1", "l1 supervision.team_viewed t1"}
 	if len(log.entries) != 2 || log.entries[0] != want[0] || log.entries[1] != want[1] {
 		t.Fatalf("audit = %v, want %v", log.entries, want)
+	}
+}
+
+// kept is a store of status samples, as the node's store keeps them.
+type kept struct {
+	mu   sync.Mutex
+	list []storage.StatusSample
+}
+
+func (k *kept) SaveStatusSamples(_ context.Context, add []storage.StatusSample, before time.Time) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.list = append(k.list, add...)
+	k.list = slices.DeleteFunc(k.list, func(x storage.StatusSample) bool { return x.At.Before(before) })
+	return nil
+}
+
+func (k *kept) StatusSamples(_ context.Context, orgID string, since time.Time) ([]storage.StatusSample, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []storage.StatusSample
+	for _, x := range k.list {
+		if x.OrgID == orgID && !x.At.Before(since) {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// TestSeriesSurviveARestart: with Samples, a new hub (the node restarted)
+// begins each team's series with the samples taken within Keep; without,
+// it begins with now alone.
+func TestSeriesSurviveARestart(t *testing.T) {
+	w := newWorld(false)
+	k := &kept{}
+	w.hub.d.Samples, w.hub.d.Keep = k, 3*time.Minute
+	w.presence.set("u1", Seen{Page: true})
+	w.refresh()
+	for range 4 {
+		w.hub.Sample()
+		w.clock.Add(time.Minute)
+	}
+	if len(k.list) != 8 { // two teams, four samples
+		t.Fatalf("%d samples stored, want 8", len(k.list))
+	}
+	lead := web.Actor{UserID: "l1", OrgID: "o1"}
+	for _, c := range []struct {
+		samples Samples
+		points  int
+	}{{k, 4}, {nil, 1}} {
+		d := w.hub.d
+		d.Samples = c.samples
+		w.hub = New(d)
+		w.hub.Follow(context.Background(), "o1")
+		b, err := w.hub.Board(context.Background(), lead, "t1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Three samples within Keep (the oldest is 4 minutes old), then now.
+		if s := b.Series; len(s.At) != c.points || s.Counts[web.StatusAvailable][0] != 1 || s.Counts[web.StatusOffline][0] != 1 {
+			t.Fatalf("samples %v: series after the restart = %+v, want %d points", c.samples != nil, s, c.points)
+		}
 	}
 }
