@@ -22,7 +22,7 @@ import (
 	"siteline/internal/testutil"
 )
 
-// Command names the server's binary; $SITELINE_VERSITYGW overrides it.
+// Command names the server's binary; $VERSITYGW_BIN overrides it.
 const Command = "versitygw"
 
 // Install is how .ci/test installs the server.
@@ -48,7 +48,7 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	testutil.System(t)
-	bin := os.Getenv("SITELINE_VERSITYGW")
+	bin := os.Getenv("VERSITYGW_BIN")
 	if bin == "" {
 		var err error
 		if bin, err = exec.LookPath(Command); err != nil {
