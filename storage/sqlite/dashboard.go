@@ -88,7 +88,7 @@ func (s *Store) DashboardCounts(ctx context.Context, q storage.DashboardQuery) (
 		out.Goals = []storage.DashboardCount{}
 	}
 	if q.TeamID == "" && q.LabelID == "" && q.UserID == "" && (q.By == storage.DimNone || q.By == storage.DimSite) {
-		if out.Distinct, err = s.dashboardDistinct(ctx, sel); err != nil {
+		if out.Distinct, err = s.dashboardDistinct(ctx, q, sel); err != nil {
 			return out, fmt.Errorf("dashboard: participants: %w", err)
 		}
 	}
@@ -129,7 +129,7 @@ const (
 )
 
 func dashboardSelect(q storage.DashboardQuery) (dashboardQuery, error) {
-	sel := dashboardQuery{group: "''", table: "dashboard_counts", fromDay: 0, toDay: noDay}
+	sel := dashboardQuery{group: "''", fromDay: 0, toDay: noDay}
 	if err := q.Check(); err != nil {
 		return sel, err
 	}
@@ -148,6 +148,26 @@ func dashboardSelect(q storage.DashboardQuery) (dashboardQuery, error) {
 	case storage.DimTeam, storage.DimLabel, storage.DimUser:
 		sel.dim, sel.group = string(q.By), "key"
 	}
+	sel.rows(q, key)
+	if !q.From.IsZero() {
+		sel.fromDay = dayOf(q.From)
+	}
+	if !q.To.IsZero() {
+		sel.toDay = dayOf(q.To.Add(day - 1))
+	}
+	sel.cover = cover(sel.fromDay, sel.toDay)
+	return sel, nil
+}
+
+// rows sets the table and the conditions that pick the rows of sel.dim
+// (and of key, when not "") at the grain of q's site and outcome filters.
+func (sel *dashboardQuery) rows(q storage.DashboardQuery, key string) {
+	// Every session's rows (dim '') are kept for the site or every site
+	// and the outcome or every outcome, a team's, label's or user's for
+	// both or neither (migration 00033): filtered by one of them, those
+	// sum the rows of every site or outcome.
+	bySite := len(q.SiteIDs) > 0 || q.By == storage.DimSite
+	both := sel.dim != "" && (bySite || q.Outcome != "")
 	w := []string{"org_id = ?"}
 	sel.args = []any{q.OrgID}
 	switch {
@@ -159,15 +179,21 @@ func dashboardSelect(q storage.DashboardQuery) (dashboardQuery, error) {
 	case q.By == storage.DimSite:
 		w = append(w, "site_id IN (SELECT site_id FROM dashboard_sites WHERE org_id = ?)")
 		sel.args = append(sel.args, q.OrgID)
+	case both:
+		w = append(w, "site_id != '*'")
 	default:
 		w = append(w, "site_id = '*'")
 	}
-	if q.Outcome != "" {
+	switch {
+	case q.Outcome != "":
 		w = append(w, "outcome = ?")
 		sel.args = append(sel.args, q.Outcome)
-	} else {
+	case both:
+		w = append(w, "outcome != '*'")
+	default:
 		w = append(w, "outcome = '*'")
 	}
+	sel.table = "dashboard_counts"
 	if key != "" {
 		// Without statistics SQLite would take the primary key's range,
 		// every key's rows.
@@ -176,14 +202,6 @@ func dashboardSelect(q storage.DashboardQuery) (dashboardQuery, error) {
 		sel.args = append(sel.args, key)
 	}
 	sel.where = strings.Join(w, " AND ")
-	if !q.From.IsZero() {
-		sel.fromDay = dayOf(q.From)
-	}
-	if !q.To.IsZero() {
-		sel.toDay = dayOf(q.To.Add(day - 1))
-	}
-	sel.cover = cover(sel.fromDay, sel.toDay)
-	return sel, nil
 }
 
 // dayOf is t's UTC day, as the rollups number days (days since 1970).
@@ -260,9 +278,10 @@ func (s *Store) dashboardSum(ctx context.Context, sel dashboardQuery, pieces []p
 
 // dashboardDistinct counts the distinct users who took part, per group,
 // from the per-user rows of the same range, sites and outcome.
-func (s *Store) dashboardDistinct(ctx context.Context, sel dashboardQuery) ([]storage.DashboardCount, error) {
+func (s *Store) dashboardDistinct(ctx context.Context, q storage.DashboardQuery, sel dashboardQuery) ([]storage.DashboardCount, error) {
 	users := sel
 	users.dim = "user"
+	users.rows(q, "")
 	sums, err := s.dashboardSum(ctx, users, sel.cover, "n", sel.group, "0", "key", "")
 	if err != nil {
 		return nil, err

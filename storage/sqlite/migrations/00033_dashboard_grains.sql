@@ -3,14 +3,15 @@
 -- 00025 kept one row per metric value, UTC day, site and outcome: close to
 -- a row per session for the hour, time-to-solve and goal metrics, so a
 -- read grew with the sessions of its range (two years of 200,000 sessions:
--- 1.9 s). dashboard_counts now holds each count at eight grains: per day
--- (span 0, t the UTC day since 1970) and per month (span 1, t the months
--- since January 1970), each for the session's site or for every site
--- (site_id '*') and for its outcome or for every outcome (outcome '*').
+-- 1.9 s). dashboard_counts now holds each count per day (span 0, t the
+-- UTC day since 1970) and per month (span 1, t the months since January
+-- 1970), each for the session's site or for every site (site_id '*') and
+-- for its outcome or for every outcome (outcome '*'): all four for every
+-- session (dim ''), the first and last for each team, label and user.
 -- A read takes the whole months of its range from the month rows and the
--- days at its edges from the day rows, of the one site and outcome grain
--- its filters ask for, so its rows are bounded by months, days at the
--- edges and metric values, not by sessions.
+-- days at its edges from the day rows, of the site and outcome grain its
+-- filters ask for, so its rows are bounded by months, days at the edges
+-- and metric values, not by sessions.
 --
 -- Two metrics are new: n (the sessions, value 0) and outcome (value the
 -- outcome); goal counts dashboard_goal(goal) (storage.GoalKey: lower-cased,
@@ -19,8 +20,8 @@
 -- were held at, for the breakdown by site.
 --
 -- The triggers are 00025's, writing the new columns through the new
--- dashboard_contrib, which crosses each session's rows with the eight
--- grains of dashboard_grains.
+-- dashboard_contrib, which crosses each session's rows with the grains of
+-- dashboard_grains.
 
 -- +goose Up
 DROP TRIGGER dashboard_events_update_after;
@@ -68,14 +69,20 @@ CREATE TABLE dashboard_counts (
 -- user (a filter).
 CREATE INDEX dashboard_counts_key ON dashboard_counts(org_id, metric, dim, key, span, site_id, outcome, t);
 
+-- every_dim: kept for the teams, labels and users too, not only for all
+-- sessions (dim ''). Those keep the two ends, a site and an outcome or
+-- neither; a read by a team, label or user filtered by site or outcome
+-- sums the first (storage/sqlite/dashboard.go).
 CREATE TABLE dashboard_grains (
     span       INTEGER NOT NULL,
     by_site    INTEGER NOT NULL,
     by_outcome INTEGER NOT NULL,
+    every_dim  INTEGER NOT NULL,
     PRIMARY KEY (span, by_site, by_outcome)
 ) WITHOUT ROWID;
-INSERT INTO dashboard_grains (span, by_site, by_outcome) VALUES
-    (0, 0, 0), (0, 0, 1), (0, 1, 0), (0, 1, 1), (1, 0, 0), (1, 0, 1), (1, 1, 0), (1, 1, 1);
+INSERT INTO dashboard_grains (span, by_site, by_outcome, every_dim) VALUES
+    (0, 1, 1, 1), (0, 1, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1),
+    (1, 1, 1, 1), (1, 1, 0, 0), (1, 0, 1, 0), (1, 0, 0, 1);
 
 CREATE TABLE dashboard_sites (
     org_id  TEXT NOT NULL,
@@ -108,7 +115,7 @@ SELECT s.id, s.org_id, m.metric, k.dim, g.span,
     k.key, m.val
 FROM sessions s JOIN dashboard_keys k ON k.sid = s.id JOIN dashboard_metrics m ON m.sid = s.id
     CROSS JOIN dashboard_grains g
-WHERE s.ended_at IS NOT NULL;
+WHERE s.ended_at IS NOT NULL AND (g.every_dim = 1 OR k.dim = '');
 
 INSERT INTO dashboard_counts (org_id, metric, dim, span, site_id, outcome, t, key, val, n)
 SELECT org_id, metric, dim, span, site_id, outcome, t, key, val, count(*) FROM dashboard_contrib
