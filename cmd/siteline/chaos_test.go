@@ -578,15 +578,32 @@ func adminToken(t *testing.T, base, email, password string) string {
 	return tok.Secret
 }
 
-// freePort reserves a loopback port for a node to listen on.
+// givenPorts are the ports freePort handed out: the kernel may hand a
+// port closed a moment ago out again, before the node it went to listens
+// on it (hq-2's Raft once got hq-1's HTTP port).
+var givenPorts = struct {
+	sync.Mutex
+	m map[string]bool
+}{m: map[string]bool{}}
+
+// freePort reserves a loopback port for a node to listen on, one no other
+// node of the test run was given.
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	givenPorts.Lock()
+	defer givenPorts.Unlock()
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !givenPorts.m[addr] {
+			givenPorts.m[addr] = true
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // syncBuffer collects a process's output from its pipes' goroutines.
