@@ -126,12 +126,19 @@ type screenedConn struct {
 	sc      *screen
 	r       *bufio.Reader
 	pending []byte
-	shaken  bool       // the TLS handshake is done (reads come from one goroutine)
+	shaken  bool       // the TLS handshake is done
 	raw     bool       // a data connection after ConnectionBind: no more frames
+	rmu     sync.Mutex // guards the reader and the fields above
 	wmu     sync.Mutex // a refusal and pion's own answers do not interleave
 }
 
+// Read is safe for concurrent use, as a net.Conn's is: after a
+// ConnectionBind pion copies the data connection in a goroutine of its own
+// and, once the copy ends, its read loop reads the connection once more
+// while that goroutine may still be inside a read.
 func (c *screenedConn) Read(p []byte) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
 	if tc, ok := c.Conn.(*tls.Conn); ok && !c.shaken {
 		// pion bounds the handshake of the *tls.Conn it can see; this
 		// one it cannot, so the bound is kept here.
