@@ -176,11 +176,12 @@ func (sel *dashboardQuery) rows(q storage.DashboardQuery, key string) {
 		for _, id := range q.SiteIDs {
 			sel.args = append(sel.args, id)
 		}
-	case q.By == storage.DimSite:
+	case q.By == storage.DimSite || both:
+		// Every site named, not site_id != '*': a range on site_id would
+		// leave the time range out of the index's lookup (and read every
+		// day and month the rollups hold).
 		w = append(w, "site_id IN (SELECT site_id FROM dashboard_sites WHERE org_id = ?)")
 		sel.args = append(sel.args, q.OrgID)
-	case both:
-		w = append(w, "site_id != '*'")
 	default:
 		w = append(w, "site_id = '*'")
 	}
@@ -189,7 +190,11 @@ func (sel *dashboardQuery) rows(q storage.DashboardQuery, key string) {
 		w = append(w, "outcome = ?")
 		sel.args = append(sel.args, q.Outcome)
 	case both:
-		w = append(w, "outcome != '*'")
+		// Every outcome named, for the same reason: the outcomes that
+		// ever counted are the values of the outcome metric's months.
+		w = append(w, `outcome IN (SELECT DISTINCT val FROM dashboard_counts
+			WHERE org_id = ? AND metric = 'outcome' AND dim = '' AND span = 1 AND site_id = '*' AND outcome = '*')`)
+		sel.args = append(sel.args, q.OrgID)
 	default:
 		w = append(w, "outcome = '*'")
 	}
