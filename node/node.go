@@ -548,6 +548,9 @@ func (n *Node) startWeb() error {
 		ln = tls.NewListener(ln, tc)
 	}
 	n.httpLn = ln
+	if p := n.ring.Presence(); p != nil {
+		p.SetURL(n.URL())
+	}
 	n.serve(func() error { return srv.Serve(ln) })
 	return nil
 }

@@ -47,7 +47,7 @@ func (v presenceView) Snapshot(orgID string) map[string]supervision.Seen {
 	all := v.p.Snapshot(orgID)
 	out := make(map[string]supervision.Seen, len(all))
 	for u, s := range all {
-		out[u] = supervision.Seen{Page: s.Page, InCall: s.InCall, CallID: s.CallID, Since: s.Since, Site: s.Site, Active: s.Active}
+		out[u] = supervision.Seen{Page: s.Page, InCall: s.InCall, CallID: s.CallID, Since: s.Since, Site: s.Site, URL: s.URL, Active: s.Active}
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"siteline/media/client"
+	"siteline/media/signal"
 	"siteline/policy"
 	"siteline/storage"
 	"siteline/web"
@@ -31,14 +32,17 @@ func waitSupervised(t *testing.T, es *eventSocket, memberID, status string) web.
 // team whose member works at a plant. The member opens a page at the
 // plant: available at headquarters; joins a call at the plant: busy, with
 // the call, its start and the plant's site, and the call among the team's
-// ongoing sessions at headquarters; leaves: available again. The plant's
-// own lead supervises the same member from the plant's node, which needs
-// nothing from headquarters to do so.
+// ongoing sessions at headquarters, linked to the plant's node; the lead
+// follows that link and sits in on the call there; the member leaves:
+// available again. The plant's own lead supervises the same member from
+// the plant's node, which needs nothing from headquarters to do so.
 func TestTeamDashboardAcrossTheFederation(t *testing.T) {
 	nodes := startFederation(t, 1, 1, nil)
 	hq, plant := nodes[0], nodes[1]
 	adm := hq.admin()
-	lead := createUser(t, adm, "hq-lead@hq.example", supervisionPassword, policy.RoleTeamLead)
+	// The headquarters lead takes calls too (regular), which joining one
+	// to sit in needs.
+	lead := createUser(t, adm, "hq-lead@hq.example", supervisionPassword, policy.RoleRegular, policy.RoleTeamLead)
 	plantLead := createUser(t, adm, "plant-lead@plant.example", supervisionPassword, policy.RoleTeamLead)
 	member := createUser(t, adm, "member@plant.example", supervisionPassword, policy.RoleRegular)
 	var team storage.Team
@@ -74,8 +78,11 @@ func TestTeamDashboardAcrossTheFederation(t *testing.T) {
 	if busy.CallID != call.ID || busy.Since == nil || busy.Site != "Plant 1" {
 		t.Fatalf("busy at headquarters = %+v, want call %s at Plant 1 with its start", busy, call.ID)
 	}
-	if local := waitSupervised(t, plantLeadEvents, member.ID, web.StatusBusy); local.CallID != call.ID {
-		t.Fatalf("busy at the plant = %+v", local)
+	if busy.CallURL != plant.url {
+		t.Fatalf("headquarters links the call to %q, want the plant's node %q", busy.CallURL, plant.url)
+	}
+	if local := waitSupervised(t, plantLeadEvents, member.ID, web.StatusBusy); local.CallID != call.ID || local.CallURL != "" {
+		t.Fatalf("busy at the plant = %+v, want its own call with no other node's address", local)
 	}
 	var b web.TeamBoard
 	if st := hq.login(lead.Email, supervisionPassword).do("GET", "/api/v1/supervision/teams/"+team.ID, nil, &b); st != 200 {
@@ -87,6 +94,31 @@ func TestTeamDashboardAcrossTheFederation(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("the plant's call is not among the team's ongoing sessions at headquarters: %+v", b.Sessions)
+	}
+	for _, s := range b.Sessions {
+		if s.ID == call.ID && s.URL != plant.url {
+			t.Fatalf("the session's address at headquarters = %q, want the plant's %q", s.URL, plant.url)
+		}
+	}
+
+	// The lead follows the link: signs in at the plant's node with the
+	// same account and sits in on the call there, hidden, watching the
+	// member, who is told.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := c.Publish(ctx, client.TrackSpec{Kind: "video"}); err != nil {
+		t.Fatal(err)
+	}
+	sup, err := cn.tryJoin(t, plant.login(lead.Email, supervisionPassword), call.ID, client.JoinOptions{Hidden: true, Monitor: member.ID})
+	if err != nil {
+		t.Fatalf("the headquarters lead sits in at the plant: %v", err)
+	}
+	waitTrack(t, sup, c.ID(), "video")
+	if on := nextEvent(t, c, "the member's indicator", ofType(signal.TypeMonitoringOn)); on.Mode != signal.ModeSitIn {
+		t.Fatalf("indicator = %+v, want sit-in", on)
+	}
+	if err := sup.Close(); err != nil {
+		t.Fatal(err)
 	}
 
 	if err := c.Close(); err != nil {

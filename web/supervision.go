@@ -88,6 +88,10 @@ type BoardMember struct {
 	// its node, when known.
 	CallID string `json:"call_id,omitempty"`
 	Site   string `json:"site,omitempty"`
+	// CallURL is the address of the node holding the call when another
+	// node holds it (a plant's, seen from headquarters): a supervisor
+	// sits in there.
+	CallURL string `json:"call_url,omitempty"`
 	// AutoAssign is false when the member switched auto-assign off.
 	AutoAssign bool `json:"auto_assign"`
 	// LastActive is the member's last activity on a page, when known.
@@ -113,6 +117,9 @@ type BoardSession struct {
 	// presence (its history has not reached this node): its start is when
 	// the team's member joined it.
 	Remote bool `json:"remote,omitempty"`
+	// URL is the address of the node holding the session when another
+	// node holds it and presence tells which (BoardMember.CallURL).
+	URL string `json:"url,omitempty"`
 }
 
 // BoardParticipant is someone in an ongoing session.

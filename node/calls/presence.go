@@ -50,6 +50,7 @@ type Presence struct {
 	sending sync.Mutex
 	mu      sync.Mutex
 	wire    Wire
+	url     string                               // SetURL
 	local   map[string]map[string]*here          // org -> user -> counts
 	remote  map[string]map[string]remoteAnnounce // org -> node -> its last announcement
 
@@ -74,6 +75,7 @@ type callHere struct {
 
 type remoteAnnounce struct {
 	site    string
+	url     string
 	users   map[string]userState
 	expires time.Time
 }
@@ -99,6 +101,7 @@ type announcement struct {
 	Node  string               `json:"node"`
 	Org   string               `json:"org"`
 	Site  string               `json:"site,omitempty"` // the node's site (later than the rest)
+	URL   string               `json:"url,omitempty"`  // the node's public address (later still)
 	Users map[string]userState `json:"users"`
 }
 
@@ -161,6 +164,15 @@ func (p *Presence) Federate(ctx context.Context, w Wire) error {
 	return nil
 }
 
+// SetURL sets the address users open on this node (its HTTP listener's,
+// or http.public_url), which the announcements carry from now on: other
+// nodes link there to a call held here.
+func (p *Presence) SetURL(url string) {
+	p.mu.Lock()
+	p.url = url
+	p.mu.Unlock()
+}
+
 func (p *Presence) receive(data []byte) {
 	var a announcement
 	if err := json.Unmarshal(data, &a); err != nil || a.Node == "" || a.Org == "" {
@@ -175,9 +187,9 @@ func (p *Presence) receive(data []byte) {
 		p.remote[a.Org] = map[string]remoteAnnounce{}
 	}
 	prev, had := p.remote[a.Org][a.Node]
-	p.remote[a.Org][a.Node] = remoteAnnounce{site: a.Site, users: a.Users, expires: p.now().Add(p.ttl)}
+	p.remote[a.Org][a.Node] = remoteAnnounce{site: a.Site, url: a.URL, users: a.Users, expires: p.now().Add(p.ttl)}
 	p.mu.Unlock()
-	if !had || !maps.Equal(prev.users, a.Users) {
+	if !had || !maps.Equal(prev.users, a.Users) || prev.url != a.URL {
 		p.changed(a.Org)
 	}
 }
@@ -220,7 +232,7 @@ func (p *Presence) announce(org string) {
 	defer p.sending.Unlock()
 	p.mu.Lock()
 	w := p.wire
-	a := announcement{Node: p.nodeID, Org: org, Site: p.siteID, Users: map[string]userState{}}
+	a := announcement{Node: p.nodeID, Org: org, Site: p.siteID, URL: p.url, Users: map[string]userState{}}
 	for u, h := range p.local[org] {
 		a.Users[u] = h.state()
 	}
@@ -357,6 +369,7 @@ type Seen struct {
 	Since  time.Time // when it was joined, when known
 	Node   string    // the node of that call ("" for this one)
 	Site   string    // the site of that node, when known
+	URL    string    // that node's public address, when another node's and known
 	Active time.Time // the last activity on any page, when known
 }
 
@@ -367,7 +380,7 @@ func (p *Presence) Snapshot(org string) map[string]Seen {
 	if p == nil {
 		return out
 	}
-	merge := func(u, node, site string, st userState) {
+	merge := func(u, node, site, url string, st userState) {
 		s := out[u]
 		s.Page = s.Page || st.Page
 		if st.Call {
@@ -376,7 +389,7 @@ func (p *Presence) Snapshot(org string) map[string]Seen {
 				since = time.UnixMilli(st.Since).UTC()
 			}
 			if !s.InCall || st.CallID != "" && (s.CallID == "" || since.After(s.Since)) {
-				s.CallID, s.Since, s.Node, s.Site = st.CallID, since, node, site
+				s.CallID, s.Since, s.Node, s.Site, s.URL = st.CallID, since, node, site, url
 			}
 			s.InCall = true
 		}
@@ -391,7 +404,7 @@ func (p *Presence) Snapshot(org string) map[string]Seen {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for u, h := range p.local[org] {
-		merge(u, "", p.siteID, h.state())
+		merge(u, "", p.siteID, "", h.state())
 	}
 	for node, a := range p.remote[org] {
 		if !now.Before(a.expires) {
@@ -399,7 +412,7 @@ func (p *Presence) Snapshot(org string) map[string]Seen {
 			continue
 		}
 		for u, st := range a.users {
-			merge(u, node, a.site, st)
+			merge(u, node, a.site, a.url, st)
 		}
 	}
 	return out

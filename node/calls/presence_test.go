@@ -8,7 +8,8 @@ import (
 )
 
 // TestPresenceCarriesTheCallAndActivity: another node learns which call a
-// user is in, since when and at which site, and their last activity; it
+// user is in, since when, at which site and the address of its node, and
+// their last activity; it
 // is told of every change (OnChange); an announcement of a node that does
 // not send the call is read as before.
 func TestPresenceCarriesTheCallAndActivity(t *testing.T) {
@@ -48,10 +49,15 @@ func TestPresenceCarriesTheCallAndActivity(t *testing.T) {
 
 	clk.add(2 * time.Minute)
 	joined := clk.now()
+	plant.SetURL("https://plant.example:8443")
 	leave := plant.JoinedCall("org", "bob", "call-1")
 	s := hq.Snapshot("org")["bob"]
-	if !s.InCall || s.CallID != "call-1" || !s.Since.Equal(joined) || s.Node != "plant" || s.Site != "site-plant" {
+	if !s.InCall || s.CallID != "call-1" || !s.Since.Equal(joined) || s.Node != "plant" || s.Site != "site-plant" ||
+		s.URL != "https://plant.example:8443" {
 		t.Fatalf("bob in a call at hq = %+v", s)
+	}
+	if s := plant.Snapshot("org")["bob"]; s.URL != "" {
+		t.Fatalf("the plant gives its own call an address of another node: %+v", s)
 	}
 	if changed() == 0 {
 		t.Fatal("hq was not told of bob's call")

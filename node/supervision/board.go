@@ -228,11 +228,14 @@ func sessions(ongoing []storage.OngoingSession, view map[string]bool, states map
 			if !slices.Contains(out[i].Members, id) {
 				out[i].Members = append(out[i].Members, id)
 			}
+			if out[i].URL == "" {
+				out[i].URL = st.URL
+			}
 			continue
 		}
 		known[st.CallID] = len(out)
 		out = append(out, web.BoardSession{ID: st.CallID, Status: storage.SessionActive, Site: st.Site, StartedAt: st.Since,
-			Members: []string{id}, Participants: []web.BoardParticipant{}, Remote: true})
+			Members: []string{id}, Participants: []web.BoardParticipant{}, Remote: true, URL: st.URL})
 	}
 	return out
 }

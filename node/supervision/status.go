@@ -21,6 +21,7 @@ type Seen struct {
 	CallID string
 	Since  time.Time
 	Site   string
+	URL    string // of the node holding the call, when another node
 	Active time.Time
 }
 
@@ -30,8 +31,9 @@ type State struct {
 	// Since is when the status began, as far as this node knows (zero
 	// when it began before the node looked).
 	Since time.Time
-	// CallID and Site are the member's call while busy.
-	CallID, Site string
+	// CallID and Site are the member's call while busy; URL is the
+	// address of the node holding it when that is another node.
+	CallID, Site, URL string
 	// AutoAssignOff is set when the member switched auto-assign off,
 	// whatever their status.
 	AutoAssignOff bool
@@ -62,7 +64,7 @@ func StatusOf(s Seen, autoAssignOff bool, now time.Time, idleAfter time.Duration
 func next(prev State, had bool, s Seen, autoOff bool, now time.Time, idleAfter time.Duration) State {
 	st := State{Status: StatusOf(s, autoOff, now, idleAfter), AutoAssignOff: autoOff, LastActive: s.Active}
 	if st.Status == web.StatusBusy {
-		st.CallID, st.Site = s.CallID, s.Site
+		st.CallID, st.Site, st.URL = s.CallID, s.Site, s.URL
 	}
 	switch {
 	case st.Status == web.StatusBusy && !s.Since.IsZero() && (!had || prev.Status != web.StatusBusy || prev.CallID != s.CallID):
@@ -79,7 +81,7 @@ func next(prev State, had bool, s Seen, autoOff bool, now time.Time, idleAfter t
 
 // member is a state as the dashboard shows it.
 func (st State) member(id string) web.BoardMember {
-	m := web.BoardMember{ID: id, Status: st.Status, CallID: st.CallID, Site: st.Site, AutoAssign: !st.AutoAssignOff}
+	m := web.BoardMember{ID: id, Status: st.Status, CallID: st.CallID, CallURL: st.URL, Site: st.Site, AutoAssign: !st.AutoAssignOff}
 	if !st.Since.IsZero() {
 		t := st.Since
 		m.Since = &t
@@ -93,6 +95,6 @@ func (st State) member(id string) web.BoardMember {
 
 // same reports whether two states are the same.
 func (st State) same(o State) bool {
-	return st.Status == o.Status && st.Since.Equal(o.Since) && st.CallID == o.CallID && st.Site == o.Site &&
+	return st.Status == o.Status && st.Since.Equal(o.Since) && st.CallID == o.CallID && st.Site == o.Site && st.URL == o.URL &&
 		st.AutoAssignOff == o.AutoAssignOff && st.LastActive.Equal(o.LastActive)
 }

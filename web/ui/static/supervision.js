@@ -11,8 +11,17 @@ const labels = { available: "Available", busy: "Busy", idle: "Idle", auto_assign
 const order = ["available", "busy", "idle", "auto_assign_off", "offline"];
 const colours = { available: "#1f9d55", busy: "#d64545", idle: "#d69e2e", auto_assign_off: "#6b7bd6", offline: "#8a99a8" };
 // The sit-in page mode of the call page (the session's supervisor joins
-// hidden from the guest side).
-const sitInURL = (session, member) => `/calls/${encodeURIComponent(session)}?sitin=${encodeURIComponent(member)}`;
+// hidden from the guest side), on the node that holds the call: this one,
+// or the plant's whose address the board gives (base), where the
+// supervisor signs in with the same account.
+const sitInURL = (session, member, base) =>
+  `${base || ""}/calls/${encodeURIComponent(session)}?sitin=${encodeURIComponent(member)}`;
+const sitInLink = (cls, text, session, member, base, site) => {
+  const a = el("a", cls, text);
+  a.href = sitInURL(session, member, base);
+  if (base) a.title = `Opens the call on ${site || "its site"}'s node`;
+  return a;
+};
 
 let team = root?.dataset.team || "";
 let board = null;
@@ -211,8 +220,7 @@ function fillCard(c, m) {
   row.append(av, who);
   c.replaceChildren(row, st, meta);
   if (m.status === "busy" && m.call_id) {
-    const a = el("a", "btn btn-sm sv-sitin", "Sit in");
-    a.href = sitInURL(m.call_id, m.id);
+    const a = sitInLink("btn btn-sm sv-sitin", "Sit in", m.call_id, m.id, m.call_url, m.site);
     a.dataset.sitin = m.id;
     c.append(a);
   }
@@ -285,9 +293,7 @@ function showPop(id, anchor, pinned) {
   head.append(el("span", "sv-avatar", initials(m.name)), el("strong", "", m.name));
   pop.replaceChildren(head, el("div", "sv-pop-mail", m.email || ""), dl);
   if (m.status === "busy" && m.call_id) {
-    const a = el("a", "btn btn-primary btn-sm", "Sit in");
-    a.href = sitInURL(m.call_id, m.id);
-    pop.append(a);
+    pop.append(sitInLink("btn btn-primary btn-sm", "Sit in", m.call_id, m.id, m.call_url, m.site));
   }
   pop.dataset.status = m.status;
   pop.hidden = false;
@@ -343,9 +349,8 @@ function renderSessions() {
     main.append(title, meta, people);
     const actions = el("div", "sv-row-actions");
     for (const id of s.members) {
-      const a = el("a", "btn btn-sm", s.members.length > 1 ? `Sit in · ${members.get(id)?.name || id}` : "Sit in");
-      a.href = sitInURL(s.id, id);
-      actions.append(a);
+      const text = s.members.length > 1 ? `Sit in · ${members.get(id)?.name || id}` : "Sit in";
+      actions.append(sitInLink("btn btn-sm", text, s.id, id, s.url || members.get(id)?.call_url, s.site));
     }
     li.append(main, actions);
     return li;
