@@ -206,7 +206,9 @@ func TestHistoryRoutesKeepOrganisationsAndUsersApart(t *testing.T) {
 	var walked []string
 	for _, r := range tn.n.web.Routes() {
 		kind := historyKind(r.Path)
-		if kind == "" || !strings.Contains(r.Path, ":id") || r.Public {
+		// OPTIONS (WHIP/WHEP) answers what the endpoint takes, the same
+		// for any id, and reads no record.
+		if kind == "" || !strings.Contains(r.Path, ":id") || r.Public || r.Method == "OPTIONS" {
 			continue
 		}
 		name := r.Method + " " + r.Path
