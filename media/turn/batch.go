@@ -13,7 +13,8 @@ import (
 // them out one per ReadFrom, which pion calls as before.
 
 // Datagrams per batch: the listener carries every client's traffic, a relay
-// socket one allocation's peers'.
+// socket one allocation's peers'. A relay socket's buffers take 16 KiB, so
+// DefaultMaxAllocations of them 16 MB.
 const (
 	listenerBatch = 32
 	relayBatch    = 8
