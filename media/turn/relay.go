@@ -81,7 +81,7 @@ func (g *relayGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (n
 		g.deps.metrics.refused.WithLabelValues(refusedRelayError).Inc()
 		return nil, nil, fmt.Errorf("allocate %s relay for %q: %w", conf.Network, conf.UserID, err)
 	}
-	c := &relayPacketConn{PacketConn: conn, deps: g.deps, grant: grant}
+	c := &relayPacketConn{PacketConn: conn, deps: g.deps, grant: grant, batch: newBatchReader(conn, relayBatch)}
 	g.deps.quotas.track(c, grant)
 	return c, addr, nil
 }
@@ -127,6 +127,7 @@ type relayPacketConn struct {
 	net.PacketConn
 	deps  *relayDeps
 	grant Grant
+	batch *batchReader // nil: read the socket one datagram at a time
 	once  sync.Once
 }
 
@@ -153,7 +154,7 @@ func (c *relayPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 // others.
 func (c *relayPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	for {
-		n, addr, err := c.PacketConn.ReadFrom(p)
+		n, addr, err := c.read(p)
 		if err != nil {
 			return n, addr, err
 		}
@@ -170,6 +171,13 @@ func (c *relayPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		c.deps.metrics.bytesToClient.Add(float64(n))
 		return n, addr, nil
 	}
+}
+
+func (c *relayPacketConn) read(p []byte) (int, net.Addr, error) {
+	if c.batch != nil {
+		return c.batch.ReadFrom(p)
+	}
+	return c.PacketConn.ReadFrom(p)
 }
 
 // Close closes the socket and gives back its quota slot. Only the first

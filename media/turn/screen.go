@@ -86,12 +86,13 @@ func (sc *screen) refusal(raw []byte) []byte {
 // screenedPacketConn is the UDP listener as pion reads it.
 type screenedPacketConn struct {
 	net.PacketConn
-	sc *screen
+	sc    *screen
+	batch *batchReader // nil: read the socket one datagram at a time
 }
 
 func (c *screenedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	for {
-		n, addr, err := c.PacketConn.ReadFrom(p)
+		n, addr, err := c.read(p)
 		if err != nil {
 			return n, addr, err
 		}
@@ -101,6 +102,13 @@ func (c *screenedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		}
 		return n, addr, nil
 	}
+}
+
+func (c *screenedPacketConn) read(p []byte) (int, net.Addr, error) {
+	if c.batch != nil {
+		return c.batch.ReadFrom(p)
+	}
+	return c.PacketConn.ReadFrom(p)
 }
 
 // screenedListener hands pion TCP or TLS connections whose reads are

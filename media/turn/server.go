@@ -166,7 +166,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	scr := &screen{s: s, deps: deps}
 	if s.udp != nil {
 		sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
-			PacketConn: &screenedPacketConn{PacketConn: s.udp, sc: scr}, RelayAddressGenerator: gen, PermissionHandler: permit,
+			PacketConn: &screenedPacketConn{PacketConn: s.udp, sc: scr, batch: newBatchReader(s.udp, listenerBatch)}, RelayAddressGenerator: gen, PermissionHandler: permit,
 		})
 	}
 	if s.tcp != nil {
