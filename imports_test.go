@@ -21,14 +21,17 @@ import (
 var layers = map[string][]string{
 	"cmd/siteline":      {"node"},
 	"cmd/siteline-load": {"media"},
-	"node":              {"node/pdf", "web", "media", "cluster", "policy", "storage"},
-	"node/pdf":          {"storage"},
-	"web":               {"policy", "storage"},
-	"media":             {"storage"},
-	"cluster":           {"storage"},
-	"policy":            {"storage"},
-	"storage":           {},
-	"internal":          {},
+	// The TURN load tool drives pion's TURN client against a relay, ours
+	// (media/turn, which -serve runs) or coturn.
+	"cmd/siteline-turnload": {"media"},
+	"node":                  {"node/pdf", "web", "media", "cluster", "policy", "storage"},
+	"node/pdf":              {"storage"},
+	"web":                   {"policy", "storage"},
+	"media":                 {"storage"},
+	"cluster":               {"storage"},
+	"policy":                {"storage"},
+	"storage":               {},
+	"internal":              {},
 }
 
 // owners pins third-party modules to the folders that wrap them: a module
@@ -37,7 +40,7 @@ var layers = map[string][]string{
 // through those packages. Modules not listed (yaml, x/crypto, prometheus)
 // may be imported anywhere the layers allow.
 var owners = map[string][]string{
-	"github.com/pion/":              {"media"},
+	"github.com/pion/":              {"media", "cmd/siteline-turnload"},
 	"github.com/at-wat/ebml-go":     {"media"},
 	"github.com/fasthttp/websocket": {"media", "cmd/siteline-load"},
 	"github.com/gofiber/":           {"web"},
