@@ -28,6 +28,9 @@ type Server struct {
 	ui     *pages
 	// sockets are the live signaling WebSockets, closed by Shutdown.
 	sockets sockets
+	// conns are the HTTP connections not idle, closed by Shutdown when
+	// they outlast its grace (conns.go).
+	conns openConns
 	// uploads bounds the media uploads received at once (upload_slots.go).
 	uploads uploadSlots
 
@@ -140,6 +143,7 @@ func (s *Server) newApp(local bool) *fiber.App {
 		TrustedProxies:          prefixStrings(s.cfg.TrustedProxies),
 	})
 	app.Server().HeaderReceived = s.requestLimits // body_limit.go
+	app.Server().ConnState = s.conns.track        // conns.go
 	app.Use(s.requestContext, s.recoverPanics, s.securityHeaders, s.readBody)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	app.Get("/readyz", s.readyz)
@@ -194,12 +198,22 @@ func (s *Server) serve(app *fiber.App, ln net.Listener) error {
 // finish, until ctx ends. Requests still running when half of the time ctx
 // leaves has passed have their context ended: one waiting on Raft or on
 // another node then answers at once (503, the federation being
-// unreachable) instead of holding the stop until ctx's end.
+// unreachable) instead of holding the stop until ctx's end. Connections
+// still open at three quarters of the time are closed: a client that sent
+// half a request, or a handler that did not answer its ended context.
 func (s *Server) Shutdown(ctx context.Context) error {
-	grace, cancel := halfway(ctx)
+	grace, cancel := partOf(ctx, 0.5)
 	defer cancel()
 	stop := context.AfterFunc(grace, s.endRequests)
 	defer stop()
+	late, cancelLate := partOf(ctx, 0.75)
+	defer cancelLate()
+	stopLate := context.AfterFunc(late, func() {
+		if n := s.conns.closeAll(); n > 0 {
+			s.log.Warn("stop: closed HTTP connections still open", "connections", n)
+		}
+	})
+	defer stopLate()
 	defer s.endRequests()
 	var errs []error
 	if err := s.sockets.closeAll(ctx); err != nil {
@@ -213,14 +227,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// halfway is ctx, ended at the middle of the time left to its deadline if
-// it has one.
-func halfway(ctx context.Context) (context.Context, context.CancelFunc) {
+// partOf is ctx, ended once the given part (0.5 for half) of the time left
+// to its deadline has passed, if it has one.
+func partOf(ctx context.Context, part float64) (context.Context, context.CancelFunc) {
 	dl, ok := ctx.Deadline()
 	if !ok {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeout(ctx, time.Until(dl)/2)
+	return context.WithTimeout(ctx, time.Duration(part*float64(time.Until(dl))))
 }
 
 // requestContext runs the request's handlers under the server's request

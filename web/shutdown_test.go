@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -69,6 +70,52 @@ func TestShutdownEndsRequestsStillWaitingHalfway(t *testing.T) {
 	got := <-answered
 	if got.err != nil || got.status != http.StatusServiceUnavailable {
 		t.Fatalf("the waiting read got %d, %v; want 503", got.status, got.err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("serve: %v", err)
+	}
+}
+
+// A client that sent half a request when the node stops does not hold the
+// stop until the read timeout: its connection is closed once the grace has
+// passed, and the stop ends before its deadline.
+func TestShutdownClosesConnectionsReadingAHalfRequest(t *testing.T) {
+	s, _, _, _ := loggedIn(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	// The server accepts connections in turn: once a second one has been
+	// answered, the first is the server's.
+	resp, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v (the half-read connection held the stop)", err)
+	}
+	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := conn.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("read %d bytes from a connection the stop should have closed", n)
+	} else if errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatal("the connection is still open after the stop")
 	}
 	if err := <-served; err != nil && !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("serve: %v", err)
