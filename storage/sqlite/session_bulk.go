@@ -43,15 +43,22 @@ const bulkCacheKiB = -1 << 20
 func (s *Store) BulkLoad(ctx context.Context) (*BulkLoad, error) {
 	l := &BulkLoad{s: s}
 	var cache int64
-	var sync int64
+	var sync, temp int64
 	if err := s.write.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
 		return nil, fmt.Errorf("bulk load: %w", err)
 	}
 	if err := s.write.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil {
 		return nil, fmt.Errorf("bulk load: %w", err)
 	}
-	l.restore = []string{fmt.Sprintf(`PRAGMA cache_size = %d`, cache), fmt.Sprintf(`PRAGMA synchronous = %d`, sync)}
-	for _, p := range []string{fmt.Sprintf(`PRAGMA cache_size = %d`, bulkCacheKiB), `PRAGMA synchronous = OFF`} {
+	if err := s.write.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&temp); err != nil {
+		return nil, fmt.Errorf("bulk load: %w", err)
+	}
+	l.restore = []string{fmt.Sprintf(`PRAGMA cache_size = %d`, cache), fmt.Sprintf(`PRAGMA synchronous = %d`, sync), fmt.Sprintf(`PRAGMA temp_store = %d`, temp)}
+	// The rebuild of the rollups and the indexes sorts every row they
+	// hold: with the writer's in-memory temp store a million sessions'
+	// rollups (about 89 million rows) would sort in RAM. They sort in
+	// temporary files instead.
+	for _, p := range []string{fmt.Sprintf(`PRAGMA cache_size = %d`, bulkCacheKiB), `PRAGMA synchronous = OFF`, `PRAGMA temp_store = FILE`} {
 		if _, err := s.write.ExecContext(ctx, p); err != nil {
 			_ = l.undo(ctx)
 			return nil, fmt.Errorf("bulk load: %w", err)

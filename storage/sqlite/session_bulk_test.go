@@ -50,6 +50,20 @@ func TestBulkLoadWritesWhatLoadSessionsWrites(t *testing.T) {
 	if _, err := bulk.write.Exec(`INSERT INTO session_search_fts (session_search_fts) VALUES ('integrity-check')`); err != nil {
 		t.Fatalf("session_search_fts after a bulk load: %v", err)
 	}
+	// The writer is given back as it was: synced, its page cache and its
+	// temporary files in memory.
+	for _, p := range []string{`PRAGMA cache_size`, `PRAGMA synchronous`, `PRAGMA temp_store`} {
+		var want, got int64
+		if err := plain.write.QueryRow(p).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if err := bulk.write.QueryRow(p).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s after a bulk load: %d, want %d", p, got, want)
+		}
+	}
 }
 
 // A bulk load refuses a bad session with the field named, and a session
