@@ -1,6 +1,7 @@
 package node
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -102,5 +103,34 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 				t.Errorf("error = %v names a Go field, not its YAML key", err)
 			}
 		})
+	}
+}
+
+// The address a node gives out (in presence announcements, links, sign-on
+// redirects) is one other machines can open: public_url when set, else
+// the listener's address, with raft.advertise's host for a listener on
+// every interface.
+func TestPublicURL(t *testing.T) {
+	tcp := func(s string) net.Addr { a, _ := net.ResolveTCPAddr("tcp", s); return a }
+	for _, c := range []struct {
+		name                     string
+		listen, tls, public, adv string
+		bound                    net.Addr
+		want                     string
+	}{
+		{"public_url wins", "0.0.0.0:8443", "", "https://plant.example.com", "10.0.0.5:7000", nil, "https://plant.example.com"},
+		{"bound address", "127.0.0.1:0", "", "", "", tcp("127.0.0.1:40001"), "https://127.0.0.1:40001"},
+		{"plain HTTP", "127.0.0.1:8080", "off", "", "", nil, "http://127.0.0.1:8080"},
+		{"every interface, alone", "0.0.0.0:8443", "", "", "", nil, "https://localhost:8443"},
+		{"every interface, IPv6", "[::]:8443", "", "", "", tcp("[::]:8443"), "https://localhost:8443"},
+		{"every interface, federated", ":8443", "", "", "plant-a.lan:7000", nil, "https://plant-a.lan:8443"},
+		{"every interface, federated by address", "0.0.0.0:0", "", "", "[fd00::5]:7000", tcp("0.0.0.0:41000"), "https://[fd00::5]:41000"},
+		{"a named host stays", "plant-a.lan:8443", "", "", "10.0.0.5:7000", nil, "https://plant-a.lan:8443"},
+	} {
+		var cfg Config
+		cfg.HTTP.Listen, cfg.HTTP.TLS, cfg.HTTP.PublicURL, cfg.Raft.Advertise = c.listen, c.tls, c.public, c.adv
+		if got := publicURL(cfg, c.bound); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
 	}
 }

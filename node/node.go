@@ -624,20 +624,35 @@ func (n *Node) Ready(ctx context.Context) error {
 
 // URL is the address users open.
 func (n *Node) URL() string {
-	if n.cfg.HTTP.PublicURL != "" {
-		return n.cfg.HTTP.PublicURL
+	var bound net.Addr
+	if n.httpLn != nil {
+		bound = n.httpLn.Addr()
+	}
+	return publicURL(n.cfg, bound)
+}
+
+// publicURL is http.public_url, or the address the HTTP listener is bound
+// to (bound, nil before it is) or configured on. A listener on every
+// interface is reached at raft.advertise's host, the name other nodes
+// know this one by, or at localhost on a node of its own.
+func publicURL(cfg Config, bound net.Addr) string {
+	if cfg.HTTP.PublicURL != "" {
+		return cfg.HTTP.PublicURL
 	}
 	scheme := "https"
-	if n.cfg.HTTP.TLS == "off" {
+	if cfg.HTTP.TLS == "off" {
 		scheme = "http"
 	}
-	addr := n.cfg.HTTP.Listen
-	if n.httpLn != nil {
-		addr = n.httpLn.Addr().String()
+	addr := cfg.HTTP.Listen
+	if bound != nil {
+		addr = bound.String()
 	}
 	host, port, _ := net.SplitHostPort(addr)
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 		host = "localhost"
+		if h, _, err := net.SplitHostPort(cfg.Raft.Advertise); err == nil && h != "" {
+			host = h
+		}
 	}
 	return scheme + "://" + net.JoinHostPort(host, port)
 }
