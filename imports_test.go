@@ -56,6 +56,10 @@ var owners = map[string][]string{
 	// The media store on S3 (storage/blob), and the test helper that
 	// starts an S3 server and makes its buckets (internal/s3test).
 	"github.com/minio/minio-go/": {"storage", "internal"},
+	// The history store on PostgreSQL (storage/postgres), and the test
+	// helper that starts a PostgreSQL cluster and makes its databases
+	// (internal/pgtest).
+	"github.com/jackc/pgx/": {"storage", "internal"},
 }
 
 // forbidden names, per folder, the modules none of its packages may depend
@@ -107,7 +111,8 @@ type pkg struct {
 // testHelpers are packages for tests alone: no package of the binaries
 // may import them, and a test may import one only where its folder's
 // layer allows (web's tests reach no pion through media/mediatest).
-var testHelpers = []string{"siteline/internal/testutil", "siteline/internal/s3test", "siteline/media/mediatest"}
+var testHelpers = []string{"siteline/internal/testutil", "siteline/internal/s3test", "siteline/internal/pgtest",
+	"siteline/media/mediatest"}
 
 // TestImports fails on an import between the project's folders against
 // DESIGN.md's direction, and on a third-party module reached from a folder
