@@ -1,0 +1,131 @@
+// Package postgres keeps headquarters' site history on PostgreSQL instead
+// of SQLite, through jackc/pgx v5: the interfaces of package storage on a
+// pgxpool, with the same behaviour as storage/sqlite, which one
+// conformance suite (storage/storagetest) proves against both.
+//
+// It holds site data only. Organisation data (orgs, users, teams, labels)
+// stays in the node's SQLite store, which Raft writes; this database
+// refers to it by id, without foreign keys.
+//
+// Conventions: times are stored as BIGINT unix nanoseconds in UTC (NULL
+// for a zero time) and read back in UTC, as in the SQLite store (see
+// migrations/00001_sessions.sql for why not timestamptz). The schema is
+// created and upgraded by embedded goose migrations when the store opens.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"siteline/storage"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxConns         = 10
+	DefaultStatementTimeout = 30 * time.Second
+	DefaultConnectTimeout   = 10 * time.Second
+)
+
+// Options tune the connection pool; the zero value takes the defaults.
+type Options struct {
+	// MaxConns is the size of the pool.
+	MaxConns int32
+	// StatementTimeout is the server's statement_timeout on every
+	// connection of the pool: a statement running longer is cancelled, so
+	// a stuck query cannot hold a connection forever.
+	StatementTimeout time.Duration
+	// ConnectTimeout bounds each connection attempt, unless the DSN sets
+	// connect_timeout.
+	ConnectTimeout time.Duration
+	// Logger receives the migrations' logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Store is the session history on one PostgreSQL database. It is safe for
+// concurrent use.
+type Store struct {
+	pool   *pgxpool.Pool
+	server string // host:port and database, for errors (never the password)
+	logger *slog.Logger
+}
+
+var _ storage.SessionStore = (*Store)(nil)
+
+// Open connects to the database at dsn (a postgres:// URL or a key=value
+// string), checks that the server answers, and migrates the schema to the
+// latest version. A database whose schema is newer than this binary knows
+// is refused.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx's message may quote the DSN, password included: keep only
+		// that it did not parse.
+		return nil, errors.New("open postgres store: the DSN does not parse (postgres://user:password@host:port/database or key=value pairs)")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultMaxConns
+	}
+	if opts.StatementTimeout <= 0 {
+		opts.StatementTimeout = DefaultStatementTimeout
+	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = DefaultConnectTimeout
+	}
+	cfg.MaxConns = opts.MaxConns
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
+	}
+	// The migrations run without the statement timeout: one that rewrites
+	// a large table may rightly take longer.
+	migrateConfig := cfg.ConnConfig.Copy()
+	migrateConfig.RuntimeParams["statement_timeout"] = "0"
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
+
+	s := &Store{
+		server: fmt.Sprintf("%s database %s", net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))), cfg.ConnConfig.Database),
+		logger: opts.Logger.With("component", "storage.postgres"),
+	}
+	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres store at %s: %w", s.server, err)
+	}
+	// The pool connects lazily: connect once now, so an unreachable server
+	// fails the start rather than the first request.
+	if err := s.pool.Ping(ctx); err != nil {
+		s.pool.Close()
+		return nil, fmt.Errorf("open postgres store: the server at %s does not answer: %w", s.server, err)
+	}
+	version, err := migrate(ctx, migrateConfig, s.logger)
+	if err != nil {
+		s.pool.Close()
+		return nil, fmt.Errorf("open postgres store at %s: %w", s.server, err)
+	}
+	s.logger.Debug("store opened", "server", s.server, "schema_version", version)
+	return s, nil
+}
+
+// Close closes the pool, waiting for the connections in use to be
+// released.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Ping checks that the server answers on a connection of the pool.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping postgres store at %s: %w", s.server, err)
+	}
+	return nil
+}
