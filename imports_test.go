@@ -75,9 +75,9 @@ var forbidden = map[string][]string{
 
 // useCaseBans names what the use-case packages under node (node/invites,
 // node/attachments, ...) must not import: the node itself, which wires
-// them, and the SQLite store, which they reach through the narrow
-// interfaces they declare.
-var useCaseBans = []string{"siteline/node", "siteline/storage/sqlite"}
+// them, and the stores (SQLite, PostgreSQL), which they reach through the
+// narrow interfaces they declare.
+var useCaseBans = []string{"siteline/node", "siteline/storage/sqlite", "siteline/storage/postgres"}
 
 // TestUseCasePackagesStayNarrow fails when a package under node imports
 // what useCaseBans names.
@@ -112,7 +112,7 @@ type pkg struct {
 // may import them, and a test may import one only where its folder's
 // layer allows (web's tests reach no pion through media/mediatest).
 var testHelpers = []string{"siteline/internal/testutil", "siteline/internal/s3test", "siteline/internal/pgtest",
-	"siteline/media/mediatest"}
+	"siteline/media/mediatest", "siteline/storage/storagetest"}
 
 // TestImports fails on an import between the project's folders against
 // DESIGN.md's direction, and on a third-party module reached from a folder

@@ -1,0 +1,16 @@
+package postgres
+
+import (
+	"testing"
+
+	"siteline/storage/storagetest"
+)
+
+// TestSessionStore runs the session store's conformance suite, which
+// storage/sqlite runs too, on a PostgreSQL database.
+func TestSessionStore(t *testing.T) {
+	storagetest.SessionStore(t, func(t *testing.T) storagetest.SessionBackend {
+		s, _ := openTestStore(t)
+		return s
+	})
+}
