@@ -16,13 +16,14 @@ func TestMain(m *testing.M) { os.Exit(Main(m)) }
 func TestDB(t *testing.T) {
 	ctx := context.Background()
 	var name string
+	var open *pgx.Conn
 	t.Run("fresh", func(t *testing.T) {
 		dsn := DB(t)
 		conn, err := pgx.Connect(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer conn.Close(ctx)
+		open = conn
 		if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&name); err != nil {
 			t.Fatal(err)
 		}
@@ -35,6 +36,13 @@ func TestDB(t *testing.T) {
 		}
 		// The connection stays open: dropping the database must end it.
 	})
+	if open == nil {
+		t.Fatal("no connection to the test's database")
+	}
+	if err := open.Ping(ctx); err == nil {
+		t.Error("a connection to the dropped database still answers")
+	}
+	open.Close(ctx)
 	c := Shared(t)
 	t.Logf("cluster on port %d started in %s", c.Port, c.Took)
 	conn, err := pgx.Connect(ctx, c.DSN("postgres"))

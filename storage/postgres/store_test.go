@@ -77,6 +77,7 @@ func TestOpenUnreachable(t *testing.T) {
 	if strings.Contains(err.Error(), "secret-pw") {
 		t.Errorf("error %q shows the password", err)
 	}
+	t.Log(err)
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("took %s", took)
 	}
