@@ -31,11 +31,21 @@ func newMigrator(db *sql.DB, logger *slog.Logger) (*goose.Provider, error) {
 }
 
 // migrate brings the schema of db up to the latest embedded migration and
-// returns the resulting version.
+// returns the resulting version. A schema above that version was written
+// by a newer release (a node downgraded, or a restored backup of a newer
+// one), whose tables this binary would misread: it is refused before
+// anything is changed.
 func migrate(ctx context.Context, db *sql.DB, logger *slog.Logger) (int64, error) {
 	p, err := newMigrator(db, logger)
 	if err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	current, latest, err := p.GetVersions(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrate: read version: %w", err)
+	}
+	if current > latest {
+		return 0, fmt.Errorf("migrate: the database is at schema version %d, newer than this binary knows (%d): run the release that wrote it, or a later one", current, latest)
 	}
 	results, err := p.Up(ctx)
 	if err != nil {
