@@ -170,6 +170,16 @@ func BenchmarkRollupPerEndedSession(b *testing.B) {
 			o := orgs[0]
 			ctx := context.Background()
 			start := cfg.End.Add(time.Hour)
+			// Rows written per ended session, by the statements and their
+			// triggers (the writer is one connection).
+			changes := func() int64 {
+				var n int64
+				if err := s.write.QueryRow(`SELECT total_changes()`).Scan(&n); err != nil {
+					b.Fatal(err)
+				}
+				return n
+			}
+			before := changes()
 			b.ResetTimer()
 			for i := range b.N {
 				at := start.Add(time.Duration(i) * time.Minute)
@@ -199,6 +209,8 @@ func BenchmarkRollupPerEndedSession(b *testing.B) {
 				_, err = s.SetSessionOutcome(ctx, id, storage.OutcomeSolved, nil, storage.Version{At: end.Add(time.Minute), Origin: "bench"})
 				must(err)
 			}
+			b.StopTimer()
+			b.ReportMetric(float64(changes()-before)/float64(b.N), "rows/op")
 		})
 	}
 }
