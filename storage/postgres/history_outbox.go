@@ -19,6 +19,8 @@ import (
 // skips nothing. SQLite's single writer gives the same order for free.
 const historyLock int64 = 0x736974656c696e65
 
+var _ storage.HistoryOutbox = (*Store)(nil)
+
 // historyTx runs f in one transaction holding historyLock, and commits it.
 func (s *Store) historyTx(ctx context.Context, f func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -84,4 +86,47 @@ func (s *Store) PendingHistory(ctx context.Context, limit int) ([]storage.Histor
 		return nil, fmt.Errorf("pending history: %w", err)
 	}
 	return out, nil
+}
+
+// MarkHistoryPublished stamps every unpublished record up to through.
+func (s *Store) MarkHistoryPublished(ctx context.Context, through int64, at time.Time) error {
+	if at.IsZero() {
+		return fmt.Errorf("mark history published through %d: %w", through, &storage.ValidationError{Field: "at", Problem: "is required"})
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE history_outbox SET published_at = $1
+		WHERE seq <= $2 AND published_at IS NULL`, nanos(at), through); err != nil {
+		return fmt.Errorf("mark history published through %d: %w", through, domainError(err))
+	}
+	return nil
+}
+
+// HistoryCounts returns the last outbox sequence, the number of
+// unpublished records and the number above acked. The last sequence is the
+// identity sequence's, so it survives pruning; a transaction rolled back
+// after drawing a number leaves that number unused (sequences are not
+// transactional), which only the count of rows above a mark, not the
+// sequence numbers themselves, has to bear.
+func (s *Store) HistoryCounts(ctx context.Context, acked int64) (last, unpublished, unacked int64, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT
+		COALESCE(pg_sequence_last_value(pg_get_serial_sequence('history_outbox', 'seq')::regclass), 0),
+		(SELECT count(*) FROM history_outbox WHERE published_at IS NULL),
+		(SELECT count(*) FROM history_outbox WHERE seq > $1)`, acked).Scan(&last, &unpublished, &unacked)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("history counts: %w", err)
+	}
+	return last, unpublished, unacked, nil
+}
+
+// PruneHistoryOutbox deletes published records at or below through that
+// were published before before.
+func (s *Store) PruneHistoryOutbox(ctx context.Context, through int64, before time.Time) (int64, error) {
+	if before.IsZero() {
+		return 0, fmt.Errorf("prune history outbox: %w", &storage.ValidationError{Field: "before", Problem: "is required"})
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM history_outbox
+		WHERE seq <= $1 AND published_at IS NOT NULL AND published_at < $2`, through, nanos(before))
+	if err != nil {
+		return 0, fmt.Errorf("prune history outbox: %w", domainError(err))
+	}
+	return tag.RowsAffected(), nil
 }

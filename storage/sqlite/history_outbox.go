@@ -144,6 +144,9 @@ func (s *Store) PendingHistory(ctx context.Context, limit int) ([]storage.Histor
 
 // MarkHistoryPublished stamps every unpublished record up to through.
 func (s *Store) MarkHistoryPublished(ctx context.Context, through int64, at time.Time) error {
+	if at.IsZero() {
+		return fmt.Errorf("mark history published through %d: %w", through, &storage.ValidationError{Field: "at", Problem: "is required"})
+	}
 	if err := exec(ctx, s.write, `UPDATE history_outbox SET published_at = ?
 		WHERE seq <= ? AND published_at IS NULL`, nanos(at), through); err != nil {
 		return fmt.Errorf("mark history published through %d: %w", through, err)
@@ -168,6 +171,9 @@ func (s *Store) HistoryCounts(ctx context.Context, acked int64) (last, unpublish
 // PruneHistoryOutbox deletes published records at or below through that
 // were published before before.
 func (s *Store) PruneHistoryOutbox(ctx context.Context, through int64, before time.Time) (int64, error) {
+	if before.IsZero() {
+		return 0, fmt.Errorf("prune history outbox: %w", &storage.ValidationError{Field: "before", Problem: "is required"})
+	}
 	res, err := s.write.ExecContext(ctx, `DELETE FROM history_outbox
 		WHERE seq <= ? AND published_at IS NOT NULL AND published_at < ?`, through, nanos(before))
 	if err != nil {

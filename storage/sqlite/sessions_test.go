@@ -14,3 +14,12 @@ func TestSessionStore(t *testing.T) {
 		return s
 	})
 }
+
+// TestHistoryOutbox runs the history outbox's conformance suite, which
+// storage/postgres runs too, on a SQLite file.
+func TestHistoryOutbox(t *testing.T) {
+	storagetest.HistoryOutbox(t, func(t *testing.T) storagetest.OutboxBackend {
+		s, _ := openTestStore(t)
+		return s
+	})
+}
