@@ -92,13 +92,18 @@ func Main(m *testing.M) int {
 // DB creates a database with a random name on the test binary's cluster,
 // starting the cluster at first use, and returns its DSN. The database is
 // dropped when t ends, with any connection still open to it.
+//
+// Its text sorts by ICU's en-US collation, as a server set up with a
+// language's locale sorts it, not byte by byte as the cluster's C locale
+// (and SQLite) would: a query whose order or prefix match silently
+// depends on the collation shows it here.
 func DB(t testing.TB) string {
 	t.Helper()
 	c := Shared(t)
 	name := "t_" + token(8)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := c.exec(ctx, "CREATE DATABASE "+name); err != nil {
+	if err := c.exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'"); err != nil {
 		t.Fatalf("create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {

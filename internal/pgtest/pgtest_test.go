@@ -11,8 +11,9 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
 
-// TestDB: each test gets a database of its own on the shared cluster, a
-// superuser connection to it works, and it is gone once the test ends.
+// TestDB: each test gets a database of its own on the shared cluster,
+// sorting text by a language's collation, a superuser connection to it
+// works, and it is gone once the test ends.
 func TestDB(t *testing.T) {
 	ctx := context.Background()
 	var name string
@@ -33,6 +34,14 @@ func TestDB(t *testing.T) {
 		}
 		if tables != 0 {
 			t.Errorf("a fresh database holds %d tables", tables)
+		}
+		// Text sorts by a language's rules, not by bytes: 'a' < 'B'.
+		var linguistic, bytewise bool
+		if err := conn.QueryRow(ctx, `SELECT 'a' < 'B', 'a' < 'B' COLLATE "C"`).Scan(&linguistic, &bytewise); err != nil {
+			t.Fatal(err)
+		}
+		if !linguistic || bytewise {
+			t.Errorf("'a' < 'B' is %v by the database's collation and %v by bytes, want true and false", linguistic, bytewise)
 		}
 		// The connection stays open: dropping the database must end it.
 	})

@@ -16,6 +16,7 @@ const (
 	checkViolation      = "23514"
 	notNullViolation    = "23502"
 	invalidText         = "22P02" // malformed input for a column's type (JSON)
+	badEncoding         = "22021" // text that is not UTF-8, or holds a NUL byte
 )
 
 // domainError maps PostgreSQL constraint failures to the storage domain
@@ -31,7 +32,7 @@ func domainError(err error) error {
 		return fmt.Errorf("%s: %w", pe.Error(), storage.ErrConflict)
 	case foreignKeyViolation:
 		return fmt.Errorf("%s: a referenced record does not exist: %w", pe.Error(), storage.ErrNotFound)
-	case checkViolation, notNullViolation, invalidText:
+	case checkViolation, notNullViolation, invalidText, badEncoding:
 		return fmt.Errorf("%s: %w", pe.Error(), storage.ErrInvalid)
 	}
 	return err

@@ -23,3 +23,12 @@ func TestHistoryOutbox(t *testing.T) {
 		return s
 	})
 }
+
+// TestAudit runs the audit log's conformance suite, which
+// storage/postgres runs too, on a SQLite file.
+func TestAudit(t *testing.T) {
+	storagetest.Audit(t, func(t *testing.T) storagetest.AuditBackend {
+		s, _ := openTestStore(t)
+		return s
+	})
+}

@@ -3,68 +3,11 @@ package sqlite
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
 	"siteline/storage"
 )
-
-func TestAudit(t *testing.T) {
-	s, _ := openTestStore(t)
-	ctx := context.Background()
-	events := []storage.AuditEvent{
-		{ID: "a1", OrgID: "o1", SiteID: "s1", At: t0, ActorID: "u1", Action: "user.create", Target: "u2", Detail: `{"name":"Bob"}`},
-		{ID: "a2", OrgID: "o1", SiteID: "s1", At: t0.Add(time.Minute), ActorID: "u1", Action: "policy.grant", Target: "regular"},
-		{ID: "a3", OrgID: "o2", SiteID: "s9", At: t0.Add(2 * time.Minute), ActorID: "cli", Action: "user.delete", Target: "u9"},
-		{ID: "a4", OrgID: "o1", SiteID: "s1", At: t0.Add(3 * time.Minute), ActorID: "system", Action: "userXdelete"},
-	}
-	for _, e := range events {
-		if err := s.AppendAudit(ctx, e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Appending an event again (a forwarded replay) is a no-op.
-	if err := s.AppendAudit(ctx, events[0]); err != nil {
-		t.Errorf("replayed AppendAudit: %v", err)
-	}
-
-	tests := []struct {
-		name   string
-		filter storage.AuditFilter
-		want   string
-	}{
-		{"all, newest first", storage.AuditFilter{}, "a4,a3,a2,a1"},
-		{"one org", storage.AuditFilter{OrgID: "o1"}, "a4,a2,a1"},
-		{"action prefix is literal", storage.AuditFilter{Action: "user."}, "a3,a1"},
-		{"prefix is case-sensitive", storage.AuditFilter{Action: "USER."}, ""},
-		{"before", storage.AuditFilter{Before: t0.Add(2 * time.Minute)}, "a2,a1"},
-		{"limit", storage.AuditFilter{OrgID: "o1", Limit: 2}, "a4,a2"},
-		{"page", storage.AuditFilter{OrgID: "o1", Limit: 2, Before: t0.Add(time.Minute)}, "a1"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := s.Audit(ctx, tt.filter)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ids []string
-			for _, e := range got {
-				ids = append(ids, e.ID)
-			}
-			if strings.Join(ids, ",") != tt.want {
-				t.Errorf("Audit(%+v) = %v, want %s", tt.filter, ids, tt.want)
-			}
-		})
-	}
-	got, _ := s.Audit(ctx, storage.AuditFilter{OrgID: "o1", Action: "user.create"})
-	if len(got) != 1 || got[0] != events[0] {
-		t.Errorf("event read back %+v, want %+v", got, events[0])
-	}
-	if err := s.AppendAudit(ctx, storage.AuditEvent{ID: "a9", OrgID: "o1", ActorID: "u1", Action: "x"}); !errors.Is(err, storage.ErrInvalid) {
-		t.Errorf("audit event without a time: %v, want ErrInvalid", err)
-	}
-}
 
 func TestWebSessions(t *testing.T) {
 	s, _ := openTestStore(t)
