@@ -1,8 +1,13 @@
 package postgres
 
 import (
+	"context"
+	"errors"
+	"strings"
 	"testing"
+	"time"
 
+	"siteline/storage"
 	"siteline/storage/storagetest"
 )
 
@@ -31,4 +36,64 @@ func TestAudit(t *testing.T) {
 		s, _ := openTestStore(t)
 		return s
 	})
+}
+
+// TestSessionFields runs the session field setters' conformance suite,
+// which storage/sqlite runs too, on a PostgreSQL database, with
+// storagetest.Labels as the organisation data's labels.
+func TestSessionFields(t *testing.T) {
+	storagetest.SessionFields(t, func(t *testing.T) storagetest.FieldsBackend {
+		s, _ := openTestStoreWith(t, Options{Labels: labelList(storagetest.Labels)})
+		return s
+	})
+}
+
+// labelList is organisation data's labels, as the node's SQLite store
+// would list them.
+type labelList []storage.Label
+
+func (l labelList) Labels(_ context.Context, orgID string) ([]storage.Label, error) {
+	var out []storage.Label
+	for _, label := range l {
+		if label.OrgID == orgID {
+			out = append(out, label)
+		}
+	}
+	return out, nil
+}
+
+// failingLabels is organisation data that cannot be read.
+type failingLabels struct{}
+
+func (failingLabels) Labels(context.Context, string) ([]storage.Label, error) {
+	return nil, errors.New("org store closed")
+}
+
+// TestSessionLabelsNeedOrgData: without a way to read the organisation's
+// labels, or when reading them fails, setting labels fails without
+// changing anything, with an error that is not storage.ErrInvalid (the
+// change is not at fault, so the history applier will retry it);
+// clearing labels needs no check.
+func TestSessionLabelsNeedOrgData(t *testing.T) {
+	ctx := context.Background()
+	for name, labels := range map[string]OrgLabels{"none": nil, "failing": failingLabels{}} {
+		t.Run(name, func(t *testing.T) {
+			s, _ := openTestStoreWith(t, Options{Labels: labels})
+			if err := s.CreateSession(ctx, storage.Session{ID: "c1", OrgID: "o1", SiteID: "s1", StartedAt: time.Unix(0, 1)}); err != nil {
+				t.Fatal(err)
+			}
+			v := storage.Version{At: time.Unix(0, 2), Origin: "a"}
+			ok, err := s.SetSessionLabels(ctx, "c1", []string{"l1"}, v)
+			want := map[string]string{"none": "opened without Options.Labels", "failing": "org store closed"}[name]
+			if ok || err == nil || errors.Is(err, storage.ErrInvalid) || !strings.Contains(err.Error(), want) {
+				t.Errorf("set labels = %v, %v; want an error naming %q, not invalid input", ok, err, want)
+			}
+			if ss, err := s.SessionSummary(ctx, "o1", "c1"); err != nil || len(ss.Labels) != 0 {
+				t.Errorf("labels after the failure: %+v %v", ss.Labels, err)
+			}
+			if ok, err := s.SetSessionLabels(ctx, "c1", nil, v); err != nil || !ok {
+				t.Errorf("clear labels = %v, %v", ok, err)
+			}
+		})
+	}
 }

@@ -47,6 +47,10 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// Logger receives the migrations' logs; nil discards them.
 	Logger *slog.Logger
+	// Labels lists each organisation's labels, which SetSessionLabels and
+	// the history applier check a session's labels against. Without it,
+	// a change that sets labels fails (clearing them works).
+	Labels OrgLabels
 }
 
 // Store is the session history on one PostgreSQL database. It is safe for
@@ -55,6 +59,7 @@ type Store struct {
 	pool   *pgxpool.Pool
 	server string // host:port and database, for errors (never the password)
 	logger *slog.Logger
+	labels OrgLabels
 }
 
 var _ storage.SessionStore = (*Store)(nil)
@@ -95,6 +100,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	s := &Store{
 		server: fmt.Sprintf("%s database %s", net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))), cfg.ConnConfig.Database),
 		logger: opts.Logger.With("component", "storage.postgres"),
+		labels: opts.Labels,
 	}
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

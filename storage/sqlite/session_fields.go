@@ -121,7 +121,9 @@ func applyOutcomeTx(ctx context.Context, tx *sql.Tx, sessionID, outcome string, 
 	} else if err != nil {
 		return false, err
 	}
-	if t, ok := solved.(nanoTime); ok && time.Time(t).UnixNano() < started {
+	// time.Time's Before, not UnixNano: a time out of int64 nanoseconds
+	// wraps around, and is to be refused for its range when stored.
+	if t, ok := solved.(nanoTime); ok && time.Time(t).Before(time.Unix(0, started)) {
 		return false, &storage.ValidationError{Field: "solved_at", Problem: "is before the session started"}
 	}
 	return bumpVersion(ctx, tx, sessionID, "outcome", v, `outcome = ?, solved_at = ?`, outcome, solved)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"siteline/storage"
 	"siteline/storage/historygen"
+	"siteline/storage/storagetest"
 )
 
 // historyStore is a store filled by the generator through a bulk load,
@@ -456,108 +458,42 @@ func TestSearchFollowsWrites(t *testing.T) {
 	}
 }
 
-func TestSessionFieldSetters(t *testing.T) {
+// TestSearchListsSessionFields: the history's list shows a session's
+// fields as the setters left them, as SessionSummary does. The setters'
+// behaviour is storagetest.SessionFields' (TestSessionFields).
+func TestSearchListsSessionFields(t *testing.T) {
 	s, _ := openTestStore(t)
 	ctx := context.Background()
-	mustApply(t, s, 1, seed())
-	mustApply(t, s, 2, cmd(
-		storage.Change{Op: storage.OpPutLabelGroup, LabelGroup: &storage.LabelGroup{ID: "g1", OrgID: "o1", Name: "Kind", Color: "#ff0000"}},
-		storage.Change{Op: storage.OpPutLabel, Label: &storage.Label{ID: "l1", OrgID: "o1", GroupID: "g1", Name: "Pump"}},
-		storage.Change{Op: storage.OpPutLabel, Label: &storage.Label{ID: "l2", OrgID: "o1", GroupID: "g1", Name: "Valve"}},
-		storage.Change{Op: storage.OpPutLabelGroup, LabelGroup: &storage.LabelGroup{ID: "g9", OrgID: "o2", Name: "Other", Color: "#00ff00"}},
-		storage.Change{Op: storage.OpPutLabel, Label: &storage.Label{ID: "l9", OrgID: "o2", GroupID: "g9", Name: "Theirs"}},
-	))
+	mustApply(t, s, 1, labelsCommand(storagetest.Labels))
 	if err := s.CreateSession(ctx, storage.Session{ID: "c1", OrgID: "o1", SiteID: "s1", CreatedBy: "u1", StartedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	row := func() storage.SessionSummary {
-		t.Helper()
-		page, err := s.SearchSessions(ctx, storage.SessionQuery{OrgID: "o1"})
-		if err != nil || len(page.Sessions) != 1 {
-			t.Fatalf("search: %v, %d rows", err, len(page.Sessions))
-		}
-		return page.Sessions[0]
+	v := func(min int) storage.Version {
+		return storage.Version{At: t0.Add(time.Duration(min) * time.Minute), Origin: "a"}
 	}
-	v := func(min int, origin string) storage.Version {
-		return storage.Version{At: t0.Add(time.Duration(min) * time.Minute), Origin: origin}
-	}
-	apply := func(what string, ok bool, err error, want bool) {
-		t.Helper()
-		if err != nil || ok != want {
-			t.Fatalf("%s: applied %v, %v; want applied %v", what, ok, err, want)
-		}
-	}
-
-	ok, err := s.SetSessionOutcome(ctx, "c1", storage.OutcomeSolved, nil, v(10, "b"))
-	apply("first outcome", ok, err, true)
-	ok, err = s.SetSessionOutcome(ctx, "c1", storage.OutcomeSolved, nil, v(10, "b"))
-	apply("the same change again", ok, err, false)
-	ok, err = s.SetSessionOutcome(ctx, "c1", storage.OutcomeNotSolved, nil, v(5, "z"))
-	apply("an earlier change", ok, err, false)
-	ok, err = s.SetSessionOutcome(ctx, "c1", storage.OutcomeFollowUp, nil, v(10, "a"))
-	apply("same time, lesser origin", ok, err, false)
-	got := row()
-	if got.Outcome != storage.OutcomeSolved || got.SolvedAt == nil || !got.SolvedAt.Equal(t0.Add(10*time.Minute)) {
-		t.Fatalf("outcome %q solved at %v, want solved at t0+10m", got.Outcome, got.SolvedAt)
-	}
-	if d, ok := got.TimeToSolve(); !ok || d != 10*time.Minute {
-		t.Fatalf("time to solve %v %v, want 10m", d, ok)
-	}
-	ok, err = s.SetSessionOutcome(ctx, "c1", "waiting_for_parts", nil, v(10, "c"))
-	apply("same time, greater origin", ok, err, true)
-	if got := row(); got.Outcome != "waiting_for_parts" || got.SolvedAt != nil {
-		t.Fatalf("outcome %q solved at %v, want waiting_for_parts and no solved time", got.Outcome, got.SolvedAt)
-	}
-	// An organisation's own outcome that counts as solved keeps the time
-	// its caller gives.
 	fixed := t0.Add(25 * time.Minute)
-	ok, err = s.SetSessionOutcome(ctx, "c1", "fixed_remotely", &fixed, v(30, "a"))
-	apply("an outcome of the organisation's that counts as solved", ok, err, true)
-	if d, ok := row().TimeToSolve(); !ok || d != 25*time.Minute {
-		t.Fatalf("time to solve %v %v, want 25m", d, ok)
-	}
-
-	ok, err = s.SetSessionLabels(ctx, "c1", []string{"l2", "l1", "l2"}, v(1, "a"))
-	apply("labels", ok, err, true)
-	ok, err = s.SetSessionLabels(ctx, "c1", nil, v(0, "a"))
-	apply("older labels", ok, err, false)
-	if got := row(); !slices.Equal(got.Labels, []string{"l1", "l2"}) {
-		t.Fatalf("labels %v, want [l1 l2]", got.Labels)
-	}
-	ok, err = s.SetSessionNotes(ctx, "c1", "first", v(3, "a"))
-	apply("notes", ok, err, true)
-	ok, err = s.SetSessionDetails(ctx, "c1", "Pump", "Fix it", v(3, "a"))
-	apply("details", ok, err, true)
-	if got := row(); got.Notes != "first" || got.Name != "Pump" || got.Goal != "Fix it" {
-		t.Fatalf("notes %q name %q goal %q", got.Notes, got.Name, got.Goal)
-	}
-
-	for _, c := range []struct {
-		name string
-		err  error
-		want string
-	}{
-		{"label of another organisation", second(s.SetSessionLabels(ctx, "c1", []string{"l9"}, v(20, "a"))), `"l9" is not a label of organisation o1`},
-		{"bad outcome", second(s.SetSessionOutcome(ctx, "c1", "Solved!", nil, v(20, "a"))), "outcome"},
-		{"solved time with no outcome", second(s.SetSessionOutcome(ctx, "c1", "", &t0, v(20, "a"))), "outcome"},
-		{"solved before start", second(s.SetSessionOutcome(ctx, "c1", storage.OutcomeSolved, ptr(t0.Add(-time.Hour)), v(20, "a"))), "before the session started"},
-		{"no version", second(s.SetSessionNotes(ctx, "c1", "x", storage.Version{})), "version.at"},
+	for _, err := range []error{
+		second(s.SetSessionOutcome(ctx, "c1", "fixed_remotely", &fixed, v(30))),
+		second(s.SetSessionLabels(ctx, "c1", []string{"l2", "l1", "l2"}, v(1))),
+		second(s.SetSessionNotes(ctx, "c1", "first", v(3))),
+		second(s.SetSessionDetails(ctx, "c1", "Pump", "Fix it", v(3))),
 	} {
-		if !errors.Is(c.err, storage.ErrInvalid) || !strings.Contains(c.err.Error(), c.want) {
-			t.Errorf("%s: got %v, want an invalid-input error naming %q", c.name, c.err, c.want)
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
-	if got := row(); got.Outcome != "fixed_remotely" || len(got.Labels) != 2 || got.Notes != "first" {
-		t.Fatalf("a refused change changed the session: %+v", got)
+	page, err := s.SearchSessions(ctx, storage.SessionQuery{OrgID: "o1"})
+	if err != nil || len(page.Sessions) != 1 {
+		t.Fatalf("search: %v, %d rows", err, len(page.Sessions))
 	}
-	if _, err := s.SetSessionNotes(ctx, "nope", "x", v(1, "a")); !errors.Is(err, storage.ErrNotFound) {
-		t.Fatalf("notes of a missing session: %v, want not found", err)
+	got := page.Sessions[0]
+	if d, ok := got.TimeToSolve(); !ok || d != 25*time.Minute || got.Outcome != "fixed_remotely" ||
+		!slices.Equal(got.Labels, []string{"l1", "l2"}) || got.Notes != "first" || got.Name != "Pump" || got.Goal != "Fix it" {
+		t.Errorf("the history lists %+v", got)
 	}
-	if _, err := s.SetSessionLabels(ctx, "nope", nil, v(1, "a")); !errors.Is(err, storage.ErrNotFound) {
-		t.Fatalf("labels of a missing session: %v, want not found", err)
+	if one, err := s.SessionSummary(ctx, "o1", "c1"); err != nil || !reflect.DeepEqual(one, got) {
+		t.Errorf("SessionSummary = %+v, %v; the history lists %+v", one, err, got)
 	}
 }
 
 func second(_ bool, err error) error { return err }
-
-func ptr[T any](v T) *T { return &v }

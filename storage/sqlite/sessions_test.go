@@ -3,6 +3,7 @@ package sqlite
 import (
 	"testing"
 
+	"siteline/storage"
 	"siteline/storage/storagetest"
 )
 
@@ -31,4 +32,34 @@ func TestAudit(t *testing.T) {
 		s, _ := openTestStore(t)
 		return s
 	})
+}
+
+// TestSessionFields runs the session field setters' conformance suite,
+// which storage/postgres runs too, on a SQLite file whose organisation
+// data holds storagetest.Labels.
+func TestSessionFields(t *testing.T) {
+	storagetest.SessionFields(t, func(t *testing.T) storagetest.FieldsBackend {
+		s, _ := openTestStore(t)
+		mustApply(t, s, 1, labelsCommand(storagetest.Labels))
+		return s
+	})
+}
+
+// labelsCommand puts labels with their organisations and groups.
+func labelsCommand(labels []storage.Label) storage.Command {
+	var orgs, groups, puts []storage.Change
+	seen := map[string]bool{}
+	for _, l := range labels {
+		if !seen[l.OrgID] {
+			seen[l.OrgID] = true
+			orgs = append(orgs, storage.Change{Op: storage.OpPutOrg, Org: &storage.Org{ID: l.OrgID, Name: "Org " + l.OrgID, CreatedAt: t0}})
+		}
+		if !seen[l.GroupID] {
+			seen[l.GroupID] = true
+			groups = append(groups, storage.Change{Op: storage.OpPutLabelGroup,
+				LabelGroup: &storage.LabelGroup{ID: l.GroupID, OrgID: l.OrgID, Name: "Group " + l.GroupID, Color: "#ff0000"}})
+		}
+		puts = append(puts, storage.Change{Op: storage.OpPutLabel, Label: &l})
+	}
+	return cmd(append(append(orgs, groups...), puts...)...)
 }
