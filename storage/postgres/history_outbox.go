@@ -19,8 +19,6 @@ import (
 // skips nothing. SQLite's single writer gives the same order for free.
 const historyLock int64 = 0x736974656c696e65
 
-var _ storage.HistoryOutbox = (*Store)(nil)
-
 // historyTx runs f in one transaction holding historyLock, and commits it.
 func (s *Store) historyTx(ctx context.Context, f func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

@@ -97,3 +97,13 @@ func TestSessionLabelsNeedOrgData(t *testing.T) {
 		})
 	}
 }
+
+// TestHistoryApplier runs the history applier's conformance suite, which
+// storage/sqlite runs too, on PostgreSQL databases, with
+// storagetest.Labels as the organisation data's labels.
+func TestHistoryApplier(t *testing.T) {
+	storagetest.HistoryApplier(t, func(t *testing.T) storagetest.ApplierBackend {
+		s, _ := openTestStoreWith(t, Options{Labels: labelList(storagetest.Labels)})
+		return s
+	})
+}

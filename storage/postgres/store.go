@@ -3,9 +3,23 @@
 // pgxpool, with the same behaviour as storage/sqlite, which one
 // conformance suite (storage/storagetest) proves against both.
 //
-// It holds site data only. Organisation data (orgs, users, teams, labels)
-// stays in the node's SQLite store, which Raft writes; this database
-// refers to it by id, without foreign keys.
+// It holds site data only: sessions with their participants, events and
+// the fields set after the call, audit events, the history outbox, and at
+// headquarters what the history applier applied, its marks and what it
+// rejected. Organisation data (orgs, users, teams, labels) stays in the
+// node's SQLite store, which Raft writes; this database refers to it by
+// id, without foreign keys, and reads an organisation's labels through
+// Options.Labels. Media, recordings, service reports and media deletions
+// are not here yet: the applier rejects their records.
+//
+// Where PostgreSQL differs from SQLite underneath, the store keeps
+// SQLite's behaviour: the ids lists are ordered by (participants', audit
+// events', rejected messages' origins), label ids and audit actions are
+// COLLATE "C", so lists and prefixes go byte by byte whatever the
+// server's locale. What
+// it cannot keep is text holding a NUL byte, which PostgreSQL refuses
+// (storage.ErrInvalid; SQLite stores it), and an outbox sequence number
+// drawn by a transaction that then rolled back, which stays unused.
 //
 // Conventions: times are stored as BIGINT unix nanoseconds in UTC (NULL
 // for a zero time) and read back in UTC, as in the SQLite store (see
@@ -62,7 +76,11 @@ type Store struct {
 	labels OrgLabels
 }
 
-var _ storage.SessionStore = (*Store)(nil)
+var (
+	_ storage.SessionStore   = (*Store)(nil)
+	_ storage.HistoryOutbox  = (*Store)(nil)
+	_ storage.HistoryApplier = (*Store)(nil)
+)
 
 // Open connects to the database at dsn (a postgres:// URL or a key=value
 // string), checks that the server answers, and migrates the schema to the

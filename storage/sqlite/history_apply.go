@@ -369,3 +369,16 @@ func (s *Store) HistoryMarks(ctx context.Context) (map[string]int64, error) {
 	}
 	return out, nil
 }
+
+// HistoryRejected lists the messages kept in history_rejected, by origin
+// and sequence, for an operator.
+func (s *Store) HistoryRejected(ctx context.Context) ([]storage.HistoryRejection, error) {
+	out, err := collect(ctx, s.read, func(r *sql.Rows) (storage.HistoryRejection, error) {
+		var rej storage.HistoryRejection
+		return rej, r.Scan(&rej.Origin, &rej.Seq, &rej.ID, &rej.Reason)
+	}, `SELECT origin, seq, id, reason FROM history_rejected ORDER BY origin, seq`)
+	if err != nil {
+		return nil, fmt.Errorf("rejected history: %w", err)
+	}
+	return out, nil
+}

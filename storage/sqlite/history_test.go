@@ -37,34 +37,6 @@ func recordPlantHistory(t *testing.T, s *Store, id string) {
 	must(s.AppendAudit(ctx, storage.AuditEvent{ID: id + "-audit", OrgID: "o1", SiteID: "plant", At: t0, ActorID: "u1", Action: "call.start", Target: id}))
 }
 
-// siteHistory is everything a store holds about one session.
-type siteHistory struct {
-	Session      storage.Session
-	Participants []storage.SessionParticipant
-	Events       []storage.SessionEvent
-	Audit        []storage.AuditEvent
-}
-
-func historyOf(t *testing.T, s *Store, id string) siteHistory {
-	t.Helper()
-	ctx := context.Background()
-	var h siteHistory
-	var err error
-	if h.Session, err = s.Session(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	if h.Participants, err = s.SessionParticipants(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	if h.Events, err = s.SessionEvents(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	if h.Audit, err = s.Audit(ctx, storage.AuditFilter{OrgID: "o1"}); err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
 // messagesOf turns a store's whole outbox into forwarded messages.
 func messagesOf(t *testing.T, s *Store, origin string) []storage.HistoryMessage {
 	t.Helper()
@@ -106,70 +78,6 @@ func TestHistoryNotify(t *testing.T) {
 	case <-s.HistoryNotify():
 		t.Error("a second wake-up for the same commits")
 	default:
-	}
-}
-
-func TestApplyHistoryIsIdempotentAndOrderFree(t *testing.T) {
-	plant, _ := openTestStore(t)
-	hq, _ := openTestStore(t)
-	ctx := context.Background()
-	recordPlantHistory(t, plant, "c1")
-	msgs := messagesOf(t, plant, "plant-1")
-
-	// Applied backwards, then again forwards, then the ended record alone:
-	// the same history as the plant's, and no outbox rows at headquarters.
-	backwards := make([]storage.HistoryMessage, len(msgs))
-	for i, m := range msgs {
-		backwards[len(msgs)-1-i] = m
-	}
-	for _, batch := range [][]storage.HistoryMessage{backwards, msgs, msgs[5:6]} {
-		res, err := hq.ApplyHistory(ctx, batch)
-		if err != nil || res.Applied != len(batch) || len(res.Rejected) != 0 {
-			t.Fatalf("apply = %+v %v", res, err)
-		}
-	}
-	if got, want := historyOf(t, hq, "c1"), historyOf(t, plant, "c1"); !reflect.DeepEqual(got, want) {
-		t.Fatalf("headquarters holds\n%+v\nwant\n%+v", got, want)
-	}
-	if rows, _ := hq.PendingHistory(ctx, 10); len(rows) != 0 {
-		t.Errorf("applied records entered headquarters' own outbox: %+v", rows)
-	}
-	marks, err := hq.HistoryMarks(ctx)
-	if err != nil || !reflect.DeepEqual(marks, map[string]int64{"plant-1": 7}) {
-		t.Errorf("marks = %v %v", marks, err)
-	}
-}
-
-func TestApplyHistoryKeepsWhatCannotApply(t *testing.T) {
-	plant, _ := openTestStore(t)
-	hq, _ := openTestStore(t)
-	ctx := context.Background()
-	recordPlantHistory(t, plant, "c1")
-	msgs := messagesOf(t, plant, "plant-1")
-	bad := []storage.HistoryMessage{
-		{Origin: "plant-1", Seq: 100, Record: []byte(`{"id":"x","kind":"session.event"}`)},
-		{Origin: "plant-1", Seq: 101, Record: []byte(`not json`)},
-		{Origin: "plant-1", Seq: 102, Record: []byte(`{"id":"y","kind":"weird","session":{}}`)},
-		{Origin: "", Seq: 103, Record: msgs[0].Record},
-	}
-	res, err := hq.ApplyHistory(ctx, append(append([]storage.HistoryMessage{}, bad...), msgs...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Applied != len(msgs) || len(res.Rejected) != len(bad) {
-		t.Fatalf("apply = %+v, want %d applied and %d rejected", res, len(msgs), len(bad))
-	}
-	for _, r := range res.Rejected {
-		if r.Reason == "" {
-			t.Errorf("rejection without a reason: %+v", r)
-		}
-	}
-	if got, want := historyOf(t, hq, "c1"), historyOf(t, plant, "c1"); !reflect.DeepEqual(got, want) {
-		t.Fatalf("good records behind bad ones: headquarters holds %+v, want %+v", got, want)
-	}
-	var kept int
-	if err := hq.read.QueryRowContext(ctx, `SELECT count(*) FROM history_rejected`).Scan(&kept); err != nil || kept != len(bad) {
-		t.Errorf("rejected rows kept = %d %v, want %d", kept, err, len(bad))
 	}
 }
 

@@ -63,3 +63,14 @@ func labelsCommand(labels []storage.Label) storage.Command {
 	}
 	return cmd(append(append(orgs, groups...), puts...)...)
 }
+
+// TestHistoryApplier runs the history applier's conformance suite, which
+// storage/postgres runs too, on SQLite files whose organisation
+// data holds storagetest.Labels.
+func TestHistoryApplier(t *testing.T) {
+	storagetest.HistoryApplier(t, func(t *testing.T) storagetest.ApplierBackend {
+		s, _ := openTestStore(t)
+		mustApply(t, s, 1, labelsCommand(storagetest.Labels))
+		return s
+	})
+}

@@ -43,6 +43,7 @@ func SessionStore(t *testing.T, open func(t *testing.T) SessionBackend) {
 		{"Conflicts", sessionConflicts},
 		{"Outbox", sessionOutbox},
 		{"ConcurrentAppends", sessionConcurrentAppends},
+		{"ParticipantOrder", sessionParticipantOrder},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open(t)) })
 	}
@@ -502,6 +503,33 @@ func sessionConcurrentAppends(t *testing.T, s SessionBackend) {
 		if rec.Event == nil || rec.Event.Seq != int64(i+1) {
 			t.Errorf("record %d (seq %d) carries event %+v", i+1, row.Seq, rec.Event)
 		}
+	}
+}
+
+// sessionParticipantOrder: participants list by join time, those who
+// joined at the same instant by id, byte by byte (upper case first),
+// whatever the database's collation.
+func sessionParticipantOrder(t *testing.T, s SessionBackend) {
+	ctx := context.Background()
+	if err := s.CreateSession(ctx, storage.Session{ID: "c1", OrgID: "o1", SiteID: "s1", StartedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for i, pid := range []string{"b", "a", "B", "_x", "z"} {
+		at := t0
+		if pid == "z" {
+			at = t0.Add(-time.Second)
+		}
+		if err := s.RecordJoin(ctx, storage.SessionParticipant{ID: pid, SessionID: "c1", UserID: "u1", JoinedAt: at},
+			storage.SessionEvent{ID: fmt.Sprintf("e%d", i), SessionID: "c1", At: at, Kind: storage.EventJoined}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []string
+	for _, p := range participants(t, s, "c1") {
+		ids = append(ids, p.ID)
+	}
+	if want := []string{"z", "B", "_x", "a", "b"}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("participants in order %v, want %v", ids, want)
 	}
 }
 
