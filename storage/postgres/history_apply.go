@@ -16,14 +16,14 @@ import (
 // nodes, applied here without adding them to this store's own outbox, as
 // storage/sqlite's history_apply.go does.
 //
-// The records of media, recordings, service reports and media deletions
-// are rejected for now (errNoMedia): their tables are not in this
-// database yet.
+// The records of service reports are rejected for now (errNoReports):
+// their tables are not in this database yet.
 
-// errNoMedia is why a record this store cannot keep yet is rejected. It
-// is deterministic (storage.ErrUnsupported): the same record is refused
-// on every try, so it is kept in history_rejected rather than retried.
-var errNoMedia = fmt.Errorf("the PostgreSQL history store has no media, recordings, service reports or media deletions yet: %w", storage.ErrUnsupported)
+// errNoReports is why a record this store cannot keep yet is rejected.
+// It is deterministic (storage.ErrUnsupported): the same record is
+// refused on every try, so it is kept in history_rejected rather than
+// retried.
+var errNoReports = fmt.Errorf("the PostgreSQL history store has no service reports yet: %w", storage.ErrUnsupported)
 
 // ApplyHistory applies a batch of forwarded records in one transaction.
 // Every insert is idempotent by id (a record applied twice changes nothing
@@ -49,7 +49,7 @@ func (s *Store) ApplyHistory(ctx context.Context, batch []storage.HistoryMessage
 				// alone and the transaction goes on.
 				err = pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
 					var err error
-					id, err = s.applyHistoryRecord(ctx, sp, m.Record)
+					id, err = s.applyHistoryRecord(ctx, sp, m.Origin, m.Record)
 					return err
 				})
 			}
@@ -95,7 +95,7 @@ func deterministic(err error) bool {
 
 // applyHistoryRecord decodes, checks and applies one record, and returns
 // its id.
-func (s *Store) applyHistoryRecord(ctx context.Context, tx pgx.Tx, raw json.RawMessage) (string, error) {
+func (s *Store) applyHistoryRecord(ctx context.Context, tx pgx.Tx, origin string, raw json.RawMessage) (string, error) {
 	var rec storage.HistoryRecord
 	if err := json.Unmarshal(raw, &rec); err != nil {
 		return "", fmt.Errorf("decode history record: %v: %w", err, storage.ErrInvalid)
@@ -103,11 +103,11 @@ func (s *Store) applyHistoryRecord(ctx context.Context, tx pgx.Tx, raw json.RawM
 	if err := validRecord(rec); err != nil {
 		return rec.ID, fmt.Errorf("history record %s (%s): %w", rec.ID, rec.Kind, err)
 	}
-	return rec.ID, s.applyRecord(ctx, tx, rec)
+	return rec.ID, s.applyRecord(ctx, tx, origin, rec)
 }
 
-// applyRecord applies one checked record.
-func (s *Store) applyRecord(ctx context.Context, tx pgx.Tx, rec storage.HistoryRecord) error {
+// applyRecord applies one checked record that origin sent.
+func (s *Store) applyRecord(ctx context.Context, tx pgx.Tx, origin string, rec storage.HistoryRecord) error {
 	if rec.Kind == storage.HistoryAudit {
 		_, err := insertAudit(ctx, tx, *rec.Audit)
 		return err
@@ -149,6 +149,12 @@ func (s *Store) applyRecord(ctx context.Context, tx pgx.Tx, rec storage.HistoryR
 			}
 		}
 	}
+	if err := applyMediaRows(ctx, tx, origin, rec); err != nil {
+		return err
+	}
+	if d := rec.Deletion; d != nil {
+		return applyDeletion(ctx, tx, *d)
+	}
 	return nil
 }
 
@@ -184,7 +190,7 @@ func settleOwner(ctx context.Context, tx pgx.Tx, sessionID string) error {
 
 // validRecord checks a forwarded record has what its kind needs and that
 // its parts agree with each other, as storage/sqlite checks them; a record
-// this store cannot keep yet is errNoMedia.
+// this store cannot keep yet is errNoReports.
 func validRecord(rec storage.HistoryRecord) error {
 	bad := func(field, problem string) error { return &storage.ValidationError{Field: field, Problem: problem} }
 	if rec.ID == "" {
@@ -204,14 +210,11 @@ func validRecord(rec storage.HistoryRecord) error {
 	}
 	switch rec.Kind {
 	case storage.HistorySessionCreated, storage.HistorySessionEnded, storage.HistoryJoined,
-		storage.HistoryLeft, storage.HistoryEvent, storage.HistoryFields:
-	case storage.HistoryServiceReport, storage.HistoryMediaDeleted:
-		return fmt.Errorf("a %s record: %w", rec.Kind, errNoMedia)
+		storage.HistoryLeft, storage.HistoryEvent, storage.HistoryFields, storage.HistoryMediaDeleted:
+	case storage.HistoryServiceReport:
+		return fmt.Errorf("a %s record: %w", rec.Kind, errNoReports)
 	default:
 		return bad("kind", fmt.Sprintf("%q is not a history record kind", rec.Kind))
-	}
-	if rec.Media != nil || rec.Recording != nil || rec.Deletion != nil {
-		return fmt.Errorf("a %s record carrying a media, recording or deletion row: %w", rec.Kind, errNoMedia)
 	}
 	ss := rec.Session
 	if ss == nil || ss.ID == "" || ss.OrgID == "" || ss.SiteID == "" || ss.StartedAt.IsZero() {
@@ -251,7 +254,7 @@ func validRecord(rec storage.HistoryRecord) error {
 			return bad("participant", "needs id, its session's id, user_id and joined_at")
 		}
 	}
-	return nil
+	return validMediaRows(rec)
 }
 
 // HistoryMarks returns the applied mark of each origin node.

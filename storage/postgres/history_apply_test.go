@@ -22,51 +22,38 @@ func message(t *testing.T, origin string, seq int64, rec storage.HistoryRecord) 
 	return storage.HistoryMessage{Origin: origin, Seq: seq, Record: body}
 }
 
-// TestApplyHistoryRejectsMedia: the records of media, recordings,
-// service reports and media deletions, whose tables this store does not
-// have yet, are rejected with a reason that says so, kept, and leave
-// nothing behind; the records around them apply.
-func TestApplyHistoryRejectsMedia(t *testing.T) {
+// TestApplyHistoryRejectsReports: the records of service reports, whose
+// tables this store does not have yet, are rejected with a reason that
+// says so, kept byte for byte, and leave nothing behind; the records
+// around them apply.
+func TestApplyHistoryRejectsReports(t *testing.T) {
 	ctx := context.Background()
 	hq, _ := openTestStore(t)
 	at := time.Date(2025, 3, 1, 8, 30, 0, 0, time.UTC)
 	ss := storage.Session{ID: "c1", OrgID: "o1", SiteID: "plant", Kind: storage.SessionConference, Status: storage.SessionActive, CreatedBy: "u1", StartedAt: at}
-	key := strings.Repeat("ab", 32)
-	event := func(id, kind string) *storage.SessionEvent {
-		return &storage.SessionEvent{ID: id, SessionID: "c1", Seq: 1, At: at, Kind: kind, Payload: json.RawMessage(`{}`)}
-	}
-	supported := message(t, "plant-1", 1, storage.HistoryRecord{ID: "c1", Kind: storage.HistorySessionCreated, Session: &ss})
-	unsupported := []storage.HistoryMessage{
-		message(t, "plant-1", 2, storage.HistoryRecord{ID: "ev-m1", Kind: storage.HistoryEvent, Session: &ss, Event: event("ev-m1", storage.EventSnapshot),
-			Media: &storage.Media{ID: "m1", SessionID: "c1", OrgID: "o1", Kind: storage.MediaSnapshot, SHA256: key, CreatedAt: at}}),
-		message(t, "plant-1", 3, storage.HistoryRecord{ID: "ev-r1", Kind: storage.HistoryEvent, Session: &ss, Event: event("ev-r1", storage.EventRecording),
-			Recording: &storage.Recording{ID: "r1", SessionID: "c1", OrgID: "o1", SHA256: key, Status: storage.RecordingComplete, StartedAt: at}}),
-		message(t, "plant-1", 4, storage.HistoryRecord{ID: "v1", Kind: storage.HistoryServiceReport, Session: &ss,
+	batch := []storage.HistoryMessage{
+		message(t, "plant-1", 1, storage.HistoryRecord{ID: "v1", Kind: storage.HistoryServiceReport, Session: &ss,
 			Report: &storage.ServiceReport{ID: "rep1", VersionID: "v1", OrgID: "o1", SiteID: "plant", SessionID: "c1", Version: 1}}),
-		message(t, "plant-1", 5, storage.HistoryRecord{ID: "ev-d1", Kind: storage.HistoryMediaDeleted, Session: &ss, Event: event("ev-d1", storage.EventChat),
-			Deletion: &storage.MediaDeletion{What: storage.DeletedMedia, ID: "m1", SessionID: "c1", OrgID: "o1", At: at}}),
+		message(t, "plant-1", 2, storage.HistoryRecord{ID: "c2", Kind: storage.HistorySessionCreated,
+			Session: &storage.Session{ID: "c2", OrgID: "o1", SiteID: "plant", Kind: storage.SessionConference, Status: storage.SessionActive, StartedAt: at}}),
 	}
-	res, err := hq.ApplyHistory(ctx, append([]storage.HistoryMessage{supported}, unsupported...))
+	res, err := hq.ApplyHistory(ctx, batch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Applied != 1 || len(res.Rejected) != len(unsupported) {
-		t.Fatalf("apply = %+v, want the session applied and %d rejected", res, len(unsupported))
+	if res.Applied != 1 || len(res.Rejected) != 1 || res.Rejected[0].Seq != 1 || res.Rejected[0].ID != "v1" ||
+		!strings.Contains(res.Rejected[0].Reason, "no service reports yet") {
+		t.Fatalf("apply = %+v, want the report rejected naming the missing support, and the session applied", res)
 	}
-	for i, r := range res.Rejected {
-		if r.Seq != unsupported[i].Seq || !strings.Contains(r.Reason, "no media, recordings, service reports or media deletions yet") {
-			t.Errorf("rejection %+v, want seq %d and a reason naming the missing support", r, unsupported[i].Seq)
-		}
+	if _, err := hq.Session(ctx, "c1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("the rejected report left its session: %v", err)
 	}
-	if evs, err := hq.SessionEvents(ctx, "c1"); err != nil || len(evs) != 0 {
-		t.Errorf("a rejected record left events: %+v %v", evs, err)
-	}
-	if kept, err := hq.HistoryRejected(ctx); err != nil || len(kept) != len(unsupported) {
-		t.Errorf("kept %+v %v, want %d", kept, err, len(unsupported))
+	if _, err := hq.Session(ctx, "c2"); err != nil {
+		t.Errorf("the session behind the report: %v", err)
 	}
 	var message []byte
-	if err := hq.pool.QueryRow(ctx, `SELECT message FROM history_rejected WHERE seq = 2`).Scan(&message); err != nil || string(message) != string(unsupported[0].Record) {
-		t.Errorf("kept message %s %v, want it byte for byte: %s", message, err, unsupported[0].Record)
+	if err := hq.pool.QueryRow(ctx, `SELECT message FROM history_rejected WHERE origin = 'plant-1' AND seq = 1`).Scan(&message); err != nil || string(message) != string(batch[0].Record) {
+		t.Errorf("kept message %s %v, want it byte for byte: %s", message, err, batch[0].Record)
 	}
 }
 

@@ -25,11 +25,16 @@ type ApplierBackend interface {
 	// HistoryRejected lists the rejected messages kept, by origin and
 	// sequence.
 	HistoryRejected(ctx context.Context) ([]storage.HistoryRejection, error)
+	// Media, Recording and SessionDeletions read the forwarded media rows
+	// and their deletions back.
+	Media(ctx context.Context, id string) (storage.Media, error)
+	Recording(ctx context.Context, id string) (storage.Recording, error)
+	SessionDeletions(ctx context.Context, sessionID string) ([]storage.MediaDeletion, error)
 }
 
 // HistoryApplier tests storage.HistoryApplier, for the records of
-// sessions, participants, session events, audit events and session
-// fields. open returns a new store, empty but for the organisation data
+// sessions, participants, session events, audit events, session fields,
+// media and recording rows and their deletions. open returns a new store, empty but for the organisation data
 // that holds Labels, closed when the test that opened it ends; each
 // subtest opens a plant and a headquarters.
 func HistoryApplier(t *testing.T, open func(t *testing.T) ApplierBackend) {
@@ -44,6 +49,9 @@ func HistoryApplier(t *testing.T, open func(t *testing.T) ApplierBackend) {
 		{"OwnerChange", applyOwnerChange},
 		{"Fields", applyFields},
 		{"Marks", applyMarks},
+		{"MediaRows", applyMediaRows},
+		{"MediaDeletion", applyMediaDeletion},
+		{"MediaDeletionRefusesBadRecords", applyMediaDeletionRefusesBadRecords},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}
