@@ -15,23 +15,14 @@ import (
 // ApplyHistory is headquarters' side of forwarding: records born at other
 // nodes, applied here without adding them to this store's own outbox, as
 // storage/sqlite's history_apply.go does.
-//
-// The records of service reports are rejected for now (errNoReports):
-// their tables are not in this database yet.
-
-// errNoReports is why a record this store cannot keep yet is rejected.
-// It is deterministic (storage.ErrUnsupported): the same record is
-// refused on every try, so it is kept in history_rejected rather than
-// retried.
-var errNoReports = fmt.Errorf("the PostgreSQL history store has no service reports yet: %w", storage.ErrUnsupported)
 
 // ApplyHistory applies a batch of forwarded records in one transaction.
 // Every insert is idempotent by id (a record applied twice changes nothing
 // the second time); a session is upserted, the later status winning. A
-// message that can never apply (malformed, invalid, unsupported here) is
-// kept in history_rejected and listed, so it does not block the ones
-// behind it; any other error rolls the whole batch back and is returned,
-// and the caller retries.
+// message that can never apply (malformed, invalid) is kept in
+// history_rejected and listed, so it does not block the ones behind it;
+// any other error rolls the whole batch back and is returned, and the
+// caller retries.
 func (s *Store) ApplyHistory(ctx context.Context, batch []storage.HistoryMessage) (storage.HistoryApplied, error) {
 	var out storage.HistoryApplied
 	now := time.Now().UTC()
@@ -89,8 +80,7 @@ func (s *Store) ApplyHistory(ctx context.Context, batch []storage.HistoryMessage
 func deterministic(err error) bool {
 	return errors.Is(err, storage.ErrInvalid) ||
 		errors.Is(err, storage.ErrConflict) ||
-		errors.Is(err, storage.ErrNotFound) ||
-		errors.Is(err, storage.ErrUnsupported)
+		errors.Is(err, storage.ErrNotFound)
 }
 
 // applyHistoryRecord decodes, checks and applies one record, and returns
@@ -114,6 +104,9 @@ func (s *Store) applyRecord(ctx context.Context, tx pgx.Tx, origin string, rec s
 	}
 	if err := upsertSession(ctx, tx, *rec.Session); err != nil {
 		return err
+	}
+	if rec.Kind == storage.HistoryServiceReport {
+		return applyServiceReport(ctx, tx, *rec.Report)
 	}
 	if rec.Kind == storage.HistoryFields {
 		_, err := s.applyFieldsTx(ctx, tx, rec.Session.ID, *rec.Fields)
@@ -189,8 +182,7 @@ func settleOwner(ctx context.Context, tx pgx.Tx, sessionID string) error {
 }
 
 // validRecord checks a forwarded record has what its kind needs and that
-// its parts agree with each other, as storage/sqlite checks them; a record
-// this store cannot keep yet is errNoReports.
+// its parts agree with each other, as storage/sqlite checks them.
 func validRecord(rec storage.HistoryRecord) error {
 	bad := func(field, problem string) error { return &storage.ValidationError{Field: field, Problem: problem} }
 	if rec.ID == "" {
@@ -210,9 +202,8 @@ func validRecord(rec storage.HistoryRecord) error {
 	}
 	switch rec.Kind {
 	case storage.HistorySessionCreated, storage.HistorySessionEnded, storage.HistoryJoined,
-		storage.HistoryLeft, storage.HistoryEvent, storage.HistoryFields, storage.HistoryMediaDeleted:
-	case storage.HistoryServiceReport:
-		return fmt.Errorf("a %s record: %w", rec.Kind, errNoReports)
+		storage.HistoryLeft, storage.HistoryEvent, storage.HistoryServiceReport, storage.HistoryFields,
+		storage.HistoryMediaDeleted:
 	default:
 		return bad("kind", fmt.Sprintf("%q is not a history record kind", rec.Kind))
 	}
@@ -234,6 +225,18 @@ func validRecord(rec storage.HistoryRecord) error {
 			return bad("fields.group", fmt.Sprintf("%q is not a group of session fields", f.Group))
 		}
 		return nil
+	}
+	if rec.Kind == storage.HistoryServiceReport {
+		r := rec.Report
+		switch {
+		case r == nil:
+			return bad("report", "is required for a service_report record")
+		case r.VersionID != rec.ID:
+			return bad("report.version_id", "differs from the record's id")
+		case r.SessionID != ss.ID || r.OrgID != ss.OrgID:
+			return bad("report", "must be of the record's session and its organisation")
+		}
+		return validReport(*r)
 	}
 	if rec.Kind == storage.HistorySessionCreated {
 		if rec.ID != ss.ID {

@@ -6,18 +6,18 @@
 // It holds site data only: sessions with their participants, events and
 // the fields set after the call, audit events, the history outbox, and at
 // headquarters what the history applier applied, its marks and what it
-// rejected, and the rows (not the bytes) of the media and recordings
-// other nodes forwarded, with their deletions. Organisation data (orgs,
-// users, teams, labels) stays in the node's SQLite store, which Raft
-// writes; this database refers to it by id, without foreign keys, and
-// reads an organisation's labels through Options.Labels. Service reports
-// are not here yet: the applier rejects their records.
+// rejected, the rows (not the bytes) of the media and recordings other
+// nodes forwarded, with their deletions, and their service reports'
+// versions. Organisation data (orgs, users, teams, labels) stays in the
+// node's SQLite store, which Raft writes; this database refers to it by
+// id, without foreign keys, and reads an organisation's labels through
+// Options.Labels.
 //
 // Where PostgreSQL differs from SQLite underneath, the store keeps
 // SQLite's behaviour: the ids lists are ordered by (participants', audit
-// events', media rows', rejected messages' origins), label ids and audit
-// actions are COLLATE "C", so lists and prefixes go byte by byte whatever
-// the server's locale. What
+// events', media rows', rejected messages' origins), label ids, audit
+// actions and report origins are COLLATE "C", so lists, prefixes and the
+// report that stands go byte by byte whatever the server's locale. What
 // it cannot keep is text holding a NUL byte, which PostgreSQL refuses
 // (storage.ErrInvalid; SQLite stores it), and an outbox sequence number
 // drawn by a transaction that then rolled back, which stays unused.

@@ -30,11 +30,15 @@ type ApplierBackend interface {
 	Media(ctx context.Context, id string) (storage.Media, error)
 	Recording(ctx context.Context, id string) (storage.Recording, error)
 	SessionDeletions(ctx context.Context, sessionID string) ([]storage.MediaDeletion, error)
+	// ServiceReport and ServiceReportVersions read forwarded service
+	// reports back.
+	ServiceReport(ctx context.Context, orgID, id string) (storage.ServiceReport, error)
+	ServiceReportVersions(ctx context.Context, orgID, id string) ([]storage.ServiceReport, error)
 }
 
 // HistoryApplier tests storage.HistoryApplier, for the records of
 // sessions, participants, session events, audit events, session fields,
-// media and recording rows and their deletions. open returns a new store, empty but for the organisation data
+// media and recording rows and their deletions, and service reports. open returns a new store, empty but for the organisation data
 // that holds Labels, closed when the test that opened it ends; each
 // subtest opens a plant and a headquarters.
 func HistoryApplier(t *testing.T, open func(t *testing.T) ApplierBackend) {
@@ -52,6 +56,7 @@ func HistoryApplier(t *testing.T, open func(t *testing.T) ApplierBackend) {
 		{"MediaRows", applyMediaRows},
 		{"MediaDeletion", applyMediaDeletion},
 		{"MediaDeletionRefusesBadRecords", applyMediaDeletionRefusesBadRecords},
+		{"ServiceReports", applyServiceReports},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}

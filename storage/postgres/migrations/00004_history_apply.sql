@@ -5,8 +5,7 @@
 --
 -- history_rejected: forwarded messages that can never apply, kept as they
 -- came (message, byte for byte) for an operator instead of blocking the
--- ones behind them. Among them, until their tables exist here, the records
--- of service reports.
+-- ones behind them.
 
 -- +goose Up
 CREATE TABLE history_marks (

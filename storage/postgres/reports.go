@@ -1,0 +1,122 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"siteline/storage"
+)
+
+// Service reports as headquarters keeps them: every version forwarded
+// from the node that wrote it, and the one that stands, the latest in
+// storage.ServiceReport's order (edited_at, origin, version), whatever
+// order the versions arrive in. Written only by the history applier here.
+
+// applyServiceReport applies a version forwarded from another node: once,
+// whatever the order the versions arrive in.
+func applyServiceReport(ctx context.Context, tx pgx.Tx, r storage.ServiceReport) error {
+	if err := validReport(r); err != nil {
+		return err
+	}
+	var known bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM service_report_versions WHERE id = $1)`, r.VersionID).Scan(&known); err != nil {
+		return err
+	}
+	if known {
+		return nil
+	}
+	fields := r.Fields
+	if fields == nil {
+		fields = map[string]string{}
+	}
+	body, err := json.Marshal(fields)
+	if err != nil {
+		return err
+	}
+	args := []any{r.VersionID, r.ID, r.OrgID, r.SiteID, r.SessionID, r.Version, string(body), r.Body, r.Deleted,
+		r.CreatedBy, nanos(r.CreatedAt), r.EditedBy, nanos(r.EditedAt), r.Origin}
+	if err := exec(ctx, tx, `INSERT INTO service_report_versions (id, report_id, org_id, site_id, session_id,
+		version, fields, body, deleted, created_by, created_at, edited_by, edited_at, origin)
+		VALUES ($1, $2, $3, $4, $5, $6, $7::json, $8, $9, $10, $11, $12, $13, $14)`, args...); err != nil {
+		return err
+	}
+	args[0], args[1] = r.ID, r.VersionID
+	return exec(ctx, tx, `INSERT INTO service_reports (id, version_id, org_id, site_id, session_id,
+		version, fields, body, deleted, created_by, created_at, edited_by, edited_at, origin)
+		VALUES ($1, $2, $3, $4, $5, $6, $7::json, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version = excluded.version,
+			fields = excluded.fields, body = excluded.body, deleted = excluded.deleted,
+			edited_by = excluded.edited_by, edited_at = excluded.edited_at, origin = excluded.origin
+		WHERE (excluded.edited_at, excluded.origin, excluded.version) >
+			(service_reports.edited_at, service_reports.origin, service_reports.version)`, args...)
+}
+
+// validReport checks a version has what it needs, as storage/sqlite
+// checks it.
+func validReport(r storage.ServiceReport) error {
+	if err := required("report.id", r.ID, "report.version_id", r.VersionID, "report.org_id", r.OrgID,
+		"report.site_id", r.SiteID, "report.session_id", r.SessionID, "report.created_by", r.CreatedBy,
+		"report.edited_by", r.EditedBy); err != nil {
+		return err
+	}
+	switch {
+	case r.Version < 1:
+		return &storage.ValidationError{Field: "report.version", Problem: "must be 1 or more"}
+	case r.CreatedAt.IsZero() || r.EditedAt.IsZero():
+		return &storage.ValidationError{Field: "report.edited_at", Problem: "and created_at are required"}
+	}
+	return nil
+}
+
+// reportColumns and versionColumns are what scanReport reads, of
+// service_reports and of service_report_versions.
+const (
+	reportColumns = `version_id, id, org_id, site_id, session_id, version, fields::text, body, deleted,
+	created_by, created_at, edited_by, edited_at, origin`
+	versionColumns = `id, report_id, org_id, site_id, session_id, version, fields::text, body, deleted,
+	created_by, created_at, edited_by, edited_at, origin`
+)
+
+func scanReport(r pgx.Row) (storage.ServiceReport, error) {
+	var rep storage.ServiceReport
+	var fields string
+	var created, edited int64
+	if err := r.Scan(&rep.VersionID, &rep.ID, &rep.OrgID, &rep.SiteID, &rep.SessionID, &rep.Version, &fields, &rep.Body,
+		&rep.Deleted, &rep.CreatedBy, &created, &rep.EditedBy, &edited, &rep.Origin); err != nil {
+		return rep, err
+	}
+	rep.CreatedAt, rep.EditedAt = timeOf(&created), timeOf(&edited)
+	if err := json.Unmarshal([]byte(fields), &rep.Fields); err != nil {
+		return rep, fmt.Errorf("report %s: fields: %w", rep.ID, err)
+	}
+	return rep, nil
+}
+
+// ServiceReport returns the report as it stands, deleted or not; a report
+// of another organisation is storage.ErrNotFound.
+func (s *Store) ServiceReport(ctx context.Context, orgID, id string) (storage.ServiceReport, error) {
+	r, err := scanReport(s.pool.QueryRow(ctx, `SELECT `+reportColumns+` FROM service_reports WHERE id = $1 AND org_id = $2`, id, orgID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, fmt.Errorf("service report %s: %w", id, storage.ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("service report %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// ServiceReportVersions returns every version of a report, the earliest
+// first.
+func (s *Store) ServiceReportVersions(ctx context.Context, orgID, id string) ([]storage.ServiceReport, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+versionColumns+` FROM service_report_versions
+		WHERE report_id = $1 AND org_id = $2 ORDER BY edited_at, origin, version`, id, orgID)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.ServiceReport, error) { return scanReport(r) })
+	if err != nil {
+		return nil, fmt.Errorf("versions of service report %s: %w", id, err)
+	}
+	return out, nil
+}
