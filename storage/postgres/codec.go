@@ -21,6 +21,10 @@ func nanos(t time.Time) any {
 
 type nanoTime time.Time
 
+// GoString is how pgx names the value in an encoding error: the time, not
+// time.Time's internals.
+func (nt nanoTime) GoString() string { return time.Time(nt).Format(time.RFC3339Nano) }
+
 func (nt nanoTime) Value() (driver.Value, error) {
 	t := time.Time(nt)
 	if t.Before(time.Unix(0, math.MinInt64)) || t.After(time.Unix(0, math.MaxInt64)) {

@@ -189,3 +189,15 @@ func latestVersion(t *testing.T) int64 {
 	sources := p.ListSources()
 	return sources[len(sources)-1].Version
 }
+
+// TestTimeOutOfRange: a time beyond int64 nanoseconds is refused with an
+// error naming the time and the range, not the time's Go internals.
+func TestTimeOutOfRange(t *testing.T) {
+	s, _ := openTestStore(t)
+	far := time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
+	err := s.CreateSession(context.Background(), storage.Session{ID: "c1", OrgID: "o1", SiteID: "s1", StartedAt: far})
+	if err == nil || !strings.Contains(err.Error(), "2300-01-01T00:00:00Z is out of the range 1678-2262") || strings.Contains(err.Error(), "wall:") {
+		t.Errorf("err = %v", err)
+	}
+	t.Log(err)
+}
