@@ -17,6 +17,7 @@ const (
 	notNullViolation    = "23502"
 	invalidText         = "22P02" // malformed input for a column's type (JSON)
 	badEncoding         = "22021" // text that is not UTF-8, or holds a NUL byte
+	untranslatable      = "22P05" // a JSON \u0000 read out of a payload as text
 )
 
 // domainError maps PostgreSQL constraint failures to the storage domain
@@ -32,7 +33,7 @@ func domainError(err error) error {
 		return fmt.Errorf("%s: %w", pe.Error(), storage.ErrConflict)
 	case foreignKeyViolation:
 		return fmt.Errorf("%s: a referenced record does not exist: %w", pe.Error(), storage.ErrNotFound)
-	case checkViolation, notNullViolation, invalidText, badEncoding:
+	case checkViolation, notNullViolation, invalidText, badEncoding, untranslatable:
 		return fmt.Errorf("%s: %w", pe.Error(), storage.ErrInvalid)
 	}
 	return err

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"os"
@@ -200,4 +202,49 @@ func TestTimeOutOfRange(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 	t.Log(err)
+}
+
+// TestTextPostgreSQLCannotHold: text holding a NUL byte, which SQLite
+// stores and PostgreSQL cannot, is invalid input here, at a write and in
+// a forwarded record (rejected, not retried for ever); a JSON payload may
+// still carry an escaped NUL, and an owner read out of one that holds it
+// rejects the record too.
+func TestTextPostgreSQLCannotHold(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTestStore(t)
+	at := time.Date(2025, 3, 1, 8, 30, 0, 0, time.UTC)
+	err := s.CreateSession(ctx, storage.Session{ID: "c1", OrgID: "o1", SiteID: "s1", Name: "a\x00b", StartedAt: at})
+	if !errors.Is(err, storage.ErrInvalid) {
+		t.Errorf("a name with a NUL byte: %v, want invalid", err)
+	}
+	if err := s.CreateSession(ctx, storage.Session{ID: "c1", OrgID: "o1", SiteID: "s1", StartedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendSessionEvent(ctx, storage.SessionEvent{ID: "e1", SessionID: "c1", At: at, Kind: storage.EventChat,
+		Payload: []byte(`{"text":"a\u0000b"}`)}); err != nil {
+		t.Errorf("a payload with an escaped NUL: %v", err)
+	}
+	ss := storage.Session{ID: "c2", OrgID: "o1", SiteID: "s1", Kind: storage.SessionConference, Status: storage.SessionActive, StartedAt: at}
+	record := func(rec storage.HistoryRecord) []byte {
+		body, err := json.Marshal(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return body
+	}
+	named := ss
+	named.Name = "a\x00b"
+	batch := []storage.HistoryMessage{
+		{Origin: "p", Seq: 1, Record: record(storage.HistoryRecord{ID: "c2", Kind: storage.HistorySessionCreated, Session: &named})},
+		{Origin: "p", Seq: 2, Record: record(storage.HistoryRecord{ID: "t1", Kind: storage.HistoryEvent, Session: &ss,
+			Event: &storage.SessionEvent{ID: "t1", SessionID: "c2", Seq: 1, At: at, Kind: storage.EventTakenOver, Payload: []byte(`{"owner":"a\u0000b"}`)}})},
+		{Origin: "p", Seq: 3, Record: record(storage.HistoryRecord{ID: "c2", Kind: storage.HistorySessionCreated, Session: &ss})},
+	}
+	res, err := s.ApplyHistory(ctx, batch)
+	if err != nil || res.Applied != 1 || len(res.Rejected) != 2 {
+		t.Fatalf("apply = %+v %v, want the two records PostgreSQL cannot hold rejected", res, err)
+	}
+	for _, r := range res.Rejected {
+		t.Logf("rejected: %+v", r)
+	}
 }
