@@ -50,10 +50,14 @@ const maxGoalRows = 200
 // DashboardCounts sums the rollups of q.
 func (s *Store) DashboardCounts(ctx context.Context, q storage.DashboardQuery) (storage.DashboardCounts, error) {
 	var out storage.DashboardCounts
-	sel, err := dashboardSelect(q)
+	if err := q.Check(); err != nil {
+		return out, fmt.Errorf("dashboard: %w", err)
+	}
+	names, err := s.dashboardNames(ctx, q.OrgID)
 	if err != nil {
 		return out, fmt.Errorf("dashboard: %w", err)
 	}
+	sel := dashboardSelect(q, names)
 	if out.Buckets, err = s.dashboardBuckets(ctx); err != nil {
 		return out, fmt.Errorf("dashboard: %w", err)
 	}
@@ -120,6 +124,7 @@ type dashboardQuery struct {
 	group          string // a column, or "''"
 	fromDay, toDay int64
 	cover          []piece
+	names          dashboardNames
 }
 
 // noDay and noMonth are past any day and month the rollups hold.
@@ -128,11 +133,49 @@ const (
 	noMonth = 1 << 40
 )
 
-func dashboardSelect(q storage.DashboardQuery) (dashboardQuery, error) {
-	sel := dashboardQuery{group: "''", fromDay: 0, toDay: noDay}
-	if err := q.Check(); err != nil {
-		return sel, err
+// dashboardNames are an organisation's sites and the outcomes its
+// sessions ever counted under: a read that sums every site's or outcome's
+// rows names each of them.
+type dashboardNames struct {
+	sites, outcomes []any
+}
+
+// dashboardNames reads the names of orgID's sites (dashboard_sites) and
+// outcomes (the values of the outcome metric's months, every site and
+// outcome: a row per month and outcome).
+func (s *Store) dashboardNames(ctx context.Context, orgID string) (dashboardNames, error) {
+	var names dashboardNames
+	for _, r := range []struct {
+		q    string
+		into *[]any
+	}{
+		{`SELECT site_id FROM dashboard_sites WHERE org_id = ?`, &names.sites},
+		{`SELECT DISTINCT val FROM dashboard_counts
+			WHERE org_id = ? AND metric = 'outcome' AND dim = '' AND span = 1 AND site_id = '*' AND outcome = '*'`, &names.outcomes},
+	} {
+		rows, err := s.read.QueryContext(ctx, r.q, orgID)
+		if err != nil {
+			return names, err
+		}
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return names, err
+			}
+			*r.into = append(*r.into, v)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return names, err
+		}
 	}
+	return names, nil
+}
+
+// dashboardSelect turns a checked query into SQL.
+func dashboardSelect(q storage.DashboardQuery, names dashboardNames) dashboardQuery {
+	sel := dashboardQuery{group: "''", fromDay: 0, toDay: noDay, names: names}
 	key := ""
 	for _, f := range []struct {
 		dim storage.DashboardDim
@@ -156,7 +199,7 @@ func dashboardSelect(q storage.DashboardQuery) (dashboardQuery, error) {
 		sel.toDay = dayOf(q.To.Add(day - 1))
 	}
 	sel.cover = cover(sel.fromDay, sel.toDay)
-	return sel, nil
+	return sel
 }
 
 // rows sets the table and the conditions that pick the rows of sel.dim
@@ -170,18 +213,24 @@ func (sel *dashboardQuery) rows(q storage.DashboardQuery, key string) {
 	both := sel.dim != "" && (bySite || q.Outcome != "")
 	w := []string{"org_id = ?"}
 	sel.args = []any{q.OrgID}
+	in := func(col string, vals []any) {
+		w = append(w, col+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")+")")
+		sel.args = append(sel.args, vals...)
+	}
+	// Every site or outcome is named as a list of values, neither with
+	// site_id != '*' nor with IN (SELECT ...): with either, the index
+	// lookup stops at that column and reads every day and month the
+	// rollups hold (12 weeks by site took 4 s at 1,000,000 sessions, 0.4 s
+	// with the lists).
 	switch {
 	case len(q.SiteIDs) > 0:
-		w = append(w, "site_id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(q.SiteIDs)), ", ")+")")
-		for _, id := range q.SiteIDs {
-			sel.args = append(sel.args, id)
+		sites := make([]any, len(q.SiteIDs))
+		for i, id := range q.SiteIDs {
+			sites[i] = id
 		}
+		in("site_id", sites)
 	case q.By == storage.DimSite || both:
-		// Every site named, not site_id != '*': a range on site_id would
-		// leave the time range out of the index's lookup (and read every
-		// day and month the rollups hold).
-		w = append(w, "site_id IN (SELECT site_id FROM dashboard_sites WHERE org_id = ?)")
-		sel.args = append(sel.args, q.OrgID)
+		in("site_id", sel.names.sites)
 	default:
 		w = append(w, "site_id = '*'")
 	}
@@ -190,11 +239,7 @@ func (sel *dashboardQuery) rows(q storage.DashboardQuery, key string) {
 		w = append(w, "outcome = ?")
 		sel.args = append(sel.args, q.Outcome)
 	case both:
-		// Every outcome named, for the same reason: the outcomes that
-		// ever counted are the values of the outcome metric's months.
-		w = append(w, `outcome IN (SELECT DISTINCT val FROM dashboard_counts
-			WHERE org_id = ? AND metric = 'outcome' AND dim = '' AND span = 1 AND site_id = '*' AND outcome = '*')`)
-		sel.args = append(sel.args, q.OrgID)
+		in("outcome", sel.names.outcomes)
 	default:
 		w = append(w, "outcome = '*'")
 	}
