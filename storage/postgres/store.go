@@ -78,9 +78,10 @@ type Store struct {
 }
 
 var (
-	_ storage.SessionStore   = (*Store)(nil)
-	_ storage.HistoryOutbox  = (*Store)(nil)
-	_ storage.HistoryApplier = (*Store)(nil)
+	_ storage.SessionStore        = (*Store)(nil)
+	_ storage.HistoryOutbox       = (*Store)(nil)
+	_ storage.HistoryApplier      = (*Store)(nil)
+	_ storage.SessionHistoryStore = (*Store)(nil)
 )
 
 // Open connects to the database at dsn (a postgres:// URL or a key=value
