@@ -18,10 +18,12 @@ import (
 )
 
 // SearchBackend is what SessionSearch drives: the session store, the
-// history search and the setters of storage.SessionHistoryStore, and a
-// session's summary.
+// history search and the setters of storage.SessionHistoryStore, a
+// session's summary, and the history applier that brings service reports
+// to headquarters.
 type SearchBackend interface {
 	FieldsBackend
+	storage.HistoryApplier
 	SearchSessions(ctx context.Context, q storage.SessionQuery) (storage.SessionPage, error)
 }
 
@@ -54,6 +56,7 @@ func SessionSearch(t *testing.T, suite SearchSuite) {
 	t.Run("RowContent", func(t *testing.T) { searchRowContent(t, suite) })
 	t.Run("BadInput", func(t *testing.T) { searchBadInput(t, suite) })
 	t.Run("FollowsWrites", func(t *testing.T) { searchFollowsWrites(t, suite) })
+	t.Run("ReportText", func(t *testing.T) { searchReportText(t, suite) })
 	t.Run("ListsSessionFields", func(t *testing.T) { searchListsSessionFields(t, suite.Open(t)) })
 	t.Run("Words", func(t *testing.T) { searchWords(t, suite) })
 	t.Run("ByteOrder", func(t *testing.T) { searchByteOrder(t, suite.Open(t)) })
@@ -518,6 +521,61 @@ func searchFollowsWrites(t *testing.T, suite SearchSuite) {
 	}
 }
 
+// searchReportText: at headquarters, a session is found by the text of
+// its service report that stands (body and field values), not by a
+// version an edit replaced or one that lost to a later edit, and no
+// longer once the report is deleted.
+func searchReportText(t *testing.T, suite SearchSuite) {
+	s := suite.Open(t)
+	ctx := context.Background()
+	for _, id := range []string{"c1", "c2"} {
+		if err := s.CreateSession(ctx, storage.Session{ID: id, OrgID: "o1", SiteID: "plant", CreatedBy: "u1", Name: "pump check", StartedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ss, err := s.Session(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply := func(seq int64, r storage.ServiceReport) {
+		t.Helper()
+		res, err := s.ApplyHistory(ctx, []storage.HistoryMessage{reportMessage(t, ss, seq, r)})
+		if err != nil || len(res.Rejected) != 0 {
+			t.Fatalf("apply report version %s: %+v, %v", r.VersionID, res, err)
+		}
+	}
+	expect := func(step, text string, want ...string) {
+		t.Helper()
+		if suite.CheckIndex != nil {
+			suite.CheckIndex(t, s)
+		}
+		if got := find(t, s, text); !slices.Equal(got, want) {
+			t.Errorf("%s: search %q: got %v, want %v", step, text, got, want)
+		}
+	}
+	at := t0.Add(time.Hour)
+	apply(1, reportVersion(1, "node-a", at, "Gearbox coupling worn"))
+	expect("written", "gearbox", "c1")
+	expect("written", "coupl", "c1")
+	expect("written", "p", "c1") // the field asset's "P-7"
+	expect("written", "pump gearbox", "c1")
+	expect("written", "pump", "c1", "c2")
+
+	apply(2, reportVersion(2, "node-a", at.Add(time.Minute), "Shaft realigned"))
+	// As late as node-a's v2, but "node-a" > "Node-b": v2 stands.
+	apply(1, reportVersion(1, "Node-b", at.Add(time.Minute), "Bearing noise"))
+	expect("edited", "gearbox")
+	expect("edited", "bearing")
+	expect("edited", "shaft", "c1")
+
+	deleted := reportVersion(3, "node-a", at.Add(2*time.Minute), "Shaft realigned")
+	deleted.Deleted, deleted.Fields = true, nil
+	apply(3, deleted)
+	expect("deleted", "shaft")
+	expect("deleted", "text")
+	expect("deleted", "pump", "c1", "c2")
+}
+
 // searchWords: how text splits into words and which term finds which
 // word, the same on every store: case and diacritics ignored on both
 // sides, every character that is neither a letter nor a digit a break
@@ -591,6 +649,8 @@ func searchByteOrder(t *testing.T, s SearchBackend) {
 		{ID: "a", Name: "Éclair", SiteID: "site-a"},
 		{ID: "_", Name: "banana", SiteID: "site_a"},
 		{ID: "A", Name: "Zebra", SiteID: "site-b"},
+		{ID: "e1", Name: "Ézra", SiteID: "site-c"}, // not lower-cased: "Ézra" < "éa" byte by byte
+		{ID: "e2", Name: "éa", SiteID: "site-c"},
 	} {
 		ss.OrgID, ss.CreatedBy, ss.StartedAt = "o1", "u1", t0
 		if err := s.CreateSession(ctx, ss); err != nil {
@@ -602,10 +662,11 @@ func searchByteOrder(t *testing.T, s SearchBackend) {
 		desc bool
 		want []string
 	}{
-		{storage.SortStart, false, []string{"A", "B", "_", "a", "b"}},
-		{storage.SortStart, true, []string{"b", "a", "_", "B", "A"}},
-		{storage.SortName, false, []string{"B", "b", "_", "A", "a"}},
-		{storage.SortSite, false, []string{"B", "a", "A", "b", "_"}},
+		{storage.SortStart, false, []string{"A", "B", "_", "a", "b", "e1", "e2"}},
+		{storage.SortStart, true, []string{"e2", "e1", "b", "a", "_", "B", "A"}},
+		{storage.SortName, false, []string{"B", "b", "_", "A", "a", "e1", "e2"}},
+		{storage.SortName, true, []string{"e2", "e1", "a", "A", "_", "b", "B"}},
+		{storage.SortSite, false, []string{"B", "a", "A", "b", "e1", "e2", "_"}},
 	} {
 		for _, limit := range []int{1, 2, 500} {
 			rows := pageAll(t, s, storage.SessionQuery{OrgID: "o1", Sort: c.sort, Desc: c.desc, Limit: limit})
