@@ -589,6 +589,9 @@ func searchWords(t *testing.T, suite SearchSuite) {
 		{ID: "w1", Name: "Café Müller", Goal: "ask bob@example.com about v1.5 in pump_log.txt"},
 		{ID: "w2", Name: "CAFE ÉCLAIR", Goal: "Ölwechsel, 2 Filter; x-ray"},
 		{ID: "w3", Name: "Straße naïve", Goal: "a b"},
+		// A word longer than a PostgreSQL lexeme may be does not stop
+		// the others being found.
+		{ID: "w4", Name: strings.Repeat("q", 3000) + " yak"},
 	} {
 		ss.OrgID, ss.SiteID, ss.CreatedBy, ss.StartedAt = "o1", "s1", "u1", t0
 		if err := s.CreateSession(ctx, ss); err != nil {
@@ -629,6 +632,7 @@ func searchWords(t *testing.T, suite SearchSuite) {
 		{"cafe pump", []string{"w1"}},
 		{"cafe zebra", nil},
 		{"ample", nil}, // a prefix, not a substring
+		{"yak", []string{"w4"}},
 	} {
 		got := find(t, s, c.text)
 		slices.Sort(got)

@@ -16,7 +16,9 @@
 -- address, a file name or "1.5" as one token, where FTS5 sees two or three
 -- words. Case and class are ICU's (und-x-icu), whatever the database's
 -- locale. search_words is the same function the query's words go through
--- (session_search.go).
+-- (session_search.go). A word longer than 2046 bytes, more than a tsvector
+-- lexeme holds (array_to_tsvector would keep it cut short), is left out;
+-- FTS5 keeps it.
 --
 -- Text sort keys and the id that breaks ties are COLLATE "C": byte order,
 -- as SQLite's BINARY, whatever the database's collation. The name sorts
@@ -27,7 +29,8 @@ CREATE EXTENSION IF NOT EXISTS unaccent;
 
 CREATE FUNCTION search_words(t text) RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-    RETURN array_remove(regexp_split_to_array(lower(unaccent('unaccent'::regdictionary, t) COLLATE "und-x-icu"), '[^[:alnum:]]+'), '');
+    RETURN ARRAY(SELECT w FROM unnest(regexp_split_to_array(lower(unaccent('unaccent'::regdictionary, t) COLLATE "und-x-icu"), '[^[:alnum:]]+')) AS w
+        WHERE w <> '' AND octet_length(w) <= 2046);
 
 CREATE FUNCTION session_search_doc(sid text) RETURNS tsvector
     LANGUAGE sql STABLE
