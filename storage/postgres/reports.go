@@ -81,12 +81,14 @@ const (
 	created_by, created_at, edited_by, edited_at, origin`
 )
 
-func scanReport(r pgx.Row) (storage.ServiceReport, error) {
+// scanReport reads reportColumns or versionColumns, then more, if the
+// query selects more.
+func scanReport(r pgx.Row, more ...any) (storage.ServiceReport, error) {
 	var rep storage.ServiceReport
 	var fields string
 	var created, edited int64
-	if err := r.Scan(&rep.VersionID, &rep.ID, &rep.OrgID, &rep.SiteID, &rep.SessionID, &rep.Version, &fields, &rep.Body,
-		&rep.Deleted, &rep.CreatedBy, &created, &rep.EditedBy, &edited, &rep.Origin); err != nil {
+	if err := r.Scan(append([]any{&rep.VersionID, &rep.ID, &rep.OrgID, &rep.SiteID, &rep.SessionID, &rep.Version, &fields, &rep.Body,
+		&rep.Deleted, &rep.CreatedBy, &created, &rep.EditedBy, &edited, &rep.Origin}, more...)...); err != nil {
 		return rep, err
 	}
 	rep.CreatedAt, rep.EditedAt = timeOf(&created), timeOf(&edited)

@@ -107,3 +107,12 @@ func TestHistoryApplier(t *testing.T) {
 		return s
 	})
 }
+
+// TestReportSearch runs the reports' search conformance suite, which
+// storage/sqlite runs too, on a PostgreSQL database.
+func TestReportSearch(t *testing.T) {
+	storagetest.ReportSearch(t, func(t *testing.T) storagetest.ReportSearchBackend {
+		s, _ := openTestStore(t)
+		return s
+	})
+}

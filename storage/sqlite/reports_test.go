@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"siteline/storage"
+	"siteline/storage/storagetest"
 )
 
 // reportAt is version v of report "r1" of session "s1", written at t; the
@@ -184,4 +185,13 @@ func TestServiceReportVersionsApplyAtHeadquarters(t *testing.T) {
 	if rs, _ := hq.SearchServiceReports(ctx, storage.ServiceReportQuery{OrgID: "o1", Text: "F1", Limit: 5}); len(rs) != 0 {
 		t.Errorf("headquarters finds a replaced fault: %v", reportIDs(rs))
 	}
+}
+
+// TestReportSearch runs the reports' search conformance suite, which
+// storage/postgres runs too, on a SQLite file.
+func TestReportSearch(t *testing.T) {
+	storagetest.ReportSearch(t, func(t *testing.T) storagetest.ReportSearchBackend {
+		s, _ := openTestStore(t)
+		return s
+	})
 }
