@@ -22,6 +22,20 @@
 // (storage.ErrInvalid; SQLite stores it), and an outbox sequence number
 // drawn by a transaction that then rolled back, which stays unused.
 //
+// The session and report searches match what SQLite's FTS5 matches with
+// PostgreSQL's own full-text machinery: a tsvector per session and per
+// report, kept by triggers and a generated column, words folded by the
+// unaccent extension (which migration 00008 creates: the role needs
+// CREATE on the database) and split where FTS5's unicode61 splits them.
+// What differs: unaccent's rules fold some letters FTS5 keeps (ß as "ss",
+// æ as "ae", ł as "l", ligatures), so "strasse" and "lodz" find "Straße"
+// and "Łódź" here and not in SQLite; a number that is not a digit is a
+// break (²) or spelled out (½ as "1 2") here and part of a word there, so
+// "x" finds "x²" here only; a word longer than 2046 bytes is not indexed; and a session or report whose distinct words pass a
+// tsvector's 1 MB cannot be written. The report search folds like the
+// session search, where SQLite's report index keeps the diacritics of a
+// letter that has several (remove_diacritics 1).
+//
 // Conventions: times are stored as BIGINT unix nanoseconds in UTC (NULL
 // for a zero time) and read back in UTC, as in the SQLite store (see
 // migrations/00001_sessions.sql for why not timestamptz). The schema is
