@@ -53,7 +53,7 @@ func (s *Store) SearchServiceReports(ctx context.Context, q storage.ServiceRepor
 	rows, _ := s.pool.Query(ctx, `SELECT r.version_id, r.id, r.org_id, r.site_id, r.session_id, r.version, r.fields::text, r.body,
 		r.deleted, r.created_by, r.created_at, r.edited_by, r.edited_at, r.origin, COALESCE(ss.name, '')
 		FROM service_reports r LEFT JOIN sessions ss ON ss.id = r.session_id
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY r.edited_at DESC, r.id COLLATE "C" LIMIT `+arg(q.Limit), args...)
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY r.edited_at DESC, r.id COLLATE "C" LIMIT `+arg(q.Limit), append([]any{pgx.QueryExecModeExec}, args...)...)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.ServiceReport, error) {
 		var name string
 		rep, err := scanReport(r, &name)

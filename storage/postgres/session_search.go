@@ -273,7 +273,10 @@ func (s *Store) runSearch(ctx context.Context, p searchPlan) (storage.SessionPag
 		ss  storage.SessionSummary
 		key any
 	}
-	rows, _ := s.pool.Query(ctx, query, args...)
+	// An unnamed statement (QueryExecModeExec) is planned for its values
+	// each time: a cached statement's generic plan would choose one way
+	// for a rare word and a common one alike.
+	rows, _ := s.pool.Query(ctx, query, append([]any{pgx.QueryExecModeExec}, args...)...)
 	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
 		var x row
 		var started, ended, solved *int64
