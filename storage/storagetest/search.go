@@ -493,6 +493,13 @@ func searchFollowsWrites(t *testing.T, suite SearchSuite) {
 	}
 	expect("coupling cracked", "c1")
 	expect("coupling intact")
+	// An escaped NUL in a chat line, which PostgreSQL text cannot hold,
+	// breaks words and stops nothing.
+	if err := s.AppendSessionEvent(ctx, storage.SessionEvent{ID: "e4", SessionID: "c1", At: t0, Kind: storage.EventChat,
+		Payload: []byte(`{"text":"gland\u0000seized"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	expect("gland seized", "c1")
 	// Another event's text is not the chat's.
 	if err := s.AppendSessionEvent(ctx, storage.SessionEvent{ID: "e3", SessionID: "c1", At: t0, Kind: storage.EventSnapshot,
 		Payload: []byte(`{"text":"quasar"}`)}); err != nil {

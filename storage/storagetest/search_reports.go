@@ -64,7 +64,7 @@ func ReportSearch(t *testing.T, open func(t *testing.T) ReportSearchBackend) {
 	apply(storage.ServiceReport{ID: "r1", VersionID: "r1-v2", SessionID: "c1", Version: 2, EditedAt: at(2),
 		Body: "Impeller worn, seal replaced", Fields: map[string]string{"asset": "Pump 4", "parts": "impeller"}})
 	apply(storage.ServiceReport{ID: "r2", VersionID: "r2-v1", SessionID: "c2", Version: 1, EditedAt: at(3),
-		Body: "Café CRÈME v1.5 in pump_log.txt", Fields: map[string]string{"x": "Ölwechsel"}})
+		Body: "Café CRÈME v1.5 in pump_log.txt", Fields: map[string]string{"x": "Ölwechsel", "y": "nut\x00bolt"}})
 	apply(storage.ServiceReport{ID: "r3", VersionID: "r3-v1", SessionID: "c3", Version: 1, EditedAt: at(4),
 		Body: "impeller", Fields: map[string]string{}})
 	apply(storage.ServiceReport{ID: "r4", VersionID: "r4-v1", SessionID: "c2", Version: 1, EditedAt: at(5),
@@ -107,6 +107,7 @@ func ReportSearch(t *testing.T, open func(t *testing.T) ReportSearchBackend) {
 		{"creme", []string{"r2-v1"}},
 		{"ölw", []string{"r2-v1"}},
 		{"olwechsel", []string{"r2-v1"}},
+		{"bolt", []string{"r2-v1"}},     // after a NUL, a field value's break between words
 		{"pump_log", []string{"r2-v1"}}, // a phrase of its parts
 		{"pump_l", []string{"r2-v1"}},
 		{"log_pump", nil}, // in that order only

@@ -32,12 +32,19 @@ CREATE FUNCTION search_words(t text) RETURNS text[]
     RETURN ARRAY(SELECT w FROM unnest(regexp_split_to_array(lower(unaccent('unaccent'::regdictionary, t) COLLATE "und-x-icu"), '[^[:alnum:]]+')) AS w
         WHERE w <> '' AND octet_length(w) <= 2046);
 
+-- nul_free is a JSON value with its escaped NULs (\u0000) as spaces: a
+-- NUL cannot be read out of JSON as PostgreSQL text, and FTS5's tokenizer
+-- takes it for a break between words.
+CREATE FUNCTION nul_free(j json) RETURNS json
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    RETURN replace(j::text, '\u0000', '\u0020')::json;
+
 CREATE FUNCTION session_search_doc(sid text) RETURNS tsvector
     LANGUAGE sql STABLE
     RETURN (SELECT array_to_tsvector(search_words(concat_ws(' ', s.name, s.goal, s.notes,
         (SELECT string_agg(p.display_name, ' ') FROM session_participants p WHERE p.session_id = s.id),
-        (SELECT string_agg(e.payload->>'text', ' ') FROM session_events e WHERE e.session_id = s.id AND e.kind = 'chat'),
-        (SELECT string_agg(r.body || ' ' || COALESCE((SELECT string_agg(f.value, ' ') FROM json_each_text(r.fields) f), ''), ' ')
+        (SELECT string_agg(nul_free(e.payload)->>'text', ' ') FROM session_events e WHERE e.session_id = s.id AND e.kind = 'chat'),
+        (SELECT string_agg(r.body || ' ' || COALESCE((SELECT string_agg(f.value, ' ') FROM json_each_text(nul_free(r.fields)) f), ''), ' ')
             FROM service_reports r WHERE r.session_id = s.id AND NOT r.deleted))))
         FROM sessions s WHERE s.id = sid);
 
@@ -118,4 +125,5 @@ DROP FUNCTION session_search_refresh();
 DROP INDEX sessions_search;
 ALTER TABLE sessions DROP COLUMN search;
 DROP FUNCTION session_search_doc(text);
+DROP FUNCTION nul_free(json);
 DROP FUNCTION search_words(text);

@@ -18,7 +18,7 @@ CREATE FUNCTION positioned_words(words text[], weight "char") RETURNS tsvector
 CREATE FUNCTION report_search_doc(body text, fields json) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN positioned_words(search_words(body), 'A')
-        || positioned_words(search_words((SELECT string_agg(f.value, ' ') FROM json_each_text(fields) f)), 'B');
+        || positioned_words(search_words((SELECT string_agg(f.value, ' ') FROM json_each_text(nul_free(fields)) f)), 'B');
 
 ALTER TABLE service_reports ADD COLUMN search tsvector NOT NULL
     GENERATED ALWAYS AS (CASE WHEN deleted THEN ''::tsvector ELSE report_search_doc(body, fields) END) STORED;
