@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -40,6 +41,10 @@ func init() {
 		})
 }
 
+// dashboardReadsAtOnce is how many of one dashboard's reads run at once:
+// half of the smallest read pool (store.go).
+const dashboardReadsAtOnce = 2
+
 // goalSep separates the goal from the outcome in the goal metric's value.
 const goalSep = "\x1f"
 
@@ -62,27 +67,59 @@ func (s *Store) DashboardCounts(ctx context.Context, q storage.DashboardQuery) (
 		return out, fmt.Errorf("dashboard: %w", err)
 	}
 	days := []piece{{span: spanDay, lo: sel.fromDay, hi: sel.toDay}}
-	reads := []struct {
-		metric, value, text string
-		pieces              []piece
-		into                *[]storage.DashboardCount
-	}{
-		{"n", "t", "''", days, &out.Days},
-		{"hour", "val", "''", sel.cover, &out.Hours},
-		{"outcome", "0", "val", sel.cover, &out.Outcomes},
-		{"people", "val", "''", sel.cover, &out.People},
-		{"tts", "val", "''", sel.cover, &out.ToSolve},
-		{"answer", "val", "''", sel.cover, &out.Answer},
-	}
-	for _, r := range reads {
-		if *r.into, err = s.dashboardSum(ctx, sel, r.pieces, r.metric, sel.group, r.value, r.text, ""); err != nil {
-			return out, fmt.Errorf("dashboard: %s: %w", r.metric, err)
+	sum := func(metric, value, text string, pieces []piece, into *[]storage.DashboardCount) func() error {
+		return func() (err error) {
+			*into, err = s.dashboardSum(ctx, sel, pieces, metric, sel.group, value, text, "")
+			return err
 		}
 	}
-	goals, err := s.dashboardSum(ctx, sel, sel.cover, "goal", "''", "0", "val",
-		fmt.Sprintf(" ORDER BY 4 DESC, 3 LIMIT %d", maxGoalRows))
-	if err != nil {
-		return out, fmt.Errorf("dashboard: goals: %w", err)
+	var goals []storage.DashboardCount
+	type read struct {
+		what string
+		read func() error
+	}
+	reads := []read{
+		{"n", sum("n", "t", "''", days, &out.Days)},
+		{"hour", sum("hour", "val", "''", sel.cover, &out.Hours)},
+		{"outcome", sum("outcome", "0", "val", sel.cover, &out.Outcomes)},
+		{"people", sum("people", "val", "''", sel.cover, &out.People)},
+		{"tts", sum("tts", "val", "''", sel.cover, &out.ToSolve)},
+		{"answer", sum("answer", "val", "''", sel.cover, &out.Answer)},
+		{"goals", func() (err error) {
+			goals, err = s.dashboardSum(ctx, sel, sel.cover, "goal", "''", "0", "val",
+				fmt.Sprintf(" ORDER BY 4 DESC, 3 LIMIT %d", maxGoalRows))
+			return err
+		}},
+	}
+	if q.TeamID == "" && q.LabelID == "" && q.UserID == "" && (q.By == storage.DimNone || q.By == storage.DimSite) {
+		reads = append(reads, read{"participants", func() (err error) {
+			out.Distinct, err = s.dashboardDistinct(ctx, q, sel)
+			return err
+		}})
+	}
+	// The reads are independent: they run dashboardReadsAtOnce at a time,
+	// each on a connection of the read pool, so a breakdown by user (the
+	// largest read) uses two cores and leaves the rest of the pool to
+	// other requests.
+	errs := make([]error, len(reads))
+	turn := make(chan struct{}, dashboardReadsAtOnce)
+	var wg sync.WaitGroup
+	for i, r := range reads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			turn <- struct{}{}
+			defer func() { <-turn }()
+			if err := r.read(); err != nil {
+				errs[i] = fmt.Errorf("dashboard: %s: %w", r.what, err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil { // the first: an ended context fails them all alike
+			return storage.DashboardCounts{}, err
+		}
 	}
 	for _, g := range goals {
 		goal, outcome, _ := strings.Cut(g.Text, goalSep)
@@ -90,11 +127,6 @@ func (s *Store) DashboardCounts(ctx context.Context, q storage.DashboardQuery) (
 	}
 	if out.Goals == nil {
 		out.Goals = []storage.DashboardCount{}
-	}
-	if q.TeamID == "" && q.LabelID == "" && q.UserID == "" && (q.By == storage.DimNone || q.By == storage.DimSite) {
-		if out.Distinct, err = s.dashboardDistinct(ctx, q, sel); err != nil {
-			return out, fmt.Errorf("dashboard: participants: %w", err)
-		}
 	}
 	return out, nil
 }
