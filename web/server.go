@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -31,6 +32,11 @@ type Server struct {
 	// conns are the HTTP connections not idle, closed by Shutdown when
 	// they outlast its grace (conns.go).
 	conns openConns
+	// listeners are the listeners Serve and ServeLocal were given; stopped
+	// is set by Shutdown, which closes them (see serve).
+	lnMu      sync.Mutex
+	listeners []net.Listener
+	stopped   bool
 	// uploads bounds the media uploads received at once (upload_slots.go).
 	uploads uploadSlots
 
@@ -186,7 +192,19 @@ func (s *Server) Serve(ln net.Listener) error { return s.serve(s.public, ln) }
 // ServeLocal accepts the admin socket's connections until Shutdown.
 func (s *Server) ServeLocal(ln net.Listener) error { return s.serve(s.local, ln) }
 
+// serve runs app on ln. fasthttp's shutdown closes only the listeners its
+// Serve has already registered: a Serve that starts just after Shutdown
+// would accept for ever. The server closes them itself, and a Serve that
+// comes after Shutdown returns at once.
 func (s *Server) serve(app *fiber.App, ln net.Listener) error {
+	s.lnMu.Lock()
+	if s.stopped {
+		s.lnMu.Unlock()
+		_ = ln.Close()
+		return nil
+	}
+	s.listeners = append(s.listeners, ln)
+	s.lnMu.Unlock()
 	err := app.Listener(ln)
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
@@ -214,6 +232,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	})
 	defer stopLate()
+	s.lnMu.Lock()
+	s.stopped = true
+	s.lnMu.Unlock()
+	// fasthttp's shutdown fails on a listener closed before it; the ones
+	// it never registered are closed after it.
+	defer func() {
+		s.lnMu.Lock()
+		defer s.lnMu.Unlock()
+		for _, ln := range s.listeners {
+			_ = ln.Close()
+		}
+	}()
 	defer s.endRequests()
 	var errs []error
 	if err := s.sockets.closeAll(ctx); err != nil {

@@ -121,3 +121,30 @@ func TestShutdownClosesConnectionsReadingAHalfRequest(t *testing.T) {
 		t.Fatalf("serve: %v", err)
 	}
 }
+
+// A Serve that starts as the node stops (its goroutine scheduled after
+// Shutdown) returns instead of accepting for ever: fasthttp's shutdown
+// closes only the listeners it has registered.
+func TestServeAfterShutdownReturns(t *testing.T) {
+	s, _, _, _ := loggedIn(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("serve after shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve after Shutdown still accepts")
+	}
+	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		t.Fatal("the listener given to Serve after Shutdown still accepts connections")
+	}
+}
