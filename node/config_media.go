@@ -240,15 +240,16 @@ func (c *Config) validateMedia() error {
 	if err := probe.Validate(); err != nil {
 		return bad("turn.allowed_peer_addrs", "%v", turnKeys(err))
 	}
+	// The entries open UDP addresses: only the relay's UDP listener can be
+	// looped into (a TCP listener of the same number is another socket).
 	for i, ap := range addrs {
-		for key, listen := range map[string]string{"turn.udp": c.TURN.UDP, "turn.tcp": c.TURN.TCP, "turn.tls": c.TURN.TLS} {
-			if l, err := netip.ParseAddrPort(listen); err == nil && l.Port() == ap.Port() &&
-				(l.Addr().Unmap() == ap.Addr().Unmap() || l.Addr().IsUnspecified()) {
-				return bad("turn.allowed_peer_addrs", "entry %d, %s, is the relay's own listener (%s)", i, ap, key)
-			}
-			if host, port, err := net.SplitHostPort(listen); err == nil && host == "" && port == fmt.Sprint(ap.Port()) {
-				return bad("turn.allowed_peer_addrs", "entry %d, %s, is the relay's own listener (%s)", i, ap, key)
-			}
+		listen := c.TURN.UDP
+		if l, err := netip.ParseAddrPort(listen); err == nil && l.Port() == ap.Port() &&
+			(l.Addr().Unmap() == ap.Addr().Unmap() || l.Addr().IsUnspecified()) {
+			return bad("turn.allowed_peer_addrs", "entry %d, %s, is the relay's own listener (turn.udp)", i, ap)
+		}
+		if host, port, err := net.SplitHostPort(listen); err == nil && host == "" && port == fmt.Sprint(ap.Port()) {
+			return bad("turn.allowed_peer_addrs", "entry %d, %s, is the relay's own listener (turn.udp)", i, ap)
 		}
 	}
 	return nil

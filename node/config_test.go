@@ -106,6 +106,20 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	}
 }
 
+// allowed_peer_addrs opens UDP addresses: one that shares its number with
+// the relay's TCP listener is another socket, and allowed (the SFU's media
+// port may draw the number of turn.tcp).
+func TestAllowedPeerAddrOnTheTCPListenersNumber(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	yaml := "turn:\n  tcp: 127.0.0.1:3479\n  allowed_peer_addrs: [\"127.0.0.1:3479\"]\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(file, nil, nil); err != nil {
+		t.Fatalf("LoadConfig = %v, want the UDP peer on turn.tcp's number accepted", err)
+	}
+}
+
 // The address a node gives out (in presence announcements, links, sign-on
 // redirects) is one other machines can open: public_url when set, else
 // the listener's address, with raft.advertise's host for a listener on

@@ -224,7 +224,7 @@ func (s *Server) ownAddrs() ([]netip.Addr, error) {
 		add(net.IP(a.AsSlice()))
 	}
 	add(net.ParseIP(s.cfg.RelayBindIP))
-	for _, a := range s.listenAddrs() {
+	for _, a := range append(s.listenAddrs("udp"), s.listenAddrs("tcp")...) {
 		add(net.IP(a.Addr().AsSlice()))
 	}
 	ifaddrs, err := net.InterfaceAddrs()
@@ -239,30 +239,35 @@ func (s *Server) ownAddrs() ([]netip.Addr, error) {
 	return own, nil
 }
 
-func (s *Server) listenAddrs() []netip.AddrPort {
+// listenAddrs lists the relay's own listeners on one transport: "udp", or
+// "tcp" for the TCP and TLS listeners.
+func (s *Server) listenAddrs(transport string) []netip.AddrPort {
 	var out []netip.AddrPort
-	if s.addrs.UDP != nil {
+	if transport == "udp" && s.addrs.UDP != nil {
 		out = append(out, s.addrs.UDP.AddrPort())
 	}
-	if s.addrs.TCP != nil {
+	if transport == "tcp" && s.addrs.TCP != nil {
 		out = append(out, s.addrs.TCP.AddrPort())
 	}
-	if s.addrs.TLS != nil {
+	if transport == "tcp" && s.addrs.TLS != nil {
 		out = append(out, s.addrs.TLS.AddrPort())
 	}
 	return out
 }
 
 // checkAllowedAddrs refuses an allowed exact address that is one of the
-// relay's own listeners, whatever the transport: a client could loop the
-// relay into itself.
+// relay's own listeners on the transport the list opens (UDP relays reach
+// AllowedPeerAddrs only, TCP relays AllowedTCPPeerAddrs only): a client
+// could loop the relay into itself. A UDP address that shares its number
+// with the TCP listener is another socket and stays allowed.
 func (s *Server) checkAllowedAddrs() error {
 	for _, list := range []struct {
-		name  string
-		addrs []netip.AddrPort
-	}{{"AllowedPeerAddrs", s.cfg.AllowedPeerAddrs}, {"AllowedTCPPeerAddrs", s.cfg.AllowedTCPPeerAddrs}} {
+		name      string
+		transport string
+		addrs     []netip.AddrPort
+	}{{"AllowedPeerAddrs", "udp", s.cfg.AllowedPeerAddrs}, {"AllowedTCPPeerAddrs", "tcp", s.cfg.AllowedTCPPeerAddrs}} {
 		for i, ap := range list.addrs {
-			for _, l := range s.listenAddrs() {
+			for _, l := range s.listenAddrs(list.transport) {
 				same := ap.Port() == l.Port() &&
 					(ap.Addr().Unmap() == l.Addr().Unmap() || l.Addr().Unmap().IsUnspecified())
 				if same {

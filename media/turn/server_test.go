@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -375,22 +376,43 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestAllowedAddrIsListener(t *testing.T) {
-	// Reserve a port, then free it for the relay's own TCP listener.
+	// Reserve a port number free on both transports, then give it to the
+	// relay's own listeners: UDP and TCP share the number.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().(*net.TCPAddr).AddrPort()
 	ln.Close()
-	s, err := New(Config{
-		ListenTCP: addr.String(), RelayBindIP: "127.0.0.1", Secret: []byte(testSecret),
-		AllowedPeerAddrs: []netip.AddrPort{addr},
-	})
-	if err != nil {
-		t.Fatal(err)
+	start := func(c Config) error {
+		c.RelayBindIP, c.Secret = "127.0.0.1", []byte(testSecret)
+		s, err := New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Shutdown(context.Background())
+		return s.Start(context.Background())
 	}
-	defer s.Shutdown(context.Background())
-	if err := s.Start(context.Background()); err == nil {
-		t.Fatal("Start accepted an AllowedPeerAddrs entry that is its own listener")
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		err  string // "" when Start succeeds
+	}{
+		{"udp peer on the udp listener", Config{ListenUDP: addr.String(), AllowedPeerAddrs: []netip.AddrPort{addr}}, "AllowedPeerAddrs[0]"},
+		{"tcp peer on the tcp listener", Config{ListenTCP: addr.String(), AllowedTCPPeerAddrs: []netip.AddrPort{addr}}, "AllowedTCPPeerAddrs[0]"},
+		// A UDP relay cannot reach a TCP socket: the same number on the
+		// other transport is another service (the SFU's media port, say).
+		{"udp peer on the tcp listener's number", Config{ListenTCP: addr.String(), AllowedPeerAddrs: []netip.AddrPort{addr}}, ""},
+		{"tcp peer on the udp listener's number", Config{ListenUDP: addr.String(), AllowedTCPPeerAddrs: []netip.AddrPort{addr}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := start(tc.cfg)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatalf("Start = %v, want it to start", err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err+": "+addr.String()+" is a TURN listener")):
+				t.Fatalf("Start = %v, want %s refused as a TURN listener", err, tc.err)
+			}
+		})
 	}
 }
