@@ -67,6 +67,9 @@ type Outbox interface {
 	// HistoryNotify fires after a commit that added outbox records.
 	HistoryNotify() <-chan struct{}
 	PendingHistory(ctx context.Context, limit int) ([]storage.HistoryOutboxRow, error)
+	// HistorySince lists the records above a sequence, published or not,
+	// in order (Config.ApplyOwn's reading).
+	HistorySince(ctx context.Context, after int64, limit int) ([]storage.HistoryOutboxRow, error)
 	MarkHistoryPublished(ctx context.Context, through int64, at time.Time) error
 	HistoryCounts(ctx context.Context, acked int64) (last, unpublished, unacked int64, err error)
 	PruneHistoryOutbox(ctx context.Context, through int64, before time.Time) (int64, error)
@@ -103,6 +106,13 @@ type Config struct {
 	Hub   bool
 	Bus   *bus.Bus
 	Store Store
+	// ApplyOwn applies the node's own outbox records to Store's Applier
+	// too, in outbox order from the Applier's mark for this node: the
+	// Applier is then a history store apart from the outbox's (a
+	// headquarters whose history lives on PostgreSQL, its calls written
+	// to its SQLite store first). The outbox keeps each record until it
+	// is applied there.
+	ApplyOwn bool
 	// Members lists the nodes of the Raft configuration (a hub sources
 	// each one's stream).
 	Members func(context.Context) ([]Member, error)
@@ -135,6 +145,9 @@ type Forwarder struct {
 	// published maps outbox sequences to the stream's, in order, for the
 	// records published since start and not yet purged (publishLoop's).
 	published []publishedMark
+	// ownApplied is, with Config.ApplyOwn, the highest outbox sequence
+	// applied to the Applier; -1 until read from its marks.
+	ownApplied atomic.Int64
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -156,6 +169,7 @@ func Start(ctx context.Context, cfg Config) (*Forwarder, error) {
 		log:     cfg.Logger.With("component", "history"),
 		subject: subjectPrefix + cfg.SiteID + "." + cfg.NodeID,
 	}
+	h.ownApplied.Store(-1)
 	if err := cfg.Bus.EnsureStream(ctx, Stream, []string{h.subject}); err != nil {
 		return nil, err
 	}
@@ -205,6 +219,9 @@ func (h *Forwarder) stop() {
 	if _, err := h.publishPending(ctx); err != nil {
 		h.log.Warn("history: records left in the outbox at shutdown; they are published at the next start", "err", err)
 	}
+	if _, err := h.applyOwnPending(ctx); err != nil {
+		h.log.Warn("history: own records left to apply at shutdown; they are applied at the next start", "err", err)
+	}
 	h.saveAcked(ctx)
 }
 
@@ -231,14 +248,20 @@ func (h *Forwarder) publishLoop() {
 	notify := h.cfg.Store.HistoryNotify()
 	for {
 		n, err := h.publishPending(h.ctx)
+		own, ownErr := h.applyOwnPending(h.ctx)
 		wait := time.Duration(0)
 		switch {
 		case h.ctx.Err() != nil:
 			return
-		case err != nil:
-			h.log.Warn("history: publish; retrying", "err", err)
+		case err != nil || ownErr != nil:
+			if err != nil {
+				h.log.Warn("history: publish; retrying", "err", err)
+			}
+			if ownErr != nil {
+				h.log.Warn("history: apply the node's own records; retrying", "err", ownErr)
+			}
 			wait = retryAfter
-		case n == batchSize:
+		case n == batchSize || own == batchSize:
 			continue // more are waiting
 		}
 		var retry <-chan time.Time
@@ -271,6 +294,45 @@ func (h *Forwarder) publishPending(ctx context.Context) (int, error) {
 	}
 	return done, perr
 }
+
+// applyOwnPending applies up to one batch of the node's own records to the
+// Applier, with Config.ApplyOwn, and returns how many. A record the
+// Applier rejects is kept in its rejected list like a plant's, and passed.
+func (h *Forwarder) applyOwnPending(ctx context.Context) (int, error) {
+	if !h.cfg.ApplyOwn {
+		return 0, nil
+	}
+	after := h.ownApplied.Load()
+	if after < 0 {
+		marks, err := h.cfg.Store.HistoryMarks(ctx)
+		if err != nil {
+			return 0, err
+		}
+		after = marks[h.cfg.NodeID]
+		h.ownApplied.Store(after)
+	}
+	rows, err := h.cfg.Store.HistorySince(ctx, after, batchSize)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	batch := make([]storage.HistoryMessage, len(rows))
+	for i, r := range rows {
+		batch[i] = storage.HistoryMessage{Origin: h.cfg.NodeID, Seq: r.Seq, Record: r.Record}
+	}
+	res, err := h.cfg.Store.ApplyHistory(ctx, batch)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range res.Rejected {
+		h.log.Error("history: own record rejected by the history store; kept in history_rejected", "seq", r.Seq, "id", r.ID, "reason", r.Reason)
+	}
+	h.ownApplied.Store(rows[len(rows)-1].Seq)
+	return len(rows), nil
+}
+
+// OwnApplied is, with Config.ApplyOwn, the highest of the node's outbox
+// sequences applied to the history store; -1 before the first reading.
+func (h *Forwarder) OwnApplied() int64 { return h.ownApplied.Load() }
 
 // publish stores rows in the node's stream one after the other, each
 // acknowledged before the next goes, so the stream holds them in outbox
@@ -306,6 +368,10 @@ func (h *Forwarder) chores() {
 			// here, and kept Keep for a voter that joins.
 			through = math.MaxInt64
 		}
+	}
+	if h.cfg.ApplyOwn {
+		// A record leaves the outbox only once the history store holds it.
+		through = min(through, h.ownApplied.Load())
 	}
 	if n, err := h.cfg.Store.PruneHistoryOutbox(ctx, through, h.cfg.Now().Add(-Keep)); err != nil {
 		h.log.Warn("history: prune outbox", "err", err)

@@ -123,6 +123,37 @@ func TestForwarderStartsFromTheSavedMark(t *testing.T) {
 	}
 }
 
+// TestForwarderAppliesItsOwnRecords: with ApplyOwn, the node's own
+// records reach its Applier in outbox order from the Applier's mark for
+// the node (those below it are not applied again), published or not, and
+// the ones written while it runs follow.
+func TestForwarderAppliesItsOwnRecords(t *testing.T) {
+	ctx := testContext(t)
+	b := startBus(t, bus.Config{ServerName: "hq1"})
+	store := newFakeStore()
+	store.add(4)
+	store.marks["hq1"] = 2 // applied before a restart
+	f, err := Start(ctx, Config{NodeID: "hq1", SiteID: "hq", Bus: b, Store: store, ApplyOwn: true, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Stop)
+	store.add(3)
+	eventually(t, 10*time.Second, "own records applied", func() bool { return f.OwnApplied() == 7 })
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	var seqs []int64
+	for _, m := range store.applied {
+		if m.Origin != "hq1" {
+			t.Errorf("applied %+v, want origin hq1", m)
+		}
+		seqs = append(seqs, m.Seq)
+	}
+	if fmt.Sprint(seqs) != "[3 4 5 6 7]" {
+		t.Errorf("applied sequences %v, want [3 4 5 6 7]", seqs)
+	}
+}
+
 // TestHubAppliesAndAcknowledges: a hub sources a plant's stream over the
 // leaf link, applies its records in order and acknowledges them, so the
 // plant's backlog, asked over the link, drains to zero; the hub's own

@@ -65,6 +65,18 @@ func (s *fakeStore) PendingHistory(_ context.Context, limit int) ([]storage.Hist
 	return rows, nil
 }
 
+func (s *fakeStore) HistorySince(_ context.Context, after int64, limit int) ([]storage.HistoryOutboxRow, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var rows []storage.HistoryOutboxRow
+	for _, r := range s.outbox {
+		if r.Seq > after && len(rows) < limit {
+			rows = append(rows, r)
+		}
+	}
+	return rows, nil
+}
+
 func (s *fakeStore) MarkHistoryPublished(_ context.Context, through int64, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

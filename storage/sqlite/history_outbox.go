@@ -185,3 +185,61 @@ func (s *Store) PruneHistoryOutbox(ctx context.Context, through int64, before ti
 	}
 	return n, nil
 }
+
+// HistorySince lists up to limit records with a sequence above after,
+// published or not, in sequence order: the reading of a second consumer of
+// the outbox that keeps its own position (a node whose own history is
+// applied to a history store of its own, such as PostgreSQL). Sequence
+// order is commit order here, as the store has one writer.
+func (s *Store) HistorySince(ctx context.Context, after int64, limit int) ([]storage.HistoryOutboxRow, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("history since %d: %w", after, &storage.ValidationError{Field: "limit", Problem: "must be positive"})
+	}
+	out, err := collect(ctx, s.read, func(r *sql.Rows) (storage.HistoryOutboxRow, error) {
+		var row storage.HistoryOutboxRow
+		var rec string
+		err := r.Scan(&row.Seq, &row.ID, &row.Kind, &rec, timeDest{&row.CreatedAt}, optTimeDest{&row.PublishedAt})
+		row.Record = json.RawMessage(rec)
+		return row, err
+	}, `SELECT seq, id, kind, record, created_at, published_at FROM history_outbox
+		WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("history since %d: %w", after, err)
+	}
+	return out, nil
+}
+
+// EnqueueHistory adds records written elsewhere to the outbox, in order
+// and in one transaction, under new sequence numbers; a record whose id
+// the outbox holds already is skipped, so a copy interrupted and redone
+// adds each once. It returns how many it added. A node whose history
+// store is PostgreSQL moves the records that store wrote here, so that
+// its one outbox forwards them.
+func (s *Store) EnqueueHistory(ctx context.Context, rows []storage.HistoryOutboxRow) (int, error) {
+	added := 0
+	err := s.historyTx(ctx, func(tx *sql.Tx) error {
+		for _, r := range rows {
+			if r.ID == "" || !json.Valid(r.Record) {
+				return fmt.Errorf("record %q: %w", r.ID, &storage.ValidationError{Field: "record", Problem: "needs an id and a JSON record"})
+			}
+			// Not ON CONFLICT DO NOTHING: an insert it ignores still
+			// draws a sequence number, and the outbox's are gapless.
+			res, err := tx.ExecContext(ctx, `INSERT INTO history_outbox (id, kind, record, created_at)
+				SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM history_outbox WHERE id = ?)`,
+				r.ID, r.Kind, string(r.Record), nanos(r.CreatedAt), r.ID)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			added += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("enqueue history: %w", err)
+	}
+	return added, nil
+}

@@ -81,6 +81,63 @@ func TestHistoryNotify(t *testing.T) {
 	}
 }
 
+// TestHistorySinceAndEnqueue: a second reader of the outbox reads every
+// record above its position, published or not, in order; records written
+// elsewhere join the outbox once each, under new sequences, and wake the
+// publisher.
+func TestHistorySinceAndEnqueue(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := context.Background()
+	recordPlantHistory(t, s, "c1")
+	all, err := s.HistorySince(ctx, 0, 1000)
+	if err != nil || len(all) < 3 {
+		t.Fatalf("HistorySince(0) = %d rows, %v", len(all), err)
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].Seq <= all[i-1].Seq {
+			t.Fatalf("rows out of order: %d after %d", all[i].Seq, all[i-1].Seq)
+		}
+	}
+	if err := s.MarkHistoryPublished(ctx, all[1].Seq, t0); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := s.HistorySince(ctx, all[0].Seq, 2)
+	if err != nil || len(rest) != 2 || rest[0].ID != all[1].ID || rest[0].PublishedAt == nil || rest[1].ID != all[2].ID {
+		t.Fatalf("HistorySince(first, 2) = %+v, %v; want the 2nd (published) and 3rd records", rest, err)
+	}
+	if _, err := s.HistorySince(ctx, 0, 0); !errors.Is(err, storage.ErrInvalid) {
+		t.Errorf("HistorySince with limit 0 = %v, want invalid", err)
+	}
+
+	<-s.HistoryNotify() // the wake-up of recordPlantHistory
+	moved := []storage.HistoryOutboxRow{
+		{ID: "pg-1", Kind: storage.HistoryFields, Record: []byte(`{"id":"pg-1","kind":"session.fields"}`), CreatedAt: t0},
+		{ID: "pg-2", Kind: storage.HistoryFields, Record: []byte(`{"id":"pg-2","kind":"session.fields"}`), CreatedAt: t0},
+	}
+	if n, err := s.EnqueueHistory(ctx, moved); err != nil || n != 2 {
+		t.Fatalf("EnqueueHistory = %d, %v; want 2 added", n, err)
+	}
+	select {
+	case <-s.HistoryNotify():
+	default:
+		t.Error("enqueued records did not wake the publisher")
+	}
+	if n, err := s.EnqueueHistory(ctx, moved); err != nil || n != 0 {
+		t.Fatalf("EnqueueHistory again = %d, %v; want 0 added", n, err)
+	}
+	tail, err := s.HistorySince(ctx, all[len(all)-1].Seq, 10)
+	if err != nil || len(tail) != 2 || tail[0].ID != "pg-1" || tail[1].ID != "pg-2" || string(tail[1].Record) != string(moved[1].Record) {
+		t.Fatalf("after enqueue, HistorySince = %+v, %v", tail, err)
+	}
+	last, _, _, err := s.HistoryCounts(ctx, 0)
+	if err != nil || last != tail[1].Seq {
+		t.Fatalf("last = %d, %v; want %d", last, err, tail[1].Seq)
+	}
+	if _, err := s.EnqueueHistory(ctx, []storage.HistoryOutboxRow{{ID: "bad", Record: []byte("{")}}); !errors.Is(err, storage.ErrInvalid) {
+		t.Errorf("a record that is not JSON = %v, want invalid", err)
+	}
+}
+
 func TestListSessionsFilters(t *testing.T) {
 	s, _ := openTestStore(t)
 	ctx := context.Background()
