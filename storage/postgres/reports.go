@@ -111,6 +111,18 @@ func (s *Store) ServiceReport(ctx context.Context, orgID, id string) (storage.Se
 	return r, nil
 }
 
+// SessionServiceReports lists a session's reports that are not deleted,
+// the earliest first.
+func (s *Store) SessionServiceReports(ctx context.Context, orgID, sessionID string) ([]storage.ServiceReport, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+reportColumns+` FROM service_reports
+		WHERE session_id = $1 AND org_id = $2 AND NOT deleted ORDER BY created_at, id COLLATE "C"`, sessionID, orgID)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.ServiceReport, error) { return scanReport(r) })
+	if err != nil {
+		return nil, fmt.Errorf("service reports of session %s: %w", sessionID, err)
+	}
+	return out, nil
+}
+
 // ServiceReportVersions returns every version of a report, the earliest
 // first.
 func (s *Store) ServiceReportVersions(ctx context.Context, orgID, id string) ([]storage.ServiceReport, error) {

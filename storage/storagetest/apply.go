@@ -34,6 +34,7 @@ type ApplierBackend interface {
 	// reports back.
 	ServiceReport(ctx context.Context, orgID, id string) (storage.ServiceReport, error)
 	ServiceReportVersions(ctx context.Context, orgID, id string) ([]storage.ServiceReport, error)
+	SessionServiceReports(ctx context.Context, orgID, sessionID string) ([]storage.ServiceReport, error)
 }
 
 // HistoryApplier tests storage.HistoryApplier, for the records of

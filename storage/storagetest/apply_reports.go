@@ -100,6 +100,16 @@ func applyServiceReports(t *testing.T, open func(t *testing.T) ApplierBackend) {
 			if _, err := hq.ServiceReport(ctx, "o2", "rep1"); !errors.Is(err, storage.ErrNotFound) {
 				t.Errorf("another organisation reads the report: %v", err)
 			}
+			// The session's list holds the report while it stands, not
+			// once deleted, and nothing for another organisation.
+			list, err := hq.SessionServiceReports(ctx, "o1", "c1")
+			if err != nil || len(list) != map[bool]int{true: 0, false: 1}[want.Deleted] ||
+				len(list) == 1 && !reflect.DeepEqual(list[0], want) {
+				t.Errorf("session c1's reports = %+v %v, want the standing one unless deleted", list, err)
+			}
+			if list, err := hq.SessionServiceReports(ctx, "o2", "c1"); err != nil || len(list) != 0 {
+				t.Errorf("another organisation lists session c1's reports: %+v %v", list, err)
+			}
 		})
 	}
 
