@@ -25,12 +25,13 @@ import (
 // caller retries.
 func (s *Store) ApplyHistory(ctx context.Context, batch []storage.HistoryMessage) (storage.HistoryApplied, error) {
 	var out storage.HistoryApplied
+	var deletions bool
 	now := time.Now().UTC()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		out = storage.HistoryApplied{}
+		out, deletions = storage.HistoryApplied{}, false
 		marks := map[string]int64{}
 		for _, m := range batch {
-			var id string
+			var id, kind string
 			var err error
 			if m.Origin == "" || m.Seq <= 0 {
 				err = &storage.ValidationError{Field: "origin", Problem: "and a positive seq are required"}
@@ -40,12 +41,13 @@ func (s *Store) ApplyHistory(ctx context.Context, batch []storage.HistoryMessage
 				// alone and the transaction goes on.
 				err = pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
 					var err error
-					id, err = s.applyHistoryRecord(ctx, sp, m.Origin, m.Record)
+					id, kind, err = s.applyHistoryRecord(ctx, sp, m.Origin, m.Record)
 					return err
 				})
 			}
 			if err == nil {
 				out.Applied++
+				deletions = deletions || kind == storage.HistoryMediaDeleted
 				continue
 			}
 			if !deterministic(err) {
@@ -71,6 +73,11 @@ func (s *Store) ApplyHistory(ctx context.Context, batch []storage.HistoryMessage
 	if err != nil {
 		return storage.HistoryApplied{}, fmt.Errorf("apply %d history records: %w", len(batch), err)
 	}
+	if deletions {
+		// The sweeper removes the bytes headquarters holds of what the
+		// deletions removed, once they are committed.
+		s.notifyDeletion()
+	}
 	return out, nil
 }
 
@@ -84,16 +91,16 @@ func deterministic(err error) bool {
 }
 
 // applyHistoryRecord decodes, checks and applies one record, and returns
-// its id.
-func (s *Store) applyHistoryRecord(ctx context.Context, tx pgx.Tx, origin string, raw json.RawMessage) (string, error) {
+// its id and kind.
+func (s *Store) applyHistoryRecord(ctx context.Context, tx pgx.Tx, origin string, raw json.RawMessage) (string, string, error) {
 	var rec storage.HistoryRecord
 	if err := json.Unmarshal(raw, &rec); err != nil {
-		return "", fmt.Errorf("decode history record: %v: %w", err, storage.ErrInvalid)
+		return "", "", fmt.Errorf("decode history record: %v: %w", err, storage.ErrInvalid)
 	}
 	if err := validRecord(rec); err != nil {
-		return rec.ID, fmt.Errorf("history record %s (%s): %w", rec.ID, rec.Kind, err)
+		return rec.ID, rec.Kind, fmt.Errorf("history record %s (%s): %w", rec.ID, rec.Kind, err)
 	}
-	return rec.ID, s.applyRecord(ctx, tx, origin, rec)
+	return rec.ID, rec.Kind, s.applyRecord(ctx, tx, origin, rec)
 }
 
 // applyRecord applies one checked record that origin sent.

@@ -43,26 +43,36 @@ func enqueueHistory(ctx context.Context, tx pgx.Tx, at time.Time, rec storage.Hi
 // session as it stands in tx, and the given participant and event.
 func enqueueSessionRecord(ctx context.Context, tx pgx.Tx, kind, id, sessionID string, at time.Time,
 	participantID, eventID string) error {
-	ss, err := sessionIn(ctx, tx, sessionID)
+	rec, err := sessionRecord(ctx, tx, kind, id, sessionID, participantID, eventID)
 	if err != nil {
 		return err
+	}
+	return enqueueHistory(ctx, tx, at, rec)
+}
+
+// sessionRecord is the record of kind about session sessionID as it
+// stands in tx, with the given participant and event ("" for none).
+func sessionRecord(ctx context.Context, tx pgx.Tx, kind, id, sessionID, participantID, eventID string) (storage.HistoryRecord, error) {
+	ss, err := sessionIn(ctx, tx, sessionID)
+	if err != nil {
+		return storage.HistoryRecord{}, err
 	}
 	rec := storage.HistoryRecord{ID: id, Kind: kind, Session: &ss}
 	if participantID != "" {
 		p, err := participantIn(ctx, tx, participantID)
 		if err != nil {
-			return err
+			return rec, err
 		}
 		rec.Participant = &p
 	}
 	if eventID != "" {
 		ev, err := eventIn(ctx, tx, eventID)
 		if err != nil {
-			return err
+			return rec, err
 		}
 		rec.Event = &ev
 	}
-	return enqueueHistory(ctx, tx, at, rec)
+	return rec, nil
 }
 
 // PendingHistory lists up to limit unpublished records in sequence order.

@@ -63,9 +63,7 @@ func applyMediaRows(ctx context.Context, tx pgx.Tx, origin string, rec storage.H
 // applyDeletion applies a forwarded deletion: kept (the first deletion of
 // a row is the one kept), and the row, if it is here, tombstoned.
 func applyDeletion(ctx context.Context, tx pgx.Tx, d storage.MediaDeletion) error {
-	if err := exec(ctx, tx, `INSERT INTO media_deletions (id, what, session_id, org_id, kind, name, sha256,
-		deleted_at, deleted_by, by_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-		d.ID, d.What, d.SessionID, d.OrgID, d.Kind, d.Name, d.SHA256, nanos(d.At), d.By, d.ByName); err != nil {
+	if err := keepDeletion(ctx, tx, d); err != nil {
 		return err
 	}
 	return tombstone(ctx, tx, d)
@@ -154,66 +152,68 @@ func validMediaRows(rec storage.HistoryRecord) error {
 const mediaColumns = `id, session_id, org_id, kind, name, blob_key, content_type, size, sha256, annotations::text,
 	created_by, created_at, participant_id, of_participant, origin, deleted_at, deleted_by`
 
-// Media returns one media row, a tombstone included, or
-// storage.ErrNotFound.
-func (s *Store) Media(ctx context.Context, id string) (storage.Media, error) {
+func scanMedia(r pgx.Row) (storage.Media, error) {
 	var m storage.Media
 	var annotations *string
 	var created int64
 	var deleted *int64
-	err := s.pool.QueryRow(ctx, `SELECT `+mediaColumns+` FROM media WHERE id = $1`, id).Scan(
-		&m.ID, &m.SessionID, &m.OrgID, &m.Kind, &m.Name, &m.BlobKey, &m.ContentType, &m.Size, &m.SHA256,
+	err := r.Scan(&m.ID, &m.SessionID, &m.OrgID, &m.Kind, &m.Name, &m.BlobKey, &m.ContentType, &m.Size, &m.SHA256,
 		&annotations, &m.CreatedBy, &created, &m.Participant, &m.Of, &m.Origin, &deleted, &m.DeletedBy)
+	if annotations != nil {
+		m.Annotations = json.RawMessage(*annotations)
+	}
+	m.CreatedAt, m.DeletedAt = timeOf(&created), optTimeOf(deleted)
+	return m, err
+}
+
+// Media returns one media row, a tombstone included, or
+// storage.ErrNotFound.
+func (s *Store) Media(ctx context.Context, id string) (storage.Media, error) {
+	m, err := scanMedia(s.pool.QueryRow(ctx, `SELECT `+mediaColumns+` FROM media WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return m, fmt.Errorf("media %s: %w", id, storage.ErrNotFound)
 	}
 	if err != nil {
 		return m, fmt.Errorf("media %s: %w", id, err)
 	}
-	if annotations != nil {
-		m.Annotations = json.RawMessage(*annotations)
-	}
-	m.CreatedAt, m.DeletedAt = timeOf(&created), optTimeOf(deleted)
 	return m, nil
 }
 
 const recordingColumns = `id, session_id, org_id, blob_key, content_type, size, sha256, status, started_by,
 	started_at, ended_at, name, duration_ms, tracks::text, participant_id, origin, deleted_at, deleted_by`
 
-// Recording returns one recording, a tombstone included (status
-// deleted), or storage.ErrNotFound.
-func (s *Store) Recording(ctx context.Context, id string) (storage.Recording, error) {
+func scanRecording(row pgx.Row) (storage.Recording, error) {
 	var r storage.Recording
 	var tracks string
 	var started int64
 	var ended, deleted *int64
-	err := s.pool.QueryRow(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE id = $1`, id).Scan(
-		&r.ID, &r.SessionID, &r.OrgID, &r.BlobKey, &r.ContentType, &r.Size, &r.SHA256, &r.Status, &r.StartedBy,
+	err := row.Scan(&r.ID, &r.SessionID, &r.OrgID, &r.BlobKey, &r.ContentType, &r.Size, &r.SHA256, &r.Status, &r.StartedBy,
 		&started, &ended, &r.Name, &r.DurationMS, &tracks, &r.Participant, &r.Origin, &deleted, &r.DeletedBy)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return r, fmt.Errorf("recording %s: %w", id, storage.ErrNotFound)
-	}
 	if err == nil {
 		err = json.Unmarshal([]byte(tracks), &r.Tracks)
+	}
+	r.StartedAt, r.EndedAt, r.DeletedAt = timeOf(&started), optTimeOf(ended), optTimeOf(deleted)
+	return r, err
+}
+
+// Recording returns one recording, a tombstone included (status
+// deleted), or storage.ErrNotFound.
+func (s *Store) Recording(ctx context.Context, id string) (storage.Recording, error) {
+	r, err := scanRecording(s.pool.QueryRow(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, fmt.Errorf("recording %s: %w", id, storage.ErrNotFound)
 	}
 	if err != nil {
 		return r, fmt.Errorf("recording %s: %w", id, err)
 	}
-	r.StartedAt, r.EndedAt, r.DeletedAt = timeOf(&started), optTimeOf(ended), optTimeOf(deleted)
 	return r, nil
 }
 
 // SessionDeletions lists a session's deleted media and recordings.
 func (s *Store) SessionDeletions(ctx context.Context, sessionID string) ([]storage.MediaDeletion, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT id, what, session_id, org_id, kind, name, sha256, deleted_at, deleted_by, by_name
-		FROM media_deletions WHERE session_id = $1 ORDER BY deleted_at, id`, sessionID)
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.MediaDeletion, error) {
-		var d storage.MediaDeletion
-		var at int64
-		err := r.Scan(&d.ID, &d.What, &d.SessionID, &d.OrgID, &d.Kind, &d.Name, &d.SHA256, &at, &d.By, &d.ByName)
-		d.At = timeOf(&at)
-		return d, err
-	})
+	rows, _ := s.pool.Query(ctx, `SELECT `+deletionColumns+` FROM media_deletions
+		WHERE session_id = $1 ORDER BY deleted_at, id`, sessionID)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.MediaDeletion, error) { return scanDeletion(r) })
 	if err != nil {
 		return nil, fmt.Errorf("deleted media of session %s: %w", sessionID, err)
 	}

@@ -116,3 +116,45 @@ func TestReportSearch(t *testing.T) {
 		return s
 	})
 }
+
+// TestMedia runs the session media's conformance suite, which
+// storage/sqlite runs too, on PostgreSQL databases.
+func TestMedia(t *testing.T) {
+	storagetest.Media(t, func(t *testing.T) storagetest.MediaBackend {
+		s, _ := openTestStoreWith(t, Options{Labels: labelList(storagetest.Labels)})
+		return s
+	})
+}
+
+// TestLastCalls runs the last calls' conformance suite, which
+// storage/sqlite runs too, on a PostgreSQL database, with
+// storagetest.Users as the organisation data's users.
+func TestLastCalls(t *testing.T) {
+	storagetest.LastCalls(t, func(t *testing.T) storagetest.PeopleBackend {
+		s, _ := openTestStoreWith(t, Options{Users: userList(storagetest.Users)})
+		return s
+	})
+}
+
+// userList is organisation data's users, as the node's SQLite store
+// would list them.
+type userList []storage.User
+
+func (l userList) Users(_ context.Context, orgID string) ([]storage.User, error) {
+	var out []storage.User
+	for _, u := range l {
+		if u.OrgID == orgID {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// TestLastCallsNeedOrgData: without a way to list an organisation's users
+// LastCalls fails, saying why, rather than answering nothing.
+func TestLastCallsNeedOrgData(t *testing.T) {
+	s, _ := openTestStore(t)
+	if calls, err := s.LastCalls(context.Background(), "o1"); err == nil || !strings.Contains(err.Error(), "Options.Users") {
+		t.Errorf("LastCalls = %v, %v; want an error naming Options.Users", calls, err)
+	}
+}

@@ -6,12 +6,15 @@
 // It holds site data only: sessions with their participants, events and
 // the fields set after the call, audit events, the history outbox, and at
 // headquarters what the history applier applied, its marks and what it
-// rejected, the rows (not the bytes) of the media and recordings other
-// nodes forwarded, with their deletions, and their service reports'
-// versions. Organisation data (orgs, users, teams, labels) stays in the
-// node's SQLite store, which Raft writes; this database refers to it by
-// id, without foreign keys, and reads an organisation's labels through
-// Options.Labels.
+// rejected, the rows (not the bytes) of the media and recordings, those
+// other nodes forwarded and its own, with their deletions and the queue
+// of deletions whose bytes the blob sweeper has still to remove
+// (DeletionNotify wakes it after a deletion made here or applied), and
+// the service reports' versions. Organisation data (orgs, users, teams,
+// labels) stays in the node's SQLite store, which Raft writes; this
+// database refers to it by id, without foreign keys, and reads what it
+// needs of it through Options: an organisation's labels (Options.Labels)
+// and its users, whose last calls LastCalls reads (Options.Users).
 //
 // Where PostgreSQL differs from SQLite underneath, the store keeps
 // SQLite's behaviour: the ids lists are ordered by (participants', audit
@@ -80,6 +83,9 @@ type Options struct {
 	// the history applier check a session's labels against. Without it,
 	// a change that sets labels fails (clearing them works).
 	Labels OrgLabels
+	// Users lists each organisation's users, whose last calls LastCalls
+	// reads. Without it, LastCalls fails.
+	Users OrgUsers
 }
 
 // Store is the session history on one PostgreSQL database. It is safe for
@@ -89,6 +95,9 @@ type Store struct {
 	server string // host:port and database, for errors (never the password)
 	logger *slog.Logger
 	labels OrgLabels
+	users  OrgUsers
+	// deletionCh wakes the media sweeper (see DeletionNotify).
+	deletionCh chan struct{}
 }
 
 var (
@@ -135,6 +144,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		server: fmt.Sprintf("%s database %s", net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))), cfg.ConnConfig.Database),
 		logger: opts.Logger.With("component", "storage.postgres"),
 		labels: opts.Labels,
+		users:  opts.Users,
+
+		deletionCh: make(chan struct{}, 1),
 	}
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

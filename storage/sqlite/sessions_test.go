@@ -74,3 +74,35 @@ func TestHistoryApplier(t *testing.T) {
 		return s
 	})
 }
+
+// usersCommand puts users; their organisations must be there.
+func usersCommand(users []storage.User) storage.Command {
+	var puts []storage.Change
+	for _, u := range users {
+		puts = append(puts, storage.Change{Op: storage.OpPutUser, User: &u})
+	}
+	return cmd(puts...)
+}
+
+// TestMedia runs the session media's conformance suite, which
+// storage/postgres runs too, on SQLite files whose organisation data
+// holds storagetest.Labels.
+func TestMedia(t *testing.T) {
+	storagetest.Media(t, func(t *testing.T) storagetest.MediaBackend {
+		s, _ := openTestStore(t)
+		mustApply(t, s, 1, labelsCommand(storagetest.Labels))
+		return s
+	})
+}
+
+// TestLastCalls runs the last calls' conformance suite, which
+// storage/postgres runs too, on a SQLite file whose organisation data
+// holds storagetest.Users.
+func TestLastCalls(t *testing.T) {
+	storagetest.LastCalls(t, func(t *testing.T) storagetest.PeopleBackend {
+		s, _ := openTestStore(t)
+		mustApply(t, s, 1, labelsCommand(storagetest.Labels))
+		mustApply(t, s, 2, usersCommand(storagetest.Users))
+		return s
+	})
+}
