@@ -146,8 +146,11 @@ type Forwarder struct {
 	// records published since start and not yet purged (publishLoop's).
 	published []publishedMark
 	// ownApplied is, with Config.ApplyOwn, the highest outbox sequence
-	// applied to the Applier; -1 until read from its marks.
+	// applied to the Applier; -1 until read from its marks. ownRose is
+	// closed, and replaced, each time it rises.
 	ownApplied atomic.Int64
+	ownMu      sync.Mutex
+	ownRose    chan struct{}
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -170,6 +173,7 @@ func Start(ctx context.Context, cfg Config) (*Forwarder, error) {
 		subject: subjectPrefix + cfg.SiteID + "." + cfg.NodeID,
 	}
 	h.ownApplied.Store(-1)
+	h.ownRose = make(chan struct{})
 	if err := cfg.Bus.EnsureStream(ctx, Stream, []string{h.subject}); err != nil {
 		return nil, err
 	}
@@ -309,7 +313,7 @@ func (h *Forwarder) applyOwnPending(ctx context.Context) (int, error) {
 			return 0, err
 		}
 		after = marks[h.cfg.NodeID]
-		h.ownApplied.Store(after)
+		h.setOwnApplied(after)
 	}
 	rows, err := h.cfg.Store.HistorySince(ctx, after, batchSize)
 	if err != nil || len(rows) == 0 {
@@ -326,8 +330,34 @@ func (h *Forwarder) applyOwnPending(ctx context.Context) (int, error) {
 	for _, r := range res.Rejected {
 		h.log.Error("history: own record rejected by the history store; kept in history_rejected", "seq", r.Seq, "id", r.ID, "reason", r.Reason)
 	}
-	h.ownApplied.Store(rows[len(rows)-1].Seq)
+	h.setOwnApplied(rows[len(rows)-1].Seq)
 	return len(rows), nil
+}
+
+func (h *Forwarder) setOwnApplied(seq int64) {
+	h.ownApplied.Store(seq)
+	h.ownMu.Lock()
+	close(h.ownRose)
+	h.ownRose = make(chan struct{})
+	h.ownMu.Unlock()
+}
+
+// WaitOwnApplied waits until the node's own records through seq are
+// applied to the history store (Config.ApplyOwn), or ctx ends.
+func (h *Forwarder) WaitOwnApplied(ctx context.Context, seq int64) error {
+	for {
+		h.ownMu.Lock()
+		rose := h.ownRose
+		h.ownMu.Unlock()
+		if h.ownApplied.Load() >= seq {
+			return nil
+		}
+		select {
+		case <-rose:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the history store to hold outbox record %d (it holds %d): %w", seq, h.ownApplied.Load(), ctx.Err())
+		}
+	}
 }
 
 // OwnApplied is, with Config.ApplyOwn, the highest of the node's outbox

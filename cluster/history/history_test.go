@@ -139,7 +139,16 @@ func TestForwarderAppliesItsOwnRecords(t *testing.T) {
 	}
 	t.Cleanup(f.Stop)
 	store.add(3)
-	eventually(t, 10*time.Second, "own records applied", func() bool { return f.OwnApplied() == 7 })
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := f.WaitOwnApplied(wctx, 7); err != nil {
+		t.Fatal(err)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancelShort()
+	if err := f.WaitOwnApplied(short, 8); err == nil {
+		t.Error("WaitOwnApplied(8) returned with 7 records written")
+	}
 	store.mu.Lock()
 	defer store.mu.Unlock()
 	var seqs []int64
