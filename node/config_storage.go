@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"siteline/storage/blob"
+	"siteline/storage/postgres"
 )
 
 // StorageConfig is where the node keeps what outgrows one machine's disk
@@ -14,6 +16,26 @@ import (
 type StorageConfig struct {
 	// Media is the store of the bytes of snapshots, files and recordings.
 	Media MediaStoreConfig `yaml:"media"`
+	// History is where the site's sessions and, at headquarters, every
+	// site's history are kept and searched (history_store.go).
+	History HistoryStoreConfig `yaml:"history"`
+}
+
+// HistoryStoreConfig (storage.history) chooses the history store: the
+// node's SQLite file (driver sqlite, the default), or a PostgreSQL
+// database (driver postgres) for a headquarters whose history outgrows one
+// machine's disk. Organisation data stays in SQLite either way.
+type HistoryStoreConfig struct {
+	Driver string `yaml:"driver"`
+	// DSN is the database's postgres://user:password@host:port/database
+	// URL or key=value string. It holds a password: it is never printed,
+	// logged or written out (set it in the environment,
+	// SITELINE_STORAGE_HISTORY_DSN).
+	DSN blob.Secret `yaml:"dsn"`
+	// MaxConns is the size of the connection pool.
+	MaxConns int `yaml:"max_conns"`
+	// StatementTimeout cancels a statement that runs longer.
+	StatementTimeout time.Duration `yaml:"statement_timeout"`
 }
 
 // MediaStoreConfig (storage.media) chooses the media store: the data
@@ -37,6 +59,12 @@ type MediaStoreConfig struct {
 	UseSSL    bool        `yaml:"use_ssl"`
 }
 
+// Values of storage.history.driver.
+const (
+	historyDriverSQLite   = "sqlite"
+	historyDriverPostgres = "postgres"
+)
+
 // Values of storage.media.driver.
 const (
 	mediaDriverFS = "fs"
@@ -48,10 +76,42 @@ const (
 const mediaSpoolDir = "media-spool"
 
 func defaultStorage() StorageConfig {
-	return StorageConfig{Media: MediaStoreConfig{Driver: mediaDriverFS, UseSSL: true}}
+	return StorageConfig{Media: MediaStoreConfig{Driver: mediaDriverFS, UseSSL: true},
+		History: HistoryStoreConfig{Driver: historyDriverSQLite, MaxConns: postgres.DefaultMaxConns,
+			StatementTimeout: postgres.DefaultStatementTimeout}}
+}
+
+func (c *Config) validateHistoryStore() error {
+	h := c.Storage.History
+	bad := func(key, format string, args ...any) error {
+		return fmt.Errorf("config storage.history.%s: %s", key, fmt.Sprintf(format, args...))
+	}
+	switch h.Driver {
+	case historyDriverSQLite:
+		if h.DSN != "" {
+			return bad("dsn", "is for driver postgres; driver sqlite keeps history in the data directory")
+		}
+		return nil
+	case historyDriverPostgres:
+	default:
+		return bad("driver", "%q is neither sqlite nor postgres", h.Driver)
+	}
+	if h.DSN == "" {
+		return bad("dsn", "driver postgres needs the database's URL (postgres://user:password@host:port/database), best in SITELINE_STORAGE_HISTORY_DSN")
+	}
+	if h.MaxConns < 1 || h.MaxConns > 1000 {
+		return bad("max_conns", "%d is not between 1 and 1000", h.MaxConns)
+	}
+	if h.StatementTimeout < 100*time.Millisecond {
+		return bad("statement_timeout", "%s is under 100ms", h.StatementTimeout)
+	}
+	return nil
 }
 
 func (c *Config) validateStorage() error {
+	if err := c.validateHistoryStore(); err != nil {
+		return err
+	}
 	m := c.Storage.Media
 	bad := func(key, format string, args ...any) error {
 		return fmt.Errorf("config storage.media.%s: %s", key, fmt.Sprintf(format, args...))

@@ -296,7 +296,7 @@ func (n *Node) newCalls(ctx context.Context) {
 	}
 	n.calls = calls.New(calls.Deps{
 		Context:     context.WithoutCancel(ctx),
-		Store:       n.store,
+		Store:       n.hist,
 		Enforcer:    n.authz,
 		Supervision: n.admin,     // org.Service.Supervisees
 		Audit:       n.auditor(), // audit.go

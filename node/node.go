@@ -100,6 +100,9 @@ type Node struct {
 	reg  *prometheus.Registry
 
 	store *sqlite.Store
+	// hist is the store with the history reads and writes routed to the
+	// history database when storage.history names one (history_store.go).
+	hist  *historyStore
 	authz *policy.Enforcer
 	raft  *raft.Node
 	bus   *bus.Bus
@@ -224,6 +227,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("open storage: %w", err)
 	}
 	n.onStop("storage", func(context.Context) error { return n.store.Close() })
+	if err := n.openHistoryStore(ctx); err != nil { // history.go
+		return err
+	}
 	// The media store first too: a bucket out of reach stops the start
 	// before anything else runs.
 	if n.blobs, err = n.openMediaStore(ctx); err != nil { // config_storage.go
@@ -267,9 +273,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	n.startSupervision(ctx) // supervision.go
 	n.startAttachments()
-	n.reports = reports.New(reports.Deps{Store: n.store, Sessions: n.calls, Authz: n.authz, NodeID: n.nodeID,
+	n.reports = reports.New(reports.Deps{Store: n.hist, Sessions: n.calls, Authz: n.authz, NodeID: n.nodeID,
 		SiteID: n.siteID, Now: n.now, NewID: newID, Log: n.log.With("component", "reports"),
-		Media: n.sessionMedia, Names: n.store.Scoped(), Roles: n.authz, Fields: n.store, Settings: n.store})
+		Media: n.sessionMedia, Names: n.store.Scoped(), Roles: n.authz, Fields: n.hist, Settings: n.store})
 	if err := n.startInvites(); err != nil {
 		return err
 	}
@@ -475,7 +481,7 @@ func (n *Node) startWeb() error {
 	}, web.Deps{
 		Logger:       n.log.With("component", "web"),
 		Org:          n.store.Scoped(),
-		Sessions:     n.store,
+		Sessions:     n.hist,
 		Authz:        n.authz,
 		Accounts:     n.admin,
 		Barrier:      n.admin,
@@ -492,9 +498,9 @@ func (n *Node) startWeb() error {
 		Invites:      n.invites,
 		Members:      n.members,
 		People:       org.People{Service: n.admin, Members: n.members},
-		Activity:     n.store,
-		History:      n.store,
-		Dashboards:   n.store,
+		Activity:     n.hist,
+		History:      n.hist,
+		Dashboards:   n.hist,
 		Events:       n.ring,
 		Queues:       n.queue.Load(),
 		Supervision:  n.supervision,

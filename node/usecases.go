@@ -36,7 +36,7 @@ func (n *Node) openBlobs() error {
 		Bus:        n.bus,
 		Blobs:      n.blobs,
 		CopyAlways: n.cfg.Media.CopyFromSites == copyAlways,
-		Store:      n.store,
+		Store:      n.hist,
 		Logger:     n.log,
 	})
 	if err != nil {
@@ -54,7 +54,7 @@ func (n *Node) openBlobs() error {
 // the call service.
 func (n *Node) startAttachments() {
 	n.sessionMedia = attachments.New(attachments.Deps{
-		Store:     n.store,
+		Store:     n.hist,
 		Blobs:     n.blobs,
 		Open:      n.transfer,
 		Authz:     n.authz,
@@ -69,7 +69,7 @@ func (n *Node) startAttachments() {
 // deletions applied from other sites' history, and orphan blobs, until
 // the node's lifetime ends.
 func (n *Node) startMediaSweep() {
-	sw := &attachments.Sweeper{Store: n.store, Blobs: n.blobs, Notify: n.store.DeletionNotify(),
+	sw := &attachments.Sweeper{Store: n.hist, Blobs: n.blobs, Notify: n.hist.DeletionNotify(),
 		Every: n.cfg.Media.SweepEvery, Grace: n.cfg.Media.SweepGrace,
 		Log: n.log.With("component", "media-sweep")}
 	n.background(sw.Run)

@@ -1,0 +1,231 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"siteline/internal/pgtest"
+	"siteline/storage"
+	"siteline/storage/blob"
+	"siteline/web"
+)
+
+// onPostgres puts a node's history on the database dsn.
+func onPostgres(dsn string) func(*Config) {
+	return func(c *Config) {
+		c.Storage.History.Driver = historyDriverPostgres
+		c.Storage.History.DSN = blob.Secret(dsn)
+	}
+}
+
+// dbRecords is every history record of the sessions ids as the node's
+// history database holds them (not the node's SQLite store), by kind and
+// id, each as its JSON, in siteRecords' form: sessions, participants,
+// events, and the audit events of site.
+func dbRecords(t testing.TB, tn *testNode, orgID, siteID string, ids []string) map[string]string {
+	t.Helper()
+	db := tn.n.hist.db
+	if db == nil {
+		t.Fatalf("%s has no history database", tn.cfg.Node.Site)
+	}
+	ctx := context.Background()
+	out := map[string]string{}
+	put := func(kind, id string, v any) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[kind+"/"+id] = string(b)
+	}
+	for _, id := range ids {
+		s, err := db.Session(ctx, id)
+		if err != nil {
+			continue // not there (yet)
+		}
+		put("session", s.ID, s)
+		ps, err := db.SessionParticipants(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			put("participant", p.ID, p)
+		}
+		evs, err := db.SessionEvents(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			put("event", ev.ID, ev)
+		}
+	}
+	audit, err := db.Audit(ctx, storage.AuditFilter{OrgID: orgID, Limit: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range audit {
+		if e.SiteID == siteID {
+			put("audit", e.ID, e)
+		}
+	}
+	return out
+}
+
+// sessionIDs lists a site's sessions in a node's SQLite store.
+func sessionIDs(t testing.TB, tn *testNode, orgID, siteID string) []string {
+	t.Helper()
+	list, err := tn.n.store.ListSessions(context.Background(), storage.SessionFilter{OrgID: orgID, SiteID: siteID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range list {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}
+
+// waitInDatabase waits until hq's history database holds exactly what
+// from's SQLite store holds of from's site.
+func waitInDatabase(t *testing.T, hq, from *testNode, within time.Duration) {
+	t.Helper()
+	org, site := from.n.OrgID(), from.n.siteID
+	var want, got map[string]string
+	deadline := time.Now().Add(within)
+	for {
+		want = siteRecords(t, from, org, site)
+		got = dbRecords(t, hq, org, site, sessionIDs(t, from, org, site))
+		if maps.Equal(want, got) {
+			return
+		}
+		if time.Now().Before(deadline) {
+			time.Sleep(25 * time.Millisecond) // polling a condition, as testutil.Eventually does
+			continue
+		}
+		var missing, differ []string
+		for k, v := range want {
+			if g, ok := got[k]; !ok {
+				missing = append(missing, k)
+			} else if g != v {
+				differ = append(differ, k+": "+g+" != "+v)
+			}
+		}
+		t.Fatalf("%s's history database does not hold %s's within %s: %d records there, %d here; missing %v; different %v",
+			hq.cfg.Node.Site, from.cfg.Node.Site, within, len(want), len(got), head(missing), head(differ))
+	}
+}
+
+// TestHistoryOnPostgres: headquarters keeps its history on PostgreSQL. A
+// plant's calls arrive there record for record, those recorded while the
+// plant's link was cut arrive once the link heals, exactly once;
+// headquarters' own calls reach the database too; the history pages,
+// search and exports at headquarters give for the plant's site what the
+// plant's own node (on SQLite) gives; a field changed after a call shows
+// in the very next search; and a restart keeps it all.
+func TestHistoryOnPostgres(t *testing.T) {
+	dsn := pgtest.DB(t)
+	l := newLink(t)
+	hq, plant := historyFederation(t, onPostgres(dsn), func(hq *testNode, c *Config) {
+		c.NATS.LeafRemotes = []string{"tls://" + l.proxy(strings.TrimPrefix(hq.n.LeafURL(), "tls://"))}
+	})
+	if hq.n.hist.db == nil {
+		t.Fatal("headquarters runs without its history database")
+	}
+	eventually(t, 20*time.Second, "leaf link", func() bool { return plant.n.bus.LeafLinks() == 1 })
+
+	before := recordCalls(t, plant, 3)
+	waitInDatabase(t, hq, plant, 60*time.Second)
+
+	l.setCut(true)
+	eventually(t, 20*time.Second, "leaf link down", func() bool { return plant.n.bus.LeafLinks() == 0 && hq.n.bus.LeafLinks() == 0 })
+	during := recordCalls(t, plant, 4)
+	if _, err := hq.n.hist.db.Session(context.Background(), during[0]); err == nil {
+		t.Fatal("a call recorded during the cut is at headquarters already")
+	}
+	l.setCut(false)
+	waitInDatabase(t, hq, plant, 3*time.Minute)
+	marks, err := hq.n.hist.db.HistoryMarks(context.Background())
+	last, _, _, _ := plant.n.store.HistoryCounts(context.Background(), 0)
+	if err != nil || marks[plant.n.nodeID] != last {
+		t.Errorf("headquarters' mark for the plant = %d (%v), plant's last record %d", marks[plant.n.nodeID], err, last)
+	}
+
+	// Headquarters' own call: in its SQLite store first, then in the
+	// database through the same applier.
+	own := recordCalls(t, hq, 1)
+	waitInDatabase(t, hq, hq, 30*time.Second)
+
+	// The pages and the API at headquarters give for the plant's site what
+	// the plant gives.
+	plantIDs := slices.Concat(before, during)
+	hqAdmin, plantAdmin := hq.admin(), plant.admin()
+	sameList := func(query string) {
+		t.Helper()
+		var atHQ, atPlant []sessionJSON
+		if code := hqAdmin.do("GET", "/api/v1/sessions"+query, nil, &atHQ); code != 200 {
+			t.Fatalf("GET /api/v1/sessions%s at headquarters = %d", query, code)
+		}
+		if code := plantAdmin.do("GET", "/api/v1/sessions"+query, nil, &atPlant); code != 200 {
+			t.Fatalf("GET /api/v1/sessions%s at the plant = %d", query, code)
+		}
+		a, b := mustJSON(t, atHQ), mustJSON(t, atPlant)
+		if a != b || len(atHQ) == 0 {
+			t.Errorf("GET /api/v1/sessions%s:\nheadquarters %s\nplant        %s", query, a, b)
+		}
+	}
+	site := "?site=" + plant.n.siteID
+	sameList(site)
+	sameList(site + "&q=valve")
+	sameList(site + "&q=" + "closed&sort=name&order=asc")
+	sameList(site + "&limit=2")
+	var all []sessionJSON
+	if code := hqAdmin.do("GET", "/api/v1/sessions?limit=100", nil, &all); code != 200 || len(all) != len(plantIDs)+len(own) {
+		t.Errorf("headquarters lists %d sessions (%d), want the plant's %d and its own %d", len(all), code, len(plantIDs), len(own))
+	}
+	exportOf := func(b *browser) string {
+		t.Helper()
+		code, body := b.raw("GET", "/api/v1/sessions/export?format=json&site="+plant.n.siteID, "", nil)
+		if code != 200 {
+			t.Fatalf("export = %d %s", code, body)
+		}
+		return string(body)
+	}
+	if a, b := exportOf(hqAdmin), exportOf(plantAdmin); a != b {
+		t.Errorf("the plant's sessions exported at headquarters differ from the plant's export:\n%s\n%s", a, b)
+	}
+	for _, page := range []string{"/sessions?site=" + plant.n.siteID, "/sessions/" + before[0]} {
+		if code, body := hqAdmin.raw("GET", page, "", nil); code != 200 || !strings.Contains(string(body), "Pump 0") {
+			t.Errorf("GET %s at headquarters = %d, want the page naming the plant's call", page, code)
+		}
+	}
+
+	// A field given headquarters' own call after it ended shows in the
+	// very next search, which reads the database.
+	var fields storage.SessionSummary
+	if code := hqAdmin.do("PATCH", "/api/v1/sessions/"+own[0], web.SessionFieldsInput{Notes: ptr("replaced the seal")}, &fields); code != 200 || fields.Notes != "replaced the seal" {
+		t.Fatalf("PATCH fields = %d %+v", code, fields)
+	}
+	var found []sessionJSON
+	if code := hqAdmin.do("GET", "/api/v1/sessions?q=seal", nil, &found); code != 200 || len(found) != 1 || found[0].ID != own[0] {
+		t.Errorf("search for the new notes right after the change = %d %+v, want %s", code, found, own[0])
+	}
+
+	// A restart keeps it: the database is reopened, its schema as it was.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hq.n.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hq = restartNode(t, hq.cfg, hq.password)
+	if hq.n.hist.db == nil {
+		t.Fatal("restarted without its history database")
+	}
+	waitInDatabase(t, hq, plant, 30*time.Second)
+	if code := hq.admin().do("GET", "/api/v1/sessions?q=seal", nil, &found); code != 200 || len(found) != 1 {
+		t.Errorf("after a restart the search finds %d (%d)", len(found), code)
+	}
+}

@@ -1,0 +1,446 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"siteline/storage"
+	"siteline/storage/sqlite"
+)
+
+// The node's history store (storage.history): the site's sessions and, at
+// headquarters, the history every other node forwards, on the node's
+// SQLite store (driver sqlite, the default) or on a PostgreSQL database
+// (driver postgres).
+//
+// With PostgreSQL the node still writes what is born here to its SQLite
+// store first (calls, their participants, events and media, audit events,
+// the fields people give a session after the call), each with its outbox
+// record in the same transaction: a node whose database server is out of
+// reach keeps its calls and loses nothing. The history forwarder applies
+// those records to PostgreSQL in outbox order (history.Config.ApplyOwn),
+// as a hub applies every other node's there. historyStore routes the
+// reads: a call still live here is read from the SQLite store, which has
+// its last event; everything else from PostgreSQL, which holds every
+// site's history and this node's a few milliseconds after the SQLite
+// store. A write after the call waits until PostgreSQL has it, so the
+// page that follows shows it.
+
+// historyDB is the history database (*postgres.Store): site history as
+// the history applier and the node's own records left it.
+type historyDB interface {
+	sessionReader
+	Media(ctx context.Context, id string) (storage.Media, error)
+	Recording(ctx context.Context, id string) (storage.Recording, error)
+	ServiceReport(ctx context.Context, orgID, id string) (storage.ServiceReport, error)
+	ServiceReportVersions(ctx context.Context, orgID, id string) ([]storage.ServiceReport, error)
+
+	SearchSessions(ctx context.Context, q storage.SessionQuery) (storage.SessionPage, error)
+	SearchServiceReports(ctx context.Context, q storage.ServiceReportQuery) ([]storage.ServiceReport, error)
+	LastCalls(ctx context.Context, orgID string) (map[string]time.Time, error)
+	Audit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error)
+
+	ForwardedBlobs(ctx context.Context) ([]storage.BlobRef, error)
+	MediaBlobLive(ctx context.Context, key string) (bool, error)
+	PendingBlobDeletions(ctx context.Context, limit int) ([]storage.MediaDeletion, error)
+	MarkBlobDeletionDone(ctx context.Context, id string) error
+	DeletionNotify() <-chan struct{}
+
+	storage.HistoryApplier
+	HistoryRejected(ctx context.Context) ([]storage.HistoryRejection, error)
+
+	SetSessionDetails(ctx context.Context, sessionID, name, goal string, v storage.Version) (bool, error)
+	SetSessionOutcome(ctx context.Context, sessionID, outcome string, solvedAt *time.Time, v storage.Version) (bool, error)
+	SetSessionNotes(ctx context.Context, sessionID, notes string, v storage.Version) (bool, error)
+	SetSessionLabels(ctx context.Context, sessionID string, labelIDs []string, v storage.Version) (bool, error)
+	// The database's own outbox: what its setters wrote, which
+	// moveOutbox takes into the SQLite store's.
+	PendingHistory(ctx context.Context, limit int) ([]storage.HistoryOutboxRow, error)
+	MarkHistoryPublished(ctx context.Context, through int64, at time.Time) error
+	PruneHistoryOutbox(ctx context.Context, through int64, before time.Time) (int64, error)
+
+	Ping(ctx context.Context) error
+}
+
+// sessionReader reads one session's data; both stores have it.
+type sessionReader interface {
+	Session(ctx context.Context, id string) (storage.Session, error)
+	SessionSummary(ctx context.Context, orgID, id string) (storage.SessionSummary, error)
+	SessionParticipants(ctx context.Context, sessionID string) ([]storage.SessionParticipant, error)
+	SessionEvents(ctx context.Context, sessionID string) ([]storage.SessionEvent, error)
+	SessionMedia(ctx context.Context, sessionID string) ([]storage.Media, error)
+	SessionRecordings(ctx context.Context, sessionID string) ([]storage.Recording, error)
+	SessionDeletions(ctx context.Context, sessionID string) ([]storage.MediaDeletion, error)
+	SessionServiceReports(ctx context.Context, orgID, sessionID string) ([]storage.ServiceReport, error)
+}
+
+// historyStore is the node's SQLite store with the history reads and
+// writes routed as the comment above says; without a history database
+// (db nil) it is the SQLite store alone.
+type historyStore struct {
+	*sqlite.Store
+	db historyDB
+	// caughtUp waits until the history database holds this node's outbox
+	// records through seq (the forwarder's WaitOwnApplied); nil without a
+	// database or a forwarder.
+	caughtUp func(ctx context.Context, seq int64) error
+	// ownApplied is the highest of the node's outbox sequences the
+	// database holds (the forwarder's OwnApplied); nil until the
+	// forwarder runs.
+	ownApplied func() int64
+	log        *slog.Logger
+	now        func() time.Time
+	moveMu     sync.Mutex
+}
+
+// catchUpWait bounds how long a write after the call waits for the
+// history database: the write is on disk here already, and the database
+// gets it when it answers again.
+const catchUpWait = 5 * time.Second
+
+// source is the store a session's data is read from: the SQLite store
+// while the call is live there, or while the database has not applied
+// every record of the SQLite store's outbox yet; else the history
+// database, which also has what other voters changed. The SQLite copy of
+// an ended call when the database does not have it or does not answer.
+func (h *historyStore) source(ctx context.Context, id string) sessionReader {
+	if h.db == nil {
+		return h.Store
+	}
+	local, err := h.Store.Session(ctx, id)
+	if err == nil && (local.Status != storage.SessionEnded || h.dbBehind(ctx)) {
+		return h.Store
+	}
+	_, dbErr := h.db.Session(ctx, id)
+	switch {
+	case dbErr == nil:
+		return h.db
+	case err == nil:
+		if !errors.Is(dbErr, storage.ErrNotFound) {
+			h.log.Warn("history database: reading the session's local copy", "session", id, "err", dbErr)
+		}
+		return h.Store
+	}
+	return h.db // neither has it: the database says so, or why not
+}
+
+func (h *historyStore) Session(ctx context.Context, id string) (storage.Session, error) {
+	return h.source(ctx, id).Session(ctx, id)
+}
+
+func (h *historyStore) SessionSummary(ctx context.Context, orgID, id string) (storage.SessionSummary, error) {
+	return h.source(ctx, id).SessionSummary(ctx, orgID, id)
+}
+
+func (h *historyStore) SessionParticipants(ctx context.Context, id string) ([]storage.SessionParticipant, error) {
+	return h.source(ctx, id).SessionParticipants(ctx, id)
+}
+
+func (h *historyStore) SessionEvents(ctx context.Context, id string) ([]storage.SessionEvent, error) {
+	return h.source(ctx, id).SessionEvents(ctx, id)
+}
+
+func (h *historyStore) SessionMedia(ctx context.Context, id string) ([]storage.Media, error) {
+	return h.source(ctx, id).SessionMedia(ctx, id)
+}
+
+func (h *historyStore) SessionRecordings(ctx context.Context, id string) ([]storage.Recording, error) {
+	return h.source(ctx, id).SessionRecordings(ctx, id)
+}
+
+func (h *historyStore) SessionDeletions(ctx context.Context, id string) ([]storage.MediaDeletion, error) {
+	return h.source(ctx, id).SessionDeletions(ctx, id)
+}
+
+func (h *historyStore) SessionServiceReports(ctx context.Context, orgID, id string) ([]storage.ServiceReport, error) {
+	return h.source(ctx, id).SessionServiceReports(ctx, orgID, id)
+}
+
+// dbBehind reports whether the history database lacks some of the
+// SQLite store's outbox records.
+func (h *historyStore) dbBehind(ctx context.Context) bool {
+	if h.ownApplied == nil {
+		return true
+	}
+	last, _, _, err := h.Store.HistoryCounts(ctx, 0)
+	return err != nil || h.ownApplied() < last
+}
+
+// dbFirst reads from the history database, and from the SQLite store
+// what the database does not have (a row written here a moment ago).
+func dbFirst[T any](h *historyStore, fromDB, local func() (T, error)) (T, error) {
+	if h.db == nil {
+		return local()
+	}
+	v, err := fromDB()
+	if errors.Is(err, storage.ErrNotFound) {
+		return local()
+	}
+	return v, err
+}
+
+func (h *historyStore) Media(ctx context.Context, id string) (storage.Media, error) {
+	return dbFirst(h, func() (storage.Media, error) { return h.db.Media(ctx, id) },
+		func() (storage.Media, error) { return h.Store.Media(ctx, id) })
+}
+
+func (h *historyStore) Recording(ctx context.Context, id string) (storage.Recording, error) {
+	return dbFirst(h, func() (storage.Recording, error) { return h.db.Recording(ctx, id) },
+		func() (storage.Recording, error) { return h.Store.Recording(ctx, id) })
+}
+
+func (h *historyStore) ServiceReport(ctx context.Context, orgID, id string) (storage.ServiceReport, error) {
+	return dbFirst(h, func() (storage.ServiceReport, error) { return h.db.ServiceReport(ctx, orgID, id) },
+		func() (storage.ServiceReport, error) { return h.Store.ServiceReport(ctx, orgID, id) })
+}
+
+func (h *historyStore) ServiceReportVersions(ctx context.Context, orgID, id string) ([]storage.ServiceReport, error) {
+	if h.db == nil {
+		return h.Store.ServiceReportVersions(ctx, orgID, id)
+	}
+	v, err := h.db.ServiceReportVersions(ctx, orgID, id)
+	if err == nil && len(v) == 0 {
+		return h.Store.ServiceReportVersions(ctx, orgID, id)
+	}
+	return v, err
+}
+
+// The reads across sessions are the history database's alone.
+
+func (h *historyStore) SearchSessions(ctx context.Context, q storage.SessionQuery) (storage.SessionPage, error) {
+	if h.db == nil {
+		return h.Store.SearchSessions(ctx, q)
+	}
+	return h.db.SearchSessions(ctx, q)
+}
+
+func (h *historyStore) SearchServiceReports(ctx context.Context, q storage.ServiceReportQuery) ([]storage.ServiceReport, error) {
+	if h.db == nil {
+		return h.Store.SearchServiceReports(ctx, q)
+	}
+	return h.db.SearchServiceReports(ctx, q)
+}
+
+func (h *historyStore) DashboardCounts(ctx context.Context, q storage.DashboardQuery) (storage.DashboardCounts, error) {
+	// The history database has no dashboard rollups yet: the SQLite
+	// store's, which hold this node's calls only.
+	return h.Store.DashboardCounts(ctx, q)
+}
+
+func (h *historyStore) LastCalls(ctx context.Context, orgID string) (map[string]time.Time, error) {
+	if h.db == nil {
+		return h.Store.LastCalls(ctx, orgID)
+	}
+	return h.db.LastCalls(ctx, orgID)
+}
+
+func (h *historyStore) Audit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error) {
+	if h.db == nil {
+		return h.Store.Audit(ctx, f)
+	}
+	return h.db.Audit(ctx, f)
+}
+
+func (h *historyStore) ForwardedBlobs(ctx context.Context) ([]storage.BlobRef, error) {
+	if h.db == nil {
+		return h.Store.ForwardedBlobs(ctx)
+	}
+	return h.db.ForwardedBlobs(ctx)
+}
+
+// The history applier writes to the database; the node's own records
+// reach it through the same applier (history.Config.ApplyOwn).
+
+func (h *historyStore) ApplyHistory(ctx context.Context, batch []storage.HistoryMessage) (storage.HistoryApplied, error) {
+	if h.db == nil {
+		return h.Store.ApplyHistory(ctx, batch)
+	}
+	return h.db.ApplyHistory(ctx, batch)
+}
+
+func (h *historyStore) HistoryMarks(ctx context.Context) (map[string]int64, error) {
+	if h.db == nil {
+		return h.Store.HistoryMarks(ctx)
+	}
+	return h.db.HistoryMarks(ctx)
+}
+
+func (h *historyStore) HistoryRejected(ctx context.Context) ([]storage.HistoryRejection, error) {
+	if h.db == nil {
+		return h.Store.HistoryRejected(ctx)
+	}
+	return h.db.HistoryRejected(ctx)
+}
+
+// The media sweeper: a blob goes only when no live row of either store
+// refers to it (a row written here may not be in the database yet), and
+// the deletions to carry out are the database's, which holds this node's
+// and every site's it applied.
+
+func (h *historyStore) MediaBlobLive(ctx context.Context, key string) (bool, error) {
+	live, err := h.Store.MediaBlobLive(ctx, key)
+	if err != nil || live || h.db == nil {
+		return live, err
+	}
+	return h.db.MediaBlobLive(ctx, key)
+}
+
+func (h *historyStore) PendingBlobDeletions(ctx context.Context, limit int) ([]storage.MediaDeletion, error) {
+	if h.db == nil {
+		return h.Store.PendingBlobDeletions(ctx, limit)
+	}
+	return h.db.PendingBlobDeletions(ctx, limit)
+}
+
+// MarkBlobDeletionDone marks the deletion in both stores: the SQLite copy
+// of a deletion made here would otherwise stay pending there for ever.
+func (h *historyStore) MarkBlobDeletionDone(ctx context.Context, id string) error {
+	if h.db == nil {
+		return h.Store.MarkBlobDeletionDone(ctx, id)
+	}
+	if err := h.db.MarkBlobDeletionDone(ctx, id); err != nil {
+		return err
+	}
+	if err := h.Store.MarkBlobDeletionDone(ctx, id); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+func (h *historyStore) DeletionNotify() <-chan struct{} {
+	if h.db == nil {
+		return h.Store.DeletionNotify()
+	}
+	return h.db.DeletionNotify()
+}
+
+// The writes after the call. A session the SQLite store holds is changed
+// there, with its outbox record, and the write returns once the database
+// has it too. A session it does not hold (one another headquarters voter
+// of this site held, which reached this node through the database) is
+// changed in the database, and what the database's setter wrote to its
+// own outbox moves into the SQLite store's, which forwards it.
+
+func (h *historyStore) EndSession(ctx context.Context, sessionID string, at time.Time, ev storage.SessionEvent) error {
+	if err := h.Store.EndSession(ctx, sessionID, at, ev); err != nil {
+		return err
+	}
+	h.catchUp(ctx)
+	return nil
+}
+
+func (h *historyStore) SetSessionDetails(ctx context.Context, sessionID, name, goal string, v storage.Version) (bool, error) {
+	return h.setFields(ctx, sessionID, func(s fieldSetter) (bool, error) { return s.SetSessionDetails(ctx, sessionID, name, goal, v) })
+}
+
+func (h *historyStore) SetSessionOutcome(ctx context.Context, sessionID, outcome string, solvedAt *time.Time, v storage.Version) (bool, error) {
+	return h.setFields(ctx, sessionID, func(s fieldSetter) (bool, error) {
+		return s.SetSessionOutcome(ctx, sessionID, outcome, solvedAt, v)
+	})
+}
+
+func (h *historyStore) SetSessionNotes(ctx context.Context, sessionID, notes string, v storage.Version) (bool, error) {
+	return h.setFields(ctx, sessionID, func(s fieldSetter) (bool, error) { return s.SetSessionNotes(ctx, sessionID, notes, v) })
+}
+
+func (h *historyStore) SetSessionLabels(ctx context.Context, sessionID string, labelIDs []string, v storage.Version) (bool, error) {
+	return h.setFields(ctx, sessionID, func(s fieldSetter) (bool, error) {
+		return s.SetSessionLabels(ctx, sessionID, labelIDs, v)
+	})
+}
+
+// fieldSetter sets the fields given a session after the call.
+type fieldSetter interface {
+	SetSessionDetails(ctx context.Context, sessionID, name, goal string, v storage.Version) (bool, error)
+	SetSessionOutcome(ctx context.Context, sessionID, outcome string, solvedAt *time.Time, v storage.Version) (bool, error)
+	SetSessionNotes(ctx context.Context, sessionID, notes string, v storage.Version) (bool, error)
+	SetSessionLabels(ctx context.Context, sessionID string, labelIDs []string, v storage.Version) (bool, error)
+}
+
+func (h *historyStore) setFields(ctx context.Context, sessionID string, set func(fieldSetter) (bool, error)) (bool, error) {
+	if h.db == nil {
+		return set(h.Store)
+	}
+	if _, err := h.Store.Session(ctx, sessionID); err == nil {
+		applied, err := set(h.Store)
+		if err == nil && applied {
+			h.catchUp(ctx)
+		}
+		return applied, err
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return false, err
+	}
+	applied, err := set(h.db)
+	if err != nil {
+		return applied, err
+	}
+	if err := h.moveOutbox(ctx); err != nil {
+		// The change is in the database; its record moves at the next
+		// write or start.
+		h.log.Warn("history database: move its outbox records into the node's", "err", err)
+	}
+	return applied, nil
+}
+
+func (h *historyStore) WriteServiceReport(ctx context.Context, r storage.ServiceReport) error {
+	if err := h.Store.WriteServiceReport(ctx, r); err != nil {
+		return err
+	}
+	h.catchUp(ctx)
+	return nil
+}
+
+func (h *historyStore) DeleteMedia(ctx context.Context, d storage.MediaDeletion, ev storage.SessionEvent, audit storage.AuditEvent) error {
+	if err := h.Store.DeleteMedia(ctx, d, ev, audit); err != nil {
+		return err
+	}
+	h.catchUp(ctx)
+	return nil
+}
+
+// catchUp waits, up to catchUpWait, until the history database holds
+// every record the SQLite store's outbox has now.
+func (h *historyStore) catchUp(ctx context.Context) {
+	if h.db == nil || h.caughtUp == nil {
+		return
+	}
+	last, _, _, err := h.Store.HistoryCounts(ctx, 0)
+	if err != nil {
+		h.log.Warn("history database: read the outbox's last record", "err", err)
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, catchUpWait)
+	defer cancel()
+	if err := h.caughtUp(wctx, last); err != nil {
+		h.log.Warn("history database: a change is on disk here and not yet in the database; it follows when the database answers",
+			"outbox_seq", last, "err", err)
+	}
+}
+
+// moveOutbox moves what the history database's setters wrote to its
+// outbox into the SQLite store's, which is the node's one outbox: its
+// sequence is what headquarters acknowledges. A record moved twice (a
+// crash between the two steps) is added once.
+func (h *historyStore) moveOutbox(ctx context.Context) error {
+	h.moveMu.Lock()
+	defer h.moveMu.Unlock()
+	for {
+		rows, err := h.db.PendingHistory(ctx, 256)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		if _, err := h.Store.EnqueueHistory(ctx, rows); err != nil {
+			return err
+		}
+		through, at := rows[len(rows)-1].Seq, h.now().UTC()
+		if err := h.db.MarkHistoryPublished(ctx, through, at); err != nil {
+			return err
+		}
+		if _, err := h.db.PruneHistoryOutbox(ctx, through, at.Add(time.Second)); err != nil {
+			return err
+		}
+	}
+}
