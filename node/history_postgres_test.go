@@ -91,7 +91,7 @@ func sessionIDs(t testing.TB, tn *testNode, orgID, siteID string) []string {
 
 // waitInDatabase waits until hq's history database holds exactly what
 // from's SQLite store holds of from's site.
-func waitInDatabase(t *testing.T, hq, from *testNode, within time.Duration) {
+func waitInDatabase(t testing.TB, hq, from *testNode, within time.Duration) {
 	t.Helper()
 	org, site := from.n.OrgID(), from.n.siteID
 	var want, got map[string]string

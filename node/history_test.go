@@ -159,10 +159,15 @@ func head(s []string) []string {
 	return s[:min(len(s), 5)]
 }
 
-// waitSameHistory waits until hq holds exactly the plant's history.
+// waitSameHistory waits until hq holds exactly the plant's history, in
+// its history database when it has one.
 func waitSameHistory(t testing.TB, hq, plant *testNode, within time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
+	if hq.n.hist.db != nil {
+		waitInDatabase(t, hq, plant, within)
+		return time.Since(start)
+	}
 	var why string
 	for {
 		ok, w := sameHistory(t, hq, plant)

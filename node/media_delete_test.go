@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"siteline/internal/pgtest"
+	"siteline/internal/s3test"
 	"siteline/storage"
+	"siteline/storage/blob"
 	"siteline/web"
 )
 
@@ -49,8 +52,29 @@ func apiErr(t *testing.T, body []byte) web.ErrorBody {
 // the plant again; it refuses to delete what the plant keeps (409). The
 // plant's sweeper removes orphan blobs past their grace, and only those.
 func TestMediaDeletionFollowsToHeadquarters(t *testing.T) {
+	mediaDeletionFollows(t, nil)
+}
+
+// TestMediaDeletionFollowsToHeadquartersOnPostgresAndS3: the same, with
+// headquarters' history on PostgreSQL and its media in a bucket of a real
+// S3 server: the deletion reaches the database through the applier, and
+// the database's queue of blob deletions removes headquarters' object.
+func TestMediaDeletionFollowsToHeadquartersOnPostgresAndS3(t *testing.T) {
+	dsn := pgtest.DB(t)
+	srv := s3test.Start(t)
+	bucket := srv.Bucket(t)
+	mediaDeletionFollows(t, func(c *Config) {
+		onPostgres(dsn)(c)
+		c.Storage.Media = MediaStoreConfig{Driver: mediaDriverS3, Endpoint: srv.Endpoint, Bucket: bucket,
+			Region: s3test.Region, Prefix: "hq/", AccessKey: srv.AccessKey, SecretKey: blob.Secret(srv.SecretKey)}
+	})
+}
+
+// mediaDeletionFollows runs TestMediaDeletionFollowsToHeadquarters with
+// headquarters configured by hqMod.
+func mediaDeletionFollows(t *testing.T, hqMod func(*Config)) {
 	l := newLink(t)
-	hq, plant := historyFederation(t, nil, func(hq *testNode, c *Config) {
+	hq, plant := historyFederation(t, hqMod, func(hq *testNode, c *Config) {
 		c.NATS.LeafRemotes = []string{"tls://" + l.proxy(strings.TrimPrefix(hq.n.LeafURL(), "tls://"))}
 		c.Media.SweepEvery = time.Second
 		c.Media.SweepGrace = time.Hour
@@ -100,10 +124,10 @@ func TestMediaDeletionFollowsToHeadquarters(t *testing.T) {
 
 	l.setCut(false)
 	eventually(t, time.Minute, "the deletion at headquarters, its copy gone", func() bool {
-		m, err := hq.n.store.Media(ctx, snap.ID)
+		m, err := hq.n.hist.Media(ctx, snap.ID)
 		return err == nil && m.DeletedAt != nil && !blobHere(hq, snap.BlobKey)
 	})
-	if m, _ := hq.n.store.Media(ctx, snap.ID); m.DeletedBy == "" || m.Origin != plant.n.nodeID {
+	if m, _ := hq.n.hist.Media(ctx, snap.ID); m.DeletedBy == "" || m.Origin != plant.n.nodeID {
 		t.Errorf("tombstone at headquarters = %+v", m)
 	}
 	resp, body = hqAdmin.get(web.MediaURL(snap.ID), nil)
@@ -113,7 +137,7 @@ func TestMediaDeletionFollowsToHeadquarters(t *testing.T) {
 	if blobHere(hq, snap.BlobKey) {
 		t.Error("the view at headquarters fetched the deleted bytes again")
 	}
-	audits, _ := hq.n.store.Audit(ctx, storage.AuditFilter{OrgID: hq.n.OrgID(), Action: "media.delete"})
+	audits, _ := hq.n.hist.Audit(ctx, storage.AuditFilter{OrgID: hq.n.OrgID(), Action: "media.delete"})
 	if len(audits) != 1 || audits[0].Target != snap.ID {
 		t.Errorf("audit at headquarters = %+v", audits)
 	}
