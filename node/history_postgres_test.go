@@ -229,3 +229,54 @@ func TestHistoryOnPostgres(t *testing.T) {
 		t.Errorf("after a restart the search finds %d (%d)", len(found), code)
 	}
 }
+
+// TestHistoryOnPostgresTwoVoters: two headquarters voters on PostgreSQL,
+// sharing one database or each with its own, and a plant: every
+// database holds every node's history, the voters' own included, each
+// record once, and both voters list every call.
+func TestHistoryOnPostgresTwoVoters(t *testing.T) {
+	for _, shared := range []bool{true, false} {
+		name := map[bool]string{true: "one database", false: "a database each"}[shared]
+		t.Run(name, func(t *testing.T) {
+			dsn1 := pgtest.DB(t)
+			dsn2 := dsn1
+			if !shared {
+				dsn2 = pgtest.DB(t)
+			}
+			hq1 := fedNode(t, 1, "HQ 1", nil, func(c *Config, _ *Options) { onPostgres(dsn1)(c) })
+			hq2 := fedNode(t, 2, "HQ 2", &JoinOptions{Server: hq1.url, Token: voterToken(t, hq1), Voter: true},
+				func(c *Config, _ *Options) { onPostgres(dsn2)(c) })
+			hq2.password = hq1.password
+			plant := fedNode(t, 11, "Plant 1", &JoinOptions{Server: hq1.url, Token: joinToken(t, hq1)}, nil)
+			plant.password = hq1.password
+			eventually(t, 20*time.Second, "leaf links", func() bool {
+				return plant.n.bus.LeafLinks() == 1 && hq2.n.bus.LeafLinks() == 1 && hq1.n.bus.LeafLinks() == 2
+			})
+			nodes := []*testNode{hq1, hq2, plant}
+			var all []string
+			for _, tn := range nodes {
+				all = append(all, recordCalls(t, tn, 2)...)
+			}
+			for _, hq := range []*testNode{hq1, hq2} {
+				for _, from := range nodes {
+					waitInDatabase(t, hq, from, time.Minute)
+				}
+			}
+			slices.Sort(all)
+			for _, hq := range []*testNode{hq1, hq2} {
+				var listed []sessionJSON
+				if code := hq.admin().do("GET", "/api/v1/sessions?limit=100", nil, &listed); code != 200 {
+					t.Fatalf("GET /api/v1/sessions at %s = %d", hq.cfg.Node.Site, code)
+				}
+				var ids []string
+				for _, s := range listed {
+					ids = append(ids, s.ID)
+				}
+				slices.Sort(ids)
+				if !slices.Equal(ids, all) {
+					t.Errorf("%s lists %v, want every node's calls once: %v", hq.cfg.Node.Site, ids, all)
+				}
+			}
+		})
+	}
+}
