@@ -89,7 +89,8 @@ func (n *Node) Backup(ctx context.Context, w io.Writer, opts BackupOptions) (bac
 		}
 	}
 	m := backup.Manifest{SitelineVersion: Version, NodeID: n.nodeID, Site: n.cfg.Node.Site, OrgID: n.orgID, Media: opts.Media,
-		Raft: backup.RaftSnapshot{Index: snap.Index, Term: snap.Term, ConfigurationIndex: snap.ConfigurationIndex}}
+		HistoryDatabase: n.historyDatabase(),
+		Raft:            backup.RaftSnapshot{Index: snap.Index, Term: snap.Term, ConfigurationIndex: snap.ConfigurationIndex}}
 	for _, s := range snap.Servers {
 		m.Raft.Servers = append(m.Raft.Servers, backup.RaftServer{ID: s.ID, Address: s.Address, Voter: s.Voter})
 	}

@@ -84,3 +84,12 @@ func (n *Node) openHistoryStore(ctx context.Context) error {
 	n.log.Info("history store", "driver", historyDriverPostgres)
 	return nil
 }
+
+// historyDatabase names the history database the node runs with, "" for
+// none (a backup's manifest says what it does not hold).
+func (n *Node) historyDatabase() string {
+	if n.hist == nil || n.hist.db == nil {
+		return ""
+	}
+	return historyDriverPostgres
+}

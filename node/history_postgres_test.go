@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -227,6 +228,12 @@ func TestHistoryOnPostgres(t *testing.T) {
 	waitInDatabase(t, hq, plant, 30*time.Second)
 	if code := hq.admin().do("GET", "/api/v1/sessions?q=seal", nil, &found); code != 200 || len(found) != 1 {
 		t.Errorf("after a restart the search finds %d (%d)", len(found), code)
+	}
+	// A backup holds the SQLite store and says the history database is
+	// not in it.
+	m, err := hq.n.Backup(context.Background(), io.Discard, BackupOptions{})
+	if err != nil || m.HistoryDatabase != historyDriverPostgres {
+		t.Errorf("backup manifest = %+v, %v; want it to name the history database it leaves out", m, err)
 	}
 }
 

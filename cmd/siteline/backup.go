@@ -49,6 +49,10 @@ func backupCmd(fs *flag.FlagSet) runner {
 		}
 		fmt.Printf("Backup of node %s (site %s) written to %s: %d files, %s, in %s.\n",
 			m.NodeID, m.Site, *out, len(m.Files), bytesText(size), time.Since(start).Round(time.Millisecond))
+		if m.HistoryDatabase != "" {
+			fmt.Printf("The history on %s (storage.history) is not in the archive: back it up with %s's own tools "+
+				"(pg_dump -Fc, or pg_basebackup with WAL archiving for a point in time).\n", m.HistoryDatabase, m.HistoryDatabase)
+		}
 		return nil
 	}
 }

@@ -54,6 +54,11 @@ type Manifest struct {
 	OrgID           string    `json:"org_id"`
 	// Media tells whether the media blobs are in the archive.
 	Media bool `json:"media"`
+	// HistoryDatabase names the database the node's history is kept in
+	// besides its SQLite store ("postgres"), which the archive does not
+	// hold: that database is backed up with its own tools. "" when the
+	// SQLite store holds it all.
+	HistoryDatabase string `json:"history_database,omitempty"`
 	// Raft is the snapshot of the organisation store the archive carries
 	// (RaftState is its content).
 	Raft  RaftSnapshot `json:"raft"`
