@@ -50,90 +50,21 @@ func BenchmarkSessionSearch(b *testing.B) {
 	}
 	b.Logf("organisation %s has %d sessions", o.ID, count)
 
-	r := rand.New(rand.NewPCG(9, 9))
-	user := func() string { return o.Users[r.IntN(len(o.Users))].ID }
-	month := func() (time.Time, time.Time) {
-		from := cfg.End.Add(-time.Duration(r.Int64N(int64(cfg.Span - 30*24*time.Hour))))
-		return from.Add(-30 * 24 * time.Hour), from
-	}
-	shapes := []struct {
-		name string
-		q    func() storage.SessionQuery
-	}{
-		{"org+month+start", func() storage.SessionQuery {
-			from, to := month()
-			return storage.SessionQuery{OrgID: o.ID, From: from, To: to, Sort: storage.SortStart, Desc: true}
-		}},
-		{"org+start", func() storage.SessionQuery {
-			return storage.SessionQuery{OrgID: o.ID, Sort: storage.SortStart, Desc: true}
-		}},
-		{"org+label", func() storage.SessionQuery {
-			return storage.SessionQuery{OrgID: o.ID, LabelIDs: []string{o.Labels[r.IntN(len(o.Labels))]}, Sort: storage.SortStart, Desc: true}
-		}},
-		{"org+site+status", func() storage.SessionQuery {
-			st := storage.SessionEnded
-			if r.IntN(4) == 0 {
-				st = storage.SessionActive
-			}
-			return storage.SessionQuery{OrgID: o.ID, SiteIDs: []string{o.Sites[r.IntN(len(o.Sites))]}, Status: st, Sort: storage.SortStart, Desc: true}
-		}},
-		{"org+text", func() storage.SessionQuery {
-			words := []string{"compressor", "leak", "flange", "calibrate", "novak", "bearing", "overheating", "kiln"}
-			return storage.SessionQuery{OrgID: o.ID, Text: words[r.IntN(len(words))], Sort: storage.SortStart, Desc: true}
-		}},
-		{"org+rare-text", func() storage.SessionQuery {
-			return storage.SessionQuery{OrgID: o.ID, Text: fmt.Sprintf("%c %d", 'a'+rune(r.IntN(8)), 100+r.IntN(900)), Sort: storage.SortStart, Desc: true}
-		}},
-		{"org+own", func() storage.SessionQuery {
-			return storage.SessionQuery{OrgID: o.ID, OwnOnly: true, ViewerID: user(), Sort: storage.SortStart, Desc: true}
-		}},
-		{"org+participant+month", func() storage.SessionQuery {
-			from, to := month()
-			return storage.SessionQuery{OrgID: o.ID, ParticipantID: user(), From: from, To: to, Sort: storage.SortStart, Desc: true}
-		}},
-		{"org+sort-time-to-solve", func() storage.SessionQuery {
-			return storage.SessionQuery{OrgID: o.ID, Sort: storage.SortTimeToSolve, Desc: r.IntN(2) == 0}
-		}},
-		{"org+sort-name", func() storage.SessionQuery {
-			return storage.SessionQuery{OrgID: o.ID, Sort: storage.SortName, Desc: r.IntN(2) == 0}
-		}},
-		{"org+month+sort-duration", func() storage.SessionQuery {
-			from, to := month()
-			return storage.SessionQuery{OrgID: o.ID, From: from, To: to, Sort: storage.SortDuration, Desc: true}
-		}},
-		{"org+outcome+sort-end", func() storage.SessionQuery {
-			return storage.SessionQuery{OrgID: o.ID, Outcome: storage.OutcomeFollowUp, Sort: storage.SortEnd, Desc: true}
-		}},
-		{"org+sort-duration", func() storage.SessionQuery {
-			return storage.SessionQuery{OrgID: o.ID, Sort: storage.SortDuration, Desc: r.IntN(2) == 0}
-		}},
-		{"org+sort-other", func() storage.SessionQuery {
-			sorts := []storage.SessionSort{storage.SortEnd, storage.SortSite, storage.SortOwner, storage.SortOutcome}
-			return storage.SessionQuery{OrgID: o.ID, Sort: sorts[r.IntN(len(sorts))], Desc: r.IntN(2) == 0}
-		}},
-		{"org+own+text", func() storage.SessionQuery {
-			return storage.SessionQuery{OrgID: o.ID, OwnOnly: true, ViewerID: user(), Text: "pump", Sort: storage.SortStart, Desc: true}
-		}},
-		{"org+label+site+month", func() storage.SessionQuery {
-			from, to := month()
-			return storage.SessionQuery{OrgID: o.ID, LabelIDs: []string{o.Labels[r.IntN(len(o.Labels))]},
-				SiteIDs: []string{o.Sites[r.IntN(len(o.Sites))]}, From: from, To: to, Sort: storage.SortStart, Desc: true}
-		}},
-	}
+	shapes := historygen.SearchShapes(cfg, o, rand.New(rand.NewPCG(9, 9)))
 	ctx := context.Background()
 	only := os.Getenv("SITELINE_BENCH_SHAPES") // a comma-separated subset, when set
 	for _, shape := range shapes {
-		if only != "" && !slices.Contains(strings.Split(only, ","), shape.name) {
+		if only != "" && !slices.Contains(strings.Split(only, ","), shape.Name) {
 			continue
 		}
-		b.Run(shape.name, func(b *testing.B) {
+		b.Run(shape.Name, func(b *testing.B) {
 			if os.Getenv("SITELINE_BENCH_PLANS") != "" {
-				b.Logf("plan:\n%s", explain(b, s, shape.q()))
+				b.Logf("plan:\n%s", explain(b, s, shape.Query()))
 			}
 			var took []time.Duration
 			b.ResetTimer()
 			for b.Loop() {
-				q := shape.q()
+				q := shape.Query()
 				q.Limit = 50
 				start := time.Now()
 				page, err := s.SearchSessions(ctx, q)
