@@ -2,15 +2,9 @@ package postgres
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/jackc/pgx/v5"
 
@@ -45,12 +39,6 @@ import (
 // table and rare in the organisation makes the planner walk the
 // organisation's sort index (about 1 s for 333,000 sessions).
 
-const (
-	defaultPageSize = 50
-	maxPageSize     = 500
-	maxSearchTerms  = 8
-)
-
 // noValue is the sort key of an end, a duration or a time to solve that
 // does not exist yet: after every real one.
 const noValue = "9223372036854775807"
@@ -73,15 +61,6 @@ var sortKeys = map[storage.SessionSort]string{
 // idKey is the id that breaks ties, in byte order.
 const idKey = `(s.id COLLATE "C")`
 
-// textSort reports whether a sort key is text (else bigint).
-func textSort(s storage.SessionSort) bool {
-	switch s {
-	case storage.SortName, storage.SortSite, storage.SortOwner, storage.SortOutcome:
-		return true
-	}
-	return false
-}
-
 // SearchSessions returns one page of an organisation's sessions matching
 // q. Bad input (no organisation, an unknown sort, an inverted date range, a
 // malformed cursor or one of another query) is a *storage.ValidationError
@@ -102,73 +81,19 @@ func (s *Store) SearchSessions(ctx context.Context, q storage.SessionQuery) (sto
 type searchPlan struct {
 	q           storage.SessionQuery
 	fingerprint string
-	key         string   // SQL sort key
-	terms       []string // words of the text
-	after       *cursor  // where the page starts; nil for the first
+	key         string                 // SQL sort key
+	terms       []string               // words of the text
+	after       *storage.SessionCursor // where the page starts; nil for the first
 	limit       int
 }
 
 func planSearch(q storage.SessionQuery) (searchPlan, error) {
-	bad := func(field, problem string) error { return &storage.ValidationError{Field: field, Problem: problem} }
-	if q.OrgID == "" {
-		return searchPlan{}, bad("org_id", "is required")
+	c, err := q.Check()
+	if err != nil {
+		return searchPlan{}, err
 	}
-	if q.Sort == "" {
-		q.Sort = storage.SortStart
-	}
-	key, ok := sortKeys[q.Sort]
-	if !ok {
-		names := make([]string, len(storage.SessionSorts))
-		for i, s := range storage.SessionSorts {
-			names[i] = string(s)
-		}
-		return searchPlan{}, bad("sort", fmt.Sprintf("%q is not a sortable column (one of %s)", q.Sort, strings.Join(names, ", ")))
-	}
-	limit := q.Limit
-	switch {
-	case limit < 0 || limit > maxPageSize:
-		return searchPlan{}, bad("limit", fmt.Sprintf("%d is outside 0 to %d", limit, maxPageSize))
-	case limit == 0:
-		limit = defaultPageSize
-	}
-	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
-		return searchPlan{}, bad("from", fmt.Sprintf("%s is not before to %s", q.From.Format("2006-01-02T15:04:05Z07:00"), q.To.Format("2006-01-02T15:04:05Z07:00")))
-	}
-	if q.OwnOnly && q.ViewerID == "" {
-		return searchPlan{}, bad("viewer_id", "is required for one's own sessions")
-	}
-	switch q.Status {
-	case "", storage.SessionRinging, storage.SessionActive, storage.SessionEnded:
-	default:
-		return searchPlan{}, bad("status", fmt.Sprintf("%q is not ringing, active or ended", q.Status))
-	}
-	if !storage.ValidOutcome(q.Outcome) {
-		return searchPlan{}, bad("outcome", fmt.Sprintf("%q is not an outcome", q.Outcome))
-	}
-	terms := searchTerms(q.Text)
-	if strings.TrimSpace(q.Text) != "" && len(terms) == 0 {
-		return searchPlan{}, bad("text", fmt.Sprintf("%q has no word to search for", q.Text))
-	}
-	if len(terms) > maxSearchTerms {
-		return searchPlan{}, bad("text", fmt.Sprintf("has %d words, at most %d are searched", len(terms), maxSearchTerms))
-	}
-	p := searchPlan{q: q, fingerprint: fingerprint(q), limit: limit, key: key, terms: terms}
-	if q.Cursor != "" {
-		c, err := decodeCursor(q.Cursor, p.fingerprint, textSort(q.Sort))
-		if err != nil {
-			return searchPlan{}, err
-		}
-		p.after = &c
-	}
-	return p, nil
-}
-
-// searchTerms splits text into words as storage/sqlite does, lower-cased;
-// each is then folded as the index's words are (textQuery).
-func searchTerms(text string) []string {
-	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
+	return searchPlan{q: c.Query, fingerprint: c.Fingerprint, limit: c.Limit, key: sortKeys[c.Query.Sort],
+		terms: c.Words, after: c.After}, nil
 }
 
 // textQuery is the tsquery of a search's words, every one required, each
@@ -261,7 +186,7 @@ func (p searchPlan) sql(tsquery string) (string, []any) {
 		if p.after.S != nil {
 			typ = "text"
 		}
-		and(`(` + p.key + `, ` + idKey + `) ` + cmp + ` (` + arg(p.after.key()) + `::` + typ + `, ` + arg(p.after.ID) + `::text)`)
+		and(`(` + p.key + `, ` + idKey + `) ` + cmp + ` (` + arg(p.after.Key()) + `::` + typ + `, ` + arg(p.after.ID) + `::text)`)
 	}
 	fmt.Fprintf(&w, "\nORDER BY %s %s, %s %s LIMIT %s", p.key, dir, idKey, dir, arg(p.limit+1))
 	return w.String(), args
@@ -300,7 +225,7 @@ func (s *Store) runSearch(ctx context.Context, p searchPlan) (storage.SessionPag
 	for i, r := range found {
 		if i == p.limit {
 			last := found[i-1]
-			page.Next = encodeCursor(p.fingerprint, last.key, last.ss.ID)
+			page.Next = storage.EncodeSessionCursor(p.fingerprint, last.key, last.ss.ID)
 			break
 		}
 		page.Sessions = append(page.Sessions, r.ss)
@@ -332,71 +257,4 @@ func (s *Store) fillLabels(ctx context.Context, page []storage.SessionSummary) e
 		return nil
 	})
 	return err
-}
-
-// A cursor is storage/sqlite's: the base64url of {"f": fingerprint,
-// "n"|"s": key, "id": id} followed by "." and a checksum of that. The
-// fingerprint ties it to the query it came from; the checksum catches a
-// cursor edited by hand. A cursor of one backend reads on the other.
-type cursor struct {
-	F  string  `json:"f"`
-	N  *int64  `json:"n,omitempty"`
-	S  *string `json:"s,omitempty"`
-	ID string  `json:"id"`
-}
-
-func (c cursor) key() any {
-	if c.S != nil {
-		return *c.S
-	}
-	return *c.N
-}
-
-func encodeCursor(fp string, key any, id string) string {
-	c := cursor{F: fp, ID: id}
-	switch k := key.(type) {
-	case int64:
-		c.N = &k
-	case string:
-		c.S = &k
-	}
-	data, _ := json.Marshal(c) // plain fields cannot fail
-	return base64.RawURLEncoding.EncodeToString(data) + "." + checksum(data)
-}
-
-func decodeCursor(s, fp string, text bool) (cursor, error) {
-	bad := &storage.ValidationError{Field: "cursor", Problem: "is malformed or was altered"}
-	body, sum, ok := strings.Cut(s, ".")
-	if !ok {
-		return cursor{}, bad
-	}
-	data, err := base64.RawURLEncoding.DecodeString(body)
-	if err != nil || sum != checksum(data) {
-		return cursor{}, bad
-	}
-	var c cursor
-	if err := json.Unmarshal(data, &c); err != nil || c.ID == "" || (c.N == nil) == (c.S == nil) || (c.S != nil) != text {
-		return cursor{}, bad
-	}
-	if c.F != fp {
-		return cursor{}, &storage.ValidationError{Field: "cursor", Problem: "belongs to another query (its filters, sort or order differ)"}
-	}
-	return c, nil
-}
-
-func checksum(data []byte) string {
-	h := sha256.Sum256(append([]byte("siteline.session-cursor\x00"), data...))
-	return base64.RawURLEncoding.EncodeToString(h[:9])
-}
-
-// fingerprint identifies everything of a query but its page: the cursor
-// and the page size.
-func fingerprint(q storage.SessionQuery) string {
-	q.Cursor, q.Limit = "", 0
-	data, err := json.Marshal(q)
-	if err != nil {
-		panic(errors.New("session query does not encode: " + err.Error()))
-	}
-	h := sha256.Sum256(data)
-	return hex.EncodeToString(h[:12])
 }

@@ -2,15 +2,9 @@ package sqlite
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
-	"unicode"
 
 	"siteline/storage"
 )
@@ -19,12 +13,6 @@ import (
 // sessions, filtered, sorted on any column and paged by keyset: the next
 // page starts after the last row's (sort key, id), so a page costs the same
 // wherever it is, and rows written meanwhile neither repeat nor vanish.
-
-const (
-	defaultPageSize = 50
-	maxPageSize     = 500
-	maxSearchTerms  = 8
-)
 
 // noValue is the sort key of an end, a duration or a time to solve that
 // does not exist yet: after every real one.
@@ -41,15 +29,6 @@ var sortKeys = map[storage.SessionSort]string{
 	storage.SortSite:        `s.site_id`,
 	storage.SortOwner:       `s.owner_id`,
 	storage.SortOutcome:     `s.outcome`,
-}
-
-// textSort reports whether a sort key is TEXT (else INTEGER).
-func textSort(s storage.SessionSort) bool {
-	switch s {
-	case storage.SortName, storage.SortSite, storage.SortOwner, storage.SortOutcome:
-		return true
-	}
-	return false
 }
 
 // SearchSessions returns one page of an organisation's sessions matching
@@ -72,11 +51,11 @@ func (s *Store) SearchSessions(ctx context.Context, q storage.SessionQuery) (sto
 type searchPlan struct {
 	q           storage.SessionQuery
 	fingerprint string
-	key         string    // SQL sort key
-	terms       []string  // words of the text
-	match       textMatch // their FTS5 query, set by runSearch when there are terms
-	matches     int       // at most how many sessions match it, -1 when unknown
-	after       *cursor   // where the page starts; nil for the first
+	key         string                 // SQL sort key
+	terms       []string               // words of the text
+	match       textMatch              // their FTS5 query, set by runSearch when there are terms
+	matches     int                    // at most how many sessions match it, -1 when unknown
+	after       *storage.SessionCursor // where the page starts; nil for the first
 	limit       int
 }
 
@@ -115,59 +94,12 @@ func (p searchPlan) listCount(f listFilter) (string, []any, bool) {
 }
 
 func planSearch(q storage.SessionQuery) (searchPlan, error) {
-	bad := func(field, problem string) error { return &storage.ValidationError{Field: field, Problem: problem} }
-	if q.OrgID == "" {
-		return searchPlan{}, bad("org_id", "is required")
+	c, err := q.Check()
+	if err != nil {
+		return searchPlan{}, err
 	}
-	if q.Sort == "" {
-		q.Sort = storage.SortStart
-	}
-	key, ok := sortKeys[q.Sort]
-	if !ok {
-		names := make([]string, len(storage.SessionSorts))
-		for i, s := range storage.SessionSorts {
-			names[i] = string(s)
-		}
-		return searchPlan{}, bad("sort", fmt.Sprintf("%q is not a sortable column (one of %s)", q.Sort, strings.Join(names, ", ")))
-	}
-	limit := q.Limit
-	switch {
-	case limit < 0 || limit > maxPageSize:
-		return searchPlan{}, bad("limit", fmt.Sprintf("%d is outside 0 to %d", limit, maxPageSize))
-	case limit == 0:
-		limit = defaultPageSize
-	}
-	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
-		return searchPlan{}, bad("from", fmt.Sprintf("%s is not before to %s", q.From.Format("2006-01-02T15:04:05Z07:00"), q.To.Format("2006-01-02T15:04:05Z07:00")))
-	}
-	if q.OwnOnly && q.ViewerID == "" {
-		return searchPlan{}, bad("viewer_id", "is required for one's own sessions")
-	}
-	switch q.Status {
-	case "", storage.SessionRinging, storage.SessionActive, storage.SessionEnded:
-	default:
-		return searchPlan{}, bad("status", fmt.Sprintf("%q is not ringing, active or ended", q.Status))
-	}
-	if !storage.ValidOutcome(q.Outcome) {
-		return searchPlan{}, bad("outcome", fmt.Sprintf("%q is not an outcome", q.Outcome))
-	}
-	terms := searchTerms(q.Text)
-	if strings.TrimSpace(q.Text) != "" && len(terms) == 0 {
-		return searchPlan{}, bad("text", fmt.Sprintf("%q has no word to search for", q.Text))
-	}
-	if len(terms) > maxSearchTerms {
-		return searchPlan{}, bad("text", fmt.Sprintf("has %d words, at most %d are searched", len(terms), maxSearchTerms))
-	}
-
-	p := searchPlan{q: q, fingerprint: fingerprint(q), limit: limit, key: key, terms: terms}
-	if q.Cursor != "" {
-		c, err := decodeCursor(q.Cursor, p.fingerprint, textSort(q.Sort))
-		if err != nil {
-			return searchPlan{}, err
-		}
-		p.after = &c
-	}
-	return p, nil
+	return searchPlan{q: c.Query, fingerprint: c.Fingerprint, limit: c.Limit, key: sortKeys[c.Query.Sort],
+		terms: c.Words, after: c.After}, nil
 }
 
 // source is where the rows of a search come from: the matches of the
@@ -292,7 +224,7 @@ func (p searchPlan) sql(d source) (string, []any) {
 		cmp, dir = "<", "DESC"
 	}
 	if p.after != nil {
-		and(`(`+p.key+`, s.id) `+cmp+` (?, ?)`, p.after.key(), p.after.ID)
+		and(`(`+p.key+`, s.id) `+cmp+` (?, ?)`, p.after.Key(), p.after.ID)
 	}
 	fmt.Fprintf(&w, "\nORDER BY %s %s, s.id %s LIMIT ?) k CROSS JOIN sessions s ON s.rowid = k.r\nORDER BY k.key %s, k.id %s",
 		p.key, dir, dir, dir, dir)
@@ -377,7 +309,7 @@ func (s *Store) runSearch(ctx context.Context, p searchPlan) (storage.SessionPag
 	for i, r := range rows {
 		if i == p.limit {
 			last := rows[i-1]
-			page.Next = encodeCursor(p.fingerprint, last.key, last.ss.ID)
+			page.Next = storage.EncodeSessionCursor(p.fingerprint, last.key, last.ss.ID)
 			break
 		}
 		page.Sessions = append(page.Sessions, r.ss)
@@ -414,85 +346,6 @@ func (s *Store) fillLabels(ctx context.Context, page []storage.SessionSummary) e
 		page[at[sid]].Labels = append(page[at[sid]].Labels, lid)
 	}
 	return rows.Err()
-}
-
-// searchTerms splits text into the words FTS5's unicode61 tokenizer would
-// see, lower-cased; each is matched as a word prefix.
-func searchTerms(text string) []string {
-	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
-}
-
-// A cursor is the base64url of {"f": fingerprint, "n"|"s": key, "id": id}
-// followed by "." and a checksum of that. The fingerprint ties it to the
-// query it came from; the checksum catches a cursor edited by hand. Neither
-// is secret, and needs not be: a cursor only says where in the query's own
-// results to start, and the query's scope is enforced whatever it says.
-type cursor struct {
-	F  string  `json:"f"`
-	N  *int64  `json:"n,omitempty"`
-	S  *string `json:"s,omitempty"`
-	ID string  `json:"id"`
-}
-
-func (c cursor) key() any {
-	if c.S != nil {
-		return *c.S
-	}
-	return *c.N
-}
-
-func encodeCursor(fp string, key any, id string) string {
-	c := cursor{F: fp, ID: id}
-	switch k := key.(type) {
-	case int64:
-		c.N = &k
-	case string:
-		c.S = &k
-	case []byte:
-		s := string(k)
-		c.S = &s
-	}
-	data, _ := json.Marshal(c) // plain fields cannot fail
-	return base64.RawURLEncoding.EncodeToString(data) + "." + checksum(data)
-}
-
-func decodeCursor(s, fp string, text bool) (cursor, error) {
-	bad := &storage.ValidationError{Field: "cursor", Problem: "is malformed or was altered"}
-	body, sum, ok := strings.Cut(s, ".")
-	if !ok {
-		return cursor{}, bad
-	}
-	data, err := base64.RawURLEncoding.DecodeString(body)
-	if err != nil || sum != checksum(data) {
-		return cursor{}, bad
-	}
-	var c cursor
-	if err := json.Unmarshal(data, &c); err != nil || c.ID == "" || (c.N == nil) == (c.S == nil) || (c.S != nil) != text {
-		return cursor{}, bad
-	}
-	if c.F != fp {
-		return cursor{}, &storage.ValidationError{Field: "cursor", Problem: "belongs to another query (its filters, sort or order differ)"}
-	}
-	return c, nil
-}
-
-func checksum(data []byte) string {
-	h := sha256.Sum256(append([]byte("siteline.session-cursor\x00"), data...))
-	return base64.RawURLEncoding.EncodeToString(h[:9])
-}
-
-// fingerprint identifies everything of a query but its page: the cursor
-// and the page size.
-func fingerprint(q storage.SessionQuery) string {
-	q.Cursor, q.Limit = "", 0
-	data, err := json.Marshal(q)
-	if err != nil {
-		panic(errors.New("session query does not encode: " + err.Error()))
-	}
-	h := sha256.Sum256(data)
-	return hex.EncodeToString(h[:12])
 }
 
 func placeholders(n int) string {
