@@ -244,12 +244,19 @@ func (m *migration) writeBatch(ctx context.Context, t *table, rows [][]any, last
 		names[i] = c.name
 	}
 	var inserted int64
+	triggers := m.searchTriggers[t.name]
 	err = pgx.BeginFunc(ctx, m.pg, func(tx pgx.Tx) error {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{stageName(t)}, names, pgx.CopyFromRows(rows)); err != nil {
 			return err
 		}
+		if err := switchTriggers(ctx, tx, t, triggers, "DISABLE"); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, insertQuery(t))
 		if err != nil {
+			return err
+		}
+		if err := switchTriggers(ctx, tx, t, triggers, "ENABLE"); err != nil {
 			return err
 		}
 		inserted = tag.RowsAffected()

@@ -85,6 +85,9 @@ type Report struct {
 	// Marks lists the origins whose applier mark differs between the two
 	// stores, as "origin: sqlite N, postgres M".
 	Marks []string
+	// SearchDocuments is how many sessions' search documents the run made
+	// (search.go).
+	SearchDocuments int64
 	// Took is the whole run: copy and comparison.
 	Took time.Duration
 }
@@ -161,6 +164,9 @@ func Migrate(ctx context.Context, sqlitePath, dsn string, opts Options) (Report,
 		}
 		rep.Tables = append(rep.Tables, tr)
 	}
+	if rep.SearchDocuments, err = m.refreshSearch(ctx, rep.Copied() > 0); err != nil {
+		return rep, err
+	}
 	fmt.Fprintf(opts.Progress, "comparing %d tables\n", len(tables))
 	for i := range rep.Tables {
 		if err := m.compare(ctx, &tables[i], &rep.Tables[i]); err != nil {
@@ -197,6 +203,9 @@ type migration struct {
 	liteDB *sql.DB
 	snap   *sql.Tx
 	pg     *pgx.Conn
+	// searchTriggers are the search triggers the copy turns off, by table
+	// (search.go).
+	searchTriggers map[string][]string
 }
 
 func open(ctx context.Context, sqlitePath, dsn string, opts Options) (_ *migration, err error) {
@@ -246,6 +255,9 @@ func open(ctx context.Context, sqlitePath, dsn string, opts Options) (_ *migrati
 	}
 	if _, err := m.pg.Exec(ctx, createProgress); err != nil {
 		return nil, fmt.Errorf("migrate to postgres: create siteline_migrate_progress at %s: %w", m.server, err)
+	}
+	if err := m.findSearchTriggers(ctx); err != nil {
+		return nil, fmt.Errorf("migrate to postgres: %w", err)
 	}
 	return m, nil
 }

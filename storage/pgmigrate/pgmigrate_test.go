@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -22,7 +23,7 @@ import (
 	"siteline/storage/sqlite"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // history is the generated part of every test's store.
 var history = historygen.Config{Seed: 7, Sessions: 300, Orgs: 2, UsersPerOrg: 20, LabelsPerOrg: 12, Batch: 100}
@@ -162,6 +163,10 @@ func TestMigrateCopiesEveryTable(t *testing.T) {
 	if rep.Source != "node-hq" || len(rep.Marks) != 0 {
 		t.Errorf("source %q, marks %v", rep.Source, rep.Marks)
 	}
+	if rep.SearchDocuments != int64(history.Sessions)+1 {
+		t.Errorf("made %d search documents, want one per session (%d)", rep.SearchDocuments, history.Sessions+1)
+	}
+	searchDocumentsCurrent(t, dsn)
 
 	lite, err := sqlite.Open(ctx, path, nil)
 	if err != nil {
@@ -176,6 +181,9 @@ func TestMigrateCopiesEveryTable(t *testing.T) {
 	sameBehaviour(t, lite, pg, orgs)
 
 	again := migrate(t, path, dsn, Options{Batch: 97})
+	if again.SearchDocuments != 0 {
+		t.Errorf("the second run made %d search documents again", again.SearchDocuments)
+	}
 	for _, tr := range again.Tables {
 		if tr.Copied != 0 || tr.Present != 0 || !tr.Equal() || tr.PostgresRows != tr.SQLiteRows {
 			t.Errorf("second run, %s: %+v, want nothing copied and equal", tr.Table, tr)
@@ -240,41 +248,48 @@ func sameBehaviour(t *testing.T, lite *sqlite.Store, pg *postgres.Store, orgs []
 }
 
 // TestMigrateResumes: a copy stopped after a few batches, half way
-// through a table, resumes after the last batch committed, sends no row
-// twice, and ends equal.
+// through a table (of a one-column key, of a two-column key), resumes
+// after the last batch committed, sends no row twice, and ends equal.
 func TestMigrateResumes(t *testing.T) {
 	path, _ := filledStore(t)
-	dsn := pgtest.DB(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	const batch, stopAfter = 50, 3
-	_, err := Migrate(ctx, path, dsn, Options{Batch: batch, afterBatch: func(table string, n int) {
-		if table == "session_participants" && n == stopAfter {
-			cancel()
-		}
-	}})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("the interrupted copy returned %v, want context.Canceled", err)
-	}
-	if n := count(t, dsn, "session_participants"); n != batch*stopAfter {
-		t.Fatalf("after the interruption PostgreSQL holds %d participants, want %d", n, batch*stopAfter)
-	}
-	if n := count(t, dsn, "session_events"); n != 0 {
-		t.Fatalf("after the interruption PostgreSQL holds %d events, want none", n)
-	}
+	for _, stopIn := range []string{"session_participants", "session_labels"} {
+		t.Run(stopIn, func(t *testing.T) {
+			dsn := pgtest.DB(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			const batch, stopAfter = 50, 3
+			_, err := Migrate(ctx, path, dsn, Options{Batch: batch, afterBatch: func(table string, n int) {
+				if table == stopIn && n == stopAfter {
+					cancel()
+				}
+			}})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("the interrupted copy returned %v, want context.Canceled", err)
+			}
+			if n := count(t, dsn, stopIn); n != batch*stopAfter {
+				t.Fatalf("after the interruption PostgreSQL holds %d rows of %s, want %d", n, stopIn, batch*stopAfter)
+			}
+			if n := count(t, dsn, "audit_events"); n != 0 {
+				t.Fatalf("after the interruption PostgreSQL holds %d audit events, want none", n)
+			}
 
-	rep := migrate(t, path, dsn, Options{Batch: batch})
-	for _, tr := range rep.Tables {
-		want := tr.SQLiteRows
-		switch tr.Table {
-		case "sessions":
-			want = 0
-		case "session_participants":
-			want -= batch * stopAfter
-		}
-		if tr.Copied != want || tr.Present != 0 || !tr.Equal() {
-			t.Errorf("resumed, %s: copied %d (%d already there), want %d; %+v", tr.Table, tr.Copied, tr.Present, want, tr)
-		}
+			rep := migrate(t, path, dsn, Options{Batch: batch})
+			searchDocumentsCurrent(t, dsn)
+			before := true
+			for _, tr := range rep.Tables {
+				want := tr.SQLiteRows
+				switch {
+				case tr.Table == stopIn:
+					want -= batch * stopAfter
+					before = false
+				case before:
+					want = 0
+				}
+				if tr.Copied != want || tr.Present != 0 || !tr.Equal() {
+					t.Errorf("resumed, %s: copied %d (%d already there), want %d; %+v", tr.Table, tr.Copied, tr.Present, want, tr)
+				}
+			}
+		})
 	}
 }
 
@@ -418,6 +433,29 @@ func TestTablesMatchSchemas(t *testing.T) {
 		if !slices.Equal(pgCols, want) {
 			t.Errorf("postgres %s has columns %v, tables.go copies %v", tb.name, pgCols, want)
 		}
+	}
+}
+
+// searchDocumentsCurrent fails t when a session's search document in
+// PostgreSQL differs from the one its rows make: the copy turns the
+// triggers that make them off, and must make them all itself.
+func searchDocumentsCurrent(t *testing.T, dsn string) {
+	t.Helper()
+	rows, _ := connect(t, dsn).Query(context.Background(), `SELECT id FROM sessions WHERE search <> session_search_doc(id)`)
+	stale, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stale) > 0 {
+		t.Fatalf("the search documents of %d sessions are stale: %v", len(stale), stale[:min(len(stale), 5)])
+	}
+	var enabled int
+	if err := connect(t, dsn).QueryRow(context.Background(), `SELECT count(*) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+		WHERE p.proname = 'session_search_refresh' AND t.tgenabled = 'O'`).Scan(&enabled); err != nil {
+		t.Fatal(err)
+	}
+	if enabled != 6 {
+		t.Fatalf("%d search triggers are on after the copy, want all 6", enabled)
 	}
 }
 
