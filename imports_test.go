@@ -56,9 +56,10 @@ var owners = map[string][]string{
 	// The media store on S3 (storage/blob), and the test helper that
 	// starts an S3 server and makes its buckets (internal/s3test).
 	"github.com/minio/minio-go/": {"storage", "internal"},
-	// The history store on PostgreSQL (storage/postgres), and the test
-	// helper that starts a PostgreSQL cluster and makes its databases
-	// (internal/pgtest).
+	// The history store on PostgreSQL (storage/postgres), the copy of a
+	// node's history into it (storage/pgmigrate, which `siteline storage
+	// migrate` reaches through node), and the test helper that starts a
+	// PostgreSQL cluster and makes its databases (internal/pgtest).
 	"github.com/jackc/pgx/": {"storage", "internal"},
 }
 

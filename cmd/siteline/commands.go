@@ -65,6 +65,9 @@ var commands = []*command{
 	}},
 	{name: "backup", summary: "write a consistent archive of a node, running or not (-o FILE, -media for the blobs)", setup: backupCmd},
 	{name: "restore", args: "FILE", summary: "make a data directory the node a backup archive holds, on this or a new machine", setup: restoreCmd},
+	{name: "storage", summary: "move a node's stores to another backend", setup: storageCmd, subs: []subcommand{
+		{"migrate", "", "copy a stopped node's site history into PostgreSQL (-to postgres -dsn DSN), resumable, then compare both"},
+	}},
 	{name: "dev", summary: "development tools", setup: devCmd, subs: []subcommand{
 		{"seed-history", "", "fill a data directory's store with generated session history"},
 	}},
