@@ -36,8 +36,10 @@ func (m *migration) copyTable(ctx context.Context, t *table) (TableReport, error
 	if err != nil {
 		return tr, err
 	}
-	if err := m.stage(ctx, t); err != nil {
-		return tr, err
+	if !m.opts.unnest {
+		if err := m.stage(ctx, t); err != nil {
+			return tr, err
+		}
 	}
 	first, next := sqliteBatchQuery(t, false), sqliteBatchQuery(t, true)
 	lastReport, batches := start, 0
@@ -246,13 +248,16 @@ func (m *migration) writeBatch(ctx context.Context, t *table, rows [][]any, last
 	var inserted int64
 	triggers := m.searchTriggers[t.name]
 	err = pgx.BeginFunc(ctx, m.pg, func(tx pgx.Tx) error {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{stageName(t)}, names, pgx.CopyFromRows(rows)); err != nil {
+		insert, args := insertQuery(t), []any(nil)
+		if m.opts.unnest {
+			insert, args = unnestQuery(t), columnArrays(t, rows)
+		} else if _, err := tx.CopyFrom(ctx, pgx.Identifier{stageName(t)}, names, pgx.CopyFromRows(rows)); err != nil {
 			return err
 		}
 		if err := switchTriggers(ctx, tx, t, triggers, "DISABLE"); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, insertQuery(t))
+		tag, err := tx.Exec(ctx, insert, args...)
 		if err != nil {
 			return err
 		}
@@ -269,4 +274,78 @@ func (m *migration) writeBatch(ctx context.Context, t *table, rows [][]any, last
 		return 0, fmt.Errorf("copy %s: write the rows from %s to %s: %w", t.name, keyText(t, rows[0]), keyText(t, rows[len(rows)-1]), err)
 	}
 	return inserted, nil
+}
+
+// unnestQuery inserts a batch passed as one array per column, the other
+// way of writing a batch (Options.unnest), kept to measure against COPY.
+func unnestQuery(t *table) string {
+	params, sel := make([]string, len(t.cols)), make([]string, len(t.cols))
+	for i, c := range t.cols {
+		typ := "text[]"
+		switch c.kind {
+		case integer, optInt:
+			typ = "bigint[]"
+		case boolean:
+			typ = "boolean[]"
+		case blob:
+			typ = "bytea[]"
+		}
+		params[i] = fmt.Sprintf("$%d::%s", i+1, typ)
+		sel[i] = c.name
+		if c.kind == jsonText || c.kind == optJSON {
+			sel[i] = c.name + "::json"
+		}
+	}
+	return "INSERT INTO " + t.name + " (" + t.names() + ") SELECT " + strings.Join(sel, ", ") +
+		" FROM unnest(" + strings.Join(params, ", ") + ") AS x(" + t.names() + ") ON CONFLICT DO NOTHING"
+}
+
+// columnArrays turns rows into one array per column, for unnestQuery.
+func columnArrays(t *table, rows [][]any) []any {
+	out := make([]any, len(t.cols))
+	for i, c := range t.cols {
+		switch c.kind {
+		case text, jsonText:
+			a := make([]string, len(rows))
+			for j, r := range rows {
+				a[j] = r[i].(string)
+			}
+			out[i] = a
+		case optJSON:
+			a := make([]*string, len(rows))
+			for j, r := range rows {
+				if s, ok := r[i].(string); ok {
+					a[j] = &s
+				}
+			}
+			out[i] = a
+		case integer:
+			a := make([]int64, len(rows))
+			for j, r := range rows {
+				a[j] = r[i].(int64)
+			}
+			out[i] = a
+		case optInt:
+			a := make([]*int64, len(rows))
+			for j, r := range rows {
+				if n, ok := r[i].(int64); ok {
+					a[j] = &n
+				}
+			}
+			out[i] = a
+		case boolean:
+			a := make([]bool, len(rows))
+			for j, r := range rows {
+				a[j] = r[i].(bool)
+			}
+			out[i] = a
+		case blob:
+			a := make([][]byte, len(rows))
+			for j, r := range rows {
+				a[j] = r[i].([]byte)
+			}
+			out[i] = a
+		}
+	}
+	return out
 }

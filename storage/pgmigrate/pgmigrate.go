@@ -72,6 +72,9 @@ type Options struct {
 	// table and how many batches this run committed so far (tests stop
 	// the copy there).
 	afterBatch func(table string, batches int)
+	// unnest writes each batch as one INSERT of arrays instead of COPY
+	// into the staging table (benchmarks compare both).
+	unnest bool
 }
 
 // Report is what a migration did and found.

@@ -293,12 +293,46 @@ func TestMigrateResumes(t *testing.T) {
 	}
 }
 
+// TestMigrateResumesAfterLosingTheServer: the copy's connection closed by
+// the server half way through a table fails the run; the next run resumes
+// after the last batch committed and ends equal.
+func TestMigrateResumesAfterLosingTheServer(t *testing.T) {
+	path, _ := filledStore(t)
+	dsn := pgtest.DB(t)
+	admin := connect(t, dsn)
+	const batch, cutAfter = 40, 2
+	_, err := Migrate(context.Background(), path, dsn, Options{Batch: batch, afterBatch: func(table string, n int) {
+		if table != "session_events" || n != cutAfter {
+			return
+		}
+		if _, err := admin.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
+			t.Error(err)
+		}
+	}})
+	if err == nil || !strings.Contains(err.Error(), "copy session_events") {
+		t.Fatalf("the copy that lost its connection returned %v, want an error copying session_events", err)
+	}
+	rep := migrate(t, path, dsn, Options{Batch: batch})
+	searchDocumentsCurrent(t, dsn)
+	for _, tr := range rep.Tables {
+		if tr.Table == "session_events" && tr.Copied != tr.SQLiteRows-batch*cutAfter {
+			t.Errorf("resumed, session_events: copied %d of %d, want all but the %d committed", tr.Copied, tr.SQLiteRows, batch*cutAfter)
+		}
+		if !tr.Equal() || tr.Present != 0 {
+			t.Errorf("resumed, %s: %+v", tr.Table, tr)
+		}
+	}
+}
+
 // TestMigrateResendsWithoutProgress: with its progress forgotten, a run
-// sends every row again and PostgreSQL keeps the ones it holds.
+// sends every row again and PostgreSQL keeps the ones it holds. The first
+// copy writes its batches the other way (INSERT of arrays).
 func TestMigrateResendsWithoutProgress(t *testing.T) {
 	path, _ := filledStore(t)
 	dsn := pgtest.DB(t)
-	migrate(t, path, dsn, Options{})
+	migrate(t, path, dsn, Options{unnest: true})
+	searchDocumentsCurrent(t, dsn)
 	exec(t, dsn, `DROP TABLE siteline_migrate_progress`)
 	exec(t, dsn, `DELETE FROM audit_events WHERE id = 'a-1'`)
 	rep := migrate(t, path, dsn, Options{})
