@@ -47,7 +47,7 @@ func sitelineStdout(t *testing.T, args ...string) (code int, stdout, stderr stri
 // TestStorageMigrate drives `siteline storage migrate` on a data directory
 // holding generated history: refused while a node runs there, then a copy
 // whose table shows every table equal, never the DSN's password; a second
-// run copies nothing; a row changed in PostgreSQL since fails it, naming
+// run, to the configured database, copies nothing; a row changed in PostgreSQL since fails it, naming
 // the table.
 func TestStorageMigrate(t *testing.T) {
 	dir := t.TempDir()
@@ -62,7 +62,8 @@ func TestStorageMigrate(t *testing.T) {
 		args []string
 		say  string
 	}{
-		{[]string{"storage", "migrate", "-to", "postgres", "-data", dir}, "needs -to postgres and -dsn DSN"},
+		{[]string{"storage", "migrate", "-dsn", dsn, "-data", dir}, "needs -to postgres"},
+		{[]string{"storage", "migrate", "-to", "postgres", "-data", dir}, "needs -dsn DSN, or the database of storage.history.dsn"},
 		{[]string{"storage", "migrate", "-to", "mysql", "-dsn", dsn, "-data", dir}, "postgres only"},
 	} {
 		if code, _, errOut := siteline(t, tc.args...); code != 2 || !strings.Contains(errOut, tc.say) {
@@ -100,7 +101,10 @@ func TestStorageMigrate(t *testing.T) {
 		t.Errorf("the output shows the password:\n%s\n%s", out, errOut)
 	}
 
-	code, out, _ = sitelineStdout(t, migrate...)
+	// Again, to the database the configuration names: nothing to copy.
+	t.Setenv("SITELINE_STORAGE_HISTORY_DRIVER", "postgres")
+	t.Setenv("SITELINE_STORAGE_HISTORY_DSN", dsn)
+	code, out, _ = sitelineStdout(t, "storage", "migrate", "-to", "postgres", "-data", dir)
 	if code != 0 || !strings.Contains(out, "\n0 rows copied to ") {
 		t.Fatalf("second run: exit %d\n%s", code, out)
 	}
