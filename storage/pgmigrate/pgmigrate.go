@@ -69,8 +69,8 @@ type Options struct {
 	Logger *slog.Logger
 
 	// afterBatch, when set, is called after each committed batch with the
-	// table and how many batches this run committed so far (tests stop
-	// the copy there).
+	// table ("sessions.search" for the search documents) and how many
+	// batches of it this run committed so far (tests stop the copy there).
 	afterBatch func(table string, batches int)
 	// unnest writes each batch as one INSERT of arrays instead of COPY
 	// into the staging table (benchmarks compare both).

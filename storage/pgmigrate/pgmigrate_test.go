@@ -293,6 +293,37 @@ func TestMigrateResumes(t *testing.T) {
 	}
 }
 
+// TestMigrateResumesTheSearchDocuments: a run stopped while it makes the
+// search documents, after the last table, resumes there: the next run
+// copies nothing and makes the documents it had not made.
+func TestMigrateResumesTheSearchDocuments(t *testing.T) {
+	path, _ := filledStore(t)
+	dsn := pgtest.DB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const batch, stopAfter = 40, 2
+	_, err := Migrate(ctx, path, dsn, Options{Batch: batch, afterBatch: func(table string, n int) {
+		if table == searchProgress && n == stopAfter {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("the interrupted run returned %v, want context.Canceled", err)
+	}
+	var stale int
+	if err := connect(t, dsn).QueryRow(context.Background(), `SELECT count(*) FROM sessions WHERE search <> session_search_doc(id)`).Scan(&stale); err != nil {
+		t.Fatal(err)
+	}
+	if stale == 0 {
+		t.Fatal("no search document is left to make: the interruption tests nothing")
+	}
+	rep := migrate(t, path, dsn, Options{Batch: batch})
+	searchDocumentsCurrent(t, dsn)
+	if want := int64(history.Sessions + 1 - batch*stopAfter); rep.Copied() != 0 || rep.SearchDocuments != want {
+		t.Errorf("resumed: copied %d rows and made %d search documents, want none and %d", rep.Copied(), rep.SearchDocuments, want)
+	}
+}
+
 // TestMigrateResumesAfterLosingTheServer: the copy's connection closed by
 // the server half way through a table fails the run; the next run resumes
 // after the last batch committed and ends equal.

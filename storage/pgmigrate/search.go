@@ -89,6 +89,7 @@ func (m *migration) refreshSearch(ctx context.Context, copied bool) (int64, erro
 		}
 	}
 	var done int64
+	batches := 0
 	for {
 		var last *string
 		var n int64
@@ -113,6 +114,10 @@ func (m *migration) refreshSearch(ctx context.Context, copied bool) (int64, erro
 		}
 		done += n
 		after = last
+		batches++
+		if m.opts.afterBatch != nil {
+			m.opts.afterBatch(searchProgress, batches)
+		}
 	}
 	if done > 0 {
 		fmt.Fprintf(m.opts.Progress, "search documents: %d sessions in %s (%s)\n", done, time.Since(start).Round(time.Millisecond), rate(done, time.Since(start)))
