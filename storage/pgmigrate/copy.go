@@ -24,6 +24,15 @@ const createProgress = `CREATE TABLE IF NOT EXISTS siteline_migrate_progress (
     PRIMARY KEY (source, table_name)
 )`
 
+// saveProgress records, in tx, key as the last row of table this source
+// committed.
+func (m *migration) saveProgress(ctx context.Context, tx pgx.Tx, table, key string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO siteline_migrate_progress (source, table_name, last_key, updated_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (source, table_name) DO UPDATE SET last_key = excluded.last_key, updated_at = excluded.updated_at`,
+		m.source, table, key, time.Now().UnixNano())
+	return err
+}
+
 // progressEvery is how often a long table's copy reports its progress.
 const progressEvery = 5 * time.Second
 
@@ -265,10 +274,7 @@ func (m *migration) writeBatch(ctx context.Context, t *table, rows [][]any, last
 			return err
 		}
 		inserted = tag.RowsAffected()
-		_, err = tx.Exec(ctx, `INSERT INTO siteline_migrate_progress (source, table_name, last_key, updated_at)
-			VALUES ($1, $2, $3, $4) ON CONFLICT (source, table_name) DO UPDATE SET last_key = excluded.last_key, updated_at = excluded.updated_at`,
-			m.source, t.name, key, time.Now().UnixNano())
-		return err
+		return m.saveProgress(ctx, tx, t.name, key)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("copy %s: write the rows from %s to %s: %w", t.name, keyText(t, rows[0]), keyText(t, rows[len(rows)-1]), err)

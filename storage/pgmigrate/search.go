@@ -101,10 +101,7 @@ func (m *migration) refreshSearch(ctx context.Context, copied bool) (int64, erro
 			if err != nil || last == nil {
 				return err
 			}
-			_, err = tx.Exec(ctx, `INSERT INTO siteline_migrate_progress (source, table_name, last_key, updated_at)
-				VALUES ($1, $2, $3, $4) ON CONFLICT (source, table_name) DO UPDATE SET last_key = excluded.last_key, updated_at = excluded.updated_at`,
-				m.source, searchProgress, *last, time.Now().UnixNano())
-			return err
+			return m.saveProgress(ctx, tx, searchProgress, *last)
 		})
 		if err != nil {
 			return done, fmt.Errorf("refresh the search documents: %w", err)
