@@ -19,8 +19,8 @@ import (
 func storageCmd(fs *flag.FlagSet) runner {
 	var c common
 	c.register(fs)
-	to := fs.String("to", "", "migrate: the backend to copy the history to (postgres)")
-	dsn := fs.String("dsn", "", "migrate: the PostgreSQL database, postgres://USER@HOST:PORT/DB or key=value pairs "+
+	to := fs.String("to", "", "migrate: the `BACKEND` to copy the history to (postgres)")
+	dsn := fs.String("dsn", "", "migrate: the PostgreSQL database `DSN`, postgres://USER@HOST:PORT/DB or key=value pairs "+
 		"(default: storage.history.dsn); leave the password out to have it read from $PGPASSWORD or ~/.pgpass")
 	return func(_ string, pos []string) error {
 		if err := noArgs(pos); err != nil {
