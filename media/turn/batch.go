@@ -27,17 +27,19 @@ const batchBufSize = 2048
 
 // batchReader reads a UDP socket a batch at a time.
 type batchReader struct {
-	mu   sync.Mutex // pion reads from one goroutine; this keeps it safe for more
-	pc   *ipv4.PacketConn
-	msgs []ipv4.Message
-	next int // next message to hand out
-	n    int // messages read into msgs
+	mu     sync.Mutex // pion reads from one goroutine; this keeps it safe for more
+	pc     *ipv4.PacketConn
+	msgs   []ipv4.Message
+	next   int         // next message to hand out
+	n      int         // messages read into msgs
+	writes *writeGroup // queued while a batch is handled out; may be nil
 }
 
 // newBatchReader returns a batchReader for conn, or nil when conn is not a
 // UDP socket. ipv4's ReadBatch is recvmmsg with room for any socket
-// address, so it reads IPv6 and dual-stack sockets as well.
-func newBatchReader(conn net.PacketConn, size int) *batchReader {
+// address, so it reads IPv6 and dual-stack sockets as well. The writes
+// queued in writes (nil for none) are sent before each read.
+func newBatchReader(conn net.PacketConn, size int, writes *writeGroup) *batchReader {
 	uc, ok := conn.(*net.UDPConn)
 	if !ok {
 		return nil
@@ -47,20 +49,22 @@ func newBatchReader(conn net.PacketConn, size int) *batchReader {
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{buf[i*batchBufSize : (i+1)*batchBufSize : (i+1)*batchBufSize]}
 	}
-	return &batchReader{pc: ipv4.NewPacketConn(uc), msgs: msgs}
+	return &batchReader{pc: ipv4.NewPacketConn(uc), msgs: msgs, writes: writes}
 }
 
 // ReadFrom copies the next datagram into p; it reads the socket only when
-// the last batch is used up.
+// the last batch is used up, after sending what its handling queued.
 func (r *batchReader) ReadFrom(p []byte) (int, net.Addr, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for r.next == r.n {
+		r.writes.end()
 		n, err := r.pc.ReadBatch(r.msgs, 0)
 		if err != nil {
 			return 0, nil, err
 		}
 		r.next, r.n = 0, n
+		r.writes.begin()
 	}
 	m := &r.msgs[r.next]
 	r.next++

@@ -15,7 +15,7 @@ func TestBatchReaderHandsOutEachDatagram(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	r := newBatchReader(conn, 4)
+	r := newBatchReader(conn, 4, nil)
 	if r == nil {
 		t.Fatal("no batch reader for a UDP socket")
 	}
@@ -53,7 +53,7 @@ func TestBatchReaderHandsOutEachDatagram(t *testing.T) {
 // TestBatchReaderOnlyForUDPSockets: other PacketConns are read as they are.
 func TestBatchReaderOnlyForUDPSockets(t *testing.T) {
 	var pc net.PacketConn = &screenedPacketConn{}
-	if newBatchReader(pc, 4) != nil {
+	if newBatchReader(pc, 4, nil) != nil {
 		t.Fatal("batch reader for a PacketConn that is not a UDP socket")
 	}
 }

@@ -36,6 +36,7 @@ type metrics struct {
 	refused     *prometheus.CounterVec
 	authFailed  *prometheus.CounterVec
 	peerRefused *prometheus.CounterVec
+	sendFailed  *prometheus.CounterVec
 
 	// Resolved once: they are touched for every relayed datagram.
 	bytesToPeer, bytesToClient     prometheus.Counter
@@ -68,6 +69,10 @@ func newMetrics(reg prometheus.Registerer, allocations func() float64) (*metrics
 			Namespace: "siteline", Subsystem: "turn", Name: "peer_refused_total",
 			Help: "Permissions, datagrams and connections refused by the peer filter, by stage and reason.",
 		}, []string{"stage", "reason"}),
+		sendFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "siteline", Subsystem: "turn", Name: "send_failures_total",
+			Help: "Relayed datagrams dropped because the system refused a batched send, by direction.",
+		}, []string{"direction"}),
 		bytesToPeer:     bytes.WithLabelValues(dirClientToPeer),
 		bytesToClient:   bytes.WithLabelValues(dirPeerToClient),
 		packetsToPeer:   packets.WithLabelValues(dirClientToPeer),
@@ -77,7 +82,7 @@ func newMetrics(reg prometheus.Registerer, allocations func() float64) (*metrics
 		Namespace: "siteline", Subsystem: "turn", Name: "allocations",
 		Help: "Live allocations (relay sockets).",
 	}, allocations)
-	collectors := []prometheus.Collector{gauge, m.created, m.refused, m.authFailed, m.peerRefused, bytes, packets}
+	collectors := []prometheus.Collector{gauge, m.created, m.refused, m.authFailed, m.peerRefused, m.sendFailed, bytes, packets}
 	for i, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			for _, done := range collectors[:i] {

@@ -43,6 +43,7 @@ func (d *relayDeps) refusePeer(stage, reason string, peer net.Addr) {
 type relayGenerator struct {
 	inner turn.RelayAddressGenerator
 	deps  *relayDeps
+	udp   *udpBatching // the UDP listener's; nil: writes are not batched (sendbatch.go)
 }
 
 var _ turn.RelayAddressGenerator = (*relayGenerator)(nil)
@@ -81,7 +82,8 @@ func (g *relayGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (n
 		g.deps.metrics.refused.WithLabelValues(refusedRelayError).Inc()
 		return nil, nil, fmt.Errorf("allocate %s relay for %q: %w", conf.Network, conf.UserID, err)
 	}
-	c := &relayPacketConn{PacketConn: conn, deps: g.deps, grant: grant, batch: newBatchReader(conn, relayBatch)}
+	c := &relayPacketConn{PacketConn: conn, deps: g.deps, grant: grant, addr: addr}
+	c.batchWrites(g.udp)
 	g.deps.quotas.track(c, grant)
 	return c, addr, nil
 }
@@ -127,8 +129,46 @@ type relayPacketConn struct {
 	net.PacketConn
 	deps  *relayDeps
 	grant Grant
+	addr  net.Addr     // the relay address
 	batch *batchReader // nil: read the socket one datagram at a time
 	once  sync.Once
+
+	// Batched writes, nil when the allocation's client is not on the UDP
+	// listener (sendbatch.go).
+	reads    *writeGroup   // this socket's read loop's batch
+	toPeer   *batchWriter  // this socket, in the listener's batch
+	toClient *batchWriter  // the listener, in this socket's batch
+	routes   *clientRoutes // where toClient is found
+}
+
+// batchWrites sets up c's batched reads and, with u, its batched writes:
+// what the listener's read loop writes to c, and what c's read loop writes
+// to the listener.
+func (c *relayPacketConn) batchWrites(u *udpBatching) {
+	bc := newBatchConn(c.PacketConn)
+	if u == nil || bc == nil {
+		c.batch = newBatchReader(c.PacketConn, relayBatch, nil)
+		return
+	}
+	c.reads = &writeGroup{}
+	c.batch = newBatchReader(c.PacketConn, relayBatch, c.reads)
+	if c.batch == nil {
+		c.reads = nil
+		return
+	}
+	c.toPeer = &batchWriter{conn: c.PacketConn, bc: bc, group: u.reads, queues: u.queues, drop: c.dropFunc(dirClientToPeer)}
+	c.toClient = &batchWriter{conn: u.listener, bc: u.bc, group: c.reads, queues: u.queues, drop: c.dropFunc(dirPeerToClient)}
+	c.routes = u.routes
+	c.routes.expect(c.addr, c.toClient)
+}
+
+// dropFunc counts the queued datagrams the system refused to send.
+func (c *relayPacketConn) dropFunc(dir string) func(error) {
+	counter := c.deps.metrics.sendFailed.WithLabelValues(dir)
+	return func(err error) {
+		counter.Inc()
+		c.deps.log.Debug("turn send failed", "relay", c.addr, "direction", dir, "err", err)
+	}
 }
 
 // WriteTo sends a client's datagram to a peer, if the filter allows it.
@@ -142,7 +182,7 @@ func (c *relayPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 		c.deps.refusePeer(stageSend, reason, addr)
 		return 0, fmt.Errorf("relay to %s: %s: %w", addr, reason, ErrPeerRefused)
 	}
-	n, err := c.PacketConn.WriteTo(p, addr)
+	n, err := c.write(p, addr)
 	if n > 0 {
 		c.deps.metrics.packetsToPeer.Inc()
 		c.deps.metrics.bytesToPeer.Add(float64(n))
@@ -173,6 +213,13 @@ func (c *relayPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	}
 }
 
+func (c *relayPacketConn) write(p []byte, addr net.Addr) (int, error) {
+	if c.toPeer != nil {
+		return c.toPeer.WriteTo(p, addr)
+	}
+	return c.PacketConn.WriteTo(p, addr)
+}
+
 func (c *relayPacketConn) read(p []byte) (int, net.Addr, error) {
 	if c.batch != nil {
 		return c.batch.ReadFrom(p)
@@ -187,7 +234,12 @@ func (c *relayPacketConn) read(p []byte) (int, net.Addr, error) {
 func (c *relayPacketConn) Close() error {
 	var err error
 	c.once.Do(func() {
+		c.toPeer.flush()
 		err = c.PacketConn.Close()
+		c.reads.close()
+		if c.routes != nil {
+			c.routes.remove(c.addr, c.toClient)
+		}
 		c.deps.quotas.release(c.grant, c)
 	})
 	return err

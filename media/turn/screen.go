@@ -83,11 +83,21 @@ func (sc *screen) refusal(raw []byte) []byte {
 	return resp.Raw
 }
 
-// screenedPacketConn is the UDP listener as pion reads it.
+// screenedPacketConn is the UDP listener as pion reads and writes it.
 type screenedPacketConn struct {
 	net.PacketConn
-	sc    *screen
-	batch *batchReader // nil: read the socket one datagram at a time
+	sc     *screen
+	batch  *batchReader  // nil: read the socket one datagram at a time
+	routes *clientRoutes // nil: write one datagram at a time
+}
+
+// WriteTo writes through the queue of the allocation whose client addr is
+// (sendbatch.go), or at once when there is none.
+func (c *screenedPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if w := c.routes.lookup(addr); w != nil {
+		return w.WriteTo(p, addr)
+	}
+	return c.PacketConn.WriteTo(p, addr)
 }
 
 func (c *screenedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {

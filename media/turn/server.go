@@ -48,6 +48,7 @@ type Server struct {
 	tcp     *connTracker
 	tls     *connTracker
 	addrs   Addrs
+	routes  *clientRoutes // the UDP listener's batched writes; nil without
 }
 
 // New validates cfg, applies its defaults and registers the metrics. It
@@ -165,8 +166,9 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	// sees them (screen.go).
 	scr := &screen{s: s, deps: deps}
 	if s.udp != nil {
+		pc, udpGen := s.udpListener(scr, gen)
 		sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
-			PacketConn: &screenedPacketConn{PacketConn: s.udp, sc: scr, batch: newBatchReader(s.udp, listenerBatch)}, RelayAddressGenerator: gen, PermissionHandler: permit,
+			PacketConn: pc, RelayAddressGenerator: udpGen, PermissionHandler: permit,
 		})
 	}
 	if s.tcp != nil {
@@ -194,6 +196,20 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.log.Info("turn relay started", "udp", s.addrs.UDP, "tcp", s.addrs.TCP, "tls", s.addrs.TLS,
 		"relay_ip", s.cfg.RelayIP, "realm", s.cfg.Realm)
 	return nil
+}
+
+// udpListener returns the UDP listener as pion uses it, read in batches,
+// and the generator of its allocations, whose relayed datagrams are
+// written in batches (sendbatch.go) where the system allows.
+func (s *Server) udpListener(scr *screen, gen *relayGenerator) (*screenedPacketConn, *relayGenerator) {
+	bc := newBatchConn(s.udp)
+	if bc == nil {
+		return &screenedPacketConn{PacketConn: s.udp, sc: scr, batch: newBatchReader(s.udp, listenerBatch, nil)}, gen
+	}
+	u := &udpBatching{listener: s.udp, bc: bc, reads: &writeGroup{}, routes: newClientRoutes(), queues: newSendQueues()}
+	s.routes = u.routes
+	pc := &screenedPacketConn{PacketConn: s.udp, sc: scr, batch: newBatchReader(s.udp, listenerBatch, u.reads), routes: u.routes}
+	return pc, &relayGenerator{inner: gen.inner, deps: gen.deps, udp: u}
 }
 
 // innerGenerator is pion's generator for the configured relay ports.
@@ -491,8 +507,15 @@ func (s *Server) checkQuota(user, realm string, src net.Addr) bool {
 	return true
 }
 
+// onAllocationCreated counts the allocation and, for a client of the UDP
+// listener, routes what its relay socket sends the client through its
+// queue: pion says here which client a relay socket serves, before it
+// reads that socket.
 func (s *Server) onAllocationCreated(src, dst net.Addr, protocol, user, realm string, relay net.Addr, requestedPort int) {
 	s.metrics.created.Inc()
+	if s.routes != nil {
+		s.routes.bind(relay, src)
+	}
 	s.log.Debug("turn allocation created", "user", user, "src", src, "relay", relay, "protocol", protocol)
 }
 
