@@ -32,7 +32,7 @@ type batchReader struct {
 	msgs   []ipv4.Message
 	next   int         // next message to hand out
 	n      int         // messages read into msgs
-	writes *writeGroup // queued while a batch is handled out; may be nil
+	writes *writeGroup // what is written while a batch is handed out; may be nil
 }
 
 // newBatchReader returns a batchReader for conn, or nil when conn is not a

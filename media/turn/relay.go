@@ -152,10 +152,6 @@ func (c *relayPacketConn) batchWrites(u *udpBatching) {
 	}
 	c.reads = &writeGroup{}
 	c.batch = newBatchReader(c.PacketConn, relayBatch, c.reads)
-	if c.batch == nil {
-		c.reads = nil
-		return
-	}
 	c.toPeer = &batchWriter{conn: c.PacketConn, bc: bc, group: u.reads, queues: u.queues, drop: c.dropFunc(dirClientToPeer)}
 	c.toClient = &batchWriter{conn: u.listener, bc: u.bc, group: c.reads, queues: u.queues, drop: c.dropFunc(dirPeerToClient)}
 	c.routes = u.routes
