@@ -91,13 +91,29 @@ type screenedPacketConn struct {
 	routes *clientRoutes // nil: write one datagram at a time
 }
 
-// WriteTo writes through the queue of the allocation whose client addr is
-// (sendbatch.go), or at once when there is none.
+// WriteTo writes relayed data through the queue of the allocation whose
+// client addr is (sendbatch.go): pion writes it from that allocation's
+// read loop, which sends the queue before it waits again. The rest,
+// pion's answers to requests written from the listener's read loop, goes
+// at once: queued there it would wait for another loop's batch.
 func (c *screenedPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
-	if w := c.routes.lookup(addr); w != nil {
-		return w.WriteTo(p, addr)
+	if isRelayedData(p) {
+		if w := c.routes.lookup(addr); w != nil {
+			return w.WriteTo(p, addr)
+		}
 	}
 	return c.PacketConn.WriteTo(p, addr)
+}
+
+// dataIndication is the STUN message type of a Data indication (method
+// 0x007, class indication).
+const dataIndication = 0x0017
+
+// isRelayedData reports whether p is what a relay socket's read loop
+// sends a client: a ChannelData message (RFC 8656 §12.4: its first two
+// bits are 01) or a Data indication.
+func isRelayedData(p []byte) bool {
+	return len(p) >= 4 && (p[0]&0xc0 == 0x40 || binary.BigEndian.Uint16(p[0:2]) == dataIndication)
 }
 
 func (c *screenedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {

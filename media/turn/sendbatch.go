@@ -28,11 +28,11 @@ import (
 //     listener, towards its client; that queue belongs to the allocation's
 //     batch. Several allocations write to the one listener socket, each
 //     through a queue of its own, which pion's WriteTo on the listener
-//     finds by the client's address (clientRoutes).
+//     finds by the client's address (clientRoutes); only relayed data
+//     takes it, not pion's answers to requests (isRelayedData).
 //
 // A write made while its queue's reader is not working through a batch
-// (blocked in recvmmsg, or another goroutine's write, such as pion's
-// answers to requests) goes to the socket at once, as before.
+// (blocked in recvmmsg, or gone) goes to the socket at once, as before.
 
 // sendBatch is the number of datagrams a queue holds before it is sent
 // without waiting for the end of the batch. A relay socket's reader hands

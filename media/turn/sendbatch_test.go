@@ -527,3 +527,59 @@ func TestRelayFlushesLoneDatagram(t *testing.T) {
 		t.Fatalf("the datagram to the peer was not sent in a batch (%d before, %d after)", before, after)
 	}
 }
+
+// TestListenerQueuesOnlyRelayedData: on the listener, ChannelData and Data
+// indications to a client take its allocation's queue; pion's answers to
+// requests, written by the listener's own read loop, leave at once even
+// while that queue's batch is in progress.
+func TestListenerQueuesOnlyRelayedData(t *testing.T) {
+	listener := listenUDP4(t)
+	client := listenUDP4(t)
+	g := &writeGroup{}
+	w := &batchWriter{conn: listener, bc: newBatchConn(listener), group: g, queues: newSendQueues(), drop: func(error) {}}
+	routes := newClientRoutes()
+	relay := &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 50000}
+	routes.expect(relay, w)
+	routes.bind(relay, client.LocalAddr())
+	pc := &screenedPacketConn{PacketConn: listener, routes: routes}
+
+	channelData := append([]byte{0x40, 0x00, 0x00, 0x04}, numbered(1, 4)...)
+	dataInd := append([]byte{0x00, 0x17, 0x00, 0x00}, make([]byte, 16)...)
+	answer := append([]byte{0x01, 0x01, 0x00, 0x00}, make([]byte, 16)...) // Binding success
+	g.begin()
+	for _, p := range [][]byte{channelData, dataInd, answer} {
+		if _, err := pc.WriteTo(p, client.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.mu.Lock()
+	queued := 0
+	if w.q != nil {
+		queued = w.q.n
+	}
+	g.mu.Unlock()
+	if queued != 2 {
+		t.Fatalf("%d datagrams queued, want the ChannelData and the Data indication", queued)
+	}
+	buf := make([]byte, 2048)
+	if err := client.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := client.ReadFrom(buf)
+	if err != nil {
+		t.Fatalf("the answer did not leave at once: %v", err)
+	}
+	if n != len(answer) || buf[1] != 0x01 {
+		t.Fatalf("first datagram %x, want the answer %x", buf[:n], answer)
+	}
+	g.end()
+	for _, want := range [][]byte{channelData, dataInd} {
+		n, _, err := client.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(buf[:n]) != string(want) {
+			t.Fatalf("got %x, want %x", buf[:n], want)
+		}
+	}
+}
