@@ -79,6 +79,15 @@
 // shutdown). Two concurrent Allocate requests that both pass the
 // QuotaHandler are thus still held to the limit (the loser gets a 508).
 //
+// # Batched I/O
+//
+// On Linux the UDP listener and each relay socket are read with recvmmsg
+// (batch.go), and what a read loop relays while it works through a batch
+// leaves with one sendmmsg per destination socket before the loop reads
+// again (sendbatch.go). pion still sees one datagram per ReadFrom and
+// WriteTo. A queued datagram the system refuses is counted in
+// siteline_turn_send_failures_total, since pion no longer sees the error.
+//
 // # Lifecycle
 //
 // New validates the configuration and registers metrics; Start opens the
