@@ -164,14 +164,14 @@ func (s *Store) applyRecord(ctx context.Context, tx pgx.Tx, origin string, rec s
 // and transfer events (settleOwner), whatever order records arrive in.
 func upsertSession(ctx context.Context, tx pgx.Tx, ss storage.Session) error {
 	return exec(ctx, tx, `INSERT INTO sessions (id, org_id, site_id, kind, name, goal, status, created_by,
-		owner_id, team_id, started_at, ended_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11)
+		owner_id, team_id, started_at, ended_at, updated_at, goal_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11, $13)
 		ON CONFLICT (id) DO UPDATE SET
 			status = CASE WHEN `+statusRank("excluded.status")+` > `+statusRank("sessions.status")+`
 				THEN excluded.status ELSE sessions.status END,
 			ended_at = COALESCE(sessions.ended_at, excluded.ended_at),
 			updated_at = GREATEST(COALESCE(sessions.updated_at, 0), COALESCE(excluded.updated_at, 0))`,
 		ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, ss.Status, ss.CreatedBy, ss.Owner(), ss.TeamID,
-		nanos(ss.StartedAt), optNanos(ss.EndedAt))
+		nanos(ss.StartedAt), optNanos(ss.EndedAt), storage.GoalKey(ss.Goal))
 }
 
 func statusRank(col string) string {

@@ -101,7 +101,8 @@ func (s *Store) applyFieldsTx(ctx context.Context, tx pgx.Tx, sessionID string, 
 	}
 	switch f.Group {
 	case storage.FieldsDetails:
-		return bumpVersion(ctx, tx, sessionID, "details", v, `name = $5, goal = $6`, f.Name, f.Goal)
+		// goal_key is the goal as the dashboards count it (migration 00010).
+		return bumpVersion(ctx, tx, sessionID, "details", v, `name = $5, goal = $6, goal_key = $7`, f.Name, f.Goal, storage.GoalKey(f.Goal))
 	case storage.FieldsNotes:
 		return bumpVersion(ctx, tx, sessionID, "notes", v, `notes = $5`, f.Notes)
 	case storage.FieldsOutcome:

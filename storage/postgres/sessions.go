@@ -31,9 +31,9 @@ func (s *Store) CreateSession(ctx context.Context, ss storage.Session) error {
 		ss.Status = storage.SessionActive
 	}
 	err := s.historyTx(ctx, func(tx pgx.Tx) error {
-		if err := exec(ctx, tx, `INSERT INTO sessions (id, org_id, site_id, kind, name, goal, status, created_by,
-			owner_id, team_id, started_at, ended_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-			ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, ss.Status, ss.CreatedBy,
+		if err := exec(ctx, tx, `INSERT INTO sessions (id, org_id, site_id, kind, name, goal, goal_key, status, created_by,
+			owner_id, team_id, started_at, ended_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, storage.GoalKey(ss.Goal), ss.Status, ss.CreatedBy,
 			ss.Owner(), ss.TeamID, nanos(ss.StartedAt), optNanos(ss.EndedAt), nanos(ss.StartedAt)); err != nil {
 			return err
 		}

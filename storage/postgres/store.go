@@ -39,6 +39,20 @@
 // session search, where SQLite's report index keeps the diacritics of a
 // letter that has several (remove_diacritics 1).
 //
+// The dashboards read the same rollups as SQLite's (migration 00010): the
+// same rows, sums and order, for every grain and breakdown; a test writes
+// one random history to both stores and compares every read. They are
+// kept differently: PostgreSQL runs a statement's AFTER ROW triggers once
+// the statement is done, so SQLite's pairs of triggers around each row
+// would count a multi-row write twice. Instead each ended session keeps
+// the state its rows were computed from, and a trigger deferred to the
+// commit of any write that may change it recomputes the session's rows
+// when the state differs. A goal is counted by storage.GoalKey, which the store writes
+// with the goal (sessions.goal_key), not by the server's lower(). The
+// names the reads list (an organisation's sites and outcomes) come from
+// the rollups themselves, as in SQLite: the dashboards need no
+// organisation data.
+//
 // Conventions: times are stored as BIGINT unix nanoseconds in UTC (NULL
 // for a zero time) and read back in UTC, as in the SQLite store (see
 // migrations/00001_sessions.sql for why not timestamptz). The schema is
@@ -105,6 +119,7 @@ var (
 	_ storage.HistoryOutbox       = (*Store)(nil)
 	_ storage.HistoryApplier      = (*Store)(nil)
 	_ storage.SessionHistoryStore = (*Store)(nil)
+	_ storage.DashboardStore      = (*Store)(nil)
 )
 
 // Open connects to the database at dsn (a postgres:// URL or a key=value

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"maps"
@@ -13,6 +12,7 @@ import (
 
 	"siteline/storage"
 	"siteline/storage/historygen"
+	"siteline/storage/storagetest"
 )
 
 // The dashboards' rollups are checked against a direct computation over
@@ -87,6 +87,17 @@ func dashboardQueries(org historygen.Org, end time.Time) []storage.DashboardQuer
 func monthFloor(t time.Time) time.Time {
 	t = t.UTC()
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// TestDashboard runs the dashboards' conformance suite, which
+// storage/postgres runs too, on SQLite files whose organisation data
+// holds storagetest.Labels.
+func TestDashboard(t *testing.T) {
+	storagetest.Dashboard(t, func(t *testing.T) storagetest.DashboardBackend {
+		s, _ := openTestStore(t)
+		mustApply(t, s, 1, labelsCommand(storagetest.Labels))
+		return s
+	})
 }
 
 func TestDashboardCountsEqualADirectComputation(t *testing.T) {
@@ -243,26 +254,6 @@ func TestDashboardCountsFollowEditsEndsAndDeletions(t *testing.T) {
 	if len(got.Answer) == 0 {
 		t.Fatal("no answer time counted for the team's service requests")
 	}
-}
-
-func TestDashboardQueryRejectsCombinationsTheRollupsDoNotHold(t *testing.T) {
-	s, _ := openTestStore(t)
-	for _, q := range []storage.DashboardQuery{
-		{},
-		{OrgID: "o", TeamID: "t", LabelID: "l"},
-		{OrgID: "o", LabelID: "l", By: storage.DimTeam},
-		{OrgID: "o", By: "shoe size"},
-		{OrgID: "o", From: t0, To: t0},
-	} {
-		if _, err := s.DashboardCounts(context.Background(), q); !isValidation(err) {
-			t.Errorf("%+v: err = %v, want a validation error", q, err)
-		}
-	}
-}
-
-func isValidation(err error) bool {
-	var v *storage.ValidationError
-	return errors.As(err, &v)
 }
 
 func sessionIDs(t *testing.T, s *Store, org string) []string {
@@ -492,46 +483,4 @@ func directCounts(all []*rawSession, q storage.DashboardQuery, buckets []time.Du
 		}
 	}
 	return out, tts
-}
-
-// Headquarters' rollups of forwarded history equal the plant's, whatever
-// order and however often the records arrive.
-func TestDashboardCountsOfForwardedHistoryEqualThePlants(t *testing.T) {
-	ctx := context.Background()
-	plant, _ := openTestStore(t)
-	hq, _ := openTestStore(t)
-	recordPlantHistory(t, plant, "c1")
-	recordPlantHistory(t, plant, "c2")
-	solved := t0.Add(5 * time.Minute)
-	if _, err := plant.SetSessionOutcome(ctx, "c2", storage.OutcomeSolved, &solved, storage.Version{At: t0.Add(time.Hour), Origin: "plant-1"}); err != nil {
-		t.Fatal(err)
-	}
-	msgs := messagesOf(t, plant, "plant-1")
-	backwards := slices.Clone(msgs)
-	slices.Reverse(backwards)
-	for _, batch := range [][]storage.HistoryMessage{backwards, msgs} {
-		if _, err := hq.ApplyHistory(ctx, batch); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, by := range storage.DashboardDims {
-		q := storage.DashboardQuery{OrgID: "o1", By: by}
-		want, err := plant.DashboardCounts(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := hq.DashboardCounts(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sum := countMap(want.Days); len(sum) == 0 && by != storage.DimTeam && by != storage.DimLabel { // no team, no label here
-			t.Fatalf("by %q: the plant counts no session", by)
-		}
-		if !maps.Equal(countMap(got.Days), countMap(want.Days)) || !maps.Equal(countMap(got.Outcomes), countMap(want.Outcomes)) ||
-			!maps.Equal(countMap(got.ToSolve), countMap(want.ToSolve)) || !maps.Equal(countMap(got.People), countMap(want.People)) {
-			t.Errorf("by %q: headquarters counts\n%v %v %v %v\nthe plant\n%v %v %v %v", by,
-				countMap(got.Days), countMap(got.Outcomes), countMap(got.ToSolve), countMap(got.People),
-				countMap(want.Days), countMap(want.Outcomes), countMap(want.ToSolve), countMap(want.People))
-		}
-	}
 }
