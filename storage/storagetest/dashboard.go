@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +39,7 @@ func Dashboard(t *testing.T, open func(t *testing.T) DashboardBackend) {
 	}{
 		{"EqualADirectComputation", dashboardEqualsDirect},
 		{"FollowALiveCall", dashboardFollowsALiveCall},
+		{"ConcurrentWrites", dashboardConcurrentWrites},
 		{"ForwardedHistoryEqualsThePlants", dashboardForwarded},
 		{"RejectsCombinationsTheRollupsDoNotHold", dashboardRejects},
 	} {
@@ -107,7 +109,7 @@ var dashGoals = []string{"", "Inspect boiler B-204", "inspect  Boiler C-118", "P
 // goals set after the call (some by an earlier version that loses), some
 // written at this node and some at a plant and applied from its history.
 type DashboardWorkload struct {
-	local, plant []func(ctx context.Context, s DashboardBackend) error
+	local, plant [][]func(ctx context.Context, s DashboardBackend) error // per session, in order
 	ids          []string
 }
 
@@ -120,9 +122,9 @@ func NewDashboardWorkload(seed uint64) *DashboardWorkload {
 		w.ids = append(w.ids, id)
 		ops := dashSession(r, id)
 		if r.IntN(10) < 3 {
-			w.plant = append(w.plant, ops...)
+			w.plant = append(w.plant, ops)
 		} else {
-			w.local = append(w.local, ops...)
+			w.local = append(w.local, ops)
 		}
 	}
 	return w
@@ -228,23 +230,73 @@ func dashSession(r *rand.Rand, id string) []func(ctx context.Context, s Dashboar
 // plant, whose history hq then applies backwards, then forwards.
 func (w *DashboardWorkload) Write(t *testing.T, plant, hq DashboardBackend) {
 	t.Helper()
-	ctx := context.Background()
-	for _, part := range []struct {
-		s   DashboardBackend
-		ops []func(ctx context.Context, s DashboardBackend) error
-	}{{plant, w.plant}, {hq, w.local}} {
-		for i, op := range part.ops {
-			if err := op(ctx, part.s); err != nil {
-				t.Fatalf("write %d of the workload: %v", i, err)
-			}
-		}
-	}
+	writeSessions(t, plant, w.plant)
+	writeSessions(t, hq, w.local)
 	msgs := messagesOf(t, plant, "plant-1")
 	if len(msgs) == 0 {
 		t.Fatal("the plant wrote no history")
 	}
 	for _, batch := range [][]storage.HistoryMessage{reversed(msgs), msgs} {
 		mustApplyHistory(t, hq, batch)
+	}
+}
+
+func writeSessions(t *testing.T, s DashboardBackend, sessions [][]func(ctx context.Context, s DashboardBackend) error) {
+	t.Helper()
+	for _, ops := range sessions {
+		if err := writeSession(s, ops); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func writeSession(s DashboardBackend, ops []func(ctx context.Context, s DashboardBackend) error) error {
+	for i, op := range ops {
+		if err := op(context.Background(), s); err != nil {
+			return fmt.Errorf("write %d of a session of the workload: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// WriteConcurrently writes the workload as Write does, but hq's sessions
+// from several goroutines at once while hq applies the plant's history in
+// small batches beside them.
+func (w *DashboardWorkload) WriteConcurrently(t *testing.T, plant, hq DashboardBackend) {
+	t.Helper()
+	writeSessions(t, plant, w.plant)
+	msgs := messagesOf(t, plant, "plant-1")
+	const writers = 4
+	errs := make(chan error, writers+1)
+	var wg sync.WaitGroup
+	for g := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < len(w.local); i += writers {
+				if err := writeSession(hq, w.local[i]); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < len(msgs); i += 5 {
+			batch := msgs[i:min(i+5, len(msgs))]
+			res, err := hq.ApplyHistory(context.Background(), batch)
+			if err != nil || res.Applied != len(batch) {
+				errs <- fmt.Errorf("apply %d messages beside the writers = %+v, %v", len(batch), res, err)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }
 
@@ -305,6 +357,19 @@ func dashboardEqualsDirect(t *testing.T, open func(t *testing.T) DashboardBacken
 	w := NewDashboardWorkload(3)
 	hq := open(t)
 	w.Write(t, open(t), hq)
+	qs := w.Queries()
+	if n := checkDashboards(t, hq, w.ids, qs); n < len(qs)/2 {
+		t.Fatalf("only %d of %d queries count a session: the check checks little", n, len(qs))
+	}
+}
+
+// dashboardConcurrentWrites: sessions written from several goroutines
+// while forwarded history is applied beside them add up as when written
+// one after the other.
+func dashboardConcurrentWrites(t *testing.T, open func(t *testing.T) DashboardBackend) {
+	w := NewDashboardWorkload(11)
+	hq := open(t)
+	w.WriteConcurrently(t, open(t), hq)
 	qs := w.Queries()
 	if n := checkDashboards(t, hq, w.ids, qs); n < len(qs)/2 {
 		t.Fatalf("only %d of %d queries count a session: the check checks little", n, len(qs))

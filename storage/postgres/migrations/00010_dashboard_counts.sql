@@ -183,16 +183,21 @@ CREATE FUNCTION dashboard_add(st dashboard_state, delta integer) RETURNS void
 
 -- +goose StatementBegin
 -- dashboard_refresh brings session sid's counted rows in line with the
--- session as it stands. The session's row is locked first, so that two
--- transactions refreshing one session do it one after the other, the
--- second seeing the first's state.
+-- session as it stands. It first takes a transaction-level advisory lock
+-- ("dashboar" in ASCII; the history lock of history_outbox.go and goose's
+-- have other keys), held to the commit: refreshes, which run at commit,
+-- then run one transaction at a time, each seeing what the one before
+-- committed, and two of them never wait on each other's rollup rows (which
+-- a lock per row, taken in a different order by each, could make a
+-- deadlock). Local writes hold the history lock already, so only the
+-- history applier's commits wait for theirs.
 CREATE FUNCTION dashboard_refresh(sid text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     was dashboard_state;
     cur dashboard_state;
     counted boolean;
 BEGIN
-    PERFORM 1 FROM sessions WHERE id = sid FOR NO KEY UPDATE;
+    PERFORM pg_advisory_xact_lock(7233189368698986866);
     SELECT * INTO was FROM dashboard_state WHERE session_id = sid;
     counted := FOUND;
     cur := dashboard_now(sid);
@@ -220,13 +225,15 @@ $$;
 -- +goose StatementBegin
 CREATE FUNCTION dashboard_sessions_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP <> 'DELETE' THEN
-        INSERT INTO dashboard_sites (org_id, site_id) VALUES (NEW.org_id, NEW.site_id) ON CONFLICT DO NOTHING;
-        PERFORM dashboard_refresh(NEW.id);
-    END IF;
     IF TG_OP = 'DELETE' THEN
         PERFORM dashboard_refresh(OLD.id);
-    ELSIF TG_OP = 'UPDATE' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM dashboard_refresh(NEW.id);
+    -- Under the lock the refresh took, so that two commits never wait on
+    -- each other's new site.
+    INSERT INTO dashboard_sites (org_id, site_id) VALUES (NEW.org_id, NEW.site_id) ON CONFLICT DO NOTHING;
+    IF TG_OP = 'UPDATE' THEN
         IF OLD.id <> NEW.id THEN
             PERFORM dashboard_refresh(OLD.id);
         END IF;
