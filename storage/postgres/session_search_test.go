@@ -49,7 +49,8 @@ func checkSearchIndex(t *testing.T, s *Store) {
 }
 
 // loader writes generated sessions with their participants, events and
-// labels in one transaction per batch.
+// labels in one transaction per batch, each session's goal key with it as
+// the store writes it.
 type loader struct{ s *Store }
 
 func (l loader) LoadSessions(ctx context.Context, bundles []storage.SessionBundle) error {
@@ -57,9 +58,9 @@ func (l loader) LoadSessions(ctx context.Context, bundles []storage.SessionBundl
 		b := &pgx.Batch{}
 		for _, x := range bundles {
 			ss := x.Session
-			b.Queue(`INSERT INTO sessions (id, org_id, site_id, kind, name, goal, status, created_by, owner_id, team_id,
-				outcome, notes, started_at, ended_at, solved_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-				ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, ss.Status, ss.CreatedBy, ss.OwnerID, ss.TeamID,
+			b.Queue(`INSERT INTO sessions (id, org_id, site_id, kind, name, goal, goal_key, status, created_by, owner_id, team_id,
+				outcome, notes, started_at, ended_at, solved_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+				ss.ID, ss.OrgID, ss.SiteID, ss.Kind, ss.Name, ss.Goal, storage.GoalKey(ss.Goal), ss.Status, ss.CreatedBy, ss.OwnerID, ss.TeamID,
 				ss.Outcome, ss.Notes, nanos(ss.StartedAt), optNanos(ss.EndedAt), optNanos(ss.SolvedAt))
 			for _, id := range ss.Labels {
 				b.Queue(`INSERT INTO session_labels (session_id, label_id) VALUES ($1, $2)`, ss.ID, id)

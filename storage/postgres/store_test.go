@@ -21,13 +21,13 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // openTestStore opens a store on a fresh database, closed when t ends.
-func openTestStore(t *testing.T) (*Store, string) {
+func openTestStore(t testing.TB) (*Store, string) {
 	t.Helper()
 	return openTestStoreWith(t, Options{})
 }
 
 // openTestStoreWith is openTestStore with options.
-func openTestStoreWith(t *testing.T, opts Options) (*Store, string) {
+func openTestStoreWith(t testing.TB, opts Options) (*Store, string) {
 	t.Helper()
 	dsn := pgtest.DB(t)
 	s, err := Open(context.Background(), dsn, opts)
