@@ -22,14 +22,15 @@ func TestDashboard(t *testing.T) {
 
 // TestDashboardsAgreeWithSQLite: one random history gives the same
 // DashboardCounts here as in the SQLite store, for every grain,
-// breakdown and filter of the workload's queries.
+// breakdown and filter of the workload's queries; a smaller one under the
+// race detector, which slows SQLite tenfold.
 func TestDashboardsAgreeWithSQLite(t *testing.T) {
 	storagetest.DashboardsAgree(t, func(t *testing.T) storagetest.DashboardBackend {
 		return openSQLite(t)
 	}, func(t *testing.T) storagetest.DashboardBackend {
 		s, _ := openTestStoreWith(t, Options{Labels: labelList(storagetest.Labels)})
 		return s
-	})
+	}, raceEnabled)
 }
 
 // openSQLite opens a SQLite store whose organisation data holds

@@ -47,11 +47,11 @@
 // would count a multi-row write twice. Instead each ended session keeps
 // the state its rows were computed from, and a trigger deferred to the
 // commit of any write that may change it recomputes the session's rows
-// when the state differs. A goal is counted by storage.GoalKey, which the store writes
-// with the goal (sessions.goal_key), not by the server's lower(). The
-// names the reads list (an organisation's sites and outcomes) come from
-// the rollups themselves, as in SQLite: the dashboards need no
-// organisation data.
+// when the state differs. A goal is counted by storage.GoalKey, which the
+// store writes with the goal (sessions.goal_key), not by the server's
+// lower(). The names the reads list (an organisation's sites and
+// outcomes) come from the rollups themselves, as in SQLite: the
+// dashboards need no organisation data.
 //
 // Conventions: times are stored as BIGINT unix nanoseconds in UTC (NULL
 // for a zero time) and read back in UTC, as in the SQLite store (see

@@ -48,15 +48,20 @@ func Dashboard(t *testing.T, open func(t *testing.T) DashboardBackend) {
 }
 
 // DashboardsAgree writes one random history (DashboardWorkload) to a
-// store of each backend and checks that every query of
-// DashboardQueries gives the same DashboardCounts on both, buckets,
-// order and all.
-func DashboardsAgree(t *testing.T, a, b func(t *testing.T) DashboardBackend) {
+// store of each backend and checks that every query of the workload's
+// gives the same DashboardCounts on both, buckets, order and all. short
+// writes a quarter of the sessions (for the race detector, which slows
+// SQLite tenfold).
+func DashboardsAgree(t *testing.T, a, b func(t *testing.T) DashboardBackend, short bool) {
 	ctx := context.Background()
-	w := NewDashboardWorkload(7)
+	sessions := dashSessions
+	if short {
+		sessions /= 4
+	}
+	w := NewDashboardWorkload(7, sessions)
 	sa, sb := a(t), b(t)
-	w.Write(t, a(t), sa)
-	w.Write(t, a(t), sb)
+	w.Write(t, b(t), sa) // plants of b: a store of a is there to compare
+	w.Write(t, b(t), sb)
 	n := 0
 	for _, q := range w.Queries() {
 		ca, err := sa.DashboardCounts(ctx, q)
@@ -113,11 +118,14 @@ type DashboardWorkload struct {
 	ids          []string
 }
 
-// NewDashboardWorkload makes the workload of seed.
-func NewDashboardWorkload(seed uint64) *DashboardWorkload {
+// dashSessions is how many sessions the suite's workloads hold.
+const dashSessions = 160
+
+// NewDashboardWorkload makes the workload of seed, of n sessions.
+func NewDashboardWorkload(seed uint64, n int) *DashboardWorkload {
 	r := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	w := &DashboardWorkload{}
-	for i := range 160 {
+	for i := range n {
 		id := fmt.Sprintf("d%03d", i)
 		w.ids = append(w.ids, id)
 		ops := dashSession(r, id)
@@ -354,7 +362,7 @@ func queryName(q storage.DashboardQuery) string {
 // dashboardEqualsDirect: after the random workload, every query equals
 // the direct computation.
 func dashboardEqualsDirect(t *testing.T, open func(t *testing.T) DashboardBackend) {
-	w := NewDashboardWorkload(3)
+	w := NewDashboardWorkload(3, dashSessions)
 	hq := open(t)
 	w.Write(t, open(t), hq)
 	qs := w.Queries()
@@ -367,7 +375,7 @@ func dashboardEqualsDirect(t *testing.T, open func(t *testing.T) DashboardBacken
 // while forwarded history is applied beside them add up as when written
 // one after the other.
 func dashboardConcurrentWrites(t *testing.T, open func(t *testing.T) DashboardBackend) {
-	w := NewDashboardWorkload(11)
+	w := NewDashboardWorkload(11, dashSessions)
 	hq := open(t)
 	w.WriteConcurrently(t, open(t), hq)
 	qs := w.Queries()
@@ -382,7 +390,7 @@ func dashboardConcurrentWrites(t *testing.T, open func(t *testing.T) DashboardBa
 // the end move it.
 func dashboardFollowsALiveCall(t *testing.T, open func(t *testing.T) DashboardBackend) {
 	ctx := context.Background()
-	w := NewDashboardWorkload(5)
+	w := NewDashboardWorkload(5, dashSessions)
 	s := open(t)
 	w.Write(t, open(t), s)
 	org := dashOrgs[0]
