@@ -270,6 +270,11 @@ func (m *migration) writeBatch(ctx context.Context, t *table, rows [][]any, last
 		if err != nil {
 			return err
 		}
+		// The dashboards' triggers are deferred to the commit; a table
+		// with trigger events pending cannot be altered, so they run now.
+		if _, err := tx.Exec(ctx, `SET CONSTRAINTS ALL IMMEDIATE`); err != nil {
+			return err
+		}
 		if err := switchTriggers(ctx, tx, t, triggers, "ENABLE"); err != nil {
 			return err
 		}

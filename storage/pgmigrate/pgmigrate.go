@@ -167,6 +167,9 @@ func Migrate(ctx context.Context, sqlitePath, dsn string, opts Options) (Report,
 		}
 		rep.Tables = append(rep.Tables, tr)
 	}
+	if err := m.fillGoalKeys(ctx); err != nil {
+		return rep, err
+	}
 	if rep.SearchDocuments, err = m.refreshSearch(ctx, rep.Copied() > 0); err != nil {
 		return rep, err
 	}
