@@ -13,6 +13,7 @@ import (
 	"siteline/internal/pgtest"
 	"siteline/storage"
 	"siteline/storage/blob"
+	"siteline/storage/dashboard"
 	"siteline/web"
 )
 
@@ -197,6 +198,20 @@ func TestHistoryOnPostgres(t *testing.T) {
 	}
 	if a, b := exportOf(hqAdmin), exportOf(plantAdmin); a != b {
 		t.Errorf("the plant's sessions exported at headquarters differ from the plant's export:\n%s\n%s", a, b)
+	}
+	// The dashboards, from the database's rollups, count the plant's
+	// calls as the plant's own node does.
+	for _, q := range []string{"?site=" + plant.n.siteID, "?site=" + plant.n.siteID + "&by=user&period=day"} {
+		var atHQ, atPlant dashboard.Report
+		if code := hqAdmin.do("GET", "/api/v1/dashboard"+q, nil, &atHQ); code != 200 {
+			t.Fatalf("dashboard%s at headquarters = %d", q, code)
+		}
+		if code := plantAdmin.do("GET", "/api/v1/dashboard"+q, nil, &atPlant); code != 200 {
+			t.Fatalf("dashboard%s at the plant = %d", q, code)
+		}
+		if a, b := mustJSON(t, atHQ), mustJSON(t, atPlant); a != b || atHQ.Summary.Sessions != int64(len(plantIDs)) {
+			t.Errorf("dashboard%s:\nheadquarters %s\nplant        %s", q, a, b)
+		}
 	}
 	for _, page := range []string{"/sessions?site=" + plant.n.siteID, "/sessions/" + before[0]} {
 		if code, body := hqAdmin.raw("GET", page, "", nil); code != 200 || !strings.Contains(string(body), "Pump 0") {

@@ -40,6 +40,7 @@ type historyDB interface {
 
 	SearchSessions(ctx context.Context, q storage.SessionQuery) (storage.SessionPage, error)
 	SearchServiceReports(ctx context.Context, q storage.ServiceReportQuery) ([]storage.ServiceReport, error)
+	DashboardCounts(ctx context.Context, q storage.DashboardQuery) (storage.DashboardCounts, error)
 	LastCalls(ctx context.Context, orgID string) (map[string]time.Time, error)
 	Audit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error)
 
@@ -225,9 +226,10 @@ func (h *historyStore) SearchServiceReports(ctx context.Context, q storage.Servi
 }
 
 func (h *historyStore) DashboardCounts(ctx context.Context, q storage.DashboardQuery) (storage.DashboardCounts, error) {
-	// The history database has no dashboard rollups yet: the SQLite
-	// store's, which hold this node's calls only.
-	return h.Store.DashboardCounts(ctx, q)
+	if h.db == nil {
+		return h.Store.DashboardCounts(ctx, q)
+	}
+	return h.db.DashboardCounts(ctx, q)
 }
 
 func (h *historyStore) LastCalls(ctx context.Context, orgID string) (map[string]time.Time, error) {
