@@ -255,7 +255,7 @@ func (m *migration) writeBatch(ctx context.Context, t *table, rows [][]any, last
 		names[i] = c.name
 	}
 	var inserted int64
-	triggers := m.searchTriggers[t.name]
+	triggers := m.offTriggers(t.name)
 	err = pgx.BeginFunc(ctx, m.pg, func(tx pgx.Tx) error {
 		insert, args := insertQuery(t), []any(nil)
 		if m.opts.unnest {

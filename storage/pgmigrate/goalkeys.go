@@ -15,8 +15,8 @@ const goalKeyBatch = 1000
 // fillGoalKeys sets the goal key (storage/postgres's sessions.goal_key,
 // migration 00010: storage.GoalKey of the goal, which the dashboards
 // count goals by) of the sessions copied without one, batch by batch. It
-// is computed here, in Go, as the store computes it; setting it brings
-// the session's dashboard rows in line.
+// is computed here, in Go, as the store computes it; the dashboards' rows
+// follow from refreshDashboards.
 func (m *migration) fillGoalKeys(ctx context.Context) error {
 	after := "" // ids in byte order: a goal whose key is "" (blanks) is passed, not read again
 	for {
@@ -35,8 +35,20 @@ func (m *migration) fillGoalKeys(ctx context.Context) error {
 			return nil
 		}
 		after = ids[len(ids)-1]
-		if _, err := m.pg.Exec(ctx, `UPDATE sessions s SET goal_key = k.key
-			FROM unnest($1::text[], $2::text[]) AS k(id, key) WHERE s.id = k.id`, ids, keys); err != nil {
+		// The dashboards' rows are computed once after this
+		// (refreshDashboards): their triggers stay off here too.
+		sessions := &table{name: "sessions"}
+		err = pgx.BeginFunc(ctx, m.pg, func(tx pgx.Tx) error {
+			if err := switchTriggers(ctx, tx, sessions, m.dashboardTriggers["sessions"], "DISABLE"); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE sessions s SET goal_key = k.key
+				FROM unnest($1::text[], $2::text[]) AS k(id, key) WHERE s.id = k.id`, ids, keys); err != nil {
+				return err
+			}
+			return switchTriggers(ctx, tx, sessions, m.dashboardTriggers["sessions"], "ENABLE")
+		})
+		if err != nil {
 			return fmt.Errorf("goal keys: %w", err)
 		}
 		if len(ids) < goalKeyBatch {

@@ -91,6 +91,9 @@ type Report struct {
 	// SearchDocuments is how many sessions' search documents the run made
 	// (search.go).
 	SearchDocuments int64
+	// DashboardSessions is how many ended sessions' dashboard rows the run
+	// computed (all of them after a run that copied rows).
+	DashboardSessions int64
 	// Took is the whole run: copy and comparison.
 	Took time.Duration
 }
@@ -173,6 +176,9 @@ func Migrate(ctx context.Context, sqlitePath, dsn string, opts Options) (Report,
 	if rep.SearchDocuments, err = m.refreshSearch(ctx, rep.Copied() > 0); err != nil {
 		return rep, err
 	}
+	if rep.DashboardSessions, err = m.refreshDashboards(ctx, rep.Copied() > 0); err != nil {
+		return rep, err
+	}
 	fmt.Fprintf(opts.Progress, "comparing %d tables\n", len(tables))
 	for i := range rep.Tables {
 		if err := m.compare(ctx, &tables[i], &rep.Tables[i]); err != nil {
@@ -212,6 +218,9 @@ type migration struct {
 	// searchTriggers are the search triggers the copy turns off, by table
 	// (search.go).
 	searchTriggers map[string][]string
+	// dashboardTriggers are the dashboards' triggers, which the copy
+	// turns off likewise (search.go).
+	dashboardTriggers map[string][]string
 }
 
 func open(ctx context.Context, sqlitePath, dsn string, opts Options) (_ *migration, err error) {
