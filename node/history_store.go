@@ -321,18 +321,13 @@ func (h *historyStore) DeletionNotify() <-chan struct{} {
 
 // The writes after the call. A session the SQLite store holds is changed
 // there, with its outbox record, and the write returns once the database
-// has it too. A session it does not hold (one another headquarters voter
+// has it too (or after catchUpWait, the database out of reach). The end of
+// a call does not wait: until the database has it, source reads the
+// call from the SQLite store, and a call's end must not stall on the
+// database. A session it does not hold (one another headquarters voter
 // of this site held, which reached this node through the database) is
 // changed in the database, and what the database's setter wrote to its
 // own outbox moves into the SQLite store's, which forwards it.
-
-func (h *historyStore) EndSession(ctx context.Context, sessionID string, at time.Time, ev storage.SessionEvent) error {
-	if err := h.Store.EndSession(ctx, sessionID, at, ev); err != nil {
-		return err
-	}
-	h.catchUp(ctx)
-	return nil
-}
 
 func (h *historyStore) SetSessionDetails(ctx context.Context, sessionID, name, goal string, v storage.Version) (bool, error) {
 	return h.setFields(ctx, sessionID, func(s fieldSetter) (bool, error) { return s.SetSessionDetails(ctx, sessionID, name, goal, v) })
