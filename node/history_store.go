@@ -211,70 +211,67 @@ func (h *historyStore) ServiceReportVersions(ctx context.Context, orgID, id stri
 
 // The reads across sessions are the history database's alone.
 
-func (h *historyStore) SearchSessions(ctx context.Context, q storage.SessionQuery) (storage.SessionPage, error) {
+// historyReader is what the history holds across sessions; both stores
+// have it.
+type historyReader interface {
+	SearchSessions(ctx context.Context, q storage.SessionQuery) (storage.SessionPage, error)
+	SearchServiceReports(ctx context.Context, q storage.ServiceReportQuery) ([]storage.ServiceReport, error)
+	DashboardCounts(ctx context.Context, q storage.DashboardQuery) (storage.DashboardCounts, error)
+	LastCalls(ctx context.Context, orgID string) (map[string]time.Time, error)
+	Audit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error)
+	ForwardedBlobs(ctx context.Context) ([]storage.BlobRef, error)
+	storage.HistoryApplier
+	HistoryRejected(ctx context.Context) ([]storage.HistoryRejection, error)
+	PendingBlobDeletions(ctx context.Context, limit int) ([]storage.MediaDeletion, error)
+	DeletionNotify() <-chan struct{}
+}
+
+// history is the store of the history across sessions: the database
+// when there is one.
+func (h *historyStore) history() historyReader {
 	if h.db == nil {
-		return h.Store.SearchSessions(ctx, q)
+		return h.Store
 	}
-	return h.db.SearchSessions(ctx, q)
+	return h.db
+}
+
+func (h *historyStore) SearchSessions(ctx context.Context, q storage.SessionQuery) (storage.SessionPage, error) {
+	return h.history().SearchSessions(ctx, q)
 }
 
 func (h *historyStore) SearchServiceReports(ctx context.Context, q storage.ServiceReportQuery) ([]storage.ServiceReport, error) {
-	if h.db == nil {
-		return h.Store.SearchServiceReports(ctx, q)
-	}
-	return h.db.SearchServiceReports(ctx, q)
+	return h.history().SearchServiceReports(ctx, q)
 }
 
 func (h *historyStore) DashboardCounts(ctx context.Context, q storage.DashboardQuery) (storage.DashboardCounts, error) {
-	if h.db == nil {
-		return h.Store.DashboardCounts(ctx, q)
-	}
-	return h.db.DashboardCounts(ctx, q)
+	return h.history().DashboardCounts(ctx, q)
 }
 
 func (h *historyStore) LastCalls(ctx context.Context, orgID string) (map[string]time.Time, error) {
-	if h.db == nil {
-		return h.Store.LastCalls(ctx, orgID)
-	}
-	return h.db.LastCalls(ctx, orgID)
+	return h.history().LastCalls(ctx, orgID)
 }
 
 func (h *historyStore) Audit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error) {
-	if h.db == nil {
-		return h.Store.Audit(ctx, f)
-	}
-	return h.db.Audit(ctx, f)
+	return h.history().Audit(ctx, f)
 }
 
 func (h *historyStore) ForwardedBlobs(ctx context.Context) ([]storage.BlobRef, error) {
-	if h.db == nil {
-		return h.Store.ForwardedBlobs(ctx)
-	}
-	return h.db.ForwardedBlobs(ctx)
+	return h.history().ForwardedBlobs(ctx)
 }
 
 // The history applier writes to the database; the node's own records
 // reach it through the same applier (history.Config.ApplyOwn).
 
 func (h *historyStore) ApplyHistory(ctx context.Context, batch []storage.HistoryMessage) (storage.HistoryApplied, error) {
-	if h.db == nil {
-		return h.Store.ApplyHistory(ctx, batch)
-	}
-	return h.db.ApplyHistory(ctx, batch)
+	return h.history().ApplyHistory(ctx, batch)
 }
 
 func (h *historyStore) HistoryMarks(ctx context.Context) (map[string]int64, error) {
-	if h.db == nil {
-		return h.Store.HistoryMarks(ctx)
-	}
-	return h.db.HistoryMarks(ctx)
+	return h.history().HistoryMarks(ctx)
 }
 
 func (h *historyStore) HistoryRejected(ctx context.Context) ([]storage.HistoryRejection, error) {
-	if h.db == nil {
-		return h.Store.HistoryRejected(ctx)
-	}
-	return h.db.HistoryRejected(ctx)
+	return h.history().HistoryRejected(ctx)
 }
 
 // The media sweeper: a blob goes only when no live row of either store
@@ -291,10 +288,7 @@ func (h *historyStore) MediaBlobLive(ctx context.Context, key string) (bool, err
 }
 
 func (h *historyStore) PendingBlobDeletions(ctx context.Context, limit int) ([]storage.MediaDeletion, error) {
-	if h.db == nil {
-		return h.Store.PendingBlobDeletions(ctx, limit)
-	}
-	return h.db.PendingBlobDeletions(ctx, limit)
+	return h.history().PendingBlobDeletions(ctx, limit)
 }
 
 // MarkBlobDeletionDone marks the deletion in both stores: the SQLite copy
@@ -312,12 +306,7 @@ func (h *historyStore) MarkBlobDeletionDone(ctx context.Context, id string) erro
 	return nil
 }
 
-func (h *historyStore) DeletionNotify() <-chan struct{} {
-	if h.db == nil {
-		return h.Store.DeletionNotify()
-	}
-	return h.db.DeletionNotify()
-}
+func (h *historyStore) DeletionNotify() <-chan struct{} { return h.history().DeletionNotify() }
 
 // The writes after the call. A session the SQLite store holds is changed
 // there, with its outbox record, and the write returns once the database
