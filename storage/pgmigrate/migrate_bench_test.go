@@ -22,6 +22,10 @@ import (
 // COPY-copy-rows/s over the copy alone. SITELINE_BENCH_INSERT=unnest
 // writes the batches as INSERTs of arrays instead of COPY into a staging
 // table (unnest-copy-rows/s), =alternate switches at each iteration.
+// SITELINE_BENCH_DASHBOARD=each computes the dashboards' rows one session
+// at a time rather than a batch at a time, =alternate switches at each
+// iteration; dashboard-sessions/s is the rate of each way
+// (set-dashboard-sessions/s, each-dashboard-sessions/s).
 func BenchmarkMigrate(b *testing.B) {
 	ctx := context.Background()
 	sessions := 20000
@@ -59,7 +63,16 @@ func BenchmarkMigrate(b *testing.B) {
 	var rows, copyRows [2]int64
 	var copyTook [2]float64
 	mode := os.Getenv("SITELINE_BENCH_INSERT")
+	dashMode := os.Getenv("SITELINE_BENCH_DASHBOARD")
+	// Per way of computing the dashboards' rows: sessions and seconds.
+	var dashSessions [2]int64
+	var dashTook [2]float64
 	for i := range b.N {
+		each := dashMode == "each" || dashMode == "alternate" && i%2 == 1
+		d := 0
+		if each {
+			d = 1
+		}
 		unnest := mode == "unnest" || mode == "alternate" && i%2 == 1
 		w := 0
 		if unnest {
@@ -68,10 +81,12 @@ func BenchmarkMigrate(b *testing.B) {
 		b.StopTimer()
 		dsn := pgtest.DB(b)
 		b.StartTimer()
-		rep, err := Migrate(ctx, path, dsn, Options{Progress: os.Stderr, unnest: unnest})
+		rep, err := Migrate(ctx, path, dsn, Options{Progress: os.Stderr, unnest: unnest, refreshEach: each})
 		if err != nil {
 			b.Fatal(err)
 		}
+		dashSessions[d] += rep.DashboardSessions
+		dashTook[d] += rep.DashboardTook.Seconds()
 		for _, t := range rep.Tables {
 			rows[w] += t.Copied
 			copyRows[w] += t.Copied
@@ -84,6 +99,11 @@ func BenchmarkMigrate(b *testing.B) {
 	for w, name := range []string{"COPY", "unnest"} {
 		if copyTook[w] > 0 {
 			b.ReportMetric(float64(copyRows[w])/copyTook[w], name+"-copy-rows/s")
+		}
+	}
+	for d, name := range []string{"set", "each"} {
+		if dashTook[d] > 0 {
+			b.ReportMetric(float64(dashSessions[d])/dashTook[d], name+"-dashboard-sessions/s")
 		}
 	}
 }

@@ -347,6 +347,50 @@ func TestMigrateResumesTheSearchDocuments(t *testing.T) {
 	}
 }
 
+// TestMigrateResumesTheDashboardRows: a run stopped while it computes the
+// dashboards' rows, after the search documents, resumes there: the next run
+// copies nothing, makes no search document and computes the rows of the
+// sessions it had not reached, and both stores' dashboards answer alike.
+func TestMigrateResumesTheDashboardRows(t *testing.T) {
+	path, orgs := filledStore(t)
+	dsn := pgtest.DB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const batch, stopAfter = 40, 2
+	_, err := Migrate(ctx, path, dsn, Options{Batch: batch, afterBatch: func(table string, n int) {
+		if table == dashboardProgress && n == stopAfter {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("the interrupted run returned %v, want context.Canceled", err)
+	}
+	var counted, ended int64
+	if err := connect(t, dsn).QueryRow(context.Background(), `SELECT (SELECT count(*) FROM dashboard_state),
+		(SELECT count(*) FROM sessions WHERE ended_at IS NOT NULL)`).Scan(&counted, &ended); err != nil {
+		t.Fatal(err)
+	}
+	if counted != batch*stopAfter || ended <= counted {
+		t.Fatalf("the interrupted run counted %d of %d ended sessions, want %d: the interruption tests nothing", counted, ended, batch*stopAfter)
+	}
+	rep := migrate(t, path, dsn, Options{Batch: batch})
+	if rep.Copied() != 0 || rep.SearchDocuments != 0 || rep.DashboardSessions != ended-counted {
+		t.Errorf("resumed: copied %d rows, made %d search documents, counted %d sessions, want none, none and %d",
+			rep.Copied(), rep.SearchDocuments, rep.DashboardSessions, ended-counted)
+	}
+	lite, err := sqlite.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+	pg, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	sameBehaviour(t, lite, pg, orgs)
+}
+
 // TestMigrateResumesAfterLosingTheServer: the copy's connection closed by
 // the server half way through a table fails the run; the next run resumes
 // after the last batch committed and ends equal.

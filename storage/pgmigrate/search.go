@@ -25,8 +25,9 @@ import (
 // one of its tables is written (sessions, then participants, then labels,
 // then events), which made the copy of 1,000,000 sessions run at under 300
 // sessions/s. They are off in each batch too, and every ended session's
-// rows are computed once at the end (dashboard_refresh), resumable as the
-// search documents are.
+// rows are computed once at the end, a batch of sessions at a time
+// (dashboard_refresh_set, migration 00011), resumable as the search
+// documents are.
 const (
 	searchRefreshFunction = "session_search_refresh"
 	searchProgress        = "sessions.search" // the refresh's row in siteline_migrate_progress
@@ -107,8 +108,13 @@ func (m *migration) refreshDashboards(ctx context.Context, copied bool) (int64, 
 		SELECT DISTINCT org_id, site_id FROM sessions ON CONFLICT DO NOTHING`); err != nil {
 		return 0, fmt.Errorf("refresh the dashboard rows: %w", err)
 	}
-	return m.refreshSessions(ctx, copied, dashboardProgress, "dashboard rows",
-		`SELECT id, dashboard_refresh(id) FROM batch`, "ended_at IS NOT NULL AND ")
+	// One dashboard_refresh_set per batch: each rollup row the batch's
+	// sessions share is written once, not once per session.
+	done := `SELECT batch.id FROM batch CROSS JOIN (SELECT dashboard_refresh_set(array_agg(id)) FROM batch) AS refreshed`
+	if m.opts.refreshEach {
+		done = `SELECT id, dashboard_refresh(id) FROM batch`
+	}
+	return m.refreshSessions(ctx, copied, dashboardProgress, "dashboard rows", done, "ended_at IS NOT NULL AND ")
 }
 
 // refreshSessions runs done (a statement over the CTE batch, returning
