@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -13,15 +12,14 @@ import (
 	"siteline/storage"
 )
 
-// The dashboards' reads over dashboard_counts (migration 00025), which
-// triggers keep in step with the session history in the transaction of
-// every write. A read sums the rows of the query's days, sites and
+// The dashboards' reads over dashboard_counts (migrations 00025 and
+// 00033), which triggers keep in step with the session history in the
+// transaction of every write; storage.ReadDashboard makes the reads and
+// this file runs them. A read sums the rows of the query's days, sites and
 // outcome: its cost grows with the days and groups asked for, not with
 // the number of sessions.
 
 var _ storage.DashboardStore = (*Store)(nil)
-
-const day = 24 * time.Hour
 
 func init() {
 	// dashboard_goal is storage.GoalKey in SQL, for the rollups' goal
@@ -41,308 +39,84 @@ func init() {
 		})
 }
 
-// dashboardReadsAtOnce is how many of one dashboard's reads run at once:
-// half of the smallest read pool (store.go).
-const dashboardReadsAtOnce = 2
-
-// goalSep separates the goal from the outcome in the goal metric's value.
-const goalSep = "\x1f"
-
-// maxGoalRows is how many (goal, outcome) sums a read returns, most
-// sessions first.
-const maxGoalRows = 200
-
-// DashboardCounts sums the rollups of q.
+// DashboardCounts sums the rollups of q (storage.ReadDashboard).
 func (s *Store) DashboardCounts(ctx context.Context, q storage.DashboardQuery) (storage.DashboardCounts, error) {
-	var out storage.DashboardCounts
-	if err := q.Check(); err != nil {
-		return out, fmt.Errorf("dashboard: %w", err)
-	}
-	names, err := s.dashboardNames(ctx, q.OrgID)
-	if err != nil {
-		return out, fmt.Errorf("dashboard: %w", err)
-	}
-	sel := dashboardSelect(q, names)
-	if out.Buckets, err = s.dashboardBuckets(ctx); err != nil {
-		return out, fmt.Errorf("dashboard: %w", err)
-	}
-	days := []piece{{span: spanDay, lo: sel.fromDay, hi: sel.toDay}}
-	sum := func(metric, value, text string, pieces []piece, into *[]storage.DashboardCount) func() error {
-		return func() (err error) {
-			*into, err = s.dashboardSum(ctx, sel, pieces, metric, sel.group, value, text, "")
-			return err
-		}
-	}
-	var goals []storage.DashboardCount
-	type read struct {
-		what string
-		read func() error
-	}
-	reads := []read{
-		{"n", sum("n", "t", "''", days, &out.Days)},
-		{"hour", sum("hour", "val", "''", sel.cover, &out.Hours)},
-		{"outcome", sum("outcome", "0", "val", sel.cover, &out.Outcomes)},
-		{"people", sum("people", "val", "''", sel.cover, &out.People)},
-		{"tts", sum("tts", "val", "''", sel.cover, &out.ToSolve)},
-		{"answer", sum("answer", "val", "''", sel.cover, &out.Answer)},
-		{"goals", func() (err error) {
-			goals, err = s.dashboardSum(ctx, sel, sel.cover, "goal", "''", "0", "val",
-				fmt.Sprintf(" ORDER BY 4 DESC, 3 LIMIT %d", maxGoalRows))
-			return err
-		}},
-	}
-	if q.TeamID == "" && q.LabelID == "" && q.UserID == "" && (q.By == storage.DimNone || q.By == storage.DimSite) {
-		reads = append(reads, read{"participants", func() (err error) {
-			out.Distinct, err = s.dashboardDistinct(ctx, q, sel)
-			return err
-		}})
-	}
-	// The reads are independent: they run dashboardReadsAtOnce at a time,
-	// each on a connection of the read pool, so a breakdown by user (the
-	// largest read) uses two cores and leaves the rest of the pool to
-	// other requests.
-	errs := make([]error, len(reads))
-	turn := make(chan struct{}, dashboardReadsAtOnce)
-	var wg sync.WaitGroup
-	for i, r := range reads {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			turn <- struct{}{}
-			defer func() { <-turn }()
-			if err := r.read(); err != nil {
-				errs[i] = fmt.Errorf("dashboard: %s: %w", r.what, err)
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil { // the first: an ended context fails them all alike
-			return storage.DashboardCounts{}, err
-		}
-	}
-	for _, g := range goals {
-		goal, outcome, _ := strings.Cut(g.Text, goalSep)
-		out.Goals = append(out.Goals, storage.DashboardCount{Group: outcome, Text: goal, N: g.N})
-	}
-	if out.Goals == nil {
-		out.Goals = []storage.DashboardCount{}
-	}
-	return out, nil
+	return storage.ReadDashboard(ctx, rollups{s}, q)
 }
 
-// The grains of dashboard_counts' time: UTC days since 1970 and months
-// since January 1970.
-const (
-	spanDay   = 0
-	spanMonth = 1
-)
+// rollups reads dashboard_counts for storage.ReadDashboard.
+type rollups struct{ s *Store }
 
-// piece is a range [lo, hi) of days or months.
-type piece struct {
-	span   int
-	lo, hi int64
-}
-
-// dashboardQuery is a DashboardQuery as SQL: the dim whose rows it sums,
-// the conditions on them but the metric and the range, the column a
-// breakdown groups by, and its range of days, whole and as whole months
-// plus the days at the edges.
-type dashboardQuery struct {
-	dim            string
-	table          string // with the index that serves one key's range
-	where          string
-	args           []any
-	group          string // a column, or "''"
-	fromDay, toDay int64
-	cover          []piece
-	names          dashboardNames
-}
-
-// noDay and noMonth are past any day and month the rollups hold.
-const (
-	noDay   = 1 << 40
-	noMonth = 1 << 40
-)
-
-// dashboardNames are an organisation's sites and the outcomes its
-// sessions ever counted under: a read that sums every site's or outcome's
-// rows names each of them.
-type dashboardNames struct {
-	sites, outcomes []any
-}
-
-// dashboardNames reads the names of orgID's sites (dashboard_sites) and
+// RollupNames reads the names of orgID's sites (dashboard_sites) and
 // outcomes (the values of the outcome metric's months, every site and
 // outcome: a row per month and outcome).
-func (s *Store) dashboardNames(ctx context.Context, orgID string) (dashboardNames, error) {
-	var names dashboardNames
-	for _, r := range []struct {
+func (r rollups) RollupNames(ctx context.Context, orgID string) (sites, outcomes []string, err error) {
+	for _, n := range []struct {
 		q    string
-		into *[]any
+		into *[]string
 	}{
-		{`SELECT site_id FROM dashboard_sites WHERE org_id = ?`, &names.sites},
+		{`SELECT site_id FROM dashboard_sites WHERE org_id = ?`, &sites},
 		{`SELECT DISTINCT val FROM dashboard_counts
-			WHERE org_id = ? AND metric = 'outcome' AND dim = '' AND span = 1 AND site_id = '*' AND outcome = '*'`, &names.outcomes},
+			WHERE org_id = ? AND metric = 'outcome' AND dim = '' AND span = 1 AND site_id = '*' AND outcome = '*'`, &outcomes},
 	} {
-		rows, err := s.read.QueryContext(ctx, r.q, orgID)
+		rows, err := r.s.read.QueryContext(ctx, n.q, orgID)
 		if err != nil {
-			return names, err
+			return nil, nil, err
 		}
 		for rows.Next() {
 			var v string
 			if err := rows.Scan(&v); err != nil {
 				rows.Close()
-				return names, err
+				return nil, nil, err
 			}
-			*r.into = append(*r.into, v)
+			*n.into = append(*n.into, v)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return names, err
+			return nil, nil, err
 		}
 	}
-	return names, nil
+	return sites, outcomes, nil
 }
 
-// dashboardSelect turns a checked query into SQL.
-func dashboardSelect(q storage.DashboardQuery, names dashboardNames) dashboardQuery {
-	sel := dashboardQuery{group: "''", fromDay: 0, toDay: noDay, names: names}
-	key := ""
-	for _, f := range []struct {
-		dim storage.DashboardDim
-		id  string
-	}{{storage.DimTeam, q.TeamID}, {storage.DimLabel, q.LabelID}, {storage.DimUser, q.UserID}} {
-		if f.id != "" {
-			sel.dim, key = string(f.dim), f.id
-		}
-	}
-	switch q.By {
-	case storage.DimSite:
-		sel.group = "site_id"
-	case storage.DimTeam, storage.DimLabel, storage.DimUser:
-		sel.dim, sel.group = string(q.By), "key"
-	}
-	sel.rows(q, key)
-	if !q.From.IsZero() {
-		sel.fromDay = dayOf(q.From)
-	}
-	if !q.To.IsZero() {
-		sel.toDay = dayOf(q.To.Add(day - 1))
-	}
-	sel.cover = cover(sel.fromDay, sel.toDay)
-	return sel
+// rollupColumns are the SQL of each column a sum groups by.
+var rollupColumns = map[storage.RollupColumn]string{
+	storage.RollupNone: "''",
+	storage.RollupSite: "site_id",
+	storage.RollupKey:  "key",
+	storage.RollupT:    "t",
+	storage.RollupVal:  "val",
 }
 
-// rows sets the table and the conditions that pick the rows of sel.dim
-// (and of key, when not "") at the grain of q's site and outcome filters.
-func (sel *dashboardQuery) rows(q storage.DashboardQuery, key string) {
-	// Every session's rows (dim '') are kept for the site or every site
-	// and the outcome or every outcome, a team's, label's or user's for
-	// both or neither (migration 00033): filtered by one of them, those
-	// sum the rows of every site or outcome.
-	bySite := len(q.SiteIDs) > 0 || q.By == storage.DimSite
-	both := sel.dim != "" && (bySite || q.Outcome != "")
-	w := []string{"org_id = ?"}
-	sel.args = []any{q.OrgID}
-	in := func(col string, vals []any) {
-		w = append(w, col+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")+")")
-		sel.args = append(sel.args, vals...)
-	}
-	// Every site or outcome is named as a list of values, neither with
-	// site_id != '*' nor with IN (SELECT ...): with either, the index
-	// lookup stops at that column and reads every day and month the
-	// rollups hold (12 weeks by site took 4 s at 1,000,000 sessions, 0.4 s
-	// with the lists).
-	switch {
-	case len(q.SiteIDs) > 0:
-		sites := make([]any, len(q.SiteIDs))
-		for i, id := range q.SiteIDs {
-			sites[i] = id
-		}
-		in("site_id", sites)
-	case q.By == storage.DimSite || both:
-		in("site_id", sel.names.sites)
-	default:
-		w = append(w, "site_id = '*'")
-	}
-	switch {
-	case q.Outcome != "":
-		w = append(w, "outcome = ?")
-		sel.args = append(sel.args, q.Outcome)
-	case both:
-		in("outcome", sel.names.outcomes)
-	default:
-		w = append(w, "outcome = '*'")
-	}
-	sel.table = "dashboard_counts"
-	if key != "" {
+// SumRollups sums the rows of one metric over the pieces of a range.
+func (r rollups) SumRollups(ctx context.Context, sum storage.RollupSum) ([]storage.DashboardCount, error) {
+	where, whereArgs := rollupWhere(sum.Rows)
+	table := "dashboard_counts"
+	if sum.Rows.Key != "" {
 		// Without statistics SQLite would take the primary key's range,
 		// every key's rows.
-		sel.table = "dashboard_counts INDEXED BY dashboard_counts_key"
-		w = append(w, "key = ?")
-		sel.args = append(sel.args, key)
+		table = "dashboard_counts INDEXED BY dashboard_counts_key"
 	}
-	sel.where = strings.Join(w, " AND ")
-}
-
-// dayOf is t's UTC day, as the rollups number days (days since 1970).
-func dayOf(t time.Time) int64 {
-	return t.UTC().Unix() / 86400
-}
-
-// monthOf is the month (since January 1970) that holds day d.
-func monthOf(d int64) int64 {
-	t := time.Unix(d*86400, 0).UTC()
-	return int64(t.Year()-1970)*12 + int64(t.Month()) - 1
-}
-
-// monthStart is the first day of month m.
-func monthStart(m int64) int64 {
-	return dayOf(time.Date(1970+int(m/12), time.Month(m%12+1), 1, 0, 0, 0, 0, time.UTC))
-}
-
-// cover splits the days [from, to) into the whole months inside them and
-// the days before and after those months. to is noDay for a range with
-// no end.
-func cover(from, to int64) []piece {
-	first := monthOf(from)
-	if monthStart(first) < from {
-		first++
+	value := rollupColumns[sum.Value]
+	if sum.Value == storage.RollupNone {
+		value = "0"
 	}
-	last := int64(noMonth) // the first month not wholly inside
-	if to < noDay {
-		last = monthOf(to)
-	}
-	if first >= last {
-		return []piece{{span: spanDay, lo: from, hi: to}}
-	}
-	list := []piece{{span: spanMonth, lo: first, hi: last}}
-	if from < monthStart(first) {
-		list = append(list, piece{span: spanDay, lo: from, hi: monthStart(first)})
-	}
-	if to < noDay && monthStart(last) < to {
-		list = append(list, piece{span: spanDay, lo: monthStart(last), hi: to})
-	}
-	return list
-}
-
-// dashboardSum sums the rows of one metric over the pieces of a range,
-// grouped by group, value and text (SQL expressions over
-// dashboard_counts).
-func (s *Store) dashboardSum(ctx context.Context, sel dashboardQuery, pieces []piece, metric, group, value, text, tail string) ([]storage.DashboardCount, error) {
 	var parts []string
 	var args []any
-	for _, p := range pieces {
-		parts = append(parts, `SELECT `+group+` AS g, `+value+` AS v, `+text+` AS x, n FROM `+sel.table+`
-			WHERE metric = ? AND dim = ? AND span = ? AND `+sel.where+` AND t >= ? AND t < ?`)
-		args = append(args, metric, sel.dim, p.span)
-		args = append(args, sel.args...)
-		args = append(args, p.lo, p.hi)
+	for _, p := range sum.Pieces {
+		parts = append(parts, `SELECT `+rollupColumns[sum.Group]+` AS g, `+value+` AS v, `+rollupColumns[sum.Text]+` AS x, n FROM `+table+`
+			WHERE metric = ? AND dim = ? AND span = ? AND `+where+` AND t >= ? AND t < ?`)
+		args = append(args, sum.Metric, sum.Rows.Dim, p.Span)
+		args = append(args, whereArgs...)
+		args = append(args, p.Lo, p.Hi)
+	}
+	tail := ""
+	if sum.Top > 0 {
+		tail = fmt.Sprintf(" ORDER BY 4 DESC, 3 LIMIT %d", sum.Top)
 	}
 	q := `SELECT g, v, x, sum(n) FROM (` + strings.Join(parts, " UNION ALL ") + `)
 		GROUP BY 1, 2, 3 HAVING sum(n) != 0` + tail
-	rows, err := s.read.QueryContext(ctx, q, args...)
+	rows, err := r.s.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -358,33 +132,35 @@ func (s *Store) dashboardSum(ctx context.Context, sel dashboardQuery, pieces []p
 	return list, rows.Err()
 }
 
-// dashboardDistinct counts the distinct users who took part, per group,
-// from the per-user rows of the same range, sites and outcome.
-func (s *Store) dashboardDistinct(ctx context.Context, q storage.DashboardQuery, sel dashboardQuery) ([]storage.DashboardCount, error) {
-	users := sel
-	users.dim = "user"
-	users.rows(q, "")
-	sums, err := s.dashboardSum(ctx, users, sel.cover, "n", sel.group, "0", "key", "")
-	if err != nil {
-		return nil, err
-	}
-	per := map[string]int64{}
-	var groups []string
-	for _, c := range sums {
-		if per[c.Group] == 0 {
-			groups = append(groups, c.Group)
+// rollupWhere is the condition that picks rows, but the metric, dim and
+// range. A list of sites or outcomes is named as values, not as IN
+// (SELECT ...): with that, the index lookup stops at the column and reads
+// every day and month the rollups hold.
+func rollupWhere(rows storage.RollupRows) (string, []any) {
+	w := []string{"org_id = ?"}
+	args := []any{rows.OrgID}
+	in := func(col string, vals []string) {
+		if vals == nil {
+			w = append(w, col+" = '*'")
+			return
 		}
-		per[c.Group]++
+		w = append(w, col+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")+")")
+		for _, v := range vals {
+			args = append(args, v)
+		}
 	}
-	list := []storage.DashboardCount{}
-	for _, g := range groups {
-		list = append(list, storage.DashboardCount{Group: g, Value: per[g], N: per[g]})
+	in("site_id", rows.Sites)
+	in("outcome", rows.Outcomes)
+	if rows.Key != "" {
+		w = append(w, "key = ?")
+		args = append(args, rows.Key)
 	}
-	return list, nil
+	return strings.Join(w, " AND "), args
 }
 
-func (s *Store) dashboardBuckets(ctx context.Context) ([]time.Duration, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT lo_ms FROM dashboard_buckets ORDER BY bucket`)
+// RollupBuckets reads the lower bounds of the duration buckets.
+func (r rollups) RollupBuckets(ctx context.Context) ([]time.Duration, error) {
+	rows, err := r.s.read.QueryContext(ctx, `SELECT lo_ms FROM dashboard_buckets ORDER BY bucket`)
 	if err != nil {
 		return nil, err
 	}

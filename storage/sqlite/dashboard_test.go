@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"maps"
 	"slices"
-	"sort"
 	"testing"
 	"time"
 
@@ -274,85 +272,33 @@ func sessionIDs(t *testing.T, s *Store, org string) []string {
 }
 
 // checkDashboards compares every query's counts and percentiles with the
-// direct computation.
+// direct computation (storagetest.CompareDashboards) over every session,
+// read from the tables at once.
 func checkDashboards(t *testing.T, s *Store, orgs []historygen.Org) {
 	t.Helper()
-	all := readAllSessions(t, s)
-	for _, org := range orgs[:1] {
-		for _, q := range dashboardQueries(org, dashCfg.End) {
-			got, err := s.DashboardCounts(context.Background(), q)
-			if err != nil {
-				t.Fatalf("%+v: %v", q, err)
-			}
-			want, tts := directCounts(all, q, got.Buckets)
-			name := fmt.Sprintf("by=%q team=%q label=%q user=%q outcome=%q sites=%v from=%v", q.By, q.TeamID, q.LabelID, q.UserID, q.Outcome, q.SiteIDs, q.From)
-			for _, part := range []struct {
-				what      string
-				got, want []storage.DashboardCount
-			}{
-				{"days", got.Days, want.Days}, {"hours", got.Hours, want.Hours}, {"outcomes", got.Outcomes, want.Outcomes},
-				{"people", got.People, want.People}, {"to solve", got.ToSolve, want.ToSolve}, {"answer", got.Answer, want.Answer},
-				{"goals", got.Goals, want.Goals}, {"distinct", got.Distinct, want.Distinct},
-			} {
-				if g, w := countMap(part.got), countMap(part.want); !maps.Equal(g, w) {
-					t.Fatalf("%s: %s differ:\n got %v\nwant %v", name, part.what, g, w)
-				}
-			}
-			if len(got.Days) == 0 && q.UserID == "" {
-				t.Fatalf("%s: no session counted", name)
-			}
-			for group, values := range tts {
-				slices.Sort(values)
-				var mine []storage.DashboardCount
-				for _, c := range got.ToSolve {
-					if c.Group == group {
-						mine = append(mine, c)
-					}
-				}
-				for _, p := range []float64{0.5, 0.9, 0.99} {
-					exact := values[storage.NearestRank(int64(len(values)), p)-1]
-					lo, hi, ok := storage.BucketPercentile(got.Buckets, mine, p)
-					if !ok || exact < lo || (hi != 0 && exact >= hi) {
-						t.Fatalf("%s group %q: p%.0f = %v, outside its bucket [%v, %v)", name, group, p*100, exact, lo, hi)
-					}
-					if hi != 0 && float64(hi-lo) > 0.1*float64(lo)+float64(time.Millisecond) {
-						t.Fatalf("bucket [%v, %v) is wider than 10 %%", lo, hi)
-					}
-				}
-			}
+	qs := dashboardQueries(orgs[0], dashCfg.End)
+	for i, counted := range storagetest.CompareDashboards(t, s, readAllSessions(t, s), qs) {
+		if q := qs[i]; !counted && q.UserID == "" {
+			t.Fatalf("%+v: no session counted", q)
 		}
 	}
 }
 
-func countMap(list []storage.DashboardCount) map[string]int64 {
-	m := map[string]int64{}
-	for _, c := range list {
-		if c.N != 0 {
-			m[fmt.Sprintf("%s|%d|%s", c.Group, c.Value, c.Text)] += c.N
-		}
-	}
-	return m
-}
-
-type rawSession struct {
-	storage.SessionSummary
-	team     string
-	users    []string // distinct, in join order
-	answered *time.Time
-}
-
-func readAllSessions(t *testing.T, s *Store) []*rawSession {
+// readAllSessions reads every session as the direct computation needs it,
+// with one query per table: reading 1,500 sessions one by one through the
+// store's readers would take most of the tests' time.
+func readAllSessions(t *testing.T, s *Store) []*storagetest.DashboardSession {
 	t.Helper()
 	ctx := context.Background()
-	byID := map[string]*rawSession{}
-	var list []*rawSession
+	byID := map[string]*storagetest.DashboardSession{}
+	var list []*storagetest.DashboardSession
 	rows, err := s.read.QueryContext(ctx, `SELECT id, org_id, site_id, kind, goal, outcome, team_id, started_at, ended_at, solved_at FROM sessions`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
-		r := &rawSession{}
-		if err := rows.Scan(&r.ID, &r.OrgID, &r.SiteID, &r.Kind, &r.Goal, &r.Outcome, &r.team,
+		r := &storagetest.DashboardSession{}
+		if err := rows.Scan(&r.ID, &r.OrgID, &r.SiteID, &r.Kind, &r.Goal, &r.Outcome, &r.Team,
 			timeDest{&r.StartedAt}, optTimeDest{&r.EndedAt}, optTimeDest{&r.SolvedAt}); err != nil {
 			t.Fatal(err)
 		}
@@ -360,7 +306,7 @@ func readAllSessions(t *testing.T, s *Store) []*rawSession {
 		list = append(list, r)
 	}
 	rows.Close()
-	each := func(q string, f func(r *rawSession, v string, at *time.Time)) {
+	each := func(q string, f func(r *storagetest.DashboardSession, v string, at *time.Time)) {
 		rows, err := s.read.QueryContext(ctx, q)
 		if err != nil {
 			t.Fatal(err)
@@ -377,110 +323,18 @@ func readAllSessions(t *testing.T, s *Store) []*rawSession {
 			}
 		}
 	}
-	each(`SELECT session_id, label_id, NULL FROM session_labels`, func(r *rawSession, v string, _ *time.Time) { r.Labels = append(r.Labels, v) })
-	each(`SELECT session_id, user_id, NULL FROM session_participants ORDER BY rowid`, func(r *rawSession, v string, _ *time.Time) {
-		if !slices.Contains(r.users, v) {
-			r.users = append(r.users, v)
+	each(`SELECT session_id, label_id, NULL FROM session_labels`, func(r *storagetest.DashboardSession, v string, _ *time.Time) {
+		r.Labels = append(r.Labels, v)
+	})
+	each(`SELECT session_id, user_id, NULL FROM session_participants ORDER BY rowid`, func(r *storagetest.DashboardSession, v string, _ *time.Time) {
+		if !slices.Contains(r.Users, v) {
+			r.Users = append(r.Users, v)
 		}
 	})
-	each(`SELECT session_id, '', at FROM session_events WHERE kind = 'answered'`, func(r *rawSession, _ string, at *time.Time) {
-		if r.answered == nil || at.Before(*r.answered) {
-			r.answered = at
+	each(`SELECT session_id, '', at FROM session_events WHERE kind = 'answered'`, func(r *storagetest.DashboardSession, _ string, at *time.Time) {
+		if r.Answered == nil || at.Before(*r.Answered) {
+			r.Answered = at
 		}
 	})
 	return list
-}
-
-// directCounts computes what DashboardCounts should answer from the
-// sessions themselves, and the exact times to solve per group.
-func directCounts(all []*rawSession, q storage.DashboardQuery, buckets []time.Duration) (storage.DashboardCounts, map[string][]time.Duration) {
-	var out storage.DashboardCounts
-	add := func(list *[]storage.DashboardCount, group string, value int64, text string) {
-		*list = append(*list, storage.DashboardCount{Group: group, Value: value, Text: text, N: 1})
-	}
-	tts := map[string][]time.Duration{}
-	distinct := map[string]map[string]bool{}
-	type goalKey struct{ outcome, goal string }
-	goals := map[goalKey]int64{}
-	fromDay, toDay := int64(-1<<62), int64(1<<62)
-	if !q.From.IsZero() {
-		fromDay = q.From.Unix() / 86400
-	}
-	if !q.To.IsZero() {
-		toDay = q.To.Add(24*time.Hour-1).Unix() / 86400
-	}
-	for _, r := range all {
-		day := r.StartedAt.UnixNano() / int64(24*time.Hour)
-		if r.EndedAt == nil || r.OrgID != q.OrgID || day < fromDay || day >= toDay ||
-			(len(q.SiteIDs) > 0 && !slices.Contains(q.SiteIDs, r.SiteID)) ||
-			(q.Outcome != "" && r.Outcome != q.Outcome) ||
-			(q.TeamID != "" && r.team != q.TeamID) ||
-			(q.LabelID != "" && !slices.Contains(r.Labels, q.LabelID)) ||
-			(q.UserID != "" && !slices.Contains(r.users, q.UserID)) {
-			continue
-		}
-		var groups []string
-		switch q.By {
-		case storage.DimNone:
-			groups = []string{""}
-		case storage.DimSite:
-			groups = []string{r.SiteID}
-		case storage.DimTeam:
-			if r.team != "" {
-				groups = []string{r.team}
-			}
-		case storage.DimLabel:
-			groups = r.Labels
-		case storage.DimUser:
-			groups = r.users
-		}
-		for _, g := range groups {
-			if (q.By == storage.DimLabel && q.LabelID != "" && g != q.LabelID) ||
-				(q.By == storage.DimUser && q.UserID != "" && g != q.UserID) {
-				continue
-			}
-			add(&out.Days, g, day, "")
-			add(&out.Hours, g, int64(r.StartedAt.UTC().Hour()), "")
-			add(&out.Outcomes, g, 0, r.Outcome)
-			add(&out.People, g, int64(len(r.users)), "")
-			if d, ok := r.TimeToSolve(); ok {
-				add(&out.ToSolve, g, int64(storage.Bucket(buckets, d)), "")
-				tts[g] = append(tts[g], d)
-			}
-			if r.Kind == storage.SessionServiceRequest && r.answered != nil {
-				add(&out.Answer, g, int64(storage.Bucket(buckets, r.answered.Sub(r.StartedAt))), "")
-			}
-			if goal := storage.GoalKey(r.Goal); goal != "" {
-				goals[goalKey{r.Outcome, goal}]++
-			}
-			if distinct[g] == nil {
-				distinct[g] = map[string]bool{}
-			}
-			for _, u := range r.users {
-				distinct[g][u] = true
-			}
-		}
-	}
-	keys := slices.Collect(maps.Keys(goals))
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		if goals[a] != goals[b] {
-			return goals[a] > goals[b]
-		}
-		if a.goal != b.goal {
-			return a.goal < b.goal
-		}
-		return a.outcome < b.outcome
-	})
-	for _, k := range keys[:min(200, len(keys))] {
-		out.Goals = append(out.Goals, storage.DashboardCount{Group: k.outcome, Text: k.goal, N: goals[k]})
-	}
-	if q.TeamID == "" && q.LabelID == "" && q.UserID == "" && (q.By == storage.DimNone || q.By == storage.DimSite) {
-		for g, users := range distinct {
-			if len(users) > 0 {
-				out.Distinct = append(out.Distinct, storage.DashboardCount{Group: g, Value: int64(len(users)), N: int64(len(users))})
-			}
-		}
-	}
-	return out, tts
 }
