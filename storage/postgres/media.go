@@ -96,59 +96,6 @@ func tombstone(ctx context.Context, tx pgx.Tx, d storage.MediaDeletion) error {
 	return exec(ctx, tx, q, nanos(d.At), d.By, d.ID, d.SessionID)
 }
 
-// validMediaRows checks the media, recording and deletion rows a record
-// carries, as storage/sqlite checks them.
-func validMediaRows(rec storage.HistoryRecord) error {
-	bad := func(field, problem string) error { return &storage.ValidationError{Field: field, Problem: problem} }
-	ss := rec.Session
-	if rec.Kind == storage.HistoryMediaDeleted {
-		d := rec.Deletion
-		if d == nil {
-			return bad("deletion", "is required for a media.deleted record")
-		}
-		if d.SessionID != ss.ID || d.OrgID != ss.OrgID {
-			return bad("deletion", "must be of the record's session and its organisation")
-		}
-		switch {
-		case d.What != storage.DeletedMedia && d.What != storage.DeletedRecording:
-			return bad("deletion.what", fmt.Sprintf("must be media or recording, not %q", d.What))
-		case d.ID == "":
-			return bad("deletion", "needs id, session_id and org_id")
-		case d.At.IsZero():
-			return bad("deletion.at", "is required")
-		case d.SHA256 != "" && !storage.ValidBlobKey(d.SHA256):
-			return bad("deletion.sha256", "must be a lower-case hex SHA-256")
-		}
-	}
-	if m := rec.Media; m != nil {
-		switch {
-		case m.ID == "" || m.SessionID != ss.ID || m.OrgID == "" || m.CreatedAt.IsZero():
-			return bad("media", "needs id, its session's id, org_id and created_at")
-		case m.Kind != storage.MediaSnapshot && m.Kind != storage.MediaFile:
-			return bad("media.kind", fmt.Sprintf("must be snapshot or file, not %q", m.Kind))
-		case !storage.ValidBlobKey(m.SHA256):
-			return bad("media.sha256", "must be a lower-case hex SHA-256")
-		case m.Size < 0:
-			return bad("media.size", "must not be negative")
-		case len(m.Annotations) > 0 && !json.Valid(m.Annotations):
-			return bad("media.annotations", "is not valid JSON")
-		}
-	}
-	if r := rec.Recording; r != nil {
-		switch {
-		case r.ID == "" || r.SessionID != ss.ID || r.OrgID == "" || r.StartedAt.IsZero():
-			return bad("recording", "needs id, its session's id, org_id and started_at")
-		case !storage.ValidBlobKey(r.SHA256):
-			return bad("recording.sha256", "must be a lower-case hex SHA-256")
-		case r.Status != storage.RecordingComplete && r.Status != storage.RecordingFailed:
-			return bad("recording.status", fmt.Sprintf("must be complete or failed, not %q", r.Status))
-		case r.Size < 0:
-			return bad("recording.size", "must not be negative")
-		}
-	}
-	return nil
-}
-
 const mediaColumns = `id, session_id, org_id, kind, name, blob_key, content_type, size, sha256, annotations::text,
 	created_by, created_at, participant_id, of_participant, origin, deleted_at, deleted_by`
 

@@ -21,7 +21,7 @@ var _ storage.MediaStore = (*Store)(nil)
 
 // AddMedia stores a snapshot or file row and appends its event.
 func (s *Store) AddMedia(ctx context.Context, m storage.Media, ev storage.SessionEvent) error {
-	if err := validMedia(m, ev); err != nil {
+	if err := m.Check(ev); err != nil {
 		return fmt.Errorf("add media %s: %w", m.ID, err)
 	}
 	var annotations *string
@@ -47,24 +47,6 @@ func (s *Store) AddMedia(ctx context.Context, m storage.Media, ev storage.Sessio
 	})
 	if err != nil {
 		return fmt.Errorf("add %s %s to session %s: %w", m.Kind, m.ID, m.SessionID, err)
-	}
-	return nil
-}
-
-func validMedia(m storage.Media, ev storage.SessionEvent) error {
-	if err := required("media.id", m.ID, "media.session_id", m.SessionID, "media.org_id", m.OrgID,
-		"media.blob_key", m.BlobKey, "media.content_type", m.ContentType); err != nil {
-		return err
-	}
-	switch {
-	case m.Kind != storage.MediaSnapshot && m.Kind != storage.MediaFile:
-		return &storage.ValidationError{Field: "media.kind", Problem: fmt.Sprintf("must be snapshot or file, not %q", m.Kind)}
-	case m.Size < 0:
-		return &storage.ValidationError{Field: "media.size", Problem: "must not be negative"}
-	case m.CreatedAt.IsZero():
-		return &storage.ValidationError{Field: "media.created_at", Problem: "is required"}
-	case ev.SessionID != m.SessionID:
-		return &storage.ValidationError{Field: "event.session_id", Problem: "differs from the media's"}
 	}
 	return nil
 }
@@ -199,7 +181,7 @@ func (s *Store) notifyDeletion() {
 // row that is not there is storage.ErrNotFound, one deleted already
 // storage.ErrConflict.
 func (s *Store) DeleteMedia(ctx context.Context, d storage.MediaDeletion, ev storage.SessionEvent, audit storage.AuditEvent) error {
-	if err := validDeletion(d); err != nil {
+	if err := d.Check(); err != nil {
 		return fmt.Errorf("delete %s %s: %w", d.What, d.ID, err)
 	}
 	switch {
@@ -231,21 +213,6 @@ func (s *Store) DeleteMedia(ctx context.Context, d storage.MediaDeletion, ev sto
 		return fmt.Errorf("delete %s %s of session %s: %w", d.What, d.ID, d.SessionID, err)
 	}
 	s.notifyDeletion()
-	return nil
-}
-
-func validDeletion(d storage.MediaDeletion) error {
-	bad := func(field, problem string) error { return &storage.ValidationError{Field: field, Problem: problem} }
-	switch {
-	case d.What != storage.DeletedMedia && d.What != storage.DeletedRecording:
-		return bad("deletion.what", fmt.Sprintf("must be media or recording, not %q", d.What))
-	case d.ID == "" || d.SessionID == "" || d.OrgID == "":
-		return bad("deletion", "needs id, session_id and org_id")
-	case d.At.IsZero():
-		return bad("deletion.at", "is required")
-	case d.SHA256 != "" && !storage.ValidBlobKey(d.SHA256):
-		return bad("deletion.sha256", "must be a lower-case hex SHA-256")
-	}
 	return nil
 }
 

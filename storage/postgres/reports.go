@@ -19,7 +19,7 @@ import (
 // applyServiceReport applies a version forwarded from another node: once,
 // whatever the order the versions arrive in.
 func applyServiceReport(ctx context.Context, tx pgx.Tx, r storage.ServiceReport) error {
-	if err := validReport(r); err != nil {
+	if err := r.Check(); err != nil {
 		return err
 	}
 	var known bool
@@ -53,23 +53,6 @@ func applyServiceReport(ctx context.Context, tx pgx.Tx, r storage.ServiceReport)
 			edited_by = excluded.edited_by, edited_at = excluded.edited_at, origin = excluded.origin
 		WHERE (excluded.edited_at, excluded.origin, excluded.version) >
 			(service_reports.edited_at, service_reports.origin, service_reports.version)`, args...)
-}
-
-// validReport checks a version has what it needs, as storage/sqlite
-// checks it.
-func validReport(r storage.ServiceReport) error {
-	if err := required("report.id", r.ID, "report.version_id", r.VersionID, "report.org_id", r.OrgID,
-		"report.site_id", r.SiteID, "report.session_id", r.SessionID, "report.created_by", r.CreatedBy,
-		"report.edited_by", r.EditedBy); err != nil {
-		return err
-	}
-	switch {
-	case r.Version < 1:
-		return &storage.ValidationError{Field: "report.version", Problem: "must be 1 or more"}
-	case r.CreatedAt.IsZero() || r.EditedAt.IsZero():
-		return &storage.ValidationError{Field: "report.edited_at", Problem: "and created_at are required"}
-	}
-	return nil
 }
 
 // reportColumns and versionColumns are what scanReport reads, of

@@ -100,7 +100,7 @@ func decodeHistoryRecord(raw json.RawMessage) (storage.HistoryRecord, error) {
 	if err := json.Unmarshal(raw, &rec); err != nil {
 		return storage.HistoryRecord{}, fmt.Errorf("decode history record: %v: %w", err, storage.ErrInvalid)
 	}
-	if err := validRecord(rec); err != nil {
+	if err := rec.Check(); err != nil {
 		return rec, fmt.Errorf("history record %s (%s): %w", rec.ID, rec.Kind, err)
 	}
 	return rec, nil
@@ -229,123 +229,6 @@ func settleOwner(ctx context.Context, tx *sql.Tx, sessionID string) error {
 
 func statusRank(col string) string {
 	return `(CASE ` + col + ` WHEN 'ringing' THEN 0 WHEN 'active' THEN 1 WHEN 'ended' THEN 2 ELSE -1 END)`
-}
-
-// validRecord checks a forwarded record has what its kind needs and that
-// its parts agree with each other.
-func validRecord(rec storage.HistoryRecord) error {
-	bad := func(field, problem string) error { return &storage.ValidationError{Field: field, Problem: problem} }
-	if rec.ID == "" {
-		return bad("id", "is required")
-	}
-	if rec.Kind == storage.HistoryAudit {
-		e := rec.Audit
-		switch {
-		case e == nil:
-			return bad("audit", "is required for an audit record")
-		case e.ID != rec.ID:
-			return bad("audit.id", "differs from the record's id")
-		case e.OrgID == "" || e.ActorID == "" || e.Action == "" || e.At.IsZero():
-			return bad("audit", "needs org_id, actor_id, action and at")
-		}
-		return nil
-	}
-	switch rec.Kind {
-	case storage.HistorySessionCreated, storage.HistorySessionEnded, storage.HistoryJoined,
-		storage.HistoryLeft, storage.HistoryEvent, storage.HistoryServiceReport, storage.HistoryFields,
-		storage.HistoryMediaDeleted:
-	default:
-		return bad("kind", fmt.Sprintf("%q is not a history record kind", rec.Kind))
-	}
-	ss := rec.Session
-	if ss == nil || ss.ID == "" || ss.OrgID == "" || ss.SiteID == "" || ss.StartedAt.IsZero() {
-		return bad("session", "needs id, org_id, site_id and started_at")
-	}
-	if rec.Kind == storage.HistoryFields {
-		f := rec.Fields
-		switch {
-		case f == nil:
-			return bad("fields", "is required for a session.fields record")
-		case f.Version.At.IsZero() || f.Version.Origin == "":
-			return bad("fields.version", "needs at and origin")
-		}
-		switch f.Group {
-		case storage.FieldsDetails, storage.FieldsOutcome, storage.FieldsNotes, storage.FieldsLabels:
-		default:
-			return bad("fields.group", fmt.Sprintf("%q is not a group of session fields", f.Group))
-		}
-		return nil
-	}
-	if rec.Kind == storage.HistoryServiceReport {
-		r := rec.Report
-		switch {
-		case r == nil:
-			return bad("report", "is required for a service_report record")
-		case r.VersionID != rec.ID:
-			return bad("report.version_id", "differs from the record's id")
-		case r.SessionID != ss.ID || r.OrgID != ss.OrgID:
-			return bad("report", "must be of the record's session and its organisation")
-		}
-		return validReport(*r)
-	}
-	if rec.Kind == storage.HistorySessionCreated {
-		if rec.ID != ss.ID {
-			return bad("id", "of a session.created record must be the session's")
-		}
-		return nil
-	}
-	ev := rec.Event
-	if ev == nil || ev.ID != rec.ID || ev.SessionID != ss.ID || ev.Seq <= 0 || ev.Kind == "" || ev.At.IsZero() {
-		return bad("event", "must carry the record's id, its session's id, a seq, a kind and a time")
-	}
-	if len(ev.Payload) > 0 && !json.Valid(ev.Payload) {
-		return bad("event.payload", "is not valid JSON")
-	}
-	if rec.Kind == storage.HistoryMediaDeleted {
-		d := rec.Deletion
-		if d == nil {
-			return bad("deletion", "is required for a media.deleted record")
-		}
-		if d.SessionID != ss.ID || d.OrgID != ss.OrgID {
-			return bad("deletion", "must be of the record's session and its organisation")
-		}
-		if err := validDeletion(*d); err != nil {
-			return err
-		}
-	}
-	if rec.Kind == storage.HistoryJoined || rec.Kind == storage.HistoryLeft {
-		p := rec.Participant
-		if p == nil || p.ID == "" || p.SessionID != ss.ID || p.UserID == "" || p.JoinedAt.IsZero() {
-			return bad("participant", "needs id, its session's id, user_id and joined_at")
-		}
-	}
-	if m := rec.Media; m != nil {
-		switch {
-		case m.ID == "" || m.SessionID != ss.ID || m.OrgID == "" || m.CreatedAt.IsZero():
-			return bad("media", "needs id, its session's id, org_id and created_at")
-		case m.Kind != storage.MediaSnapshot && m.Kind != storage.MediaFile:
-			return bad("media.kind", fmt.Sprintf("must be snapshot or file, not %q", m.Kind))
-		case !storage.ValidBlobKey(m.SHA256):
-			return bad("media.sha256", "must be a lower-case hex SHA-256")
-		case m.Size < 0:
-			return bad("media.size", "must not be negative")
-		case len(m.Annotations) > 0 && !json.Valid(m.Annotations):
-			return bad("media.annotations", "is not valid JSON")
-		}
-	}
-	if r := rec.Recording; r != nil {
-		switch {
-		case r.ID == "" || r.SessionID != ss.ID || r.OrgID == "" || r.StartedAt.IsZero():
-			return bad("recording", "needs id, its session's id, org_id and started_at")
-		case !storage.ValidBlobKey(r.SHA256):
-			return bad("recording.sha256", "must be a lower-case hex SHA-256")
-		case r.Status != storage.RecordingComplete && r.Status != storage.RecordingFailed:
-			return bad("recording.status", fmt.Sprintf("must be complete or failed, not %q", r.Status))
-		case r.Size < 0:
-			return bad("recording.size", "must not be negative")
-		}
-	}
-	return nil
 }
 
 // HistoryMarks returns the applied mark of each origin node.

@@ -19,7 +19,7 @@ var _ storage.MediaStore = (*Store)(nil)
 
 // AddMedia stores a snapshot or file row and appends its event.
 func (s *Store) AddMedia(ctx context.Context, m storage.Media, ev storage.SessionEvent) error {
-	if err := validMedia(m, ev); err != nil {
+	if err := m.Check(ev); err != nil {
 		return fmt.Errorf("add media %s: %w", m.ID, err)
 	}
 	annotations := ""
@@ -44,24 +44,6 @@ func (s *Store) AddMedia(ctx context.Context, m storage.Media, ev storage.Sessio
 	})
 	if err != nil {
 		return fmt.Errorf("add %s %s to session %s: %w", m.Kind, m.ID, m.SessionID, err)
-	}
-	return nil
-}
-
-func validMedia(m storage.Media, ev storage.SessionEvent) error {
-	if err := required("media.id", m.ID, "media.session_id", m.SessionID, "media.org_id", m.OrgID,
-		"media.blob_key", m.BlobKey, "media.content_type", m.ContentType); err != nil {
-		return err
-	}
-	switch {
-	case m.Kind != storage.MediaSnapshot && m.Kind != storage.MediaFile:
-		return &storage.ValidationError{Field: "media.kind", Problem: fmt.Sprintf("must be snapshot or file, not %q", m.Kind)}
-	case m.Size < 0:
-		return &storage.ValidationError{Field: "media.size", Problem: "must not be negative"}
-	case m.CreatedAt.IsZero():
-		return &storage.ValidationError{Field: "media.created_at", Problem: "is required"}
-	case ev.SessionID != m.SessionID:
-		return &storage.ValidationError{Field: "event.session_id", Problem: "differs from the media's"}
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ func (s *Store) notifyDeletion() {
 // DeleteMedia tombstones a media or recording row and writes the event,
 // the audit event and their history records, all in one transaction.
 func (s *Store) DeleteMedia(ctx context.Context, d storage.MediaDeletion, ev storage.SessionEvent, audit storage.AuditEvent) error {
-	if err := validDeletion(d); err != nil {
+	if err := d.Check(); err != nil {
 		return fmt.Errorf("delete %s %s: %w", d.What, d.ID, err)
 	}
 	switch {
@@ -64,21 +64,6 @@ func (s *Store) DeleteMedia(ctx context.Context, d storage.MediaDeletion, ev sto
 		return fmt.Errorf("delete %s %s of session %s: %w", d.What, d.ID, d.SessionID, err)
 	}
 	s.notifyDeletion()
-	return nil
-}
-
-func validDeletion(d storage.MediaDeletion) error {
-	bad := func(field, problem string) error { return &storage.ValidationError{Field: field, Problem: problem} }
-	switch {
-	case d.What != storage.DeletedMedia && d.What != storage.DeletedRecording:
-		return bad("deletion.what", fmt.Sprintf("must be media or recording, not %q", d.What))
-	case d.ID == "" || d.SessionID == "" || d.OrgID == "":
-		return bad("deletion", "needs id, session_id and org_id")
-	case d.At.IsZero():
-		return bad("deletion.at", "is required")
-	case d.SHA256 != "" && !storage.ValidBlobKey(d.SHA256):
-		return bad("deletion.sha256", "must be a lower-case hex SHA-256")
-	}
 	return nil
 }
 

@@ -27,7 +27,7 @@ const maxReportVersions = 1000
 // created twice) is storage.ErrConflict, and so is an edit of a deleted
 // report; the session must exist and be r's organisation's.
 func (s *Store) WriteServiceReport(ctx context.Context, r storage.ServiceReport) error {
-	if err := validReport(r); err != nil {
+	if err := r.Check(); err != nil {
 		return fmt.Errorf("write service report %s: %w", r.ID, err)
 	}
 	err := s.historyTx(ctx, func(tx *sql.Tx) error {
@@ -97,7 +97,7 @@ func putReport(ctx context.Context, tx *sql.Tx, r storage.ServiceReport) error {
 // whatever the order the versions arrive in.
 func applyServiceReport(ctx context.Context, tx *sql.Tx, rec storage.HistoryRecord) error {
 	r := *rec.Report
-	if err := validReport(r); err != nil {
+	if err := r.Check(); err != nil {
 		return err
 	}
 	var known int
@@ -226,21 +226,6 @@ func reportIn(ctx context.Context, q querier, where string, args ...any) (storag
 		return rep, storage.ErrNotFound
 	}
 	return rep, err
-}
-
-func validReport(r storage.ServiceReport) error {
-	if err := required("report.id", r.ID, "report.version_id", r.VersionID, "report.org_id", r.OrgID,
-		"report.site_id", r.SiteID, "report.session_id", r.SessionID, "report.created_by", r.CreatedBy,
-		"report.edited_by", r.EditedBy); err != nil {
-		return err
-	}
-	switch {
-	case r.Version < 1:
-		return &storage.ValidationError{Field: "report.version", Problem: "must be 1 or more"}
-	case r.CreatedAt.IsZero() || r.EditedAt.IsZero():
-		return &storage.ValidationError{Field: "report.edited_at", Problem: "and created_at are required"}
-	}
-	return nil
 }
 
 func nonNilFields(m map[string]string) map[string]string {
