@@ -153,7 +153,14 @@ func (p searchPlan) sql(tsquery string) (string, []any) {
 	}
 	if q.OwnOnly {
 		v := arg(q.ViewerID)
-		and(`(s.owner_id = ` + v + ` OR EXISTS (SELECT 1 FROM session_participants p WHERE p.user_id = ` + v + ` AND p.session_id = s.id))`)
+		// One list of the viewer's sessions, owned or taken part in, not
+		// "owner OR EXISTS (...)": the planner cannot estimate an OR of a
+		// subquery (it takes half the organisation), and walks the
+		// organisation's start index with a heap fetch per row to check
+		// the owner (200 ms at 20,000 sessions, against 27 ms for the
+		// list; docs/benchmarks.md).
+		and(`s.id IN (SELECT p.session_id FROM session_participants p WHERE p.user_id = ` + v + `
+			UNION ALL SELECT o.id FROM sessions o WHERE o.owner_id = ` + v + `)`)
 	}
 	if q.ParticipantID != "" {
 		and(`EXISTS (SELECT 1 FROM session_participants p WHERE p.user_id = ` + arg(q.ParticipantID) + ` AND p.session_id = s.id)`)
