@@ -266,6 +266,11 @@ func newEchoPeer(t testing.TB) *echoPeer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return echoOn(t, conn)
+}
+
+// echoOn sends back what conn receives until the test ends.
+func echoOn(t testing.TB, conn *net.UDPConn) *echoPeer {
 	p := &echoPeer{conn: conn, addr: conn.LocalAddr().(*net.UDPAddr).AddrPort()}
 	done := make(chan struct{})
 	go func() {

@@ -72,6 +72,15 @@ func (g *relayGenerator) acquire(userID string) (Grant, error) {
 
 // AllocatePacketConn implements turn.RelayAddressGenerator.
 func (g *relayGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
+	if conf.UserID == "" && conf.Realm == "" && conf.RequestedPort == 0 {
+		// pion's probe for an EVEN-PORT request (RFC 8656 section 14.6;
+		// its allocation Manager's GetRandomEvenPort): a socket opened to
+		// learn a free port number and closed at once, after the request's
+		// credentials were checked, with no user. It takes no quota slot and
+		// relays nothing; the allocation on the port it finds takes the
+		// slot. Every allocation pion makes carries its request's user.
+		return g.inner.AllocatePacketConn(conf)
+	}
 	grant, err := g.acquire(conf.UserID)
 	if err != nil {
 		return nil, nil, err
