@@ -59,6 +59,22 @@ const (
 	RollupVal                      // val: the metric's value
 )
 
+// SQL is the column's name in dashboard_counts, which both stores name
+// alike; RollupNone is the empty text.
+func (c RollupColumn) SQL() string {
+	switch c {
+	case RollupSite:
+		return "site_id"
+	case RollupKey:
+		return "key"
+	case RollupT:
+		return "t"
+	case RollupVal:
+		return "val"
+	}
+	return "''"
+}
+
 // RollupRows picks the rollup rows a sum reads: an organisation's rows of
 // one dim (and one key of it, unless ""), at sites (nil: the rows of every
 // site, site_id '*') and outcomes (nil: outcome '*').

@@ -52,17 +52,6 @@ func (r rollups) RollupNames(ctx context.Context, orgID string) (sites, outcomes
 	return sites, outcomes, nil
 }
 
-// rollupColumns are the SQL of each column a sum groups by; val is text
-// here (SQLite's column takes integers and text alike), cast back where a
-// sum groups by its number.
-var rollupColumns = map[storage.RollupColumn]string{
-	storage.RollupNone: "''",
-	storage.RollupSite: "site_id",
-	storage.RollupKey:  "key",
-	storage.RollupT:    "t",
-	storage.RollupVal:  "val",
-}
-
 // SumRollups sums the rows of one metric over the pieces of a range.
 // Without a top, the sums come in the order SQLite's GROUP BY gives them:
 // by group, value and text, byte by byte.
@@ -84,7 +73,7 @@ func (r rollups) SumRollups(ctx context.Context, sum storage.RollupSum) ([]stora
 	for _, p := range sum.Pieces {
 		parts = append(parts, fmt.Sprintf(`SELECT %s AS g, %s AS v, %s AS x, n FROM dashboard_counts
 			WHERE metric = $1 AND dim = $2 AND span = %s AND %s AND t >= %s AND t < %s`,
-			rollupColumns[sum.Group], value, rollupColumns[sum.Text], arg(p.Span), where, arg(p.Lo), arg(p.Hi)))
+			sum.Group.SQL(), value, sum.Text.SQL(), arg(p.Span), where, arg(p.Lo), arg(p.Hi)))
 	}
 	tail := " ORDER BY 1, 2, 3"
 	if sum.Top > 0 {

@@ -79,15 +79,6 @@ func (r rollups) RollupNames(ctx context.Context, orgID string) (sites, outcomes
 	return sites, outcomes, nil
 }
 
-// rollupColumns are the SQL of each column a sum groups by.
-var rollupColumns = map[storage.RollupColumn]string{
-	storage.RollupNone: "''",
-	storage.RollupSite: "site_id",
-	storage.RollupKey:  "key",
-	storage.RollupT:    "t",
-	storage.RollupVal:  "val",
-}
-
 // SumRollups sums the rows of one metric over the pieces of a range.
 func (r rollups) SumRollups(ctx context.Context, sum storage.RollupSum) ([]storage.DashboardCount, error) {
 	where, whereArgs := rollupWhere(sum.Rows)
@@ -97,14 +88,14 @@ func (r rollups) SumRollups(ctx context.Context, sum storage.RollupSum) ([]stora
 		// every key's rows.
 		table = "dashboard_counts INDEXED BY dashboard_counts_key"
 	}
-	value := rollupColumns[sum.Value]
+	value := sum.Value.SQL()
 	if sum.Value == storage.RollupNone {
 		value = "0"
 	}
 	var parts []string
 	var args []any
 	for _, p := range sum.Pieces {
-		parts = append(parts, `SELECT `+rollupColumns[sum.Group]+` AS g, `+value+` AS v, `+rollupColumns[sum.Text]+` AS x, n FROM `+table+`
+		parts = append(parts, `SELECT `+sum.Group.SQL()+` AS g, `+value+` AS v, `+sum.Text.SQL()+` AS x, n FROM `+table+`
 			WHERE metric = ? AND dim = ? AND span = ? AND `+where+` AND t >= ? AND t < ?`)
 		args = append(args, sum.Metric, sum.Rows.Dim, p.Span)
 		args = append(args, whereArgs...)
