@@ -11,10 +11,65 @@ import (
 	"siteline/storage"
 )
 
-// Service reports as headquarters keeps them: every version forwarded
-// from the node that wrote it, and the one that stands, the latest in
-// storage.ServiceReport's order (edited_at, origin, version), whatever
-// order the versions arrive in. Written only by the history applier here.
+// Service reports as headquarters keeps them: every version, and the one
+// that stands, the latest in storage.ServiceReport's order (edited_at,
+// origin, version), whatever order the versions arrive in. A version
+// written here (at a headquarters voter, on a call another voter held)
+// adds its history record in the same transaction, as in storage/sqlite;
+// one forwarded from another node is applied by applyServiceReport.
+
+// maxReportVersions bounds the versions a report keeps, as storage/sqlite's.
+const maxReportVersions = 1000
+
+// WriteServiceReport stores a new version of report r.ID, written at this
+// node: version 1 creates the report, version n+1 follows version n. A
+// version number already taken (the report was edited meanwhile, or
+// created twice) is storage.ErrConflict, and so is an edit of a deleted
+// report; the session must exist and be r's organisation's.
+func (s *Store) WriteServiceReport(ctx context.Context, r storage.ServiceReport) error {
+	if err := r.Check(); err != nil {
+		return fmt.Errorf("write service report %s: %w", r.ID, err)
+	}
+	err := s.historyTx(ctx, func(tx pgx.Tx) error {
+		ss, err := sessionIn(ctx, tx, r.SessionID)
+		if err != nil {
+			return err
+		}
+		if ss.OrgID != r.OrgID {
+			return fmt.Errorf("session %s: %w", r.SessionID, storage.ErrNotFound)
+		}
+		// FOR UPDATE: the history applier, which does not take the
+		// history lock, may be putting a version of the same report.
+		cur, err := scanReport(tx.QueryRow(ctx, `SELECT `+reportColumns+` FROM service_reports WHERE id = $1 FOR UPDATE`, r.ID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = storage.ErrNotFound
+		}
+		switch {
+		case errors.Is(err, storage.ErrNotFound) && r.Version == 1:
+		case err != nil && !errors.Is(err, storage.ErrNotFound):
+			return err
+		case errors.Is(err, storage.ErrNotFound):
+			return fmt.Errorf("version %d of a report that does not exist: %w", r.Version, storage.ErrNotFound)
+		case cur.Deleted:
+			return fmt.Errorf("the report was deleted: %w", storage.ErrConflict)
+		case cur.Version != r.Version-1:
+			return fmt.Errorf("the report is at version %d, so version %d cannot follow it; it was edited meanwhile: %w",
+				cur.Version, r.Version, storage.ErrConflict)
+		case cur.SessionID != r.SessionID || cur.OrgID != r.OrgID:
+			return &storage.ValidationError{Field: "session_id", Problem: "differs from the report's"}
+		case r.Version > maxReportVersions:
+			return &storage.ValidationError{Field: "version", Problem: fmt.Sprintf("a report keeps at most %d versions", maxReportVersions)}
+		}
+		if err := putReport(ctx, tx, r); err != nil {
+			return err
+		}
+		return enqueueHistory(ctx, tx, r.EditedAt, storage.HistoryRecord{ID: r.VersionID, Kind: storage.HistoryServiceReport, Session: &ss, Report: &r})
+	})
+	if err != nil {
+		return fmt.Errorf("write service report %s: %w", r.ID, err)
+	}
+	return nil
+}
 
 // applyServiceReport applies a version forwarded from another node: once,
 // whatever the order the versions arrive in.
@@ -29,6 +84,12 @@ func applyServiceReport(ctx context.Context, tx pgx.Tx, r storage.ServiceReport)
 	if known {
 		return nil
 	}
+	return putReport(ctx, tx, r)
+}
+
+// putReport inserts version r and makes it the one that stands if it is
+// later than the one there (storage.ServiceReport's order).
+func putReport(ctx context.Context, tx pgx.Tx, r storage.ServiceReport) error {
 	fields := r.Fields
 	if fields == nil {
 		fields = map[string]string{}

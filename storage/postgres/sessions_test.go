@@ -108,6 +108,15 @@ func TestHistoryApplier(t *testing.T) {
 	})
 }
 
+// TestServiceReports runs the service reports' conformance suite, which
+// storage/sqlite runs too, on PostgreSQL databases.
+func TestServiceReports(t *testing.T) {
+	storagetest.ServiceReports(t, func(t *testing.T) storagetest.ReportBackend {
+		s, _ := openTestStore(t)
+		return s
+	})
+}
+
 // TestReportSearch runs the reports' search conformance suite, which
 // storage/sqlite runs too, on a PostgreSQL database.
 func TestReportSearch(t *testing.T) {
