@@ -76,8 +76,8 @@ func (n *Node) openHistoryStore(ctx context.Context) error {
 	}
 	n.onStop("history database", func(context.Context) error { return db.Close() })
 	n.hist.db = db
-	// Records a setter wrote to the database's outbox before a crash
-	// join the node's outbox now.
+	// Records a write after the call added to the database's outbox
+	// before a crash join the node's outbox now.
 	if err := n.hist.moveOutbox(ctx); err != nil {
 		return fmt.Errorf("storage.history: move the database's outbox records: %w", err)
 	}

@@ -18,9 +18,9 @@ import (
 //
 // With PostgreSQL the node still writes what is born here to its SQLite
 // store first (calls, their participants, events and media, audit events,
-// the fields people give a session after the call), each with its outbox
-// record in the same transaction: a node whose database server is out of
-// reach keeps its calls and loses nothing. The history forwarder applies
+// the fields, service reports and media deletions people write after the
+// call), each with its outbox record in the same transaction: a node whose
+// database server is out of reach keeps its calls and loses nothing. The history forwarder applies
 // those records to PostgreSQL in outbox order (history.Config.ApplyOwn),
 // as a hub applies every other node's there. historyStore routes the
 // reads: a call still live here is read from the SQLite store, which has
@@ -53,12 +53,9 @@ type historyDB interface {
 	storage.HistoryApplier
 	HistoryRejected(ctx context.Context) ([]storage.HistoryRejection, error)
 
-	SetSessionDetails(ctx context.Context, sessionID, name, goal string, v storage.Version) (bool, error)
-	SetSessionOutcome(ctx context.Context, sessionID, outcome string, solvedAt *time.Time, v storage.Version) (bool, error)
-	SetSessionNotes(ctx context.Context, sessionID, notes string, v storage.Version) (bool, error)
-	SetSessionLabels(ctx context.Context, sessionID string, labelIDs []string, v storage.Version) (bool, error)
-	// The database's own outbox: what its setters wrote, which
-	// moveOutbox takes into the SQLite store's.
+	afterCallWriter
+	// The database's own outbox: what its writes after the call added,
+	// which moveOutbox takes into the SQLite store's.
 	PendingHistory(ctx context.Context, limit int) ([]storage.HistoryOutboxRow, error)
 	MarkHistoryPublished(ctx context.Context, through int64, at time.Time) error
 	PruneHistoryOutbox(ctx context.Context, through int64, before time.Time) (int64, error)
@@ -308,50 +305,73 @@ func (h *historyStore) MarkBlobDeletionDone(ctx context.Context, id string) erro
 
 func (h *historyStore) DeletionNotify() <-chan struct{} { return h.history().DeletionNotify() }
 
-// The writes after the call. A session the SQLite store holds is changed
-// there, with its outbox record, and the write returns once the database
-// has it too (or after catchUpWait, the database out of reach). The end of
-// a call does not wait: until the database has it, source reads the
-// call from the SQLite store, and a call's end must not stall on the
-// database. A session it does not hold (one another headquarters voter
-// of this site held, which reached this node through the database) is
-// changed in the database, and what the database's setter wrote to its
-// own outbox moves into the SQLite store's, which forwards it.
+// The writes after the call: the fields given a session, its service
+// reports, the deletion of its media. A session the SQLite store holds is
+// changed there, with its outbox record, and the write returns once the
+// database has it too (or after catchUpWait, the database out of reach).
+// The end of a call does not wait: until the database has it, source
+// reads the call from the SQLite store, and a call's end must not stall
+// on the database. A session it does not hold (one another headquarters
+// voter of this site held, which reached this node through the database)
+// is changed in the database, and what the database wrote to its own
+// outbox moves into the SQLite store's, which forwards it.
 
 func (h *historyStore) SetSessionDetails(ctx context.Context, sessionID, name, goal string, v storage.Version) (bool, error) {
-	return h.setFields(ctx, sessionID, func(s fieldSetter) (bool, error) { return s.SetSessionDetails(ctx, sessionID, name, goal, v) })
+	return h.writeAfterCall(ctx, sessionID, func(s afterCallWriter) (bool, error) {
+		return s.SetSessionDetails(ctx, sessionID, name, goal, v)
+	})
 }
 
 func (h *historyStore) SetSessionOutcome(ctx context.Context, sessionID, outcome string, solvedAt *time.Time, v storage.Version) (bool, error) {
-	return h.setFields(ctx, sessionID, func(s fieldSetter) (bool, error) {
+	return h.writeAfterCall(ctx, sessionID, func(s afterCallWriter) (bool, error) {
 		return s.SetSessionOutcome(ctx, sessionID, outcome, solvedAt, v)
 	})
 }
 
 func (h *historyStore) SetSessionNotes(ctx context.Context, sessionID, notes string, v storage.Version) (bool, error) {
-	return h.setFields(ctx, sessionID, func(s fieldSetter) (bool, error) { return s.SetSessionNotes(ctx, sessionID, notes, v) })
+	return h.writeAfterCall(ctx, sessionID, func(s afterCallWriter) (bool, error) {
+		return s.SetSessionNotes(ctx, sessionID, notes, v)
+	})
 }
 
 func (h *historyStore) SetSessionLabels(ctx context.Context, sessionID string, labelIDs []string, v storage.Version) (bool, error) {
-	return h.setFields(ctx, sessionID, func(s fieldSetter) (bool, error) {
+	return h.writeAfterCall(ctx, sessionID, func(s afterCallWriter) (bool, error) {
 		return s.SetSessionLabels(ctx, sessionID, labelIDs, v)
 	})
 }
 
-// fieldSetter sets the fields given a session after the call.
-type fieldSetter interface {
+func (h *historyStore) WriteServiceReport(ctx context.Context, r storage.ServiceReport) error {
+	_, err := h.writeAfterCall(ctx, r.SessionID, func(s afterCallWriter) (bool, error) {
+		return true, s.WriteServiceReport(ctx, r)
+	})
+	return err
+}
+
+func (h *historyStore) DeleteMedia(ctx context.Context, d storage.MediaDeletion, ev storage.SessionEvent, audit storage.AuditEvent) error {
+	_, err := h.writeAfterCall(ctx, d.SessionID, func(s afterCallWriter) (bool, error) {
+		return true, s.DeleteMedia(ctx, d, ev, audit)
+	})
+	return err
+}
+
+// afterCallWriter makes the writes after the call; both stores have it.
+type afterCallWriter interface {
 	SetSessionDetails(ctx context.Context, sessionID, name, goal string, v storage.Version) (bool, error)
 	SetSessionOutcome(ctx context.Context, sessionID, outcome string, solvedAt *time.Time, v storage.Version) (bool, error)
 	SetSessionNotes(ctx context.Context, sessionID, notes string, v storage.Version) (bool, error)
 	SetSessionLabels(ctx context.Context, sessionID string, labelIDs []string, v storage.Version) (bool, error)
+	WriteServiceReport(ctx context.Context, r storage.ServiceReport) error
+	DeleteMedia(ctx context.Context, d storage.MediaDeletion, ev storage.SessionEvent, audit storage.AuditEvent) error
 }
 
-func (h *historyStore) setFields(ctx context.Context, sessionID string, set func(fieldSetter) (bool, error)) (bool, error) {
+// writeAfterCall makes write, which reports whether it changed anything,
+// in the store that holds session sessionID.
+func (h *historyStore) writeAfterCall(ctx context.Context, sessionID string, write func(afterCallWriter) (bool, error)) (bool, error) {
 	if h.db == nil {
-		return set(h.Store)
+		return write(h.Store)
 	}
 	if _, err := h.Store.Session(ctx, sessionID); err == nil {
-		applied, err := set(h.Store)
+		applied, err := write(h.Store)
 		if err == nil && applied {
 			h.catchUp(ctx)
 		}
@@ -359,32 +379,16 @@ func (h *historyStore) setFields(ctx context.Context, sessionID string, set func
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return false, err
 	}
-	applied, err := set(h.db)
+	applied, err := write(h.db)
 	if err != nil {
 		return applied, err
 	}
 	if err := h.moveOutbox(ctx); err != nil {
-		// The change is in the database; its record moves at the next
+		// The change is in the database; its records move at the next
 		// write or start.
 		h.log.Warn("history database: move its outbox records into the node's", "err", err)
 	}
 	return applied, nil
-}
-
-func (h *historyStore) WriteServiceReport(ctx context.Context, r storage.ServiceReport) error {
-	if err := h.Store.WriteServiceReport(ctx, r); err != nil {
-		return err
-	}
-	h.catchUp(ctx)
-	return nil
-}
-
-func (h *historyStore) DeleteMedia(ctx context.Context, d storage.MediaDeletion, ev storage.SessionEvent, audit storage.AuditEvent) error {
-	if err := h.Store.DeleteMedia(ctx, d, ev, audit); err != nil {
-		return err
-	}
-	h.catchUp(ctx)
-	return nil
 }
 
 // catchUp waits, up to catchUpWait, until the history database holds
@@ -406,8 +410,8 @@ func (h *historyStore) catchUp(ctx context.Context) {
 	}
 }
 
-// moveOutbox moves what the history database's setters wrote to its
-// outbox into the SQLite store's, which is the node's one outbox: its
+// moveOutbox moves what the history database's writes after the call
+// added to its outbox into the SQLite store's, which is the node's one outbox: its
 // sequence is what headquarters acknowledges. A record moved twice (a
 // crash between the two steps) is added once.
 func (h *historyStore) moveOutbox(ctx context.Context) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -186,6 +187,125 @@ func TestHistoryStoreSetsFieldsWhereTheSessionIs(t *testing.T) {
 	forward(t, h.Store, "hq1", other)
 	if ss, err := other.SessionSummary(ctx, "o1", "theirs"); err != nil || ss.Notes != "notes at hq1" {
 		t.Errorf("the change at the other voter's database = %+v, %v", ss, err)
+	}
+}
+
+// TestHistoryStoreWritesReportsAndDeletionsWhereTheSessionIs: a service
+// report written, and a snapshot deleted, on a call only the database
+// holds (another voter's of this site) are written there, and their
+// records move into the node's outbox, once each, the database's outbox
+// left empty; forwarded, they apply again at this database without a
+// rejection, and at another voter's as the changes themselves. A report
+// on a call the node holds is written to its SQLite store.
+func TestHistoryStoreWritesReportsAndDeletionsWhereTheSessionIs(t *testing.T) {
+	h, plant := routedStores(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	mustDo(t, h.Store.CreateSession(ctx, storage.Session{ID: "mine", OrgID: "o1", SiteID: "hq", CreatedBy: "u1", StartedAt: t0}))
+	mustDo(t, plant.CreateSession(ctx, storage.Session{ID: "theirs", OrgID: "o1", SiteID: "hq", CreatedBy: "u2", StartedAt: t0}))
+	key := strings.Repeat("ab", 32)
+	mustDo(t, plant.AddMedia(ctx, storage.Media{ID: "m1", SessionID: "theirs", OrgID: "o1", Kind: storage.MediaSnapshot,
+		BlobKey: key, SHA256: key, Size: 10, ContentType: "image/png", Name: "valve.png", CreatedBy: "u2", Participant: "p2", CreatedAt: t0},
+		storage.SessionEvent{ID: "ev-m1", SessionID: "theirs", At: t0, Kind: storage.EventSnapshot, ActorID: "u2", Payload: []byte(`{"media":"m1"}`)}))
+	mustDo(t, plant.EndSession(ctx, "theirs", t0.Add(time.Minute), storage.SessionEvent{ID: "theirs-end", SessionID: "theirs",
+		At: t0.Add(time.Minute), Kind: storage.EventEnded, ActorID: "u2"}))
+	forward(t, plant, "hq2", h.db)
+	last := func() int64 {
+		n, _, _, err := h.Store.HistoryCounts(ctx, 0)
+		mustDo(t, err)
+		return n
+	}
+	before := last()
+
+	report := func(id, sessionID string) storage.ServiceReport {
+		return storage.ServiceReport{ID: id, VersionID: id + "-v1", OrgID: "o1", SiteID: "hq", SessionID: sessionID, Version: 1,
+			Fields: map[string]string{"asset": "Valve 3"}, Body: "Seat replaced", CreatedBy: "u1", CreatedAt: t0.Add(time.Hour),
+			EditedBy: "u1", EditedAt: t0.Add(time.Hour), Origin: "hq1"}
+	}
+	mustDo(t, h.WriteServiceReport(ctx, report("r-mine", "mine")))
+	if _, err := h.Store.ServiceReport(ctx, "o1", "r-mine"); err != nil {
+		t.Errorf("the report on the node's call in SQLite: %v", err)
+	}
+	if last() != before+1 {
+		t.Errorf("outbox after the local report: last %d, want %d", last(), before+1)
+	}
+	before = last()
+
+	mustDo(t, h.WriteServiceReport(ctx, report("r-theirs", "theirs")))
+	at := t0.Add(2 * time.Hour)
+	d := storage.MediaDeletion{What: storage.DeletedMedia, ID: "m1", SessionID: "theirs", OrgID: "o1", Kind: storage.MediaSnapshot,
+		Name: "valve.png", SHA256: key, At: at, By: "u1", ByName: "One"}
+	ev := storage.SessionEvent{ID: "del-m1", SessionID: "theirs", At: at, Kind: storage.EventMediaDeleted, ActorID: "u1",
+		Payload: []byte(`{"media":"m1"}`)}
+	audit := storage.AuditEvent{ID: "audit-del-m1", OrgID: "o1", SiteID: "hq", At: at, ActorID: "u1", Action: "media.delete", Target: "m1"}
+	mustDo(t, h.DeleteMedia(ctx, d, ev, audit))
+
+	if r, err := h.db.ServiceReport(ctx, "o1", "r-theirs"); err != nil || r.VersionID != "r-theirs-v1" {
+		t.Errorf("the report on the other voter's call in the database = %+v, %v", r, err)
+	}
+	if m, err := h.db.Media(ctx, "m1"); err != nil || m.DeletedAt == nil {
+		t.Errorf("the snapshot in the database = %+v, %v; want it deleted", m, err)
+	}
+	for _, err := range []error{
+		func() error { _, err := h.Store.Session(ctx, "theirs"); return err }(),
+		func() error { _, err := h.Store.ServiceReport(ctx, "o1", "r-theirs"); return err }(),
+	} {
+		if !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("the other voter's call reached the SQLite store: %v", err)
+		}
+	}
+	rows, err := h.Store.HistorySince(ctx, before, 10)
+	mustDo(t, err)
+	var moved []string
+	for _, r := range rows {
+		moved = append(moved, r.Kind+" "+r.ID)
+	}
+	want := []string{storage.HistoryServiceReport + " r-theirs-v1", storage.HistoryMediaDeleted + " del-m1", storage.HistoryAudit + " audit-del-m1"}
+	if !slices.Equal(moved, want) {
+		t.Errorf("the node's outbox after the writes in the database = %q, want %q", moved, want)
+	}
+	if pending, err := h.db.PendingHistory(ctx, 10); err != nil || len(pending) != 0 {
+		t.Errorf("the database's outbox = %+v, %v; want it emptied into the node's", pending, err)
+	}
+	// Moving again (the next write, a restart) moves nothing twice.
+	mustDo(t, h.moveOutbox(ctx))
+	if l := last(); l != before+int64(len(want)) {
+		t.Errorf("outbox at %d after moving again, want %d", l, before+int64(len(want)))
+	}
+
+	// A deletion already made, a report created twice and a call
+	// neither store holds are refused as the database refuses them.
+	if err := h.DeleteMedia(ctx, d, ev, audit); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("the snapshot deleted again = %v, want a conflict", err)
+	}
+	if err := h.WriteServiceReport(ctx, report("r-theirs", "theirs")); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("the report created again = %v, want a conflict", err)
+	}
+	if err := h.WriteServiceReport(ctx, report("r-nowhere", "nowhere")); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("a report on a call neither store holds = %v, want not found", err)
+	}
+	if l := last(); l != before+int64(len(want)) {
+		t.Errorf("outbox grew to %d after refused writes", l)
+	}
+
+	// The node's records apply again at its own database, changing
+	// nothing, and at the other voter's database as the changes.
+	forward(t, h.Store, "hq1", h.db)
+	other, err := postgres.Open(ctx, pgtest.DB(t), postgres.Options{Labels: h.Store, Users: h.Store})
+	mustDo(t, err)
+	defer other.Close()
+	forward(t, plant, "hq2", other)
+	forward(t, h.Store, "hq1", other)
+	for _, db := range []historyDB{h.db, other} {
+		if rs, err := db.SessionServiceReports(ctx, "o1", "theirs"); err != nil || len(rs) != 1 || rs[0].VersionID != "r-theirs-v1" {
+			t.Errorf("reports of the other voter's call = %+v, %v", rs, err)
+		}
+		if ds, err := db.SessionDeletions(ctx, "theirs"); err != nil || len(ds) != 1 || ds[0].ID != "m1" {
+			t.Errorf("deletions of the other voter's call = %+v, %v", ds, err)
+		}
+		if evs, err := db.SessionEvents(ctx, "theirs"); err != nil || len(evs) != 3 || evs[2].ID != "del-m1" {
+			t.Errorf("events of the other voter's call = %+v, %v; want the snapshot, the end and the deletion", evs, err)
+		}
 	}
 }
 
