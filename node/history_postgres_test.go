@@ -302,3 +302,46 @@ func TestHistoryOnPostgresTwoVoters(t *testing.T) {
 		})
 	}
 }
+
+// TestHistoryOnPostgresVotersOfOneSite: two headquarters voters of one
+// site share one database. A report written at hq2 on a call hq1 held
+// (which hq2 holds only in the database) is read at both, and so is its
+// edit at hq1.
+func TestHistoryOnPostgresVotersOfOneSite(t *testing.T) {
+	dsn := pgtest.DB(t)
+	hq1 := fedNode(t, 1, "HQ", nil, func(c *Config, _ *Options) { onPostgres(dsn)(c) })
+	hq2 := fedNode(t, 2, "HQ", &JoinOptions{Server: hq1.url, Token: voterToken(t, hq1), Voter: true},
+		func(c *Config, _ *Options) { onPostgres(dsn)(c); c.Node.ID = "hq-2" })
+	hq2.password = hq1.password
+	if hq1.n.siteID != hq2.n.siteID {
+		t.Fatalf("the voters' sites are %s and %s, want one", hq1.n.siteID, hq2.n.siteID)
+	}
+	id := recordCalls(t, hq1, 1)[0]
+	eventually(t, 20*time.Second, "HQ 1's call at HQ 2", func() bool {
+		return hq2.admin().do("GET", "/api/v1/calls/"+id, nil, nil) == 200
+	})
+
+	var written storage.ServiceReport
+	if code := hq2.admin().do("POST", "/api/v1/sessions/"+id+"/reports",
+		web.ReportInput{Fields: map[string]string{"fault": "Seal leaking"}, Body: "Replaced the seal."}, &written); code != 201 {
+		t.Fatalf("POST a report at HQ 2 on HQ 1's call = %d", code)
+	}
+	read := func(tn *testNode, want storage.ServiceReport) {
+		t.Helper()
+		var got web.ReportDetail
+		if code := tn.admin().do("GET", "/api/v1/reports/"+want.ID, nil, &got); code != 200 ||
+			got.Report.VersionID != want.VersionID || got.Session.ID != id {
+			t.Errorf("the report at node %s = %d %+v, want version %s", tn.n.nodeID, code, got.Report, want.VersionID)
+		}
+	}
+	read(hq2, written)
+	read(hq1, written)
+
+	var edited storage.ServiceReport
+	if code := hq1.admin().do("PUT", "/api/v1/reports/"+written.ID,
+		web.ReportInput{Version: 1, Fields: map[string]string{"fault": "Seal worn"}, Body: "Replaced the seal and the gasket."}, &edited); code != 200 {
+		t.Fatalf("PUT the report at HQ 1 = %d", code)
+	}
+	read(hq1, edited)
+	read(hq2, edited)
+}

@@ -314,7 +314,9 @@ func (h *historyStore) DeletionNotify() <-chan struct{} { return h.history().Del
 // on the database. A session it does not hold (one another headquarters
 // voter of this site held, which reached this node through the database)
 // is changed in the database, and what the database wrote to its own
-// outbox moves into the SQLite store's, which forwards it.
+// outbox moves into the SQLite store's, which forwards it. So is a
+// service report the database holds at a later version than the SQLite
+// store, even on a session the SQLite store holds.
 
 func (h *historyStore) SetSessionDetails(ctx context.Context, sessionID, name, goal string, v storage.Version) (bool, error) {
 	return h.writeAfterCall(ctx, sessionID, func(s afterCallWriter) (bool, error) {
@@ -340,11 +342,44 @@ func (h *historyStore) SetSessionLabels(ctx context.Context, sessionID string, l
 	})
 }
 
+// WriteServiceReport writes a version of a report where the session is,
+// but for a report the database holds at a later version than the SQLite
+// store (another voter wrote or edited it last, on a call this node
+// held): the version that follows is the database's to check, so it is
+// written there, and the write waits until the database has its record
+// back from the node's outbox, as source reads the call from the SQLite
+// store until then.
 func (h *historyStore) WriteServiceReport(ctx context.Context, r storage.ServiceReport) error {
-	_, err := h.writeAfterCall(ctx, r.SessionID, func(s afterCallWriter) (bool, error) {
-		return true, s.WriteServiceReport(ctx, r)
-	})
+	write := func(s afterCallWriter) (bool, error) { return true, s.WriteServiceReport(ctx, r) }
+	if h.db == nil {
+		_, err := write(h.Store)
+		return err
+	}
+	local, err := h.holds(ctx, r.SessionID)
+	switch {
+	case err != nil:
+		return err
+	case !local:
+		_, err = h.writeInDB(ctx, write)
+	case h.reportAheadInDB(ctx, r.OrgID, r.ID):
+		if _, err = h.writeInDB(ctx, write); err == nil {
+			h.catchUp(ctx)
+		}
+	default:
+		_, err = h.writeLocal(ctx, write)
+	}
 	return err
+}
+
+// reportAheadInDB reports whether the history database holds report id
+// at a later version than the SQLite store does.
+func (h *historyStore) reportAheadInDB(ctx context.Context, orgID, id string) bool {
+	inDB, err := h.db.ServiceReport(ctx, orgID, id)
+	if err != nil {
+		return false
+	}
+	here, err := h.Store.ServiceReport(ctx, orgID, id)
+	return errors.Is(err, storage.ErrNotFound) || err == nil && here.Version < inDB.Version
 }
 
 func (h *historyStore) DeleteMedia(ctx context.Context, d storage.MediaDeletion, ev storage.SessionEvent, audit storage.AuditEvent) error {
@@ -370,15 +405,38 @@ func (h *historyStore) writeAfterCall(ctx context.Context, sessionID string, wri
 	if h.db == nil {
 		return write(h.Store)
 	}
-	if _, err := h.Store.Session(ctx, sessionID); err == nil {
-		applied, err := write(h.Store)
-		if err == nil && applied {
-			h.catchUp(ctx)
-		}
-		return applied, err
-	} else if !errors.Is(err, storage.ErrNotFound) {
+	local, err := h.holds(ctx, sessionID)
+	if err != nil {
 		return false, err
 	}
+	if local {
+		return h.writeLocal(ctx, write)
+	}
+	return h.writeInDB(ctx, write)
+}
+
+// holds reports whether the SQLite store holds session id.
+func (h *historyStore) holds(ctx context.Context, id string) (bool, error) {
+	_, err := h.Store.Session(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// writeLocal makes write in the SQLite store and, if it changed
+// anything, waits until the database has it.
+func (h *historyStore) writeLocal(ctx context.Context, write func(afterCallWriter) (bool, error)) (bool, error) {
+	applied, err := write(h.Store)
+	if err == nil && applied {
+		h.catchUp(ctx)
+	}
+	return applied, err
+}
+
+// writeInDB makes write in the history database and moves the records
+// it added to the database's outbox into the SQLite store's.
+func (h *historyStore) writeInDB(ctx context.Context, write func(afterCallWriter) (bool, error)) (bool, error) {
 	applied, err := write(h.db)
 	if err != nil {
 		return applied, err

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -306,6 +307,60 @@ func TestHistoryStoreWritesReportsAndDeletionsWhereTheSessionIs(t *testing.T) {
 		if evs, err := db.SessionEvents(ctx, "theirs"); err != nil || len(evs) != 3 || evs[2].ID != "del-m1" {
 			t.Errorf("events of the other voter's call = %+v, %v; want the snapshot, the end and the deletion", evs, err)
 		}
+	}
+}
+
+// TestHistoryStoreEditsAReportWhereItsVersionIs: on a call the node
+// holds, a report another voter wrote in the database is edited there,
+// its record moved into the node's outbox, and the edit after that too;
+// a report written at the node is edited in its SQLite store.
+func TestHistoryStoreEditsAReportWhereItsVersionIs(t *testing.T) {
+	h, _ := routedStores(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	mustDo(t, h.Store.CreateSession(ctx, storage.Session{ID: "mine", OrgID: "o1", SiteID: "hq", CreatedBy: "u1", StartedAt: t0}))
+	forward(t, h.Store, "hq1", h.db)
+	version := func(id string, v int, origin string) storage.ServiceReport {
+		at := t0.Add(time.Duration(v) * time.Hour)
+		return storage.ServiceReport{ID: id, VersionID: fmt.Sprintf("%s-v%d", id, v), OrgID: "o1", SiteID: "hq", SessionID: "mine",
+			Version: v, Body: fmt.Sprintf("text %d", v), CreatedBy: "u1", CreatedAt: t0, EditedBy: "u1", EditedAt: at, Origin: origin}
+	}
+	// Written at hq2, in the database they share.
+	mustDo(t, h.db.WriteServiceReport(ctx, version("theirs", 1, "hq2")))
+	mustDo(t, h.moveOutbox(ctx)) // hq2's record, as hq2 would take it; gone from the shared outbox
+	before, _, _, err := h.Store.HistoryCounts(ctx, 0)
+	mustDo(t, err)
+
+	for v := 2; v <= 3; v++ {
+		mustDo(t, h.WriteServiceReport(ctx, version("theirs", v, "hq1")))
+		if r, err := h.db.ServiceReport(ctx, "o1", "theirs"); err != nil || r.Version != v {
+			t.Errorf("the report in the database after version %d = %+v, %v", v, r, err)
+		}
+	}
+	if _, err := h.Store.ServiceReport(ctx, "o1", "theirs"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("the other voter's report reached the SQLite store: %v", err)
+	}
+	rows, err := h.Store.HistorySince(ctx, before, 10)
+	mustDo(t, err)
+	var moved []string
+	for _, r := range rows {
+		moved = append(moved, r.ID)
+	}
+	if want := []string{"theirs-v2", "theirs-v3"}; !slices.Equal(moved, want) {
+		t.Errorf("the node's outbox after the edits = %q, want %q", moved, want)
+	}
+	if err := h.WriteServiceReport(ctx, version("theirs", 3, "hq1")); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("a version taken = %v, want a conflict", err)
+	}
+
+	for v := 1; v <= 2; v++ {
+		mustDo(t, h.WriteServiceReport(ctx, version("ours", v, "hq1")))
+	}
+	if r, err := h.Store.ServiceReport(ctx, "o1", "ours"); err != nil || r.Version != 2 {
+		t.Errorf("the node's report in SQLite = %+v, %v; want version 2", r, err)
+	}
+	if _, err := h.db.ServiceReport(ctx, "o1", "ours"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("the node's report is in the database before it was forwarded: %v", err)
 	}
 }
 
