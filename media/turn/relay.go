@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/pion/turn/v5"
+
+	"siteline/media/internal/udpbatch"
 )
 
 // Errors returned to pion by the relay hooks; pion turns them into TURN
@@ -154,7 +156,7 @@ type relayPacketConn struct {
 // what the listener's read loop writes to c, and what c's read loop writes
 // to the listener.
 func (c *relayPacketConn) batchWrites(u *udpBatching) {
-	bc := newBatchConn(c.PacketConn)
+	bc := udpbatch.NewBatcher(c.PacketConn)
 	if u == nil || bc == nil {
 		c.batch = newBatchReader(c.PacketConn, relayBatch, nil)
 		return

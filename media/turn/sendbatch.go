@@ -3,10 +3,11 @@ package turn
 import (
 	"net"
 	"net/netip"
-	"runtime"
 	"sync"
 
 	"golang.org/x/net/ipv4"
+
+	"siteline/media/internal/udpbatch"
 )
 
 // pion writes every datagram it relays with a WriteTo of its own, one
@@ -39,27 +40,6 @@ import (
 // out at most relayBatch datagrams per batch; the listener's listenerBatch
 // spread over its clients' relay sockets.
 const sendBatch = 16
-
-// batchConn sends several datagrams with one system call, as
-// ipv4.PacketConn's WriteBatch does: it returns how many it sent (-1 or
-// 0 with the error of the first when none was) and is called again for
-// the rest.
-type batchConn interface {
-	WriteBatch(ms []ipv4.Message, flags int) (int, error)
-}
-
-// newBatchConn returns conn's sendmmsg, or nil when conn is not a UDP
-// socket or the system has no sendmmsg (x/net then sends one datagram per
-// call, which gains nothing). ipv4's WriteBatch writes an IPv4 address as
-// an AF_INET socket address, which Linux accepts on a dual-stack IPv6
-// socket too (TestBatchWriterDualStack), and an IPv6 one as AF_INET6.
-func newBatchConn(conn net.PacketConn) batchConn {
-	uc, ok := conn.(*net.UDPConn)
-	if !ok || runtime.GOOS != "linux" {
-		return nil
-	}
-	return ipv4.NewPacketConn(uc)
-}
 
 // writeGroup is the set of queues one reading goroutine fills while it
 // works through a batch, flushed when that batch is done. Its methods
@@ -148,7 +128,7 @@ func (q *sendQueue) release() {
 // batchWriter is one socket as one writeGroup writes to it.
 type batchWriter struct {
 	conn   net.PacketConn // for writes outside a batch
-	bc     batchConn
+	bc     udpbatch.Batcher
 	group  *writeGroup
 	queues *sync.Pool
 	drop   func(error) // counts a datagram the system refused
@@ -192,17 +172,7 @@ func (w *batchWriter) WriteTo(p []byte, addr net.Addr) (int, error) {
 // system refuses is dropped and counted, and the ones after it are sent.
 func (w *batchWriter) sendLocked() {
 	q := w.q
-	msgs := q.msgs[:q.n]
-	for len(msgs) > 0 {
-		n, err := w.bc.WriteBatch(msgs, 0)
-		n = max(n, 0) // sendmmsg's -1 when the first one failed
-		w.sent += n
-		msgs = msgs[n:]
-		if len(msgs) > 0 && (err != nil || n == 0) {
-			w.drop(err)
-			msgs = msgs[1:]
-		}
-	}
+	w.sent += udpbatch.WriteAll(w.bc, q.msgs[:q.n], w.drop)
 	for i := range q.msgs[:q.n] {
 		q.msgs[i].Addr = nil
 	}
@@ -308,9 +278,9 @@ func (r *clientRoutes) lookup(addr net.Addr) *batchWriter {
 // udpBatching is what a UDP listener's allocations batch their writes
 // with.
 type udpBatching struct {
-	listener net.PacketConn // the socket, for writes outside a batch
-	bc       batchConn      // the socket's sendmmsg
-	reads    *writeGroup    // the listener's read loop's batch
+	listener net.PacketConn   // the socket, for writes outside a batch
+	bc       udpbatch.Batcher // the socket's sendmmsg
+	reads    *writeGroup      // the listener's read loop's batch
 	routes   *clientRoutes
 	queues   *sync.Pool
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/net/ipv4"
+
+	"siteline/media/internal/udpbatch"
 )
 
 // listenUDP4 opens a UDP socket on 127.0.0.1, closed at cleanup.
@@ -31,12 +33,12 @@ func numbered(seq, size int) []byte {
 	return p
 }
 
-// recordingConn is a batchConn that passes batches to a real socket's
+// recordingConn is a udpbatch.Batcher that passes batches to a real socket's
 // sendmmsg, at most max datagrams per call (0: all), and refuses the
 // datagrams refuse picks as Linux's sendmmsg does: -1 with the error when
 // the first is refused, else the count sent before it.
 type recordingConn struct {
-	bc     batchConn
+	bc     udpbatch.Batcher
 	max    int
 	refuse func(p []byte) bool
 
@@ -86,7 +88,7 @@ type echoLoop struct {
 	done    chan struct{}
 }
 
-func startEchoLoop(t *testing.T, conn *net.UDPConn, bc batchConn) *echoLoop {
+func startEchoLoop(t *testing.T, conn *net.UDPConn, bc udpbatch.Batcher) *echoLoop {
 	t.Helper()
 	g := &writeGroup{}
 	r := newBatchReader(conn, 8, g)
@@ -189,7 +191,7 @@ func seqRange(n int) []int {
 // other traffic to push it out.
 func TestBatchWriterFlushesBeforeReaderBlocks(t *testing.T) {
 	relay := listenUDP4(t)
-	l := startEchoLoop(t, relay, newBatchConn(relay))
+	l := startEchoLoop(t, relay, udpbatch.NewBatcher(relay))
 	client := listenUDP4(t)
 	if _, err := client.WriteTo(numbered(7, 100), relay.LocalAddr()); err != nil {
 		t.Fatal(err)
@@ -213,7 +215,7 @@ func TestBatchWriterKeepsOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rec := &recordingConn{bc: newBatchConn(relay)}
+	rec := &recordingConn{bc: udpbatch.NewBatcher(relay)}
 	l := startEchoLoop(t, relay, rec)
 	wantSeqs(t, readSeqs(t, client, count), seqRange(count))
 	noMore(t, client)
@@ -236,7 +238,7 @@ func TestBatchWriterPartialWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rec := &recordingConn{bc: newBatchConn(relay), max: 3}
+	rec := &recordingConn{bc: udpbatch.NewBatcher(relay), max: 3}
 	l := startEchoLoop(t, relay, rec)
 	wantSeqs(t, readSeqs(t, client, count), seqRange(count))
 	noMore(t, client)
@@ -261,7 +263,7 @@ func TestBatchWriterDropsRefusedDatagram(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rec := &recordingConn{bc: newBatchConn(relay), refuse: func(p []byte) bool {
+	rec := &recordingConn{bc: udpbatch.NewBatcher(relay), refuse: func(p []byte) bool {
 		return refused[int(binary.BigEndian.Uint32(p))]
 	}}
 	l := startEchoLoop(t, relay, rec)
@@ -284,7 +286,7 @@ func TestBatchWriterDropsRefusedDatagram(t *testing.T) {
 // flow arrives whole and in order.
 func TestBatchWritersShareSocket(t *testing.T) {
 	listener := listenUDP4(t)
-	bc := newBatchConn(listener)
+	bc := udpbatch.NewBatcher(listener)
 	queues := newSendQueues()
 	const (
 		writers = 6
@@ -363,7 +365,7 @@ func TestBatchWriterDualStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := &writeGroup{}
-	w := &batchWriter{conn: ln, bc: newBatchConn(ln), group: g, queues: newSendQueues(), drop: func(err error) { t.Errorf("drop: %v", err) }}
+	w := &batchWriter{conn: ln, bc: udpbatch.NewBatcher(ln), group: g, queues: newSendQueues(), drop: func(err error) { t.Errorf("drop: %v", err) }}
 	g.begin()
 	for seq, to := range []net.Addr{mapped, client.LocalAddr()} {
 		if _, err := w.WriteTo(numbered(seq, 100), to); err != nil {
@@ -380,7 +382,7 @@ func TestBatchWriterClosedGroupWritesAtOnce(t *testing.T) {
 	sock := listenUDP4(t)
 	client := listenUDP4(t)
 	g := &writeGroup{}
-	w := &batchWriter{conn: sock, bc: newBatchConn(sock), group: g, queues: newSendQueues(), drop: func(error) {}}
+	w := &batchWriter{conn: sock, bc: udpbatch.NewBatcher(sock), group: g, queues: newSendQueues(), drop: func(error) {}}
 	g.begin()
 	if _, err := w.WriteTo(numbered(0, 100), client.LocalAddr()); err != nil {
 		t.Fatal(err)
@@ -536,7 +538,7 @@ func TestListenerQueuesOnlyRelayedData(t *testing.T) {
 	listener := listenUDP4(t)
 	client := listenUDP4(t)
 	g := &writeGroup{}
-	w := &batchWriter{conn: listener, bc: newBatchConn(listener), group: g, queues: newSendQueues(), drop: func(error) {}}
+	w := &batchWriter{conn: listener, bc: udpbatch.NewBatcher(listener), group: g, queues: newSendQueues(), drop: func(error) {}}
 	routes := newClientRoutes()
 	relay := &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 50000}
 	routes.expect(relay, w)

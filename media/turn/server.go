@@ -19,6 +19,8 @@ import (
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"siteline/media/internal/udpbatch"
 )
 
 // Addrs are the addresses a started Server listens on; nil when that
@@ -202,7 +204,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 // and the generator of its allocations, whose relayed datagrams are
 // written in batches (sendbatch.go) where the system allows.
 func (s *Server) udpListener(scr *screen, gen *relayGenerator) (*screenedPacketConn, *relayGenerator) {
-	bc := newBatchConn(s.udp)
+	bc := udpbatch.NewBatcher(s.udp)
 	if bc == nil {
 		return &screenedPacketConn{PacketConn: s.udp, sc: scr, batch: newBatchReader(s.udp, listenerBatch, nil)}, gen
 	}
