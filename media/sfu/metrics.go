@@ -62,11 +62,20 @@ func newMetrics(reg prometheus.Registerer, s *SFU) (*metrics, error) {
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
+	counter := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
+	}
 	collectors := []prometheus.Collector{
 		m.bytes, m.packets, m.lost, m.nacks, m.retransmits, m.dropped, m.keyframes, m.layerMoves,
 		gauge("siteline_sfu_rooms", "Rooms open.", func() float64 { r, _, _ := s.counts(); return float64(r) }),
 		gauge("siteline_sfu_participants", "Participants in rooms, hidden ones included.", func() float64 { _, p, _ := s.counts(); return float64(p) }),
 		gauge("siteline_sfu_tracks", "Tracks published.", func() float64 { _, _, t := s.counts(); return float64(t) }),
+		counter("siteline_sfu_udp_batches_total", "sendmmsg calls that sent packets queued while another write to the ICE UDP socket was in progress.",
+			func() float64 { b, _ := s.batches(); return float64(b) }),
+		counter("siteline_sfu_udp_batched_packets_total", "Packets sent in those sendmmsg calls.",
+			func() float64 { _, d := s.batches(); return float64(d) }),
+		counter("siteline_sfu_udp_send_failures_total", "Queued packets the system refused to send on the ICE UDP socket, dropped.",
+			func() float64 { return float64(s.sendFailures()) }),
 	}
 	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {

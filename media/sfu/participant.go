@@ -72,6 +72,11 @@ type Participant struct {
 	// ("" for none); under the room's mu.
 	indicated string
 
+	// overUDP is true while the subscribe connection's selected candidate
+	// pair is UDP: its writes then go to the shared UDP socket and never
+	// block for long, which a TCP connection's may.
+	overUDP atomic.Bool
+
 	remb  atomic.Int64 // last REMB from the participant, bits/s
 	limit atomic.Int64 // cap on the estimate set by LimitBitrate, bits/s
 }
@@ -117,6 +122,9 @@ func newParticipant(s *SFU, info ParticipantInfo, send func(signal.Message) erro
 		s.log.Debug("subscribe connection", "participant", p.id, "state", st)
 	})
 	p.down.OnICEConnectionStateChange(p.onDownICE)
+	p.down.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(pair *webrtc.ICECandidatePair) {
+		p.overUDP.Store(pair != nil && pair.Local != nil && pair.Local.Protocol == webrtc.ICEProtocolUDP)
+	})
 	s.goroutine(p.sendLoop)
 	s.goroutine(p.layerLoop)
 	return p, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"siteline/media/internal/pionlog"
+	"siteline/media/internal/udpbatch"
 	"siteline/media/signal"
 )
 
@@ -29,6 +30,7 @@ type SFU struct {
 	closed   bool
 	settings webrtc.SettingEngine
 	udpMux   ice.UDPMux
+	batched  *udpbatch.Conn // UDPConn as the mux writes to it; nil when not batched
 	tcpMux   ice.TCPMux
 
 	wg sync.WaitGroup // every goroutine the SFU starts
@@ -67,7 +69,14 @@ func (s *SFU) Start() error {
 	logs := pionlog.Factory{Log: s.log}
 	se := webrtc.SettingEngine{LoggerFactory: logs}
 	if s.cfg.UDPConn != nil {
-		s.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), s.cfg.UDPConn)
+		// Every subscriber's packets leave through this one socket: the
+		// writes that pile up while one is in progress leave together
+		// with one sendmmsg (udpbatch.Conn).
+		conn := udpbatch.New(s.cfg.UDPConn)
+		if bc, ok := conn.(*udpbatch.Conn); ok {
+			s.batched = bc
+		}
+		s.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), conn)
 	} else {
 		mux, err := ice.NewMultiUDPMuxFromPort(s.cfg.UDPPort,
 			ice.UDPMuxFromPortWithLogger(logs.NewLogger("udpmux")))
@@ -258,6 +267,29 @@ func (s *SFU) counts() (rooms, participants, tracks int) {
 		tracks += t
 	}
 	return len(list), participants, tracks
+}
+
+// batches returns the sendmmsg calls made for queued packets on the ICE
+// UDP socket and the packets they sent.
+func (s *SFU) batches() (calls, packets uint64) {
+	if c := s.batchedConn(); c != nil {
+		return c.Batches()
+	}
+	return 0, 0
+}
+
+// sendFailures returns the queued packets the ICE UDP socket refused.
+func (s *SFU) sendFailures() uint64 {
+	if c := s.batchedConn(); c != nil {
+		return c.Dropped()
+	}
+	return 0
+}
+
+func (s *SFU) batchedConn() *udpbatch.Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.batched
 }
 
 // goroutine runs f on a goroutine the SFU waits for at Shutdown.

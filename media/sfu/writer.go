@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"github.com/pion/rtp"
+
+	"siteline/media/internal/udpbatch"
 )
 
 // A writer is one goroutine that sends an upTrack's packets to a few of
@@ -119,23 +121,50 @@ func (w *writer) loop() {
 	m := w.t.owner.sfu.metrics
 	out := m.bytes.WithLabelValues("out")
 	pkts := m.packets.WithLabelValues("out")
+	// The packets of one pass, to every member, leave the shared UDP
+	// socket together, with one sendmmsg, when every member is reached
+	// over UDP: a Hold queues the others' writes to the socket too, and a
+	// write to a stalled TCP connection must not keep them waiting.
+	udp := w.t.owner.sfu.batchedConn()
+	hold := func() *udpbatch.Conn {
+		if udp == nil {
+			return nil
+		}
+		for _, d := range *w.members.Load() {
+			if !d.sub.overUDP.Load() {
+				return nil
+			}
+		}
+		udp.Hold()
+		return udp
+	}
+	send := func(q queued) {
+		sent := 0
+		for _, d := range *w.members.Load() {
+			if d.write(q) {
+				sent++
+			}
+		}
+		if sent > 0 {
+			out.Add(float64(sent * q.pkt.MarshalSize()))
+			pkts.Add(float64(sent))
+		}
+	}
 	for {
 		select {
 		case <-w.done:
 			return
 		case q := <-w.queue:
-			sent := 0
-			for _, d := range *w.members.Load() {
-				if d.write(q) {
-					sent++
-				}
+			held := hold()
+			send(q)
+			for range len(w.queue) { // and those that came meanwhile
+				send(<-w.queue)
 			}
-			if sent > 0 {
-				out.Add(float64(sent * q.pkt.MarshalSize()))
-				pkts.Add(float64(sent))
-			}
+			held.Release()
 		case j := <-w.nacks:
+			held := hold()
 			j.d.retransmit(j.seqs)
+			held.Release()
 		}
 	}
 }
