@@ -437,6 +437,30 @@ func (c *Client) Chat(ctx context.Context, text string) error {
 	return nil
 }
 
+// errChatClosed is ChatOnChannel's answer before the channel opens.
+var errChatClosed = errors.New("chat data channel not open")
+
+// ChatOnChannel says text to the room on the chat data channel, as the
+// call page does; it fails when the channel is not open yet.
+func (c *Client) ChatOnChannel(text string) error {
+	c.mu.Lock()
+	dc := c.chat
+	c.mu.Unlock()
+	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+		return fmt.Errorf("chat: %w", errChatClosed)
+	}
+	m := signal.New(signal.TypeChat)
+	m.Text = text
+	data, err := signal.Encode(m)
+	if err != nil {
+		return fmt.Errorf("chat: %w", err)
+	}
+	if err := dc.SendText(string(data)); err != nil {
+		return fmt.Errorf("chat: %w", err)
+	}
+	return nil
+}
+
 // Send sends any message, for tests of the protocol.
 func (c *Client) Send(ctx context.Context, m signal.Message) error {
 	return c.sig.Send(ctx, m)

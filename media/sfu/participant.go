@@ -1,8 +1,11 @@
 package sfu
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,7 +114,7 @@ func newParticipant(s *SFU, info ParticipantInfo, send func(signal.Message) erro
 		_ = p.down.Close()
 		return nil, fmt.Errorf("chat data channel: %w", err)
 	}
-	p.chat.OnMessage(p.onChatData)
+	p.chat.OnOpen(func() { s.goroutine(p.readChat) })
 	p.up.OnTrack(p.onTrack)
 	p.up.OnICECandidate(func(c *webrtc.ICECandidate) { p.sendCandidate(signal.TargetPublish, c) })
 	p.down.OnICECandidate(func(c *webrtc.ICECandidate) { p.sendCandidate(signal.TargetSubscribe, c) })
@@ -407,6 +410,43 @@ func (p *Participant) handleMute(m signal.Message) error {
 	p.room.broadcastLocked(ev, p)
 	p.room.mu.Unlock()
 	return nil
+}
+
+// The chat data channel is read detached (SettingEngine.DetachDataChannels
+// on the subscribe side), with a buffer that fits a chat message: pion's
+// own reader keeps 64 KiB per channel, the largest single item of a
+// participant's heap.
+// A larger message grows the buffer for as long as it is read, up to
+// SCTP's largest message (pion's limit too), past which the channel is
+// closed, as pion closes it.
+const (
+	chatReadSize    = 2048
+	chatMessageSize = 1 << 16
+)
+
+// readChat reads the chat data channel until it closes.
+func (p *Participant) readChat() {
+	raw, err := p.chat.Detach()
+	if err != nil {
+		p.sfu.log.Debug("chat data channel", "participant", p.id, "err", err)
+		return
+	}
+	buf := make([]byte, chatReadSize)
+	for {
+		n, isString, err := raw.ReadDataChannel(buf)
+		if errors.Is(err, io.ErrShortBuffer) && len(buf) < chatMessageSize {
+			buf = make([]byte, 2*len(buf)) // the message waits to be read again
+			continue
+		}
+		if err != nil {
+			_ = p.chat.Close()
+			return
+		}
+		p.onChatData(webrtc.DataChannelMessage{Data: bytes.Clone(buf[:n]), IsString: isString})
+		if len(buf) > chatReadSize {
+			buf = make([]byte, chatReadSize)
+		}
+	}
 }
 
 // onChatData handles a message on the chat data channel: a chat message

@@ -3,6 +3,7 @@ package sfu_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,6 +91,23 @@ func TestChatNeedsPermission(t *testing.T) {
 				t.Errorf("the refused chat was delivered: %+v", m)
 			}
 		}
+	}
+}
+
+// TestChatOnDataChannel: chat sent on the data channel, as the call page
+// sends it, reaches the others, a message larger than the channel's first
+// read buffer included, and the channel goes on working after it.
+func TestChatOnDataChannel(t *testing.T) {
+	h := startSFU(t)
+	tech := h.join("tech", "s5", client.JoinOptions{})
+	expert := h.join("expert", "s5", client.JoinOptions{})
+
+	long := strings.Repeat("the pump is leaking ", signal.MaxChatLength/20)
+	for _, text := range []string{"first", long, "after the long one"} {
+		testutil.Eventually(t, 10*time.Second, "chat on the data channel", func() bool {
+			return tech.ChatOnChannel(text) == nil
+		})
+		next(t, expert, "expert gets the chat", func(m signal.Message) bool { return m.Type == signal.TypeChat && m.Text == text })
 	}
 }
 
