@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"siteline/cluster/history"
 	"siteline/internal/pgtest"
 	"siteline/storage"
 	"siteline/storage/blob"
@@ -116,9 +117,40 @@ func waitInDatabase(t testing.TB, hq, from *testNode, within time.Duration) {
 				differ = append(differ, k+": "+g+" != "+v)
 			}
 		}
-		t.Fatalf("%s's history database does not hold %s's within %s: %d records there, %d here; missing %v; different %v",
-			hq.cfg.Node.Site, from.cfg.Node.Site, within, len(want), len(got), head(missing), head(differ))
+		logForwarding(t, hq, from)
+		rejected, _ := hq.n.hist.HistoryRejected(context.Background())
+		marks, _ := hq.n.hist.HistoryMarks(context.Background())
+		t.Fatalf("%s's history database does not hold %s's within %s: %d records there, %d here; missing %v; different %v; rejected %+v; marks %v",
+			hq.cfg.Node.Site, from.cfg.Node.Site, within, len(want), len(got), head(missing), head(differ), rejected, marks)
 	}
+}
+
+// logForwarding logs where history forwarding from one node to a hub
+// stands: the hub's sources and apply consumer, the origin's stream and
+// outbox.
+func logForwarding(t testing.TB, hq, from *testNode) {
+	t.Helper()
+	ctx := context.Background()
+	if st, err := hq.n.bus.JetStream().Stream(ctx, history.Aggregate); err == nil {
+		if info, err := st.Info(ctx); err == nil {
+			for _, si := range info.Sources {
+				t.Logf("%s's source %s: active %v ago, lag %d, error %v", hq.cfg.Node.Site, si.External.APIPrefix, si.Active, si.Lag, si.Error)
+			}
+			t.Logf("%s's %s: %+v", hq.cfg.Node.Site, history.Aggregate, info.State)
+		}
+		if c, err := st.Consumer(ctx, "apply"); err == nil {
+			if ci, err := c.Info(ctx); err == nil {
+				t.Logf("its consumer: delivered %+v, acknowledged %+v, pending %d", ci.Delivered, ci.AckFloor, ci.NumPending+uint64(ci.NumAckPending))
+			}
+		}
+	}
+	if st, err := from.n.bus.JetStream().Stream(ctx, history.Stream); err == nil {
+		if info, err := st.Info(ctx); err == nil {
+			t.Logf("%s's %s: %+v", from.cfg.Node.Site, history.Stream, info.State)
+		}
+	}
+	last, unpublished, unacked, err := from.n.hist.Store.HistoryCounts(ctx, 0)
+	t.Logf("%s's outbox: last %d, unpublished %d, unacknowledged %d (%v)", from.cfg.Node.Site, last, unpublished, unacked, err)
 }
 
 // TestHistoryOnPostgres: headquarters keeps its history on PostgreSQL. A
