@@ -119,7 +119,13 @@ func (b *Bus) SourceStream(ctx context.Context, name string, sources []Source) e
 		Duplicates: b.cfg.DuplicateWindow,
 	}
 	for _, s := range sources {
-		cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: s.Stream, Domain: s.Domain})
+		// From the origin's first message: a source with no start of its
+		// own that the stream has no position for (a new one, or one whose
+		// copies were purged) starts at the stream's last message time when
+		// the stream's first sequence is past 1, which skips what the
+		// origin held before it. A source the stream has a position for
+		// resumes after it, whatever this says.
+		cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: s.Stream, Domain: s.Domain, OptStartSeq: 1})
 	}
 	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 		return fmt.Errorf("bus: source stream %s: %w", name, err)

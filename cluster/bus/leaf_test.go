@@ -267,6 +267,79 @@ func TestRestartSourcesResumesOnce(t *testing.T) {
 	}
 }
 
+// TestSourceAddedAfterAPurgeCopiesWhatCameBefore: a hub whose copy was
+// purged of what it applied (as the history hub purges HISTORY_ALL) adds
+// a new source: every message the new origin held before, older than the
+// copy's last, arrives, once. JetStream starts a new source at the copy's
+// last message time when the copy's first sequence is past 1 unless the
+// source names a start sequence: the older messages were skipped.
+func TestSourceAddedAfterAPurgeCopiesWhatCameBefore(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := pki.NewCA("Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testContext(t)
+	hq := startBus(t, ctx, Config{Dir: filepath.Join(dir, "hq"), ServerName: "hq", Domain: "hq",
+		LeafListen: "127.0.0.1:0", LeafTLS: nodeTLS(t, ca, dir, "hq")})
+	plants := map[string]*Bus{}
+	for _, name := range []string{"early", "late"} {
+		b := startBus(t, ctx, Config{Dir: filepath.Join(dir, name), ServerName: name, Domain: name,
+			LeafRemotes: []LeafRemote{{URL: "tls://" + hq.LeafAddr(), TLS: nodeTLS(t, ca, dir, name)}}})
+		if err := b.EnsureStream(ctx, "HISTORY", []string{"history." + name}); err != nil {
+			t.Fatal(err)
+		}
+		plants[name] = b
+	}
+	testutil.Eventually(t, 20*time.Second, "leaf links", func() bool { return hq.LeafLinks() == 2 })
+	publish := func(plant string, from, to int) {
+		for i := from; i < to; i++ {
+			id := fmt.Sprintf("%s-%04d", plant, i)
+			if _, err := plants[plant].Publish(ctx, "history."+plant, id, []byte(id)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	count := func() uint64 { n, _ := hq.StreamLen(ctx, "ALL"); return n }
+
+	publish("late", 0, 20) // before anything reaches the copy
+	if err := hq.SourceStream(ctx, "ALL", []Source{{Stream: "HISTORY", Domain: "early"}}); err != nil {
+		t.Fatal(err)
+	}
+	publish("early", 0, 10)
+	testutil.Eventually(t, 20*time.Second, "the early plant's 10", func() bool { return count() == 10 })
+	if err := hq.Purge(ctx, "ALL", 11); err != nil {
+		t.Fatal(err)
+	}
+	if err := hq.SourceStream(ctx, "ALL", []Source{{Stream: "HISTORY", Domain: "early"}, {Stream: "HISTORY", Domain: "late"}}); err != nil {
+		t.Fatal(err)
+	}
+	publish("late", 20, 25)
+	st, err := hq.JetStream().Stream(ctx, "ALL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	testutil.Eventually(t, 20*time.Second, "the late plant's 25", func() bool {
+		info, err := st.Info(ctx)
+		if err != nil || info.State.LastSeq < 35 {
+			return false
+		}
+		got = got[:0]
+		for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+			if msg, err := st.GetMsg(ctx, seq); err == nil {
+				got = append(got, string(msg.Data))
+			}
+		}
+		return len(got) == 25
+	})
+	for i, id := range got {
+		if want := fmt.Sprintf("late-%04d", i); id != want {
+			t.Fatalf("after the purge the copy holds %v, want late-0000 to late-0024 once, in order", got)
+		}
+	}
+}
+
 // TestSetLeafRemotesFollowsAHubThatMoved: headquarters restarts on another
 // leaf port; the running plant is given the new address and links to it,
 // with history flowing again; given no hub, it unlinks.

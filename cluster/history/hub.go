@@ -138,6 +138,9 @@ func (hub *hub) syncSources(ctx context.Context) error {
 	}
 	js := cfg.Bus.JetStream()
 	have := map[string]bool{}
+	// A stream made by an earlier version names no start for its sources
+	// (bus.SourceStream): written again, it does.
+	update := false
 	st, err := js.Stream(ctx, Aggregate)
 	switch {
 	case err == nil:
@@ -145,6 +148,7 @@ func (hub *hub) syncSources(ctx context.Context) error {
 			if d := sourceDomain(s); d != "" {
 				have[d] = true
 			}
+			update = update || s.OptStartSeq == 0
 		}
 	case !errors.Is(err, jetstream.ErrStreamNotFound):
 		return fmt.Errorf("stream %s: %w", Aggregate, err)
@@ -162,7 +166,7 @@ func (hub *hub) syncSources(ctx context.Context) error {
 	if len(domains) == 0 {
 		return nil // no other node yet
 	}
-	if added {
+	if added || update {
 		slices.Sort(domains)
 		sources := make([]bus.Source, len(domains))
 		for i, d := range domains {
