@@ -229,7 +229,11 @@ func TestHubWritesAnOlderAggregateAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(info.Config.Sources) != 1 || info.Config.Sources[0].OptStartSeq != 1 {
-		t.Errorf("%s's sources after the hub started: %+v, want p1's with start sequence 1", Aggregate, info.Config.Sources)
+	var starts []string
+	for _, s := range info.Config.Sources {
+		starts = append(starts, fmt.Sprintf("%s@%s from %d", s.Name, sourceDomain(s), s.OptStartSeq))
+	}
+	if len(starts) != 1 || starts[0] != Stream+"@p1 from 1" {
+		t.Errorf("%s's sources after the hub started: %v, want %s@p1 from 1", Aggregate, starts, Stream)
 	}
 }
