@@ -178,6 +178,33 @@ func (r ServiceReport) Check() error {
 	return nil
 }
 
+// MaxReportVersions bounds the versions a report keeps: an edit beyond it
+// is refused rather than growing the history without end.
+const MaxReportVersions = 1000
+
+// CheckFollows checks that version r, written at this node, may follow
+// cur, the report as it stands (nil: there is none): version 1 creates the
+// report, version n+1 follows version n. A version number already taken
+// (the report was edited meanwhile, or created twice) is ErrConflict, and
+// so is an edit of a deleted report.
+func (r ServiceReport) CheckFollows(cur *ServiceReport) error {
+	switch {
+	case cur == nil && r.Version == 1:
+	case cur == nil:
+		return fmt.Errorf("version %d of a report that does not exist: %w", r.Version, ErrNotFound)
+	case cur.Deleted:
+		return fmt.Errorf("the report was deleted: %w", ErrConflict)
+	case cur.Version != r.Version-1:
+		return fmt.Errorf("the report is at version %d, so version %d cannot follow it; it was edited meanwhile: %w",
+			cur.Version, r.Version, ErrConflict)
+	case cur.SessionID != r.SessionID || cur.OrgID != r.OrgID:
+		return &ValidationError{Field: "session_id", Problem: "differs from the report's"}
+	case r.Version > MaxReportVersions:
+		return &ValidationError{Field: "version", Problem: fmt.Sprintf("a report keeps at most %d versions", MaxReportVersions)}
+	}
+	return nil
+}
+
 // required fails naming the first field whose value is empty, of pairs of
 // field name and value.
 func required(fieldValues ...string) error {

@@ -17,10 +17,6 @@ import (
 // here adds its history record in the same transaction; one forwarded from
 // another node is applied by applyServiceReport.
 
-// maxReportVersions bounds the versions a report keeps: an edit beyond it
-// is refused rather than growing the history without end.
-const maxReportVersions = 1000
-
 // WriteServiceReport stores a new version of report r.ID, written at this
 // node: version 1 creates the report, version n+1 follows version n. A
 // version number already taken (the report was edited meanwhile, or
@@ -40,20 +36,13 @@ func (s *Store) WriteServiceReport(ctx context.Context, r storage.ServiceReport)
 		}
 		cur, err := reportIn(ctx, tx, `WHERE r.id = ?`, r.ID)
 		switch {
-		case errors.Is(err, storage.ErrNotFound) && r.Version == 1:
-		case err != nil && !errors.Is(err, storage.ErrNotFound):
-			return err
 		case errors.Is(err, storage.ErrNotFound):
-			return fmt.Errorf("version %d of a report that does not exist: %w", r.Version, storage.ErrNotFound)
-		case cur.Deleted:
-			return fmt.Errorf("the report was deleted: %w", storage.ErrConflict)
-		case cur.Version != r.Version-1:
-			return fmt.Errorf("the report is at version %d, so version %d cannot follow it; it was edited meanwhile: %w",
-				cur.Version, r.Version, storage.ErrConflict)
-		case cur.SessionID != r.SessionID || cur.OrgID != r.OrgID:
-			return &storage.ValidationError{Field: "session_id", Problem: "differs from the report's"}
-		case r.Version > maxReportVersions:
-			return &storage.ValidationError{Field: "version", Problem: fmt.Sprintf("a report keeps at most %d versions", maxReportVersions)}
+			err = r.CheckFollows(nil)
+		case err == nil:
+			err = r.CheckFollows(&cur)
+		}
+		if err != nil {
+			return err
 		}
 		if err := putReport(ctx, tx, r); err != nil {
 			return err
