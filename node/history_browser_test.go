@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -165,8 +166,12 @@ func TestSessionSummaryBrowser(t *testing.T) {
 	); err != nil {
 		t.Fatalf("filter the history by a label: %v", err)
 	}
-	found, err := chromedp.Run(tab, chromedp.Evaluate[string](
-		`[...document.querySelectorAll("table.history tbody tr strong")].map(e => e.textContent).join(",") + " @ " + new URLSearchParams(location.search).get("label")`))
+	// The filtered page, once the form's submission has loaded it (the
+	// unfiltered table is visible before).
+	found, err := chromedp.Run(tab, chromedp.Poll[string](fmt.Sprintf(
+		`new URLSearchParams(location.search).get("label") === %q && document.readyState === "complete" &&
+			[...document.querySelectorAll("table.history tbody tr strong")].map(e => e.textContent).join(",") + " @ " + new URLSearchParams(location.search).get("label")`,
+		label.ID), chromedp.WithPollingTimeout(10*time.Second)))
 	if err != nil || found != "Pump 2 @ "+label.ID {
 		t.Fatalf("the history filtered by the label shows %q (%v), want Pump 2 alone", found, err)
 	}

@@ -98,6 +98,13 @@ func (b *Bus) LeafLinks() int {
 type Source struct {
 	Stream string
 	Domain string
+	// FromFirst starts the source at the origin's first message, for a
+	// source added to a stream whose first messages were purged: JetStream
+	// starts a source it has no position for at the stream's last message
+	// time once the stream's first sequence is past 1, which skips what
+	// the origin held before. A source JetStream has a position for
+	// resumes after it whatever this says.
+	FromFirst bool
 }
 
 // SourceStream creates, or updates to the given sources, a stream on this
@@ -119,13 +126,11 @@ func (b *Bus) SourceStream(ctx context.Context, name string, sources []Source) e
 		Duplicates: b.cfg.DuplicateWindow,
 	}
 	for _, s := range sources {
-		// From the origin's first message: a source with no start of its
-		// own that the stream has no position for (a new one, or one whose
-		// copies were purged) starts at the stream's last message time when
-		// the stream's first sequence is past 1, which skips what the
-		// origin held before it. A source the stream has a position for
-		// resumes after it, whatever this says.
-		cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: s.Stream, Domain: s.Domain, OptStartSeq: 1})
+		src := &jetstream.StreamSource{Name: s.Stream, Domain: s.Domain}
+		if s.FromFirst {
+			src.OptStartSeq = 1
+		}
+		cfg.Sources = append(cfg.Sources, src)
 	}
 	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 		return fmt.Errorf("bus: source stream %s: %w", name, err)

@@ -269,10 +269,9 @@ func TestRestartSourcesResumesOnce(t *testing.T) {
 
 // TestSourceAddedAfterAPurgeCopiesWhatCameBefore: a hub whose copy was
 // purged of what it applied (as the history hub purges HISTORY_ALL) adds
-// a new source: every message the new origin held before, older than the
-// copy's last, arrives, once. JetStream starts a new source at the copy's
-// last message time when the copy's first sequence is past 1 unless the
-// source names a start sequence: the older messages were skipped.
+// a new source from its first message: every message the new origin held
+// before, older than the copy's last, arrives, once. Without FromFirst,
+// JetStream starts it at the copy's last message time and skips them.
 func TestSourceAddedAfterAPurgeCopiesWhatCameBefore(t *testing.T) {
 	dir := t.TempDir()
 	ca, err := pki.NewCA("Acme")
@@ -311,7 +310,7 @@ func TestSourceAddedAfterAPurgeCopiesWhatCameBefore(t *testing.T) {
 	if err := hq.Purge(ctx, "ALL", 11); err != nil {
 		t.Fatal(err)
 	}
-	if err := hq.SourceStream(ctx, "ALL", []Source{{Stream: "HISTORY", Domain: "early"}, {Stream: "HISTORY", Domain: "late"}}); err != nil {
+	if err := hq.SourceStream(ctx, "ALL", []Source{{Stream: "HISTORY", Domain: "early"}, {Stream: "HISTORY", Domain: "late", FromFirst: true}}); err != nil {
 		t.Fatal(err)
 	}
 	publish("late", 20, 25)

@@ -202,38 +202,3 @@ func TestHubAppliesAndAcknowledges(t *testing.T) {
 		t.Error("a node that does not exist answered its status")
 	}
 }
-
-// TestHubWritesAnOlderAggregateAgain: a HISTORY_ALL an earlier version
-// made, whose sources name no start, gets them written again with the
-// origin's first message as their start, and keeps applying.
-func TestHubWritesAnOlderAggregateAgain(t *testing.T) {
-	ctx := testContext(t)
-	hqBus, plantBus := linkedBuses(t)
-	if _, err := hqBus.JetStream().CreateStream(ctx, jetstream.StreamConfig{Name: Aggregate, Storage: jetstream.FileStorage,
-		Sources: []*jetstream.StreamSource{{Name: Stream, Domain: "p1"}}}); err != nil {
-		t.Fatal(err)
-	}
-	plantStore, hqStore := newFakeStore(), newFakeStore()
-	plantStore.add(3)
-	startForwarder(t, plantBus, plantStore, "p1", false)
-	startForwarder(t, hqBus, hqStore, "hq", true, Member{ID: "hq", Voter: true}, Member{ID: "p1"})
-	eventually(t, 30*time.Second, "the plant's records applied at headquarters", func() bool {
-		marks, _ := hqStore.HistoryMarks(ctx)
-		return marks["p1"] == 3
-	})
-	st, err := hqBus.JetStream().Stream(ctx, Aggregate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var starts []string
-	for _, s := range info.Config.Sources {
-		starts = append(starts, fmt.Sprintf("%s@%s from %d", s.Name, sourceDomain(s), s.OptStartSeq))
-	}
-	if len(starts) != 1 || starts[0] != Stream+"@p1 from 1" {
-		t.Errorf("%s's sources after the hub started: %v, want %s@p1 from 1", Aggregate, starts, Stream)
-	}
-}

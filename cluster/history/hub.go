@@ -138,18 +138,20 @@ func (hub *hub) syncSources(ctx context.Context) error {
 	}
 	js := cfg.Bus.JetStream()
 	have := map[string]bool{}
-	// A stream made by an earlier version names no start for its sources
-	// (bus.SourceStream): written again, it does.
-	update := false
+	// A source added once HISTORY_ALL was purged of what was applied
+	// starts at the origin's first message (bus.Source.FromFirst):
+	// otherwise it would skip every record the node held before.
+	purged := false
 	st, err := js.Stream(ctx, Aggregate)
 	switch {
 	case err == nil:
-		for _, s := range st.CachedInfo().Config.Sources {
+		info := st.CachedInfo()
+		for _, s := range info.Config.Sources {
 			if d := sourceDomain(s); d != "" {
 				have[d] = true
 			}
-			update = update || s.OptStartSeq == 0
 		}
+		purged = info.State.FirstSeq > 1
 	case !errors.Is(err, jetstream.ErrStreamNotFound):
 		return fmt.Errorf("stream %s: %w", Aggregate, err)
 	}
@@ -166,11 +168,11 @@ func (hub *hub) syncSources(ctx context.Context) error {
 	if len(domains) == 0 {
 		return nil // no other node yet
 	}
-	if added || update {
+	if added {
 		slices.Sort(domains)
 		sources := make([]bus.Source, len(domains))
 		for i, d := range domains {
-			sources[i] = bus.Source{Stream: Stream, Domain: d}
+			sources[i] = bus.Source{Stream: Stream, Domain: d, FromFirst: purged && !have[d]}
 		}
 		if err := cfg.Bus.SourceStream(ctx, Aggregate, sources); err != nil {
 			return err
