@@ -44,8 +44,12 @@ func TestHistoryBrowser(t *testing.T) {
 	); err != nil {
 		t.Fatalf("search the history: %v", err)
 	}
-	found, err := chromedp.Run(tab, chromedp.Evaluate[string](
-		`[...document.querySelectorAll("table.history tbody tr strong")].map(e => e.textContent).join(",") + " @ " + location.search`))
+	// The results page, once the search's submission has loaded it (the
+	// unfiltered table is visible before).
+	found, err := chromedp.Run(tab, chromedp.Poll[string](
+		`location.search === "?q=valve+1" && document.readyState === "complete" &&
+			[...document.querySelectorAll("table.history tbody tr strong")].map(e => e.textContent).join(",") + " @ " + location.search`,
+		chromedp.WithPollingTimeout(10*time.Second)))
 	if err != nil || found != "Pump 1 @ ?q=valve+1" {
 		t.Fatalf("the search for a chat line found %q (%v), want Pump 1 alone, with the query in the URL", found, err)
 	}
