@@ -38,20 +38,9 @@ type historyDB interface {
 	ServiceReport(ctx context.Context, orgID, id string) (storage.ServiceReport, error)
 	ServiceReportVersions(ctx context.Context, orgID, id string) ([]storage.ServiceReport, error)
 
-	SearchSessions(ctx context.Context, q storage.SessionQuery) (storage.SessionPage, error)
-	SearchServiceReports(ctx context.Context, q storage.ServiceReportQuery) ([]storage.ServiceReport, error)
-	DashboardCounts(ctx context.Context, q storage.DashboardQuery) (storage.DashboardCounts, error)
-	LastCalls(ctx context.Context, orgID string) (map[string]time.Time, error)
-	Audit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error)
-
-	ForwardedBlobs(ctx context.Context) ([]storage.BlobRef, error)
+	historyReader
 	MediaBlobLive(ctx context.Context, key string) (bool, error)
-	PendingBlobDeletions(ctx context.Context, limit int) ([]storage.MediaDeletion, error)
 	MarkBlobDeletionDone(ctx context.Context, id string) error
-	DeletionNotify() <-chan struct{}
-
-	storage.HistoryApplier
-	HistoryRejected(ctx context.Context) ([]storage.HistoryRejection, error)
 
 	afterCallWriter
 	// The database's own outbox: what its writes after the call added,
