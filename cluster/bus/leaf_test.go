@@ -203,6 +203,25 @@ func TestLeafAddrReportsThePickedPort(t *testing.T) {
 	}
 }
 
+// startHub starts a headquarters bus ("hq") that accepts leaf links.
+func startHub(t *testing.T, ctx context.Context, ca *pki.CA, dir string) *Bus {
+	t.Helper()
+	return startBus(t, ctx, Config{Dir: filepath.Join(dir, "hq"), ServerName: "hq", Domain: "hq",
+		LeafListen: "127.0.0.1:0", LeafTLS: nodeTLS(t, ca, dir, "hq")})
+}
+
+// startPlant starts plant name's bus, linked to hq, with its HISTORY
+// stream on subject history.<name>.
+func startPlant(t *testing.T, ctx context.Context, ca *pki.CA, dir string, hq *Bus, name string) *Bus {
+	t.Helper()
+	b := startBus(t, ctx, Config{Dir: filepath.Join(dir, name), ServerName: name, Domain: name,
+		LeafRemotes: []LeafRemote{{URL: "tls://" + hq.LeafAddr(), TLS: nodeTLS(t, ca, dir, name)}}})
+	if err := b.EnsureStream(ctx, "HISTORY", []string{"history." + name}); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // TestRestartSourcesResumesOnce: restarting a source (as after an outage)
 // resumes after the last message it copied: every message once, in order.
 func TestRestartSourcesResumesOnce(t *testing.T) {
@@ -212,13 +231,8 @@ func TestRestartSourcesResumesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := testContext(t)
-	hq := startBus(t, ctx, Config{Dir: filepath.Join(dir, "hq"), ServerName: "hq", Domain: "hq",
-		LeafListen: "127.0.0.1:0", LeafTLS: nodeTLS(t, ca, dir, "hq")})
-	plant := startBus(t, ctx, Config{Dir: filepath.Join(dir, "plant"), ServerName: "plant", Domain: "plant",
-		LeafRemotes: []LeafRemote{{URL: "tls://" + hq.LeafAddr(), TLS: nodeTLS(t, ca, dir, "plant")}}})
-	if err := plant.EnsureStream(ctx, "HISTORY", []string{"history.plant"}); err != nil {
-		t.Fatal(err)
-	}
+	hq := startHub(t, ctx, ca, dir)
+	plant := startPlant(t, ctx, ca, dir, hq, "plant")
 	testutil.Eventually(t, 20*time.Second, "leaf link", func() bool { return hq.LeafLinks() == 1 })
 	if err := hq.SourceStream(ctx, "ALL", []Source{{Stream: "HISTORY", Domain: "plant"}}); err != nil {
 		t.Fatal(err)
@@ -279,16 +293,10 @@ func TestSourceAddedAfterAPurgeCopiesWhatCameBefore(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := testContext(t)
-	hq := startBus(t, ctx, Config{Dir: filepath.Join(dir, "hq"), ServerName: "hq", Domain: "hq",
-		LeafListen: "127.0.0.1:0", LeafTLS: nodeTLS(t, ca, dir, "hq")})
+	hq := startHub(t, ctx, ca, dir)
 	plants := map[string]*Bus{}
 	for _, name := range []string{"early", "late"} {
-		b := startBus(t, ctx, Config{Dir: filepath.Join(dir, name), ServerName: name, Domain: name,
-			LeafRemotes: []LeafRemote{{URL: "tls://" + hq.LeafAddr(), TLS: nodeTLS(t, ca, dir, name)}}})
-		if err := b.EnsureStream(ctx, "HISTORY", []string{"history." + name}); err != nil {
-			t.Fatal(err)
-		}
-		plants[name] = b
+		plants[name] = startPlant(t, ctx, ca, dir, hq, name)
 	}
 	testutil.Eventually(t, 20*time.Second, "leaf links", func() bool { return hq.LeafLinks() == 2 })
 	publish := func(plant string, from, to int) {
