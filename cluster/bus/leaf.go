@@ -177,7 +177,11 @@ func (b *Bus) LeafAddr() string {
 // growing back-off, and a request sent while the link was down holds the
 // next try for up to 30 s; a caller that knows the link is back calls this
 // to skip the wait. The source resumes after the last message it copied,
-// as after a restart.
+// as after a restart: a source taken out of a stream's configuration loses
+// the position JetStream kept for it, and put back it would start at the
+// stream's last message time once the stream's first messages were purged
+// (skipping what its origin recorded before that time, during an outage),
+// so it is put back starting at the message after the one it had copied.
 func (b *Bus) RestartSources(ctx context.Context, name string, domains []string) error {
 	js, err := b.client("restart sources of " + name)
 	if err != nil {
@@ -187,16 +191,35 @@ func (b *Bus) RestartSources(ctx context.Context, name string, domains []string)
 	if err != nil {
 		return fmt.Errorf("bus: restart sources of %s: %w", name, err)
 	}
-	cfg := st.CachedInfo().Config
+	info, err := st.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("bus: restart sources of %s: %w", name, err)
+	}
 	restart := map[string]bool{}
 	for _, d := range domains {
 		restart["$JS."+d+".API"] = true
 	}
+	// What each source copied last, as stored: read before the pause, so
+	// a message copied in between comes again (and is dropped as a
+	// duplicate of its Nats-Msg-Id), never one skipped.
+	copied := map[string]uint64{}
+	for _, si := range info.Sources {
+		if si != nil && si.External != nil {
+			copied[si.External.APIPrefix] = si.Seq
+		}
+	}
+	cfg := info.Config
 	var keep []*jetstream.StreamSource
-	for _, s := range cfg.Sources {
+	resumed := make([]*jetstream.StreamSource, len(cfg.Sources))
+	for i, s := range cfg.Sources {
+		resumed[i] = s
 		if s.External == nil || !restart[s.External.APIPrefix] {
 			keep = append(keep, s)
+			continue
 		}
+		from := *s
+		from.OptStartSeq, from.OptStartTime = copied[s.External.APIPrefix]+1, nil
+		resumed[i] = &from
 	}
 	if len(keep) == len(cfg.Sources) {
 		return nil
@@ -211,6 +234,7 @@ func (b *Bus) RestartSources(ctx context.Context, name string, domains []string)
 	if _, err := js.UpdateStream(ctx, paused); err != nil {
 		return fmt.Errorf("bus: restart sources of %s: pause: %w", name, err)
 	}
+	cfg.Sources = resumed
 	if _, err := js.UpdateStream(ctx, cfg); err != nil {
 		return fmt.Errorf("bus: restart sources of %s: resume: %w", name, err)
 	}

@@ -392,3 +392,107 @@ func TestSetLeafRemotesFollowsAHubThatMoved(t *testing.T) {
 	}
 	testutil.Eventually(t, 20*time.Second, "the link to close", func() bool { return hq.LeafLinks() == 0 && plant.LeafLinks() == 0 })
 }
+
+// TestSourceResumesAfterAPurgeAndARestart: a hub restarts while one
+// plant's link is down, its copy purged of everything it had, and the
+// other plant's messages in it newer than what the cut-off plant recorded
+// meanwhile. When the link comes back and the hub restarts that source
+// (as the history hub does when a link comes up), it resumes after the
+// last message it copied: the outage's messages arrive, once, in order.
+// RestartSources used to take the source out of the configuration and put
+// it back, which dropped JetStream's position for it; put back with no
+// position, it started at the copy's last message time and skipped them.
+func TestSourceResumesAfterAPurgeAndARestart(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := pki.NewCA("Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testContext(t)
+	hqCfg := Config{Dir: filepath.Join(dir, "hq"), ServerName: "hq", Domain: "hq",
+		LeafListen: freePort(t), LeafTLS: nodeTLS(t, ca, dir, "hq")}
+	hq := startBus(t, ctx, hqCfg)
+	plants := map[string]*Bus{}
+	for _, name := range []string{"cut", "linked"} {
+		plants[name] = startPlant(t, ctx, ca, dir, hq, name)
+	}
+	testutil.Eventually(t, 20*time.Second, "leaf links", func() bool { return hq.LeafLinks() == 2 })
+	publish := func(plant string, from, to int) {
+		for i := from; i < to; i++ {
+			id := fmt.Sprintf("%s-%04d", plant, i)
+			if _, err := plants[plant].Publish(ctx, "history."+plant, id, []byte(id)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sources := []Source{{Stream: "HISTORY", Domain: "cut"}, {Stream: "HISTORY", Domain: "linked"}}
+	if err := hq.SourceStream(ctx, "ALL", sources); err != nil {
+		t.Fatal(err)
+	}
+	last := func() uint64 {
+		st, err := hq.JetStream().Stream(ctx, "ALL")
+		if err != nil {
+			return 0
+		}
+		info, err := st.Info(ctx)
+		if err != nil {
+			return 0
+		}
+		return info.State.LastSeq
+	}
+	publish("cut", 0, 10)
+	publish("linked", 0, 10)
+	testutil.Eventually(t, 20*time.Second, "the first 20", func() bool { return last() == 20 })
+
+	// The cut plant loses its link and goes on recording; the other's
+	// later messages reach the hub.
+	hqURL := LeafRemote{URL: "tls://" + hq.LeafAddr(), TLS: nodeTLS(t, ca, dir, "cut")}
+	if err := plants["cut"].SetLeafRemotes(nil); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 20*time.Second, "the cut plant's link down", func() bool { return hq.LeafLinks() == 1 })
+	publish("cut", 10, 20)
+	publish("linked", 10, 20)
+	testutil.Eventually(t, 20*time.Second, "the linked plant's next 10", func() bool { return last() == 30 })
+
+	// Everything applied is purged; the hub restarts.
+	if err := hq.Purge(ctx, "ALL", 31); err != nil {
+		t.Fatal(err)
+	}
+	if err := hq.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hq = startBus(t, ctx, hqCfg)
+	testutil.Eventually(t, 20*time.Second, "the linked plant back", func() bool { return hq.LeafLinks() == 1 })
+	if err := plants["cut"].SetLeafRemotes([]LeafRemote{hqURL}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 20*time.Second, "the cut plant's link back", func() bool { return hq.LeafLinks() == 2 })
+	if err := hq.RestartSources(ctx, "ALL", []string{"cut"}); err != nil {
+		t.Fatal(err)
+	}
+	publish("cut", 20, 25)
+	st, err := hq.JetStream().Stream(ctx, "ALL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	testutil.Eventually(t, 20*time.Second, "the cut plant's outage and after", func() bool {
+		info, err := st.Info(ctx)
+		if err != nil || info.State.LastSeq < 45 {
+			return false
+		}
+		got = got[:0]
+		for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+			if msg, err := st.GetMsg(ctx, seq); err == nil {
+				got = append(got, string(msg.Data))
+			}
+		}
+		return len(got) >= 15
+	})
+	for i, id := range got {
+		if want := fmt.Sprintf("cut-%04d", 10+i); id != want || len(got) != 15 {
+			t.Fatalf("after the restart the copy holds %v, want cut-0010 to cut-0024 once, in order", got)
+		}
+	}
+}
