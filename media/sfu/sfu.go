@@ -30,7 +30,7 @@ type SFU struct {
 	closed   bool
 	settings webrtc.SettingEngine
 	udpMux   ice.UDPMux
-	batched  *udpbatch.Conn // UDPConn as the mux writes to it; nil when not batched
+	batched  udpbatch.Group // the ICE UDP sockets as the mux writes to them; nil when not batched
 	tcpMux   ice.TCPMux
 
 	wg sync.WaitGroup // every goroutine the SFU starts
@@ -74,16 +74,17 @@ func (s *SFU) Start() error {
 		// with one sendmmsg (udpbatch.Conn).
 		conn := udpbatch.New(s.cfg.UDPConn)
 		if bc, ok := conn.(*udpbatch.Conn); ok {
-			s.batched = bc
+			s.batched = udpbatch.Group{bc}
 		}
 		s.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), conn)
 	} else {
-		mux, err := ice.NewMultiUDPMuxFromPort(s.cfg.UDPPort,
-			ice.UDPMuxFromPortWithLogger(logs.NewLogger("udpmux")))
+		// pion opens a socket per local address (candidates name the
+		// address they were reached on); each one batches too.
+		mux, bn, err := listenUDPPort(s.cfg.UDPPort, ice.UDPMuxFromPortWithLogger(logs.NewLogger("udpmux")))
 		if err != nil {
 			return fmt.Errorf("open ICE UDP port %d: %w", s.cfg.UDPPort, err)
 		}
-		s.udpMux = mux
+		s.udpMux, s.batched = mux, bn.group()
 	}
 	se.SetICEUDPMux(s.udpMux)
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
@@ -272,21 +273,15 @@ func (s *SFU) counts() (rooms, participants, tracks int) {
 // batches returns the sendmmsg calls made for queued packets on the ICE
 // UDP socket and the packets they sent.
 func (s *SFU) batches() (calls, packets uint64) {
-	if c := s.batchedConn(); c != nil {
-		return c.Batches()
-	}
-	return 0, 0
+	return s.batchedConn().Batches()
 }
 
 // sendFailures returns the queued packets the ICE UDP socket refused.
 func (s *SFU) sendFailures() uint64 {
-	if c := s.batchedConn(); c != nil {
-		return c.Dropped()
-	}
-	return 0
+	return s.batchedConn().Dropped()
 }
 
-func (s *SFU) batchedConn() *udpbatch.Conn {
+func (s *SFU) batchedConn() udpbatch.Group {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.batched

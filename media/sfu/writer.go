@@ -126,7 +126,7 @@ func (w *writer) loop() {
 	// over UDP: a Hold queues the others' writes to the socket too, and a
 	// write to a stalled TCP connection must not keep them waiting.
 	udp := w.t.owner.sfu.batchedConn()
-	hold := func() *udpbatch.Conn {
+	hold := func() udpbatch.Group {
 		if udp == nil {
 			return nil
 		}
