@@ -65,6 +65,27 @@ func startChromium(t *testing.T, timeout time.Duration, extra ...chromedp.ExecAl
 	return bounded
 }
 
+// pollPage is chromedp.Poll that outlives a page load: a page that
+// navigates while the expression is polled (a form's submission landing)
+// ends the poll in the old page with an error, and it starts again in
+// the new one, until timeout.
+func pollPage[T any](tab context.Context, expr string, timeout time.Duration) (T, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		v, err := chromedp.Run(tab, chromedp.Poll[T](expr, chromedp.WithPollingTimeout(time.Until(deadline))))
+		if err == nil || !pageWentAway(err) || time.Until(deadline) <= 0 {
+			return v, err
+		}
+	}
+}
+
+// pageWentAway tells the errors of an evaluation whose page was replaced.
+func pageWentAway(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "navigated or closed") || strings.Contains(msg, "context was destroyed") ||
+		strings.Contains(msg, "Cannot find context")
+}
+
 // browserLogin logs in through the login form.
 func browserLogin(base, email, password string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(

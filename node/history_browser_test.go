@@ -46,10 +46,10 @@ func TestHistoryBrowser(t *testing.T) {
 	}
 	// The results page, once the search's submission has loaded it (the
 	// unfiltered table is visible before).
-	found, err := chromedp.Run(tab, chromedp.Poll[string](
+	found, err := pollPage[string](tab,
 		`location.search === "?q=valve+1" && document.readyState === "complete" &&
 			[...document.querySelectorAll("table.history tbody tr strong")].map(e => e.textContent).join(",") + " @ " + location.search`,
-		chromedp.WithPollingTimeout(10*time.Second)))
+		10*time.Second)
 	if err != nil || found != "Pump 1 @ ?q=valve+1" {
 		t.Fatalf("the search for a chat line found %q (%v), want Pump 1 alone, with the query in the URL", found, err)
 	}
@@ -172,10 +172,10 @@ func TestSessionSummaryBrowser(t *testing.T) {
 	}
 	// The filtered page, once the form's submission has loaded it (the
 	// unfiltered table is visible before).
-	found, err := chromedp.Run(tab, chromedp.Poll[string](fmt.Sprintf(
+	found, err := pollPage[string](tab, fmt.Sprintf(
 		`new URLSearchParams(location.search).get("label") === %q && document.readyState === "complete" &&
 			[...document.querySelectorAll("table.history tbody tr strong")].map(e => e.textContent).join(",") + " @ " + new URLSearchParams(location.search).get("label")`,
-		label.ID), chromedp.WithPollingTimeout(10*time.Second)))
+		label.ID), 10*time.Second)
 	if err != nil || found != "Pump 2 @ "+label.ID {
 		t.Fatalf("the history filtered by the label shows %q (%v), want Pump 2 alone", found, err)
 	}
