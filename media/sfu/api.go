@@ -8,7 +8,6 @@ import (
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
-	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -141,11 +140,7 @@ func (s *SFU) subscribeInterceptors(me *webrtc.MediaEngine, reg *interceptor.Reg
 	reg.Add(twccOnlyFactory{ccf})
 	// After the estimator, so that the sequence number it reads is
 	// already in the packet (interceptors added later write first).
-	seq, err := twcc.NewHeaderExtensionInterceptor()
-	if err != nil {
-		return fmt.Errorf("configure twcc sender: %w", err)
-	}
-	reg.Add(seq)
+	reg.Add(stampFactory{})
 	return nil
 }
 

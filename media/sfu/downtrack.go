@@ -36,6 +36,13 @@ type downTrack struct {
 	lastTS    uint32
 	lastAt    time.Time
 	switchSeq uint16 // first input sequence number of the current layer
+
+	// What each write hands pion, reused: the packet, and room for the
+	// one header extension the chain adds (the transport-wide sequence
+	// number, stamp.go). pion copies the packet and sends it before
+	// WriteRTP returns.
+	out rtp.Packet
+	ext [1]rtp.Extension
 }
 
 type queued struct {
@@ -94,8 +101,15 @@ func (d *downTrack) write(q queued) bool {
 		d.lastSeq, d.lastTS, d.lastAt = h.SequenceNumber, h.Timestamp, time.Now()
 		d.started = true
 	}
-	err := d.local.WriteRTP(&rtp.Packet{Header: h, Payload: q.pkt.Payload})
-	return err == nil
+	return d.send(h, q.pkt.Payload) == nil
+}
+
+// send writes one packet to the subscriber.
+func (d *downTrack) send(h rtp.Header, payload []byte) error {
+	d.out = rtp.Packet{Header: h, Payload: payload}
+	err := d.local.WriteRTP(&d.out)
+	d.out = rtp.Packet{} // the payload is the layer's, not to be kept
+	return err
 }
 
 // header is pkt's header as this subscriber gets it: a copy (the packet is
@@ -105,7 +119,7 @@ func (d *downTrack) header(pkt *rtp.Packet) rtp.Header {
 	h := pkt.Header
 	h.SequenceNumber += d.seqOffset
 	h.Timestamp += d.tsOffset
-	h.Extension, h.Extensions, h.ExtensionProfile = false, nil, 0
+	h.Extension, h.Extensions, h.ExtensionProfile = false, d.ext[:0], 0
 	return h
 }
 
@@ -130,7 +144,7 @@ func (d *downTrack) retransmit(seqs []uint16) {
 			m.retransmits.WithLabelValues("missed").Inc()
 			continue
 		}
-		if d.local.WriteRTP(&rtp.Packet{Header: d.header(pkt), Payload: pkt.Payload}) == nil {
+		if d.send(d.header(pkt), pkt.Payload) == nil {
 			m.retransmits.WithLabelValues("sent").Inc()
 		}
 	}
