@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/gofiber/contrib/websocket"
@@ -131,8 +132,13 @@ func (s *Server) apiEvents(c *fiber.Ctx) error {
 	presence := c.Query("presence") == "1"
 	return websocket.New(func(conn *websocket.Conn) {
 		s.serveEvents(conn, events, a, presence)
-	}, websocket.Config{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4 << 10, WriteBufferSize: 16 << 10})(c)
+	}, websocket.Config{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4 << 10, WriteBufferSize: 16 << 10, WriteBufferPool: socketWriteBuffers})(c)
 }
+
+// socketWriteBuffers lends the signaling and events sockets their write
+// buffers for the time of a message: a socket that is idle most of the
+// time (every open page has one, every call participant two) holds none.
+var socketWriteBuffers = &sync.Pool{}
 
 // serveEvents runs one events socket: this goroutine reads (pongs, the
 // close), a socketWriter writes.

@@ -144,7 +144,7 @@ func (s *Server) apiSignal(c *fiber.Ctx) error {
 	}
 	return websocket.New(func(conn *websocket.Conn) {
 		s.serveSignal(conn, calls, a, callID)
-	}, websocket.Config{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 16 << 10, WriteBufferSize: 16 << 10})(c)
+	}, websocket.Config{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4 << 10, WriteBufferSize: 16 << 10, WriteBufferPool: socketWriteBuffers})(c)
 }
 
 // serveSignal runs one signaling socket: this goroutine reads, one writer
