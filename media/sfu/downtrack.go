@@ -45,6 +45,10 @@ type downTrack struct {
 	ext [1]rtp.Extension
 }
 
+// rtcpReadSize is the largest RTCP compound packet a subscriber's track
+// reads: pion's receive MTU, which its transport reads no more than.
+const rtcpReadSize = 1500
+
 type queued struct {
 	layer *layer
 	pkt   *rtp.Packet
@@ -166,11 +170,20 @@ func (d *downTrack) switchTo(q queued) {
 // rtcpLoop reads the subscriber's RTCP for this track (which also feeds
 // the bandwidth estimator), forwards keyframe requests to the publisher,
 // notes REMB and hands NACKs to the writer.
+//
+// It reads into a buffer of its own and takes the packets the interceptors
+// below already parsed (the estimator parses each for its feedback):
+// pion's ReadRTCP would allocate a buffer and parse them again.
 func (d *downTrack) rtcpLoop() {
+	buf := make([]byte, rtcpReadSize)
 	for {
-		pkts, _, err := d.sender.ReadRTCP()
+		n, attrs, err := d.sender.Read(buf)
 		if err != nil {
 			return
+		}
+		pkts, err := attrs.GetRTCPPackets(buf[:n])
+		if err != nil {
+			continue // a compound packet that does not parse: nothing in it is used
 		}
 		for _, p := range pkts {
 			switch p := p.(type) {
