@@ -100,6 +100,9 @@ type Report struct {
 	DashboardSessions int64
 	// DashboardTook is how long computing them took.
 	DashboardTook time.Duration
+	// VacuumTook is how long the VACUUM (ANALYZE) after a run that copied
+	// rows took; zero when it copied none.
+	VacuumTook time.Duration
 	// Took is the whole run: copy and comparison.
 	Took time.Duration
 }
@@ -187,6 +190,11 @@ func Migrate(ctx context.Context, sqlitePath, dsn string, opts Options) (Report,
 	rep.DashboardTook = time.Since(dashStart)
 	if err != nil {
 		return rep, err
+	}
+	if rep.Copied() > 0 {
+		if rep.VacuumTook, err = m.vacuum(ctx); err != nil {
+			return rep, err
+		}
 	}
 	fmt.Fprintf(opts.Progress, "comparing %d tables\n", len(tables))
 	for i := range rep.Tables {
@@ -360,4 +368,20 @@ func (r Report) WriteTable(w io.Writer) error {
 	}
 	_, err := fmt.Fprintf(w, "%d rows copied to %s in %s.\n", r.Copied(), r.Server, r.Took.Round(time.Millisecond))
 	return err
+}
+
+// vacuum runs VACUUM (ANALYZE) on the database once its rows are in, as
+// PostgreSQL asks after a bulk load: until then the planner has no
+// statistics of the copied tables and estimates their searches blind, and
+// the first read of each page dirties it again to set its hint bits, so
+// that the first searches write as much as they read.
+func (m *migration) vacuum(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	fmt.Fprintln(m.opts.Progress, "vacuum and analyze")
+	if _, err := m.pg.Exec(ctx, `VACUUM (ANALYZE)`); err != nil {
+		return 0, fmt.Errorf("vacuum and analyze the copy: %w", err)
+	}
+	took := time.Since(start)
+	fmt.Fprintf(m.opts.Progress, "vacuum and analyze: %s\n", took.Round(time.Millisecond))
+	return took, nil
 }
