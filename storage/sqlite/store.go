@@ -57,10 +57,11 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	s := &Store{path: abs, logger: logger.With("component", "storage.sqlite"), historyCh: make(chan struct{}, 1),
 		deletionCh: make(chan struct{}, 1)}
 
-	s.write, err = sql.Open("sqlite", writerDSN(abs))
+	writer, err := openCachingConnector(writerDSN(abs))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", abs, err)
 	}
+	s.write = sql.OpenDB(writer)
 	s.write.SetMaxOpenConns(1)
 	s.write.SetMaxIdleConns(1)
 	s.write.SetConnMaxLifetime(0)
