@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,5 +181,42 @@ func BenchmarkRecordJoin(b *testing.B) {
 		if err := s.RecordJoin(ctx, p, ev); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestStoreWriterKeepsStatements: the store's writer is the caching
+// connection, and a call's join leaves its writes prepared on it.
+func TestStoreWriterKeepsStatements(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTestStore(t)
+	if err := s.CreateSession(ctx, storage.Session{ID: "s1", OrgID: "o1", SiteID: "plant", Name: "Pump", CreatedBy: "u1", StartedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordJoin(ctx, storage.SessionParticipant{ID: "p1", SessionID: "s1", UserID: "u1", DisplayName: "Ana", JoinedAt: t0},
+		storage.SessionEvent{ID: "ev1", SessionID: "s1", At: t0, Kind: storage.EventJoined, ActorID: "u1"}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var kept []string
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(*cachingConn)
+		if !ok {
+			return fmt.Errorf("the writer's connection is a %T, not the caching one", dc)
+		}
+		for q := range c.bySQL {
+			kept = append(kept, q)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := slices.ContainsFunc(kept, func(q string) bool { return strings.Contains(q, "INSERT INTO session_participants") })
+	if !joined {
+		t.Errorf("after a join the writer keeps %d statements, not the participant's INSERT: %q", len(kept), kept)
 	}
 }
