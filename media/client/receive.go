@@ -3,9 +3,11 @@ package client
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -15,6 +17,8 @@ type Received struct {
 	Participant string // the publisher's participant id (the stream id)
 	Kind        string
 	ssrc        uint32
+
+	numbered atomic.Uint64 // packets with a transport-wide sequence number
 
 	mu    sync.Mutex
 	stats TrackStats
@@ -49,6 +53,10 @@ type TrackStats struct {
 	// packet and the next; BadSwitches those of them whose first packet
 	// does not start a keyframe (a VP8 one, as the synthetic tracks send).
 	LayerSwitches, BadSwitches uint64
+	// Numbered counts the packets that carried a transport-wide sequence
+	// number: those the sender asks feedback on for its bandwidth
+	// estimate.
+	Numbered uint64
 }
 
 // Rate returns the unique packets per second between the first and the
@@ -66,6 +74,7 @@ func (r *Received) Stats() TrackStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.stats
+	s.Numbered = r.numbered.Load()
 	if r.start {
 		span := r.ext - r.firstExt() + 1
 		s.Missing = span - s.Unique
@@ -139,6 +148,12 @@ func (c *Client) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			}
 		}
 	}()
+	var twcc uint8
+	for _, e := range recv.GetParameters().HeaderExtensions {
+		if e.URI == sdp.TransportCCURI {
+			twcc = uint8(e.ID)
+		}
+	}
 	go func() {
 		defer c.wg.Done()
 		if remote.Kind() == webrtc.RTPCodecTypeVideo {
@@ -148,6 +163,9 @@ func (c *Client) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			pkt, _, err := remote.ReadRTP()
 			if err != nil {
 				return
+			}
+			if twcc != 0 && len(pkt.GetExtension(twcc)) == 2 {
+				r.numbered.Add(1)
 			}
 			r.add(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, time.Now())
 		}

@@ -42,6 +42,13 @@ const (
 	subscribe                  // media to the participant
 )
 
+func (d direction) String() string {
+	if d == publish {
+		return "publish"
+	}
+	return "subscribe"
+}
+
 // newPeerConnection builds a peer connection with its own media engine and
 // interceptors.
 //
@@ -51,11 +58,12 @@ const (
 //
 // The subscribe side (media out): sender reports, and on video only the
 // transport-wide sequence number with a send-side bandwidth estimator (GCC,
-// no pacing) over its feedback, returned for the layer choice. Audio is left
-// out of it: its packets are half of a call's and its rate does not change
-// with the estimate. What subscribers lose is resent from each layer's
-// shared cache (downTrack.retransmit), not from a per-subscriber buffer.
-func (s *SFU) newPeerConnection(dir direction) (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+// no pacing) over its feedback, returned for the layer choice and run only
+// while it has one to make (sendSide). Audio is left out of it: its packets
+// are half of a call's and its rate does not change with the estimate.
+// What subscribers lose is resent from each layer's shared cache
+// (downTrack.retransmit), not from a per-subscriber buffer.
+func (s *SFU) newPeerConnection(dir direction) (*webrtc.PeerConnection, *sendSide, error) {
 	me := &webrtc.MediaEngine{}
 	for _, c := range videoCodecs() {
 		c.RTCPFeedback = []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack", Parameter: "pli"}}
@@ -71,12 +79,13 @@ func (s *SFU) newPeerConnection(dir direction) (*webrtc.PeerConnection, cc.Bandw
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	reg := &interceptor.Registry{}
 	reg.Add(nackCounterFactory{s.metrics})
-	var bwe cc.BandwidthEstimator
+	var side *sendSide
 	var err error
 	if dir == publish {
 		err = s.publishInterceptors(me, reg)
 	} else {
-		err = s.subscribeInterceptors(me, reg, &bwe)
+		side = &sendSide{}
+		err = s.subscribeInterceptors(me, reg, side)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -93,7 +102,14 @@ func (s *SFU) newPeerConnection(dir direction) (*webrtc.PeerConnection, cc.Bandw
 	if err != nil {
 		return nil, nil, fmt.Errorf("new peer connection: %w", err)
 	}
-	return pc, bwe, nil
+	s.metrics.conns.WithLabelValues(dir.String()).Inc()
+	return pc, side, nil
+}
+
+// closeConn closes a connection newPeerConnection built.
+func (s *SFU) closeConn(pc *webrtc.PeerConnection, dir direction) {
+	_ = pc.Close()
+	s.metrics.conns.WithLabelValues(dir.String()).Dec()
 }
 
 func (s *SFU) publishInterceptors(me *webrtc.MediaEngine, reg *interceptor.Registry) error {
@@ -116,7 +132,7 @@ func (s *SFU) publishInterceptors(me *webrtc.MediaEngine, reg *interceptor.Regis
 	return nil
 }
 
-func (s *SFU) subscribeInterceptors(me *webrtc.MediaEngine, reg *interceptor.Registry, bwe *cc.BandwidthEstimator) error {
+func (s *SFU) subscribeInterceptors(me *webrtc.MediaEngine, reg *interceptor.Registry, side *sendSide) error {
 	sender, err := report.NewSenderInterceptor()
 	if err != nil {
 		return fmt.Errorf("configure sender reports: %w", err)
@@ -136,36 +152,9 @@ func (s *SFU) subscribeInterceptors(me *webrtc.MediaEngine, reg *interceptor.Reg
 	if err != nil {
 		return fmt.Errorf("configure bandwidth estimation: %w", err)
 	}
-	ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { *bwe = e })
-	reg.Add(twccOnlyFactory{ccf})
-	// After the estimator, so that the sequence number it reads is
-	// already in the packet (interceptors added later write first).
-	reg.Add(stampFactory{})
+	ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { side.bwe = e })
+	// Last, so that it writes first: the number is in the packet before
+	// the estimator records it.
+	reg.Add(stampFactory{side: side, est: ccf})
 	return nil
-}
-
-// twccOnlyFactory wraps the congestion controller so that it only takes
-// the streams that negotiated the transport-wide CC header extension: the
-// controller refuses to write a packet without it, and a subscriber that
-// did not negotiate TWCC must still get media (its estimate then comes
-// from REMB or LimitBitrate).
-type twccOnlyFactory struct{ f *cc.InterceptorFactory }
-
-func (w twccOnlyFactory) NewInterceptor(id string) (interceptor.Interceptor, error) {
-	i, err := w.f.NewInterceptor(id)
-	if err != nil {
-		return nil, err
-	}
-	return twccOnly{i}, nil
-}
-
-type twccOnly struct{ interceptor.Interceptor }
-
-func (t twccOnly) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	for _, e := range info.RTPHeaderExtensions {
-		if e.URI == sdp.TransportCCURI {
-			return t.Interceptor.BindLocalStream(info, w)
-		}
-	}
-	return w
 }

@@ -191,6 +191,10 @@ func (s *SFU) joinDirect(ctx context.Context, roomID string, info ParticipantInf
 		return nil, fmt.Errorf("join room %s: %w", roomID, err)
 	}
 	p.direct = true
+	if _, err := p.publishConn(); err != nil {
+		p.close()
+		return nil, fmt.Errorf("join room %s: %w", roomID, err)
+	}
 	p.watchDirect(s.cfg.DirectTimeout)
 	for {
 		r := s.room(roomID)

@@ -7,6 +7,7 @@ import (
 
 	"siteline/internal/testutil"
 	"siteline/media/client"
+	"siteline/media/signal"
 )
 
 // Video: 30 frames/s of 2 packets; audio: 50 packets/s. The measured rate
@@ -86,4 +87,51 @@ func TestForwardToTwoSubscribers(t *testing.T) {
 		t.Errorf("after ICE restart the room has %d participants, want 3", n)
 	}
 	complete(t, "sub1 after restart", v1, before+120)
+}
+
+// TestPublishConnectionOnlyForPublishers: a participant's publish
+// connection is built by its first publish offer, so watchers hold one
+// connection each, not two; a publish candidate that comes before any
+// offer is refused as out of order; leaving closes what was built.
+func TestPublishConnectionOnlyForPublishers(t *testing.T) {
+	testutil.System(t)
+	h := startSFU(t)
+	const conns = "siteline_sfu_peer_connections"
+	tech := h.join("tech", "conns", client.JoinOptions{})
+	expert := h.join("expert", "conns", client.JoinOptions{})
+	lead := h.join("lead", "conns", client.JoinOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	early := signal.New(signal.TypeCandidate)
+	early.Target = signal.TargetPublish
+	early.Candidate = &signal.Candidate{Candidate: "candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host"}
+	if err := lead.Send(ctx, early); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(t, lead, "a publish candidate before the offer refused", isType(signal.TypeError)); e.Code != signal.CodeBadMessage {
+		t.Errorf("error = %+v, want %s", e, signal.CodeBadMessage)
+	}
+
+	h.publish(tech, client.TrackSpec{Kind: "video"})
+	trackOf(t, expert, tech.ID(), "video")
+	trackOf(t, lead, tech.ID(), "video")
+	if pub, sub := h.metricWith(conns, "direction", "publish"), h.metricWith(conns, "direction", "subscribe"); pub != 1 || sub != 3 {
+		t.Errorf("one publisher among three: %v publish and %v subscribe connections, want 1 and 3", pub, sub)
+	}
+
+	h.publish(expert, client.TrackSpec{Kind: "audio"})
+	trackOf(t, tech, expert.ID(), "audio")
+	if pub := h.metricWith(conns, "direction", "publish"); pub != 2 {
+		t.Errorf("two publishers: %v publish connections, want 2", pub)
+	}
+
+	for _, c := range []*client.Client{tech, expert, lead} {
+		if err := c.Leave(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testutil.Eventually(t, 10*time.Second, "every connection closed", func() bool {
+		return h.metricWith(conns, "direction", "publish") == 0 && h.metricWith(conns, "direction", "subscribe") == 0
+	})
 }

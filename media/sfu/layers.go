@@ -6,12 +6,10 @@ import "time"
 const layerInterval = 500 * time.Millisecond
 
 // estimate returns the bits per second the participant can receive: the
-// send-side estimate (TWCC), lowered by a REMB and by LimitBitrate.
+// send-side estimate (TWCC) while it runs, lowered by a REMB and by
+// LimitBitrate.
 func (p *Participant) estimate() float64 {
-	est := int64(0)
-	if p.bwe != nil {
-		est = int64(p.bwe.GetTargetBitrate())
-	}
+	est := p.side.estimate()
 	for _, cap := range []int64{p.remb.Load(), p.limit.Load()} {
 		if cap > 0 && (est == 0 || cap < est) {
 			est = cap
@@ -22,7 +20,8 @@ func (p *Participant) estimate() float64 {
 
 // layerLoop chooses, every layerInterval, the layer of each simulcast
 // track the participant receives, sharing the estimate among them after
-// what the non-simulcast tracks take.
+// what the non-simulcast tracks take. It runs the send-side estimation
+// while there is such a track, and stops it when there is none.
 func (p *Participant) layerLoop() {
 	tick := time.NewTicker(layerInterval)
 	defer tick.Stop()
@@ -34,19 +33,26 @@ func (p *Participant) layerLoop() {
 		}
 		p.mu.Lock()
 		var multi []*downTrack
-		budget := p.estimate()
+		var single []*downTrack
 		for _, d := range p.downs {
 			if d.up.simulcast() {
 				multi = append(multi, d)
-				continue
+			} else {
+				single = append(single, d)
 			}
-			for _, r := range d.up.layerRates() {
-				budget -= r
-			}
+		}
+		if !p.closed() {
+			p.estimating(len(multi) > 0)
 		}
 		p.mu.Unlock()
 		if len(multi) == 0 {
 			continue
+		}
+		budget := p.estimate()
+		for _, d := range single {
+			for _, r := range d.up.layerRates() {
+				budget -= r
+			}
 		}
 		share := budget / float64(len(multi))
 		for _, d := range multi {
@@ -55,5 +61,19 @@ func (p *Participant) layerLoop() {
 				d.setTarget(next)
 			}
 		}
+	}
+}
+
+// estimating turns the subscribe connection's send-side estimation on or
+// off, counted in siteline_sfu_bandwidth_estimators. Under p.mu, so that
+// close turning it off last is final.
+func (p *Participant) estimating(on bool) {
+	if p.side == nil || !p.side.setOn(on) {
+		return
+	}
+	if on {
+		p.sfu.metrics.estimators.Inc()
+	} else {
+		p.sfu.metrics.estimators.Dec()
 	}
 }

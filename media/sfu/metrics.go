@@ -19,6 +19,8 @@ type metrics struct {
 	dropped     prometheus.Counter
 	keyframes   prometheus.Counter
 	layerMoves  prometheus.Counter
+	estimators  prometheus.Gauge
+	conns       *prometheus.GaugeVec // direction: publish, subscribe
 }
 
 func newMetrics(reg prometheus.Registerer, s *SFU) (*metrics, error) {
@@ -58,6 +60,14 @@ func newMetrics(reg prometheus.Registerer, s *SFU) (*metrics, error) {
 			Name: "siteline_sfu_simulcast_switches_total",
 			Help: "Simulcast layer switches made for subscribers.",
 		}),
+		estimators: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "siteline_sfu_bandwidth_estimators",
+			Help: "Subscribe connections running the send-side bandwidth estimation: those receiving a simulcast track.",
+		}),
+		conns: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "siteline_sfu_peer_connections",
+			Help: "Peer connections open, by direction: publish (built when a participant first publishes) and subscribe.",
+		}, []string{"direction"}),
 	}
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
@@ -66,7 +76,7 @@ func newMetrics(reg prometheus.Registerer, s *SFU) (*metrics, error) {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
 	}
 	collectors := []prometheus.Collector{
-		m.bytes, m.packets, m.lost, m.nacks, m.retransmits, m.dropped, m.keyframes, m.layerMoves,
+		m.bytes, m.packets, m.lost, m.nacks, m.retransmits, m.dropped, m.keyframes, m.layerMoves, m.estimators, m.conns,
 		gauge("siteline_sfu_rooms", "Rooms open.", func() float64 { r, _, _ := s.counts(); return float64(r) }),
 		gauge("siteline_sfu_participants", "Participants in rooms, hidden ones included.", func() float64 { _, p, _ := s.counts(); return float64(p) }),
 		gauge("siteline_sfu_tracks", "Tracks published.", func() float64 { _, _, t := s.counts(); return float64(t) }),

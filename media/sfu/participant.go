@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 
 	"siteline/media/internal/gate"
@@ -41,9 +40,12 @@ type Participant struct {
 	// description is queued: they are held across SetLocalDescription and
 	// the queueing of the offer or answer.
 	upGate, downGate gate.Gate
-	up, down         *webrtc.PeerConnection
-	bwe              cc.BandwidthEstimator
-	chat             *webrtc.DataChannel
+	// up is the publish connection, nil until the participant first
+	// publishes (publishConn); set under mu. down is built with the
+	// participant.
+	up, down *webrtc.PeerConnection
+	side     *sendSide // the subscribe connection's bandwidth estimation
+	chat     *webrtc.DataChannel
 
 	mu             sync.Mutex
 	downs          map[string]*downTrack // by upTrack.id
@@ -101,26 +103,16 @@ func newParticipant(s *SFU, info ParticipantInfo, send func(signal.Message) erro
 	}
 	p.hidden.Store(info.Hidden)
 	var err error
-	if p.up, _, err = s.newPeerConnection(publish); err != nil {
-		return nil, fmt.Errorf("publish connection: %w", err)
-	}
-	if p.down, p.bwe, err = s.newPeerConnection(subscribe); err != nil {
-		_ = p.up.Close()
+	if p.down, p.side, err = s.newPeerConnection(subscribe); err != nil {
 		return nil, fmt.Errorf("subscribe connection: %w", err)
 	}
 	ordered := true
 	if p.chat, err = p.down.CreateDataChannel("chat", &webrtc.DataChannelInit{Ordered: &ordered}); err != nil {
-		_ = p.up.Close()
-		_ = p.down.Close()
+		s.closeConn(p.down, subscribe)
 		return nil, fmt.Errorf("chat data channel: %w", err)
 	}
 	p.chat.OnOpen(func() { s.goroutine(p.readChat) })
-	p.up.OnTrack(p.onTrack)
-	p.up.OnICECandidate(func(c *webrtc.ICECandidate) { p.sendCandidate(signal.TargetPublish, c) })
 	p.down.OnICECandidate(func(c *webrtc.ICECandidate) { p.sendCandidate(signal.TargetSubscribe, c) })
-	p.up.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
-		s.log.Debug("publish connection", "participant", p.id, "state", st)
-	})
 	p.down.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		s.log.Debug("subscribe connection", "participant", p.id, "state", st)
 	})
@@ -131,6 +123,40 @@ func newParticipant(s *SFU, info ParticipantInfo, send func(signal.Message) erro
 	s.goroutine(p.sendLoop)
 	s.goroutine(p.layerLoop)
 	return p, nil
+}
+
+// publishConn returns the publish connection, built by the first call.
+// Most participants of a call only watch, and a connection never
+// negotiated would still hold its interceptors and their timers (the NACK
+// generator's every 100 ms, receiver reports every second) for the whole
+// call.
+func (p *Participant) publishConn() (*webrtc.PeerConnection, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.up != nil {
+		return p.up, nil
+	}
+	if p.closed() {
+		return nil, ErrClosed
+	}
+	up, _, err := p.sfu.newPeerConnection(publish)
+	if err != nil {
+		return nil, fmt.Errorf("publish connection: %w", err)
+	}
+	up.OnTrack(p.onTrack)
+	up.OnICECandidate(func(c *webrtc.ICECandidate) { p.sendCandidate(signal.TargetPublish, c) })
+	up.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		p.sfu.log.Debug("publish connection", "participant", p.id, "state", st)
+	})
+	p.up = up
+	return up, nil
+}
+
+// publishing returns the publish connection, nil before the first offer.
+func (p *Participant) publishing() *webrtc.PeerConnection {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.up
 }
 
 // ID returns the participant's id in the room.
@@ -293,16 +319,20 @@ func (p *Participant) handleOffer(m signal.Message) error {
 		sending-- // a kind of video, not a third kind of media
 	}
 	p.sending.Store(int32(sending))
+	up, err := p.publishConn()
+	if err != nil {
+		return err
+	}
 	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}
-	if err := p.up.SetRemoteDescription(offer); err != nil {
+	if err := up.SetRemoteDescription(offer); err != nil {
 		return fmt.Errorf("set publish offer: %w: %v", storage.ErrInvalid, err)
 	}
-	answer, err := p.up.CreateAnswer(nil)
+	answer, err := up.CreateAnswer(nil)
 	if err != nil {
 		return fmt.Errorf("create publish answer: %w", err)
 	}
 	p.upGate.Hold()
-	if err := p.up.SetLocalDescription(answer); err != nil {
+	if err := up.SetLocalDescription(answer); err != nil {
 		p.upGate.Release(func() {})
 		return fmt.Errorf("set publish answer: %w", err)
 	}
@@ -357,13 +387,15 @@ func (p *Participant) onDownICE(st webrtc.ICEConnectionState) {
 }
 
 func (p *Participant) handleCandidate(m signal.Message) error {
-	pc := p.up
-	if m.Target == signal.TargetSubscribe {
-		pc = p.down
-	}
 	c := m.Candidate
 	if c.Candidate == "" {
 		return nil // end of candidates
+	}
+	pc := p.down
+	if m.Target != signal.TargetSubscribe {
+		if pc = p.publishing(); pc == nil {
+			return fmt.Errorf("%w: a publish candidate before the publish offer", signal.ErrOutOfOrder)
+		}
 	}
 	init := webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid,
 		SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
@@ -625,11 +657,15 @@ func (p *Participant) close() {
 			downs = append(downs, d)
 		}
 		clear(p.downs)
+		p.estimating(false)
+		up := p.up
 		p.mu.Unlock()
 		for _, d := range downs {
 			d.stop()
 		}
-		_ = p.up.Close()
-		_ = p.down.Close()
+		if up != nil {
+			p.sfu.closeConn(up, publish)
+		}
+		p.sfu.closeConn(p.down, subscribe)
 	})
 }

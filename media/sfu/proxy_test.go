@@ -237,7 +237,8 @@ func (h *harness) connectConnVia(user string, p *udpProxy, target signal.Target)
 	return c
 }
 
-// metricWith sums the samples of the named series whose label has value.
+// metricWith sums the samples (counters or gauges) of the named series
+// whose label has value.
 func (h *harness) metricWith(name, label, value string) float64 {
 	families, err := h.reg.Gather()
 	if err != nil {
@@ -250,8 +251,14 @@ func (h *harness) metricWith(name, label, value string) float64 {
 		}
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value && m.Counter != nil {
+				if l.GetName() != label || l.GetValue() != value {
+					continue
+				}
+				if m.Counter != nil {
 					total += m.Counter.GetValue()
+				}
+				if m.Gauge != nil {
+					total += m.Gauge.GetValue()
 				}
 			}
 		}

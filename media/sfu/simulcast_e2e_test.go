@@ -136,3 +136,58 @@ func TestSimulcastLayerPerSubscriber(t *testing.T) {
 		}
 	}
 }
+
+// TestBandwidthEstimationOnlyWithSimulcast: the send-side estimate only
+// chooses simulcast layers, so the SFU numbers a subscriber's packets for
+// transport-wide feedback, and runs its estimator, only while that
+// subscriber receives a simulcast track. A call of single-layer tracks, as
+// the browser publishes, costs no estimation at all.
+func TestBandwidthEstimationOnlyWithSimulcast(t *testing.T) {
+	testutil.System(t)
+	h := startSFU(t)
+	const gauge = "siteline_sfu_bandwidth_estimators"
+	tech := h.join("tech", "bwe", client.JoinOptions{})
+	expert := h.join("expert", "bwe", client.JoinOptions{})
+	lead := h.join("lead", "bwe", client.JoinOptions{})
+	h.publish(tech, client.TrackSpec{Kind: "video"})
+	single := trackOf(t, expert, tech.ID(), "video")
+	leadsSingle := trackOf(t, lead, tech.ID(), "video")
+
+	// The lead publishes simulcast: the tech and the expert receive it and
+	// start estimating; the lead receives the tech's single layer only.
+	h.publish(lead, client.TrackSpec{Kind: "video", Layers: []string{"q", "h", "f"}, PacketSize: simulcastPacket})
+	sim := trackOf(t, expert, lead.ID(), "video")
+	testutil.Eventually(t, 10*time.Second, gauge+" = 2", func() bool { return h.metric(gauge) == 2 })
+	testutil.Eventually(t, 10*time.Second, "numbered packets on both of the expert's tracks", func() bool {
+		return sim.Stats().Numbered >= 60 && single.Stats().Numbered >= 60
+	})
+	from := leadsSingle.Stats()
+	testutil.Eventually(t, 10*time.Second, "the lead to receive 60 more packets", func() bool {
+		return leadsSingle.Stats().Unique >= from.Unique+60
+	})
+	if n := leadsSingle.Stats().Numbered; n != 0 || h.metric(gauge) != 2 {
+		t.Errorf("the lead, receiving no simulcast track, got %d numbered packets (%s = %v); want none (2)",
+			n, gauge, h.metric(gauge))
+	}
+
+	// The lead leaves: nobody receives a simulcast track any more, the
+	// estimation stops, and the expert's packets leave unnumbered (past
+	// the few that were on their way when it stopped).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := lead.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 10*time.Second, gauge+" = 0", func() bool { return h.metric(gauge) == 0 })
+	before := single.Stats()
+	testutil.Eventually(t, 10*time.Second, "the expert to receive 10 more packets", func() bool {
+		return single.Stats().Unique >= before.Unique+10
+	})
+	settled := single.Stats()
+	testutil.Eventually(t, 10*time.Second, "the expert to receive 60 more packets", func() bool {
+		return single.Stats().Unique >= settled.Unique+60
+	})
+	if got := single.Stats().Numbered; got != settled.Numbered {
+		t.Errorf("the expert got %d numbered packets after the estimation stopped, want none", got-settled.Numbered)
+	}
+}
