@@ -72,7 +72,6 @@ type Client struct {
 	seen     []signal.Message // every event, for assertions
 	notify   chan struct{}    // closed and replaced when an event arrives
 	tracks   map[string]*Received
-	chat     *webrtc.DataChannel
 	sentPubs []*Publication
 	screens  map[string]bool // ids of the tracks published as screens
 }
@@ -105,19 +104,6 @@ func New(cfg Config, sig Signaler) (*Client, error) {
 	c.up.OnICECandidate(func(cand *webrtc.ICECandidate) { c.sendCandidate(signal.TargetPublish, cand) })
 	c.down.OnICECandidate(func(cand *webrtc.ICECandidate) { c.sendCandidate(signal.TargetSubscribe, cand) })
 	c.down.OnTrack(c.onTrack)
-	c.down.OnDataChannel(func(dc *webrtc.DataChannel) {
-		if dc.Label() != "chat" {
-			return
-		}
-		dc.OnMessage(func(msg webrtc.DataChannelMessage) {
-			if m, err := signal.Decode(msg.Data, signal.DefaultMaxSize); err == nil {
-				c.addEvent(m)
-			}
-		})
-		c.mu.Lock()
-		c.chat = dc
-		c.mu.Unlock()
-	})
 	return c, nil
 }
 
@@ -382,6 +368,9 @@ type ConnInfo struct {
 	// Local and Remote are the types of the selected pair's candidates
 	// ("host", "srflx", "prflx", "relay"), empty before a pair is selected.
 	Local, Remote string
+	// Sections are the media of the remote description's m= sections, in
+	// order ("audio", "video", "application"), none before one is set.
+	Sections []string
 }
 
 // Conn describes the publish or the subscribe connection.
@@ -391,6 +380,13 @@ func (c *Client) Conn(target signal.Target) ConnInfo {
 		pc, gathered = c.down, &c.downGathered
 	}
 	info := ConnInfo{ICE: pc.ICEConnectionState(), Gathering: pc.ICEGatheringState(), Gathered: int(gathered.Load())}
+	if d := pc.CurrentRemoteDescription(); d != nil {
+		for _, line := range strings.Split(d.SDP, "\n") {
+			if media, ok := strings.CutPrefix(line, "m="); ok {
+				info.Sections = append(info.Sections, strings.Fields(media)[0])
+			}
+		}
+	}
 	// From the stats: ICETransport.GetSelectedCandidatePair races with
 	// the transport's start.
 	report := pc.GetStats()
@@ -426,36 +422,11 @@ func (c *Client) RestartICE(ctx context.Context) error {
 	return nil
 }
 
-// Chat says text to the room, on the chat data channel if it is open and
-// else through signaling.
+// Chat says text to the room.
 func (c *Client) Chat(ctx context.Context, text string) error {
 	m := signal.New(signal.TypeChat)
 	m.Text = text
 	if err := c.sig.Send(ctx, m); err != nil {
-		return fmt.Errorf("chat: %w", err)
-	}
-	return nil
-}
-
-// errChatClosed is ChatOnChannel's answer before the channel opens.
-var errChatClosed = errors.New("chat data channel not open")
-
-// ChatOnChannel says text to the room on the chat data channel, as the
-// call page does; it fails when the channel is not open yet.
-func (c *Client) ChatOnChannel(text string) error {
-	c.mu.Lock()
-	dc := c.chat
-	c.mu.Unlock()
-	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
-		return fmt.Errorf("chat: %w", errChatClosed)
-	}
-	m := signal.New(signal.TypeChat)
-	m.Text = text
-	data, err := signal.Encode(m)
-	if err != nil {
-		return fmt.Errorf("chat: %w", err)
-	}
-	if err := dc.SendText(string(data)); err != nil {
 		return fmt.Errorf("chat: %w", err)
 	}
 	return nil

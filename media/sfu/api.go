@@ -94,9 +94,6 @@ func (s *SFU) newPeerConnection(dir direction) (*webrtc.PeerConnection, *sendSid
 	s.mu.Lock()
 	se := s.settings
 	s.mu.Unlock()
-	if dir == subscribe {
-		se.DetachDataChannels() // the chat channel's reader: Participant.readChat
-	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan})
 	if err != nil {

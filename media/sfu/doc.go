@@ -4,9 +4,11 @@
 //
 // Each participant has two peer connections, as in ion-sfu: "publish",
 // which the participant offers and the SFU answers, and "subscribe", which
-// the SFU offers and the participant answers and which also carries the
-// "chat" data channel. Keeping the two apart means neither side ever has
-// to resolve offer collisions.
+// the SFU offers and the participant answers. Keeping the two apart means
+// neither side ever has to resolve offer collisions. Neither carries a
+// data channel: chat and the in-call tools go over the signaling socket,
+// which every participant has anyway, so that no participant holds an
+// SCTP association (four goroutines and its buffers) for them.
 //
 // Every published track is read by one goroutine that hands each packet to
 // the track's writers (writer.go): about √n goroutines for n subscribers,

@@ -45,7 +45,7 @@ const (
 
 func testNackRecovers(t *testing.T, loss, completeFloor float64) {
 	h := startSFU(t)
-	proxy := newUDPProxy(t, h.udp, loss, 7)
+	proxy := newUDPProxy(t, h.udp, loss, 0, 7)
 	pub := h.connectVia("tech", proxy)
 	if err := pub.Join(t.Context(), "loss", client.JoinOptions{}); err != nil {
 		t.Fatal(err)
@@ -110,8 +110,7 @@ func TestNackToSubscriber(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("loss %.0f%%", tt.loss*100), func(t *testing.T) {
 			h := startSFU(t)
-			proxy := newUDPProxy(t, h.udp, 0, 11)
-			proxy.lossDown = tt.loss
+			proxy := newUDPProxy(t, h.udp, 0, tt.loss, 11)
 			pub := h.join("tech", "loss", client.JoinOptions{})
 			sub := h.connectConnVia("expert", proxy, signal.TargetSubscribe)
 			if err := sub.Join(t.Context(), "loss", client.JoinOptions{}); err != nil {

@@ -1,11 +1,7 @@
 package sfu
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,7 +41,6 @@ type Participant struct {
 	// participant.
 	up, down *webrtc.PeerConnection
 	side     *sendSide // the subscribe connection's bandwidth estimation
-	chat     *webrtc.DataChannel
 
 	mu             sync.Mutex
 	downs          map[string]*downTrack // by upTrack.id
@@ -106,12 +101,6 @@ func newParticipant(s *SFU, info ParticipantInfo, send func(signal.Message) erro
 	if p.down, p.side, err = s.newPeerConnection(subscribe); err != nil {
 		return nil, fmt.Errorf("subscribe connection: %w", err)
 	}
-	ordered := true
-	if p.chat, err = p.down.CreateDataChannel("chat", &webrtc.DataChannelInit{Ordered: &ordered}); err != nil {
-		s.closeConn(p.down, subscribe)
-		return nil, fmt.Errorf("chat data channel: %w", err)
-	}
-	p.chat.OnOpen(func() { s.goroutine(p.readChat) })
 	p.down.OnICECandidate(func(c *webrtc.ICECandidate) { p.sendCandidate(signal.TargetSubscribe, c) })
 	p.down.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		s.log.Debug("subscribe connection", "participant", p.id, "state", st)
@@ -444,68 +433,6 @@ func (p *Participant) handleMute(m signal.Message) error {
 	return nil
 }
 
-// The chat data channel is read detached (SettingEngine.DetachDataChannels
-// on the subscribe side), with a buffer that fits a chat message: pion's
-// own reader keeps 64 KiB per channel, the largest single item of a
-// participant's heap.
-// A larger message grows the buffer for as long as it is read, up to
-// SCTP's largest message (pion's limit too), past which the channel is
-// closed, as pion closes it.
-const (
-	chatReadSize    = 2048
-	chatMessageSize = 1 << 16
-)
-
-// readChat reads the chat data channel until it closes.
-func (p *Participant) readChat() {
-	raw, err := p.chat.Detach()
-	if err != nil {
-		p.sfu.log.Debug("chat data channel", "participant", p.id, "err", err)
-		return
-	}
-	buf := make([]byte, chatReadSize)
-	for {
-		n, isString, err := raw.ReadDataChannel(buf)
-		if errors.Is(err, io.ErrShortBuffer) && len(buf) < chatMessageSize {
-			buf = make([]byte, 2*len(buf)) // the message waits to be read again
-			continue
-		}
-		if err != nil {
-			_ = p.chat.Close()
-			return
-		}
-		p.onChatData(webrtc.DataChannelMessage{Data: bytes.Clone(buf[:n]), IsString: isString})
-		if len(buf) > chatReadSize {
-			buf = make([]byte, chatReadSize)
-		}
-	}
-}
-
-// onChatData handles a message on the chat data channel: a chat message
-// in the signaling format.
-func (p *Participant) onChatData(msg webrtc.DataChannelMessage) {
-	m, err := signal.Decode(msg.Data, signal.MaxChatLength+1024)
-	if err == nil && m.Type != signal.TypeChat {
-		err = fmt.Errorf("%w: only chat goes on the chat channel", signal.ErrOutOfOrder)
-	}
-	if err != nil {
-		p.send(ErrorMessage(m.ID, err))
-		return
-	}
-	_ = p.Handle(m)
-}
-
-// deliverChat sends a chat message on the data channel if it is open, else
-// through signaling; other messages always go through signaling.
-func (p *Participant) deliverChat(m signal.Message) {
-	if m.Type == signal.TypeChat && p.chat.ReadyState() == webrtc.DataChannelStateOpen {
-		if data, err := json.Marshal(m); err == nil && p.chat.SendText(string(data)) == nil {
-			return
-		}
-	}
-	p.send(m)
-}
-
 // negotiate sends a new offer on the subscribe connection, or marks one
 // pending if an answer is awaited.
 func (p *Participant) negotiate(restart bool) {
@@ -514,6 +441,12 @@ func (p *Participant) negotiate(restart bool) {
 	}
 	p.mu.Lock()
 	if p.closed() {
+		p.mu.Unlock()
+		return
+	}
+	if len(p.down.GetTransceivers()) == 0 {
+		// Nothing to send yet, and an offer without a section would start
+		// no transport: the first track's subscribe negotiates.
 		p.mu.Unlock()
 		return
 	}

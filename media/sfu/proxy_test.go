@@ -19,7 +19,7 @@ import (
 // each side learns only the proxy's address (see proxiedSignaler), so
 // every packet of that connection crosses the proxy. It drops a
 // deterministic pseudo-random share of the RTP packets going to the SFU
-// (loss) or coming from it (lossDown, set before traffic starts), and
+// (loss) or coming from it (lossDown), and
 // nothing else: STUN, DTLS and RTCP always pass, so that only media is
 // lost.
 type udpProxy struct {
@@ -39,9 +39,9 @@ type udpProxy struct {
 }
 
 // newUDPProxy starts a proxy on 127.0.0.1 in front of sfu, dropping the
-// share loss of the client's RTP packets, chosen by a generator seeded
-// with seed.
-func newUDPProxy(t *testing.T, sfu net.Addr, loss float64, seed uint64) *udpProxy {
+// share loss of the client's RTP packets and lossDown of the SFU's, chosen
+// by generators seeded with seed.
+func newUDPProxy(t *testing.T, sfu net.Addr, loss, lossDown float64, seed uint64) *udpProxy {
 	t.Helper()
 	listen := func() net.PacketConn {
 		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
@@ -50,7 +50,7 @@ func newUDPProxy(t *testing.T, sfu net.Addr, loss float64, seed uint64) *udpProx
 		}
 		return c
 	}
-	p := &udpProxy{front: listen(), back: listen(), sfu: sfu, loss: loss, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+	p := &udpProxy{front: listen(), back: listen(), sfu: sfu, loss: loss, lossDown: lossDown, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		rngDown: rand.New(rand.NewPCG(seed+1, seed^0x2545f4914f6cdd1d))}
 	p.wg.Add(2)
 	go p.up()

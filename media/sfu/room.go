@@ -193,7 +193,7 @@ func (r *Room) broadcast(m signal.Message) {
 	}
 	r.mu.Unlock()
 	for _, o := range list {
-		o.deliverChat(m)
+		o.send(m)
 	}
 }
 

@@ -3,6 +3,7 @@ package sfu_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,19 +95,27 @@ func TestChatNeedsPermission(t *testing.T) {
 	}
 }
 
-// TestChatOnDataChannel: chat sent on the data channel, as the call page
-// sends it, reaches the others, a message larger than the channel's first
-// read buffer included, and the channel goes on working after it.
-func TestChatOnDataChannel(t *testing.T) {
+// TestChatGoesOverSignaling: the subscribe connection carries media only
+// (no application section, so no SCTP association per participant), and
+// chat, a message of the largest length included, reaches the others over
+// the signaling socket.
+func TestChatGoesOverSignaling(t *testing.T) {
 	h := startSFU(t)
 	tech := h.join("tech", "s5", client.JoinOptions{})
 	expert := h.join("expert", "s5", client.JoinOptions{})
+	h.publish(tech, client.TrackSpec{Kind: "audio"})
+	trackOf(t, expert, tech.ID(), "audio")
+	if got := expert.Conn(signal.TargetSubscribe).Sections; !slices.Equal(got, []string{"audio"}) {
+		t.Errorf("the subscribe offer's sections = %v, want [audio]", got)
+	}
 
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	long := strings.Repeat("the pump is leaking ", signal.MaxChatLength/20)
 	for _, text := range []string{"first", long, "after the long one"} {
-		testutil.Eventually(t, 10*time.Second, "chat on the data channel", func() bool {
-			return tech.ChatOnChannel(text) == nil
-		})
+		if err := tech.Chat(ctx, text); err != nil {
+			t.Fatal(err)
+		}
 		next(t, expert, "expert gets the chat", func(m signal.Message) bool { return m.Type == signal.TypeChat && m.Text == text })
 	}
 }

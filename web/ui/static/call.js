@@ -1,7 +1,7 @@
 // Siteline call page. It speaks the signaling protocol of siteline/media/signal
 // (version 1) over GET /api/v1/calls/:id/signal: join, then two peer
-// connections, "publish" (we offer) and "subscribe" (the SFU offers, with
-// the "chat" data channel). No framework, no build step.
+// connections, "publish" (we offer) and "subscribe" (the SFU offers); chat
+// goes over the signaling socket. No framework, no build step.
 
 const $ = (sel) => document.querySelector(sel);
 const body = document.body;
@@ -26,7 +26,6 @@ const state = {
   ws: null,
   pub: null,
   sub: null,
-  chat: null, // the subscribe connection's data channel
   me: "", // our participant id
   name: body.dataset.name || "",
   peers: new Map(), // participant id -> {name, tile, stream}
@@ -431,15 +430,6 @@ function newSubscribe() {
   pc.onicecandidate = (ev) => sendCandidate("subscribe", ev.candidate);
   pc.oniceconnectionstatechange = () => watchICE(pc, "subscribe");
   pc.ontrack = (ev) => onTrack(ev);
-  pc.ondatachannel = (ev) => {
-    if (ev.channel.label !== "chat") return;
-    state.chat = ev.channel;
-    ev.channel.onmessage = (e) => {
-      try {
-        onChat(JSON.parse(e.data));
-      } catch (_) {}
-    };
-  };
 }
 
 function onOffer(m) {
@@ -749,7 +739,7 @@ function closeConnections() {
       pc?.close();
     } catch (_) {}
   }
-  state.pub = state.sub = state.chat = null;
+  state.pub = state.sub = null;
   state.queues = { publish: Promise.resolve(), subscribe: Promise.resolve() };
   waiting.clear();
   for (const id of [...state.peers.keys()]) removePeer(id, false);
