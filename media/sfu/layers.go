@@ -18,48 +18,79 @@ func (p *Participant) estimate() float64 {
 	return float64(est)
 }
 
-// layerLoop chooses, every layerInterval, the layer of each simulcast
-// track the participant receives, sharing the estimate among them after
-// what the non-simulcast tracks take. It runs the send-side estimation
-// while there is such a track, and stops it when there is none.
-func (p *Participant) layerLoop() {
+// layerLoop chooses, every layerInterval, the simulcast layers of every
+// participant: one goroutine and one timer for the node, not one per
+// participant (most of whom receive no simulcast track at all).
+func (s *SFU) layerLoop() {
 	tick := time.NewTicker(layerInterval)
 	defer tick.Stop()
+	var ps []*Participant
 	for {
 		select {
-		case <-p.done:
+		case <-s.stop:
 			return
 		case <-tick.C:
 		}
-		p.mu.Lock()
-		var multi []*downTrack
-		var single []*downTrack
-		for _, d := range p.downs {
-			if d.up.simulcast() {
-				multi = append(multi, d)
-			} else {
-				single = append(single, d)
-			}
+		ps = s.participants(ps[:0])
+		for _, p := range ps {
+			p.chooseLayers()
 		}
-		if !p.closed() {
-			p.estimating(len(multi) > 0)
+		clear(ps) // hold no participant until the next tick
+	}
+}
+
+// participants appends every participant of every room to ps.
+func (s *SFU) participants(ps []*Participant) []*Participant {
+	s.mu.Lock()
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	for _, r := range rooms {
+		r.mu.Lock()
+		for _, p := range r.participants {
+			ps = append(ps, p)
 		}
+		r.mu.Unlock()
+	}
+	return ps
+}
+
+// chooseLayers chooses the layer of each simulcast track the participant
+// receives, sharing the estimate among them after what the non-simulcast
+// tracks take. It runs the send-side estimation while there is such a
+// track, and stops it when there is none.
+func (p *Participant) chooseLayers() {
+	p.mu.Lock()
+	if p.closed() {
 		p.mu.Unlock()
-		if len(multi) == 0 {
-			continue
+		return
+	}
+	var multi, single []*downTrack
+	for _, d := range p.downs {
+		if d.up.simulcast() {
+			multi = append(multi, d)
+		} else {
+			single = append(single, d)
 		}
-		budget := p.estimate()
-		for _, d := range single {
-			for _, r := range d.up.layerRates() {
-				budget -= r
-			}
+	}
+	p.estimating(len(multi) > 0)
+	p.mu.Unlock()
+	if len(multi) == 0 {
+		return
+	}
+	budget := p.estimate()
+	for _, d := range single {
+		for _, r := range d.up.layerRates() {
+			budget -= r
 		}
-		share := budget / float64(len(multi))
-		for _, d := range multi {
-			next := chooseLayer(d.up.layerRates(), int(d.target.Load()), share)
-			if next >= 0 {
-				d.setTarget(next)
-			}
+	}
+	share := budget / float64(len(multi))
+	for _, d := range multi {
+		next := chooseLayer(d.up.layerRates(), int(d.target.Load()), share)
+		if next >= 0 {
+			d.setTarget(next)
 		}
 	}
 }

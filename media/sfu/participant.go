@@ -110,7 +110,6 @@ func newParticipant(s *SFU, info ParticipantInfo, send func(signal.Message) erro
 		p.overUDP.Store(pair != nil && pair.Local != nil && pair.Local.Protocol == webrtc.ICEProtocolUDP)
 	})
 	s.goroutine(p.sendLoop)
-	s.goroutine(p.layerLoop)
 	return p, nil
 }
 

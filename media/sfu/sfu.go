@@ -33,7 +33,8 @@ type SFU struct {
 	batched  udpbatch.Group // the ICE UDP sockets as the mux writes to them; nil when not batched
 	tcpMux   ice.TCPMux
 
-	wg sync.WaitGroup // every goroutine the SFU starts
+	stop chan struct{}  // closed by Shutdown
+	wg   sync.WaitGroup // every goroutine the SFU starts
 }
 
 // New checks cfg and builds an SFU. It opens nothing.
@@ -46,6 +47,7 @@ func New(cfg Config) (*SFU, error) {
 		cfg:   cfg,
 		log:   cfg.Logger,
 		rooms: make(map[string]*Room),
+		stop:  make(chan struct{}),
 	}
 	m, err := newMetrics(cfg.Registerer, s)
 	if err != nil {
@@ -108,6 +110,7 @@ func (s *SFU) Start() error {
 	}
 	s.settings = se
 	s.started = true
+	s.goroutine(s.layerLoop)
 	return nil
 }
 
@@ -120,6 +123,7 @@ func (s *SFU) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
+	close(s.stop)
 	rooms := make([]*Room, 0, len(s.rooms))
 	for _, r := range s.rooms {
 		rooms = append(rooms, r)
