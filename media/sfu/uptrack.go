@@ -251,13 +251,14 @@ func (t *upTrack) read(l *layer) {
 			}
 			highest = pkt.SequenceNumber
 		}
+		now := time.Now()
 		windowBits += int64(size) * 8
-		if since := time.Since(windowAt); since >= 500*time.Millisecond {
+		if since := now.Sub(windowAt); since >= 500*time.Millisecond {
 			l.rate.Store(windowBits * int64(time.Second) / int64(since))
-			windowAt, windowBits = time.Now(), 0
+			windowAt, windowBits = now, 0
 		}
 		if l.cache != nil {
-			l.cache.put(pkt)
+			l.cache.put(pkt, now)
 		}
 		t.forward(l, pkt)
 		if l.index == 0 {
