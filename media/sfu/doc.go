@@ -19,10 +19,12 @@
 // keyframe without the receiver seeing a jump.
 //
 // The SFU asks publishers for lost packets (pion's NACK generator) and
-// resends what subscribers lose from one cache per layer; RTCP reports and
-// the subscribers' bandwidth estimate (GCC over transport-wide feedback, on
-// video) come from pion interceptors, each connection with only those of
-// its direction (api.go). Keyframe requests (PLI, FIR) from subscribers
+// resends what subscribers lose from one cache per layer (the last second
+// of packets); RTCP reports come from pion interceptors, each connection
+// with only those of its direction (api.go), and so does a subscriber's
+// bandwidth estimate (GCC over transport-wide feedback, on video), which
+// runs only while the subscriber receives a simulcast track, its one use
+// (stamp.go). Keyframe requests (PLI, FIR) from subscribers
 // are forwarded to the publisher, throttled. All calls share one UDP port
 // (ICE UDP mux) and, optionally, one TCP port (ICE-TCP).
 //
