@@ -383,7 +383,9 @@ func (c *Client) Conn(target signal.Target) ConnInfo {
 	if d := pc.CurrentRemoteDescription(); d != nil {
 		for _, line := range strings.Split(d.SDP, "\n") {
 			if media, ok := strings.CutPrefix(line, "m="); ok {
-				info.Sections = append(info.Sections, strings.Fields(media)[0])
+				if f := strings.Fields(media); len(f) > 0 {
+					info.Sections = append(info.Sections, f[0])
+				}
 			}
 		}
 	}

@@ -41,13 +41,7 @@ func (s *SFU) layerLoop() {
 
 // participants appends every participant of every room to ps.
 func (s *SFU) participants(ps []*Participant) []*Participant {
-	s.mu.Lock()
-	rooms := make([]*Room, 0, len(s.rooms))
-	for _, r := range s.rooms {
-		rooms = append(rooms, r)
-	}
-	s.mu.Unlock()
-	for _, r := range rooms {
+	for _, r := range s.roomList() {
 		r.mu.Lock()
 		for _, p := range r.participants {
 			ps = append(ps, p)

@@ -260,18 +260,24 @@ func (s *SFU) Room(id string) *Room {
 
 // counts returns the numbers of rooms, participants and tracks.
 func (s *SFU) counts() (rooms, participants, tracks int) {
-	s.mu.Lock()
-	list := make([]*Room, 0, len(s.rooms))
-	for _, r := range s.rooms {
-		list = append(list, r)
-	}
-	s.mu.Unlock()
+	list := s.roomList()
 	for _, r := range list {
 		p, t := r.counts()
 		participants += p
 		tracks += t
 	}
 	return len(list), participants, tracks
+}
+
+// roomList returns the rooms open now.
+func (s *SFU) roomList() []*Room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		list = append(list, r)
+	}
+	return list
 }
 
 // batches returns the sendmmsg calls made for queued packets on the ICE
