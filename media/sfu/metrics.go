@@ -87,6 +87,9 @@ func newMetrics(reg prometheus.Registerer, s *SFU) (*metrics, error) {
 		counter("siteline_sfu_udp_send_failures_total", "Queued packets the system refused to send on the ICE UDP socket, dropped.",
 			func() float64 { return float64(s.sendFailures()) }),
 	}
+	for _, d := range []direction{publish, subscribe} {
+		m.conns.WithLabelValues(d.String()) // exported at 0 before the first call
+	}
 	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register sfu metrics: %w", err)
