@@ -103,6 +103,10 @@ type Config struct {
 	// Registerer receives the relay's metrics (default: a private
 	// registry, never the global one).
 	Registerer prometheus.Registerer
+
+	// channelLifetime is how long a channel binding lasts unrefreshed
+	// (0: pion's default, RFC 8656's ten minutes); tests shorten it.
+	channelLifetime time.Duration
 }
 
 // withDefaults returns a copy of c with defaults in the zero fields.

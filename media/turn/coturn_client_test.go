@@ -14,8 +14,9 @@ import (
 // turnutils_uclient (Debian's coturn package, which .ci/test installs),
 // allocates on the relay with the node's REST credentials (an RTP and
 // RTCP pair of relay ports), binds channels and sends its messages to an
-// echo peer and back, over UDP and over TCP, losing none. An implementation other than pion's, whose client the other
-// tests use.
+// echo peer and back, over UDP and over TCP, losing none: an
+// implementation other than pion's, whose client the other tests use. Its
+// messages are 203 bytes, so ChannelData towards it is padded.
 func TestCoturnClientRelaysThroughTheServer(t *testing.T) {
 	uclient, err := exec.LookPath("turnutils_uclient")
 	if err != nil {
@@ -31,7 +32,7 @@ func TestCoturnClientRelaysThroughTheServer(t *testing.T) {
 		t.Run(transport, func(t *testing.T) {
 			username, password, _ := ts.Credentials(Grant{User: "coturn-" + transport}, time.Now())
 			args := []string{"-u", username, "-w", password, "-e", "127.0.0.1", "-r", strconv.Itoa(int(peers[0].addr.Port())),
-				"-n", strconv.Itoa(messages), "-m", "1", "-l", "200", "-z", "5"}
+				"-n", strconv.Itoa(messages), "-m", "1", "-l", "203", "-z", "5"}
 			port := ts.Addrs().UDP.Port
 			if transport == "tcp" {
 				args, port = append(args, "-t"), ts.Addrs().TCP.Port
@@ -52,6 +53,17 @@ func TestCoturnClientRelaysThroughTheServer(t *testing.T) {
 			if string(total[1]) != want || string(total[2]) != want || string(lost[1]) != "0" || string(lost[2]) != "0" {
 				t.Errorf("sent %s messages and got %s back (want %s each), lost %s, dropped %s:\n%s",
 					total[1], total[2], want, lost[1], lost[2], out)
+			}
+			if transport == "udp" {
+				// It binds channels and sends ChannelData: on UDP that is
+				// relayed past pion both ways (channel.go), padded
+				// towards the client, and its allocations are gone.
+				ts.routes.mu.RLock()
+				toPeer, toClient := ts.routes.closedToPeer, ts.routes.closedToClient
+				ts.routes.mu.RUnlock()
+				if toPeer < 2*messages || toClient < 2*messages {
+					t.Errorf("relayed past pion: %d to peers, %d to the client; want at least %d each", toPeer, toClient, 2*messages)
+				}
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 
 	"github.com/pion/turn/v5"
@@ -150,6 +151,12 @@ type relayPacketConn struct {
 	toPeer   *batchWriter  // this socket, in the listener's batch
 	toClient *batchWriter  // the listener, in this socket's batch
 	routes   *clientRoutes // where toClient is found
+
+	// The client, once pion reports it; guarded by routes.mu.
+	client     netip.AddrPort
+	clientAddr net.Addr
+
+	channelState // the channel bindings, relayed past pion (channel.go)
 }
 
 // batchWrites sets up c's batched reads and, with u, its batched writes:
@@ -166,7 +173,7 @@ func (c *relayPacketConn) batchWrites(u *udpBatching) {
 	c.toPeer = &batchWriter{conn: c.PacketConn, bc: bc, group: u.reads, queues: u.queues, drop: c.dropFunc(dirClientToPeer)}
 	c.toClient = &batchWriter{conn: u.listener, bc: u.bc, group: c.reads, queues: u.queues, drop: c.dropFunc(dirPeerToClient)}
 	c.routes = u.routes
-	c.routes.expect(c.addr, c.toClient)
+	c.routes.expect(c)
 }
 
 // dropFunc counts the queued datagrams the system refused to send.
@@ -198,26 +205,44 @@ func (c *relayPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 }
 
 // ReadFrom returns the next datagram from an allowed peer, discarding the
-// others.
+// others; what a bound channel's peer sends goes to the client without
+// pion (channel.go).
 func (c *relayPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	if c.toClient != nil {
+		n, addr, err := c.batch.readFrom(p, c.pass)
+		if err == nil {
+			c.deps.metrics.packetsToClient.Inc()
+			c.deps.metrics.bytesToClient.Add(float64(n))
+		}
+		return n, addr, err
+	}
 	for {
 		n, addr, err := c.read(p)
 		if err != nil {
 			return n, addr, err
 		}
-		ap, ok := addrPortOf(addr)
-		reason := reasonInvalid
-		if ok {
-			reason = c.deps.filter.checkUDP(ap)
-		}
-		if reason != "" {
-			c.deps.refusePeer(stageReceive, reason, addr)
+		if !c.fromAllowed(addr) {
 			continue
 		}
 		c.deps.metrics.packetsToClient.Inc()
 		c.deps.metrics.bytesToClient.Add(float64(n))
 		return n, addr, nil
 	}
+}
+
+// fromAllowed reports whether the filter allows a datagram from addr, and
+// counts it refused when not.
+func (c *relayPacketConn) fromAllowed(addr net.Addr) bool {
+	ap, ok := addrPortOf(addr)
+	reason := reasonInvalid
+	if ok {
+		reason = c.deps.filter.checkUDP(ap)
+	}
+	if reason != "" {
+		c.deps.refusePeer(stageReceive, reason, addr)
+		return false
+	}
+	return true
 }
 
 func (c *relayPacketConn) write(p []byte, addr net.Addr) (int, error) {
@@ -241,11 +266,12 @@ func (c *relayPacketConn) read(p []byte) (int, net.Addr, error) {
 func (c *relayPacketConn) Close() error {
 	var err error
 	c.once.Do(func() {
+		c.closeChannels()
 		c.toPeer.flush()
 		err = c.PacketConn.Close()
 		c.reads.close()
 		if c.routes != nil {
-			c.routes.remove(c.addr, c.toClient)
+			c.routes.remove(c)
 		}
 		c.deps.quotas.release(c.grant, c)
 	})

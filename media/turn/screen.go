@@ -98,8 +98,8 @@ type screenedPacketConn struct {
 // at once: queued there it would wait for another loop's batch.
 func (c *screenedPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if isRelayedData(p) {
-		if w := c.routes.lookup(addr); w != nil {
-			return w.WriteTo(p, addr)
+		if r := c.routes.lookup(addr); r != nil && r.toClient != nil {
+			return r.toClient.WriteTo(p, addr)
 		}
 	}
 	return c.PacketConn.WriteTo(p, addr)
@@ -116,6 +116,9 @@ func isRelayedData(p []byte) bool {
 	return len(p) >= 4 && (p[0]&0xc0 == 0x40 || binary.BigEndian.Uint16(p[0:2]) == dataIndication)
 }
 
+// ReadFrom returns the next datagram for pion: ChannelData on a bound
+// channel is relayed without it (channel.go), a refused ChannelBind
+// answered here.
 func (c *screenedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	for {
 		n, addr, err := c.read(p)
@@ -131,6 +134,9 @@ func (c *screenedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 }
 
 func (c *screenedPacketConn) read(p []byte) (int, net.Addr, error) {
+	if c.batch != nil && c.routes != nil {
+		return c.batch.readFrom(p, c.passToPeer)
+	}
 	if c.batch != nil {
 		return c.batch.ReadFrom(p)
 	}

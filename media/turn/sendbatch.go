@@ -118,9 +118,6 @@ func newSendQueues() *sync.Pool {
 }
 
 func (q *sendQueue) release() {
-	for i := range q.msgs[:q.n] {
-		q.msgs[i].Addr = nil
-	}
 	q.n = 0
 	q.pool.Put(q)
 }
@@ -134,8 +131,9 @@ type batchWriter struct {
 	drop   func(error) // counts a datagram the system refused
 
 	// Guarded by group.mu.
-	q    *sendQueue // nil when nothing is queued
-	sent int        // datagrams sent with bc, for tests
+	q      *sendQueue // nil when nothing is queued
+	sent   int        // datagrams sent with bc, for tests
+	direct int        // datagrams queued by queueRef, for tests
 }
 
 // WriteTo queues p for addr while the group's batch is worked through and
@@ -167,6 +165,38 @@ func (w *batchWriter) WriteTo(p []byte, addr net.Addr) (int, error) {
 	return len(p), nil
 }
 
+// queueRef queues b itself, not a copy, while the group's batch is worked
+// through: b must stay unchanged until the batch ends (a datagram in the
+// batch a read loop is handing out). Outside a batch it writes b at once.
+func (w *batchWriter) queueRef(b []byte, addr net.Addr) {
+	g := w.group
+	g.mu.Lock()
+	if !g.active {
+		if w.q != nil {
+			w.sendLocked()
+		}
+		g.mu.Unlock()
+		if _, err := w.conn.WriteTo(b, addr); err != nil {
+			w.drop(err)
+		}
+		return
+	}
+	if w.q == nil {
+		w.q = w.queues.Get().(*sendQueue)
+		g.dirty = append(g.dirty, w)
+	}
+	q := w.q
+	m := &q.msgs[q.n]
+	m.Buffers[0] = b
+	m.Addr = addr
+	q.n++
+	w.direct++
+	if q.n == len(q.msgs) {
+		w.sendLocked()
+	}
+	g.mu.Unlock()
+}
+
 // sendLocked sends the queued datagrams in order. A WriteBatch that sent
 // fewer than it was given is called again for the rest; a datagram the
 // system refuses is dropped and counted, and the ones after it are sent.
@@ -175,8 +205,16 @@ func (w *batchWriter) sendLocked() {
 	w.sent += udpbatch.WriteAll(w.bc, q.msgs[:q.n], w.drop)
 	for i := range q.msgs[:q.n] {
 		q.msgs[i].Addr = nil
+		q.msgs[i].Buffers[0] = nil // a queueRef'd datagram is the reader's
 	}
 	q.n = 0
+}
+
+// directCount returns how many datagrams queueRef has queued.
+func (w *batchWriter) directCount() int {
+	w.group.mu.Lock()
+	defer w.group.mu.Unlock()
+	return w.direct
 }
 
 // flush sends what w has queued now, as when its socket is about to close.
@@ -191,22 +229,27 @@ func (w *batchWriter) flush() {
 	w.group.mu.Unlock()
 }
 
-// clientRoutes finds the queue of the allocation whose client a datagram
-// written to the UDP listener goes to. pion reports the client of a new
-// allocation after the relay socket is made (OnAllocationCreated, with
-// the relay address), and before that socket is read.
+// clientRoutes finds the UDP listener's allocations: by relay address
+// from the moment the relay socket is made, and by client address once
+// pion reports the client (OnAllocationCreated, with the relay address,
+// before it reads that socket). pion's WriteTo on the listener finds the
+// queue of the allocation whose client a datagram goes to; pion's
+// channel events and the listener's ChannelData find the allocation's
+// channels (channel.go).
 type clientRoutes struct {
 	mu      sync.RWMutex
-	pending map[string]*batchWriter         // by relay address, until pion reports the client
-	clients map[netip.AddrPort]*batchWriter // by client address
-	keys    map[*batchWriter]netip.AddrPort
+	relays  map[string]*relayPacketConn         // by relay address, until the socket closes
+	clients map[netip.AddrPort]*relayPacketConn // by client address
+
+	// What the closed allocations relayed past pion (channel.go), towards
+	// peers and towards clients: the tests' view of sockets gone.
+	closedToPeer, closedToClient int
 }
 
 func newClientRoutes() *clientRoutes {
 	return &clientRoutes{
-		pending: make(map[string]*batchWriter),
-		clients: make(map[netip.AddrPort]*batchWriter),
-		keys:    make(map[*batchWriter]netip.AddrPort),
+		relays:  make(map[string]*relayPacketConn),
+		clients: make(map[netip.AddrPort]*relayPacketConn),
 	}
 }
 
@@ -221,47 +264,45 @@ func clientKey(addr net.Addr) (netip.AddrPort, bool) {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
 }
 
-// expect records w as the writer of the allocation relaying on relay.
-func (r *clientRoutes) expect(relay net.Addr, w *batchWriter) {
+// expect records c, whose client pion has not reported yet.
+func (r *clientRoutes) expect(c *relayPacketConn) {
 	r.mu.Lock()
-	r.pending[relay.String()] = w
+	r.relays[c.addr.String()] = c
 	r.mu.Unlock()
 }
 
-// bind routes what is written to client through the writer of the
-// allocation relaying on relay.
+// bind routes what is written to client through the allocation relaying
+// on relay.
 func (r *clientRoutes) bind(relay, client net.Addr) {
 	key, ok := clientKey(client)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	w := r.pending[relay.String()]
-	if w == nil {
+	c := r.relays[relay.String()]
+	if c == nil || !ok {
 		return
 	}
-	delete(r.pending, relay.String())
-	if ok {
-		r.clients[key] = w
-		r.keys[w] = key
-	}
+	c.client, c.clientAddr = key, client
+	r.clients[key] = c
 }
 
-// remove forgets w, whose relay socket is closing.
-func (r *clientRoutes) remove(relay net.Addr, w *batchWriter) {
+// remove forgets c, whose relay socket is closing.
+func (r *clientRoutes) remove(c *relayPacketConn) {
+	toPeer, toClient := c.directCounts()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.pending[relay.String()] == w {
-		delete(r.pending, relay.String())
+	r.closedToPeer += toPeer
+	r.closedToClient += toClient
+	if r.relays[c.addr.String()] == c {
+		delete(r.relays, c.addr.String())
 	}
-	if key, ok := r.keys[w]; ok {
-		if r.clients[key] == w {
-			delete(r.clients, key)
-		}
-		delete(r.keys, w)
+	if c.clientAddr != nil && r.clients[c.client] == c {
+		delete(r.clients, c.client)
 	}
 }
 
-// lookup returns the writer for addr, nil when there is none.
-func (r *clientRoutes) lookup(addr net.Addr) *batchWriter {
+// lookup returns the allocation whose client is addr, nil when there is
+// none.
+func (r *clientRoutes) lookup(addr net.Addr) *relayPacketConn {
 	if r == nil {
 		return nil
 	}
@@ -270,9 +311,21 @@ func (r *clientRoutes) lookup(addr net.Addr) *batchWriter {
 		return nil
 	}
 	r.mu.RLock()
-	w := r.clients[key]
+	c := r.clients[key]
 	r.mu.RUnlock()
-	return w
+	return c
+}
+
+// relay returns the allocation relaying on relay once its client is
+// known, nil otherwise, with that client's address.
+func (r *clientRoutes) relay(relay net.Addr) (*relayPacketConn, net.Addr) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	c := r.relays[relay.String()]
+	if c == nil || c.clientAddr == nil {
+		return nil, nil
+	}
+	return c, c.clientAddr
 }
 
 // udpBatching is what a UDP listener's allocations batch their writes

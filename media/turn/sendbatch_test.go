@@ -541,7 +541,7 @@ func TestListenerQueuesOnlyRelayedData(t *testing.T) {
 	w := &batchWriter{conn: listener, bc: udpbatch.NewBatcher(listener), group: g, queues: newSendQueues(), drop: func(error) {}}
 	routes := newClientRoutes()
 	relay := &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 50000}
-	routes.expect(relay, w)
+	routes.expect(&relayPacketConn{addr: relay, toClient: w})
 	routes.bind(relay, client.LocalAddr())
 	pc := &screenedPacketConn{PacketConn: listener, routes: routes}
 

@@ -154,14 +154,17 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	}
 
 	sc := turn.ServerConfig{
-		Realm:         s.cfg.Realm,
-		LoggerFactory: pionLogs(s.log),
-		AuthHandler:   s.authenticate,
-		QuotaHandler:  s.checkQuota,
+		Realm:              s.cfg.Realm,
+		LoggerFactory:      pionLogs(s.log),
+		AuthHandler:        s.authenticate,
+		QuotaHandler:       s.checkQuota,
+		ChannelBindTimeout: s.cfg.channelLifetime,
 		EventHandler: turn.EventHandler{
 			OnAuth:              s.onAuth,
 			OnAllocationCreated: s.onAllocationCreated,
 			OnAllocationDeleted: s.onAllocationDeleted,
+			OnChannelCreated:    s.onChannelCreated,
+			OnChannelDeleted:    s.onChannelDeleted,
 		},
 	}
 	// Channel binds are refused with 403, port included, before pion
@@ -519,6 +522,29 @@ func (s *Server) onAllocationCreated(src, dst net.Addr, protocol, user, realm st
 		s.routes.bind(relay, src)
 	}
 	s.log.Debug("turn allocation created", "user", user, "src", src, "relay", relay, "protocol", protocol)
+}
+
+// onChannelCreated gives the binding pion has made to the allocation's
+// copy, for the UDP listener's allocations (channel.go). pion calls it
+// holding the allocation's lock on its bindings.
+func (s *Server) onChannelCreated(src, dst net.Addr, protocol, user, realm string, relay, peer net.Addr, number uint16) {
+	if s.routes == nil {
+		return
+	}
+	if c, client := s.routes.relay(relay); c != nil {
+		c.bindChannel(client, number, peer)
+	}
+}
+
+// onChannelDeleted takes the binding pion is about to remove out of the
+// allocation's copy: pion calls it before the removal.
+func (s *Server) onChannelDeleted(src, dst net.Addr, protocol, user, realm string, relay, peer net.Addr, number uint16) {
+	if s.routes == nil {
+		return
+	}
+	if c, _ := s.routes.relay(relay); c != nil {
+		c.unbindChannel(number)
+	}
 }
 
 func (s *Server) onAllocationDeleted(src, dst net.Addr, protocol, user, realm string) {

@@ -1,0 +1,212 @@
+package turn
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/pion/stun/v4"
+)
+
+// relayOf returns the relay socket of user's UDP allocation on ts.
+func relayOf(t *testing.T, ts *testServer, user string) *relayPacketConn {
+	t.Helper()
+	for _, sock := range ts.quotas.sockets(func(g Grant) bool { return g.User == user }) {
+		if c, ok := sock.(*relayPacketConn); ok && c.toPeer != nil {
+			return c
+		}
+	}
+	t.Fatalf("no UDP relay socket of %s", user)
+	return nil
+}
+
+// bound reports whether c's copy of the bindings has number, bound to
+// peer when peer is valid.
+func (c *relayPacketConn) bound(number uint16, peer netip.AddrPort) bool {
+	tab := c.chans.Load()
+	if tab == nil || tab.byNumber[number] == nil {
+		return false
+	}
+	return !peer.IsValid() || tab.byPeer[peer] == tab.byNumber[number]
+}
+
+// waitUntil polls cond until it holds, failing the test after 10 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestChannelDataPastPion: once pion's client has bound a channel to the
+// echo peer, datagrams of every length up to pion's buffer, padded or
+// not, go to the peer and back whole, and each one of them took the
+// relay's own ChannelData path both ways, not pion's.
+func TestChannelDataPastPion(t *testing.T) {
+	peer := newEchoPeer(t)
+	ts := startServer(t, func(c *Config) {
+		c.ListenTCP, c.ListenTLS, c.TLSConfig = "", "", nil
+		c.AllowedPeerAddrs = []netip.AddrPort{peer.addr}
+	})
+	relay := ts.dialUser(t, "udp", "cam").allocate(t)
+	to := udpAddr(peer.addr)
+	roundTrip(t, relay, to, []byte{0xff}) // pion's client binds a channel after its first datagram
+	sock := relayOf(t, ts, "cam")
+	waitUntil(t, "the channel is bound", func() bool { return sock.bound(0x4000, peer.addr) })
+	roundTrip(t, relay, to, make([]byte, 2)) // any datagram still in pion's hands is through
+
+	peerBefore, clientBefore := sock.directCounts()
+	sizes := []int{1, 3, 4, 5, 6, 7, 100, 1199, 1200, pionMTU - chanHeader}
+	for i, size := range sizes {
+		payload := bytes.Repeat([]byte{byte(i + 1)}, size)
+		copy(payload, []byte{byte(size >> 8), byte(size)})
+		if got := roundTrip(t, relay, to, payload); !bytes.Equal(got, payload) {
+			t.Fatalf("size %d: came back as %d bytes %x…", size, len(got), got[:min(len(got), 8)])
+		}
+	}
+	toPeer, toClient := sock.directCounts()
+	if toPeer-peerBefore < len(sizes) || toClient-clientBefore < len(sizes) {
+		t.Fatalf("past pion: %d to the peer, %d to the client; want at least %d each", toPeer-peerBefore, toClient-clientBefore, len(sizes))
+	}
+}
+
+// channelBinder sends requests on a client's own socket, with the
+// client's credentials.
+type channelBinder struct {
+	t                         *testing.T
+	c                         *turnClient
+	server                    net.Addr
+	username, password, realm string
+	nonce                     string
+}
+
+// bind binds number to peer with a ChannelBind request, as a client
+// refreshing its bindings would.
+func (b *channelBinder) bind(number uint16, peer netip.AddrPort) {
+	b.t.Helper()
+	build := func(nonce string) *stun.Message {
+		setters := []stun.Setter{
+			stun.TransactionID,
+			stun.NewType(stun.MethodChannelBind, stun.ClassRequest),
+			setterFunc(func(m *stun.Message) error {
+				m.Add(stun.AttrChannelNumber, []byte{byte(number >> 8), byte(number), 0, 0})
+				return nil
+			}),
+			setterFunc(func(m *stun.Message) error {
+				a := &stun.XORMappedAddress{IP: peer.Addr().AsSlice(), Port: int(peer.Port())}
+				return a.AddToAs(m, stun.AttrXORPeerAddress)
+			}),
+		}
+		if nonce != "" {
+			setters = append(setters, stun.NewUsername(b.username), stun.NewRealm(b.realm), stun.NewNonce(nonce),
+				stun.NewLongTermIntegrity(b.username, b.realm, b.password))
+		}
+		msg, err := stun.Build(append(setters, stun.Fingerprint)...)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		return msg
+	}
+	if b.nonce == "" {
+		res, err := b.c.PerformTransaction(build(""), b.server, false)
+		if err != nil {
+			b.t.Fatalf("ChannelBind: %v", err)
+		}
+		var nonce stun.Nonce
+		if err := nonce.GetFrom(res.Msg); err != nil {
+			b.t.Fatalf("no nonce in the challenge: %v", err)
+		}
+		b.nonce = nonce.String()
+	}
+	res, err := b.c.PerformTransaction(build(b.nonce), b.server, false)
+	if err != nil {
+		b.t.Fatalf("ChannelBind %#x to %s: %v", number, peer, err)
+	}
+	if res.Msg.Type.Class != stun.ClassSuccessResponse {
+		var code stun.ErrorCodeAttribute
+		_ = code.GetFrom(res.Msg)
+		b.t.Fatalf("ChannelBind %#x to %s: %s %v", number, peer, res.Msg.Type, code)
+	}
+}
+
+// channelData is a ChannelData message over UDP, unpadded.
+func channelData(number uint16, data []byte) []byte {
+	m := make([]byte, chanHeader, chanHeader+len(data))
+	binary.BigEndian.PutUint16(m[0:2], number)
+	binary.BigEndian.PutUint16(m[2:4], uint16(len(data))) //nolint:gosec // test payloads are small
+	return append(m, data...)
+}
+
+// readOne reads the next datagram on conn, failing after 10 s.
+func readOne(t *testing.T, conn net.PacketConn) []byte {
+	t.Helper()
+	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2048)
+	n, _, err := conn.ReadFrom(buf)
+	if err != nil {
+		t.Fatalf("nothing arrived: %v", err)
+	}
+	return buf[:n]
+}
+
+// TestExpiredChannelIsNotRelayed: a binding pion lets expire is gone from
+// the relay's copy at once, and ChannelData sent on it afterwards reaches
+// no one, while a binding made later still relays. The client writes its
+// ChannelData itself, on the socket its allocation belongs to.
+func TestExpiredChannelIsNotRelayed(t *testing.T) {
+	var peers [2]*net.UDPConn
+	var addrs [2]netip.AddrPort
+	for i := range peers {
+		peers[i] = listenUDP4(t)
+		addrs[i] = peers[i].LocalAddr().(*net.UDPAddr).AddrPort()
+	}
+	ts := startServer(t, func(c *Config) {
+		c.ListenTCP, c.ListenTLS, c.TLSConfig = "", "", nil
+		c.AllowedPeerAddrs = addrs[:]
+		c.channelLifetime = time.Second
+	})
+	username, password, _ := ts.Credentials(Grant{User: "cam"}, time.Now())
+	pc := listenUDP4(t)
+	c := newTurnClient(t, pc, ts.Addrs().UDP.String(), ts.Realm(), username, password)
+	c.allocate(t)
+	server := ts.Addrs().UDP
+	b := &channelBinder{t: t, c: c, server: server, username: username, password: password, realm: ts.Realm()}
+	sock := relayOf(t, ts, "cam")
+
+	b.bind(0x4001, addrs[0])
+	if !sock.bound(0x4001, addrs[0]) {
+		t.Fatal("pion's success answer came before the binding reached the relay's copy")
+	}
+	if _, err := pc.WriteTo(channelData(0x4001, []byte("first")), server); err != nil {
+		t.Fatal(err)
+	}
+	if got := readOne(t, peers[0]); string(got) != "first" {
+		t.Fatalf("peer got %q, want first", got)
+	}
+	if toPeer, _ := sock.directCounts(); toPeer != 1 {
+		t.Fatalf("%d datagrams relayed past pion, want the one", toPeer)
+	}
+
+	waitUntil(t, "the binding expires", func() bool { return !sock.bound(0x4001, netip.AddrPort{}) })
+	b.bind(0x4002, addrs[1])
+	for _, m := range [][]byte{channelData(0x4001, []byte("late")), channelData(0x4002, []byte("marker"))} {
+		if _, err := pc.WriteTo(m, server); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := readOne(t, peers[1]); string(got) != "marker" {
+		t.Fatalf("second peer got %q, want marker", got)
+	}
+	// The relay handles a client's datagrams in order and loopback
+	// delivers within the send: "late" would be waiting by now.
+	noMore(t, peers[0])
+}
