@@ -53,6 +53,10 @@ const (
 	// choresEvery is how often the publisher saves the acknowledged mark,
 	// prunes the outbox and (on a hub) re-sends acknowledgements.
 	choresEvery = 2 * time.Second
+	// pruneEvery is how often chores prune the outbox: the delete walks
+	// every published row still kept, up to a day's, so it runs once a
+	// minute rather than with every chore (rows are kept Keep anyway).
+	pruneEvery = time.Minute
 	// Keep is how long published, acknowledged outbox rows and stream
 	// messages stay.
 	Keep = 24 * time.Hour
@@ -145,6 +149,8 @@ type Forwarder struct {
 	// published maps outbox sequences to the stream's, in order, for the
 	// records published since start and not yet purged (publishLoop's).
 	published []publishedMark
+	// prunedAt is when chores last pruned the outbox (publishLoop's).
+	prunedAt time.Time
 	// ownApplied is, with Config.ApplyOwn, the highest outbox sequence
 	// applied to the Applier; -1 until read from its marks. ownRose is
 	// closed, and replaced, each time it rises.
@@ -403,10 +409,15 @@ func (h *Forwarder) chores() {
 		// A record leaves the outbox only once the history store holds it.
 		through = min(through, h.ownApplied.Load())
 	}
-	if n, err := h.cfg.Store.PruneHistoryOutbox(ctx, through, h.cfg.Now().Add(-Keep)); err != nil {
-		h.log.Warn("history: prune outbox", "err", err)
-	} else if n > 0 {
-		h.log.Debug("history: pruned outbox", "rows", n)
+	if now := h.cfg.Now(); now.Sub(h.prunedAt) >= pruneEvery {
+		if n, err := h.cfg.Store.PruneHistoryOutbox(ctx, through, now.Add(-Keep)); err != nil {
+			h.log.Warn("history: prune outbox", "err", err)
+		} else {
+			h.prunedAt = now
+			if n > 0 {
+				h.log.Debug("history: pruned outbox", "rows", n)
+			}
+		}
 	}
 	h.purgeStream(ctx, through)
 	if h.hub != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +201,23 @@ func TestHubAppliesAndAcknowledges(t *testing.T) {
 	})
 	if _, err := AskStatus(ctx, hqBus, "p9"); err == nil {
 		t.Error("a node that does not exist answered its status")
+	}
+}
+
+// TestChoresPruneTheOutboxOncePerInterval: chores run every 2 s, the
+// outbox delete (which walks the rows kept for a day) once a minute, the
+// first time at once; each prunes what is Keep old.
+func TestChoresPruneTheOutboxOncePerInterval(t *testing.T) {
+	store := newFakeStore()
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	now := t0
+	h := &Forwarder{cfg: Config{Store: store, Now: func() time.Time { return now }}, log: slog.New(slog.DiscardHandler), ctx: context.Background()}
+	for now.Before(t0.Add(3 * time.Minute)) {
+		h.chores()
+		now = now.Add(2 * time.Second)
+	}
+	want := []time.Time{t0.Add(-Keep), t0.Add(time.Minute - Keep), t0.Add(2*time.Minute - Keep)}
+	if fmt.Sprint(store.prunes) != fmt.Sprint(want) {
+		t.Fatalf("pruned with before %v, want %v", store.prunes, want)
 	}
 }

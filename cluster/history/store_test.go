@@ -29,6 +29,7 @@ type fakeStore struct {
 	applied  []storage.HistoryMessage
 	marks    map[string]int64
 	forwards []storage.BlobRef
+	prunes   []time.Time // the before of each PruneHistoryOutbox
 }
 
 func newFakeStore() *fakeStore {
@@ -103,7 +104,10 @@ func (s *fakeStore) HistoryCounts(_ context.Context, acked int64) (last, unpubli
 	return last, unpublished, unacked, nil
 }
 
-func (s *fakeStore) PruneHistoryOutbox(context.Context, int64, time.Time) (int64, error) {
+func (s *fakeStore) PruneHistoryOutbox(_ context.Context, _ int64, before time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prunes = append(s.prunes, before)
 	return 0, nil
 }
 
