@@ -88,6 +88,11 @@
 // WriteTo. A queued datagram the system refuses is counted in
 // siteline_turn_send_failures_total, since pion no longer sees the error.
 //
+// Once a client has bound a channel, the read loops relay its ChannelData
+// themselves, both ways, where the batch holds it (channel.go): each UDP
+// allocation keeps a copy of its channel bindings, kept by pion's channel
+// events, and pion sees only what the copy does not cover.
+//
 // # Lifecycle
 //
 // New validates the configuration and registers metrics; Start opens the
