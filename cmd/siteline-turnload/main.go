@@ -38,6 +38,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,6 +67,7 @@ func main() {
 		duration = flag.Duration("duration", 10*time.Second, "how long to send")
 		pid      = flag.Int("pid", 0, "server PID whose CPU time to report")
 		serve    = flag.String("serve", "", "run Siteline's relay on this UDP address instead of loading one")
+		profile  = flag.String("cpuprofile", "", "with -serve: write the relay's CPU profile to this file when it stops")
 	)
 	flag.Parse()
 	if *secret == "" {
@@ -76,7 +78,7 @@ func main() {
 		log.Fatalf("-peer: %v", err)
 	}
 	if *serve != "" {
-		if err := serveRelay(*serve, *secret, *realm, peerAddr); err != nil {
+		if err := serveRelay(*serve, *secret, *realm, peerAddr, *profile); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -280,10 +282,21 @@ func runEcho(addr netip.AddrPort) error {
 
 // serveRelay runs media/turn's Server as the node starts it, UDP only,
 // until SIGINT or SIGTERM.
-func serveRelay(addr, secret, realm string, peer netip.AddrPort) error {
+func serveRelay(addr, secret, realm string, peer netip.AddrPort, profile string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
+	}
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	s, err := siteturn.New(siteturn.Config{
 		Realm:            realm,
