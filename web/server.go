@@ -161,7 +161,7 @@ func (s *Server) newApp(local bool) *fiber.App {
 		// the admin socket's owner reaches this app.
 		app.Use(pprof.New())
 	}
-	mountStatic(app)
+	mountStatic(app, s.ui.assets)
 	authn := s.authenticate(local)
 	for _, r := range s.routes {
 		handlers := []fiber.Handler{authn}

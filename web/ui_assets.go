@@ -37,10 +37,11 @@ type asset struct {
 	name      string // "app.css"
 	versioned string // "/static/app.3f2a1c9b.css"
 	ctype     string
-	body      []byte
 }
 
 // assetTable reads the embedded static files and names each by its hash.
+// The bodies are not kept: served with a year's caching, each file is
+// read from the binary again when a browser asks for it.
 func assetTable() (map[string]asset, error) {
 	entries, err := fs.ReadDir(uiFiles, staticDir)
 	if err != nil {
@@ -73,7 +74,6 @@ func assetTable() (map[string]asset, error) {
 			name:      e.Name(),
 			versioned: "/static/" + strings.TrimSuffix(e.Name(), ext) + "." + hex.EncodeToString(sum[:4]) + ext,
 			ctype:     ctype,
-			body:      body,
 		}
 	}
 	return out, nil
@@ -81,13 +81,7 @@ func assetTable() (map[string]asset, error) {
 
 // mountStatic serves the static files at their versioned names with long
 // cache headers, and the favicon at /favicon.ico.
-func mountStatic(app *fiber.App) {
-	assets, err := assetTable()
-	if err != nil {
-		// newPages reads the same files first and fails New; this cannot
-		// happen with a binary that got this far.
-		panic(err)
-	}
+func mountStatic(app *fiber.App, assets map[string]asset) {
 	for _, a := range assets {
 		app.Get(a.versioned, serveAsset(a, "public, max-age=31536000, immutable"))
 	}
@@ -104,7 +98,11 @@ func serveAsset(a asset, cacheControl string) fiber.Handler {
 		if c.Get(fiber.HeaderIfNoneMatch) == etag {
 			return c.SendStatus(fiber.StatusNotModified)
 		}
+		body, err := uiFiles.ReadFile(path.Join(staticDir, a.name))
+		if err != nil {
+			return fmt.Errorf("serve static file %s: %w", a.name, err)
+		}
 		c.Set(fiber.HeaderContentType, a.ctype)
-		return c.Send(a.body)
+		return c.Send(body)
 	}
 }

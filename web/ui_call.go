@@ -122,9 +122,9 @@ func (s *Server) uiCall(c *fiber.Ctx) error {
 	}
 	v := s.view(c, d.Title, "")
 	v.Data = d
-	set, ok := s.ui.sets["call"]
-	if !ok {
-		return fmt.Errorf("render: no page template %q", "call")
+	set, err := s.ui.set("call")
+	if err != nil {
+		return fmt.Errorf("render: %w", err)
 	}
 	var buf bytes.Buffer
 	if err := set.ExecuteTemplate(&buf, "callpage", v); err != nil {

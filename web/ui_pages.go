@@ -8,6 +8,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -20,23 +21,32 @@ import (
 // Rendering the backoffice: the parsed templates, the layout data every
 // page receives (view), and the error page.
 
-// pages holds the parsed backoffice templates: one template set per page,
-// each the layout plus that page.
+// pages holds the backoffice templates: the layout with the partials,
+// parsed at start, and one template set per page, the layout plus that
+// page, parsed the first time the page is rendered. A page's set copies
+// the layout's parse trees (about 150 KB each, some forty pages); a node
+// that serves calls and few backoffice pages keeps only those it showed.
+// The templates are embedded, so a page that does not parse is a defect
+// of the build, which TestPagesParse finds for every page.
 type pages struct {
-	sets   map[string]*template.Template
+	base   *template.Template // layout and partials; cloned, never executed
+	files  map[string]string  // page name to its file
 	assets map[string]asset
+
+	mu   sync.Mutex
+	sets map[string]*template.Template
 }
 
-// newPages parses every page template with the layout.
+// newPages parses the layout and lists the page templates.
 func newPages() (*pages, error) {
 	assets, err := assetTable()
 	if err != nil {
 		return nil, err
 	}
-	p := &pages{sets: map[string]*template.Template{}, assets: assets}
+	p := &pages{files: map[string]string{}, sets: map[string]*template.Template{}, assets: assets}
 	// The layout and the partials (files named _*.html) are shared by
 	// every page.
-	base, err := template.New(layoutFile).Funcs(p.funcs()).ParseFS(uiFiles,
+	p.base, err = template.New(layoutFile).Funcs(p.funcs()).ParseFS(uiFiles,
 		path.Join(templateDir, layoutFile), path.Join(templateDir, "_*.html"))
 	if err != nil {
 		return nil, fmt.Errorf("parse layout: %w", err)
@@ -46,23 +56,37 @@ func newPages() (*pages, error) {
 		return nil, err
 	}
 	for _, f := range files {
-		name := strings.TrimSuffix(path.Base(f), ".html")
 		if path.Base(f) == layoutFile || strings.HasPrefix(path.Base(f), "_") {
 			continue
 		}
-		set, err := base.Clone()
-		if err != nil {
-			return nil, err
-		}
-		if _, err := set.ParseFS(uiFiles, f); err != nil {
-			return nil, fmt.Errorf("parse page %s: %w", name, err)
-		}
-		if set.Lookup("content") == nil {
-			return nil, fmt.Errorf("page %s defines no \"content\" template", name)
-		}
-		p.sets[name] = set
+		p.files[strings.TrimSuffix(path.Base(f), ".html")] = f
 	}
 	return p, nil
+}
+
+// set returns the template set of page, parsing it on first use.
+func (p *pages) set(page string) (*template.Template, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if set, ok := p.sets[page]; ok {
+		return set, nil
+	}
+	f, ok := p.files[page]
+	if !ok {
+		return nil, fmt.Errorf("no page template %q", page)
+	}
+	set, err := p.base.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("parse page %s: %w", page, err)
+	}
+	if _, err := set.ParseFS(uiFiles, f); err != nil {
+		return nil, fmt.Errorf("parse page %s: %w", page, err)
+	}
+	if set.Lookup("content") == nil {
+		return nil, fmt.Errorf("page %s defines no \"content\" template", page)
+	}
+	p.sets[page] = set
+	return set, nil
 }
 
 func (p *pages) funcs() template.FuncMap {
@@ -114,9 +138,9 @@ func (p *pages) funcs() template.FuncMap {
 
 // render executes a page into the response.
 func (p *pages) render(c *fiber.Ctx, status int, page string, v *view) error {
-	set, ok := p.sets[page]
-	if !ok {
-		return fmt.Errorf("render: no page template %q", page)
+	set, err := p.set(page)
+	if err != nil {
+		return fmt.Errorf("render: %w", err)
 	}
 	layout := "layout"
 	if !v.LoggedIn {

@@ -15,10 +15,22 @@ func TestPagesParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"login", "error", "home", "users", "user", "teams", "team", "labels", "contacts", "contact", "account", "audit", "policy"} {
-		if p.sets[name] == nil {
+	for _, name := range []string{"login", "error", "home", "users", "user", "teams", "team", "labels", "contacts", "contact", "account", "audit", "policy", "call"} {
+		if _, ok := p.files[name]; !ok {
 			t.Errorf("no template for page %s", name)
 		}
+	}
+	// Pages are parsed when first shown: parse every one here.
+	for name := range p.files {
+		if _, err := p.set(name); err != nil {
+			t.Error(err)
+		}
+	}
+	if len(p.sets) != len(p.files) {
+		t.Errorf("%d page sets kept for %d pages", len(p.sets), len(p.files))
+	}
+	if _, err := p.set("nonexistent"); err == nil {
+		t.Error("a page with no template file parsed")
 	}
 }
 
