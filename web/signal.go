@@ -158,7 +158,7 @@ func (s *Server) serveSignal(conn *websocket.Conn, calls Calls, a Actor, callID 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	w := s.startWriter(conn, signalQueue, func(reason error) {
+	w := newSocketWriter(conn, signalQueue, func(reason error) {
 		s.log.Debug("signaling socket closing", "call", callID, "user", a.UserID, "reason", reason)
 	})
 	stop, send := w.stop, w.send
@@ -166,17 +166,14 @@ func (s *Server) serveSignal(conn *websocket.Conn, calls Calls, a Actor, callID 
 	cc, err := calls.Join(ctx, a, callID, send)
 	if err != nil {
 		s.log.Warn("open signaling connection", "call", callID, "err", err)
+		go w.run(nil)
 		stop(err)
 		w.wait()
 		return
 	}
-	go func() {
-		select {
-		case <-cc.Ended():
-			stop(errCallEnded) // after what is queued: the end itself
-		case <-ctx.Done():
-		}
-	}()
+	// The call's end closes the socket after what is queued (the end
+	// itself).
+	go w.run(cc.Ended())
 	conn.SetReadLimit(maxSignalFrame)
 	_ = conn.SetReadDeadline(time.Now().Add(pongWait))
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
@@ -197,22 +194,37 @@ func (s *Server) serveSignal(conn *websocket.Conn, calls Calls, a Actor, callID 
 
 // socketWriter is a socket's only writer and the queue in front of it:
 // send never blocks, and a reader too slow to keep up is disconnected.
+// The queue is a slice that grows with what waits, not a channel of the
+// limit's size: a signaling socket's 512 places took 12 KB for each
+// participant from the start, where a few are used.
 type socketWriter struct {
 	conn   *websocket.Conn
-	out    chan []byte
+	limit  int           // messages waiting, the one being written included
+	ready  chan struct{} // a message was queued; capacity 1
 	done   chan struct{} // closed by stop
 	once   sync.Once
 	onStop func(error)
 	ended  chan struct{} // closed when the writer has returned
+
+	mu      sync.Mutex
+	queue   [][]byte // waiting, oldest first
+	spare   [][]byte // the last batch written, emptied, for reuse
+	pending int      // queued and not yet written
 }
 
 // startWriter starts conn's writer with a queue of size messages; onStop
 // hears why the socket closes, once.
 func (s *Server) startWriter(conn *websocket.Conn, size int, onStop func(error)) *socketWriter {
-	w := &socketWriter{conn: conn, out: make(chan []byte, size), done: make(chan struct{}),
-		onStop: onStop, ended: make(chan struct{})}
-	go w.run()
+	w := newSocketWriter(conn, size, onStop)
+	go w.run(nil)
 	return w
+}
+
+// newSocketWriter returns conn's writer with a queue of size messages,
+// not yet running: send queues until run starts.
+func newSocketWriter(conn *websocket.Conn, size int, onStop func(error)) *socketWriter {
+	return &socketWriter{conn: conn, limit: size, ready: make(chan struct{}, 1), done: make(chan struct{}),
+		onStop: onStop, ended: make(chan struct{})}
 }
 
 // stop closes the socket after what is queued, once.
@@ -232,19 +244,68 @@ func (w *socketWriter) send(b []byte) error {
 		return errSocketClosed
 	default:
 	}
-	select {
-	case w.out <- b:
-		return nil
-	default:
+	w.mu.Lock()
+	if w.pending >= w.limit {
+		w.mu.Unlock()
 		w.stop(errSlowReader)
 		return errSlowReader
 	}
+	w.queue = append(w.queue, b)
+	w.pending++
+	w.mu.Unlock()
+	select {
+	case w.ready <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// take returns what is queued, oldest first, and empties the queue.
+func (w *socketWriter) take() [][]byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	batch := w.queue
+	w.queue, w.spare = w.spare[:0], nil
+	return batch
+}
+
+// written counts n messages of batch written (or dropped), and keeps the
+// batch's array for the next one.
+func (w *socketWriter) written(batch [][]byte, n int) {
+	clear(batch)
+	w.mu.Lock()
+	w.pending -= n
+	if w.spare == nil {
+		w.spare = batch[:0]
+	}
+	w.mu.Unlock()
 }
 
 // wait returns when the writer has closed the socket.
 func (w *socketWriter) wait() { <-w.ended }
 
-func (w *socketWriter) run() {
+// writeQueued writes what is queued; it reports false on a failed write.
+func (w *socketWriter) writeQueued() bool {
+	batch := w.take()
+	for i, b := range batch {
+		_ = w.conn.SetWriteDeadline(time.Now().Add(writeWait))
+		if err := w.conn.WriteMessage(websocket.TextMessage, b); err != nil {
+			w.written(batch, len(batch)-i)
+			w.stop(err)
+			return false
+		}
+		batch[i] = nil
+		w.mu.Lock()
+		w.pending--
+		w.mu.Unlock()
+	}
+	w.written(batch, 0)
+	return true
+}
+
+// run writes until the socket fails or stop is called; a close of end
+// stops it with errCallEnded.
+func (w *socketWriter) run(end <-chan struct{}) {
 	defer close(w.ended)
 	conn := w.conn
 	ping := time.NewTicker(pingEvery)
@@ -252,12 +313,13 @@ func (w *socketWriter) run() {
 	defer conn.Close() // unblocks the reader
 	for {
 		select {
-		case b := <-w.out:
-			_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
-				w.stop(err)
+		case <-w.ready:
+			if !w.writeQueued() {
 				return
 			}
+		case <-end:
+			end = nil
+			w.stop(errCallEnded)
 		case <-ping.C:
 			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
 				w.stop(err)
@@ -265,17 +327,8 @@ func (w *socketWriter) run() {
 			}
 		case <-w.done:
 			// Flush what was queued (an error, end), then say goodbye.
-			for {
-				select {
-				case b := <-w.out:
-					_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
-					if conn.WriteMessage(websocket.TextMessage, b) != nil {
-						return
-					}
-					continue
-				default:
-				}
-				break
+			if !w.writeQueued() {
+				return
 			}
 			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 			return
