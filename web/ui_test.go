@@ -34,6 +34,18 @@ func TestPagesParse(t *testing.T) {
 	}
 }
 
+func TestStaticTypes(t *testing.T) {
+	assets, err := assetTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, a := range assets {
+		if a.ctype == "application/octet-stream" {
+			t.Errorf("static file %s has no content type: add its extension to staticType", name)
+		}
+	}
+}
+
 func TestLocalPath(t *testing.T) {
 	for in, ok := range map[string]bool{
 		"/users": true, "/users/u1?x=1": true, "": false, "//evil.example": false,
