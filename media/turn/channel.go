@@ -50,6 +50,26 @@ type channelTable struct {
 	byPeer   map[netip.AddrPort]*boundChannel
 }
 
+// without returns a copy of t (nil: no binding) without number's binding.
+func (t *channelTable) without(number uint16) *channelTable {
+	out := &channelTable{byNumber: map[uint16]*boundChannel{}, byPeer: map[netip.AddrPort]*boundChannel{}}
+	if t == nil {
+		return out
+	}
+	out.client = t.client
+	for n, ch := range t.byNumber {
+		if n != number {
+			out.byNumber[n] = ch
+		}
+	}
+	for p, ch := range t.byPeer {
+		if ch.number != number {
+			out.byPeer[p] = ch
+		}
+	}
+	return out
+}
+
 // boundChannel is one binding of a channel number to a peer.
 type boundChannel struct {
 	number uint16
@@ -69,16 +89,8 @@ func (c *relayPacketConn) bindChannel(client net.Addr, number uint16, peer net.A
 	if c.chansClosed {
 		return
 	}
-	old := c.chans.Load()
-	t := &channelTable{client: client, byNumber: map[uint16]*boundChannel{}, byPeer: map[netip.AddrPort]*boundChannel{}}
-	if old != nil {
-		for n, ch := range old.byNumber {
-			t.byNumber[n] = ch
-		}
-		for p, ch := range old.byPeer {
-			t.byPeer[p] = ch
-		}
-	}
+	t := c.chans.Load().without(number)
+	t.client = client
 	ch := &boundChannel{number: number, peer: peer}
 	t.byNumber[number] = ch
 	t.byPeer[peerKey(ap)] = ch
@@ -93,18 +105,7 @@ func (c *relayPacketConn) unbindChannel(number uint16) {
 	if old == nil || old.byNumber[number] == nil {
 		return
 	}
-	t := &channelTable{client: old.client, byNumber: map[uint16]*boundChannel{}, byPeer: map[netip.AddrPort]*boundChannel{}}
-	for n, ch := range old.byNumber {
-		if n != number {
-			t.byNumber[n] = ch
-		}
-	}
-	for p, ch := range old.byPeer {
-		if ch.number != number {
-			t.byPeer[p] = ch
-		}
-	}
-	c.chans.Store(t)
+	c.chans.Store(old.without(number))
 }
 
 // closeChannels forgets every binding, for good: the relay socket is
