@@ -187,13 +187,7 @@ func (c *relayPacketConn) dropFunc(dir string) func(error) {
 
 // WriteTo sends a client's datagram to a peer, if the filter allows it.
 func (c *relayPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
-	ap, ok := addrPortOf(addr)
-	reason := reasonInvalid
-	if ok {
-		reason = c.deps.filter.checkUDP(ap)
-	}
-	if reason != "" {
-		c.deps.refusePeer(stageSend, reason, addr)
+	if reason := c.refused(stageSend, addr); reason != "" {
 		return 0, fmt.Errorf("relay to %s: %s: %w", addr, reason, ErrPeerRefused)
 	}
 	n, err := c.write(p, addr)
@@ -233,16 +227,21 @@ func (c *relayPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 // fromAllowed reports whether the filter allows a datagram from addr, and
 // counts it refused when not.
 func (c *relayPacketConn) fromAllowed(addr net.Addr) bool {
-	ap, ok := addrPortOf(addr)
+	return c.refused(stageReceive, addr) == ""
+}
+
+// refused returns why the filter refuses peer at stage, counting the
+// refusal, or "" when it allows it.
+func (c *relayPacketConn) refused(stage string, peer net.Addr) string {
+	ap, ok := addrPortOf(peer)
 	reason := reasonInvalid
 	if ok {
 		reason = c.deps.filter.checkUDP(ap)
 	}
 	if reason != "" {
-		c.deps.refusePeer(stageReceive, reason, addr)
-		return false
+		c.deps.refusePeer(stage, reason, peer)
 	}
-	return true
+	return reason
 }
 
 func (c *relayPacketConn) write(p []byte, addr net.Addr) (int, error) {
