@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"sync"
 
 	"github.com/pion/turn/v5"
@@ -153,7 +152,6 @@ type relayPacketConn struct {
 	routes   *clientRoutes // where toClient is found
 
 	// The client, once pion reports it; guarded by routes.mu.
-	client     netip.AddrPort
 	clientAddr net.Addr
 
 	channelState // the channel bindings, relayed past pion (channel.go)

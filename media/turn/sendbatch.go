@@ -281,7 +281,7 @@ func (r *clientRoutes) bind(relay, client net.Addr) {
 	if c == nil || !ok {
 		return
 	}
-	c.client, c.clientAddr = key, client
+	c.clientAddr = client
 	r.clients[key] = c
 }
 
@@ -295,8 +295,8 @@ func (r *clientRoutes) remove(c *relayPacketConn) {
 	if r.relays[c.addr.String()] == c {
 		delete(r.relays, c.addr.String())
 	}
-	if c.clientAddr != nil && r.clients[c.client] == c {
-		delete(r.clients, c.client)
+	if key, ok := clientKey(c.clientAddr); ok && r.clients[key] == c {
+		delete(r.clients, key)
 	}
 }
 
