@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/stun/v4"
+	"siteline/internal/testutil"
 )
 
 // relayOf returns the relay socket of user's UDP allocation on ts.
@@ -33,18 +33,6 @@ func (c *relayPacketConn) bound(number uint16, peer netip.AddrPort) bool {
 	return !peer.IsValid() || tab.byPeer[peer] == tab.byNumber[number]
 }
 
-// waitUntil polls cond until it holds, failing the test after 10 s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestChannelDataPastPion: once pion's client has bound a channel to the
 // echo peer, datagrams of every length up to pion's buffer, padded or
 // not, go to the peer and back whole, and each one of them took the
@@ -59,7 +47,7 @@ func TestChannelDataPastPion(t *testing.T) {
 	to := udpAddr(peer.addr)
 	roundTrip(t, relay, to, []byte{0xff}) // pion's client binds a channel after its first datagram
 	sock := relayOf(t, ts, "cam")
-	waitUntil(t, "the channel is bound", func() bool { return sock.bound(0x4000, peer.addr) })
+	testutil.Eventually(t, 10*time.Second, "the channel is bound", func() bool { return sock.bound(0x4000, peer.addr) })
 	roundTrip(t, relay, to, make([]byte, 2)) // any datagram still in pion's hands is through
 
 	peerBefore, clientBefore := sock.directCounts()
@@ -74,65 +62,6 @@ func TestChannelDataPastPion(t *testing.T) {
 	toPeer, toClient := sock.directCounts()
 	if toPeer-peerBefore < len(sizes) || toClient-clientBefore < len(sizes) {
 		t.Fatalf("past pion: %d to the peer, %d to the client; want at least %d each", toPeer-peerBefore, toClient-clientBefore, len(sizes))
-	}
-}
-
-// channelBinder sends requests on a client's own socket, with the
-// client's credentials.
-type channelBinder struct {
-	t                         *testing.T
-	c                         *turnClient
-	server                    net.Addr
-	username, password, realm string
-	nonce                     string
-}
-
-// bind binds number to peer with a ChannelBind request, as a client
-// refreshing its bindings would.
-func (b *channelBinder) bind(number uint16, peer netip.AddrPort) {
-	b.t.Helper()
-	build := func(nonce string) *stun.Message {
-		setters := []stun.Setter{
-			stun.TransactionID,
-			stun.NewType(stun.MethodChannelBind, stun.ClassRequest),
-			setterFunc(func(m *stun.Message) error {
-				m.Add(stun.AttrChannelNumber, []byte{byte(number >> 8), byte(number), 0, 0})
-				return nil
-			}),
-			setterFunc(func(m *stun.Message) error {
-				a := &stun.XORMappedAddress{IP: peer.Addr().AsSlice(), Port: int(peer.Port())}
-				return a.AddToAs(m, stun.AttrXORPeerAddress)
-			}),
-		}
-		if nonce != "" {
-			setters = append(setters, stun.NewUsername(b.username), stun.NewRealm(b.realm), stun.NewNonce(nonce),
-				stun.NewLongTermIntegrity(b.username, b.realm, b.password))
-		}
-		msg, err := stun.Build(append(setters, stun.Fingerprint)...)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		return msg
-	}
-	if b.nonce == "" {
-		res, err := b.c.PerformTransaction(build(""), b.server, false)
-		if err != nil {
-			b.t.Fatalf("ChannelBind: %v", err)
-		}
-		var nonce stun.Nonce
-		if err := nonce.GetFrom(res.Msg); err != nil {
-			b.t.Fatalf("no nonce in the challenge: %v", err)
-		}
-		b.nonce = nonce.String()
-	}
-	res, err := b.c.PerformTransaction(build(b.nonce), b.server, false)
-	if err != nil {
-		b.t.Fatalf("ChannelBind %#x to %s: %v", number, peer, err)
-	}
-	if res.Msg.Type.Class != stun.ClassSuccessResponse {
-		var code stun.ErrorCodeAttribute
-		_ = code.GetFrom(res.Msg)
-		b.t.Fatalf("ChannelBind %#x to %s: %s %v", number, peer, res.Msg.Type, code)
 	}
 }
 
@@ -196,7 +125,7 @@ func TestExpiredChannelIsNotRelayed(t *testing.T) {
 		t.Fatalf("%d datagrams relayed past pion, want the one", toPeer)
 	}
 
-	waitUntil(t, "the binding expires", func() bool { return !sock.bound(0x4001, netip.AddrPort{}) })
+	testutil.Eventually(t, 10*time.Second, "the binding expires", func() bool { return !sock.bound(0x4001, netip.AddrPort{}) })
 	b.bind(0x4002, addrs[1])
 	for _, m := range [][]byte{channelData(0x4001, []byte("late")), channelData(0x4002, []byte("marker"))} {
 		if _, err := pc.WriteTo(m, server); err != nil {

@@ -21,43 +21,12 @@ func TestChannelBindToARefusedPeerIs403(t *testing.T) {
 			c := ts.dial(t, transport, username, password)
 			c.allocate(t)
 			server := map[string]string{"udp": ts.Addrs().UDP.String(), "tcp": ts.Addrs().TCP.String(), "tls": ts.Addrs().TLS.String()}[transport]
+			b := &channelBinder{t: t, c: c, server: udpAddr(netip.MustParseAddrPort(server)), username: username, password: password, realm: ts.Realm()}
 			channel := uint16(0x4000)
-			bind := func(nonce string, to netip.AddrPort) *stun.Message {
-				t.Helper()
-				setters := []stun.Setter{
-					stun.TransactionID,
-					stun.NewType(stun.MethodChannelBind, stun.ClassRequest),
-					setterFunc(func(m *stun.Message) error {
-						m.Add(stun.AttrChannelNumber, []byte{byte(channel >> 8), byte(channel), 0, 0})
-						return nil
-					}),
-					setterFunc(func(m *stun.Message) error {
-						a := &stun.XORMappedAddress{IP: to.Addr().AsSlice(), Port: int(to.Port())}
-						return a.AddToAs(m, stun.AttrXORPeerAddress)
-					}),
-				}
-				if nonce != "" {
-					setters = append(setters, stun.NewUsername(username), stun.NewRealm(ts.Realm()), stun.NewNonce(nonce),
-						stun.NewLongTermIntegrity(username, ts.Realm(), password))
-				}
-				msg, err := stun.Build(append(setters, stun.Fingerprint)...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				res, err := c.PerformTransaction(msg, udpAddr(netip.MustParseAddrPort(server)), false)
-				if err != nil {
-					t.Fatalf("ChannelBind %s: %v", to, err)
-				}
-				return res.Msg
-			}
-			var nonce stun.Nonce
-			if err := nonce.GetFrom(bind("", peer.addr)); err != nil {
-				t.Fatalf("no nonce in the challenge: %v", err)
-			}
 			refusedPort := netip.AddrPortFrom(peer.addr.Addr(), peer.addr.Port()+1)
 			for _, to := range []netip.AddrPort{refusedPort, netip.MustParseAddrPort("169.254.1.1:9"), netip.MustParseAddrPort("10.0.0.1:5000")} {
 				before := ts.metric(t, "peer_refused_total", "stage", stagePermission)
-				res := bind(nonce.String(), to)
+				res := b.request(channel, to)
 				var code stun.ErrorCodeAttribute
 				if res.Type.Class != stun.ClassErrorResponse || code.GetFrom(res) != nil || code.Code != stun.CodeForbidden {
 					t.Errorf("ChannelBind to %s: %s %v, want 403", to, res.Type, code)
@@ -70,11 +39,7 @@ func TestChannelBindToARefusedPeerIs403(t *testing.T) {
 				}
 				channel++ // a refused bind leaves the number free, but use a fresh one anyway
 			}
-			if res := bind(nonce.String(), peer.addr); res.Type.Class != stun.ClassSuccessResponse {
-				var code stun.ErrorCodeAttribute
-				_ = code.GetFrom(res)
-				t.Errorf("ChannelBind to the allowed %s: %s %v, want success", peer.addr, res.Type, code)
-			}
+			b.bind(channel, peer.addr)
 		})
 	}
 }

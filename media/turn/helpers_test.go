@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -329,4 +330,69 @@ func roundTrip(t testing.TB, relay net.PacketConn, peer net.Addr, payload []byte
 	}
 	t.Fatalf("no reply from %s through the relay", peer)
 	return nil
+}
+
+// channelBinder sends requests on a client's own socket, with the
+// client's credentials.
+type channelBinder struct {
+	t                         *testing.T
+	c                         *turnClient
+	server                    net.Addr
+	username, password, realm string
+	nonce                     string
+}
+
+// request sends a ChannelBind of number to peer, authenticated (after the
+// nonce challenge, on the first), and returns the answer.
+func (b *channelBinder) request(number uint16, peer netip.AddrPort) *stun.Message {
+	b.t.Helper()
+	build := func(nonce string) *stun.Message {
+		setters := []stun.Setter{
+			stun.TransactionID,
+			stun.NewType(stun.MethodChannelBind, stun.ClassRequest),
+			setterFunc(func(m *stun.Message) error {
+				m.Add(stun.AttrChannelNumber, []byte{byte(number >> 8), byte(number), 0, 0})
+				return nil
+			}),
+			setterFunc(func(m *stun.Message) error {
+				a := &stun.XORMappedAddress{IP: peer.Addr().AsSlice(), Port: int(peer.Port())}
+				return a.AddToAs(m, stun.AttrXORPeerAddress)
+			}),
+		}
+		if nonce != "" {
+			setters = append(setters, stun.NewUsername(b.username), stun.NewRealm(b.realm), stun.NewNonce(nonce),
+				stun.NewLongTermIntegrity(b.username, b.realm, b.password))
+		}
+		msg, err := stun.Build(append(setters, stun.Fingerprint)...)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		return msg
+	}
+	if b.nonce == "" {
+		res, err := b.c.PerformTransaction(build(""), b.server, false)
+		if err != nil {
+			b.t.Fatalf("ChannelBind: %v", err)
+		}
+		var nonce stun.Nonce
+		if err := nonce.GetFrom(res.Msg); err != nil {
+			b.t.Fatalf("no nonce in the challenge: %v", err)
+		}
+		b.nonce = nonce.String()
+	}
+	res, err := b.c.PerformTransaction(build(b.nonce), b.server, false)
+	if err != nil {
+		b.t.Fatalf("ChannelBind %#x to %s: %v", number, peer, err)
+	}
+	return res.Msg
+}
+
+// bind binds number to peer, as a client refreshing its bindings would.
+func (b *channelBinder) bind(number uint16, peer netip.AddrPort) {
+	b.t.Helper()
+	if res := b.request(number, peer); res.Type.Class != stun.ClassSuccessResponse {
+		var code stun.ErrorCodeAttribute
+		_ = code.GetFrom(res)
+		b.t.Fatalf("ChannelBind %#x to %s: %s %v", number, peer, res.Type, code)
+	}
 }
