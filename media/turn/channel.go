@@ -10,28 +10,45 @@ import (
 
 // Once a client has bound a channel (RFC 8656 §12), its traffic is
 // ChannelData both ways, and for each datagram pion does little the relay
-// could not do cheaper: it copies it out of the batch, decodes it, looks
-// up the allocation and the channel under locks, formats debug arguments
-// it then drops, and towards the client allocates a new message per
-// datagram and copies the data into it. The UDP listener's allocations
-// keep a copy of their channel bindings instead, kept by pion's own
-// channel events (OnChannelCreated when a binding is made, OnChannelDeleted
-// when it expires or its allocation ends; a refresh changes neither), and
-// relay ChannelData in the read loops themselves, where the batch holds
-// it:
+// could not do cheaper: it copies it out of the socket's buffer, decodes
+// it, looks up the allocation and the channel under locks, formats debug
+// arguments it then drops, and towards the client allocates a new message
+// per datagram and copies the data into it. The UDP listener's
+// allocations keep a copy of their channel bindings instead, kept by
+// pion's own channel events (OnChannelCreated when a binding is made,
+// OnChannelDeleted when it expires or its allocation ends; a refresh
+// changes neither), and the event loop (loop_linux.go) relays ChannelData
+// itself, where recvmmsg put it:
 //
-//   - the listener's read loop queues the data of a ChannelData message on
-//     a bound channel to the relay socket's batch, towards the channel's
-//     peer, without copying it;
-//   - an allocation's read loop writes the ChannelData header in the four
-//     bytes kept free before a bound peer's datagram, pads it as pion does,
-//     and queues it to the listener's batch, towards the client.
+//   - a ChannelData message from a client on a bound channel: its data is
+//     queued to the relay socket, towards the channel's peer, without
+//     copying it;
+//   - a datagram from a bound peer: the ChannelData header is written in
+//     the four bytes kept free before it, it is padded as pion pads it,
+//     and queued to the listener, towards the client.
 //
 // Everything else (requests, Send and Data indications, ChannelData on a
 // number pion does not know, datagrams pion would truncate, datagrams
 // from peers with no channel) goes to pion as before. A binding is used
 // only while pion has it: pion reports the deletion before it removes the
 // binding, and an allocation's bindings go with its relay socket.
+
+// A passFunc sees each datagram the loop reads, where recvmmsg put it,
+// and reports whether it dealt with it (relayed or discarded it); the
+// others go to pion. The datagram is frame[chanHeader:]; frame's first
+// chanHeader bytes, and the room up to its capacity, are free. frame stays
+// unchanged until the sends queued while the loop works through its batch
+// have left.
+type passFunc func(frame []byte, from netip.AddrPort) bool
+
+// batchBufSize holds any datagram pion would relay whole: pion reads into
+// 1600-byte buffers and drops or truncates what fills them.
+const batchBufSize = 2048
+
+// A batch slot keeps chanHeader bytes of room before the datagram and as
+// many after it, so a datagram from a peer becomes a padded ChannelData
+// message where it lies.
+const slotSize = chanHeader + batchBufSize + chanHeader
 
 // chanHeader is the size of a ChannelData header: channel number and
 // length, two bytes each.
@@ -45,7 +62,7 @@ const pionMTU = 1600
 // channelTable is an allocation's channel bindings, as pion reported
 // them. A table is never changed once published: a change makes a new one.
 type channelTable struct {
-	client   net.Addr // the allocation's client, as pion writes to it
+	client   sockaddr // the allocation's client, as the listener sends to it
 	byNumber map[uint16]*boundChannel
 	byPeer   map[netip.AddrPort]*boundChannel
 }
@@ -73,15 +90,28 @@ func (t *channelTable) without(number uint16) *channelTable {
 // boundChannel is one binding of a channel number to a peer.
 type boundChannel struct {
 	number uint16
-	peer   net.Addr // as pion has it, for the relay socket's writes
+	peer   sockaddr // as the relay socket sends to it
 }
 
 // bindChannel records a binding pion has made, if the peer filter allows
 // its peer (the screen refuses a bind to any other, so pion never makes
-// one; one it did would stay with pion, whose writes the socket filters).
+// one; one it did would stay with pion, whose writes the socket filters)
+// and the sockets can reach both ends.
 func (c *relayPacketConn) bindChannel(client net.Addr, number uint16, peer net.Addr) {
 	ap, ok := addrPortOf(peer)
-	if !ok || c.deps.filter.checkUDP(ap) != "" {
+	if !ok || c.deps.filter.checkUDP(ap) != "" || c.sock == nil {
+		return
+	}
+	cl, ok := addrPortOf(client)
+	if !ok {
+		return
+	}
+	peerSA, ok := makeSockaddr(ap, c.sock.family)
+	if !ok {
+		return
+	}
+	clientSA, ok := makeSockaddr(cl, c.listener.family)
+	if !ok {
 		return
 	}
 	c.chanMu.Lock()
@@ -90,8 +120,8 @@ func (c *relayPacketConn) bindChannel(client net.Addr, number uint16, peer net.A
 		return
 	}
 	t := c.chans.Load().without(number)
-	t.client = client
-	ch := &boundChannel{number: number, peer: peer}
+	t.client = clientSA
+	ch := &boundChannel{number: number, peer: peerSA}
 	t.byNumber[number] = ch
 	t.byPeer[peerKey(ap)] = ch
 	c.chans.Store(t)
@@ -122,6 +152,9 @@ type channelState struct {
 	chanMu      sync.Mutex // serialises changes to chans
 	chansClosed bool
 	chans       atomic.Pointer[channelTable] // nil: no binding
+
+	// Datagrams relayed past pion, towards the peers and the client.
+	passedToPeer, passedToClient atomic.Int64
 }
 
 // peerKey is a peer's address as the tables key it: IPv4-mapped
@@ -130,15 +163,15 @@ func peerKey(ap netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
-// passToPeer relays a ChannelData message a client sent on a bound channel,
-// from the listener's batch; frame and from are as a passFunc gets them.
-func (c *screenedPacketConn) passToPeer(frame []byte, from net.Addr) bool {
+// passToPeer relays a ChannelData message a client sent on a bound channel;
+// it is the listener's passFunc.
+func (r *clientRoutes) passToPeer(frame []byte, from netip.AddrPort) bool {
 	d := frame[chanHeader:]
 	if len(d) < chanHeader || d[0]&0xc0 != 0x40 || len(d) > pionMTU {
 		return false
 	}
-	conn := c.routes.lookup(from)
-	if conn == nil || conn.toPeer == nil {
+	conn := r.lookupAddrPort(from)
+	if conn == nil || conn.sock == nil {
 		return false
 	}
 	t := conn.chans.Load()
@@ -150,7 +183,8 @@ func (c *screenedPacketConn) passToPeer(frame []byte, from net.Addr) bool {
 	if ch == nil || chanHeader+size > len(d) {
 		return false
 	}
-	conn.toPeer.queueRef(d[chanHeader:chanHeader+size], ch.peer)
+	conn.sock.queue(d[chanHeader:chanHeader+size], &ch.peer)
+	conn.passedToPeer.Add(1)
 	conn.deps.metrics.packetsToPeer.Inc()
 	conn.deps.metrics.bytesToPeer.Add(float64(size))
 	return true
@@ -159,8 +193,8 @@ func (c *screenedPacketConn) passToPeer(frame []byte, from net.Addr) bool {
 // pass sees each datagram the relay socket reads: it discards those from
 // peers the filter refuses and relays those from a peer with a bound
 // channel to the client; pion gets the rest.
-func (c *relayPacketConn) pass(frame []byte, from net.Addr) bool {
-	if !c.fromAllowed(from) {
+func (c *relayPacketConn) pass(frame []byte, from netip.AddrPort) bool {
+	if c.refusedAddrPort(stageReceive, from) != "" {
 		return true
 	}
 	n := len(frame) - chanHeader
@@ -168,8 +202,7 @@ func (c *relayPacketConn) pass(frame []byte, from net.Addr) bool {
 	if t == nil || n > pionMTU {
 		return false
 	}
-	ap, _ := addrPortOf(from) // allowed, so an address
-	ch := t.byPeer[peerKey(ap)]
+	ch := t.byPeer[peerKey(from)]
 	if ch == nil {
 		return false
 	}
@@ -178,7 +211,8 @@ func (c *relayPacketConn) pass(frame []byte, from net.Addr) bool {
 	for len(frame)%4 != 0 {                           // padded as pion pads it
 		frame = append(frame, 0) // within the slot's room: no allocation
 	}
-	c.toClient.queueRef(frame, t.client)
+	c.listener.queue(frame, &t.client)
+	c.passedToClient.Add(1)
 	c.deps.metrics.packetsToClient.Inc()
 	c.deps.metrics.bytesToClient.Add(float64(n))
 	return true
@@ -187,8 +221,5 @@ func (c *relayPacketConn) pass(frame []byte, from net.Addr) bool {
 // directCounts returns how many datagrams c relayed past pion, towards its
 // peers and towards its client.
 func (c *relayPacketConn) directCounts() (toPeer, toClient int) {
-	if c.toPeer == nil {
-		return 0, 0
-	}
-	return c.toPeer.directCount(), c.toClient.directCount()
+	return int(c.passedToPeer.Load()), int(c.passedToClient.Load())
 }

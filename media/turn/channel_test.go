@@ -1,3 +1,5 @@
+//go:build linux
+
 package turn
 
 import (
@@ -15,7 +17,7 @@ import (
 func relayOf(t *testing.T, ts *testServer, user string) *relayPacketConn {
 	t.Helper()
 	for _, sock := range ts.quotas.sockets(func(g Grant) bool { return g.User == user }) {
-		if c, ok := sock.(*relayPacketConn); ok && c.toPeer != nil {
+		if c, ok := sock.(*relayPacketConn); ok && c.sock != nil {
 			return c
 		}
 	}

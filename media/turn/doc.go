@@ -79,19 +79,22 @@
 // shutdown). Two concurrent Allocate requests that both pass the
 // QuotaHandler are thus still held to the limit (the loser gets a 508).
 //
-// # Batched I/O
+// # The event loop
 //
-// On Linux the UDP listener and each relay socket are read with recvmmsg
-// (batch.go), and what a read loop relays while it works through a batch
-// leaves with one sendmmsg per destination socket before the loop reads
-// again (sendbatch.go). pion still sees one datagram per ReadFrom and
-// WriteTo. A queued datagram the system refuses is counted in
-// siteline_turn_send_failures_total, since pion no longer sees the error.
-//
-// Once a client has bound a channel, the read loops relay its ChannelData
-// themselves, both ways, where the batch holds it (channel.go): each UDP
-// allocation keeps a copy of its channel bindings, kept by pion's channel
-// events, and pion sees only what the copy does not cover.
+// On Linux the UDP listener and the relay sockets of its clients'
+// allocations are read by one event loop of the relay's own (epoll,
+// level-triggered; loop_linux.go) with recvmmsg, not by a goroutine per
+// socket. Once a client has bound a channel, the loop relays its
+// ChannelData itself, both ways, where recvmmsg put it (channel.go): each
+// such allocation keeps a copy of its channel bindings, kept by pion's
+// channel events, and what the loop relays leaves with one sendmmsg per
+// destination socket once its batch is worked through. Everything else
+// reaches pion's read loops through ReadFrom, one datagram at a time as
+// before, and pion's writes go to the sockets at once. A queued datagram
+// the system refuses is counted in siteline_turn_send_failures_total,
+// since pion never sees the error. The relay sockets of TCP and TLS
+// clients' allocations, and every socket on other systems, are read by
+// pion alone.
 //
 // # Lifecycle
 //

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -395,4 +396,91 @@ func (b *channelBinder) bind(number uint16, peer netip.AddrPort) {
 		_ = code.GetFrom(res)
 		b.t.Fatalf("ChannelBind %#x to %s: %s %v", number, peer, res.Type, code)
 	}
+}
+
+// listenUDP4 opens a UDP socket on 127.0.0.1, closed at cleanup.
+func listenUDP4(t *testing.T) *net.UDPConn {
+	t.Helper()
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// numbered is a datagram carrying seq, size bytes long.
+func numbered(seq, size int) []byte {
+	p := make([]byte, size)
+	binary.BigEndian.PutUint32(p, uint32(seq)) //nolint:gosec // test sequence numbers are small
+	return p
+}
+
+// readSeqs reads count datagrams from conn and returns their sequence
+// numbers; it fails the test when they do not come within a generous
+// deadline.
+func readSeqs(t *testing.T, conn net.PacketConn, count int) []int {
+	t.Helper()
+	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2048)
+	seqs := make([]int, 0, count)
+	for len(seqs) < count {
+		n, _, err := conn.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("after %d of %d datagrams: %v", len(seqs), count, err)
+		}
+		if n < 4 {
+			t.Fatalf("datagram of %d bytes", n)
+		}
+		seqs = append(seqs, int(binary.BigEndian.Uint32(buf)))
+	}
+	return seqs
+}
+
+// noMore checks that conn receives nothing else: a duplicate would be
+// waiting in its queue already, since loopback delivers within the send.
+func noMore(t *testing.T, conn net.PacketConn) {
+	t.Helper()
+	if err := conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2048)
+	if n, _, err := conn.ReadFrom(buf); err == nil {
+		t.Fatalf("unexpected datagram of %d bytes, seq %d", n, binary.BigEndian.Uint32(buf))
+	}
+}
+
+func wantSeqs(t *testing.T, got []int, want []int) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d datagrams, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("datagram %d is seq %d, want %d (got %v)", i, got[i], want[i], got)
+		}
+	}
+}
+
+func seqRange(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+// passedCounts sums what the relay sockets of ts relayed past pion,
+// towards their peers and towards their clients.
+func passedCounts(ts *testServer) (toPeer, toClient int) {
+	for _, sock := range ts.quotas.sockets(func(Grant) bool { return true }) {
+		if c, ok := sock.(*relayPacketConn); ok {
+			p, c := c.directCounts()
+			toPeer += p
+			toClient += c
+		}
+	}
+	return toPeer, toClient
 }

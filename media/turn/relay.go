@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 
 	"github.com/pion/turn/v5"
-
-	"siteline/media/internal/udpbatch"
 )
 
 // Errors returned to pion by the relay hooks; pion turns them into TURN
@@ -45,7 +44,15 @@ func (d *relayDeps) refusePeer(stage, reason string, peer net.Addr) {
 type relayGenerator struct {
 	inner turn.RelayAddressGenerator
 	deps  *relayDeps
-	udp   *udpBatching // the UDP listener's; nil: writes are not batched (sendbatch.go)
+	udp   *udpLoop // the UDP listener's; nil: pion alone reads the relay sockets
+}
+
+// udpLoop is what the UDP listener's allocations are relayed with: the
+// event loop, the listener's socket in it, and the allocations by client.
+type udpLoop struct {
+	loop     *eventLoop
+	listener *loopSocket
+	routes   *clientRoutes
 }
 
 var _ turn.RelayAddressGenerator = (*relayGenerator)(nil)
@@ -94,7 +101,9 @@ func (g *relayGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (n
 		return nil, nil, fmt.Errorf("allocate %s relay for %q: %w", conf.Network, conf.UserID, err)
 	}
 	c := &relayPacketConn{PacketConn: conn, deps: g.deps, grant: grant, addr: addr}
-	c.batchWrites(g.udp)
+	if g.udp != nil {
+		c.join(g.udp)
+	}
 	g.deps.quotas.track(c, grant)
 	return c, addr, nil
 }
@@ -140,16 +149,15 @@ type relayPacketConn struct {
 	net.PacketConn
 	deps  *relayDeps
 	grant Grant
-	addr  net.Addr     // the relay address
-	batch *batchReader // nil: read the socket one datagram at a time
+	addr  net.Addr // the relay address
 	once  sync.Once
 
-	// Batched writes, nil when the allocation's client is not on the UDP
-	// listener (sendbatch.go).
-	reads    *writeGroup   // this socket's read loop's batch
-	toPeer   *batchWriter  // this socket, in the listener's batch
-	toClient *batchWriter  // the listener, in this socket's batch
-	routes   *clientRoutes // where toClient is found
+	// For a client of the UDP listener, the socket in the event loop
+	// (which is then PacketConn too), the listener's and the routes that
+	// find c; nil otherwise.
+	sock     *loopSocket
+	listener *loopSocket
+	routes   *clientRoutes
 
 	// The client, once pion reports it; guarded by routes.mu.
 	clientAddr net.Addr
@@ -157,29 +165,31 @@ type relayPacketConn struct {
 	channelState // the channel bindings, relayed past pion (channel.go)
 }
 
-// batchWrites sets up c's batched reads and, with u, its batched writes:
-// what the listener's read loop writes to c, and what c's read loop writes
-// to the listener.
-func (c *relayPacketConn) batchWrites(u *udpBatching) {
-	bc := udpbatch.NewBatcher(c.PacketConn)
-	if u == nil || bc == nil {
-		c.batch = newBatchReader(c.PacketConn, relayBatch, nil)
+// join moves c's socket into the event loop, which relays what its bound
+// channels carry (channel.go) and hands pion the rest; when the loop
+// cannot take it, pion reads the socket alone.
+func (c *relayPacketConn) join(u *udpLoop) {
+	sock, err := u.loop.adopt(c.PacketConn, c.pass, c.dropFunc(dirClientToPeer))
+	if err != nil {
+		c.deps.log.Warn("turn relay socket read without the event loop", "relay", c.addr, "err", err)
 		return
 	}
-	c.reads = &writeGroup{}
-	c.batch = newBatchReader(c.PacketConn, relayBatch, c.reads)
-	c.toPeer = &batchWriter{conn: c.PacketConn, bc: bc, group: u.reads, queues: u.queues, drop: c.dropFunc(dirClientToPeer)}
-	c.toClient = &batchWriter{conn: u.listener, bc: u.bc, group: c.reads, queues: u.queues, drop: c.dropFunc(dirPeerToClient)}
-	c.routes = u.routes
+	c.PacketConn, c.sock, c.listener, c.routes = sock, sock, u.listener, u.routes
 	c.routes.expect(c)
 }
 
 // dropFunc counts the queued datagrams the system refused to send.
 func (c *relayPacketConn) dropFunc(dir string) func(error) {
-	counter := c.deps.metrics.sendFailed.WithLabelValues(dir)
+	return dropCounter(c.deps, dir, c.addr)
+}
+
+// dropCounter counts, as going in direction dir, the datagrams a socket
+// of the loop was refused to send.
+func dropCounter(deps *relayDeps, dir string, sock net.Addr) func(error) {
+	counter := deps.metrics.sendFailed.WithLabelValues(dir)
 	return func(err error) {
 		counter.Inc()
-		c.deps.log.Debug("turn send failed", "relay", c.addr, "direction", dir, "err", err)
+		deps.log.Debug("turn send failed", "socket", sock, "direction", dir, "err", err)
 	}
 }
 
@@ -188,7 +198,7 @@ func (c *relayPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if reason := c.refused(stageSend, addr); reason != "" {
 		return 0, fmt.Errorf("relay to %s: %s: %w", addr, reason, ErrPeerRefused)
 	}
-	n, err := c.write(p, addr)
+	n, err := c.PacketConn.WriteTo(p, addr)
 	if n > 0 {
 		c.deps.metrics.packetsToPeer.Inc()
 		c.deps.metrics.bytesToPeer.Add(float64(n))
@@ -197,19 +207,11 @@ func (c *relayPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 }
 
 // ReadFrom returns the next datagram from an allowed peer, discarding the
-// others; what a bound channel's peer sends goes to the client without
-// pion (channel.go).
+// others. In the loop, what a bound channel's peer sends has gone to the
+// client already, and the refused peers' datagrams are gone (channel.go).
 func (c *relayPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
-	if c.toClient != nil {
-		n, addr, err := c.batch.readFrom(p, c.pass)
-		if err == nil {
-			c.deps.metrics.packetsToClient.Inc()
-			c.deps.metrics.bytesToClient.Add(float64(n))
-		}
-		return n, addr, err
-	}
 	for {
-		n, addr, err := c.read(p)
+		n, addr, err := c.PacketConn.ReadFrom(p)
 		if err != nil {
 			return n, addr, err
 		}
@@ -232,28 +234,20 @@ func (c *relayPacketConn) fromAllowed(addr net.Addr) bool {
 // refusal, or "" when it allows it.
 func (c *relayPacketConn) refused(stage string, peer net.Addr) string {
 	ap, ok := addrPortOf(peer)
-	reason := reasonInvalid
-	if ok {
-		reason = c.deps.filter.checkUDP(ap)
+	if !ok {
+		c.deps.refusePeer(stage, reasonInvalid, peer)
+		return reasonInvalid
 	}
+	return c.refusedAddrPort(stage, ap)
+}
+
+// refusedAddrPort is refused for an address the loop read.
+func (c *relayPacketConn) refusedAddrPort(stage string, peer netip.AddrPort) string {
+	reason := c.deps.filter.checkUDP(peer)
 	if reason != "" {
-		c.deps.refusePeer(stage, reason, peer)
+		c.deps.refusePeer(stage, reason, net.UDPAddrFromAddrPort(peer))
 	}
 	return reason
-}
-
-func (c *relayPacketConn) write(p []byte, addr net.Addr) (int, error) {
-	if c.toPeer != nil {
-		return c.toPeer.WriteTo(p, addr)
-	}
-	return c.PacketConn.WriteTo(p, addr)
-}
-
-func (c *relayPacketConn) read(p []byte) (int, net.Addr, error) {
-	if c.batch != nil {
-		return c.batch.ReadFrom(p)
-	}
-	return c.PacketConn.ReadFrom(p)
 }
 
 // Close closes the socket and gives back its quota slot. Only the first
@@ -264,9 +258,7 @@ func (c *relayPacketConn) Close() error {
 	var err error
 	c.once.Do(func() {
 		c.closeChannels()
-		c.toPeer.flush()
 		err = c.PacketConn.Close()
-		c.reads.close()
 		if c.routes != nil {
 			c.routes.remove(c)
 		}

@@ -86,42 +86,15 @@ func (sc *screen) refusal(raw []byte) []byte {
 // screenedPacketConn is the UDP listener as pion reads and writes it.
 type screenedPacketConn struct {
 	net.PacketConn
-	sc     *screen
-	batch  *batchReader  // nil: read the socket one datagram at a time
-	routes *clientRoutes // nil: write one datagram at a time
+	sc *screen
 }
 
-// WriteTo writes relayed data through the queue of the allocation whose
-// client addr is (sendbatch.go): pion writes it from that allocation's
-// read loop, which sends the queue before it waits again. The rest,
-// pion's answers to requests written from the listener's read loop, goes
-// at once: queued there it would wait for another loop's batch.
-func (c *screenedPacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
-	if isRelayedData(p) {
-		if r := c.routes.lookup(addr); r != nil && r.toClient != nil {
-			return r.toClient.WriteTo(p, addr)
-		}
-	}
-	return c.PacketConn.WriteTo(p, addr)
-}
-
-// dataIndication is the STUN message type of a Data indication (method
-// 0x007, class indication).
-const dataIndication = 0x0017
-
-// isRelayedData reports whether p is what a relay socket's read loop
-// sends a client: a ChannelData message (RFC 8656 §12.4: its first two
-// bits are 01) or a Data indication.
-func isRelayedData(p []byte) bool {
-	return len(p) >= 4 && (p[0]&0xc0 == 0x40 || binary.BigEndian.Uint16(p[0:2]) == dataIndication)
-}
-
-// ReadFrom returns the next datagram for pion: ChannelData on a bound
-// channel is relayed without it (channel.go), a refused ChannelBind
-// answered here.
+// ReadFrom returns the next datagram for pion, a refused ChannelBind
+// answered here. In the event loop, ChannelData on a bound channel has
+// been relayed without pion already (channel.go).
 func (c *screenedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	for {
-		n, addr, err := c.read(p)
+		n, addr, err := c.PacketConn.ReadFrom(p)
 		if err != nil {
 			return n, addr, err
 		}
@@ -131,16 +104,6 @@ func (c *screenedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		}
 		return n, addr, nil
 	}
-}
-
-func (c *screenedPacketConn) read(p []byte) (int, net.Addr, error) {
-	if c.batch != nil && c.routes != nil {
-		return c.batch.readFrom(p, c.passToPeer)
-	}
-	if c.batch != nil {
-		return c.batch.ReadFrom(p)
-	}
-	return c.PacketConn.ReadFrom(p)
 }
 
 // screenedListener hands pion TCP or TLS connections whose reads are

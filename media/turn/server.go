@@ -19,8 +19,6 @@ import (
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"siteline/media/internal/udpbatch"
 )
 
 // Addrs are the addresses a started Server listens on; nil when that
@@ -50,7 +48,8 @@ type Server struct {
 	tcp     *connTracker
 	tls     *connTracker
 	addrs   Addrs
-	routes  *clientRoutes // the UDP listener's batched writes; nil without
+	events  *eventLoop    // reads the UDP listener and its allocations; nil without
+	routes  *clientRoutes // the UDP listener's allocations, in the loop; nil without
 }
 
 // New validates cfg, applies its defaults and registers the metrics. It
@@ -203,18 +202,26 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	return nil
 }
 
-// udpListener returns the UDP listener as pion uses it, read in batches,
-// and the generator of its allocations, whose relayed datagrams are
-// written in batches (sendbatch.go) where the system allows.
+// udpListener returns the UDP listener as pion uses it and the generator
+// of its allocations: read by the event loop, which relays bound channels
+// itself (loop_linux.go, channel.go), or by pion alone where the system
+// has no loop.
 func (s *Server) udpListener(scr *screen, gen *relayGenerator) (*screenedPacketConn, *relayGenerator) {
-	bc := udpbatch.NewBatcher(s.udp)
-	if bc == nil {
-		return &screenedPacketConn{PacketConn: s.udp, sc: scr, batch: newBatchReader(s.udp, listenerBatch, nil)}, gen
+	loop, err := newEventLoop()
+	if err != nil {
+		s.log.Warn("turn relay without its event loop", "err", err)
+		return &screenedPacketConn{PacketConn: s.udp, sc: scr}, gen
 	}
-	u := &udpBatching{listener: s.udp, bc: bc, reads: &writeGroup{}, routes: newClientRoutes(), queues: newSendQueues()}
-	s.routes = u.routes
-	pc := &screenedPacketConn{PacketConn: s.udp, sc: scr, batch: newBatchReader(s.udp, listenerBatch, u.reads), routes: u.routes}
-	return pc, &relayGenerator{inner: gen.inner, deps: gen.deps, udp: u}
+	routes := newClientRoutes()
+	sock, err := loop.adopt(s.udp, routes.passToPeer, dropCounter(gen.deps, dirPeerToClient, s.addrs.UDP))
+	if err != nil {
+		loop.close()
+		s.log.Warn("turn relay without its event loop", "err", err)
+		return &screenedPacketConn{PacketConn: s.udp, sc: scr}, gen
+	}
+	s.udp, s.events, s.routes = sock, loop, routes
+	u := &udpLoop{loop: loop, listener: sock, routes: routes}
+	return &screenedPacketConn{PacketConn: sock, sc: scr}, &relayGenerator{inner: gen.inner, deps: gen.deps, udp: u}
 }
 
 // innerGenerator is pion's generator for the configured relay ports.
@@ -311,7 +318,10 @@ func (s *Server) closeListeners() {
 	if s.tls != nil {
 		_ = s.tls.Close()
 	}
-	s.udp, s.tcp, s.tls, s.addrs = nil, nil, nil, Addrs{}
+	if s.events != nil {
+		s.events.close()
+	}
+	s.udp, s.tcp, s.tls, s.addrs, s.events, s.routes = nil, nil, nil, Addrs{}, nil, nil
 }
 
 // Shutdown stops the relay: new allocations are refused, the listeners and
@@ -320,7 +330,7 @@ func (s *Server) closeListeners() {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.stopped = true
-	ts, tcp, tlsl := s.turn, s.tcp, s.tls
+	ts, tcp, tlsl, events := s.turn, s.tcp, s.tls, s.events
 	s.turn = nil
 	if s.stop != nil {
 		close(s.stop)
@@ -347,6 +357,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-s.quotas.drained:
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("wait for %d allocations: %w", s.quotas.count(), ctx.Err()))
+	}
+	if events != nil {
+		events.close() // a relay socket still open after ctx stays open, unread
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("shutdown turn: %w", err)

@@ -1,0 +1,596 @@
+//go:build linux
+
+package turn
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The UDP listener and the relay sockets of its clients' allocations are
+// read by one event loop of the relay's own instead of a goroutine per
+// socket parked in Go's poller. Go's poller is edge-triggered: a reader
+// must read a socket until it finds it empty before it may wait, so at a
+// steady rate every datagram cost two reads, a goroutine woken and the
+// scheduler's search for work afterwards (docs/benchmarks.md). The loop
+// waits in epoll, level-triggered, in one goroutine, and reads each
+// ready socket with recvmmsg until a batch comes back short:
+//
+//   - what the relay forwards itself (channel.go: ChannelData on a bound
+//     channel, datagrams from a bound peer) is queued where recvmmsg put
+//     it, towards the socket it leaves by, and the queues leave with one
+//     sendmmsg per socket once the batch is worked through;
+//   - what it does not (requests, indications, datagrams from peers with
+//     no channel) is copied to the socket's queue for pion, whose read
+//     loop takes it with ReadFrom as from the socket itself;
+//   - pion's own writes go to the socket with sendto, from pion's
+//     goroutines, as before.
+//
+// A socket leaves Go's poller when the loop adopts it (a copy of its
+// descriptor is kept, the net.UDPConn closed), so the runtime is not
+// woken for datagrams the loop reads.
+
+// loopBatch is how many datagrams one recvmmsg takes from a socket, and
+// how many a socket's send queue holds before it is sent without waiting
+// for the end of the batch.
+const loopBatch = 32
+
+// loopRounds bounds the batches read from one socket before the loop
+// turns to the others it found ready.
+const loopRounds = 4
+
+// pionQueue is how many datagrams wait for pion's ReadFrom on one socket;
+// more are dropped, as a full socket buffer drops them.
+const pionQueue = 128
+
+// errDeadline answers SetDeadline and its kin: neither pion nor the relay
+// sets deadlines on a UDP socket the loop reads.
+var errDeadline = errors.New("turn: the relay's UDP sockets take no deadlines")
+
+// errNothingSent is a sendmmsg that reported no error and no datagram
+// sent.
+var errNothingSent = errors.New("sendmmsg sent nothing")
+
+// sockaddr is a socket address as sendmmsg takes it.
+type sockaddr struct {
+	raw unix.RawSockaddrInet6 // an IPv4 address fills its RawSockaddrInet4 prefix
+	len uint32                // 0: no address (the family did not fit the socket)
+}
+
+// makeSockaddr returns ap as a socket of family sends to it: IPv4 as
+// IPv4-mapped IPv6 for an IPv6 (dual-stack) socket. ok is false when an
+// IPv4 socket cannot reach ap.
+func makeSockaddr(ap netip.AddrPort, family int) (sa sockaddr, ok bool) {
+	port := ap.Port()
+	if family == unix.AF_INET {
+		a := ap.Addr().Unmap()
+		if !a.Is4() {
+			return sockaddr{}, false
+		}
+		p := (*unix.RawSockaddrInet4)(unsafe.Pointer(&sa.raw))
+		p.Family = unix.AF_INET
+		putPort(&p.Port, port)
+		p.Addr = a.As4()
+		sa.len = unix.SizeofSockaddrInet4
+		return sa, true
+	}
+	sa.raw.Family = unix.AF_INET6
+	putPort(&sa.raw.Port, port)
+	sa.raw.Addr = ap.Addr().As16()
+	sa.len = unix.SizeofSockaddrInet6
+	return sa, true
+}
+
+// putPort stores port in network byte order in a sockaddr's port field.
+func putPort(field *uint16, port uint16) {
+	b := (*[2]byte)(unsafe.Pointer(field))
+	b[0], b[1] = byte(port>>8), byte(port)
+}
+
+// addrPortOfRaw decodes a received socket address; ok is false for a
+// family that is not IP.
+func addrPortOfRaw(raw *unix.RawSockaddrInet6) (netip.AddrPort, bool) {
+	port := func(field *uint16) uint16 {
+		b := (*[2]byte)(unsafe.Pointer(field))
+		return uint16(b[0])<<8 | uint16(b[1])
+	}
+	switch raw.Family {
+	case unix.AF_INET:
+		p := (*unix.RawSockaddrInet4)(unsafe.Pointer(raw))
+		return netip.AddrPortFrom(netip.AddrFrom4(p.Addr), port(&p.Port)), true
+	case unix.AF_INET6:
+		return netip.AddrPortFrom(netip.AddrFrom16(raw.Addr), port(&raw.Port)), true
+	}
+	return netip.AddrPort{}, false
+}
+
+// eventLoop reads its sockets in one goroutine.
+type eventLoop struct {
+	epfd int
+	wake int // an eventfd: close wakes the loop with it
+	done chan struct{}
+
+	// mu is held while the loop works through what one epoll_wait
+	// reported, and by adopt and a socket's Close: a socket leaves the
+	// loop between two rounds, never in the middle of one.
+	mu     sync.Mutex
+	closed bool
+	socks  map[uint64]*loopSocket // by the id epoll reports
+	nextID uint64
+	dirty  []*loopSocket // sockets with queued sends
+	rx     recvBatch
+}
+
+// newEventLoop starts a loop with no socket.
+func newEventLoop() (*eventLoop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		_ = unix.Close(epfd)
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN} // id 0: the wake-up
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
+		_ = unix.Close(epfd)
+		_ = unix.Close(wake)
+		return nil, fmt.Errorf("epoll_ctl: %w", err)
+	}
+	l := &eventLoop{
+		epfd: epfd, wake: wake, done: make(chan struct{}),
+		socks: make(map[uint64]*loopSocket), nextID: 1,
+		rx: newRecvBatch(loopBatch),
+	}
+	go l.run()
+	return l, nil
+}
+
+// close stops the loop. The sockets still in it stay open; their Close
+// then only closes them.
+func (l *eventLoop) close() {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.closed = true
+	one := [8]byte{1}
+	_, _ = unix.Write(l.wake, one[:]) // an eventfd adds the 8-byte native-endian 1
+	l.mu.Unlock()
+	<-l.done
+	_ = unix.Close(l.epfd)
+	_ = unix.Close(l.wake)
+}
+
+func (l *eventLoop) run() {
+	defer close(l.done)
+	events := make([]unix.EpollEvent, 64)
+	for {
+		n, err := unix.EpollWait(l.epfd, events, -1)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return // EBADF or EINVAL: nothing to wait on any more
+		}
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			return
+		}
+		for i := range events[:n] {
+			if s := l.socks[eventID(&events[i])]; s != nil {
+				l.read(s)
+			}
+		}
+		l.mu.Unlock()
+	}
+}
+
+// eventID is the id an event carries in its 64 bits of user data, which
+// x/sys/unix splits into Fd and Pad.
+func eventID(ev *unix.EpollEvent) uint64 {
+	return uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+}
+
+// read works through s's datagrams: up to loopRounds batches, stopping at
+// the first short one. Level-triggered, epoll reports s again if more
+// wait.
+func (l *eventLoop) read(s *loopSocket) {
+	for range loopRounds {
+		n := l.rx.read(s.fd)
+		for i := range n {
+			from, ok := addrPortOfRaw(&l.rx.names[i])
+			if !ok {
+				continue
+			}
+			frame := l.rx.frame(i)
+			if s.pass == nil || !s.pass(frame, from) {
+				s.deliver(frame[chanHeader:], from)
+			}
+		}
+		l.flush() // the queued sends point into rx: out before the next read
+		if n < len(l.rx.msgs) {
+			return
+		}
+	}
+}
+
+// flush sends every queue.
+func (l *eventLoop) flush() {
+	for i, s := range l.dirty {
+		s.sendQueued()
+		s.dirty = false
+		l.dirty[i] = nil
+	}
+	l.dirty = l.dirty[:0]
+}
+
+// adopt moves conn into the loop: datagrams it reads are shown to pass
+// (nil: none is relayed by the loop) and the rest go to the returned
+// socket's ReadFrom. conn is closed; the socket replaces it. drop counts
+// a queued datagram the system refused to send.
+func (l *eventLoop) adopt(conn net.PacketConn, pass passFunc, drop func(error)) (*loopSocket, error) {
+	uc, ok := conn.(*net.UDPConn)
+	if !ok {
+		return nil, fmt.Errorf("adopt %T: not a UDP socket", conn)
+	}
+	fd, err := dupSocket(uc)
+	if err != nil {
+		return nil, err
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		_ = unix.Close(fd)
+		return nil, fmt.Errorf("getsockname: %w", err)
+	}
+	family := unix.AF_INET6
+	if _, ok := sa.(*unix.SockaddrInet4); ok {
+		family = unix.AF_INET
+	}
+	s := &loopSocket{
+		loop: l, fd: fd, family: family, local: uc.LocalAddr(),
+		pass: pass, drop: drop,
+		in: make(chan datagram, pionQueue), done: make(chan struct{}),
+		tx: newSendQueue(loopBatch),
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		_ = unix.Close(fd)
+		return nil, fmt.Errorf("adopt: %w", ErrClosed)
+	}
+	s.id = l.nextID
+	l.nextID++
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(uint32(s.id)), Pad: int32(uint32(s.id >> 32))} //nolint:gosec // the id's two halves, bit for bit
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		_ = unix.Close(fd)
+		return nil, fmt.Errorf("epoll_ctl: %w", err)
+	}
+	l.socks[s.id] = s
+	// The copy keeps the socket open; closing the original takes it out
+	// of Go's poller.
+	_ = uc.Close()
+	return s, nil
+}
+
+// dupSocket returns a copy of uc's descriptor, non-blocking as Go keeps it.
+func dupSocket(uc *net.UDPConn) (int, error) {
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		return -1, fmt.Errorf("adopt: %w", err)
+	}
+	fd := -1
+	var dupErr error
+	if err := rc.Control(func(orig uintptr) {
+		fd, dupErr = unix.FcntlInt(orig, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return -1, fmt.Errorf("adopt: %w", err)
+	}
+	if dupErr != nil {
+		return -1, fmt.Errorf("adopt: dup: %w", dupErr)
+	}
+	return fd, nil
+}
+
+// datagram is one datagram waiting for pion.
+type datagram struct {
+	buf  *[batchBufSize]byte
+	n    int
+	from net.Addr
+}
+
+var datagramBufs = sync.Pool{New: func() any { return new([batchBufSize]byte) }}
+
+// loopSocket is a UDP socket the loop reads, as pion reads and writes it
+// (net.PacketConn).
+type loopSocket struct {
+	loop   *eventLoop
+	id     uint64
+	fd     int
+	family int // unix.AF_INET or AF_INET6
+	local  net.Addr
+	pass   passFunc
+	drop   func(error)
+
+	in   chan datagram
+	done chan struct{} // closed by Close
+
+	// Guarded by loop.mu.
+	removed bool
+	dirty   bool // in loop.dirty
+	tx      sendQueue
+
+	// fdMu keeps fd open while pion's goroutines write to it.
+	fdMu     sync.RWMutex
+	fdClosed bool
+	once     sync.Once
+}
+
+var _ net.PacketConn = (*loopSocket)(nil)
+
+// deliver hands a datagram the loop did not relay to pion's ReadFrom; it
+// is dropped when pion is pionQueue datagrams behind.
+func (s *loopSocket) deliver(b []byte, from netip.AddrPort) {
+	buf := datagramBufs.Get().(*[batchBufSize]byte)
+	d := datagram{buf: buf, n: copy(buf[:], b), from: net.UDPAddrFromAddrPort(from)}
+	select {
+	case s.in <- d:
+	default:
+		datagramBufs.Put(buf)
+	}
+}
+
+// queue sends b to sa once the loop's batch is worked through; b must stay
+// unchanged until then (a datagram in the batch being read). It is called
+// by the loop only.
+func (s *loopSocket) queue(b []byte, sa *sockaddr) {
+	if s.removed {
+		return
+	}
+	if !s.dirty {
+		s.dirty = true
+		s.loop.dirty = append(s.loop.dirty, s)
+	}
+	s.tx.add(b, sa)
+	if s.tx.n == len(s.tx.msgs) {
+		s.sendQueued()
+	}
+}
+
+// sendQueued sends the queue in order: a sendmmsg that sent fewer than it
+// was given is called again for the rest; a datagram the system refuses
+// is dropped and counted, and the ones after it are sent.
+func (s *loopSocket) sendQueued() {
+	q := &s.tx
+	for sent := 0; sent < q.n; {
+		n, err := sendmmsg(s.fd, q.msgs[sent:q.n])
+		switch {
+		case err == nil && n > 0:
+			sent += n
+		case errors.Is(err, unix.EAGAIN):
+			if !waitWritable(s.fd) {
+				for range q.n - sent {
+					s.drop(err)
+				}
+				sent = q.n
+			}
+		case errors.Is(err, unix.EINTR):
+		default: // the first datagram's error
+			if err == nil {
+				err = errNothingSent
+			}
+			s.drop(err)
+			sent++
+		}
+	}
+	q.reset()
+}
+
+// sendTimeout bounds a wait for room in a full send buffer.
+const sendTimeout = 100 * time.Millisecond
+
+// waitWritable waits up to sendTimeout until fd takes a datagram.
+func waitWritable(fd int) bool {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}} //nolint:gosec // a descriptor fits
+	n, err := unix.Poll(pfd, int(sendTimeout/time.Millisecond))
+	return err == nil && n == 1
+}
+
+// ReadFrom returns the next datagram the loop did not relay itself.
+func (s *loopSocket) ReadFrom(p []byte) (int, net.Addr, error) {
+	select {
+	case d := <-s.in:
+		n := copy(p, d.buf[:d.n])
+		datagramBufs.Put(d.buf)
+		return n, d.from, nil
+	case <-s.done:
+		return 0, nil, net.ErrClosed
+	}
+}
+
+// WriteTo sends p to addr at once, as pion writes.
+func (s *loopSocket) WriteTo(p []byte, addr net.Addr) (int, error) {
+	ap, ok := addrPortOf(addr)
+	if !ok {
+		return 0, fmt.Errorf("write to %v: not a UDP address", addr)
+	}
+	sa, ok := makeSockaddr(ap, s.family)
+	if !ok {
+		return 0, fmt.Errorf("write to %s: not reachable from an IPv4 socket", ap)
+	}
+	s.fdMu.RLock()
+	defer s.fdMu.RUnlock()
+	if s.fdClosed {
+		return 0, net.ErrClosed
+	}
+	for waited := false; ; {
+		err := sendto(s.fd, p, &sa)
+		switch {
+		case err == nil:
+			return len(p), nil
+		case errors.Is(err, unix.EINTR):
+		case errors.Is(err, unix.EAGAIN) && !waited:
+			waited = true
+			waitWritable(s.fd)
+		default:
+			return 0, fmt.Errorf("write to %s: %w", ap, err)
+		}
+	}
+}
+
+// Close takes the socket out of the loop, between two of its rounds, and
+// closes it. Only the first call does anything.
+func (s *loopSocket) Close() error {
+	var err error
+	s.once.Do(func() {
+		l := s.loop
+		l.mu.Lock()
+		s.removed = true
+		delete(l.socks, s.id)
+		if !l.closed {
+			_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, s.fd, nil)
+		}
+		l.mu.Unlock()
+		s.fdMu.Lock()
+		s.fdClosed = true
+		err = unix.Close(s.fd)
+		s.fdMu.Unlock()
+		close(s.done)
+	})
+	return err
+}
+
+// LocalAddr implements net.PacketConn.
+func (s *loopSocket) LocalAddr() net.Addr { return s.local }
+
+// SetDeadline implements net.PacketConn; the loop's sockets take none.
+func (s *loopSocket) SetDeadline(time.Time) error { return errDeadline }
+
+// SetReadDeadline implements net.PacketConn; the loop's sockets take none.
+func (s *loopSocket) SetReadDeadline(time.Time) error { return errDeadline }
+
+// SetWriteDeadline implements net.PacketConn; the loop's sockets take none.
+func (s *loopSocket) SetWriteDeadline(time.Time) error { return errDeadline }
+
+// recvBatch is the room one recvmmsg reads into. Slot i keeps chanHeader
+// bytes before the datagram and as many after it (channel.go's slotSize).
+type recvBatch struct {
+	msgs  []unix.Mmsghdr
+	iovs  []unix.Iovec
+	names []unix.RawSockaddrInet6
+	slots [][]byte
+}
+
+func newRecvBatch(size int) recvBatch {
+	b := recvBatch{
+		msgs:  make([]unix.Mmsghdr, size),
+		iovs:  make([]unix.Iovec, size),
+		names: make([]unix.RawSockaddrInet6, size),
+		slots: make([][]byte, size),
+	}
+	buf := make([]byte, size*slotSize)
+	for i := range b.msgs {
+		b.slots[i] = buf[i*slotSize : (i+1)*slotSize : (i+1)*slotSize]
+		b.iovs[i].Base = &b.slots[i][chanHeader]
+		b.iovs[i].SetLen(batchBufSize)
+		b.msgs[i].Hdr.Iov = &b.iovs[i]
+		b.msgs[i].Hdr.SetIovlen(1)
+		b.msgs[i].Hdr.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+	}
+	return b
+}
+
+// read reads what fd holds, up to a batch, without waiting; 0 when it
+// holds nothing or fails.
+func (b *recvBatch) read(fd int) int {
+	for i := range b.msgs {
+		b.msgs[i].Hdr.Namelen = unix.SizeofSockaddrInet6
+		b.msgs[i].Hdr.Flags = 0
+	}
+	for {
+		r, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd),
+			uintptr(unsafe.Pointer(&b.msgs[0])), uintptr(len(b.msgs)), unix.MSG_DONTWAIT, 0, 0)
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return 0 // EAGAIN, or an error the next read reports again
+		}
+		return int(r)
+	}
+}
+
+// frame returns datagram i with the chanHeader bytes of room before it;
+// the room after it is within the slice's capacity.
+func (b *recvBatch) frame(i int) []byte {
+	return b.slots[i][:chanHeader+int(b.msgs[i].Len)]
+}
+
+// sendQueue is a socket's datagrams waiting for sendmmsg.
+type sendQueue struct {
+	msgs []unix.Mmsghdr
+	iovs []unix.Iovec
+	n    int
+}
+
+func newSendQueue(size int) sendQueue {
+	q := sendQueue{msgs: make([]unix.Mmsghdr, size), iovs: make([]unix.Iovec, size)}
+	for i := range q.msgs {
+		q.msgs[i].Hdr.Iov = &q.iovs[i]
+		q.msgs[i].Hdr.SetIovlen(1)
+	}
+	return q
+}
+
+func (q *sendQueue) add(b []byte, sa *sockaddr) {
+	q.iovs[q.n].Base = unsafe.SliceData(b)
+	q.iovs[q.n].SetLen(len(b))
+	m := &q.msgs[q.n].Hdr
+	m.Name = (*byte)(unsafe.Pointer(&sa.raw))
+	m.Namelen = sa.len
+	q.n++
+}
+
+// reset forgets the queued datagrams, which belong to the read batch and
+// to the channel tables.
+func (q *sendQueue) reset() {
+	for i := range q.msgs[:q.n] {
+		q.iovs[i].Base = nil
+		q.msgs[i].Hdr.Name = nil
+	}
+	q.n = 0
+}
+
+// sendmmsg sends msgs without waiting and returns how many left.
+func sendmmsg(fd int, msgs []unix.Mmsghdr) (int, error) {
+	r, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd),
+		uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
+}
+
+// sendto sends one datagram without waiting.
+func sendto(fd int, p []byte, sa *sockaddr) error {
+	var base unsafe.Pointer
+	if len(p) > 0 {
+		base = unsafe.Pointer(&p[0])
+	}
+	_, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(base), uintptr(len(p)),
+		unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&sa.raw)), uintptr(sa.len))
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
