@@ -263,6 +263,9 @@ func (l *eventLoop) adopt(conn net.PacketConn, pass passFunc, drop func(error)) 
 		in: make(chan datagram, pionQueue), done: make(chan struct{}),
 		tx: newSendQueue(loopBatch),
 	}
+	if _, err := unix.GetsockoptInt(fd, unix.SOL_UDP, unix.UDP_SEGMENT); err == nil {
+		s.gso = true // the kernel knows UDP_SEGMENT (4.18 and later)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -326,9 +329,11 @@ type loopSocket struct {
 	done chan struct{} // closed by Close
 
 	// Guarded by loop.mu.
-	removed bool
-	dirty   bool // in loop.dirty
-	tx      sendQueue
+	removed  bool
+	dirty    bool // in loop.dirty
+	gso      bool // sends runs to one destination as one UDP GSO message
+	runsSent int  // GSO messages the system took, for tests
+	tx       sendQueue
 
 	// fdMu keeps fd open while pion's goroutines write to it.
 	fdMu     sync.RWMutex
@@ -367,33 +372,71 @@ func (s *loopSocket) queue(b []byte, sa *sockaddr) {
 	}
 }
 
-// sendQueued sends the queue in order: a sendmmsg that sent fewer than it
-// was given is called again for the rest; a datagram the system refuses
-// is dropped and counted, and the ones after it are sent.
+// sendQueued sends the queue in order. Consecutive datagrams to one
+// destination leave as one UDP GSO message where the socket can: the
+// kernel cuts it into the datagrams again after one trip down the stack
+// for the run instead of one per datagram.
 func (s *loopSocket) sendQueued() {
-	q := &s.tx
-	for sent := 0; sent < q.n; {
-		n, err := sendmmsg(s.fd, q.msgs[sent:q.n])
+	maxRun := 1
+	if s.gso {
+		maxRun = gsoSegments
+	}
+	k := s.tx.group(maxRun)
+	s.send(s.tx.out[:k], s.tx.runs[:k])
+	s.tx.reset(k)
+}
+
+// send sends msgs in order; runs[i] says which queued datagrams msgs[i]
+// carries (nil: one each). A sendmmsg that sent fewer than it was given is
+// called again for the rest. A message the system refuses is dropped and
+// counted, and the ones after it are sent; a refused run is sent again one
+// datagram at a time first, since a run is refused for what its datagrams
+// alone are not (a segment above the path's MTU; EIO, a device without
+// GSO, also turns GSO off for the socket).
+func (s *loopSocket) send(msgs []unix.Mmsghdr, runs []run) {
+	count := func(i int) int {
+		if runs == nil {
+			return 1
+		}
+		return runs[i].n
+	}
+	for sent := 0; sent < len(msgs); {
+		n, err := sendmmsg(s.fd, msgs[sent:])
 		switch {
 		case err == nil && n > 0:
+			for i := sent; i < sent+n; i++ {
+				if count(i) > 1 {
+					s.runsSent++
+				}
+			}
 			sent += n
+		case errors.Is(err, unix.EINTR):
 		case errors.Is(err, unix.EAGAIN):
-			if !waitWritable(s.fd) {
-				for range q.n - sent {
+			if waitWritable(s.fd) {
+				continue
+			}
+			for i := sent; i < len(msgs); i++ {
+				for range count(i) {
 					s.drop(err)
 				}
-				sent = q.n
 			}
-		case errors.Is(err, unix.EINTR):
-		default: // the first datagram's error
+			return
+		default: // msgs[sent]'s error
 			if err == nil {
 				err = errNothingSent
 			}
-			s.drop(err)
+			if count(sent) > 1 {
+				if errors.Is(err, unix.EIO) {
+					s.gso = false
+				}
+				r := runs[sent]
+				s.send(s.tx.msgs[r.start:r.start+r.n], nil)
+			} else {
+				s.drop(err)
+			}
 			sent++
 		}
 	}
-	q.reset()
 }
 
 // sendTimeout bounds a wait for room in a full send buffer.
@@ -536,18 +579,45 @@ func (b *recvBatch) frame(i int) []byte {
 	return b.slots[i][:chanHeader+int(b.msgs[i].Len)]
 }
 
-// sendQueue is a socket's datagrams waiting for sendmmsg.
+// UDP GSO (UDP_SEGMENT) bounds: the kernel's UDP_MAX_SEGMENTS per
+// message, and a message's data within one IPv4 UDP datagram's.
+const (
+	gsoSegments = 64
+	gsoMaxBytes = 65507
+)
+
+// gsoCtrlSpace is the room of a UDP_SEGMENT control message.
+var gsoCtrlSpace = unix.CmsgSpace(2)
+
+// sendQueue is a socket's datagrams waiting for sendmmsg: one message per
+// datagram (msgs), and the messages sent, runs of datagrams to one
+// destination (out).
 type sendQueue struct {
 	msgs []unix.Mmsghdr
 	iovs []unix.Iovec
 	n    int
+
+	out  []unix.Mmsghdr
+	runs []run
+	ctrl []byte // out[i]'s UDP_SEGMENT control message at i*gsoCtrlSpace
 }
 
+// run is the queued datagrams an out message carries: n from start.
+type run struct{ start, n int }
+
 func newSendQueue(size int) sendQueue {
-	q := sendQueue{msgs: make([]unix.Mmsghdr, size), iovs: make([]unix.Iovec, size)}
+	q := sendQueue{
+		msgs: make([]unix.Mmsghdr, size), iovs: make([]unix.Iovec, size),
+		out: make([]unix.Mmsghdr, size), runs: make([]run, size),
+		ctrl: make([]byte, size*gsoCtrlSpace),
+	}
 	for i := range q.msgs {
 		q.msgs[i].Hdr.Iov = &q.iovs[i]
 		q.msgs[i].Hdr.SetIovlen(1)
+		c := q.ctrl[i*gsoCtrlSpace:]
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&c[0]))
+		h.Level, h.Type = unix.SOL_UDP, unix.UDP_SEGMENT
+		h.SetLen(unix.CmsgLen(2))
 	}
 	return q
 }
@@ -561,12 +631,56 @@ func (q *sendQueue) add(b []byte, sa *sockaddr) {
 	q.n++
 }
 
-// reset forgets the queued datagrams, which belong to the read batch and
-// to the channel tables.
-func (q *sendQueue) reset() {
+// group fills out with the queued datagrams and returns how many messages
+// it made: consecutive datagrams to one destination (the same sockaddr)
+// and of one size, the last of a run possibly shorter, share a message
+// of up to maxRun, its segment size in a UDP_SEGMENT control message.
+func (q *sendQueue) group(maxRun int) int {
+	k := 0
+	for i := 0; i < q.n; k++ {
+		size := q.iovs[i].Len
+		total := size
+		j := i + 1
+		for j < q.n && j-i < maxRun && size > 0 && q.msgs[j].Hdr.Name == q.msgs[i].Hdr.Name {
+			l := q.iovs[j].Len
+			if l > size || total+l > gsoMaxBytes {
+				break
+			}
+			total += l
+			j++
+			if l < size {
+				break // only a run's last datagram may be shorter
+			}
+		}
+		m := &q.out[k].Hdr
+		m.Name, m.Namelen = q.msgs[i].Hdr.Name, q.msgs[i].Hdr.Namelen
+		m.Iov = &q.iovs[i]
+		m.SetIovlen(j - i)
+		m.Control = nil
+		m.SetControllen(0)
+		if j-i > 1 {
+			c := q.ctrl[k*gsoCtrlSpace : (k+1)*gsoCtrlSpace]
+			*(*uint16)(unsafe.Pointer(&c[unix.CmsgLen(0)])) = uint16(size) //nolint:gosec // size <= batchBufSize
+			m.Control = &c[0]
+			m.SetControllen(gsoCtrlSpace)
+		}
+		q.runs[k] = run{start: i, n: j - i}
+		i = j
+	}
+	return k
+}
+
+// reset forgets the queued datagrams and the k messages sent, which point
+// into the read batch and the channel tables.
+func (q *sendQueue) reset(k int) {
 	for i := range q.msgs[:q.n] {
 		q.iovs[i].Base = nil
 		q.msgs[i].Hdr.Name = nil
+	}
+	for i := range q.out[:k] {
+		q.out[i].Hdr.Name = nil
+		q.out[i].Hdr.Iov = nil
+		q.out[i].Hdr.Control = nil
 	}
 	q.n = 0
 }

@@ -5,6 +5,7 @@ package turn
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -134,31 +135,104 @@ func TestLoopRelaysAndHandsOverTheRest(t *testing.T) {
 	}
 }
 
-// TestLoopDropsRefusedDatagram: a queued datagram the system refuses (to
-// port 0) is counted and dropped, and the ones queued after it are sent.
+// TestLoopDropsRefusedDatagram: queued datagrams the system refuses (to
+// port 0), alone or as a run, are counted and dropped one by one, and the
+// ones queued after them are sent.
 func TestLoopDropsRefusedDatagram(t *testing.T) {
 	e := startLoopEcho(t, listenUDP4(t))
 	client := listenUDP4(t)
 	dst, _ := addrPortOf(client.LocalAddr())
 	good, _ := makeSockaddr(dst, e.sock.family)
 	bad, _ := makeSockaddr(netip.AddrPortFrom(dst.Addr(), 0), e.sock.family)
-	payloads := [][]byte{relayed(0, 40), relayed(1, 40), relayed(2, 40), relayed(3, 40)}
+	dests := []*sockaddr{&good, &bad, &good, &bad, &bad, &good, &good}
 
 	e.sock.loop.mu.Lock() // as the loop queues, between two rounds
-	for i, p := range payloads {
-		sa := &good
-		if i == 1 {
-			sa = &bad
-		}
-		e.sock.queue(p, sa)
+	for seq, sa := range dests {
+		e.sock.queue(relayed(seq, 40), sa)
 	}
 	e.sock.loop.flush()
 	e.sock.loop.mu.Unlock()
 
-	wantSeqs(t, readSeqs(t, client, 3), []int{0, 2, 3})
+	wantSeqs(t, readSeqs(t, client, 4), []int{0, 2, 5, 6})
+	noMore(t, client)
 	drops := e.dropped()
-	if len(drops) != 1 || !errors.Is(drops[0], syscall.EINVAL) {
-		t.Fatalf("drops %v, want the one EINVAL", drops)
+	if len(drops) != 3 {
+		t.Fatalf("drops %v, want three", drops)
+	}
+	for _, err := range drops {
+		if !errors.Is(err, syscall.EINVAL) {
+			t.Fatalf("drops %v, want EINVAL each", drops)
+		}
+	}
+}
+
+// TestLoopSendsRunsAsOneMessage: consecutive datagrams to one destination
+// and of one size, the last possibly shorter, leave as one GSO message, and
+// the destination receives each datagram whole and in order; a longer
+// datagram or another destination starts another message.
+func TestLoopSendsRunsAsOneMessage(t *testing.T) {
+	e := startLoopEcho(t, listenUDP4(t))
+	if !e.sock.gso {
+		t.Fatal("this system's kernel has no UDP_SEGMENT")
+	}
+	a, b := listenUDP4(t), listenUDP4(t)
+	apA, _ := addrPortOf(a.LocalAddr())
+	apB, _ := addrPortOf(b.LocalAddr())
+	saA, _ := makeSockaddr(apA, e.sock.family)
+	saB, _ := makeSockaddr(apB, e.sock.family)
+	type queued struct {
+		sa   *sockaddr
+		size int
+	}
+	sends := []queued{
+		{&saA, 1204}, {&saA, 1204}, {&saA, 1204}, {&saA, 600}, // one run, shorter last
+		{&saA, 1204}, {&saA, 1300}, // a longer one ends the run
+		{&saB, 1300}, {&saB, 1300}, // another destination
+	}
+
+	loop := e.sock.loop
+	loop.mu.Lock()
+	for seq, q := range sends {
+		e.sock.queue(relayed(seq, q.size), q.sa)
+	}
+	if k := e.sock.tx.group(gsoSegments); k != 4 {
+		loop.mu.Unlock()
+		t.Fatalf("%d messages, want 4", k)
+	}
+	var runs []run
+	runs = append(runs, e.sock.tx.runs[:4]...)
+	loop.flush()
+	gsoSent := e.sock.runsSent
+	loop.mu.Unlock()
+	if want := []run{{0, 4}, {4, 1}, {5, 1}, {6, 2}}; fmt.Sprint(runs) != fmt.Sprint(want) {
+		t.Fatalf("runs %v, want %v", runs, want)
+	}
+	if gsoSent != 2 {
+		t.Fatalf("%d GSO messages sent, want the two runs", gsoSent)
+	}
+
+	for _, c := range []struct {
+		conn  net.PacketConn
+		seqs  []int
+		sizes []int
+	}{{a, []int{0, 1, 2, 3, 4, 5}, []int{1204, 1204, 1204, 600, 1204, 1300}}, {b, []int{6, 7}, []int{1300, 1300}}} {
+		if err := c.conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 2048)
+		for i, seq := range c.seqs {
+			n, _, err := c.conn.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("datagram %d: %v", seq, err)
+			}
+			if got := int(binary.BigEndian.Uint32(buf)); got != seq || n != c.sizes[i] || string(buf[:n]) != string(relayed(seq, n)) {
+				t.Fatalf("got seq %d of %d bytes, want seq %d of %d", got, n, seq, c.sizes[i])
+			}
+		}
+		noMore(t, c.conn)
+	}
+	if drops := e.dropped(); len(drops) != 0 {
+		t.Fatalf("dropped %v", drops)
 	}
 }
 
