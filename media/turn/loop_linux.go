@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 	"unsafe"
@@ -45,6 +46,10 @@ const loopBatch = 32
 // loopRounds bounds the batches read from one socket before the loop
 // turns to the others it found ready.
 const loopRounds = 4
+
+// yieldEvery is how often the loop lets the scheduler run it again (see
+// run), well within the runtime's 10 ms before it preempts a goroutine.
+const yieldEvery = 5 * time.Millisecond
 
 // pionQueue is how many datagrams wait for pion's ReadFrom on one socket;
 // more are dropped, as a full socket buffer drops them.
@@ -174,7 +179,18 @@ func (l *eventLoop) close() {
 func (l *eventLoop) run() {
 	defer close(l.done)
 	events := make([]unix.EpollEvent, 64)
+	yielded := time.Now()
 	for {
+		// The loop never waits in the scheduler, so to the runtime it is
+		// one goroutine running without end: after 10 ms of that, sysmon
+		// preempts it, takes its P while it waits in epoll_wait, and wakes
+		// every 20 µs while it keeps doing so; the loop then comes back
+		// from each wait on another thread. Yielding now and then keeps
+		// it an ordinary goroutine.
+		if now := time.Now(); now.Sub(yielded) > yieldEvery {
+			runtime.Gosched()
+			yielded = now
+		}
 		n, err := unix.EpollWait(l.epfd, events, -1)
 		if err != nil {
 			if errors.Is(err, unix.EINTR) {
