@@ -12,7 +12,9 @@
 //
 // The echo peer runs in this process unless -echo=false (coturn's
 // turnutils_peer will do). -serve runs Siteline's relay instead, as the
-// node does (media/turn), allowing the echo peer as its one peer:
+// node does (media/turn), on UDP and TCP, allowing the echo peer's port
+// and the next as its only peers (turnutils_uclient, which can load it
+// over TCP, binds both):
 //
 //	siteline-turnload -serve 127.0.0.1:3478 -secret $SECRET -peer 127.0.0.1:3480 &
 //	siteline-turnload -server 127.0.0.1:3478 -secret $SECRET -peer 127.0.0.1:3480 \
@@ -66,7 +68,7 @@ func main() {
 		window   = flag.Int("window", 32, "datagrams in flight per allocation")
 		duration = flag.Duration("duration", 10*time.Second, "how long to send")
 		pid      = flag.Int("pid", 0, "server PID whose CPU time to report")
-		serve    = flag.String("serve", "", "run Siteline's relay on this UDP address instead of loading one")
+		serve    = flag.String("serve", "", "run Siteline's relay on this address (UDP and TCP) instead of loading one")
 		profile  = flag.String("cpuprofile", "", "with -serve: write the relay's CPU profile to this file when it stops")
 	)
 	flag.Parse()
@@ -280,8 +282,8 @@ func runEcho(addr netip.AddrPort) error {
 	return nil
 }
 
-// serveRelay runs media/turn's Server as the node starts it, UDP only,
-// until SIGINT or SIGTERM.
+// serveRelay runs media/turn's Server as the node starts it, on UDP and
+// TCP on one port number, until SIGINT or SIGTERM.
 func serveRelay(addr, secret, realm string, peer netip.AddrPort, profile string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -299,11 +301,14 @@ func serveRelay(addr, secret, realm string, peer netip.AddrPort, profile string)
 		defer pprof.StopCPUProfile()
 	}
 	s, err := siteturn.New(siteturn.Config{
-		Realm:            realm,
-		ListenUDP:        addr,
-		RelayBindIP:      host,
-		Secret:           []byte(secret),
-		AllowedPeerAddrs: []netip.AddrPort{peer},
+		Realm:       realm,
+		ListenUDP:   addr,
+		ListenTCP:   addr,
+		RelayBindIP: host,
+		Secret:      []byte(secret),
+		// turnutils_uclient binds a channel to the peer's port and the
+		// next (RTP and RTCP), even with -c.
+		AllowedPeerAddrs: []netip.AddrPort{peer, netip.AddrPortFrom(peer.Addr(), peer.Port()+1)},
 		Logger:           slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
@@ -314,7 +319,7 @@ func serveRelay(addr, secret, realm string, peer netip.AddrPort, profile string)
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
-	fmt.Printf("relay on %s, pid %d\n", s.Addrs().UDP, os.Getpid())
+	fmt.Printf("relay on %s (UDP) and %s (TCP), pid %d\n", s.Addrs().UDP, s.Addrs().TCP, os.Getpid())
 	<-ctx.Done()
 	shut, cancelShut := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancelShut()
