@@ -3,6 +3,7 @@
 package turn
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -447,5 +448,76 @@ func TestRelayFlushesLoneDatagram(t *testing.T) {
 	}
 	if after, _ := passedCounts(ts); after <= before {
 		t.Fatalf("the datagram to the peer was not relayed past pion (%d before, %d after)", before, after)
+	}
+}
+
+// TestLoopClosesDuringTraffic: allocations revoked while datagrams flow to
+// and from them leave the loop, the others keep relaying, and after
+// Shutdown the loop holds no socket. The race detector watches the loop's
+// sends against the closes.
+func TestLoopClosesDuringTraffic(t *testing.T) {
+	peer := newEchoPeer(t)
+	ts := startServer(t, func(c *Config) {
+		c.ListenTCP, c.ListenTLS, c.TLSConfig = "", "", nil
+		c.AllowedPeerAddrs = []netip.AddrPort{peer.addr}
+	})
+	to := udpAddr(peer.addr)
+	const flows = 4
+	relays := make([]net.PacketConn, flows)
+	for i := range relays {
+		user := "flow" + strconv.Itoa(i)
+		username, password, _ := ts.Credentials(Grant{Call: "call" + strconv.Itoa(i%2), User: user}, time.Now())
+		relays[i] = ts.dial(t, "udp", username, password).allocate(t)
+		roundTrip(t, relays[i], to, make([]byte, 3))
+		waitBound(t, ts, user, peer.addr)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, relay := range relays[:2] { // call0's flows: 0 and 2 stay quiet
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seq := 0; ; seq++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, _ = relay.WriteTo(numbered(seq, 100), to) // fails once revoked
+			}
+		}()
+	}
+	before, _ := passedCounts(ts)
+	testutil.Eventually(t, 10*time.Second, "traffic past pion", func() bool {
+		now, _ := passedCounts(ts)
+		return now > before+1000
+	})
+	if n := ts.Revoke(func(g Grant) bool { return g.Call == "call1" }); n != 2 {
+		t.Fatalf("Revoke closed %d allocations, want 2", n)
+	}
+	close(stop)
+	wg.Wait()
+
+	loop := ts.events
+	loop.mu.Lock()
+	left := len(loop.socks)
+	loop.mu.Unlock()
+	if left != 3 { // the listener and flows 0 and 2
+		t.Fatalf("%d sockets in the loop, want 3", left)
+	}
+	for _, i := range []int{0, 2} {
+		roundTrip(t, relays[i], to, make([]byte, 7))
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ts.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	loop.mu.Lock()
+	left, closed := len(loop.socks), loop.closed
+	loop.mu.Unlock()
+	if left != 0 || !closed {
+		t.Fatalf("after Shutdown: %d sockets in the loop, closed %v", left, closed)
 	}
 }
