@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 	"unsafe"
@@ -70,8 +71,9 @@ type sockaddr struct {
 }
 
 // makeSockaddr returns ap as a socket of family sends to it: IPv4 as
-// IPv4-mapped IPv6 for an IPv6 (dual-stack) socket. ok is false when an
-// IPv4 socket cannot reach ap.
+// IPv4-mapped IPv6 for an IPv6 (dual-stack) socket, a zone as the scope
+// (an interface number, as addrPortOfRaw reads it, or name). ok is false
+// when an IPv4 socket cannot reach ap or the zone names no interface.
 func makeSockaddr(ap netip.AddrPort, family int) (sa sockaddr, ok bool) {
 	port := ap.Port()
 	if family == unix.AF_INET {
@@ -89,6 +91,17 @@ func makeSockaddr(ap netip.AddrPort, family int) (sa sockaddr, ok bool) {
 	sa.raw.Family = unix.AF_INET6
 	putPort(&sa.raw.Port, port)
 	sa.raw.Addr = ap.Addr().As16()
+	if zone := ap.Addr().Zone(); zone != "" {
+		id, err := strconv.ParseUint(zone, 10, 32)
+		if err != nil {
+			ifi, err := net.InterfaceByName(zone)
+			if err != nil {
+				return sockaddr{}, false
+			}
+			id = uint64(ifi.Index) //nolint:gosec // an interface index is positive
+		}
+		sa.raw.Scope_id = uint32(id)
+	}
 	sa.len = unix.SizeofSockaddrInet6
 	return sa, true
 }
@@ -111,7 +124,11 @@ func addrPortOfRaw(raw *unix.RawSockaddrInet6) (netip.AddrPort, bool) {
 		p := (*unix.RawSockaddrInet4)(unsafe.Pointer(raw))
 		return netip.AddrPortFrom(netip.AddrFrom4(p.Addr), port(&p.Port)), true
 	case unix.AF_INET6:
-		return netip.AddrPortFrom(netip.AddrFrom16(raw.Addr), port(&raw.Port)), true
+		a := netip.AddrFrom16(raw.Addr)
+		if raw.Scope_id != 0 { // a link-local sender: replies need its interface
+			a = a.WithZone(strconv.FormatUint(uint64(raw.Scope_id), 10))
+		}
+		return netip.AddrPortFrom(a, port(&raw.Port)), true
 	}
 	return netip.AddrPort{}, false
 }

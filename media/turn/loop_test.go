@@ -309,8 +309,13 @@ func TestLoopDualStack(t *testing.T) {
 }
 
 // TestSockaddrRoundTrip: an address made for a socket reads back the same,
-// IPv4 as mapped for an IPv6 socket; an IPv4 socket cannot take IPv6.
+// IPv4 as mapped for an IPv6 socket, a zone as its interface's number; an
+// IPv4 socket cannot take IPv6, nor a zone that names no interface.
 func TestSockaddrRoundTrip(t *testing.T) {
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		ap     string
 		family int
@@ -321,6 +326,9 @@ func TestSockaddrRoundTrip(t *testing.T) {
 		{"[::ffff:10.1.2.3]:65535", syscall.AF_INET, "10.1.2.3:65535", true},
 		{"127.0.0.1:1", syscall.AF_INET6, "[::ffff:127.0.0.1]:1", true},
 		{"[2001:db8::1]:443", syscall.AF_INET6, "[2001:db8::1]:443", true},
+		{"[fe80::1%7]:5000", syscall.AF_INET6, "[fe80::1%7]:5000", true},
+		{"[fe80::1%lo]:5000", syscall.AF_INET6, "[fe80::1%" + strconv.Itoa(lo.Index) + "]:5000", true},
+		{"[fe80::1%no-such-interface]:5000", syscall.AF_INET6, "", false},
 		{"[2001:db8::1]:443", syscall.AF_INET, "", false},
 	} {
 		sa, ok := makeSockaddr(netip.MustParseAddrPort(tc.ap), tc.family)
