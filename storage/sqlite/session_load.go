@@ -36,7 +36,9 @@ func (s *Store) LoadSessions(ctx context.Context, bundles []storage.SessionBundl
 			return fmt.Errorf("load %d sessions: session %s: %w", len(bundles), b.Session.ID, err)
 		}
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	// A transaction of its own: deferred foreign keys would hold for the
+	// other writes of a group too (commit.go).
+	err := s.singleTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
 			return err
 		}

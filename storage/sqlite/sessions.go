@@ -171,19 +171,3 @@ func (s *Store) SessionEvents(ctx context.Context, sessionID string) ([]storage.
 	}
 	return out, nil
 }
-
-// writeTx runs f in one write transaction and commits it.
-func (s *Store) writeTx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return domainError(err)
-	}
-	return nil
-}

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -219,4 +221,35 @@ func TestStoreWriterKeepsStatements(t *testing.T) {
 	if !joined {
 		t.Errorf("after a join the writer keeps %d statements, not the participant's INSERT: %q", len(kept), kept)
 	}
+}
+
+// BenchmarkRecordJoinConcurrent is BenchmarkRecordJoin with eight joins
+// in flight at once, as when a room fills: ns/op is the time per join
+// over all of them.
+func BenchmarkRecordJoinConcurrent(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "siteline.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	id := "s-bench"
+	if err := s.CreateSession(ctx, storage.Session{ID: id, OrgID: "o1", SiteID: "plant", Name: "Pump", CreatedBy: "u1", StartedAt: t0}); err != nil {
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	b.SetParallelism(max(1, 8/runtime.GOMAXPROCS(0)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			at := t0.Add(time.Duration(i) * time.Second)
+			p := storage.SessionParticipant{ID: fmt.Sprintf("p-%d", i), SessionID: id, UserID: "u1", DisplayName: "Ana", JoinedAt: at}
+			ev := storage.SessionEvent{ID: fmt.Sprintf("ev-%d", i), SessionID: id, At: at, Kind: storage.EventJoined, ActorID: "u1"}
+			if err := s.RecordJoin(ctx, p, ev); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

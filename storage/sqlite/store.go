@@ -40,6 +40,8 @@ type Store struct {
 	historyCh chan struct{}
 	// deletionCh wakes the media sweeper (see DeletionNotify).
 	deletionCh chan struct{}
+	// groups commits concurrent write transactions together (commit.go).
+	groups groups
 }
 
 var _ storage.Store = (*Store)(nil)
