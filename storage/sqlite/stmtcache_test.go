@@ -159,6 +159,21 @@ func TestStmtCacheFollowsTheSchema(t *testing.T) {
 	}
 }
 
+// benchJoinStore opens a store, closed at the benchmark's end, with one
+// session to join, whose id it returns.
+func benchJoinStore(b *testing.B) (*Store, string) {
+	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "siteline.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	id := "s-bench"
+	if err := s.CreateSession(context.Background(), storage.Session{ID: id, OrgID: "o1", SiteID: "plant", Name: "Pump", CreatedBy: "u1", StartedAt: t0}); err != nil {
+		b.Fatal(err)
+	}
+	return s, id
+}
+
 // BenchmarkRecordJoin is a participant's join as a call records it (the
 // participant row, its event, the history record), on a store whose
 // session rows fire the search and dashboard triggers.
@@ -166,15 +181,7 @@ func TestStmtCacheFollowsTheSchema(t *testing.T) {
 //	go test ./storage/sqlite -run '^$' -bench BenchmarkRecordJoin -benchtime 2000x
 func BenchmarkRecordJoin(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "siteline.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	id := "s-bench"
-	if err := s.CreateSession(ctx, storage.Session{ID: id, OrgID: "o1", SiteID: "plant", Name: "Pump", CreatedBy: "u1", StartedAt: t0}); err != nil {
-		b.Fatal(err)
-	}
+	s, id := benchJoinStore(b)
 	b.ResetTimer()
 	for i := range b.N {
 		at := t0.Add(time.Duration(i) * time.Second)
@@ -228,15 +235,7 @@ func TestStoreWriterKeepsStatements(t *testing.T) {
 // over all of them.
 func BenchmarkRecordJoinConcurrent(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "siteline.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	id := "s-bench"
-	if err := s.CreateSession(ctx, storage.Session{ID: id, OrgID: "o1", SiteID: "plant", Name: "Pump", CreatedBy: "u1", StartedAt: t0}); err != nil {
-		b.Fatal(err)
-	}
+	s, id := benchJoinStore(b)
 	var n atomic.Int64
 	b.SetParallelism(max(1, 8/runtime.GOMAXPROCS(0)))
 	b.ResetTimer()
