@@ -1,8 +1,10 @@
-// Command siteline-turnload loads a TURN server over UDP until it saturates
+// Command siteline-turnload loads a TURN server over UDP (or TCP, -tcp)
+// until it saturates
 // and reports what it relayed and, given the server's PID, the server's CPU
 // per relayed packet.
 //
-// It opens -n allocations, each with its own client socket, binds a channel
+// It opens -n allocations, each with its own client socket (a UDP socket,
+// or with -tcp a TCP connection), binds a channel
 // from each to a UDP echo peer and sends -size byte datagrams through them
 // for -duration, either as fast as a window of -window datagrams in flight
 // per allocation allows (-rate 0) or at -rate datagrams/s in all. Every
@@ -56,7 +58,8 @@ import (
 
 func main() {
 	var (
-		server   = flag.String("server", "127.0.0.1:3478", "TURN server (UDP)")
+		server   = flag.String("server", "127.0.0.1:3478", "TURN server")
+		overTCP  = flag.Bool("tcp", false, "reach the server over TCP (RFC 8656 §12.5 framing) instead of UDP")
 		secret   = flag.String("secret", "", "TURN REST shared secret")
 		realm    = flag.String("realm", "siteline", "TURN realm")
 		user     = flag.String("user", "load:bench", "user part of the username; allocation i appends \":<i>\"")
@@ -92,7 +95,7 @@ func main() {
 	}
 	l := &load{
 		server: *server, realm: *realm, secret: *secret, peer: net.UDPAddrFromAddrPort(peerAddr),
-		size: *size, window: *window,
+		size: *size, window: *window, tcp: *overTCP,
 	}
 	if *rate > 0 {
 		l.interval = time.Duration(float64(time.Second) * float64(*n) / float64(*rate))
@@ -114,6 +117,7 @@ type load struct {
 	server, realm, secret string
 	peer                  *net.UDPAddr
 	size, window          int
+	tcp                   bool          // clients over TCP
 	interval              time.Duration // between two datagrams of one sender; 0: unpaced
 
 	sent, received, writtenOff atomic.Int64
@@ -173,9 +177,19 @@ func (l *load) run(user string, n int, duration time.Duration, pid int) error {
 // peer: pion binds the channel on the first datagram sent, so one round
 // trip is made before the clock starts.
 func (l *load) allocate(user string) (net.PacketConn, error) {
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+	var conn net.PacketConn
+	if l.tcp {
+		c, err := net.Dial("tcp4", l.server)
+		if err != nil {
+			return nil, err
+		}
+		conn = turn.NewSTUNConn(c)
+	} else {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		conn = c
 	}
 	username, password := credentials(l.secret, user)
 	client, err := turn.NewClient(&turn.ClientConfig{

@@ -62,7 +62,8 @@ const pionMTU = 1600
 // channelTable is an allocation's channel bindings, as pion reported
 // them. A table is never changed once published: a change makes a new one.
 type channelTable struct {
-	client   sockaddr // the allocation's client, as the listener sends to it
+	client   sockaddr  // the allocation's client, as the UDP listener sends to it
+	conn     *loopConn // or the client's TCP connection (tcp_linux.go)
 	byNumber map[uint16]*boundChannel
 	byPeer   map[netip.AddrPort]*boundChannel
 }
@@ -73,7 +74,7 @@ func (t *channelTable) without(number uint16) *channelTable {
 	if t == nil {
 		return out
 	}
-	out.client = t.client
+	out.client, out.conn = t.client, t.conn
 	for n, ch := range t.byNumber {
 		if n != number {
 			out.byNumber[n] = ch
@@ -96,23 +97,26 @@ type boundChannel struct {
 // bindChannel records a binding pion has made, if the peer filter allows
 // its peer (the screen refuses a bind to any other, so pion never makes
 // one; one it did would stay with pion, whose writes the socket filters)
-// and the sockets can reach both ends.
+// and the sockets can reach both ends. The client is the UDP listener's
+// client at client, or the TCP connection the allocation was made on.
 func (c *relayPacketConn) bindChannel(client net.Addr, number uint16, peer net.Addr) {
 	ap, ok := addrPortOf(peer)
 	if !ok || c.deps.filter.checkUDP(ap) != "" || c.sock == nil {
-		return
-	}
-	cl, ok := addrPortOf(client)
-	if !ok {
 		return
 	}
 	peerSA, ok := makeSockaddr(ap, c.sock.family)
 	if !ok {
 		return
 	}
-	clientSA, ok := makeSockaddr(cl, c.listener.family)
-	if !ok {
-		return
+	var clientSA sockaddr
+	if c.tcpClient == nil {
+		cl, ok := addrPortOf(client)
+		if !ok || c.listener == nil {
+			return
+		}
+		if clientSA, ok = makeSockaddr(cl, c.listener.family); !ok {
+			return
+		}
 	}
 	c.chanMu.Lock()
 	defer c.chanMu.Unlock()
@@ -120,7 +124,7 @@ func (c *relayPacketConn) bindChannel(client net.Addr, number uint16, peer net.A
 		return
 	}
 	t := c.chans.Load().without(number)
-	t.client = clientSA
+	t.client, t.conn = clientSA, c.tcpClient
 	ch := &boundChannel{number: number, peer: peerSA}
 	t.byNumber[number] = ch
 	t.byPeer[peerKey(ap)] = ch
@@ -164,17 +168,24 @@ func peerKey(ap netip.AddrPort) netip.AddrPort {
 }
 
 // passToPeer relays a ChannelData message a client sent on a bound channel;
-// it is the listener's passFunc.
+// it is the UDP listener's passFunc.
 func (r *clientRoutes) passToPeer(frame []byte, from netip.AddrPort) bool {
 	d := frame[chanHeader:]
 	if len(d) < chanHeader || d[0]&0xc0 != 0x40 || len(d) > pionMTU {
 		return false
 	}
 	conn := r.lookupAddrPort(from)
-	if conn == nil || conn.sock == nil {
+	return conn != nil && conn.relayToPeer(d)
+}
+
+// relayToPeer queues the data of d, a ChannelData message of c's client,
+// to the peer of its channel, if it is bound; d stays unchanged until the
+// loop's queues are sent.
+func (c *relayPacketConn) relayToPeer(d []byte) bool {
+	if c.sock == nil {
 		return false
 	}
-	t := conn.chans.Load()
+	t := c.chans.Load()
 	if t == nil {
 		return false
 	}
@@ -183,10 +194,10 @@ func (r *clientRoutes) passToPeer(frame []byte, from netip.AddrPort) bool {
 	if ch == nil || chanHeader+size > len(d) {
 		return false
 	}
-	conn.sock.queue(d[chanHeader:chanHeader+size], &ch.peer)
-	conn.passedToPeer.Add(1)
-	conn.deps.metrics.packetsToPeer.Inc()
-	conn.deps.metrics.bytesToPeer.Add(float64(size))
+	c.sock.queue(d[chanHeader:chanHeader+size], &ch.peer)
+	c.passedToPeer.Add(1)
+	c.deps.metrics.packetsToPeer.Inc()
+	c.deps.metrics.bytesToPeer.Add(float64(size))
 	return true
 }
 
@@ -211,7 +222,11 @@ func (c *relayPacketConn) pass(frame []byte, from netip.AddrPort) bool {
 	for len(frame)%4 != 0 {                           // padded as pion pads it
 		frame = append(frame, 0) // within the slot's room: no allocation
 	}
-	c.listener.queue(frame, &t.client)
+	if t.conn != nil {
+		t.conn.queue(frame)
+	} else {
+		c.listener.queue(frame, &t.client)
+	}
 	c.passedToClient.Add(1)
 	c.deps.metrics.packetsToClient.Inc()
 	c.deps.metrics.bytesToClient.Add(float64(n))

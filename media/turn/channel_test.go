@@ -38,32 +38,38 @@ func (c *relayPacketConn) bound(number uint16, peer netip.AddrPort) bool {
 // TestChannelDataPastPion: once pion's client has bound a channel to the
 // echo peer, datagrams of every length up to pion's buffer, padded or
 // not, go to the peer and back whole, and each one of them took the
-// relay's own ChannelData path both ways, not pion's.
+// relay's own ChannelData path both ways, not pion's: for a client over
+// UDP and for one over TCP, whose ChannelData is padded and framed in the
+// stream (RFC 8656 §12.5).
 func TestChannelDataPastPion(t *testing.T) {
 	peer := newEchoPeer(t)
 	ts := startServer(t, func(c *Config) {
-		c.ListenTCP, c.ListenTLS, c.TLSConfig = "", "", nil
+		c.ListenTLS, c.TLSConfig = "", nil
 		c.AllowedPeerAddrs = []netip.AddrPort{peer.addr}
 	})
-	relay := ts.dialUser(t, "udp", "cam").allocate(t)
-	to := udpAddr(peer.addr)
-	roundTrip(t, relay, to, []byte{0xff}) // pion's client binds a channel after its first datagram
-	sock := relayOf(t, ts, "cam")
-	testutil.Eventually(t, 10*time.Second, "the channel is bound", func() bool { return sock.bound(0x4000, peer.addr) })
-	roundTrip(t, relay, to, make([]byte, 2)) // any datagram still in pion's hands is through
+	for _, transport := range []string{"udp", "tcp"} {
+		t.Run(transport, func(t *testing.T) {
+			user := "cam-" + transport
+			relay := ts.dialUser(t, transport, user).allocate(t)
+			to := udpAddr(peer.addr)
+			roundTrip(t, relay, to, []byte{0xff}) // pion's client binds a channel after its first datagram
+			waitBound(t, ts, user, relay, peer.addr)
+			sock := relayOf(t, ts, user)
 
-	peerBefore, clientBefore := sock.directCounts()
-	sizes := []int{1, 3, 4, 5, 6, 7, 100, 1199, 1200, pionMTU - chanHeader}
-	for i, size := range sizes {
-		payload := bytes.Repeat([]byte{byte(i + 1)}, size)
-		copy(payload, []byte{byte(size >> 8), byte(size)})
-		if got := roundTrip(t, relay, to, payload); !bytes.Equal(got, payload) {
-			t.Fatalf("size %d: came back as %d bytes %x…", size, len(got), got[:min(len(got), 8)])
-		}
-	}
-	toPeer, toClient := sock.directCounts()
-	if toPeer-peerBefore < len(sizes) || toClient-clientBefore < len(sizes) {
-		t.Fatalf("past pion: %d to the peer, %d to the client; want at least %d each", toPeer-peerBefore, toClient-clientBefore, len(sizes))
+			peerBefore, clientBefore := sock.directCounts()
+			sizes := []int{1, 3, 4, 5, 6, 7, 100, 1199, 1200, pionMTU - chanHeader}
+			for i, size := range sizes {
+				payload := bytes.Repeat([]byte{byte(i + 1)}, size)
+				copy(payload, []byte{byte(size >> 8), byte(size)})
+				if got := roundTrip(t, relay, to, payload); !bytes.Equal(got, payload) {
+					t.Fatalf("size %d: came back as %d bytes %x…", size, len(got), got[:min(len(got), 8)])
+				}
+			}
+			toPeer, toClient := sock.directCounts()
+			if toPeer-peerBefore < len(sizes) || toClient-clientBefore < len(sizes) {
+				t.Fatalf("past pion: %d to the peer, %d to the client; want at least %d each", toPeer-peerBefore, toClient-clientBefore, len(sizes))
+			}
+		})
 	}
 }
 

@@ -81,20 +81,23 @@
 //
 // # The event loop
 //
-// On Linux the UDP listener and the relay sockets of its clients'
-// allocations are read by one event loop of the relay's own (epoll,
-// level-triggered; loop_linux.go) with recvmmsg, not by a goroutine per
-// socket. Once a client has bound a channel, the loop relays its
-// ChannelData itself, both ways, where recvmmsg put it (channel.go): each
-// such allocation keeps a copy of its channel bindings, kept by pion's
-// channel events, and what the loop relays leaves with one sendmmsg per
-// destination socket once its batch is worked through. Everything else
-// reaches pion's read loops through ReadFrom, one datagram at a time as
-// before, and pion's writes go to the sockets at once. A queued datagram
-// the system refuses is counted in siteline_turn_send_failures_total,
-// since pion never sees the error. The relay sockets of TCP and TLS
-// clients' allocations, and every socket on other systems, are read by
-// pion alone.
+// On Linux the UDP listener, the connections of plain TCP clients and the
+// relay sockets of both kinds of clients' allocations are read by one
+// event loop of the relay's own (epoll, level-triggered; loop_linux.go,
+// tcp_linux.go) with recvmmsg and read, not by a goroutine per socket.
+// Once a client has bound a channel, the loop relays its ChannelData
+// itself, both ways, where it was read (channel.go): each such allocation
+// keeps a copy of its channel bindings, kept by pion's channel events, and
+// what the loop relays leaves with one sendmmsg per destination socket
+// (one sendmsg per TCP connection) once its batch is worked through.
+// Everything else reaches pion's read loops as before: through ReadFrom,
+// one datagram at a time, or through a TCP connection's Read, one frame at
+// a time; pion's writes go to the sockets at once. A queued datagram the
+// system refuses, or a frame a TCP client's backed-up connection has no
+// room for, is counted in siteline_turn_send_failures_total, since pion
+// never sees the error. TLS clients' connections and their allocations'
+// relay sockets, and every socket on other systems, are read by pion
+// alone.
 //
 // # Lifecycle
 //

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -71,12 +72,26 @@ type eventLoop struct {
 	// mu is held while the loop works through what one epoll_wait
 	// reported, and by adopt and a socket's Close: a socket leaves the
 	// loop between two rounds, never in the middle of one.
-	mu     sync.Mutex
-	closed bool
-	socks  map[uint64]*loopSocket // by the id epoll reports
-	nextID uint64
-	dirty  []*loopSocket // sockets with queued sends
-	rx     recvBatch
+	mu         sync.Mutex
+	closed     bool
+	members    map[uint64]member // by the id epoll reports
+	nextID     uint64
+	dirty      []*loopSocket // sockets with queued sends
+	dirtyConns []*loopConn   // TCP connections with queued frames
+	rx         recvBatch
+	stream     []byte // what one read of a TCP connection takes (tcp_linux.go)
+
+	// resume lists the TCP connections whose reader asks the loop to read
+	// them again (tcp_linux.go); the wake-up's eventfd tells the loop.
+	resumeMu sync.Mutex
+	resume   []*loopConn
+}
+
+// member is what the loop reads: a UDP socket or a client's TCP
+// connection. serve is called by the loop, holding mu, with the events
+// epoll reported.
+type member interface {
+	serve(events uint32)
 }
 
 // newEventLoop starts a loop with no socket.
@@ -98,8 +113,8 @@ func newEventLoop() (*eventLoop, error) {
 	}
 	l := &eventLoop{
 		epfd: epfd, wake: wake, done: make(chan struct{}),
-		socks: make(map[uint64]*loopSocket), nextID: 1,
-		rx: newRecvBatch(loopBatch),
+		members: make(map[uint64]member), nextID: 1,
+		rx: newRecvBatch(loopBatch), stream: make([]byte, streamBuf),
 	}
 	go l.run()
 	return l, nil
@@ -114,8 +129,7 @@ func (l *eventLoop) close() {
 		return
 	}
 	l.closed = true
-	one := [8]byte{1}
-	_, _ = unix.Write(l.wake, one[:]) // an eventfd adds the 8-byte native-endian 1
+	l.wakeUp()
 	l.mu.Unlock()
 	<-l.done
 	_ = unix.Close(l.epfd)
@@ -150,12 +164,44 @@ func (l *eventLoop) run() {
 			return
 		}
 		for i := range events[:n] {
-			if s := l.socks[eventID(&events[i])]; s != nil {
-				l.read(s)
+			id := eventID(&events[i])
+			if id == 0 {
+				l.resumeReading()
+			} else if m := l.members[id]; m != nil {
+				m.serve(events[i].Events)
 			}
 		}
 		l.mu.Unlock()
 	}
+}
+
+// wakeUp makes the loop come back from epoll_wait.
+func (l *eventLoop) wakeUp() {
+	one := [8]byte{1}
+	_, _ = unix.Write(l.wake, one[:]) // an eventfd adds the 8-byte native-endian 1
+}
+
+// register gives m an id and adds fd to the epoll set with events (none:
+// m's registration is left to it). Called holding mu.
+func (l *eventLoop) register(fd int, m member, events uint32) (uint64, error) {
+	if l.closed {
+		return 0, ErrClosed
+	}
+	id := l.nextID
+	if events != 0 {
+		ev := epollEvent(id, events)
+		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+			return 0, fmt.Errorf("epoll_ctl: %w", err)
+		}
+	}
+	l.nextID++
+	l.members[id] = m
+	return id, nil
+}
+
+// epollEvent is an event for the epoll set, carrying id.
+func epollEvent(id uint64, events uint32) unix.EpollEvent {
+	return unix.EpollEvent{Events: events, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))} //nolint:gosec // the id's two halves, bit for bit
 }
 
 // eventID is the id an event carries in its 64 bits of user data, which
@@ -195,6 +241,12 @@ func (l *eventLoop) flush() {
 		l.dirty[i] = nil
 	}
 	l.dirty = l.dirty[:0]
+	for i, c := range l.dirtyConns {
+		c.sendQueued()
+		c.dirty = false
+		l.dirtyConns[i] = nil
+	}
+	l.dirtyConns = l.dirtyConns[:0]
 }
 
 // adopt moves conn into the loop: datagrams it reads are shown to pass
@@ -230,27 +282,22 @@ func (l *eventLoop) adopt(conn net.PacketConn, pass passFunc, drop func(error)) 
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
+	id, err := l.register(fd, s, unix.EPOLLIN)
+	if err != nil {
 		_ = unix.Close(fd)
-		return nil, fmt.Errorf("adopt: %w", ErrClosed)
+		return nil, fmt.Errorf("adopt: %w", err)
 	}
-	s.id = l.nextID
-	l.nextID++
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(uint32(s.id)), Pad: int32(uint32(s.id >> 32))} //nolint:gosec // the id's two halves, bit for bit
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		_ = unix.Close(fd)
-		return nil, fmt.Errorf("epoll_ctl: %w", err)
-	}
-	l.socks[s.id] = s
+	s.id = id
 	// The copy keeps the socket open; closing the original takes it out
 	// of Go's poller.
 	_ = uc.Close()
 	return s, nil
 }
 
-// dupSocket returns a copy of uc's descriptor, non-blocking as Go keeps it.
-func dupSocket(uc *net.UDPConn) (int, error) {
-	rc, err := uc.SyscallConn()
+// dupSocket returns a copy of conn's descriptor, non-blocking as Go keeps
+// it.
+func dupSocket(conn syscall.Conn) (int, error) {
+	rc, err := conn.SyscallConn()
 	if err != nil {
 		return -1, fmt.Errorf("adopt: %w", err)
 	}
@@ -304,6 +351,9 @@ type loopSocket struct {
 }
 
 var _ net.PacketConn = (*loopSocket)(nil)
+
+// serve reads s: it is a member of the loop.
+func (s *loopSocket) serve(uint32) { s.loop.read(s) }
 
 // deliver hands a datagram the loop did not relay to pion's ReadFrom; it
 // is dropped when pion is pionQueue datagrams behind.
@@ -461,7 +511,7 @@ func (s *loopSocket) Close() error {
 		l := s.loop
 		l.mu.Lock()
 		s.removed = true
-		delete(l.socks, s.id)
+		delete(l.members, s.id)
 		if !l.closed {
 			_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, s.fd, nil)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync/atomic"
 )
 
 // Elsewhere than on Linux the relay has no event loop: pion reads and
@@ -22,7 +23,19 @@ func (*eventLoop) adopt(net.PacketConn, passFunc, func(error)) (*loopSocket, err
 	return nil, errors.New("turn: the relay's event loop needs Linux")
 }
 
+func (*eventLoop) adoptConn(*net.TCPConn, func(error), func(*loopConn)) (*loopConn, error) {
+	return nil, errors.New("turn: the relay's event loop needs Linux")
+}
+
 func (*eventLoop) close() {}
+
+// loopConn is never made here.
+type loopConn struct {
+	net.Conn
+	alloc atomic.Pointer[relayPacketConn]
+}
+
+func (*loopConn) queue([]byte) {}
 
 // loopSocket is never made here.
 type loopSocket struct {

@@ -20,11 +20,20 @@ import (
 )
 
 // waitBound waits until user's allocation on ts has bound pion's client's
-// first channel to peer.
-func waitBound(t *testing.T, ts *testServer, user string, peer netip.AddrPort) {
+// first channel to peer and the client sends on it: a datagram through
+// relay to peer goes past pion. The relay's copy of the binding is made
+// before pion answers the client's ChannelBind, so the client may send a
+// few more datagrams as Send indications after the copy is there.
+func waitBound(t *testing.T, ts *testServer, user string, relay net.PacketConn, peer netip.AddrPort) {
 	t.Helper()
 	sock := relayOf(t, ts, user)
 	testutil.Eventually(t, 10*time.Second, user+"'s channel is bound", func() bool { return sock.bound(0x4000, peer) })
+	testutil.Eventually(t, 10*time.Second, user+"'s client sends on the channel", func() bool {
+		before, _ := sock.directCounts()
+		roundTrip(t, relay, udpAddr(peer), make([]byte, 2))
+		after, _ := sock.directCounts()
+		return after > before
+	})
 }
 
 // loopEcho is a socket in an event loop whose pass sends back, through
@@ -266,7 +275,7 @@ func TestLoopSocketClose(t *testing.T) {
 		t.Fatalf("WriteTo after Close: %v", err)
 	}
 	e.sock.loop.mu.Lock()
-	left := len(e.sock.loop.socks)
+	left := len(e.sock.loop.members)
 	e.sock.loop.mu.Unlock()
 	if left != 0 {
 		t.Fatalf("%d sockets left in the loop", left)
@@ -366,7 +375,7 @@ func TestRelayBatchedWritesKeepFlows(t *testing.T) {
 	for i := range relays {
 		relays[i] = ts.dialUser(t, "udp", "flow"+strconv.Itoa(i)).allocate(t)
 		roundTrip(t, relays[i], to, make([]byte, 3)) // pion's client binds a channel after its first datagram
-		waitBound(t, ts, "flow"+strconv.Itoa(i), peer.addr)
+		waitBound(t, ts, "flow"+strconv.Itoa(i), relays[i], peer.addr)
 	}
 	var wg sync.WaitGroup
 	results := make([][]int, flows)
@@ -434,8 +443,7 @@ func TestRelayFlushesLoneDatagram(t *testing.T) {
 	relay := ts.dialUser(t, "udp", "alice").allocate(t)
 	to := udpAddr(peer.addr)
 	roundTrip(t, relay, to, make([]byte, 3)) // pion's client binds a channel after its first datagram
-	waitBound(t, ts, "alice", peer.addr)
-	roundTrip(t, relay, to, make([]byte, 2)) // any datagram still in pion's hands is through
+	waitBound(t, ts, "alice", relay, peer.addr)
 	before, _ := passedCounts(ts)
 
 	if _, err := relay.WriteTo(numbered(1, 77), to); err != nil {
@@ -461,23 +469,26 @@ func TestRelayFlushesLoneDatagram(t *testing.T) {
 
 // TestLoopClosesDuringTraffic: allocations revoked while datagrams flow to
 // and from them leave the loop, the others keep relaying, and after
-// Shutdown the loop holds no socket. The race detector watches the loop's
-// sends against the closes.
+// Shutdown the loop holds no socket. Clients over UDP and TCP are mixed:
+// flow 0 (UDP) is kept and flow 1 (TCP) revoked during traffic, flow 2
+// (TCP) is kept and flow 3 (UDP) revoked quiet. The race detector watches
+// the loop's sends against the closes.
 func TestLoopClosesDuringTraffic(t *testing.T) {
 	peer := newEchoPeer(t)
 	ts := startServer(t, func(c *Config) {
-		c.ListenTCP, c.ListenTLS, c.TLSConfig = "", "", nil
+		c.ListenTLS, c.TLSConfig = "", nil
 		c.AllowedPeerAddrs = []netip.AddrPort{peer.addr}
 	})
 	to := udpAddr(peer.addr)
 	const flows = 4
+	transports := [flows]string{"udp", "tcp", "tcp", "udp"}
 	relays := make([]net.PacketConn, flows)
 	for i := range relays {
 		user := "flow" + strconv.Itoa(i)
 		username, password, _ := ts.Credentials(Grant{Call: "call" + strconv.Itoa(i%2), User: user}, time.Now())
-		relays[i] = ts.dial(t, "udp", username, password).allocate(t)
+		relays[i] = ts.dial(t, transports[i], username, password).allocate(t)
 		roundTrip(t, relays[i], to, make([]byte, 3))
-		waitBound(t, ts, user, peer.addr)
+		waitBound(t, ts, user, relays[i], peer.addr)
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -508,10 +519,10 @@ func TestLoopClosesDuringTraffic(t *testing.T) {
 
 	loop := ts.events
 	loop.mu.Lock()
-	left := len(loop.socks)
+	left := len(loop.members)
 	loop.mu.Unlock()
-	if left != 3 { // the listener and flows 0 and 2
-		t.Fatalf("%d sockets in the loop, want 3", left)
+	if left != 5 { // the UDP listener, flows 0 and 2, the TCP clients' connections (flows 1 and 2)
+		t.Fatalf("%d sockets in the loop, want 5", left)
 	}
 	for _, i := range []int{0, 2} {
 		roundTrip(t, relays[i], to, make([]byte, 7))
@@ -523,7 +534,7 @@ func TestLoopClosesDuringTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	loop.mu.Lock()
-	left, closed := len(loop.socks), loop.closed
+	left, closed := len(loop.members), loop.closed
 	loop.mu.Unlock()
 	if left != 0 || !closed {
 		t.Fatalf("after Shutdown: %d sockets in the loop, closed %v", left, closed)

@@ -44,12 +44,14 @@ func (d *relayDeps) refusePeer(stage, reason string, peer net.Addr) {
 type relayGenerator struct {
 	inner turn.RelayAddressGenerator
 	deps  *relayDeps
-	udp   *udpLoop // the UDP listener's; nil: pion alone reads the relay sockets
+	loop  *relayLoop // nil: pion alone reads the relay sockets
 }
 
-// udpLoop is what the UDP listener's allocations are relayed with: the
-// event loop, the listener's socket in it, and the allocations by client.
-type udpLoop struct {
+// relayLoop is what a listener's allocations are relayed with: the event
+// loop, the UDP listener's socket in it (nil for the TCP listener's
+// allocations, whose clients the routes find by connection), and the
+// allocations by client.
+type relayLoop struct {
 	loop     *eventLoop
 	listener *loopSocket
 	routes   *clientRoutes
@@ -101,8 +103,8 @@ func (g *relayGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (n
 		return nil, nil, fmt.Errorf("allocate %s relay for %q: %w", conf.Network, conf.UserID, err)
 	}
 	c := &relayPacketConn{PacketConn: conn, deps: g.deps, grant: grant, addr: addr}
-	if g.udp != nil {
-		c.join(g.udp)
+	if g.loop != nil {
+		c.join(g.loop)
 	}
 	g.deps.quotas.track(c, grant)
 	return c, addr, nil
@@ -152,15 +154,17 @@ type relayPacketConn struct {
 	addr  net.Addr // the relay address
 	once  sync.Once
 
-	// For a client of the UDP listener, the socket in the event loop
-	// (which is then PacketConn too), the listener's and the routes that
-	// find c; nil otherwise.
+	// For a client the event loop reads, the socket in the loop (which is
+	// then PacketConn too), the UDP listener's socket (for its clients)
+	// and the routes that find c; nil otherwise.
 	sock     *loopSocket
 	listener *loopSocket
 	routes   *clientRoutes
 
-	// The client, once pion reports it; guarded by routes.mu.
+	// The client, once pion reports it, and its connection for a client
+	// over TCP; guarded by routes.mu.
 	clientAddr net.Addr
+	tcpClient  *loopConn
 
 	channelState // the channel bindings, relayed past pion (channel.go)
 }
@@ -168,7 +172,7 @@ type relayPacketConn struct {
 // join moves c's socket into the event loop, which relays what its bound
 // channels carry (channel.go) and hands pion the rest; when the loop
 // cannot take it, pion reads the socket alone.
-func (c *relayPacketConn) join(u *udpLoop) {
+func (c *relayPacketConn) join(u *relayLoop) {
 	sock, err := u.loop.adopt(c.PacketConn, c.pass, c.dropFunc(dirClientToPeer))
 	if err != nil {
 		c.deps.log.Warn("turn relay socket read without the event loop", "relay", c.addr, "err", err)
@@ -339,6 +343,9 @@ func (c *relayConn) Write(p []byte) (int, error) {
 // that remembers them, so Shutdown can close the ones pion leaves open.
 type connTracker struct {
 	net.Listener
+	// adopt, when set before the listener is used, replaces each
+	// accepted connection (by one the event loop reads).
+	adopt func(net.Conn) net.Conn
 
 	mu     sync.Mutex
 	conns  map[*trackedConn]struct{}
@@ -354,6 +361,9 @@ func (t *connTracker) Accept() (net.Conn, error) {
 	conn, err := t.Listener.Accept()
 	if err != nil {
 		return nil, err
+	}
+	if t.adopt != nil {
+		conn = t.adopt(conn)
 	}
 	tc := &trackedConn{Conn: conn, t: t}
 	t.mu.Lock()

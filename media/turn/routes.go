@@ -6,15 +6,18 @@ import (
 	"sync"
 )
 
-// clientRoutes finds the UDP listener's allocations: by relay address
-// from the moment the relay socket is made, and by client address once
-// pion reports the client (OnAllocationCreated, with the relay address,
-// before it reads that socket). pion's channel events and the listener's
-// ChannelData find the allocation's channels with it (channel.go).
+// clientRoutes finds the allocations whose relay sockets the event loop
+// reads: by relay address from the moment the relay socket is made, and
+// by client once pion reports the client (OnAllocationCreated, with the
+// relay address, before it reads that socket): a UDP listener's client by
+// its address, a TCP client by its connection. pion's channel events and
+// the clients' ChannelData find the allocation's channels with it
+// (channel.go).
 type clientRoutes struct {
 	mu      sync.RWMutex
 	relays  map[string]*relayPacketConn         // by relay address, until the socket closes
-	clients map[netip.AddrPort]*relayPacketConn // by client address
+	clients map[netip.AddrPort]*relayPacketConn // by the UDP client's address
+	conns   map[netip.AddrPort]*loopConn        // the loop's TCP connections, by client address
 
 	// What the closed allocations relayed past pion (channel.go), towards
 	// peers and towards clients: the tests' view of sockets gone.
@@ -25,6 +28,7 @@ func newClientRoutes() *clientRoutes {
 	return &clientRoutes{
 		relays:  make(map[string]*relayPacketConn),
 		clients: make(map[netip.AddrPort]*relayPacketConn),
+		conns:   make(map[netip.AddrPort]*loopConn),
 	}
 }
 
@@ -49,15 +53,52 @@ func (r *clientRoutes) expect(c *relayPacketConn) {
 // bind routes what is written to client through the allocation relaying
 // on relay.
 func (r *clientRoutes) bind(relay, client net.Addr) {
-	key, ok := clientKey(client)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.relays[relay.String()]
-	if c == nil || !ok {
+	if c == nil {
 		return
 	}
-	c.clientAddr = client
-	r.clients[key] = c
+	if ta, ok := client.(*net.TCPAddr); ok {
+		conn := r.conns[tcpKey(ta)]
+		if conn == nil {
+			return
+		}
+		c.clientAddr, c.tcpClient = client, conn
+		conn.alloc.Store(c)
+		return
+	}
+	if key, ok := clientKey(client); ok {
+		c.clientAddr = client
+		r.clients[key] = c
+	}
+}
+
+// tcpKey is a TCP client's address as the routes key it.
+func tcpKey(a *net.TCPAddr) netip.AddrPort {
+	ap := a.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// addConn records a TCP connection the loop reads, whose allocation pion
+// will report.
+func (r *clientRoutes) addConn(conn *loopConn) {
+	if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		r.mu.Lock()
+		r.conns[tcpKey(ta)] = conn
+		r.mu.Unlock()
+	}
+}
+
+// forgetConn forgets a closed TCP connection.
+func (r *clientRoutes) forgetConn(conn *loopConn) {
+	if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		r.mu.Lock()
+		if r.conns[tcpKey(ta)] == conn {
+			delete(r.conns, tcpKey(ta))
+		}
+		r.mu.Unlock()
+	}
 }
 
 // remove forgets c, whose relay socket is closing.
@@ -72,6 +113,9 @@ func (r *clientRoutes) remove(c *relayPacketConn) {
 	}
 	if key, ok := clientKey(c.clientAddr); ok && r.clients[key] == c {
 		delete(r.clients, key)
+	}
+	if c.tcpClient != nil {
+		c.tcpClient.alloc.CompareAndSwap(c, nil)
 	}
 }
 

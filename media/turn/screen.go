@@ -170,7 +170,7 @@ func (c *screenedConn) Read(p []byte) (int, error) {
 		c.pending = frame
 		// After a ConnectionBind (RFC 6062 §4.4) the connection carries
 		// the peer's bytes, unframed.
-		c.raw = len(frame) >= 2 && binary.BigEndian.Uint16(frame[0:2]) == connectionBindRequest
+		c.raw = isConnectionBind(frame)
 	}
 	n := copy(p, c.pending)
 	c.pending = c.pending[n:]
@@ -182,16 +182,28 @@ func (c *screenedConn) readFrame() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	length := int(binary.BigEndian.Uint16(head[2:4]))
-	size := length + stunHeaderSize // STUN: the length excludes the header
-	if head[0]&0xc0 != 0 {          // ChannelData: 4-byte header, padded
-		size = (4 + length + 3) &^ 3
-	}
-	frame := make([]byte, size)
+	frame := make([]byte, frameSize(head))
 	if _, err := io.ReadFull(c.r, frame); err != nil {
 		return nil, err
 	}
 	return frame, nil
+}
+
+// frameSize is the size of the frame a stream's next four bytes, head,
+// begin: a STUN message, or a ChannelData frame padded to four bytes
+// (anything not STUN is taken for one, as pion takes it).
+func frameSize(head []byte) int {
+	length := int(binary.BigEndian.Uint16(head[2:4]))
+	if head[0]&0xc0 != 0 {
+		return (chanHeader + length + 3) &^ 3
+	}
+	return length + stunHeaderSize // STUN: the length excludes the header
+}
+
+// isConnectionBind reports whether frame is a ConnectionBind request,
+// after which a connection carries a peer's bytes, unframed.
+func isConnectionBind(frame []byte) bool {
+	return len(frame) >= 2 && binary.BigEndian.Uint16(frame[0:2]) == connectionBindRequest
 }
 
 func (c *screenedConn) Write(p []byte) (int, error) {

@@ -48,8 +48,8 @@ type Server struct {
 	tcp     *connTracker
 	tls     *connTracker
 	addrs   Addrs
-	events  *eventLoop    // reads the UDP listener and its allocations; nil without
-	routes  *clientRoutes // the UDP listener's allocations, in the loop; nil without
+	events  *eventLoop    // reads the UDP listener, TCP clients and their allocations; nil without
+	routes  *clientRoutes // the allocations in the loop; nil without
 }
 
 // New validates cfg, applies its defaults and registers the metrics. It
@@ -169,6 +169,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	// Channel binds are refused with 403, port included, before pion
 	// sees them (screen.go).
 	scr := &screen{s: s, deps: deps}
+	s.startLoop()
 	if s.udp != nil {
 		pc, udpGen := s.udpListener(scr, gen)
 		sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
@@ -176,8 +177,13 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		})
 	}
 	if s.tcp != nil {
+		tcpGen := gen
+		if s.events != nil {
+			s.tcp.adopt = adoptTCP(s.events, s.routes, dropCounter(deps, dirPeerToClient, s.addrs.TCP), s.log)
+			tcpGen = &relayGenerator{inner: gen.inner, deps: deps, loop: &relayLoop{loop: s.events, routes: s.routes}}
+		}
 		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{
-			Listener: &screenedListener{Listener: s.tcp, sc: scr}, RelayAddressGenerator: gen, PermissionHandler: permit,
+			Listener: &screenedListener{Listener: s.tcp, sc: scr}, RelayAddressGenerator: tcpGen, PermissionHandler: permit,
 		})
 	}
 	if s.tls != nil {
@@ -202,26 +208,55 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	return nil
 }
 
-// udpListener returns the UDP listener as pion uses it and the generator
-// of its allocations: read by the event loop, which relays bound channels
-// itself (loop_linux.go, channel.go), or by pion alone where the system
-// has no loop.
-func (s *Server) udpListener(scr *screen, gen *relayGenerator) (*screenedPacketConn, *relayGenerator) {
+// startLoop starts the event loop that reads the UDP listener, the plain
+// TCP clients' connections and their allocations' relay sockets
+// (loop_linux.go, tcp_linux.go); where the system has none, pion reads
+// them all.
+func (s *Server) startLoop() {
+	if s.udp == nil && s.tcp == nil {
+		return
+	}
 	loop, err := newEventLoop()
 	if err != nil {
 		s.log.Warn("turn relay without its event loop", "err", err)
+		return
+	}
+	s.events, s.routes = loop, newClientRoutes()
+}
+
+// udpListener returns the UDP listener as pion uses it and the generator
+// of its allocations: read by the event loop, which relays bound channels
+// itself (channel.go), or by pion alone without the loop.
+func (s *Server) udpListener(scr *screen, gen *relayGenerator) (*screenedPacketConn, *relayGenerator) {
+	if s.events == nil {
 		return &screenedPacketConn{PacketConn: s.udp, sc: scr}, gen
 	}
-	routes := newClientRoutes()
-	sock, err := loop.adopt(s.udp, routes.passToPeer, dropCounter(gen.deps, dirPeerToClient, s.addrs.UDP))
+	sock, err := s.events.adopt(s.udp, s.routes.passToPeer, dropCounter(gen.deps, dirPeerToClient, s.addrs.UDP))
 	if err != nil {
-		loop.close()
-		s.log.Warn("turn relay without its event loop", "err", err)
+		s.log.Warn("turn UDP listener read without the event loop", "err", err)
 		return &screenedPacketConn{PacketConn: s.udp, sc: scr}, gen
 	}
-	s.udp, s.events, s.routes = sock, loop, routes
-	u := &udpLoop{loop: loop, listener: sock, routes: routes}
-	return &screenedPacketConn{PacketConn: sock, sc: scr}, &relayGenerator{inner: gen.inner, deps: gen.deps, udp: u}
+	s.udp = sock
+	u := &relayLoop{loop: s.events, listener: sock, routes: s.routes}
+	return &screenedPacketConn{PacketConn: sock, sc: scr}, &relayGenerator{inner: gen.inner, deps: gen.deps, loop: u}
+}
+
+// adoptTCP returns the TCP listener's hook that moves each client's
+// connection into the loop; one the loop cannot take stays with pion.
+func adoptTCP(loop *eventLoop, routes *clientRoutes, drop func(error), log *slog.Logger) func(net.Conn) net.Conn {
+	return func(conn net.Conn) net.Conn {
+		tc, ok := conn.(*net.TCPConn)
+		if !ok {
+			return conn
+		}
+		lc, err := loop.adoptConn(tc, drop, routes.forgetConn)
+		if err != nil {
+			log.Warn("turn client connection read without the event loop", "client", conn.RemoteAddr(), "err", err)
+			return conn
+		}
+		routes.addConn(lc)
+		return lc
+	}
 }
 
 // innerGenerator is pion's generator for the configured relay ports.
