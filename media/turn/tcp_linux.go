@@ -149,17 +149,19 @@ func (c *loopConn) arm() error {
 	var err error
 	switch {
 	case want == 0 && c.registered:
-		err, c.registered = unix.EpollCtl(c.loop.epfd, unix.EPOLL_CTL_DEL, c.fd, nil), false
+		err = unix.EpollCtl(c.loop.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+		c.registered = false
 	case want == 0:
 	case c.registered:
 		err = unix.EpollCtl(c.loop.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev)
 	default:
-		err, c.registered = unix.EpollCtl(c.loop.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev), true
+		err = unix.EpollCtl(c.loop.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev)
+		c.registered = err == nil
 	}
-	c.events = want
 	if err != nil {
 		return fmt.Errorf("epoll_ctl: %w", err)
 	}
+	c.events = want
 	return nil
 }
 
