@@ -34,6 +34,7 @@ func startTURN(t *testing.T, h *harness) *turnRelay {
 	reg := prometheus.NewRegistry()
 	ts, err := turn.New(turn.Config{
 		ListenUDP:        "127.0.0.1:0",
+		ListenTCP:        "127.0.0.1:0",
 		RelayBindIP:      "127.0.0.1",
 		Secret:           []byte(turnSecret),
 		CredentialTTL:    time.Hour,
@@ -57,10 +58,21 @@ func startTURN(t *testing.T, h *harness) *turnRelay {
 	return &turnRelay{Server: ts, reg: reg}
 }
 
-// iceServer is the RTCIceServer a client would get from the node.
+// iceServer is the RTCIceServer a client would get from the node, over
+// UDP.
 func (r *turnRelay) iceServer(username, password string) webrtc.ICEServer {
+	return r.iceServerOver("udp", username, password)
+}
+
+// iceServerOver is the RTCIceServer of the relay's listener on transport,
+// "udp" or "tcp".
+func (r *turnRelay) iceServerOver(transport, username, password string) webrtc.ICEServer {
+	addr := r.Addrs().UDP.String()
+	if transport == "tcp" {
+		addr = r.Addrs().TCP.String()
+	}
 	return webrtc.ICEServer{
-		URLs:       []string{"turn:" + r.Addrs().UDP.String() + "?transport=udp"},
+		URLs:       []string{"turn:" + addr + "?transport=" + transport},
 		Username:   username,
 		Credential: password,
 	}
@@ -118,14 +130,22 @@ func (h *harness) joinRelayed(user, room string, ice webrtc.ICEServer) *client.C
 
 // TestRelayOnly runs a call whose publisher and subscriber may use relay
 // candidates only: every packet between them and the SFU crosses the
-// TURN relay, authenticated with credentials minted by turn.Server.
+// TURN relay, authenticated with credentials minted by turn.Server; the
+// clients reach the relay over UDP, and over TCP (where the relay's loop
+// reads their connections, media/turn/tcp_linux.go).
 func TestRelayOnly(t *testing.T) {
 	testutil.System(t)
+	for _, transport := range []string{"udp", "tcp"} {
+		t.Run(transport, func(t *testing.T) { testRelayOnly(t, transport) })
+	}
+}
+
+func testRelayOnly(t *testing.T, transport string) {
 	h := startSFU(t)
 	relay := startTURN(t, h)
 	creds := func(user string) webrtc.ICEServer {
 		u, p, _ := relay.Credentials(turn.Grant{User: user}, time.Now())
-		return relay.iceServer(u, p)
+		return relay.iceServerOver(transport, u, p)
 	}
 	pub := h.joinRelayed("tech", "relayed", creds("tech"))
 	sub := h.joinRelayed("expert", "relayed", creds("expert"))
