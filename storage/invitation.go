@@ -129,4 +129,6 @@ type InvitationStore interface {
 	// OwnedSessions lists the calls of a kind owned by a user that have
 	// not ended, newest first.
 	OwnedSessions(ctx context.Context, orgID, ownerID, kind string) ([]Session, error)
+	// CountOwnedSessions counts the calls OwnedSessions lists.
+	CountOwnedSessions(ctx context.Context, orgID, ownerID, kind string) (int, error)
 }

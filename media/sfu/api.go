@@ -32,6 +32,10 @@ func audioCodecs() []webrtc.RTPCodecParameters {
 	}
 }
 
+// initialEstimate is a subscriber's send-side estimate, in bit/s, before
+// any feedback.
+const initialEstimate = 1_000_000
+
 // direction tells the two peer connections of a participant apart: each
 // gets only the interceptors its direction needs, since every interceptor
 // costs per packet or runs its own timer per connection.
@@ -59,7 +63,7 @@ func (d direction) String() string {
 // The subscribe side (media out): sender reports, and on video only the
 // transport-wide sequence number with a send-side bandwidth estimator (GCC,
 // no pacing) over its feedback, returned for the layer choice and run only
-// while it has one to make (sendSide). Audio is left out of it: its packets
+// while it has one to make (sendSide), built the first time it runs. Audio is left out of it: its packets
 // are half of a call's and its rate does not change with the estimate.
 // What subscribers lose is resent from each layer's shared cache
 // (downTrack.retransmit), not from a per-subscriber buffer.
@@ -139,12 +143,17 @@ func (s *SFU) subscribeInterceptors(me *webrtc.MediaEngine, reg *interceptor.Reg
 	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, webrtc.RTPCodecTypeVideo); err != nil {
 		return fmt.Errorf("configure twcc: %w", err)
 	}
+	// The estimator is built by the first packet numbered for it
+	// (estimator.go): a subscriber that never receives a simulcast track
+	// never has one.
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(
-			gcc.SendSideBWEInitialBitrate(1_000_000),
-			gcc.SendSideBWEMaxBitrate(20_000_000),
-			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
-		)
+		return newLazyEstimator(initialEstimate, func() (cc.BandwidthEstimator, error) {
+			return gcc.NewSendSideBWE(
+				gcc.SendSideBWEInitialBitrate(initialEstimate),
+				gcc.SendSideBWEMaxBitrate(20_000_000),
+				gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+			)
+		}), nil
 	})
 	if err != nil {
 		return fmt.Errorf("configure bandwidth estimation: %w", err)

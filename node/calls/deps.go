@@ -34,6 +34,7 @@ type RingStore interface {
 type Store interface {
 	RingStore
 	CreateSession(ctx context.Context, s storage.Session) error
+	CountOwnedSessions(ctx context.Context, orgID, ownerID, kind string) (int, error)
 	ListSessions(ctx context.Context, f storage.SessionFilter) ([]storage.Session, error)
 	SessionParticipants(ctx context.Context, sessionID string) ([]storage.SessionParticipant, error)
 	RecordJoin(ctx context.Context, p storage.SessionParticipant, ev storage.SessionEvent) error

@@ -165,13 +165,13 @@ func (cs *Service) checkActiveCalls(ctx context.Context, a web.Actor) error {
 	if a.Local {
 		return nil
 	}
-	open, err := cs.store.OwnedSessions(ctx, a.OrgID, actorID(a), storage.SessionConference)
+	open, err := cs.store.CountOwnedSessions(ctx, a.OrgID, actorID(a), storage.SessionConference)
 	if err != nil {
 		return fmt.Errorf("count open calls: %w", err)
 	}
-	if max := cs.cfg.MaxActiveCalls; len(open) >= max {
+	if max := cs.cfg.MaxActiveCalls; open >= max {
 		return fmt.Errorf("you have %d calls that have not ended, the most one user may have (media.max_active_calls); end or leave one first: %w",
-			len(open), storage.ErrConflict)
+			open, storage.ErrConflict)
 	}
 	return nil
 }

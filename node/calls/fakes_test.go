@@ -72,6 +72,11 @@ func (f *fakeStore) OwnedSessions(_ context.Context, orgID, ownerID, kind string
 	return out, nil
 }
 
+func (f *fakeStore) CountOwnedSessions(ctx context.Context, orgID, ownerID, kind string) (int, error) {
+	open, err := f.OwnedSessions(ctx, orgID, ownerID, kind)
+	return len(open), err
+}
+
 func (f *fakeStore) SessionGuests(_ context.Context, sessionID string) ([]storage.Guest, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

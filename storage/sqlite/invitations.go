@@ -302,3 +302,15 @@ func (s *Store) OwnedSessions(ctx context.Context, orgID, ownerID, kind string) 
 	}
 	return out, nil
 }
+
+// CountOwnedSessions counts the open calls of a kind a user owns, without
+// reading their columns or sorting them as OwnedSessions does.
+func (s *Store) CountOwnedSessions(ctx context.Context, orgID, ownerID, kind string) (int, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM sessions
+		WHERE org_id = ? AND owner_id = ? AND kind = ? AND status <> 'ended'`, orgID, ownerID, kind).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count open %s calls of %s: %w", kind, ownerID, err)
+	}
+	return n, nil
+}
