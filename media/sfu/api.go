@@ -62,9 +62,10 @@ func (d direction) String() string {
 //
 // The subscribe side (media out): sender reports, and on video only the
 // transport-wide sequence number with a send-side bandwidth estimator (GCC,
-// no pacing) over its feedback, returned for the layer choice and run only
-// while it has one to make (sendSide), built the first time it runs. Audio is left out of it: its packets
-// are half of a call's and its rate does not change with the estimate.
+// no pacing) over its feedback, returned for the layer choice, run only
+// while it has one to make (sendSide) and built the first time it runs
+// (estimator.go). Audio is left out of it: its packets are half of a
+// call's and its rate does not change with the estimate.
 // What subscribers lose is resent from each layer's shared cache
 // (downTrack.retransmit), not from a per-subscriber buffer.
 func (s *SFU) newPeerConnection(dir direction) (*webrtc.PeerConnection, *sendSide, error) {

@@ -13,7 +13,8 @@ import (
 	"siteline/internal/testutil"
 )
 
-// relayOf returns the relay socket of user's UDP allocation on ts.
+// relayOf returns the relay socket of user's allocation on ts that the
+// event loop reads (a client's over UDP or over TCP).
 func relayOf(t *testing.T, ts *testServer, user string) *relayPacketConn {
 	t.Helper()
 	for _, sock := range ts.quotas.sockets(func(g Grant) bool { return g.User == user }) {
@@ -21,7 +22,7 @@ func relayOf(t *testing.T, ts *testServer, user string) *relayPacketConn {
 			return c
 		}
 	}
-	t.Fatalf("no UDP relay socket of %s", user)
+	t.Fatalf("no relay socket of %s in the event loop", user)
 	return nil
 }
 

@@ -56,8 +56,8 @@ const yieldEvery = 5 * time.Millisecond
 const pionQueue = 128
 
 // errDeadline answers SetDeadline and its kin: neither pion nor the relay
-// sets deadlines on a UDP socket the loop reads.
-var errDeadline = errors.New("turn: the relay's UDP sockets take no deadlines")
+// sets deadlines on a socket or connection the loop reads.
+var errDeadline = errors.New("turn: the relay's event loop takes no deadlines")
 
 // errNothingSent is a sendmmsg that reported no error and no datagram
 // sent.
