@@ -21,7 +21,6 @@ const (
 	DefaultHeartbeatTimeout   = 500 * time.Millisecond
 	DefaultElectionTimeout    = 500 * time.Millisecond
 	DefaultLeaderLeaseTimeout = 250 * time.Millisecond
-	DefaultSoloTimeout        = 50 * time.Millisecond
 	DefaultCommitTimeout      = 50 * time.Millisecond
 	DefaultSnapshotInterval   = 2 * time.Minute
 	DefaultSnapshotThreshold  = 8192
@@ -63,9 +62,6 @@ type Config struct {
 	ElectionTimeout    time.Duration
 	LeaderLeaseTimeout time.Duration
 	CommitTimeout      time.Duration
-	// SoloTimeout is every Raft timeout while this node is the only voter
-	// (see solo.go): it elects itself within one to two of them.
-	SoloTimeout time.Duration
 
 	// Snapshot policy; see hashicorp/raft's Config.
 	SnapshotInterval  time.Duration
@@ -125,7 +121,6 @@ func (c Config) WithDefaults() Config {
 	def(&c.ElectionTimeout, DefaultElectionTimeout)
 	def(&c.LeaderLeaseTimeout, DefaultLeaderLeaseTimeout)
 	def(&c.CommitTimeout, DefaultCommitTimeout)
-	def(&c.SoloTimeout, DefaultSoloTimeout)
 	def(&c.SnapshotInterval, DefaultSnapshotInterval)
 	def(&c.TransportTimeout, DefaultTransportTimeout)
 	def(&c.ForwardRetry, DefaultForwardRetry)
@@ -185,7 +180,6 @@ func (c Config) Validate() error {
 		{"ElectionTimeout", c.ElectionTimeout},
 		{"LeaderLeaseTimeout", c.LeaderLeaseTimeout},
 		{"CommitTimeout", c.CommitTimeout},
-		{"SoloTimeout", c.SoloTimeout},
 		{"SnapshotInterval", c.SnapshotInterval},
 		{"TransportTimeout", c.TransportTimeout},
 	} {
@@ -202,9 +196,6 @@ func (c Config) Validate() error {
 	}
 	if eff.LeaderLeaseTimeout < 5*time.Millisecond || eff.LeaderLeaseTimeout > eff.HeartbeatTimeout {
 		return fmt.Errorf("raft config: LeaderLeaseTimeout %s must be between 5ms and HeartbeatTimeout %s", eff.LeaderLeaseTimeout, eff.HeartbeatTimeout)
-	}
-	if eff.SoloTimeout < 5*time.Millisecond {
-		return fmt.Errorf("raft config: SoloTimeout %s is below 5ms", eff.SoloTimeout)
 	}
 	if eff.CommitTimeout < time.Millisecond {
 		return fmt.Errorf("raft config: CommitTimeout %s is below 1ms", eff.CommitTimeout)

@@ -169,10 +169,6 @@ func (n *Node) addVoter(ctx context.Context, r *hraft.Raft, id, addr string, tim
 	if err := n.probe(ctx, id, addr); err != nil {
 		return failed{err}
 	}
-	r, err := n.leaveSolo(ctx, r)
-	if err != nil {
-		return failed{err}
-	}
 	return r.AddVoter(hraft.ServerID(id), hraft.ServerAddress(addr), 0, timeout)
 }
 

@@ -50,18 +50,12 @@ type Node struct {
 	hclog *hclogAdapter
 	fsm   *fsm
 
-	// soloMu is held while Raft restarts to leave the solo timings (see
-	// solo.go); Shutdown waits for it.
-	soloMu sync.Mutex
-
 	mu       sync.Mutex // guards the fields below
 	raft     *hraft.Raft
 	trans    *hraft.NetworkTransport
 	stream   *streamLayer
 	bolt     *raftboltdb.BoltStore
-	logs     hraft.LogStore
 	snaps    hraft.SnapshotStore
-	solo     bool // Raft runs with the solo timings
 	started  bool
 	shutdown chan struct{} // closed when Shutdown has finished; nil before
 	stopErr  error
@@ -187,10 +181,11 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("raft: read configuration in %s: %w", n.cfg.Dir, err)
 	}
+	start := rc
 	if solo {
-		rc = soloTiming(rc, n.cfg.SoloTimeout)
+		start = soloStart(rc)
 	}
-	r, err := hraft.NewRaft(rc, n.fsm, logs, bolt, snaps, openTransport{trans})
+	r, err := hraft.NewRaft(start, n.fsm, logs, bolt, snaps, openTransport{trans})
 	if err != nil {
 		return fmt.Errorf("raft: start: %w", err)
 	}
@@ -207,9 +202,14 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 		n.log.Info("raft: bootstrapped a new cluster", "addr", trans.LocalAddr())
 	}
+	if solo {
+		if err := standNow(r, rc); err != nil {
+			return err
+		}
+	}
 
 	n.raft, n.trans, n.stream, n.bolt, n.started = r, trans, stream, bolt, true
-	n.logs, n.snaps, n.solo = logs, snaps, solo
+	n.snaps = snaps
 	if n.fsm.halted.Load() != nil { // halted before n.raft was set
 		go r.Shutdown()
 	}
@@ -221,8 +221,6 @@ func (n *Node) Start(ctx context.Context) (err error) {
 // for Raft to stop or ctx to end; in the latter case the stores are closed
 // when Raft has stopped. It may be called more than once.
 func (n *Node) Shutdown(ctx context.Context) error {
-	n.soloMu.Lock() // not in the middle of a restart
-	defer n.soloMu.Unlock()
 	n.mu.Lock()
 	if !n.started {
 		n.mu.Unlock()

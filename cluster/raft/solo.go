@@ -1,30 +1,43 @@
 package raft
 
 import (
-	"context"
 	"fmt"
-	"time"
 
 	hraft "github.com/hashicorp/raft"
 )
 
 // A node that is the only voter of its cluster (a standalone plant, or
-// headquarters before its second voter joins) has nobody to wait for: it
-// starts Raft with every timeout at SoloTimeout, so it elects itself within
-// one or two of them instead of a whole heartbeat timeout after each start.
+// headquarters before its second voter joins) has nobody to wait for, yet
+// Raft would have it wait one to two heartbeat timeouts after each start
+// before it stands for election. So it starts Raft with its heartbeat
+// timeout doubled and, once started, lowers it to the configured one: a
+// follower whose heartbeat timeout shrinks checks it at once
+// (hashicorp/raft's ReloadConfig) and, having heard from no leader since
+// it started, stands for election, which its own vote wins. From then on
+// it runs with the configured timings, whoever joins later.
 //
-// The leader lease cannot change while Raft runs, and a lease that short
-// would make the leader of several voters step down between two
-// heartbeats. So before a second voter is added the node restarts Raft with
-// the configured timings (leaveSolo); non-voters do not count towards the
-// lease and leave the node solo.
+// Timeouts kept short instead (the only voter ran with 50 ms ones) elect it
+// as fast but wake its leader at every lease check, twenty times a second
+// on an idle node.
 
-// soloTiming returns rc with the solo timeouts.
-func soloTiming(rc *hraft.Config, d time.Duration) *hraft.Config {
+// soloStart returns rc with the heartbeat timeout the only voter starts
+// with, which standNow lowers.
+func soloStart(rc *hraft.Config) *hraft.Config {
 	c := *rc
-	d = min(d, c.HeartbeatTimeout)
-	c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = d, d, d
+	c.HeartbeatTimeout = 2 * rc.HeartbeatTimeout
+	c.ElectionTimeout = max(rc.ElectionTimeout, c.HeartbeatTimeout)
 	return &c
+}
+
+// standNow brings r's heartbeat and election timeouts down to rc's, which
+// makes a follower that has heard from no leader stand for election now.
+func standNow(r *hraft.Raft, rc *hraft.Config) error {
+	cur := r.ReloadableConfig()
+	cur.HeartbeatTimeout, cur.ElectionTimeout = rc.HeartbeatTimeout, rc.ElectionTimeout
+	if err := r.ReloadConfig(cur); err != nil {
+		return fmt.Errorf("raft: stand for election: %w", err)
+	}
+	return nil
 }
 
 // alone tells whether this node is the only voter of the configuration in
@@ -49,54 +62,9 @@ func (n *Node) alone(rc *hraft.Config, existing bool, logs hraft.LogStore, stabl
 	return voters == 1 && self, nil
 }
 
-// leaveSolo restarts Raft with the configured timings if it runs with the
-// solo ones, and returns the Raft that runs afterwards (leader again once
-// it has elected itself, which it waits for).
-func (n *Node) leaveSolo(ctx context.Context, r *hraft.Raft) (*hraft.Raft, error) {
-	n.soloMu.Lock()
-	n.mu.Lock()
-	if !n.solo || n.shutdown != nil || n.raft != r {
-		cur := n.raft
-		n.mu.Unlock()
-		n.soloMu.Unlock()
-		return cur, nil
-	}
-	n.mu.Unlock()
-	restarted, err := n.restartRaft(r)
-	n.soloMu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	n.log.Info("raft: a second voter joins; restarted with the configured timings")
-	if err := n.WaitLeader(ctx); err != nil {
-		return nil, err
-	}
-	return restarted, nil
-}
-
-// restartRaft stops r and starts Raft again over the same stores and
-// transport with the configured timings. The caller holds soloMu, which
-// Shutdown takes too, so the stores stay open meanwhile.
-func (n *Node) restartRaft(r *hraft.Raft) (*hraft.Raft, error) {
-	if err := r.Shutdown().Error(); err != nil {
-		return nil, fmt.Errorf("raft: restart: %w", err)
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	restarted, err := hraft.NewRaft(n.raftConfig(), n.fsm, n.logs, n.bolt, n.snaps, openTransport{n.trans})
-	if err != nil { // n.raft stays the stopped one, which answers ErrRaftShutdown
-		return nil, fmt.Errorf("raft: restart: %w", err)
-	}
-	n.raft, n.solo = restarted, false
-	if n.fsm.halted.Load() != nil {
-		go restarted.Shutdown()
-	}
-	return restarted, nil
-}
-
 // openTransport is the transport Raft is given. Raft closes its transport
-// when it shuts down, but a node restarts Raft over the same one (and the
-// forwarding RPCs share its listener); the node closes it in Shutdown.
+// when it shuts down, but the forwarding RPCs share its listener; the node
+// closes it in Shutdown, after Raft.
 type openTransport struct{ *hraft.NetworkTransport }
 
 // Close leaves the transport open.
