@@ -20,12 +20,22 @@ func (p *Participant) estimate() float64 {
 
 // layerLoop chooses, every layerInterval, the simulcast layers of every
 // participant: one goroutine and one timer for the node, not one per
-// participant (most of whom receive no simulcast track at all).
+// participant (most of whom receive no simulcast track at all). With no
+// room open it sleeps until one is.
 func (s *SFU) layerLoop() {
 	tick := time.NewTicker(layerInterval)
 	defer tick.Stop()
 	var ps []*Participant
 	for {
+		if s.noRooms() {
+			tick.Stop()
+			select {
+			case <-s.stop:
+				return
+			case <-s.roomOpen:
+			}
+			tick.Reset(layerInterval)
+		}
 		select {
 		case <-s.stop:
 			return

@@ -33,8 +33,9 @@ type SFU struct {
 	batched  udpbatch.Group // the ICE UDP sockets as the mux writes to them; nil when not batched
 	tcpMux   ice.TCPMux
 
-	stop chan struct{}  // closed by Shutdown
-	wg   sync.WaitGroup // every goroutine the SFU starts
+	stop     chan struct{}  // closed by Shutdown
+	roomOpen chan struct{}  // a room was created (layerLoop's wake-up)
+	wg       sync.WaitGroup // every goroutine the SFU starts
 }
 
 // New checks cfg and builds an SFU. It opens nothing.
@@ -44,10 +45,11 @@ func New(cfg Config) (*SFU, error) {
 	}
 	cfg.setDefaults()
 	s := &SFU{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		rooms: make(map[string]*Room),
-		stop:  make(chan struct{}),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		rooms:    make(map[string]*Room),
+		stop:     make(chan struct{}),
+		roomOpen: make(chan struct{}, 1),
 	}
 	m, err := newMetrics(cfg.Registerer, s)
 	if err != nil {
@@ -215,8 +217,19 @@ func (s *SFU) room(id string) *Room {
 	if r == nil {
 		r = newRoom(s, id)
 		s.rooms[id] = r
+		select {
+		case s.roomOpen <- struct{}{}:
+		default:
+		}
 	}
 	return r
+}
+
+// noRooms tells whether the SFU has no room open.
+func (s *SFU) noRooms() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rooms) == 0
 }
 
 // dropRoom forgets r if it is still the room under its id.

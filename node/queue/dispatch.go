@@ -16,27 +16,42 @@ import (
 const systemActor = "system"
 
 // Run dispatches until ctx ends: at each offer's expiry, when woken (a
-// request queued, a page opened, a switch changed) and every Rescan for
-// members who became available.
+// request queued, a page opened, a switch changed) and, while a request
+// waits, every Rescan for members who became available. With every queue
+// empty it sleeps until woken: each way a request enters a queue wakes it.
 func (s *Service) Run(ctx context.Context) {
 	for {
-		next := s.Step(ctx)
-		wait := s.cfg.Rescan
-		if !next.IsZero() {
-			if d := next.Sub(s.d.Now()); d < wait {
-				wait = max(d, 0)
+		next, waiting := s.step(ctx)
+		var rescan *time.Timer
+		if waiting {
+			wait := s.cfg.Rescan
+			if !next.IsZero() {
+				if d := next.Sub(s.d.Now()); d < wait {
+					wait = max(d, 0)
+				}
 			}
+			rescan = time.NewTimer(wait)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !s.sleep(ctx, rescan) {
 			return
-		case <-s.wake:
-			t.Stop()
-		case <-t.C:
 		}
 	}
+}
+
+// sleep waits for a wake, for t when not nil, or for ctx to end (false).
+func (s *Service) sleep(ctx context.Context, t *time.Timer) bool {
+	var fired <-chan time.Time // nil: woken only
+	if t != nil {
+		defer t.Stop()
+		fired = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-s.wake:
+	case <-fired:
+	}
+	return true
 }
 
 // Step makes one pass over every queue of this node: it drops the
@@ -44,12 +59,19 @@ func (s *Service) Run(ctx context.Context) {
 // offers each request without an offer to the next eligible member. It
 // returns the earliest expiry of the offers out (zero when none).
 func (s *Service) Step(ctx context.Context) time.Time {
+	next, _ := s.step(ctx)
+	return next
+}
+
+// step is Step, and tells whether a request still waits in a queue (or
+// the queues could not be read, which calls for another look too).
+func (s *Service) step(ctx context.Context) (next time.Time, waiting bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	entries, err := s.d.Store.QueueEntries(ctx, "")
 	if err != nil {
 		s.d.Log.Error("queue: read the queues", "err", err)
-		return time.Time{}
+		return time.Time{}, true
 	}
 	now := s.d.Now().UTC()
 	p := newPass()
@@ -71,7 +93,6 @@ func (s *Service) Step(ctx context.Context) time.Time {
 		}
 		live = append(live, e)
 	}
-	var next time.Time
 	for _, e := range live {
 		if e.OfferedTo == "" {
 			e = s.offerNext(ctx, e, p)
@@ -80,7 +101,7 @@ func (s *Service) Step(ctx context.Context) time.Time {
 			next = *e.OfferExpires
 		}
 	}
-	return next
+	return next, len(live) > 0
 }
 
 // pass is what one Step knows of the members: who holds an offer (a

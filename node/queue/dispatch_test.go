@@ -213,3 +213,44 @@ func TestEndedCallLeavesQueue(t *testing.T) {
 		t.Fatalf("m1's last event %+v, want ring_stopped ended", last)
 	}
 }
+
+// With every queue empty the dispatcher reads the queues only when woken;
+// a request queued wakes it, and while it waits the dispatcher looks
+// again every Rescan.
+func TestDispatcherSleepsWhileTheQueuesAreEmpty(t *testing.T) {
+	r := newRig(t, storage.StrategyRoundRobin)
+	r.svc.cfg.Rescan = time.Millisecond
+	reads := func() int {
+		r.store.mu.Lock()
+		defer r.store.mu.Unlock()
+		return r.store.reads
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.svc.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, "the first pass", func() bool { return reads() == 1 })
+
+	// Absence cannot be waited for: fifty rescan periods pass.
+	time.Sleep(50 * r.svc.cfg.Rescan)
+	if n := reads(); n != 1 {
+		t.Fatalf("the queues were read %d times with nothing queued and nothing woken, want once", n)
+	}
+
+	id := r.request(t)
+	waitFor(t, "the request offered", func() bool { return r.offeredTo(id) == "m1" })
+	before := reads()
+	waitFor(t, "rescans while the request waits", func() bool { return reads() >= before+3 })
+}
+
+// waitFor polls cond until it holds, for at most ten seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -25,6 +25,7 @@ type fakeStore struct {
 	teams    map[string]storage.Team
 	members  map[string][]storage.TeamMembership
 	users    map[string]storage.User
+	reads    int // QueueEntries calls
 }
 
 func newFakeStore() *fakeStore {
@@ -66,6 +67,7 @@ func (f *fakeStore) Enqueue(_ context.Context, e storage.QueueEntry, ev storage.
 func (f *fakeStore) QueueEntries(_ context.Context, teamID string) ([]storage.QueueEntry, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.reads++
 	var out []storage.QueueEntry
 	for _, e := range f.entries {
 		if teamID == "" || e.TeamID == teamID {
