@@ -16,9 +16,9 @@ import (
 // it started, stands for election, which its own vote wins. From then on
 // it runs with the configured timings, whoever joins later.
 //
-// Timeouts kept short instead (the only voter ran with 50 ms ones) elect it
-// as fast but wake its leader at every lease check, twenty times a second
-// on an idle node.
+// Short timeouts would elect it as fast, but its leader would then check
+// its lease as often (twenty times a second at 50 ms) for as long as it
+// runs, on an idle node too.
 
 // soloStart returns rc with the heartbeat timeout the only voter starts
 // with, which standNow lowers.
