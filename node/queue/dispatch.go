@@ -22,7 +22,7 @@ const systemActor = "system"
 func (s *Service) Run(ctx context.Context) {
 	for {
 		next, waiting := s.step(ctx)
-		var rescan *time.Timer
+		var rescan <-chan time.Time // nil while every queue is empty: woken only
 		if waiting {
 			wait := s.cfg.Rescan
 			if !next.IsZero() {
@@ -30,28 +30,15 @@ func (s *Service) Run(ctx context.Context) {
 					wait = max(d, 0)
 				}
 			}
-			rescan = time.NewTimer(wait)
+			rescan = time.After(wait)
 		}
-		if !s.sleep(ctx, rescan) {
+		select {
+		case <-ctx.Done():
 			return
+		case <-s.wake:
+		case <-rescan:
 		}
 	}
-}
-
-// sleep waits for a wake, for t when not nil, or for ctx to end (false).
-func (s *Service) sleep(ctx context.Context, t *time.Timer) bool {
-	var fired <-chan time.Time // nil: woken only
-	if t != nil {
-		defer t.Stop()
-		fired = t.C
-	}
-	select {
-	case <-ctx.Done():
-		return false
-	case <-s.wake:
-	case <-fired:
-	}
-	return true
 }
 
 // Step makes one pass over every queue of this node: it drops the
